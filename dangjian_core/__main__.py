@@ -1,0 +1,3 @@
+from dangjian_core.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""The command line (`python -m dangjian_core`), contract in shared/spec/cli.md.
+
+Each command group lives in its own module with a `register(subparsers)` function; the
+handlers parse arguments and call the same core functions the web app uses.
+Exit codes: 0 done; 2 bad input (Chinese message on stderr); 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import BadInput, DangjianError
+
+GROUPS = ["dues", "reports", "observe", "db", "users"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own errors: exit 2 as bad input
+        self.print_usage(sys.stderr)
+        print(f"参数错误：{message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m dangjian_core", description="党建工作台 命令行")
+    sub = parser.add_subparsers(dest="group", required=True, parser_class=_Parser)
+    for name in GROUPS:
+        try:
+            module = importlib.import_module(f"dangjian_core.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"dangjian_core.cli.{name}":
+                continue  # command group not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.handler(args)
+    except BadInput as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except DangjianError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("已中断", file=sys.stderr)
+        return 1
+    return int(result or 0)
