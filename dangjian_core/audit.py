@@ -1,0 +1,236 @@
+"""History and undo: every write records who, when, which row, before and after — in the
+same transaction as the write. Reverting a change (or a whole batch: an import, a bulk edit,
+an assessment with the status change it caused) is a write like any other."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+import polars as pl
+
+from .auth import User, require
+from .errors import BadInput, ConflictError, NotFound
+
+# Tables that may be reverted generically, with their key column. Anything else is refused.
+KEY_COLUMNS: dict[str, str] = {}
+# Columns that change on every write and are not compared when checking for conflicts.
+VOLATILE = {"version", "updated_at", "updated_by"}
+TABLE_LABELS: dict[str, str] = {"users": "用户"}
+WRITE_PERMS: dict[str, str] = {}
+
+
+def register_table(table: str, label: str, key: str = "id", perm: str = "orgs.write") -> None:
+    """Declare a table whose changes can be listed and reverted, and the permission needed."""
+    KEY_COLUMNS[table] = key
+    TABLE_LABELS[table] = label
+    WRITE_PERMS[table] = perm
+
+
+def _json_default(v):
+    if isinstance(v, (datetime, date)):
+        return v.isoformat(sep=" ") if isinstance(v, datetime) else v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return str(v)
+
+
+def to_json(value) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, default=_json_default, sort_keys=True)
+
+
+def new_batch(cur, user: User, kind: str, description: str, reverts: int | None = None) -> int:
+    batch_id = cur.execute("SELECT nextval('audit_batch_seq')").fetchone()[0]
+    cur.execute("INSERT INTO audit_batches(id, username, kind, description, reverts)"
+                " VALUES (?, ?, ?, ?, ?)", [batch_id, user.username, kind, description, reverts])
+    return batch_id
+
+
+def record(cur, batch_id: int, user: User, table: str, row_key, action: str, before, after) -> None:
+    cur.execute(
+        "INSERT INTO audit_log(batch_id, username, table_name, row_key, action, before, after)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [batch_id, user.username, table, str(row_key), action,
+         before if isinstance(before, str) or before is None else to_json(before),
+         after if isinstance(after, str) or after is None else to_json(after)])
+
+
+def record_many(cur, batch_id: int, user: User, table: str, entries: pl.DataFrame) -> None:
+    """entries: row_key (str), action, before (json str|null), after (json str|null)."""
+    if entries.height == 0:
+        return
+    frame = entries.select(
+        pl.lit(batch_id, dtype=pl.Int64).alias("batch_id"),
+        pl.lit(user.username).alias("username"),
+        pl.lit(table).alias("table_name"),
+        pl.col("row_key").cast(pl.String),
+        pl.col("action").cast(pl.String),
+        pl.col("before").cast(pl.String),
+        pl.col("after").cast(pl.String),
+    )
+    cur.register("audit_entries_frame", frame)
+    try:
+        cur.execute("INSERT INTO audit_log(batch_id, username, table_name, row_key, action,"
+                    " before, after) SELECT batch_id, username, table_name, row_key, action,"
+                    " CAST(before AS JSON), CAST(after AS JSON) FROM audit_entries_frame")
+    finally:
+        cur.unregister("audit_entries_frame")
+
+
+def rows_json(cur, table: str, key: str, keys: list) -> dict[str, str]:
+    """Current rows as JSON text, keyed by the key's text, read inside the transaction."""
+    if not keys:
+        return {}
+    _check_table(table)
+    frame = pl.DataFrame({"k": [str(k) for k in keys]})
+    cur.register("audit_keys_frame", frame)
+    try:
+        rows = cur.execute(
+            f'SELECT CAST(t."{key}" AS VARCHAR), CAST(to_json(t) AS VARCHAR) FROM "{table}" t'
+            f' WHERE CAST(t."{key}" AS VARCHAR) IN (SELECT k FROM audit_keys_frame)').fetchall()
+    finally:
+        cur.unregister("audit_keys_frame")
+    return {k: j for k, j in rows}
+
+
+def _check_table(table: str) -> None:
+    if table not in KEY_COLUMNS and table != "users":
+        raise BadInput(f"表「{table}」不支持此操作。")
+
+
+# -- reading history ---------------------------------------------------------------------
+def list_changes(db, *, username: str | None = None, table: str | None = None,
+                 since: date | None = None, until: date | None = None,
+                 batch_id: int | None = None, limit: int = 500) -> pl.DataFrame:
+    where, params = ["1=1"], []
+    if username:
+        where.append("l.username = ?"); params.append(username)
+    if table:
+        where.append("l.table_name = ?"); params.append(table)
+    if since:
+        where.append("l.created_at >= ?"); params.append(datetime.combine(since, datetime.min.time()))
+    if until:
+        where.append("l.created_at < ? + INTERVAL 1 DAY"); params.append(datetime.combine(until, datetime.min.time()))
+    if batch_id is not None:
+        where.append("l.batch_id = ?"); params.append(batch_id)
+    params.append(int(limit))
+    with db.read() as cur:
+        return cur.sql(
+            "SELECT l.id, l.batch_id, l.created_at AS at, l.username, l.table_name, l.row_key, l.action,"
+            " CAST(l.before AS VARCHAR) AS before, CAST(l.after AS VARCHAR) AS after,"
+            " l.reverted_by, b.description, b.kind"
+            " FROM audit_log l JOIN audit_batches b ON b.id = l.batch_id"
+            f" WHERE {' AND '.join(where)} ORDER BY l.id DESC LIMIT ?", params=params).pl()
+
+
+def list_batches(db, limit: int = 200) -> pl.DataFrame:
+    with db.read() as cur:
+        return cur.sql(
+            "SELECT b.id, b.created_at AS at, b.username, b.kind, b.description, b.reverts, b.reverted_by,"
+            " count(l.id) AS changes FROM audit_batches b LEFT JOIN audit_log l ON l.batch_id = b.id"
+            " GROUP BY ALL ORDER BY b.id DESC LIMIT ?", params=[int(limit)]).pl()
+
+
+def describe_change(table: str, action: str, before: str | None, after: str | None) -> str:
+    """A short Chinese summary: which fields changed from what to what."""
+    b = json.loads(before) if before else {}
+    a = json.loads(after) if after else {}
+    if action == "insert":
+        return "新增：" + (str(a.get("name") or a.get("username") or ""))
+    if action == "delete":
+        return "删除：" + (str(b.get("name") or b.get("username") or ""))
+    diffs = [f"{k}: {b.get(k)!s} → {a.get(k)!s}" for k in sorted(set(a) | set(b))
+             if k not in VOLATILE and b.get(k) != a.get(k)]
+    return "；".join(diffs[:6]) + ("……" if len(diffs) > 6 else "")
+
+
+# -- undo --------------------------------------------------------------------------------
+def _same(current: dict | None, expected: dict | None) -> bool:
+    if current is None or expected is None:
+        return current is None and expected is None
+    for k, v in expected.items():
+        if k in VOLATILE:
+            continue
+        if current.get(k) != v:
+            return False
+    return True
+
+
+def revert_batch(db, user: User, batch_id: int, *, entry_ids: list[int] | None = None) -> int:
+    """Revert a whole batch (or some of its entries) as one new batch. Refuses with a
+    conflict message when any row changed since. Returns the new batch id."""
+    require(user, "audit.revert")
+    with db.write() as cur:
+        b = cur.execute("SELECT description, reverted_by FROM audit_batches WHERE id = ?",
+                        [batch_id]).fetchone()
+        if b is None:
+            raise NotFound(f"找不到第 {batch_id} 批修改记录。")
+        sql = ("SELECT id, table_name, row_key, action, CAST(before AS VARCHAR),"
+               " CAST(after AS VARCHAR), reverted_by FROM audit_log WHERE batch_id = ?")
+        params: list = [batch_id]
+        if entry_ids is not None:
+            sql += " AND id IN (SELECT unnest(?))"
+            params.append([int(i) for i in entry_ids])
+        entries = cur.execute(sql + " ORDER BY id DESC", params).fetchall()
+        if not entries:
+            raise NotFound("没有可撤销的修改记录。")
+        if any(e[6] is not None for e in entries):
+            raise ConflictError("这项修改已经撤销过了。")
+        for _, table, *_rest in entries:
+            if table not in KEY_COLUMNS:
+                raise BadInput(f"「{TABLE_LABELS.get(table, table)}」的修改不能在这里撤销。")
+            require(user, _write_perm(table))
+        conflicts = []
+        for _, table, row_key, action, before, after, _ in entries:
+            key = KEY_COLUMNS[table]
+            cur_json = rows_json(cur, table, key, [row_key]).get(row_key)
+            current = json.loads(cur_json) if cur_json else None
+            expected = json.loads(after) if after else None
+            if not _same(current, expected):
+                label = TABLE_LABELS.get(table, table)
+                conflicts.append(f"{label} 第 {row_key} 条记录在这次修改之后又被改过")
+        if conflicts:
+            raise ConflictError("无法撤销：" + "；".join(conflicts[:10]) + "。请先撤销之后的修改。")
+        new_id = new_batch(cur, user, "revert", f"撤销：{b[0]}", reverts=batch_id)
+        for entry_id, table, row_key, action, before, after, _ in entries:
+            key = KEY_COLUMNS[table]
+            old_after = rows_json(cur, table, key, [row_key]).get(row_key)
+            if action == "insert":
+                cur.execute(f'DELETE FROM "{table}" WHERE CAST("{key}" AS VARCHAR) = ?', [row_key])
+                record(cur, new_id, user, table, row_key, "delete", old_after, None)
+            else:
+                values = json.loads(before)
+                cols = list(values)
+                if action == "update":
+                    sets = [f'"{c}" = ?' for c in cols if c not in (key, "version")]
+                    args = [values[c] for c in cols if c not in (key, "version")]
+                    if "version" in cols:
+                        sets.append('"version" = "version" + 1')
+                    cur.execute(f'UPDATE "{table}" SET {", ".join(sets)}'
+                                f' WHERE CAST("{key}" AS VARCHAR) = ?', args + [row_key])
+                    act = "update"
+                else:  # delete → insert the row again
+                    cur.execute(f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in cols)})'
+                                f' VALUES ({", ".join("?" for _ in cols)})', [values[c] for c in cols])
+                    act = "insert"
+                new_after = rows_json(cur, table, key, [row_key]).get(row_key)
+                record(cur, new_id, user, table, row_key, act, old_after, new_after)
+            cur.execute("UPDATE audit_log SET reverted_by = ? WHERE id = ?", [new_id, entry_id])
+        if entry_ids is None:
+            cur.execute("UPDATE audit_batches SET reverted_by = ? WHERE id = ?", [new_id, batch_id])
+        return new_id
+
+
+def revert_change(db, user: User, entry_id: int) -> int:
+    with db.read() as cur:
+        row = cur.execute("SELECT batch_id FROM audit_log WHERE id = ?", [entry_id]).fetchone()
+    if row is None:
+        raise NotFound(f"找不到第 {entry_id} 条修改记录。")
+    return revert_batch(db, user, row[0], entry_ids=[entry_id])
+
+
+def _write_perm(table: str) -> str:
+    return WRITE_PERMS.get(table, "orgs.write")

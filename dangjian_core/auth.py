@@ -1,0 +1,292 @@
+"""Users, roles and permissions — enforced here, in the core, on every write.
+
+Pages hide what a role may not use, but the check that counts is `require(user, perm)`,
+called by every core function that writes. A viewer calling a write function gets
+`PermissionDenied`, whichever door (page, import, CLI) the call came through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import bcrypt
+
+from .errors import BadInput, PermissionDenied
+
+ROLES = {
+    "admin": "系统管理员",
+    "editor": "业务编辑",
+    "treasurer": "党费管理员",
+    "viewer": "只读查看",
+}
+
+# permission → roles that hold it
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "read": frozenset({"admin", "editor", "treasurer", "viewer"}),
+    "orgs.write": frozenset({"admin", "editor"}),
+    "members.write": frozenset({"admin", "editor", "treasurer"}),
+    "sites.write": frozenset({"admin", "editor"}),
+    "reports.write": frozenset({"admin", "editor"}),
+    "observation.write": frozenset({"admin", "editor"}),
+    "dues.read": frozenset({"admin", "treasurer"}),
+    "dues.write": frozenset({"admin", "treasurer"}),
+    "salary.read": frozenset({"admin", "treasurer"}),
+    "charts.write": frozenset({"admin", "editor", "treasurer"}),
+    "audit.revert": frozenset({"admin", "editor", "treasurer"}),
+    "users.manage": frozenset({"admin"}),
+    "backup": frozenset({"admin"}),
+}
+
+PERMISSION_LABELS = {
+    "orgs.write": "修改基层党组织",
+    "members.write": "修改党员信息",
+    "sites.write": "修改示范点台账",
+    "reports.write": "修改述职评议",
+    "observation.write": "修改观摩互进",
+    "dues.read": "查看党费",
+    "dues.write": "修改党费",
+    "salary.read": "查看工资和身份证号",
+    "charts.write": "保存图表",
+    "audit.revert": "撤销修改",
+    "users.manage": "管理用户",
+    "backup": "备份与恢复",
+}
+
+MAX_FAILED_LOGINS = 5
+LOCK_MINUTES = 15
+MIN_PASSWORD_LEN = 8
+MAX_PASSWORD_BYTES = 72  # bcrypt's limit
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    display_name: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    token_version: int = 1
+
+    def can(self, perm: str) -> bool:
+        return bool(self.roles & PERMISSIONS.get(perm, frozenset()))
+
+    @property
+    def role_label(self) -> str:
+        return "、".join(ROLES[r] for r in sorted(self.roles) if r in ROLES)
+
+
+# A user for the command line and maintenance tasks run by the machine's administrator.
+SYSTEM = User("system", "系统（命令行）", frozenset({"admin"}))
+
+
+def require(user: User | None, perm: str) -> None:
+    if user is None:
+        raise PermissionDenied("请先登录。")
+    if not user.can(perm):
+        label = PERMISSION_LABELS.get(perm, perm)
+        raise PermissionDenied(f"您的角色（{user.role_label or '无'}）没有「{label}」的权限。")
+
+
+def mask_id_number(value: str | None) -> str | None:
+    """110101199001011234 → 110***********1234."""
+    if not value:
+        return value
+    v = str(value)
+    if len(v) <= 7:
+        return "*" * len(v)
+    return v[:3] + "*" * (len(v) - 7) + v[-4:]
+
+
+# -- passwords ---------------------------------------------------------------------------
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LEN:
+        raise BadInput(f"密码至少需要 {MIN_PASSWORD_LEN} 个字符。")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise BadInput("密码太长：最多 72 个字节（约 72 个英文字母或数字，或 24 个汉字）。")
+
+
+def hash_password(password: str) -> str:
+    check_password_rules(password)
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=12)).decode("ascii")
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    data = password.encode("utf-8")
+    if len(data) > MAX_PASSWORD_BYTES:
+        return False
+    try:
+        return bcrypt.checkpw(data, hashed.encode("ascii"))
+    except ValueError:
+        return False
+
+
+def parse_roles(text: str) -> frozenset[str]:
+    roles = frozenset(r.strip() for r in str(text).replace("，", ",").split(",") if r.strip())
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise BadInput(f"未知角色：{'、'.join(sorted(unknown))}；可选：{', '.join(ROLES)}")
+    if not roles:
+        raise BadInput("至少需要一个角色。")
+    return roles
+
+
+# -- users in the database ---------------------------------------------------------------
+def _row_to_user(row) -> User:
+    username, display_name, roles, token_version = row
+    return User(username, display_name, parse_roles(roles), token_version)
+
+
+def get_user(db, username: str) -> User | None:
+    with db.read() as cur:
+        row = cur.execute(
+            "SELECT username, display_name, roles, token_version FROM users"
+            " WHERE username = ? AND NOT disabled", [username]).fetchone()
+    return _row_to_user(row) if row else None
+
+
+def list_users(db) -> list[dict]:
+    with db.read() as cur:
+        rows = cur.execute(
+            "SELECT username, display_name, roles, disabled, failed_logins, locked_until,"
+            " last_login FROM users ORDER BY username").fetchall()
+    keys = ["username", "display_name", "roles", "disabled", "failed_logins", "locked_until",
+            "last_login"]
+    return [dict(zip(keys, r)) for r in rows]
+
+
+def _audit_user_change(cur, actor: User, username: str, action: str, before, after, text: str):
+    from . import audit
+
+    batch = audit.new_batch(cur, actor, "users", text)
+    audit.record(cur, batch, actor, "users", username, action, before, after)
+
+
+def _public(row: dict | None) -> dict | None:
+    if row is None:
+        return None
+    return {k: v for k, v in row.items() if k not in ("password_hash",)}
+
+
+def _user_row(cur, username: str) -> dict | None:
+    rel = cur.execute(
+        "SELECT username, display_name, roles, disabled, token_version FROM users"
+        " WHERE username = ?", [username])
+    row = rel.fetchone()
+    if row is None:
+        return None
+    return dict(zip(["username", "display_name", "roles", "disabled", "token_version"], row))
+
+
+def add_user(db, actor: User, username: str, display_name: str, password: str, roles) -> None:
+    require(actor, "users.manage")
+    username = (username or "").strip()
+    if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise BadInput("用户名只能包含字母、数字、下划线、连字符或点，且不能为空。")
+    role_set = parse_roles(",".join(roles) if not isinstance(roles, str) else roles)
+    hashed = hash_password(password)
+    with db.write() as cur:
+        if _user_row(cur, username):
+            raise BadInput(f"用户名「{username}」已存在。")
+        cur.execute("INSERT INTO users(username, display_name, password_hash, roles)"
+                    " VALUES (?, ?, ?, ?)",
+                    [username, display_name or username, hashed, ",".join(sorted(role_set))])
+        _audit_user_change(cur, actor, username, "insert", None, _public(_user_row(cur, username)),
+                           f"新增用户 {username}")
+
+
+def set_password(db, actor: User, username: str, password: str) -> None:
+    if actor.username != username:
+        require(actor, "users.manage")
+    hashed = hash_password(password)
+    with db.write() as cur:
+        before = _user_row(cur, username)
+        if before is None:
+            raise BadInput(f"用户「{username}」不存在。")
+        cur.execute("UPDATE users SET password_hash = ?, token_version = token_version + 1,"
+                    " failed_logins = 0, locked_until = NULL WHERE username = ?",
+                    [hashed, username])
+        _audit_user_change(cur, actor, username, "update", _public(before),
+                           _public(_user_row(cur, username)), f"修改用户 {username} 的密码")
+
+
+def set_disabled(db, actor: User, username: str, disabled: bool = True) -> None:
+    require(actor, "users.manage")
+    if disabled and actor.username == username:
+        raise BadInput("不能停用自己的账号。")
+    with db.write() as cur:
+        before = _user_row(cur, username)
+        if before is None:
+            raise BadInput(f"用户「{username}」不存在。")
+        cur.execute("UPDATE users SET disabled = ?, token_version = token_version + 1"
+                    " WHERE username = ?", [disabled, username])
+        _audit_user_change(cur, actor, username, "update", before, _user_row(cur, username),
+                           f"{'停用' if disabled else '启用'}用户 {username}")
+
+
+def set_roles(db, actor: User, username: str, roles) -> None:
+    require(actor, "users.manage")
+    role_set = parse_roles(",".join(roles) if not isinstance(roles, str) else roles)
+    with db.write() as cur:
+        before = _user_row(cur, username)
+        if before is None:
+            raise BadInput(f"用户「{username}」不存在。")
+        if actor.username == username and "admin" not in role_set:
+            raise BadInput("不能去掉自己的管理员角色。")
+        cur.execute("UPDATE users SET roles = ?, token_version = token_version + 1"
+                    " WHERE username = ?", [",".join(sorted(role_set)), username])
+        _audit_user_change(cur, actor, username, "update", before, _user_row(cur, username),
+                           f"修改用户 {username} 的角色")
+
+
+class LoginResult:
+    def __init__(self, user: User | None, message: str = ""):
+        self.user = user
+        self.message = message
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+def authenticate(db, username: str, password: str, now: datetime | None = None) -> LoginResult:
+    """Check a password with throttling kept in the database (survives restarts):
+    5 failures lock the account for 15 minutes."""
+    now = now or datetime.now()
+    username = (username or "").strip()
+    if not username or not password:
+        return LoginResult(None, "请输入用户名和密码。")
+    with db.write() as cur:
+        row = cur.execute(
+            "SELECT username, display_name, roles, token_version, password_hash, disabled,"
+            " failed_logins, locked_until FROM users WHERE username = ?", [username]).fetchone()
+        if row is None:
+            return LoginResult(None, "用户名或密码不正确。")
+        _, display_name, roles, tv, hashed, disabled, failed, locked_until = row
+        if disabled:
+            return LoginResult(None, "该账号已停用，请联系系统管理员。")
+        if locked_until is not None and locked_until > now:
+            minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+            return LoginResult(None, f"密码连续输错 {MAX_FAILED_LOGINS} 次，账号已锁定，"
+                                     f"请 {minutes} 分钟后再试，或联系系统管理员。")
+        if not verify_password(password, hashed):
+            failed = (failed or 0) + 1
+            if locked_until is not None and locked_until <= now:
+                failed = 1  # the earlier lock has expired: start counting again
+            lock = now + timedelta(minutes=LOCK_MINUTES) if failed >= MAX_FAILED_LOGINS else None
+            cur.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
+                        [failed, lock, username])
+            if lock:
+                return LoginResult(None, f"密码连续输错 {MAX_FAILED_LOGINS} 次，账号已锁定 "
+                                         f"{LOCK_MINUTES} 分钟。")
+            left = MAX_FAILED_LOGINS - failed
+            return LoginResult(None, f"用户名或密码不正确（再错 {left} 次账号将被锁定）。")
+        cur.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login = ?"
+                    " WHERE username = ?", [now, username])
+        return LoginResult(User(username, display_name, parse_roles(roles), tv))
+
+
+def session_user(db, username: str, token_version: int | None) -> User | None:
+    """The user behind a session or cookie, or None when disabled or the token is stale."""
+    user = get_user(db, username)
+    if user is None or (token_version is not None and user.token_version != token_version):
+        return None
+    return user

@@ -1,0 +1,166 @@
+"""`db` commands: init, prepare, backup, restore, import, export (cli.md)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from ..auth import SYSTEM, add_user
+from ..db import Database, default_path
+from ..errors import BadInput, DangjianError
+
+
+def _db_arg(p):
+    p.add_argument("--db", default=None, help="数据库文件（默认 $DANGJIAN_DB 或 data/dangjian.duckdb）")
+
+
+def _path(args) -> str:
+    return args.db or default_path()
+
+
+def _open(args, must_exist: bool = True) -> Database:
+    path = _path(args)
+    if must_exist and not Path(path).exists():
+        raise DangjianError(f"数据库文件 {path} 不存在：请先运行 python -m dangjian_core db init")
+    db = Database(path)
+    db.migrate()
+    return db
+
+
+def _read_password(prompt: str) -> str:
+    env = os.environ.get("DANGJIAN_ADMIN_PASSWORD")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\n")
+        if not line:
+            raise BadInput("没有提供密码：请在终端中运行，或设置环境变量 DANGJIAN_ADMIN_PASSWORD")
+        return line
+    first = getpass.getpass(prompt)
+    second = getpass.getpass("再输入一次：")
+    if first != second:
+        raise BadInput("两次输入的密码不一致")
+    return first
+
+
+def cmd_init(args) -> int:
+    from .. import demo, setup
+
+    path = _path(args)
+    if Path(path).exists():
+        db = Database(path)
+        db.migrate()
+        with db.read() as cur:
+            n = cur.execute("SELECT count(*) FROM orgs").fetchone()[0]
+        if n:
+            raise BadInput(f"数据库 {path} 已存在且有数据，没有做任何修改（如需重建，请先备份并删除该文件）")
+    else:
+        db = Database(path)
+        db.migrate()
+    setup.ensure_secrets(db)
+    if args.demo:
+        demo.build_demo(db, scale=args.scale)
+        print(f"已创建演示数据库 {path}（规模：{args.scale}）。演示账号 admin / editor / treasurer / viewer，"
+              f"密码 {demo.DEMO_PASSWORD}")
+    else:
+        if not setup.has_users(db):
+            password = _read_password("请设置管理员 admin 的密码：")
+            add_user(db, SYSTEM, "admin", "系统管理员", password, "admin")
+        print(f"已创建数据库 {path}，管理员账号 admin。")
+    db.close()
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    from .. import setup
+
+    db, created = setup.prepare(_path(args))
+    db.close()
+    if created:
+        print(f"首次启动：已创建演示数据库 {_path(args)}")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    db = _open(args)
+    dest = Path(args.dest)
+    if dest.is_dir():
+        dest = dest / f"dangjian-{datetime.now():%Y%m%d-%H%M%S}.duckdb"
+    db.backup(dest)
+    db.close()
+    print(f"已备份到 {dest}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    db = _open(args)
+    before = _path(args) + f".before-restore-{datetime.now():%Y%m%d-%H%M%S}"
+    db.backup(before)
+    db.restore_from(args.src)
+    db.migrate()
+    db.close()
+    print(f"已从 {args.src} 恢复（恢复前的数据已另存为 {before}）")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from .. import fileio, tables
+
+    spec = tables.get_spec(args.table)
+    frame = fileio.read_frame(args.file, expected=[c.label for c in spec.columns] + spec.names)
+    db = _open(args)
+    preview = tables.import_frame(db, SYSTEM, spec, frame, commit=True, kind="cli",
+                                  description=f"命令行导入{spec.label}：{Path(args.file).name}")
+    db.close()
+    if preview.errors:
+        raise BadInput(f"有 {len(preview.errors)} 处错误，没有导入任何数据：", preview.errors, file=args.file)
+    for w in preview.warnings:
+        print(f"提示：{w}", file=sys.stderr)
+    print(f"导入完成：新增 {preview.inserts} 行，修改 {preview.updates} 行，未变 {preview.unchanged} 行")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .. import fileio, tables
+
+    spec = tables.get_spec(args.table)
+    db = _open(args)
+    df = tables.export_frame(db, SYSTEM, spec)
+    db.close()
+    fileio.write_frame(df, args.file, sheet=spec.label)
+    print(f"已导出 {df.height} 行到 {args.file}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("db", help="数据库：初始化、备份、恢复、导入、导出")
+    s = p.add_subparsers(dest="db_cmd", required=True)
+    q = s.add_parser("init", help="创建数据库（--demo 带演示数据）")
+    q.add_argument("--demo", action="store_true")
+    q.add_argument("--scale", default="demo", choices=["demo", "city", "tiny"])
+    _db_arg(q)
+    q.set_defaults(handler=cmd_init)
+    q = s.add_parser("prepare", help="启动前准备：升级数据库；首次启动时创建演示数据")
+    _db_arg(q)
+    q.set_defaults(handler=cmd_prepare)
+    q = s.add_parser("backup", help="备份到文件（或目录）")
+    q.add_argument("dest")
+    _db_arg(q)
+    q.set_defaults(handler=cmd_backup)
+    q = s.add_parser("restore", help="从备份恢复（请先停止网页应用）")
+    q.add_argument("src")
+    _db_arg(q)
+    q.set_defaults(handler=cmd_restore)
+    q = s.add_parser("import", help="从 xlsx/xls/csv 导入数据表（全部成功才写入）")
+    q.add_argument("table")
+    q.add_argument("file")
+    _db_arg(q)
+    q.set_defaults(handler=cmd_import)
+    q = s.add_parser("export", help="导出数据表到 xlsx/csv/parquet")
+    q.add_argument("table")
+    q.add_argument("file")
+    _db_arg(q)
+    q.set_defaults(handler=cmd_export)

@@ -1,0 +1,67 @@
+"""`users` commands: list, add, passwd, disable, enable."""
+
+from __future__ import annotations
+
+from ..auth import SYSTEM, add_user, list_users, set_disabled, set_password
+from .db import _db_arg, _open, _read_password
+
+
+def cmd_list(args) -> int:
+    db = _open(args)
+    for u in list_users(db):
+        state = "已停用" if u["disabled"] else "正常"
+        print(f"{u['username']}\t{u['display_name']}\t{u['roles']}\t{state}")
+    db.close()
+    return 0
+
+
+def cmd_add(args) -> int:
+    db = _open(args)
+    password = _read_password(f"请设置 {args.username} 的密码：")
+    add_user(db, SYSTEM, args.username, args.name or args.username, password, args.roles)
+    db.close()
+    print(f"已添加用户 {args.username}")
+    return 0
+
+
+def cmd_passwd(args) -> int:
+    db = _open(args)
+    set_password(db, SYSTEM, args.username, _read_password(f"请输入 {args.username} 的新密码："))
+    db.close()
+    print(f"已修改 {args.username} 的密码（该用户需要重新登录）")
+    return 0
+
+
+def cmd_disable(args) -> int:
+    db = _open(args)
+    set_disabled(db, SYSTEM, args.username, True)
+    db.close()
+    print(f"已停用 {args.username}（其登录立即失效）")
+    return 0
+
+
+def cmd_enable(args) -> int:
+    db = _open(args)
+    set_disabled(db, SYSTEM, args.username, False)
+    db.close()
+    print(f"已启用 {args.username}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("users", help="用户管理")
+    s = p.add_subparsers(dest="users_cmd", required=True)
+    q = s.add_parser("list")
+    _db_arg(q)
+    q.set_defaults(handler=cmd_list)
+    q = s.add_parser("add", help="添加用户；密码从终端输入，或环境变量 DANGJIAN_ADMIN_PASSWORD")
+    q.add_argument("username")
+    q.add_argument("--roles", required=True, help="逗号分隔：admin,editor,treasurer,viewer")
+    q.add_argument("--name", default=None)
+    _db_arg(q)
+    q.set_defaults(handler=cmd_add)
+    for name, fn in (("passwd", cmd_passwd), ("disable", cmd_disable), ("enable", cmd_enable)):
+        q = s.add_parser(name)
+        q.add_argument("username")
+        _db_arg(q)
+        q.set_defaults(handler=fn)

@@ -1,0 +1,126 @@
+"""基层党组织 (orgs): the registry every workflow stands on — a tree of committees,
+general branches and branches, with category, street, tier and contacts."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .tables import Column, Issue, TableSpec, register
+from .vocab import CATEGORIES, LEVELS, TIERS
+
+# Party rules on size: a branch needs at least 3 full members (hard); a general branch
+# generally has over 50, a committee generally 100 or more (warnings).
+MIN_BRANCH_MEMBERS = 3
+GENERAL_BRANCH_TYPICAL = 50
+COMMITTEE_TYPICAL = 100
+
+
+def _check_tree(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+    issues: list[Issue] = []
+    if after.height == 0:
+        return issues
+    parent = dict(zip(after["id"].to_list(), after["parent_id"].to_list()))
+    for k in touched:
+        p = parent.get(k)
+        if p is None:
+            continue
+        if p == k:
+            issues.append(Issue(k, "parent_id", None, "上级党组织不能是它自己"))
+            continue
+        if p not in parent:
+            issues.append(Issue(k, "parent_id", p, "上级党组织不存在（可能已被删除）"))
+            continue
+        seen = {k}
+        node = p
+        while node is not None:
+            if node in seen:
+                issues.append(Issue(k, "parent_id", None, "上级设置形成了循环（A 的上级是 B，B 的上级又是 A）"))
+                break
+            seen.add(node)
+            node = parent.get(node)
+    # children of deleted orgs
+    if deleted:
+        for k, p in parent.items():
+            if p in deleted and k not in deleted:
+                issues.append(Issue(k, "parent_id", None, "它的上级党组织将被删除：请先改它的上级，或一并删除"))
+    return issues
+
+
+def _check_level_size(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+    issues = []
+    if not touched:
+        return issues
+    rows = after.filter(pl.col("id").is_in(list(touched))).select("id", "level", "member_count").to_dicts()
+    for r in rows:
+        n = r["member_count"] or 0
+        if r["level"] == "branch" and n < MIN_BRANCH_MEMBERS:
+            issues.append(Issue(r["id"], "member_count", n,
+                                f"党支部至少需要 {MIN_BRANCH_MEMBERS} 名正式党员"))
+        elif r["level"] == "general_branch" and n <= GENERAL_BRANCH_TYPICAL:
+            issues.append(Issue(r["id"], "member_count", n,
+                                f"党总支一般在党员 {GENERAL_BRANCH_TYPICAL} 人以上时设立，请确认", hard=False))
+        elif r["level"] == "committee" and n < COMMITTEE_TYPICAL:
+            issues.append(Issue(r["id"], "member_count", n,
+                                f"党委一般在党员 {COMMITTEE_TYPICAL} 人以上时设立，请确认", hard=False))
+    return issues
+
+
+def _refuse_delete_with_members(cur, keys: list) -> list[str]:
+    frame = pl.DataFrame({"k": keys}, schema={"k": pl.Int64})
+    cur.register("del_orgs", frame)
+    try:
+        rows = cur.execute(
+            "SELECT o.name, count(m.id) FROM orgs o JOIN members m ON m.org_id = o.id"
+            " WHERE o.id IN (SELECT k FROM del_orgs) GROUP BY o.name ORDER BY o.name").fetchall()
+    finally:
+        cur.unregister("del_orgs")
+    return [f"「{name}」还有 {n} 名党员，不能删除：请先把党员转到其他党组织" for name, n in rows]
+
+
+SPEC = register(TableSpec(
+    table="orgs",
+    label="基层党组织",
+    perm="orgs.write",
+    columns=[
+        Column("name", "名称", required=True, unique=True, max_len=100, width="large"),
+        Column("level", "层级", "choice", required=True, choices=LEVELS),
+        Column("parent_id", "上级党组织", "ref", ref="orgs"),
+        Column("category", "类别", "choice", required=True, choices=CATEGORIES),
+        Column("street", "街道/系统", required=True, max_len=50),
+        Column("secretary", "书记", max_len=30),
+        Column("contact", "联系电话", max_len=50),
+        Column("member_count", "党员人数", "int", required=True, min=0, max=100000, default=0),
+        Column("tier", "评定等次", "choice", required=True, choices=TIERS, default="standard"),
+        Column("address", "地址", max_len=200),
+        Column("lat", "纬度", "float", min=-90, max=90),
+        Column("lon", "经度", "float", min=-180, max=180),
+    ],
+    checks=[_check_tree, _check_level_size],
+    delete_checks=[_refuse_delete_with_members],
+))
+
+
+# -- queries for pages -------------------------------------------------------------------
+def streets(db) -> list[str]:
+    with db.read() as cur:
+        return [r[0] for r in cur.execute("SELECT DISTINCT street FROM orgs ORDER BY street").fetchall()]
+
+
+def counts_by(db, field: str) -> pl.DataFrame:
+    """Org counts by one of the fixed fields (category, tier, level, street)."""
+    if field not in ("category", "tier", "level", "street"):
+        raise ValueError(field)
+    with db.read() as cur:
+        return cur.sql(f"SELECT {field} AS key, count(*) AS n FROM orgs GROUP BY 1 ORDER BY 1").pl()
+
+
+def tree_paths(db) -> pl.DataFrame:
+    """Each org with its path from the top (for showing the tree)."""
+    with db.read() as cur:
+        return cur.sql("""
+            WITH RECURSIVE t(id, name, parent_id, depth, path) AS (
+                SELECT id, name, parent_id, 0, name FROM orgs WHERE parent_id IS NULL
+                UNION ALL
+                SELECT o.id, o.name, o.parent_id, t.depth + 1, t.path || ' / ' || o.name
+                FROM orgs o JOIN t ON o.parent_id = t.id WHERE t.depth < 20
+            ) SELECT id, name, depth, path FROM t ORDER BY path""").pl()

@@ -1,0 +1,701 @@
+"""THE write path for table data: permission → parsing → validation → transaction → audit.
+
+A table is described once by a `TableSpec` (columns with Chinese labels, types, required,
+choices, ranges, references, table-wide checks). The web editor, the Excel/CSV import and the
+CLI import all call `save()` / `import_frame()` here, so no door can skip a check.
+
+Values arrive as the user typed them (a Chinese label or a code, text from a spreadsheet);
+`parse_value` turns them into typed values and says in Chinese what was expected.
+Concurrency: every editable table has a `version` column; an update or delete names the
+version it was loaded with, and a mismatch is a `ConflictError`, never a silent overwrite.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Callable, Iterable
+
+import polars as pl
+
+from . import audit
+from .auth import User, require
+from .errors import BadInput, CellError, ConflictError, ValidationFailed
+
+KINDS = {"text", "int", "decimal", "float", "date", "bool", "choice", "ref"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    kind: str = "text"
+    required: bool = False
+    choices: dict[str, str] | None = None  # code → Chinese label (kind="choice")
+    min: float | None = None
+    max: float | None = None
+    max_len: int | None = 200
+    ref: str | None = None                 # referenced table (kind="ref"), by id or by name
+    ref_label: str = "name"
+    editable: bool = True
+    unique: bool = False
+    help: str = ""
+    sensitive: str | None = None           # permission needed to see the value
+    default: object = None
+    width: str | None = None
+
+    def label_of(self, code):
+        if self.choices and code in self.choices:
+            return self.choices[code]
+        return code
+
+
+@dataclass
+class Issue:
+    """A problem found on a row during table-wide checks (hard errors refuse the save)."""
+
+    key: object            # the row's id (or temporary key for new rows)
+    column: str | None     # column code name
+    value: object
+    message: str
+    hard: bool = True
+
+
+@dataclass
+class TableSpec:
+    table: str
+    label: str
+    columns: list[Column]
+    perm: str
+    key: str = "id"
+    natural_key: str | None = "name"
+    order_by: str = "id"
+    # (cur, after: pl.DataFrame of the whole table after the change, touched: set of keys) → issues
+    checks: list[Callable] = field(default_factory=list)
+    # (cur, keys) → list of Chinese reasons why these rows may not be deleted
+    delete_checks: list[Callable] = field(default_factory=list)
+
+    def __post_init__(self):
+        audit.register_table(self.table, self.label, self.key, self.perm)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def header_map(self) -> dict[str, str]:
+        """Accepted file headers (Chinese label or code name) → code name."""
+        m = {self.key: self.key, "编号": self.key}
+        for c in self.columns:
+            m[c.name] = c.name
+            m[c.label] = c.name
+        return m
+
+
+SPECS: dict[str, TableSpec] = {}
+
+
+def register(spec: TableSpec) -> TableSpec:
+    SPECS[spec.table] = spec
+    return spec
+
+
+def get_spec(table: str) -> TableSpec:
+    # importing the domain modules registers their specs
+    from . import orgs  # noqa: F401
+    try:
+        from . import members  # noqa: F401
+    except ImportError:
+        pass
+    if table not in SPECS:
+        names = "、".join(sorted(SPECS))
+        raise BadInput(f"没有名为「{table}」的数据表；可用：{names}")
+    return SPECS[table]
+
+
+# -- parsing one value -------------------------------------------------------------------
+_TRUE = {"true", "1", "是", "yes", "y", "t", "对", "√"}
+_FALSE = {"false", "0", "否", "no", "n", "f", "错", "×"}
+_DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
+
+
+def _blank(raw) -> bool:
+    if raw is None:
+        return True
+    if isinstance(raw, float) and math.isnan(raw):
+        return True
+    return isinstance(raw, str) and raw.strip() == ""
+
+
+def parse_value(col: Column, raw, refs: dict[str, dict] | None = None):
+    """Return (value, error_message or None). Blank → None (required is checked later)."""
+    if _blank(raw):
+        return None, None
+    if isinstance(raw, str):
+        raw = raw.strip()
+        if raw.startswith("'") and len(raw) > 1 and raw[1] in "=+-@":
+            raw = raw[1:]  # our own export's formula escape
+    kind = col.kind
+    if kind == "text":
+        text = str(raw)
+        if col.max_len and len(text) > col.max_len:
+            return None, f"太长了：最多 {col.max_len} 个字"
+        return text, None
+    if kind == "int":
+        try:
+            d = Decimal(str(raw))
+            if d != d.to_integral_value():
+                raise InvalidOperation
+            v = int(d)
+        except (InvalidOperation, ValueError):
+            return None, "应为整数"
+        return _range(col, v)
+    if kind in ("decimal", "float"):
+        try:
+            d = Decimal(str(raw).replace("，", "").replace(",", "") if isinstance(raw, str) else str(raw))
+            if not d.is_finite():
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            return None, "应为数字"
+        if kind == "decimal":
+            if d.as_tuple().exponent < -2 and d != d.quantize(Decimal("0.01")):
+                return None, "最多两位小数"
+            v = d.quantize(Decimal("0.01"))
+        else:
+            v = round(float(d), 6)  # coordinates and ratios: 6 decimals is plenty (0.1 m)
+        return _range(col, v)
+    if kind == "date":
+        if isinstance(raw, datetime):
+            return raw.date(), None
+        if isinstance(raw, date):
+            return raw, None
+        m = _DATE_RE.match(str(raw))
+        if not m:
+            return None, "应为日期，例如 2024-03-15"
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))), None
+        except ValueError:
+            return None, "不是有效的日期"
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw, None
+        t = str(raw).strip().lower()
+        if t in _TRUE:
+            return True, None
+        if t in _FALSE:
+            return False, None
+        return None, "应为 是 或 否"
+    if kind == "choice":
+        text = str(raw)
+        assert col.choices is not None
+        if text in col.choices:
+            return text, None
+        for code, label in col.choices.items():
+            if text == label:
+                return code, None
+        return None, "应为以下之一：" + "、".join(col.choices.values())
+    if kind == "ref":
+        lookup = (refs or {}).get(col.name, {})
+        text = str(raw)
+        if text in lookup.get("by_label", {}):
+            return lookup["by_label"][text], None
+        try:
+            d = Decimal(text)
+            if d == d.to_integral_value() and int(d) in lookup.get("ids", set()):
+                return int(d), None
+        except InvalidOperation:
+            pass
+        return None, f"找不到这个{_REF_LABEL.get(col.ref, '记录')}"
+    raise ValueError(kind)
+
+
+_REF_LABEL = {"orgs": "党组织", "members": "党员", "sites": "示范点"}
+
+
+def _range(col: Column, v):
+    if col.min is not None and v < col.min:
+        return None, f"不能小于 {_fmt(col.min)}"
+    if col.max is not None and v > col.max:
+        return None, f"不能大于 {_fmt(col.max)}"
+    return v, None
+
+
+def _fmt(x) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def load_refs(cur, spec: TableSpec) -> dict[str, dict]:
+    refs = {}
+    for c in spec.columns:
+        if c.kind == "ref" and c.ref:
+            rows = cur.execute(f'SELECT id, "{c.ref_label}" FROM "{c.ref}"').fetchall()
+            refs[c.name] = {"ids": {r[0] for r in rows},
+                            "by_label": {str(r[1]): r[0] for r in rows if r[1] is not None},
+                            "by_id": {r[0]: r[1] for r in rows}}
+    return refs
+
+
+# -- reading -------------------------------------------------------------------------------
+def _columns_sql(spec: TableSpec, user: User | None) -> str:
+    parts = [f'"{spec.key}"']
+    for c in spec.columns:
+        if c.sensitive and (user is None or not user.can(c.sensitive)):
+            parts.append(f'NULL AS "{c.name}"')
+        else:
+            parts.append(f'"{c.name}"')
+    parts += ['"version"', '"updated_at"', '"updated_by"']
+    return ", ".join(parts)
+
+
+def load(db, user: User, spec: TableSpec, *, where: str = "", params: list | None = None,
+         limit: int | None = None) -> pl.DataFrame:
+    """Rows in code form (with key, version). Sensitive columns are blank for roles that may
+    not see them. `where` is a fixed SQL fragment from the core, never user text."""
+    require(user, "read")
+    sql = f'SELECT {_columns_sql(spec, user)} FROM "{spec.table}"'
+    if where:
+        sql += f" WHERE {where}"
+    sql += f' ORDER BY {spec.order_by}'
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    with db.read() as cur:
+        return cur.sql(sql, params=params or None).pl()
+
+
+def display_frame(db, spec: TableSpec, df: pl.DataFrame) -> pl.DataFrame:
+    """Replace codes by Chinese labels and references by names, for showing and editing."""
+    with db.read() as cur:
+        refs = load_refs(cur, spec)
+    exprs = []
+    for c in spec.columns:
+        if c.name not in df.columns:
+            continue
+        if c.kind == "choice" and c.choices:
+            exprs.append(pl.col(c.name).replace_strict(c.choices, default=pl.col(c.name),
+                                                       return_dtype=pl.String).alias(c.name))
+        elif c.kind == "ref":
+            by_id = {int(k): str(v) for k, v in refs[c.name]["by_id"].items()}
+            exprs.append(pl.col(c.name).cast(pl.Int64).replace_strict(
+                by_id, default=None, return_dtype=pl.String).alias(c.name))
+        elif c.kind == "decimal":
+            exprs.append(pl.col(c.name).cast(pl.Float64).alias(c.name))
+    return df.with_columns(exprs) if exprs else df
+
+
+# -- writing -------------------------------------------------------------------------------
+@dataclass
+class Changes:
+    """Edits to one table, in display or code form as typed.
+    updates: key → {column: raw value}; versions: key → version loaded;
+    inserts: list of {column: raw value}; deletes: list of keys;
+    row_numbers: key or ("new", i) → the row number the user sees, for messages."""
+
+    updates: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)
+    inserts: list = field(default_factory=list)
+    deletes: list = field(default_factory=list)
+    row_numbers: dict = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.updates or self.inserts or self.deletes)
+
+
+@dataclass
+class SaveResult:
+    batch_id: int | None
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+    new_keys: list = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return f"新增 {self.inserted} 行，修改 {self.updated} 行，删除 {self.deleted} 行"
+
+
+def _full_table(cur, spec: TableSpec) -> pl.DataFrame:
+    cols = ", ".join(f'"{c}"' for c in [spec.key, *spec.names, "version"])
+    return cur.sql(f'SELECT {cols} FROM "{spec.table}"').pl()
+
+
+def _python_rows(df: pl.DataFrame) -> dict:
+    return {r["__k"]: r for r in df.rename({df.columns[0]: "__k"}).to_dicts()}
+
+
+def allocate_keys(cur, spec: TableSpec, n: int) -> list[int]:
+    if n <= 0:
+        return []
+    seq = f"{spec.table}_seq"
+    return [r[0] for r in cur.execute(f"SELECT nextval('{seq}') FROM range(?)", [n]).fetchall()]
+
+
+def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_inserts: list,
+           new_keys: list, deletes: list, versions: dict, row_number: Callable, kind: str,
+           description: str, check_versions: bool = True,
+           pre_errors: list[CellError] | None = None) -> SaveResult:
+    """Validate the table as it would be after the change and write it, inside `cur`'s
+    transaction. Raises ValidationFailed / ConflictError with nothing written."""
+    key = spec.key
+    current = _full_table(cur, spec)
+    cur_rows = {r[key]: r for r in current.to_dicts()}
+    errors: list[CellError] = list(pre_errors or [])
+    bad_cells = {(e.row, e.column) for e in errors}
+
+    # 1. optimistic locking
+    if check_versions:
+        stale = []
+        for k in list(parsed_updates) + list(deletes):
+            if k not in cur_rows:
+                stale.append(f"第 {row_number(k)} 行已被其他人删除")
+            elif versions.get(k) is not None and int(versions[k]) != int(cur_rows[k]["version"]):
+                who = cur.execute(f'SELECT updated_by, updated_at FROM "{spec.table}" WHERE "{key}" = ?',
+                                  [k]).fetchone()
+                when = who[1].strftime("%H:%M") if who and who[1] else ""
+                stale.append(f"第 {row_number(k)} 行「{cur_rows[k].get('name', k)}」已被 "
+                             f"{who[0] if who else '其他人'} 在 {when} 修改")
+        if stale:
+            raise ConflictError("保存冲突：" + "；".join(stale[:10]) +
+                                "。您的修改没有保存，请点「刷新」载入最新数据后再改。")
+
+    # 2. the table after the change
+    after_rows = dict(cur_rows)
+    for k in deletes:
+        after_rows.pop(k, None)
+    changed_updates = {}
+    for k, vals in parsed_updates.items():
+        if k not in after_rows:
+            continue
+        merged = dict(after_rows[k])
+        diff = {c: v for c, v in vals.items() if _norm(merged.get(c)) != _norm(v)}
+        if diff:
+            merged.update(diff)
+            after_rows[k] = merged
+            changed_updates[k] = diff
+    for nk, vals in zip(new_keys, parsed_inserts):
+        row = {c.name: c.default for c in spec.columns}
+        row.update({c: v for c, v in vals.items() if v is not None or c not in row})
+        row[key] = nk
+        row["version"] = 1
+        after_rows[nk] = row
+    touched = set(changed_updates) | set(new_keys)
+
+    # 3. column rules on touched rows
+    for k in touched:
+        row = after_rows[k]
+        for c in spec.columns:
+            v = row.get(c.name)
+            if c.required and (v is None or (isinstance(v, str) and not v.strip())) \
+                    and (row_number(k), c.label) not in bad_cells:
+                errors.append(CellError(row_number(k), c.label, None, "必填，不能为空"))
+    for c in spec.columns:
+        if c.unique:
+            seen: dict = {}
+            for k, row in after_rows.items():
+                v = row.get(c.name)
+                if v is None:
+                    continue
+                seen.setdefault(v, []).append(k)
+            for v, ks in seen.items():
+                if len(ks) > 1 and any(k in touched for k in ks):
+                    for k in ks:
+                        if k in touched:
+                            others = [row_number(o) for o in ks if o != k]
+                            errors.append(CellError(row_number(k), c.label, v,
+                                                    f"与第 {others[0]} 行重复，{c.label}不能重复"))
+    # 4. table-wide checks (cycles, levels, references that need the whole table)
+    warnings: list[str] = []
+    if spec.checks and (touched or deletes):
+        after_df = pl.DataFrame(list(after_rows.values()), infer_schema_length=None) if after_rows else current.clear()
+        for check in spec.checks:
+            for issue in check(cur, after_df, touched, set(deletes)):
+                col_label = spec.column(issue.column).label if issue.column else None
+                if issue.hard:
+                    errors.append(CellError(row_number(issue.key), col_label, issue.value, issue.message))
+                else:
+                    where = f"第 {row_number(issue.key)} 行" if issue.key is not None else ""
+                    warnings.append(f"{where}{'「' + col_label + '」' if col_label else ''}：{issue.message}")
+    if deletes:
+        for dc in spec.delete_checks:
+            for reason in dc(cur, list(deletes)):
+                errors.append(CellError(None, None, None, reason))
+    if errors:
+        errors.sort(key=lambda e: (e.row if isinstance(e.row, int) else 0))
+        raise ValidationFailed(f"有 {len(errors)} 处错误，没有保存任何修改。请改正后再保存：", errors)
+
+    if not (changed_updates or new_keys or deletes):
+        return SaveResult(None, unchanged=len(parsed_updates), warnings=warnings)
+
+    # 5. write, set-based, with audit in the same transaction
+    batch = audit.new_batch(cur, user, kind, description)
+    now = datetime.now()
+    entries = []
+    if deletes:
+        before = audit.rows_json(cur, spec.table, key, deletes)
+        kf = pl.DataFrame({"k": list(deletes)}, schema={"k": pl.Int64})
+        cur.register("del_keys", kf)
+        cur.execute(f'DELETE FROM "{spec.table}" WHERE "{key}" IN (SELECT k FROM del_keys)')
+        cur.unregister("del_keys")
+        entries += [(str(k), "delete", before.get(str(k)), None) for k in deletes]
+    if changed_updates:
+        before = audit.rows_json(cur, spec.table, key, list(changed_updates))
+        by_cols: dict[tuple, list] = {}
+        for k, diff in changed_updates.items():
+            by_cols.setdefault(tuple(sorted(diff)), []).append(k)
+        for cols, ks in by_cols.items():
+            frame = _typed_frame(spec, [{key: k, **changed_updates[k]} for k in ks], [key, *cols])
+            cur.register("upd_frame", frame)
+            sets = ", ".join(f'"{c}" = f."{c}"' for c in cols)
+            cur.execute(f'UPDATE "{spec.table}" AS t SET {sets}, version = t.version + 1,'
+                        f' updated_at = ?, updated_by = ? FROM upd_frame f WHERE t."{key}" = f."{key}"',
+                        [now, user.username])
+            cur.unregister("upd_frame")
+        after = audit.rows_json(cur, spec.table, key, list(changed_updates))
+        entries += [(str(k), "update", before.get(str(k)), after.get(str(k))) for k in changed_updates]
+    if new_keys:
+        cols = [key, *spec.names]
+        frame = _typed_frame(spec, [after_rows[k] for k in new_keys], cols)
+        cur.register("ins_frame", frame)
+        collist = ", ".join(f'"{c}"' for c in cols)
+        cur.execute(f'INSERT INTO "{spec.table}" ({collist}, version, updated_at, updated_by)'
+                    f' SELECT {collist}, 1, ?, ? FROM ins_frame', [now, user.username])
+        cur.unregister("ins_frame")
+        kf = pl.DataFrame({"k": new_keys}, schema={"k": pl.Int64})
+        cur.register("new_keys", kf)
+        ins = cur.sql(f'SELECT CAST(t."{key}" AS VARCHAR) AS row_key, \'insert\' AS action,'
+                          f' NULL AS before, CAST(to_json(t) AS VARCHAR) AS after FROM "{spec.table}" t'
+                          f' WHERE t."{key}" IN (SELECT k FROM new_keys)').pl()
+        cur.unregister("new_keys")
+        audit.record_many(cur, batch, user, spec.table, ins)
+    if entries:
+        audit.record_many(cur, batch, user, spec.table, pl.DataFrame(
+            entries, schema={"row_key": pl.String, "action": pl.String, "before": pl.String,
+                             "after": pl.String}, orient="row"))
+    return SaveResult(batch, inserted=len(new_keys), updated=len(changed_updates),
+                      deleted=len(deletes), warnings=warnings, new_keys=new_keys,
+                      unchanged=len(parsed_updates) - len(changed_updates))
+
+
+_POLARS_TYPES = {"text": pl.String, "choice": pl.String, "int": pl.Int64, "ref": pl.Int64,
+                 "float": pl.Float64, "decimal": pl.Decimal(18, 2), "date": pl.Date,
+                 "bool": pl.Boolean}
+
+
+def _typed_frame(spec: TableSpec, rows: list[dict], cols: list[str]) -> pl.DataFrame:
+    schema = {}
+    for c in cols:
+        schema[c] = pl.Int64 if c == spec.key else _POLARS_TYPES[spec.column(c).kind]
+    return pl.DataFrame([{c: r.get(c) for c in cols} for r in rows], schema=schema, orient="row")
+
+
+def _norm(v):
+    if isinstance(v, Decimal):
+        return v.normalize()
+    if isinstance(v, float):
+        v = round(v, 6)
+        return int(v) if v.is_integer() else v
+    if isinstance(v, datetime):
+        return v.date() if v.time() == datetime.min.time() else v
+    return v
+
+
+def _parse_rows(spec: TableSpec, rows: Iterable[tuple[object, dict]], refs, row_number) -> tuple[dict, list[CellError]]:
+    parsed, errors = {}, []
+    for k, raw in rows:
+        out = {}
+        for name, value in raw.items():
+            if name in (spec.key, "version", "updated_at", "updated_by"):
+                continue
+            try:
+                col = spec.column(name)
+            except KeyError:
+                continue
+            if not col.editable:
+                continue
+            v, err = parse_value(col, value, refs)
+            if err:
+                errors.append(CellError(row_number(k), col.label, value, err))
+            else:
+                out[name] = v
+        parsed[k] = out
+    return parsed, errors
+
+
+def save(db, user: User, spec: TableSpec, changes: Changes, *, kind: str = "edit",
+         description: str | None = None) -> SaveResult:
+    """Save edits from the table editor in one transaction (all or nothing)."""
+    require(user, spec.perm)
+    if changes.is_empty():
+        return SaveResult(None)
+
+    def row_number(k):
+        return changes.row_numbers.get(k, k)
+
+    with db.write() as cur:
+        refs = load_refs(cur, spec)
+        upd, e1 = _parse_rows(spec, changes.updates.items(), refs, row_number)
+        ins_raw = [(("new", i), r) for i, r in enumerate(changes.inserts)]
+        ins, e2 = _parse_rows(spec, ins_raw, refs, row_number)
+        inserts = [ins[("new", i)] for i in range(len(changes.inserts))]
+        new_keys = allocate_keys(cur, spec, len(inserts))
+        numbers = {nk: changes.row_numbers.get(("new", i), f"新增第{i + 1}")
+                   for i, nk in enumerate(new_keys)}
+        return _apply(cur, user, spec, parsed_updates=upd, parsed_inserts=inserts,
+                      new_keys=new_keys, deletes=list(changes.deletes),
+                      versions=changes.versions,
+                      row_number=lambda k: numbers[k] if k in numbers else row_number(k),
+                      kind=kind, description=description or f"编辑{spec.label}",
+                      pre_errors=e1 + e2)
+
+
+# -- import and export ----------------------------------------------------------------------
+@dataclass
+class ImportPreview:
+    inserts: int
+    updates: int
+    unchanged: int
+    errors: list[CellError]
+    warnings: list[str]
+    committed: bool = False
+    batch_id: int | None = None
+    sample: pl.DataFrame | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def map_headers(spec: TableSpec, frame) -> tuple[pl.DataFrame, list[CellError]]:
+    hm = spec.header_map()
+    errors, rename = [], {}
+    for col in frame.df.columns:
+        name = hm.get(col.strip())
+        if name is None:
+            continue  # extra columns are ignored (reported as a warning)
+        if name in rename.values():
+            errors.append(CellError(frame.first_row - 1, col, None, "与另一列表示同一字段，重复了"))
+        rename[col] = name
+    df = frame.df.select([pl.col(c).alias(n) for c, n in rename.items()])
+    missing = [c for c in spec.columns if c.required and c.default is None
+               and c.name not in df.columns and c.editable]
+    natural = spec.natural_key
+    if missing and (spec.key not in df.columns):
+        for c in missing:
+            errors.append(CellError(frame.first_row - 1, c.label, None,
+                                    f"缺少必需的列「{c.label}」（表头可以写中文名「{c.label}」或代码名「{c.name}」）"))
+    if not rename:
+        errors.append(CellError(frame.first_row - 1, None, None,
+                                "表头中没有可识别的列名：请使用导出文件的表头（" +
+                                "、".join(c.label for c in spec.columns[:6]) + "……）"))
+    _ = natural
+    return df, errors
+
+
+def import_frame(db, user: User, spec: TableSpec, frame, *, commit: bool = False,
+                 kind: str = "import", description: str | None = None) -> ImportPreview:
+    """Dry run (commit=False) or all-or-nothing import of a file already read by fileio.
+    Rows with an existing 编号 (or natural key) update that row; other rows are new."""
+    require(user, spec.perm)
+    df, errors = map_headers(spec, frame)
+    extra = [c for c in frame.df.columns if c.strip() not in spec.header_map()]
+    warnings = [f"以下列不认识，已忽略：{'、'.join(extra)}"] if extra else []
+    if errors:
+        return ImportPreview(0, 0, 0, errors, warnings)
+    if df.height == 0:
+        return ImportPreview(0, 0, 0, [CellError(None, None, None, "文件中没有数据行")], warnings)
+
+    def row_number(k):
+        return frame.row_number(k) if isinstance(k, int) else k
+
+    try:
+        with db.write() as cur:
+            refs = load_refs(cur, spec)
+            current = _full_table(cur, spec)
+            by_key = set(current[spec.key].to_list())
+            by_nat = ({str(v): k for k, v in zip(current[spec.key], current[spec.natural_key])}
+                      if spec.natural_key else {})
+            rows = df.to_dicts()
+            errs: list[CellError] = []
+            updates, insert_idx, seen_keys, targets = {}, [], {}, {}
+            for i, raw in enumerate(rows):
+                k = raw.get(spec.key)
+                target = None
+                if not _blank(k):
+                    try:
+                        kd = Decimal(str(k).strip())
+                        target = int(kd) if kd == kd.to_integral_value() else None
+                    except InvalidOperation:
+                        target = None
+                    if target is None or target not in by_key:
+                        errs.append(CellError(row_number(i), "编号", k,
+                                              "编号不存在：新增的行请把编号留空"))
+                        continue
+                elif spec.natural_key and not _blank(raw.get(spec.natural_key)):
+                    target = by_nat.get(str(raw[spec.natural_key]).strip())
+                if target is not None:
+                    if target in seen_keys:
+                        label = "编号" if not _blank(k) else spec.column(spec.natural_key).label
+                        errs.append(CellError(row_number(i), label, k if not _blank(k) else raw.get(spec.natural_key),
+                                              f"与第 {row_number(seen_keys[target])} 行是同一条记录，重复了"))
+                        continue
+                    seen_keys[target] = i
+                    targets[i] = target
+                else:
+                    insert_idx.append(i)
+            new_keys = allocate_keys(cur, spec, len(insert_idx))
+            # rows of this file may refer to each other (a new branch under a new committee)
+            for c in spec.columns:
+                if c.kind == "ref" and c.ref == spec.table and spec.natural_key and c.name in refs:
+                    for nk, i in zip(new_keys, insert_idx):
+                        label = rows[i].get(spec.natural_key)
+                        if not _blank(label):
+                            refs[c.name]["by_label"].setdefault(str(label).strip(), nk)
+                        refs[c.name]["ids"].add(nk)
+            keep = set(targets) | set(insert_idx)
+            parsed, perrs = _parse_rows(spec, [(i, rows[i]) for i in sorted(keep)], refs, row_number)
+            errs += perrs
+            updates = {targets[i]: parsed[i] for i in targets}
+            inserts = [parsed[i] for i in insert_idx]
+            numbers = {t: row_number(i) for t, i in seen_keys.items()}
+            numbers.update({nk: row_number(i) for nk, i in zip(new_keys, insert_idx)})
+            result = _apply(cur, user, spec, parsed_updates=updates, parsed_inserts=inserts,
+                            new_keys=new_keys, deletes=[], versions={},
+                            row_number=lambda k: numbers.get(k, k), kind=kind,
+                            description=description or f"导入{spec.label}：{frame.file}",
+                            check_versions=False, pre_errors=errs)
+            preview = ImportPreview(result.inserted, result.updated, result.unchanged, [],
+                                    warnings + result.warnings, committed=commit,
+                                    batch_id=result.batch_id if commit else None)
+            if not commit:
+                raise _DryRun(preview)
+            return preview
+    except _DryRun as dr:
+        return dr.preview
+    except ValidationFailed as exc:
+        return ImportPreview(0, 0, 0, exc.errors, warnings)
+
+
+class _DryRun(Exception):
+    def __init__(self, preview):
+        self.preview = preview
+
+
+def export_frame(db, user: User, spec: TableSpec) -> pl.DataFrame:
+    """The table with Chinese headers and labels, ready for xlsx; import takes it back."""
+    df = load(db, user, spec)
+    disp = display_frame(db, spec, df)
+    cols = [pl.col(spec.key).alias("编号")]
+    for c in spec.columns:
+        if c.sensitive and not user.can(c.sensitive):
+            continue
+        cols.append(pl.col(c.name).alias(c.label))
+    return disp.select(cols)

@@ -1,0 +1,49 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from dangjian_core.auth import User  # noqa: E402
+from dangjian_core.db import Database  # noqa: E402
+
+ADMIN = User("admin", "管理员", frozenset({"admin"}))
+EDITOR = User("editor", "编辑", frozenset({"editor"}))
+TREASURER = User("treasurer", "党费管理员", frozenset({"treasurer"}))
+VIEWER = User("viewer", "查看", frozenset({"viewer"}))
+
+
+@pytest.fixture
+def db(tmp_path):
+    d = Database(tmp_path / "t.duckdb")
+    d.migrate()
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def demo_db(tmp_path):
+    from dangjian_core import demo
+
+    d = Database(tmp_path / "demo.duckdb")
+    d.migrate()
+    demo.build_demo(d, scale="tiny")
+    yield d
+    d.close()
+
+
+@pytest.fixture(scope="session")
+def demo_db_file(tmp_path_factory):
+    """A full demo database built once per session (copied by tests that need a file)."""
+    from dangjian_core import demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    d = Database(path)
+    d.migrate()
+    demo.build_demo(d, scale="demo")
+    d.close()
+    return path

@@ -1,0 +1,118 @@
+import polars as pl
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from dangjian_core import audit, fileio, tables
+from dangjian_core.errors import ConflictError, PermissionDenied, ValidationFailed
+from tests.conftest import EDITOR, TREASURER, VIEWER
+
+ORGS = tables.get_spec("orgs")
+
+
+def _row(db, i=1):
+    return tables.load(db, EDITOR, ORGS).row(i, named=True)
+
+
+def test_edit_is_saved_with_audit_and_version(demo_db):
+    r = _row(demo_db)
+    res = tables.save(demo_db, EDITOR, ORGS, tables.Changes(
+        updates={r["id"]: {"name": "新的名字", "tier": "先进"}}, versions={r["id"]: r["version"]}))
+    assert res.updated == 1
+    after = _row(demo_db)
+    assert (after["name"], after["tier"], after["version"]) == ("新的名字", "advanced", r["version"] + 1)
+    log = audit.list_changes(demo_db, table="orgs")
+    assert log.height == 1 and '"新的名字"' in log["after"][0] and r["name"] in log["before"][0]
+
+
+def test_second_save_of_same_row_gets_conflict_and_writes_nothing(demo_db):
+    r = _row(demo_db)
+    ch = lambda name: tables.Changes(updates={r["id"]: {"name": name}}, versions={r["id"]: r["version"]},
+                                     row_numbers={r["id"]: 2})
+    tables.save(demo_db, EDITOR, ORGS, ch("甲"))
+    with pytest.raises(ConflictError, match="第 2 行"):
+        tables.save(demo_db, EDITOR, ORGS, ch("乙"))
+    assert _row(demo_db)["name"] == "甲"
+
+
+def test_all_errors_are_reported_by_row_and_column_and_nothing_is_saved(demo_db):
+    r = _row(demo_db)
+    other = _row(demo_db, 2)
+    before = tables.export_frame(demo_db, EDITOR, ORGS)
+    with pytest.raises(ValidationFailed) as exc:
+        tables.save(demo_db, EDITOR, ORGS, tables.Changes(
+            updates={r["id"]: {"name": "好名字"}, other["id"]: {"member_count": "abc"}},
+            versions={r["id"]: r["version"], other["id"]: other["version"]},
+            inserts=[{"name": "好名字", "level": "党支部", "category": "农村", "street": "东湖街道",
+                      "member_count": 2}],
+            row_numbers={r["id"]: 2, other["id"]: 3, ("new", 0): 9}))
+    text = str(exc.value)
+    assert "第 3 行 列「党员人数」" in text and "应为整数" in text
+    assert "第 9 行" in text and "至少需要 3 名" in text
+    assert "重复" in text
+    assert tables.export_frame(demo_db, EDITOR, ORGS).equals(before)
+
+
+def test_parent_cycle_is_refused(demo_db):
+    df = tables.load(demo_db, EDITOR, ORGS)
+    child = df.filter(pl.col("parent_id").is_not_null()).row(0, named=True)
+    parent = df.filter(pl.col("id") == child["parent_id"]).row(0, named=True)
+    with pytest.raises(ValidationFailed, match="循环"):
+        tables.save(demo_db, EDITOR, ORGS, tables.Changes(
+            updates={parent["id"]: {"parent_id": child["name"]}}, versions={parent["id"]: parent["version"]}))
+
+
+def test_viewer_cannot_write_through_any_door(demo_db, tmp_path):
+    r = _row(demo_db)
+    with pytest.raises(PermissionDenied):
+        tables.save(demo_db, VIEWER, ORGS, tables.Changes(updates={r["id"]: {"name": "x"}}))
+    p = tmp_path / "o.csv"
+    p.write_text("名称,层级,类别,街道/系统,党员人数\n新支部,党支部,农村,东湖街道,5\n")
+    with pytest.raises(PermissionDenied):
+        tables.import_frame(demo_db, VIEWER, ORGS, fileio.read_frame(p), commit=True)
+    with pytest.raises(PermissionDenied):
+        tables.save(demo_db, TREASURER, ORGS, tables.Changes(deletes=[r["id"]]))
+
+
+def test_import_dry_run_then_commit_and_undo_as_one_batch(demo_db, tmp_path):
+    p = tmp_path / "o.csv"
+    p.write_text("名称,层级,类别,街道/系统,党员人数,上级党组织\n"
+                 "新甲支部,党支部,农村,东湖街道,5,东湖街道党工委\n新乙支部,党支部,企业,东湖街道,7,新甲支部\n")
+    frame = fileio.read_frame(p)
+    n0 = tables.load(demo_db, EDITOR, ORGS).height
+    pre = tables.import_frame(demo_db, EDITOR, ORGS, frame, commit=False)
+    assert pre.ok and pre.inserts == 2 and tables.load(demo_db, EDITOR, ORGS).height == n0
+    done = tables.import_frame(demo_db, EDITOR, ORGS, frame, commit=True)
+    df = tables.load(demo_db, EDITOR, ORGS)
+    assert df.height == n0 + 2
+    a = df.filter(pl.col("name") == "新甲支部").row(0, named=True)
+    b = df.filter(pl.col("name") == "新乙支部").row(0, named=True)
+    assert b["parent_id"] == a["id"]
+    audit.revert_batch(demo_db, EDITOR, done.batch_id)
+    assert tables.load(demo_db, EDITOR, ORGS).height == n0
+
+
+def test_export_then_import_changes_nothing(demo_db, tmp_path):
+    p = tmp_path / "orgs.xlsx"
+    fileio.write_frame(tables.export_frame(demo_db, EDITOR, ORGS), p)
+    res = tables.import_frame(demo_db, EDITOR, ORGS, fileio.read_frame(p), commit=True)
+    assert res.ok and res.inserts == 0 and res.updates == 0 and res.unchanged > 0
+
+
+def test_revert_conflicts_when_row_changed_since(demo_db):
+    r = _row(demo_db)
+    first = tables.save(demo_db, EDITOR, ORGS, tables.Changes(updates={r["id"]: {"name": "一"}},
+                                                            versions={r["id"]: r["version"]}))
+    tables.save(demo_db, EDITOR, ORGS, tables.Changes(updates={r["id"]: {"name": "二"}},
+                                                    versions={r["id"]: r["version"] + 1}))
+    with pytest.raises(ConflictError, match="又被改过"):
+        audit.revert_batch(demo_db, EDITOR, first.batch_id)
+    assert _row(demo_db)["name"] == "二"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.text(max_size=8), st.integers(-5, 200000).map(str),
+                 st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str)))
+def test_parse_int_never_raises_and_respects_range(raw):
+    col = ORGS.column("member_count")
+    v, err = tables.parse_value(col, raw)
+    assert (v is None) or (err is None and 0 <= v <= 100000)
