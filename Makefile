@@ -20,7 +20,7 @@ run: install
 	$(BIN)/streamlit run app.py --server.port=$(PORT) --server.address=127.0.0.1
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not e2e"

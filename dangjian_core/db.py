@@ -57,6 +57,44 @@ def load_migrations() -> list[Migration]:
     return out
 
 
+class Result:
+    """The rows of one statement, fully fetched at once.
+
+    DuckDB 2.0 keeps a connection busy until an `execute()` result has been read to the end
+    (`fetchone()` alone leaves it unfinished), so every statement is drained here."""
+
+    __slots__ = ("_rows", "description")
+
+    def __init__(self, raw):
+        self.description = raw.description
+        self._rows = raw.fetchall() if raw.description else []
+
+    def fetchone(self):
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self):
+        return self._rows
+
+
+class Cursor:
+    """A cursor for one unit of work; `execute` returns a drained `Result`, `sql` a relation."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw):
+        self._raw = raw
+
+    def execute(self, sql: str, params=None) -> Result:
+        if params is None:
+            self._raw.execute(sql)
+        else:
+            self._raw.execute(sql, params)
+        return Result(self._raw)
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+
 class Database:
     """One DuckDB file opened once per process."""
 
@@ -81,12 +119,12 @@ class Database:
         self.generation = 0
 
     # -- units of work -------------------------------------------------------------------
-    def cursor(self) -> duckdb.DuckDBPyConnection:
+    def cursor(self) -> Cursor:
         with self._cursor_lock:
-            return self._conn.cursor()
+            return Cursor(self._conn.cursor())
 
     @contextmanager
-    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def read(self) -> Iterator[Cursor]:
         cur = self.cursor()
         try:
             yield cur
@@ -94,7 +132,7 @@ class Database:
             cur.close()
 
     @contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def write(self) -> Iterator[Cursor]:
         """One transaction, serialised with every other write of this process."""
         with self._write_lock:
             cur = self.cursor()

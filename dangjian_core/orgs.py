@@ -124,3 +124,14 @@ def tree_paths(db) -> pl.DataFrame:
                 SELECT o.id, o.name, o.parent_id, t.depth + 1, t.path || ' / ' || o.name
                 FROM orgs o JOIN t ON o.parent_id = t.id WHERE t.depth < 20
             ) SELECT id, name, depth, path FROM t ORDER BY path""").pl()
+
+
+def overview(db) -> dict:
+    """Headline figures for the first screen."""
+    with db.read() as cur:
+        n_orgs, n_streets = cur.execute("SELECT count(*), count(DISTINCT street) FROM orgs").fetchone()
+        n_members, n_prob = cur.execute(
+            "SELECT count(*), count(*) FILTER (WHERE status = 'probationary') FROM members").fetchone()
+        by = cur.sql("SELECT category, tier, count(*) AS n FROM orgs GROUP BY ALL").pl()
+    return {"orgs": n_orgs, "streets": n_streets, "members": n_members, "probationary": n_prob,
+            "by_category_tier": by}

@@ -256,7 +256,7 @@ def _columns_sql(spec: TableSpec, user: User | None) -> str:
 
 
 def load(db, user: User, spec: TableSpec, *, where: str = "", params: list | None = None,
-         limit: int | None = None) -> pl.DataFrame:
+         limit: int | None = None, offset: int = 0) -> pl.DataFrame:
     """Rows in code form (with key, version). Sensitive columns are blank for roles that may
     not see them. `where` is a fixed SQL fragment from the core, never user text."""
     require(user, "read")
@@ -265,7 +265,7 @@ def load(db, user: User, spec: TableSpec, *, where: str = "", params: list | Non
         sql += f" WHERE {where}"
     sql += f' ORDER BY {spec.order_by}'
     if limit:
-        sql += f" LIMIT {int(limit)}"
+        sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
     with db.read() as cur:
         return cur.sql(sql, params=params or None).pl()
 
@@ -699,3 +699,34 @@ def export_frame(db, user: User, spec: TableSpec) -> pl.DataFrame:
             continue
         cols.append(pl.col(c.name).alias(c.label))
     return disp.select(cols)
+
+
+def query(db, user: User, spec: TableSpec, *, search: str | None = None,
+          filters: dict[str, object] | None = None, offset: int = 0,
+          limit: int | None = 500) -> tuple[pl.DataFrame, int]:
+    """One page of rows matching a search text (over text columns) and equality filters on
+    choice/ref columns. User text only ever travels as a bound parameter."""
+    where, params = [], []
+    if search and search.strip():
+        text_cols = [c.name for c in spec.columns if c.kind == "text" and not c.sensitive]
+        if text_cols:
+            where.append("(" + " OR ".join(f'"{c}" ILIKE ?' for c in text_cols) + ")")
+            params += [f"%{search.strip()}%"] * len(text_cols)
+    for name, value in (filters or {}).items():
+        if value is None or value == "":
+            continue
+        col = spec.column(name)  # KeyError for unknown columns: never interpolate user text
+        if isinstance(value, (list, tuple, set)):
+            if not value:
+                continue
+            where.append(f'"{col.name}" IN (SELECT unnest(?))')
+            params.append(list(value))
+        else:
+            where.append(f'"{col.name}" = ?')
+            params.append(value)
+    clause = " AND ".join(where)
+    with db.read() as cur:
+        total = cur.execute(f'SELECT count(*) FROM "{spec.table}"' + (f" WHERE {clause}" if clause else ""),
+                            params).fetchone()[0]
+    df = load(db, user, spec, where=clause, params=params, limit=limit, offset=offset)
+    return df, total

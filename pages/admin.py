@@ -1,0 +1,81 @@
+"""系统管理：用户与角色、备份与恢复。"""
+
+import polars as pl
+import streamlit as st
+
+from dangjian_core import auth, backups
+from ui.messages import flash, run_safely, show_flashes
+from ui.session import current_user, get_db
+
+db = get_db()
+user = current_user()
+st.title("系统管理")
+show_flashes()
+
+tab_users, tab_backup = st.tabs(["用户与角色", "备份与恢复"])
+with tab_users:
+    users = auth.list_users(db)
+    st.dataframe(pl.DataFrame(users).select(
+        pl.col("username").alias("用户名"), pl.col("display_name").alias("姓名"),
+        pl.col("roles").alias("角色"), pl.col("disabled").alias("已停用"),
+        pl.col("failed_logins").alias("连续输错次数"), pl.col("locked_until").alias("锁定至"),
+        pl.col("last_login").alias("最近登录")), hide_index=True, width="stretch")
+    st.caption("角色：" + "；".join(f"{k} = {v}" for k, v in auth.ROLES.items()))
+    with st.form("add_user", clear_on_submit=True):
+        st.subheader("新增用户")
+        c1, c2 = st.columns(2)
+        username = c1.text_input("用户名（字母或数字）")
+        display = c2.text_input("姓名")
+        roles = st.multiselect("角色", list(auth.ROLES), format_func=lambda r: auth.ROLES[r])
+        password = st.text_input("初始密码（至少 8 位）", type="password")
+        if st.form_submit_button("新增"):
+            _, exc = run_safely(auth.add_user, db, user, username, display, password, roles)
+            if exc is None:
+                flash(f"已新增用户 {username}")
+                st.rerun()
+    st.subheader("修改用户")
+    names = [u["username"] for u in users]
+    target = st.selectbox("用户", names, key="adm_target")
+    c1, c2, c3 = st.columns(3)
+    new_pw = c1.text_input("新密码", type="password", key="adm_pw")
+    if c1.button("重设密码", key="adm_setpw"):
+        _, exc = run_safely(auth.set_password, db, user, target, new_pw)
+        if exc is None:
+            flash(f"已重设 {target} 的密码，其已登录的会话立即失效。")
+            st.rerun()
+    current = next(u for u in users if u["username"] == target)
+    new_roles = c2.multiselect("角色", list(auth.ROLES), default=current["roles"].split(","),
+                               format_func=lambda r: auth.ROLES[r], key=f"adm_roles_{target}")
+    if c2.button("保存角色", key="adm_saveroles"):
+        _, exc = run_safely(auth.set_roles, db, user, target, new_roles)
+        if exc is None:
+            flash(f"已修改 {target} 的角色")
+            st.rerun()
+    label = "启用账号" if current["disabled"] else "停用账号"
+    if c3.button(label, key="adm_disable"):
+        _, exc = run_safely(auth.set_disabled, db, user, target, not current["disabled"])
+        if exc is None:
+            flash(f"已{label[:2]} {target}")
+            st.rerun()
+
+with tab_backup:
+    st.caption("系统每天自动备份一次（保留 30 天），备份文件在数据目录的 backups 文件夹中。恢复前会自动再备份一次当前数据。")
+    if st.button("立即备份", key="adm_backup"):
+        path, exc = run_safely(backups.make_backup, db, user)
+        if exc is None:
+            flash(f"已备份：{path.name}")
+            st.rerun()
+    items = backups.list_backups(db)
+    if items:
+        st.dataframe(pl.DataFrame(items).select(pl.col("name").alias("文件"), pl.col("time").alias("时间"),
+                                                pl.col("size_mb").alias("大小(MB)")),
+                     hide_index=True, width="stretch")
+        pick = st.selectbox("选择要恢复的备份", [i["name"] for i in items], key="adm_restore_pick")
+        sure = st.checkbox("我明白：恢复会用备份替换当前全部数据（当前数据会先自动备份）", key="adm_sure")
+        if st.button("恢复", disabled=not sure, key="adm_restore"):
+            safety, exc = run_safely(backups.restore, db, user, pick)
+            if exc is None:
+                flash(f"已从 {pick} 恢复；恢复前的数据已另存为 {safety.name}。")
+                st.rerun()
+    else:
+        st.info("还没有备份。")

@@ -1,0 +1,60 @@
+"""A person's path through the foundation in headless Chromium."""
+
+from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_for_cookie, wait_idle
+
+
+def _search(page, text):
+    box = page.get_by_label("搜索")
+    box.fill(text)
+    box.press("Enter")
+    wait_idle(page)
+
+
+def test_editor_edits_an_org_name_saves_reloads_and_sees_it(app, chromium):
+    page = new_page(chromium, app)
+    login(page, "editor", "dangjian-demo")
+    assert wait_for_cookie(page), "the login cookie is written"
+    goto_page(page, "基层党组织")
+    grid = page.locator("[data-testid='stDataFrame']").first
+    box = grid.bounding_box()
+    page.mouse.dblclick(box["x"] + 200, box["y"] + 35 + 17)  # first row, 名称
+    page.wait_for_timeout(400)
+    page.keyboard.press("Control+a")
+    page.keyboard.type("浏览器测试改名党工委")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(600)
+    page.get_by_role("button", name="保存", exact=True).click()
+    wait_idle(page)
+    assert page.get_by_text("已保存").count() >= 1
+    shot(page, "e2e-orgs-saved")
+    page.reload()
+    wait_idle(page)
+    # the cookie logs us back in; the saved name is found by the search box
+    goto_page(page, "基层党组织")
+    _search(page, "浏览器测试改名")
+    assert page.locator("[data-testid='stMetricValue']").first.inner_text().startswith("1")
+    assert not exceptions(page)
+    page.context.close()
+
+
+def test_viewer_finds_no_way_to_save(app, chromium):
+    page = new_page(chromium, app)
+    login(page, "viewer", "dangjian-demo")
+    goto_page(page, "基层党组织")
+    assert page.get_by_role("button", name="保存", exact=True).count() == 0
+    assert page.get_by_text("只能查看").count() == 1
+    assert page.locator("[data-testid='stSidebarNavLink']", has_text="系统管理").count() == 0
+    shot(page, "e2e-orgs-viewer")
+    page.context.close()
+
+
+def test_five_wrong_passwords_lock_the_account(app, chromium):
+    page = new_page(chromium, app)
+    for _ in range(5):
+        login(page, "treasurer", "not-the-password")
+    assert page.get_by_text("账号已锁定").count() >= 1
+    login(page, "treasurer", "dangjian-demo")
+    assert page.get_by_text("账号已锁定").count() >= 1, "the right password is refused while locked"
+    assert page.locator("[data-testid='stSidebarNavLink']").count() == 0
+    shot(page, "e2e-login-locked")
+    page.context.close()

@@ -1,0 +1,28 @@
+"""AppTest helpers: run app.py against a copy of the demo database, logged in as a role."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def app_for(monkeypatch, tmp_path: Path, demo_file: Path, username: str | None) -> AppTest:
+    db = tmp_path / "app.duckdb"
+    shutil.copyfile(demo_file, db)
+    monkeypatch.setenv("DANGJIAN_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    if username:
+        at.text_input(key="login_username").input(username)
+        at.text_input(key="login_password").input("dangjian-demo")
+        at.button[0].click()
+        at.run()
+    return at
+
+
+def problems(at: AppTest) -> list[str]:
+    return [e.value for e in at.exception] + [f"error: {e.value}" for e in at.error]

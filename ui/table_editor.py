@@ -1,0 +1,224 @@
+"""The reusable table editor: search, filters, paging, st.data_editor driven by a core
+TableSpec, an explicit 保存 that goes through dangjian_core.tables.save, Excel import with
+a dry-run preview, and export. Edits are never fed back into the editor's input: the input
+is reloaded from the database only after a successful save or on 刷新."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import streamlit as st
+
+from dangjian_core import fileio, tables
+from dangjian_core.auth import User
+from dangjian_core.errors import BadInput
+
+from .messages import flash, run_safely, show_exception
+
+ROW_COL = "_row"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _page(_db, generation: int, table: str, username: str, roles: tuple, search: str,
+          filters: tuple, offset: int, limit: int):
+    spec = tables.get_spec(table)
+    user = User(username, username, frozenset(roles))
+    df, total = tables.query(_db, user, spec, search=search, filters=dict(filters),
+                             offset=offset, limit=limit)
+    return tables.display_frame(_db, spec, df), total
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _ref_options(_db, generation: int, table: str, column: str) -> list[str]:
+    spec = tables.get_spec(table)
+    col = spec.column(column)
+    with _db.read() as cur:
+        refs = tables.load_refs(cur, spec)
+    return sorted(str(v) for v in refs[col.name]["by_id"].values() if v is not None)
+
+
+def column_config(db, spec: tables.TableSpec, user: User) -> dict:
+    cfg: dict = {ROW_COL: st.column_config.NumberColumn("行", disabled=True, width="small"),
+                 spec.key: st.column_config.NumberColumn("编号", disabled=True, width="small")}
+    for c in spec.columns:
+        common = dict(label=c.label, required=c.required, help=c.help or None,
+                      disabled=not c.editable or (c.sensitive is not None and not user.can(c.sensitive)))
+        if c.kind == "choice":
+            cfg[c.name] = st.column_config.SelectboxColumn(options=list((c.choices or {}).values()), **common)
+        elif c.kind == "ref":
+            cfg[c.name] = st.column_config.SelectboxColumn(
+                options=_ref_options(db, db.generation, spec.table, c.name), **common)
+        elif c.kind == "int":
+            cfg[c.name] = st.column_config.NumberColumn(step=1, min_value=c.min, max_value=c.max,
+                                                        format="%d", **common)
+        elif c.kind == "float":
+            cfg[c.name] = st.column_config.NumberColumn(min_value=c.min, max_value=c.max,
+                                                        format="%.6f", **common)
+        elif c.kind == "decimal":
+            cfg[c.name] = st.column_config.NumberColumn(min_value=c.min, max_value=c.max,
+                                                        format="%.2f", **common)
+        elif c.kind == "date":
+            cfg[c.name] = st.column_config.DateColumn(format="YYYY-MM-DD", **common)
+        elif c.kind == "bool":
+            cfg[c.name] = st.column_config.CheckboxColumn(**common)
+        else:
+            cfg[c.name] = st.column_config.TextColumn(max_chars=c.max_len, **common)
+    return cfg
+
+
+def changes_from_state(state: dict, frame: pl.DataFrame, spec: tables.TableSpec) -> tables.Changes:
+    """Map the editor's positional edits to primary keys and loaded versions."""
+    keys = frame[spec.key].to_list()
+    versions = frame["version"].to_list()
+    rows = frame[ROW_COL].to_list()
+    ch = tables.Changes()
+    for pos, edits in (state.get("edited_rows") or {}).items():
+        pos = int(pos)
+        k = keys[pos]
+        vals = {c: v for c, v in edits.items() if c not in (ROW_COL, spec.key, "version")}
+        if vals:
+            ch.updates[k] = vals
+            ch.versions[k] = versions[pos]
+            ch.row_numbers[k] = rows[pos]
+    last = (rows[-1] if rows else 0)
+    for i, added in enumerate(state.get("added_rows") or []):
+        vals = {c: v for c, v in added.items() if c not in (ROW_COL, spec.key, "version")}
+        if any(v not in (None, "") for v in vals.values()):
+            ch.inserts.append(vals)
+            ch.row_numbers[("new", len(ch.inserts) - 1)] = last + i + 1
+    for pos in state.get("deleted_rows") or []:
+        k = keys[int(pos)]
+        ch.deletes.append(k)
+        ch.versions[k] = versions[int(pos)]
+        ch.row_numbers[k] = rows[int(pos)]
+    return ch
+
+
+def table_editor(db, user: User, spec: tables.TableSpec, *, key: str,
+                 filter_columns: list[str] | None = None, page_size: int = 500) -> None:
+    can_write = user.can(spec.perm)
+    nonce = st.session_state.setdefault(f"{key}_nonce", 0)
+
+    c1, c2, c3 = st.columns([3, 1, 1])
+    search = c1.text_input("搜索", key=f"{key}_search", placeholder="输入名称、街道、书记等关键字")
+    filters = {}
+    if filter_columns:
+        cols = st.columns(len(filter_columns))
+        for box, name in zip(cols, filter_columns):
+            col = spec.column(name)
+            if col.kind == "choice":
+                picked = box.multiselect(col.label, list((col.choices or {}).values()), key=f"{key}_f_{name}",
+                                         placeholder="全部")
+                code_of = {v: k for k, v in (col.choices or {}).items()}
+                filters[name] = tuple(code_of[p] for p in picked)
+            else:
+                options = _distinct(db, db.generation, spec.table, name)
+                picked = box.multiselect(col.label, options, key=f"{key}_f_{name}", placeholder="全部")
+                filters[name] = tuple(picked)
+    page = 0
+    frame, total = _page(db, db.generation, spec.table, user.username, tuple(sorted(user.roles)),
+                         search or "", tuple(sorted(filters.items())), 0, page_size)
+    pages = max(1, -(-total // page_size))
+    if pages > 1:
+        page = c2.number_input(f"页码（共 {pages} 页）", 1, pages, 1, key=f"{key}_page") - 1
+        if page:
+            frame, total = _page(db, db.generation, spec.table, user.username,
+                                 tuple(sorted(user.roles)), search or "",
+                                 tuple(sorted(filters.items())), page * page_size, page_size)
+    c3.metric("符合条件", f"{total} 行")
+    frame = frame.with_columns(pl.int_range(page * page_size + 1, page * page_size + 1 + frame.height,
+                                            dtype=pl.Int64).alias(ROW_COL))
+    visible = [ROW_COL, spec.key] + [c.name for c in spec.columns
+                                     if not (c.sensitive and not user.can(c.sensitive))]
+    editor_key = f"{key}_editor_{nonce}"
+    st.data_editor(
+        frame, key=editor_key, hide_index=True, column_order=visible,
+        column_config=column_config(db, spec, user),
+        num_rows="dynamic" if can_write else "fixed", disabled=not can_write,
+        width="stretch", height=min(38 * (frame.height + 2), 560),
+    )
+    if not can_write:
+        st.caption("您的角色只能查看，不能修改这张表。")
+        return
+    state = st.session_state.get(editor_key) or {}
+    changes = changes_from_state(state, frame, spec)
+    n_changes = len(changes.updates) + len(changes.inserts) + len(changes.deletes)
+    b1, b2, b3 = st.columns([1, 2, 4])
+    if b1.button("保存", type="primary", key=f"{key}_save", disabled=n_changes == 0):
+        result, exc = run_safely(tables.save, db, user, spec, changes)
+        if exc is None:
+            flash(f"已保存：{result.summary}。可在「操作记录」中撤销。")
+            for w in result.warnings:
+                flash(w, "warning")
+            st.session_state[f"{key}_nonce"] = nonce + 1
+            st.rerun()
+    if b2.button("刷新（放弃未保存的修改）", key=f"{key}_reload"):
+        st.session_state[f"{key}_nonce"] = nonce + 1
+        st.rerun()
+    if n_changes:
+        b3.info(f"有 {n_changes} 处未保存的修改：点「保存」才会写入。")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _distinct(_db, generation: int, table: str, column: str) -> list[str]:
+    spec = tables.get_spec(table)
+    col = spec.column(column)
+    with _db.read() as cur:
+        return [r[0] for r in cur.execute(
+            f'SELECT DISTINCT "{col.name}" FROM "{spec.table}" WHERE "{col.name}" IS NOT NULL ORDER BY 1'
+        ).fetchall()]
+
+
+def import_panel(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
+    """Upload → dry run with every error by row and column → 确认导入 (one undoable batch)."""
+    if not user.can(spec.perm):
+        return
+    st.caption("表头可以用中文列名或代码名；有「编号」的行会更新原记录，编号为空的行是新增。"
+               "先检查，全部无误才能导入；导入作为一批记录，可在「操作记录」中整批撤销。")
+    up = st.file_uploader("选择 Excel 或 CSV 文件", type=["xlsx", "xls", "csv"], key=f"{key}_upload")
+    if up is None:
+        return
+    data = up.getvalue()
+    if len(data) > fileio.MAX_UPLOAD_BYTES:
+        st.error(f"文件太大（{len(data) / 1024 / 1024:.1f} MB）：网页导入最多 "
+                 f"{fileio.MAX_UPLOAD_BYTES // 1024 // 1024} MB，更大的文件请用命令行导入。")
+        return
+    try:
+        frame = fileio.read_frame(data=data, name=up.name,
+                                  expected=[c.label for c in spec.columns] + spec.names)
+    except BadInput as exc:
+        show_exception(exc)
+        return
+    preview, exc = run_safely(tables.import_frame, db, user, spec, frame, commit=False)
+    if exc is not None:
+        return
+    for w in preview.warnings:
+        st.warning(w)
+    if preview.errors:
+        from .messages import errors_frame
+
+        st.error(f"检查发现 {len(preview.errors)} 处错误，没有导入任何数据。请在文件中改正后重新上传：")
+        st.dataframe(errors_frame(preview.errors), hide_index=True, width="stretch")
+        return
+    st.success(f"检查通过：将新增 {preview.inserts} 行，修改 {preview.updates} 行，"
+               f"{preview.unchanged} 行没有变化。")
+    if preview.inserts + preview.updates == 0:
+        return
+    if st.button("确认导入", type="primary", key=f"{key}_commit"):
+        done, exc = run_safely(tables.import_frame, db, user, spec, frame, commit=True)
+        if exc is None and done.ok:
+            flash(f"导入完成：新增 {done.inserts} 行，修改 {done.updates} 行（第 {done.batch_id} 批，可整批撤销）。")
+            st.session_state.pop(f"{key}_upload", None)
+            st.rerun()
+        elif exc is None:
+            st.error("数据在检查之后被别人改过，导入没有完成，请重新检查。")
+
+
+def export_button(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
+    def build() -> bytes:
+        return fileio.xlsx_bytes({spec.label: tables.export_frame(db, user, spec)})
+
+    st.download_button("导出 Excel", data=build, key=f"{key}_export",
+                       file_name=f"{spec.label}-{datetime.now():%Y%m%d}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
