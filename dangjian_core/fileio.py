@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,8 +139,47 @@ def _excel_cell_text(value) -> str | None:
     return str(value)
 
 
+_CELL_RE = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
+
+
+def formulas_without_values(data: bytes) -> list[str]:
+    """Cells of an .xlsx whose formula has no saved result (files written by programs, not by
+    Excel/WPS): a reader would see 0 or nothing there, so such files are refused."""
+    import zipfile
+
+    out = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            try:
+                workbook = z.read("xl/workbook.xml")
+            except KeyError:
+                workbook = b""
+            # written by a program that never calculated: every saved result is a placeholder
+            never_calculated = re.search(rb'fullCalcOnLoad="(1|true)"', workbook) is not None
+            for info in z.infolist():
+                if not re.match(r"xl/worksheets/sheet\d+\.xml$", info.filename):
+                    continue
+                xml = z.read(info)
+                if b"<f" not in xml:
+                    continue
+                for m in _CELL_RE.finditer(xml):
+                    body = m.group(3) or b""
+                    if b"<f" in body and (never_calculated or b"<v>" not in body or b"<v></v>" in body):
+                        out.append(f"{m.group(1).decode()}{m.group(2).decode()}")
+    except zipfile.BadZipFile:
+        return []
+    return out
+
+
 def _read_excel_bytes(data: bytes, name: str, expected, sheet: str | None) -> Frame:
     import fastexcel
+
+    if data[:4] == b"PK\x03\x04":
+        cells = formulas_without_values(data)
+        if cells:
+            shown = "、".join(cells[:10]) + ("……" if len(cells) > 10 else "")
+            raise BadInput(f"单元格 {shown} 是没有计算结果的公式：请在 Excel/WPS 中打开并保存，"
+                           "或复制后「选择性粘贴 → 数值」，再导入", file=name)
 
     try:
         reader = fastexcel.read_excel(data)
@@ -212,6 +252,12 @@ def read_frame(
     if kind in ("binary", "parquet") or b"\x00" in data[:4096]:
         raise BadInput("文件内容不是文本格式的 CSV", file=name)
     return _read_csv_text(_decode(data, name), name, expected)
+
+
+def check_upload_size(size: int, name: str) -> None:
+    if size > MAX_UPLOAD_BYTES:
+        raise BadInput(f"文件太大（{size / 1048576:.1f} MB）：网页导入最多 {MAX_UPLOAD_BYTES // 1048576} MB，"
+                       "更大的文件请拆分，或由管理员用命令行导入", file=name)
 
 
 def _atomic_target(path: Path):

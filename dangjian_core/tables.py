@@ -611,7 +611,8 @@ def import_frame(db, user: User, spec: TableSpec, frame, *, commit: bool = False
     if errors:
         return ImportPreview(0, 0, 0, errors, warnings)
     if df.height == 0:
-        return ImportPreview(0, 0, 0, [CellError(None, None, None, "文件中没有数据行")], warnings)
+        return ImportPreview(0, 0, 0, [CellError(frame.first_row, None, None,
+                                                  "文件中没有数据行（表头下面是空的）")], warnings)
 
     def row_number(k):
         return frame.row_number(k) if isinstance(k, int) else k

@@ -180,11 +180,8 @@ def import_panel(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
     if up is None:
         return
     data = up.getvalue()
-    if len(data) > fileio.MAX_UPLOAD_BYTES:
-        st.error(f"文件太大（{len(data) / 1024 / 1024:.1f} MB）：网页导入最多 "
-                 f"{fileio.MAX_UPLOAD_BYTES // 1024 // 1024} MB，更大的文件请用命令行导入。")
-        return
     try:
+        fileio.check_upload_size(len(data), up.name)
         frame = fileio.read_frame(data=data, name=up.name,
                                   expected=[c.label for c in spec.columns] + spec.names)
     except BadInput as exc:
