@@ -17,8 +17,9 @@ import streamlit_authenticator as stauth
 from dangjian_core import auth, demo, setup
 from dangjian_core.auth import User
 
+from .session import SESSION_HOURS, valid_session_user
+
 COOKIE_NAME = "dangjian_session"
-SESSION_HOURS = 8
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,16 +71,12 @@ def logout(authenticator=None, message: str | None = None) -> None:
 def login_gate(db) -> tuple[User | None, stauth.Authenticate]:
     """The logged-in user, or None after drawing the login form."""
     authenticator = _authenticator(db)
-    user: User | None = st.session_state.get("user")
+    had_user = st.session_state.get("user") is not None
+    user = valid_session_user(db)
     if user is not None:
-        fresh = auth.session_user(db, user.username, st.session_state.get("token_version"))
-        expired = time.time() - st.session_state.get("login_at", 0) > SESSION_HOURS * 3600
-        if fresh is None or expired:
-            logout(authenticator, "登录已过期，或账号已被停用、密码已修改：请重新登录。")
-            user = None
-        else:
-            st.session_state["user"] = fresh
-            return fresh, authenticator
+        return user, authenticator
+    if had_user:
+        logout(authenticator, st.session_state.get("login_message"))
     if not st.session_state.get("logout"):
         token = authenticator.cookie_controller.get_cookie()
         if token:

@@ -24,9 +24,36 @@ def get_db() -> Database:
     return _open(default_path())
 
 
-def current_user() -> User:
+SESSION_HOURS = 8
+
+
+def valid_session_user(db: Database) -> User | None:
+    """The session's user re-read from the database: None when logged out, expired (8 hours),
+    disabled, or when the password or roles changed (token version)."""
+    import time
+
+    from dangjian_core import auth
+
     user = st.session_state.get("user")
     if user is None:
+        return None
+    fresh = auth.session_user(db, user.username, st.session_state.get("token_version"))
+    if fresh is None or time.time() - st.session_state.get("login_at", 0) > SESSION_HOURS * 3600:
+        for k in ("user", "token_version", "login_at"):
+            st.session_state.pop(k, None)
+        st.session_state["logout"] = True
+        st.session_state["login_message"] = "登录已过期，或账号已被停用、密码已修改：请重新登录。"
+        return None
+    st.session_state["user"] = fresh
+    return fresh
+
+
+def current_user() -> User:
+    """Every page calls this first: the check runs on each run of each page."""
+    user = valid_session_user(get_db())
+    if user is None:
+        st.info(st.session_state.get("login_message") or "请先登录。")
+        st.page_link("app.py", label="重新登录")
         st.stop()
     return user
 

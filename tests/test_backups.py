@@ -1,0 +1,81 @@
+from datetime import datetime, timedelta
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dangjian_core import backups, setup, tables
+from dangjian_core.db import Database
+from dangjian_core.errors import PermissionDenied
+from tests.conftest import ADMIN, EDITOR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_daily_backup_once_a_day_and_old_ones_dropped(demo_db):
+    d = backups.backup_dir(demo_db)
+    old = d / "自动-20200101.duckdb"
+    d.mkdir(parents=True, exist_ok=True)
+    old.write_bytes(b"x")
+    now = datetime(2026, 11, 23, 9)
+    assert backups.daily_backup(demo_db, now=now) is not None
+    assert backups.daily_backup(demo_db, now=now + timedelta(hours=5)) is None  # same day
+    assert not old.exists()
+    assert (d / "自动-20261123.duckdb").exists()
+
+
+def test_restore_then_export_equals_export_before(demo_db):
+    spec = tables.get_spec("orgs")
+    before = tables.export_frame(demo_db, EDITOR, spec)
+    made = backups.make_backup(demo_db, ADMIN)
+    r = tables.load(demo_db, EDITOR, spec).row(0, named=True)
+    tables.save(demo_db, EDITOR, spec, tables.Changes(updates={r["id"]: {"secretary": "变了"}},
+                                                   versions={r["id"]: r["version"]}))
+    safety = backups.restore(demo_db, ADMIN, made.name)
+    assert tables.export_frame(demo_db, EDITOR, spec).equals(before)
+    assert safety.exists()  # the state before the restore was kept
+
+
+def test_only_admin_backs_up_or_restores(demo_db):
+    with pytest.raises(PermissionDenied):
+        backups.make_backup(demo_db, EDITOR)
+    with pytest.raises(PermissionDenied):
+        backups.restore(demo_db, EDITOR, "x.duckdb")
+
+
+def test_restore_refuses_paths_outside_the_backup_folder(demo_db):
+    with pytest.raises(Exception, match="找不到备份文件"):
+        backups.restore(demo_db, ADMIN, "../../etc/passwd")
+
+
+def test_cli_backup_restore_round_trip(tmp_path):
+    db = tmp_path / "c.duckdb"
+    run = lambda *a: subprocess.run([sys.executable, "-m", "dangjian_core", *a, "--db", str(db)],
+                                    cwd=ROOT, capture_output=True, text=True)
+    assert run("db", "init", "--demo", "--scale", "tiny").returncode == 0
+    assert run("db", "export", "orgs", str(tmp_path / "a.csv")).returncode == 0
+    assert run("db", "backup", str(tmp_path / "bk.duckdb")).returncode == 0
+    (tmp_path / "new.csv").write_text("名称,层级,类别,街道/系统,党员人数\n多出来的支部,党支部,农村,东湖街道,5\n")
+    assert run("db", "import", "orgs", str(tmp_path / "new.csv")).returncode == 0
+    r = run("db", "restore", str(tmp_path / "bk.duckdb"))
+    assert r.returncode == 0, r.stderr
+    assert run("db", "export", "orgs", str(tmp_path / "b.csv")).returncode == 0
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_cookie_key_is_random_per_installation_and_not_in_git(tmp_path):
+    keys = []
+    for name in ("a", "b"):
+        d = Database(tmp_path / f"{name}.duckdb")
+        d.migrate()
+        keys.append(setup.ensure_secrets(d))
+        assert setup.ensure_secrets(d) == keys[-1]  # stable for one installation
+        d.close()
+    assert keys[0] != keys[1] and len(keys[0]) == 64
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert ".duckdb" not in tracked
+    for path in tracked.split():
+        p = ROOT / path
+        if p.suffix in (".py", ".toml", ".yaml", ".yml", ".json") and p.exists():
+            assert "some_key" not in p.read_text(errors="ignore").replace("'some_key' is", "")
