@@ -8,7 +8,7 @@ from dangjian_core.demo import is_demo
 from ui.login import login_gate, logout
 from ui.session import get_db
 
-st.set_page_config(page_title="党建工作台", page_icon=":material/flag:", layout="wide")
+st.set_page_config(page_title="党建工作台", page_icon=os.path.join(os.path.dirname(__file__), "ui", "icon.png"), layout="wide")
 
 # (file, title, icon, permission needed, section)
 PAGES = [

@@ -82,6 +82,8 @@ def browser():
 def new_page(b, app: App):
     ctx = b.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     page = ctx.new_page()
+    page.failed_requests = []  # an intranet app must not reach outside hosts
+    page.on("requestfailed", lambda r: page.failed_requests.append(r.url))
     page.set_default_timeout(30000)
     page.goto(app.url)
     wait_idle(page)

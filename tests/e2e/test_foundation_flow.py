@@ -58,3 +58,20 @@ def test_five_wrong_passwords_lock_the_account(app, chromium):
     assert page.locator("[data-testid='stSidebarNavLink']").count() == 0
     shot(page, "e2e-login-locked")
     page.context.close()
+
+
+def test_admin_visits_every_page_without_errors_or_outside_requests(app, chromium):
+    page = new_page(chromium, app)
+    login(page, "admin", "dangjian-demo")
+    n = page.locator("[data-testid='stSidebarNavLink']").count()
+    assert n >= 5
+    for i in range(n):
+        link = page.locator("[data-testid='stSidebarNavLink']").nth(i)
+        title = link.inner_text().split("\n")[-1].strip()
+        link.click()
+        wait_idle(page)
+        assert not exceptions(page), title
+        assert page.locator("[data-testid='stAlertContentError']").count() == 0, title
+        shot(page, f"e2e-admin-{i:02d}-{title}")
+    assert not page.failed_requests, page.failed_requests
+    page.context.close()
