@@ -1,0 +1,1366 @@
+"""示范点台账 (sites): the demonstration-site programme as a workflow.
+
+* Tables: `sites` (one row per round of an org in the programme; status changes only here),
+  `site_assessments` + `site_assessment_lines` (scored, one per round and year),
+  `site_rubrics` + `site_rubric_items` (考评细则 per year and category, as data),
+  `site_events` (创建档案, with attachments under data/site_files/), `site_pairings` (结对),
+  `site_plans` + `site_plan_years` (年度计划).
+* Writes: table-shaped data through `tables.save` (specs below; the status column is not
+  editable and new rounds cannot be typed in); lifecycle actions (`apply_site`,
+  `select_site`, `record_assessment`, `save_plan`, `copy_rubric`, `add_attachment`) check
+  permission, validate with `sites_rules`, and write with their audit records in one
+  transaction — an assessment and the status change it caused are one batch, reverted as one.
+* Reads for pages and briefings; `seed_demo` for the demo database.
+
+The pure rules (state machine, scoring, due dates, pairing) are in `sites_rules.py`; chart
+specs in `sites_charts.py`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import uuid
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from . import audit, orgs
+from . import sites_rules as R
+from .auth import User, require
+from .errors import BadInput, CellError, ConflictError, NotFound, ValidationFailed
+from .tables import Changes, Column, Issue, TableSpec, register
+from .vocab import CATEGORIES
+
+PERM = "sites.write"
+VISIT_GAP_DAYS = 90
+MIN_EXPERIENCES = 2
+ATTACHMENT_TYPES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".pdf", ".doc", ".docx", ".xls",
+                    ".xlsx", ".ppt", ".pptx", ".txt", ".wps", ".et"}
+IMAGE_TYPES = {".jpg", ".jpeg", ".png", ".gif", ".webp"}
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+
+
+def _today(today: date | None) -> date:
+    return today or date.today()
+
+
+def _keys_frame(cur, name: str, keys) -> None:
+    cur.register(name, pl.DataFrame({"k": [int(k) for k in keys]}, schema={"k": pl.Int64}))
+
+
+# =======================================================================================
+# Table specs (the table editor, Excel import/export and `db import/export` use these)
+# =======================================================================================
+def _new_keys(cur, table: str, touched: set) -> set:
+    if not touched:
+        return set()
+    _keys_frame(cur, "chk_keys", touched)
+    try:
+        have = {r[0] for r in cur.execute(f'SELECT id FROM "{table}" WHERE id IN (SELECT k FROM chk_keys)').fetchall()}
+    finally:
+        cur.unregister("chk_keys")
+    return set(touched) - have
+
+
+def _refuse_new_sites(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+    return [Issue(k, "org_id", None, "新的示范点请在「示范点」页面用「申报」登记，不能在表格中直接添加")
+            for k in _new_keys(cur, "sites", touched)]
+
+
+def _refuse_delete_sites(cur, keys: list) -> list[str]:
+    _keys_frame(cur, "del_sites", keys)
+    try:
+        rows = cur.execute(
+            "SELECT o.name, s.status, (SELECT count(*) FROM site_assessments a WHERE a.site_id = s.id)"
+            " FROM sites s LEFT JOIN orgs o ON o.id = s.org_id WHERE s.id IN (SELECT k FROM del_sites)").fetchall()
+    finally:
+        cur.unregister("del_sites")
+    out = []
+    for name, status, n in rows:
+        if status != "applied" or n:
+            out.append(f"「{name}」是{R.status_label(status)}的示范点（有 {n} 次考评），不能删除：示范点的历程要保留；"
+                       "录错的申报或考评请在「操作记录」中撤销")
+    return out
+
+
+SITES_SPEC = register(TableSpec(
+    table="sites",
+    label="示范点",
+    perm=PERM,
+    natural_key=None,
+    columns=[
+        Column("org_id", "党组织", "ref", required=True, ref="orgs", editable=False, width="large"),
+        Column("status", "状态", "choice", choices=R.STATUSES, editable=False,
+               help="状态只能通过「确定为创建单位」和「记录考评」改变"),
+        Column("creation_year", "创建年度", "int", editable=False),
+        Column("named_year", "授牌年度", "int", editable=False),
+        Column("last_assessed_year", "最近考评年度", "int", editable=False),
+        Column("inspection_interval", "年检周期（年）", "int", required=True, min=1, max=2, default=1,
+               help="巩固提升阶段每 1 年或 2 年考评一次"),
+        Column("brand", "特色品牌", max_len=100),
+        Column("responsible_unit", "责任单位", max_len=100, help="区县委组织部、市直机关工委等"),
+        Column("supervisor", "督查指导员", max_len=50),
+        Column("liaison", "联络员", max_len=50),
+        Column("leader", "联系领导", max_len=50, help="亲自联系该示范点的领导"),
+        Column("note", "备注", max_len=500),
+    ],
+    checks=[_refuse_new_sites],
+    delete_checks=[_refuse_delete_sites],
+))
+
+
+def _site_org_ids(cur) -> set:
+    return {r[0] for r in cur.execute("SELECT DISTINCT org_id FROM sites").fetchall()}
+
+
+def _check_events(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+    if not touched:
+        return []
+    site_orgs = _site_org_ids(cur)
+    today = date.today()
+    out = []
+    for r in after.filter(pl.col("id").is_in(list(touched))).to_dicts():
+        if r["org_id"] is not None and r["org_id"] not in site_orgs:
+            out.append(Issue(r["id"], "org_id", r["org_id"], "这个党组织不在示范点台账中：请先申报"))
+        d = r.get("event_date")
+        if d is not None and d > today:
+            out.append(Issue(r["id"], "event_date", d, "日期晚于今天：创建档案只记录已经发生的事"))
+        if d is not None and d.year < R.MIN_YEAR:
+            out.append(Issue(r["id"], "event_date", d, "日期太早，请检查"))
+        if r.get("kind") == "award" and r.get("amount") is None:
+            out.append(Issue(r["id"], "amount", None, "以奖代投要填写金额（元）"))
+        if r.get("kind") != "award" and r.get("amount") is not None:
+            out.append(Issue(r["id"], "amount", r["amount"], "只有「以奖代投」记录填写金额"))
+    return out
+
+
+EVENTS_SPEC = register(TableSpec(
+    table="site_events",
+    label="示范点创建档案",
+    perm=PERM,
+    natural_key=None,
+    order_by="event_date DESC, id DESC",
+    columns=[
+        Column("org_id", "示范点", "ref", required=True, ref="orgs", width="medium"),
+        Column("event_date", "日期", "date", required=True),
+        Column("kind", "类型", "choice", required=True, choices=R.EVENT_KINDS),
+        Column("title", "事项", required=True, max_len=100, width="medium"),
+        Column("detail", "内容", max_len=2000, width="large"),
+        Column("amount", "金额（元）", "decimal", min=0, max=100_000_000, help="以奖代投的金额"),
+        Column("person", "经办人/撰写人", max_len=50),
+        Column("file_name", "附件", editable=False),
+    ],
+    checks=[_check_events],
+))
+
+
+def _check_pairings(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+    if not touched:
+        return []
+    site_orgs = _site_org_ids(cur)
+    today = date.today()
+    out = []
+    rows = after.to_dicts()
+    active = {}
+    for r in rows:
+        if r.get("ended_on") is None or r["ended_on"] >= today:
+            active.setdefault((r["site_org_id"], r["partner_org_id"]), []).append(r["id"])
+    for r in rows:
+        if r["id"] not in touched:
+            continue
+        if r["site_org_id"] is not None and r["site_org_id"] not in site_orgs:
+            out.append(Issue(r["id"], "site_org_id", r["site_org_id"], "这个党组织不在示范点台账中"))
+        if r["site_org_id"] is not None and r["site_org_id"] == r["partner_org_id"]:
+            out.append(Issue(r["id"], "partner_org_id", None, "不能和自己结对"))
+        s, e = r.get("started_on"), r.get("ended_on")
+        if s is not None and s > today:
+            out.append(Issue(r["id"], "started_on", s, "开始日期晚于今天"))
+        if s is not None and e is not None and e < s:
+            out.append(Issue(r["id"], "ended_on", e, "结束日期早于开始日期"))
+        if len(active.get((r["site_org_id"], r["partner_org_id"]), [])) > 1:
+            out.append(Issue(r["id"], "partner_org_id", None, "这两个党组织已经在结对中，不要重复登记"))
+    return out
+
+
+PAIRINGS_SPEC = register(TableSpec(
+    table="site_pairings",
+    label="示范点结对",
+    perm=PERM,
+    natural_key=None,
+    order_by="started_on DESC, id DESC",
+    columns=[
+        Column("site_org_id", "示范点", "ref", required=True, ref="orgs", width="medium"),
+        Column("partner_org_id", "结对党组织", "ref", required=True, ref="orgs", width="medium"),
+        Column("started_on", "开始日期", "date", required=True),
+        Column("ended_on", "结束日期", "date"),
+        Column("activities", "结对活动", max_len=1000, width="large"),
+        Column("note", "备注", max_len=500),
+    ],
+    checks=[_check_pairings],
+))
+
+
+def _check_rubrics(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+    out = []
+    seen: dict = {}
+    for r in after.to_dicts():
+        seen.setdefault((r["year"], r["category"]), []).append(r["id"])
+    for (year, cat), ids in seen.items():
+        if len(ids) > 1:
+            for k in ids:
+                if k in touched:
+                    out.append(Issue(k, "category", cat, f"{year} 年已有「{CATEGORIES.get(cat, '通用')}」的考评细则，"
+                                                         "同一年度同一类别只能有一套"))
+    for r in after.filter(pl.col("id").is_in(list(touched))).to_dicts() if touched else []:
+        if r["year"] is not None and not (R.MIN_YEAR <= r["year"] <= 2100):
+            out.append(Issue(r["id"], "year", r["year"], "年度不合理"))
+    return out
+
+
+def _refuse_delete_rubrics(cur, keys: list) -> list[str]:
+    _keys_frame(cur, "del_rubrics", keys)
+    try:
+        rows = cur.execute(
+            "SELECT r.name, (SELECT count(*) FROM site_rubric_items i WHERE i.rubric_id = r.id),"
+            " (SELECT count(*) FROM site_assessments a WHERE a.rubric_id = r.id)"
+            " FROM site_rubrics r WHERE r.id IN (SELECT k FROM del_rubrics)").fetchall()
+    finally:
+        cur.unregister("del_rubrics")
+    out = []
+    for name, items, used in rows:
+        if used:
+            out.append(f"「{name}」已用于 {used} 次考评，不能删除")
+        elif items:
+            out.append(f"「{name}」还有 {items} 条细则：请先删除这些条目")
+    return out
+
+
+RUBRICS_SPEC = register(TableSpec(
+    table="site_rubrics",
+    label="考评细则",
+    perm=PERM,
+    order_by="year DESC, category NULLS FIRST, id",
+    columns=[
+        Column("name", "细则名称", required=True, unique=True, max_len=100, width="large"),
+        Column("year", "年度", "int", required=True, min=R.MIN_YEAR, max=2100),
+        Column("category", "适用类别", "choice", choices=CATEGORIES, help="留空表示所有类别通用"),
+        Column("pass_mark", "合格分数线", "decimal", required=True, min=0, max=200, default=Decimal("80")),
+        Column("note", "说明", max_len=500),
+    ],
+    checks=[_check_rubrics],
+    delete_checks=[_refuse_delete_rubrics],
+))
+
+
+def _check_rubric_items(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+    if after.height == 0 or not (touched or deleted):
+        return []
+    affected = set(after.filter(pl.col("id").is_in(list(touched)))["rubric_id"].to_list()) if touched else set()
+    out = []
+    for rid in affected:
+        part = after.filter(pl.col("rubric_id") == rid).sort("seq", "id")
+        rows = part.to_dicts()
+        for idx, col, msg, hard in R.rubric_issues(rows):
+            k = rows[idx]["id"] if idx >= 0 else next((r["id"] for r in rows if r["id"] in touched), rows[0]["id"])
+            if idx >= 0 and k not in touched:
+                continue
+            out.append(Issue(k, col, rows[idx].get(col) if idx >= 0 else None, msg, hard))
+        seqs: dict = {}
+        for r in rows:
+            seqs.setdefault(r["seq"], []).append(r["id"])
+        for s, ids in seqs.items():
+            for k in ids:
+                if len(ids) > 1 and k in touched:
+                    out.append(Issue(k, "seq", s, "同一套细则中序号重复"))
+    return out
+
+
+RUBRIC_ITEMS_SPEC = register(TableSpec(
+    table="site_rubric_items",
+    label="考评细则条目",
+    perm=PERM,
+    natural_key=None,
+    order_by="rubric_id, seq, id",
+    columns=[
+        Column("rubric_id", "细则", "ref", required=True, ref="site_rubrics", width="medium"),
+        Column("seq", "序号", "int", required=True, min=1, max=999),
+        Column("item", "考评项目", required=True, max_len=100, width="medium"),
+        Column("content", "考评内容", max_len=1000, width="large"),
+        Column("kind", "类型", "choice", required=True, choices=R.LINE_KINDS, default="score"),
+        Column("max_points", "分值", "decimal", min=0, max=100, help="评分项的满分；加分项、扣分项的上限；否决项留空"),
+        Column("scoring_rule", "评分标准", max_len=1000, width="large"),
+        Column("method", "考评方式", max_len=100, help="查阅资料、实地察看、座谈走访、问卷测评等"),
+    ],
+    checks=[_check_rubric_items],
+))
+
+for _table, _label in (("site_assessments", "示范点考评"), ("site_assessment_lines", "示范点考评评分"),
+                       ("site_plans", "示范点年度计划"), ("site_plan_years", "示范点年度命名目标")):
+    audit.register_table(_table, _label, "id", PERM)
+
+
+# -- orgs may not be deleted while they are in the programme -------------------------------
+def refuse_delete_orgs_in_programme(cur, keys: list) -> list[str]:
+    """delete_check for orgs.SPEC: an org with a site round, or an active pairing, stays."""
+    _keys_frame(cur, "del_site_orgs", keys)
+    try:
+        rows = cur.execute(
+            "SELECT o.name, s.status, s.creation_year FROM sites s JOIN orgs o ON o.id = s.org_id"
+            " WHERE s.org_id IN (SELECT k FROM del_site_orgs)"
+            " QUALIFY row_number() OVER (PARTITION BY s.org_id ORDER BY s.id DESC) = 1 ORDER BY o.name").fetchall()
+        pairs = cur.execute(
+            "SELECT o.name, so.name FROM site_pairings p JOIN orgs o ON o.id = p.partner_org_id"
+            " JOIN orgs so ON so.id = p.site_org_id WHERE p.partner_org_id IN (SELECT k FROM del_site_orgs)"
+            " AND (p.ended_on IS NULL OR p.ended_on >= current_date) ORDER BY 1").fetchall()
+    finally:
+        cur.unregister("del_site_orgs")
+    out = [f"「{n}」在示范点台账中（{y} 年创建，状态：{R.status_label(s)}），不能删除：示范点的考评和创建档案要保留"
+           for n, s, y in rows]
+    out += [f"「{n}」正与示范点「{s}」结对，不能删除：请先在「示范点」页面填写结对的结束日期" for n, s in pairs]
+    return out
+
+
+if not any(getattr(c, "__name__", "") == refuse_delete_orgs_in_programme.__name__ for c in orgs.SPEC.delete_checks):
+    orgs.SPEC.delete_checks.append(refuse_delete_orgs_in_programme)
+
+
+# =======================================================================================
+# Reads
+# =======================================================================================
+_DUE_SQL = """CASE s.status
+    WHEN 'creating' THEN greatest(s.creation_year, coalesce(s.last_assessed_year + 1, 0))
+    WHEN 'named' THEN coalesce(s.last_assessed_year, s.named_year, s.creation_year) + 1
+    WHEN 'consolidating' THEN coalesce(s.last_assessed_year, s.creation_year) + s.inspection_interval
+    END"""
+
+_SITES_SQL = f"""
+WITH last AS (
+    SELECT site_id, max(year) AS y, arg_max(total, year) AS last_total, arg_max(result, year) AS last_result,
+           arg_max(kind, year) AS last_kind, count(*) AS assessments
+    FROM site_assessments GROUP BY site_id),
+visit AS (SELECT org_id, max(event_date) AS last_visit FROM site_events WHERE kind = 'guidance_visit' GROUP BY org_id)
+SELECT s.id, s.org_id, coalesce(o.name, '（已删除的党组织）') AS name, o.category, o.street, o.tier,
+       s.status, s.creation_year, s.applied_on, s.selected_on, s.named_year, s.last_assessed_year,
+       s.status_since, s.inspection_interval, s.brand, s.responsible_unit, s.supervisor, s.liaison, s.leader,
+       s.note, s.version, l.last_total, l.last_result, l.last_kind, coalesce(l.assessments, 0) AS assessments,
+       v.last_visit, CAST({_DUE_SQL} AS INTEGER) AS due_year
+FROM sites s LEFT JOIN orgs o ON o.id = s.org_id LEFT JOIN last l ON l.site_id = s.id
+LEFT JOIN visit v ON v.org_id = s.org_id
+"""
+
+
+def list_sites(db, *, today: date | None = None) -> pl.DataFrame:
+    """Every round with its org, last assessment, last guidance visit and due year/overdue."""
+    today = _today(today)
+    with db.read() as cur:
+        df = cur.sql(_SITES_SQL + " ORDER BY s.id").pl()
+    return df.with_columns(
+        pl.when(pl.col("due_year").is_not_null()).then(pl.date(pl.col("due_year"), 12, 31)).alias("due_date"),
+    ).with_columns((pl.col("due_date") < pl.lit(today)).fill_null(False).alias("overdue"))
+
+
+def state_of(row: dict) -> R.SiteState:
+    return R.SiteState(row["status"], row["creation_year"], row.get("named_year"),
+                       row.get("last_assessed_year"), row.get("inspection_interval") or 1)
+
+
+def _site_row(cur, site_id) -> dict:
+    try:
+        sid = int(site_id)
+    except (TypeError, ValueError):
+        raise NotFound("请选择一个示范点") from None
+    df = cur.sql(_SITES_SQL + " WHERE s.id = ?", params=[sid]).pl()
+    if df.height == 0:
+        raise NotFound(f"找不到第 {sid} 号示范点记录（可能已被撤销）")
+    return df.row(0, named=True)
+
+
+def get_site(db, site_id) -> dict:
+    with db.read() as cur:
+        return _site_row(cur, site_id)
+
+
+def rounds_of_org(db, org_id: int) -> pl.DataFrame:
+    with db.read() as cur:
+        return cur.sql(_SITES_SQL + " WHERE s.org_id = ? ORDER BY s.id", params=[int(org_id)]).pl()
+
+
+def assessments(db, site_id=None, *, org_id=None) -> pl.DataFrame:
+    where, params = "1=1", []
+    if site_id is not None:
+        where, params = "a.site_id = ?", [int(site_id)]
+    elif org_id is not None:
+        where, params = "s.org_id = ?", [int(org_id)]
+    with db.read() as cur:
+        return cur.sql(
+            "SELECT a.id, a.site_id, s.org_id, o.name, o.category, a.year, a.assessed_on, a.assessor, a.stage,"
+            " a.self_total, a.total, a.vetoed, a.result, a.kind, a.status_before, a.status_after, a.note,"
+            " a.rubric_id FROM site_assessments a JOIN sites s ON s.id = a.site_id"
+            f" LEFT JOIN orgs o ON o.id = s.org_id WHERE {where} ORDER BY a.year, a.id", params=params).pl()
+
+
+def assessment_lines(db, assessment_id: int) -> pl.DataFrame:
+    with db.read() as cur:
+        return cur.sql("SELECT seq, kind, item, max_points, self_score, score, vetoed, note"
+                       " FROM site_assessment_lines WHERE assessment_id = ? ORDER BY seq, id",
+                       params=[int(assessment_id)]).pl()
+
+
+def _rubric(cur, year: int, category: str | None) -> dict | None:
+    row = cur.execute(
+        "SELECT id, name, year, category, pass_mark FROM site_rubrics WHERE year = ?"
+        " AND (category = ? OR category IS NULL) ORDER BY category NULLS LAST, id LIMIT 1",
+        [int(year), category]).fetchone()
+    if row is None:
+        return None
+    return dict(zip(["id", "name", "year", "category", "pass_mark"], row))
+
+
+def rubric_for(db, year: int, category: str | None) -> tuple[dict | None, list[R.Line]]:
+    """The rubric that applies to a category in a year (its own, else the general one) and
+    its items as empty score lines."""
+    with db.read() as cur:
+        rub = _rubric(cur, year, category)
+        if rub is None:
+            return None, []
+        rows = cur.execute("SELECT id, seq, item, kind, max_points FROM site_rubric_items"
+                           " WHERE rubric_id = ? ORDER BY seq, id", [rub["id"]]).fetchall()
+    return rub, [R.Line(seq, item, kind, mx, rubric_item_id=iid) for iid, seq, item, kind, mx in rows]
+
+
+def rubric_items(db, rubric_id: int) -> pl.DataFrame:
+    with db.read() as cur:
+        return cur.sql("SELECT id, seq, item, content, kind, max_points, scoring_rule, method"
+                       " FROM site_rubric_items WHERE rubric_id = ? ORDER BY seq, id", params=[int(rubric_id)]).pl()
+
+
+def rubrics(db) -> pl.DataFrame:
+    with db.read() as cur:
+        return cur.sql("SELECT r.id, r.name, r.year, r.category, r.pass_mark,"
+                       " (SELECT count(*) FROM site_rubric_items i WHERE i.rubric_id = r.id) AS items,"
+                       " (SELECT coalesce(sum(max_points), 0) FROM site_rubric_items i WHERE i.rubric_id = r.id"
+                       "  AND i.kind = 'score') AS full_marks"
+                       " FROM site_rubrics r ORDER BY r.year DESC, r.category NULLS FIRST, r.id").pl()
+
+
+def plan(db, year: int) -> dict:
+    """Plan vs actual for one year: per category planned / applied / creating (selected) /
+    named, and the named target. Without a saved plan the default plan is shown."""
+    year = R.check_year(year)
+    with db.read() as cur:
+        stored = dict(cur.execute("SELECT category, planned FROM site_plans WHERE year = ?", [year]).fetchall())
+        target = cur.execute("SELECT named_target FROM site_plan_years WHERE year = ?", [year]).fetchone()
+        actual = cur.sql(
+            "SELECT o.category, count(*) AS applied, count(*) FILTER (WHERE s.status <> 'applied') AS creating,"
+            " count(*) FILTER (WHERE s.named_year IS NOT NULL) AS named"
+            " FROM sites s JOIN orgs o ON o.id = s.org_id WHERE s.creation_year = ? GROUP BY 1",
+            params=[year]).pl()
+    is_default = not stored and target is None
+    planned = stored if stored else dict(R.DEFAULT_PLAN)
+    act = {r["category"]: r for r in actual.to_dicts()}
+    rows = [{"category": c, "planned": int(planned.get(c, 0)),
+             "applied": int(act.get(c, {}).get("applied", 0)),
+             "actual": int(act.get(c, {}).get("creating", 0)),
+             "named": int(act.get(c, {}).get("named", 0))} for c in CATEGORIES]
+    df = pl.DataFrame(rows, schema={"category": pl.String, "planned": pl.Int64, "applied": pl.Int64,
+                                    "actual": pl.Int64, "named": pl.Int64})
+    return {"year": year, "by_category": df, "is_default": is_default,
+            "named_target": int(target[0]) if target else R.DEFAULT_NAMED_TARGET}
+
+
+def plan_years(db) -> pl.DataFrame:
+    """Plan vs actual over all years that have a plan or a cohort (briefings)."""
+    with db.read() as cur:
+        years = [r[0] for r in cur.execute(
+            "SELECT year FROM site_plans UNION SELECT year FROM site_plan_years"
+            " UNION SELECT creation_year FROM sites ORDER BY 1").fetchall()]
+    frames = []
+    for y in years:
+        p = plan(db, y)
+        frames.append(p["by_category"].with_columns(pl.lit(y, dtype=pl.Int64).alias("year"),
+                                                    pl.lit(p["named_target"], dtype=pl.Int64).alias("named_target")))
+    return pl.concat(frames) if frames else pl.DataFrame()
+
+
+def due_and_overdue(db, *, today: date | None = None, year: int | None = None) -> dict:
+    """Rounds whose assessment falls due in `year` (default this year), and overdue ones."""
+    today = _today(today)
+    year = year or today.year
+    df = list_sites(db, today=today)
+    return {"due": df.filter(pl.col("due_year") == year).sort("due_year", "name"),
+            "overdue": df.filter(pl.col("overdue")).sort("due_year", "name")}
+
+
+def checks(db, *, today: date | None = None, year: int | None = None) -> dict:
+    """The office's rules of thumb: ≥ 2 experience write-ups a year per responsible unit,
+    a guidance visit at least every 90 days, and each supervisor's workload."""
+    today = _today(today)
+    year = year or today.year
+    cutoff = today - timedelta(days=VISIT_GAP_DAYS)
+    active = list(R.ACTIVE)
+    with db.read() as cur:
+        exp = cur.sql(
+            "WITH a AS (SELECT DISTINCT org_id, responsible_unit FROM sites WHERE status IN (SELECT unnest(?))"
+            "  AND responsible_unit IS NOT NULL),"
+            " e AS (SELECT org_id, count(*) AS n FROM site_events WHERE kind = 'experience'"
+            "  AND year(event_date) = ? GROUP BY org_id)"
+            " SELECT a.responsible_unit AS unit, count(DISTINCT a.org_id) AS sites,"
+            " CAST(coalesce(sum(e.n), 0) AS BIGINT) AS experiences FROM a LEFT JOIN e USING (org_id)"
+            " GROUP BY 1 ORDER BY experiences, unit", params=[active, year]).pl()
+        sites_df = cur.sql(_SITES_SQL + " WHERE s.status IN (SELECT unnest(?))", params=[active]).pl()
+        recent = cur.sql("SELECT org_id, count(*) AS n FROM site_events WHERE kind = 'guidance_visit'"
+                         " AND event_date >= ? GROUP BY org_id", params=[cutoff]).pl()
+    exp = exp.with_columns((pl.col("experiences") < MIN_EXPERIENCES).alias("short"))
+    ref = pl.coalesce("last_visit", "selected_on", "applied_on")
+    no_visit = sites_df.with_columns(ref.alias("since")).filter(
+        pl.col("since").is_null() | (pl.col("since") < pl.lit(cutoff))).with_columns(
+        (pl.lit(today) - pl.col("since")).dt.total_days().alias("days")).sort("days", descending=True, nulls_last=False)
+    sd = sites_df.with_columns(
+        pl.col("supervisor").fill_null("（未指定）"),
+        (pl.col("due_year").is_not_null() & (pl.col("due_year") < today.year)).alias("overdue"),
+        ref.alias("since"))
+    sd = sd.join(recent, on="org_id", how="left").with_columns(pl.col("n").fill_null(0))
+    load = sd.group_by("supervisor").agg(
+        pl.len().alias("sites"), pl.col("n").sum().alias("visits_90d"),
+        pl.col("overdue").sum().alias("overdue"),
+        (pl.col("since").is_null() | (pl.col("since") < pl.lit(cutoff))).sum().alias("no_visit_90d"),
+    ).sort(["sites", "supervisor"], descending=[True, False])
+    return {"experiences": exp, "no_visit": no_visit, "workload": load, "year": year, "cutoff": cutoff}
+
+
+def status_over_years(db) -> pl.DataFrame:
+    """Rounds by status (at each year's end) and category, year by year."""
+    with db.read() as cur:
+        s = cur.sql("SELECT s.id, s.creation_year, s.status <> 'applied' AS selected, o.category"
+                    " FROM sites s JOIN orgs o ON o.id = s.org_id").pl()
+        a = cur.sql("SELECT site_id, year, status_after FROM site_assessments").pl()
+        span = cur.execute("SELECT min(creation_year), greatest(max(creation_year), year(current_date))"
+                           " FROM sites").fetchone()
+    if s.height == 0:
+        return pl.DataFrame(schema={"year": pl.Int64, "category": pl.String, "status": pl.String, "n": pl.Int64})
+    by_site: dict = {}
+    for sid, y, st in a.iter_rows():
+        by_site.setdefault(sid, []).append((y, st))
+    rows = []
+    for sid, cy, selected, cat in s.iter_rows():
+        for y in range(cy, span[1] + 1):
+            st = R.status_at_year_end(cy, selected, by_site.get(sid, []), y)
+            if st is not None:
+                rows.append((y, cat, st))
+    df = pl.DataFrame(rows, schema={"year": pl.Int64, "category": pl.String, "status": pl.String}, orient="row")
+    return df.group_by("year", "category", "status").len("n").sort("year", "category", "status")
+
+
+def latest_scores(db) -> pl.DataFrame:
+    """org_id → the latest assessment (year, total, result): for the duty-report indicator."""
+    with db.read() as cur:
+        return cur.sql("SELECT s.org_id, a.year, a.total, a.result FROM site_assessments a"
+                       " JOIN sites s ON s.id = a.site_id"
+                       " QUALIFY row_number() OVER (PARTITION BY s.org_id ORDER BY a.year DESC, a.id DESC) = 1"
+                       " ORDER BY s.org_id").pl()
+
+
+def site_org_ids(db, statuses=("named", "consolidating")) -> list[int]:
+    """Orgs that are (named) demonstration sites: hosts for observation rounds."""
+    with db.read() as cur:
+        return [r[0] for r in cur.execute("SELECT DISTINCT org_id FROM sites WHERE status IN (SELECT unnest(?))"
+                                          " ORDER BY 1", [list(statuses)]).fetchall()]
+
+
+def events(db, org_id: int) -> pl.DataFrame:
+    with db.read() as cur:
+        return cur.sql("SELECT id, event_date, kind, title, detail, amount, person, file_name, file_path"
+                       " FROM site_events WHERE org_id = ? ORDER BY event_date DESC, id DESC",
+                       params=[int(org_id)]).pl()
+
+
+def pairing_suggestions(db, org_id: int | None = None, *, max_km: float = 5.0, per_site: int = 3) -> list[dict]:
+    """Lagging orgs within reach of named sites (or of one site), not yet paired."""
+    with db.read() as cur:
+        sites_ = cur.sql("SELECT DISTINCT o.id AS org_id, o.name, o.street, o.lat, o.lon FROM sites s"
+                         " JOIN orgs o ON o.id = s.org_id WHERE s.status IN ('creating', 'named', 'consolidating')"
+                         + (" AND o.id = ?" if org_id is not None else ""),
+                         params=[int(org_id)] if org_id is not None else None).pl().to_dicts()
+        cands = cur.sql("SELECT id AS org_id, name, street, lat, lon FROM orgs WHERE tier = 'lagging'"
+                        " AND id NOT IN (SELECT org_id FROM sites WHERE status IN ('applied', 'creating', 'named', 'consolidating'))"
+                        " ORDER BY id").pl().to_dicts()
+        taken = [r[0] for r in cur.execute(
+            "SELECT partner_org_id FROM site_pairings WHERE ended_on IS NULL OR ended_on >= current_date").fetchall()]
+    return R.suggest_pairings(sites_, cands, max_km=max_km, per_site=per_site, taken=taken)
+
+
+# =======================================================================================
+# Lifecycle actions (each: permission → validation → one transaction with its audit batch)
+# =======================================================================================
+def _audit_insert(cur, batch, user, table, key) -> None:
+    audit.record(cur, batch, user, table, key, "insert", None, audit.rows_json(cur, table, "id", [key]).get(str(key)))
+
+
+def _check_version(row: dict, expected_version) -> None:
+    if expected_version is not None and int(expected_version) != int(row["version"]):
+        raise ConflictError(f"「{row['name']}」在您打开页面之后已被修改（例如别人刚录入了考评）。"
+                            "您的操作没有保存，请刷新页面后再做。")
+
+
+def apply_site(db, user: User, org_id, year, *, applied_on: date | None = None, today: date | None = None,
+               inspection_interval: int = 1, **people) -> int:
+    """申报: start a new round for an org. Returns the new site id."""
+    require(user, PERM)
+    today = _today(today)
+    applied_on = applied_on or today
+    if applied_on > today:
+        raise BadInput("申报日期不能晚于今天")
+    interval = R.check_interval(inspection_interval)
+    unknown = set(people) - {"brand", "responsible_unit", "supervisor", "liaison", "leader", "note"}
+    if unknown:
+        raise ValueError(unknown)
+    for k, v in people.items():
+        if v is not None and len(str(v)) > SITES_SPEC.column(k).max_len:
+            raise BadInput(f"「{SITES_SPEC.column(k).label}」太长了：最多 {SITES_SPEC.column(k).max_len} 个字")
+    with db.write() as cur:
+        try:
+            oid = int(org_id)
+        except (TypeError, ValueError):
+            raise BadInput("请选择申报的党组织") from None
+        org = cur.execute("SELECT name FROM orgs WHERE id = ?", [oid]).fetchone()
+        if org is None:
+            raise NotFound("找不到这个党组织（可能已被删除）")
+        rounds = cur.sql("SELECT status, creation_year, named_year, last_assessed_year, inspection_interval"
+                         " FROM sites WHERE org_id = ?", params=[oid]).pl().to_dicts()
+        y = R.check_year(year, "申报年度")
+        R.check_apply(org[0], [state_of(r) for r in rounds], y, today)
+        sid = cur.execute("SELECT nextval('sites_seq')").fetchone()[0]
+        cols = ["id", "org_id", "status", "creation_year", "applied_on", "status_since", "inspection_interval",
+                *people, "updated_by"]
+        vals = [sid, oid, "applied", y, applied_on, applied_on, interval,
+                *[(str(v).strip() or None) if v is not None else None for v in people.values()], user.username]
+        cur.execute(f"INSERT INTO sites ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", vals)
+        batch = audit.new_batch(cur, user, "site_apply", f"示范点申报：{org[0]}（{y} 年）")
+        _audit_insert(cur, batch, user, "sites", sid)
+    return sid
+
+
+def select_site(db, user: User, site_id, *, selected_on: date | None = None, today: date | None = None,
+                expected_version=None) -> None:
+    """立项: an applied unit becomes a creating unit of its year."""
+    require(user, PERM)
+    today = _today(today)
+    selected_on = selected_on or today
+    if selected_on > today:
+        raise BadInput("立项日期不能晚于今天")
+    with db.write() as cur:
+        row = _site_row(cur, site_id)
+        _check_version(row, expected_version)
+        new = R.select(state_of(row), row["name"])
+        if row["applied_on"] and selected_on < row["applied_on"]:
+            raise BadInput(f"立项日期 {selected_on} 早于申报日期 {row['applied_on']}")
+        before = audit.rows_json(cur, "sites", "id", [row["id"]])
+        cur.execute("UPDATE sites SET status = ?, selected_on = ?, status_since = ?, version = version + 1,"
+                    " updated_at = ?, updated_by = ? WHERE id = ?",
+                    [new.status, selected_on, selected_on, datetime.now(), user.username, row["id"]])
+        after = audit.rows_json(cur, "sites", "id", [row["id"]])
+        batch = audit.new_batch(cur, user, "site_select", f"确定为创建单位：{row['name']}（{row['creation_year']} 年）")
+        audit.record(cur, batch, user, "sites", row["id"], "update", before[str(row["id"])], after[str(row["id"])])
+
+
+def record_assessment(db, user: User, site_id, year, assessed_on: date | None, assessor: str | None,
+                      kind: str | None, lines: list[R.Line], *, note: str | None = None,
+                      expected_version=None, today: date | None = None) -> dict:
+    """Record one year's assessment of a round: validates the state, the dates and every
+    score line, computes total and result, writes the assessment, its lines and the status
+    change in one transaction and one audit batch. Returns a summary dict."""
+    require(user, PERM)
+    today = _today(today)
+    assessor = (assessor or "").strip()
+    with db.write() as cur:
+        row = _site_row(cur, site_id)
+        _check_version(row, expected_version)
+        state = state_of(row)
+        y = R.check_assessment(state, year, assessed_on, today, row["name"])
+        if not assessor:
+            raise BadInput("请填写考评人（考评组或考评人员姓名）")
+        if len(assessor) > 100:
+            raise BadInput("考评人太长了：最多 100 个字")
+        if kind not in R.KINDS:
+            raise BadInput("请选择类型判定：" + "、".join(R.KINDS.values()))
+        if note is not None and len(note) > 1000:
+            raise BadInput("备注太长了：最多 1000 个字")
+        rub = _rubric(cur, y, row["category"])
+        if rub is None:
+            raise BadInput(f"{y} 年还没有适用于「{CATEGORIES.get(row['category'], row['category'])}」的考评细则："
+                           "请先在「年度计划与考评 → 考评细则」中建立")
+        items = {r[0]: r for r in cur.execute("SELECT id, seq, item, kind, max_points FROM site_rubric_items"
+                                             " WHERE rubric_id = ?", [rub["id"]]).fetchall()}
+        given = {ln.rubric_item_id for ln in lines}
+        if set(items) != given:
+            raise BadInput("评分表与考评细则不一致（细则可能刚被修改）：请刷新页面，按最新的细则重新打分")
+        # the rubric, not the caller, says what each line is and how much it is worth
+        fixed = [R.Line(items[ln.rubric_item_id][1], items[ln.rubric_item_id][2], items[ln.rubric_item_id][3],
+                        items[ln.rubric_item_id][4], ln.self_score, ln.score, ln.vetoed, ln.note, ln.rubric_item_id)
+                 for ln in sorted(lines, key=lambda ln: (items[ln.rubric_item_id][1], ln.rubric_item_id))]
+        res = R.score(fixed, Decimal(str(rub["pass_mark"])))
+        new = R.after_assessment(state, y, res.result)
+        aid = cur.execute("SELECT nextval('site_assessments_seq')").fetchone()[0]
+        now = datetime.now()
+        cur.execute("INSERT INTO site_assessments (id, site_id, year, assessed_on, assessor, rubric_id, stage,"
+                    " self_total, total, vetoed, result, kind, status_before, status_after, note, updated_at,"
+                    " updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [aid, row["id"], y, assessed_on, assessor, rub["id"], R.stage_of(state.status), res.self_total,
+                     res.total, res.vetoed, res.result, kind, state.status, new.status, note or None, now,
+                     user.username])
+        ids = [r[0] for r in cur.execute("SELECT nextval('site_assessment_lines_seq') FROM range(?)",
+                                         [len(res.lines)]).fetchall()]
+        frame = pl.DataFrame({
+            "id": ids, "assessment_id": [aid] * len(ids),
+            "rubric_item_id": [ln.rubric_item_id for ln in res.lines], "seq": [ln.seq for ln in res.lines],
+            "item": [ln.item for ln in res.lines], "kind": [ln.kind for ln in res.lines],
+            "max_points": [ln.max_points for ln in res.lines], "self_score": [ln.self_score for ln in res.lines],
+            "score": [ln.score for ln in res.lines], "vetoed": [bool(ln.vetoed) for ln in res.lines],
+            "note": [(str(ln.note).strip() or None) if ln.note is not None else None for ln in res.lines],
+        }, schema={"id": pl.Int64, "assessment_id": pl.Int64, "rubric_item_id": pl.Int64, "seq": pl.Int64,
+                   "item": pl.String, "kind": pl.String, "max_points": pl.Decimal(8, 2),
+                   "self_score": pl.Decimal(8, 2), "score": pl.Decimal(8, 2), "vetoed": pl.Boolean,
+                   "note": pl.String})
+        cur.register("new_lines", frame)
+        cur.execute("INSERT INTO site_assessment_lines (id, assessment_id, rubric_item_id, seq, item, kind,"
+                    " max_points, self_score, score, vetoed, note, updated_at, updated_by)"
+                    " SELECT id, assessment_id, rubric_item_id, seq, item, kind, max_points, self_score, score,"
+                    " vetoed, note, ?, ? FROM new_lines", [now, user.username])
+        cur.unregister("new_lines")
+        before = audit.rows_json(cur, "sites", "id", [row["id"]])[str(row["id"])]
+        cur.execute("UPDATE sites SET status = ?, named_year = ?, last_assessed_year = ?, status_since = ?,"
+                    " version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
+                    [new.status, new.named_year, new.last_year,
+                     assessed_on if new.status != state.status else row["status_since"], now, user.username,
+                     row["id"]])
+        after = audit.rows_json(cur, "sites", "id", [row["id"]])[str(row["id"])]
+        change = (f"{R.status_label(state.status)}→{R.status_label(new.status)}" if new.status != state.status
+                  else f"仍为{R.status_label(new.status)}")
+        batch = audit.new_batch(cur, user, "assessment",
+                                f"考评：{row['name']} {y} 年度 {res.total} 分，{res.result_label}，{change}")
+        _audit_insert(cur, batch, user, "site_assessments", aid)
+        audit.record_many(cur, batch, user, "site_assessment_lines", cur.sql(
+            "SELECT CAST(id AS VARCHAR) AS row_key, 'insert' AS action, CAST(NULL AS VARCHAR) AS before,"
+            " CAST(to_json(t) AS VARCHAR) AS after FROM site_assessment_lines t WHERE assessment_id = ?"
+            " ORDER BY id", params=[aid]).pl())
+        audit.record(cur, batch, user, "sites", row["id"], "update", before, after)
+    return {"assessment_id": aid, "batch_id": batch, "total": res.total, "self_total": res.self_total,
+            "result": res.result, "vetoed": res.vetoed, "status_before": state.status,
+            "status_after": new.status, "name": row["name"], "year": y}
+
+
+def assessment_batch(db, assessment_id: int) -> int | None:
+    with db.read() as cur:
+        row = cur.execute("SELECT batch_id FROM audit_log WHERE table_name = 'site_assessments' AND row_key = ?"
+                          " AND action = 'insert' AND reverted_by IS NULL ORDER BY id DESC LIMIT 1",
+                          [str(int(assessment_id))]).fetchone()
+    return row[0] if row else None
+
+
+def revert_assessment(db, user: User, assessment_id: int) -> int:
+    """Undo an assessment and the status change it caused (one audit batch)."""
+    batch = assessment_batch(db, assessment_id)
+    if batch is None:
+        raise NotFound("找不到这次考评的录入记录（可能已经撤销）")
+    return audit.revert_batch(db, user, batch)
+
+
+def _whole(raw) -> int | None:
+    """A whole number as typed (blank → 0), or None when it is not one."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return 0
+    try:
+        d = Decimal(str(raw).strip())
+    except Exception:  # noqa: BLE001 — any unreadable text is "not a whole number"
+        return None
+    if not d.is_finite() or d != d.to_integral_value():
+        return None
+    return int(d)
+
+
+def save_plan(db, user: User, year, planned: dict, named_target) -> int | None:
+    """Save one year's plan (creating units per category and the number to be named).
+    Returns the audit batch id, or None when nothing changed."""
+    require(user, PERM)
+    y = R.check_year(year)
+    errors = []
+    clean = {}
+    for cat in CATEGORIES:
+        raw = planned.get(cat, 0)
+        v = _whole(raw)
+        if v is None:
+            errors.append(CellError(None, CATEGORIES[cat], raw, "应为整数"))
+        elif not 0 <= v <= 1000:
+            errors.append(CellError(None, CATEGORIES[cat], v, "应在 0—1000 之间"))
+        else:
+            clean[cat] = v
+    for u in set(planned) - set(CATEGORIES):
+        errors.append(CellError(None, "类别", u, "不是已知的类别"))
+    target = _whole(named_target)
+    if target is None:
+        errors.append(CellError(None, "计划命名数", named_target, "应为整数"))
+    if errors:
+        raise ValidationFailed("年度计划有错误，没有保存：", errors)
+    if target < 0 or target > sum(clean.values()):
+        raise BadInput(f"计划命名数 {target} 应在 0 到创建单位总数 {sum(clean.values())} 之间")
+    with db.write() as cur:
+        cur_rows = {c: (i, p) for i, c, p in cur.execute(
+            "SELECT id, category, planned FROM site_plans WHERE year = ?", [y]).fetchall()}
+        yr = cur.execute("SELECT id, named_target FROM site_plan_years WHERE year = ?", [y]).fetchone()
+        todo = [(c, v) for c, v in clean.items() if c not in cur_rows or cur_rows[c][1] != v]
+        if not todo and yr is not None and yr[1] == target:
+            return None
+        batch = audit.new_batch(cur, user, "site_plan", f"示范点年度计划：{y} 年")
+        now = datetime.now()
+        for c, v in todo:
+            if c in cur_rows:
+                key = cur_rows[c][0]
+                before = audit.rows_json(cur, "site_plans", "id", [key])[str(key)]
+                cur.execute("UPDATE site_plans SET planned = ?, version = version + 1, updated_at = ?,"
+                            " updated_by = ? WHERE id = ?", [v, now, user.username, key])
+                audit.record(cur, batch, user, "site_plans", key, "update", before,
+                             audit.rows_json(cur, "site_plans", "id", [key])[str(key)])
+            else:
+                key = cur.execute("INSERT INTO site_plans (year, category, planned, updated_by)"
+                                  " VALUES (?, ?, ?, ?) RETURNING id", [y, c, v, user.username]).fetchone()[0]
+                _audit_insert(cur, batch, user, "site_plans", key)
+        if yr is None:
+            key = cur.execute("INSERT INTO site_plan_years (year, named_target, updated_by) VALUES (?, ?, ?)"
+                              " RETURNING id", [y, target, user.username]).fetchone()[0]
+            _audit_insert(cur, batch, user, "site_plan_years", key)
+        elif yr[1] != target:
+            before = audit.rows_json(cur, "site_plan_years", "id", [yr[0]])[str(yr[0])]
+            cur.execute("UPDATE site_plan_years SET named_target = ?, version = version + 1, updated_at = ?,"
+                        " updated_by = ? WHERE id = ?", [target, now, user.username, yr[0]])
+            audit.record(cur, batch, user, "site_plan_years", yr[0], "update", before,
+                         audit.rows_json(cur, "site_plan_years", "id", [yr[0]])[str(yr[0])])
+    return batch
+
+
+def copy_rubric(db, user: User, source_id: int, year, category: str | None = None) -> int:
+    """A new rubric for `year` (and category) with the items of an existing one."""
+    require(user, PERM)
+    y = R.check_year(year)
+    if category is not None and category not in CATEGORIES:
+        raise BadInput(f"未知的类别「{category}」")
+    with db.write() as cur:
+        src = cur.execute("SELECT name, pass_mark, note FROM site_rubrics WHERE id = ?", [int(source_id)]).fetchone()
+        if src is None:
+            raise NotFound("找不到要复制的考评细则")
+        dup = cur.execute("SELECT name FROM site_rubrics WHERE year = ? AND category IS NOT DISTINCT FROM ?",
+                          [y, category]).fetchone()
+        if dup:
+            raise BadInput(f"{y} 年已有「{CATEGORIES.get(category, '通用')}」的考评细则「{dup[0]}」，不能再建一套")
+        name = f"{y}年度示范点考评细则（{CATEGORIES.get(category, '通用')}）"
+        if cur.execute("SELECT count(*) FROM site_rubrics WHERE name = ?", [name]).fetchone()[0]:
+            name += f"-{uuid.uuid4().hex[:4]}"
+        rid = cur.execute("INSERT INTO site_rubrics (name, year, category, pass_mark, note, updated_by)"
+                          " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                          [name, y, category, src[1], f"复制自「{src[0]}」", user.username]).fetchone()[0]
+        cur.execute("INSERT INTO site_rubric_items (rubric_id, seq, item, content, kind, max_points, scoring_rule,"
+                    " method, updated_by) SELECT ?, seq, item, content, kind, max_points, scoring_rule, method, ?"
+                    " FROM site_rubric_items WHERE rubric_id = ? ORDER BY seq, id", [rid, user.username, int(source_id)])
+        batch = audit.new_batch(cur, user, "site_rubric", f"新建考评细则：{name}（复制）")
+        _audit_insert(cur, batch, user, "site_rubrics", rid)
+        audit.record_many(cur, batch, user, "site_rubric_items", cur.sql(
+            "SELECT CAST(id AS VARCHAR) AS row_key, 'insert' AS action, CAST(NULL AS VARCHAR) AS before,"
+            " CAST(to_json(t) AS VARCHAR) AS after FROM site_rubric_items t WHERE rubric_id = ?", params=[rid]).pl())
+    return rid
+
+
+def update_people(db, user: User, site_id: int, values: dict, version: int):
+    """People and settings of a round (督查指导员、联络员、联系领导、责任单位、品牌、年检周期)
+    through the ordinary table write path."""
+    ch = Changes(updates={int(site_id): dict(values)}, versions={int(site_id): version},
+                 row_numbers={int(site_id): 1})
+    from . import tables
+
+    return tables.save(db, user, SITES_SPEC, ch, description="修改示范点联系人和设置")
+
+
+# -- attachments ----------------------------------------------------------------------------
+def files_root(db) -> Path:
+    base = Path(db.path).parent if db.path != ":memory:" else Path("data")
+    return base / "site_files"
+
+
+def _safe_name(name: str) -> str:
+    base = os.path.basename(str(name or "").replace("\\", "/")).strip()
+    base = re.sub(r"[^\w.\-（）()\u4e00-\u9fff]+", "_", base)
+    return base[-80:] or "附件"
+
+
+def add_attachment(db, user: User, org_id: int, event_date: date, title: str, file_name: str, data: bytes,
+                   *, kind: str = "photo", today: date | None = None) -> int:
+    """Store a photo or document under data/site_files/<org>/ and file it in the archive."""
+    require(user, PERM)
+    today = _today(today)
+    ext = Path(file_name or "").suffix.lower()
+    if ext not in ATTACHMENT_TYPES:
+        raise BadInput("附件类型不支持：可以上传照片（jpg、png）、PDF、Word、Excel、PPT 或文本文件", file=file_name)
+    if not data:
+        raise BadInput("文件是空的", file=file_name)
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise BadInput(f"文件太大（{len(data) / 1048576:.1f} MB）：附件最多 20 MB", file=file_name)
+    if ext in IMAGE_TYPES and not (data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n"
+                                   or data[:4] == b"GIF8" or data[8:12] == b"WEBP"):
+        raise BadInput("文件扩展名是图片，但内容不是图片", file=file_name)
+    if kind not in R.EVENT_KINDS:
+        raise BadInput("未知的档案类型")
+    if not (title or "").strip():
+        raise BadInput("请填写事项（例如「创建活动照片」）")
+    if event_date is None or event_date > today:
+        raise BadInput("日期不能为空，也不能晚于今天")
+    rel = Path(str(int(org_id))) / f"{uuid.uuid4().hex[:8]}_{_safe_name(file_name)}"
+    target = files_root(db) / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    try:
+        with db.write() as cur:
+            if int(org_id) not in _site_org_ids(cur):
+                raise BadInput("这个党组织不在示范点台账中：请先申报")
+            eid = cur.execute(
+                "INSERT INTO site_events (org_id, event_date, kind, title, file_name, file_path, updated_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                [int(org_id), event_date, kind, title.strip()[:100], _safe_name(file_name), rel.as_posix(),
+                 user.username]).fetchone()[0]
+            batch = audit.new_batch(cur, user, "site_file", f"上传示范点附件：{_safe_name(file_name)}")
+            _audit_insert(cur, batch, user, "site_events", eid)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return eid
+
+
+def attachment(db, event_id: int) -> tuple[str, bytes]:
+    with db.read() as cur:
+        row = cur.execute("SELECT file_name, file_path FROM site_events WHERE id = ?", [int(event_id)]).fetchone()
+    if row is None or not row[1]:
+        raise NotFound("这条档案没有附件")
+    root = files_root(db).resolve()
+    path = (root / row[1]).resolve()
+    if root not in path.parents or not path.exists():
+        raise NotFound(f"附件文件「{row[0]}」找不到了（可能已被移走）")
+    return row[0], path.read_bytes()
+
+
+# =======================================================================================
+# Score sheets: xlsx out for field visits, filled sheets back in
+# =======================================================================================
+SHEET = "评分表"
+INFO = "基本信息"
+SHEET_HEADER = ["细则编号", "序号", "类型", "考评项目", "考评内容", "评分标准", "考评方式", "满分", "自评分",
+                "考评得分", "否决", "备注"]
+
+
+def score_sheet_xlsx(db, site_id: int, year: int) -> bytes:
+    import xlsxwriter
+
+    site = get_site(db, site_id)
+    y = R.check_year(year)
+    rub, _ = rubric_for(db, y, site["category"])
+    if rub is None:
+        raise BadInput(f"{y} 年还没有适用于这个示范点的考评细则")
+    items = rubric_items(db, rub["id"])
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    title = wb.add_format({"bold": True, "font_size": 14, "align": "center"})
+    head = wb.add_format({"bold": True, "bg_color": "#F2DCDB", "border": 1, "text_wrap": True, "valign": "vcenter"})
+    cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+    entry = wb.add_format({"border": 1, "bg_color": "#FFF2CC", "valign": "top"})
+    ws = wb.add_worksheet(SHEET)
+    ws.merge_range(0, 0, 0, len(SHEET_HEADER) - 1, f"{site['name']} {y}年度基层党建示范点考评评分表", title)
+    ws.merge_range(1, 0, 1, len(SHEET_HEADER) - 1,
+                   f"细则：{rub['name']}；合格线 {rub['pass_mark']} 分。黄色格子填写：评分项填得分（不超过满分）；"
+                   "加分项、扣分项填分数（扣分项填扣除的分数，正数）；否决项触发时「否决」填「是」。", cell)
+    for j, h in enumerate(SHEET_HEADER):
+        ws.write_string(2, j, h, head)
+    for i, r in enumerate(items.iter_rows(named=True)):
+        row = 3 + i
+        ws.write_number(row, 0, r["id"], cell)
+        ws.write_number(row, 1, r["seq"], cell)
+        ws.write_string(row, 2, R.LINE_KINDS.get(r["kind"], r["kind"]), cell)
+        for j, k in ((3, "item"), (4, "content"), (5, "scoring_rule"), (6, "method")):
+            ws.write_string(row, j, str(r[k] or ""), cell)
+        if r["max_points"] is not None:
+            ws.write_number(row, 7, float(r["max_points"]), cell)
+        else:
+            ws.write_blank(row, 7, None, cell)
+        for j in (8, 9, 10, 11):
+            ws.write_blank(row, j, None, entry)
+    if items.height:
+        ws.data_validation(3, 10, 2 + items.height, 10, {"validate": "list", "source": ["是", "否"]})
+    for j, w in enumerate([8, 5, 8, 16, 36, 36, 12, 6, 8, 8, 6, 20]):
+        ws.set_column(j, j, w)
+    ws.freeze_panes(3, 0)
+    info = wb.add_worksheet(INFO)
+    info.write_row(0, 0, ["项目", "内容"], head)
+    rows = [("示范点编号", str(site["id"])), ("示范点", site["name"]), ("考评年度", str(y)), ("考评日期", ""),
+            ("考评人", ""), ("类型判定", ""), ("备注", "")]
+    for i, (k, v) in enumerate(rows):
+        info.write_string(1 + i, 0, k, cell)
+        info.write_string(1 + i, 1, v, entry if not v else cell)
+    info.data_validation(6, 1, 6, 1, {"validate": "list", "source": list(R.KINDS.values())})
+    info.set_column(0, 0, 14)
+    info.set_column(1, 1, 40)
+    wb.close()
+    return buf.getvalue()
+
+
+def read_score_sheet(db, site_id: int, data: bytes, name: str) -> dict:
+    """A filled score sheet → {year, assessed_on, assessor, kind, note, lines}. Checks that
+    it belongs to this site and that every rubric line is there; scores are checked (against
+    the maxima) when the assessment is recorded."""
+    from . import fileio
+    from .tables import Column as _Col, parse_value
+
+    site = get_site(db, site_id)
+    frame = fileio.read_frame(data=data, name=name, expected=SHEET_HEADER, sheet=SHEET)
+    try:
+        info_frame = fileio.read_frame(data=data, name=name, expected=["项目", "内容"], sheet=INFO)
+    except BadInput:
+        raise BadInput("文件中没有「基本信息」工作表：请使用从本系统下载的评分表", file=name) from None
+    info = {str(k).strip(): v for k, v in zip(info_frame.df["项目"].to_list(), info_frame.df["内容"].to_list())
+            if k is not None}
+    if str(info.get("示范点编号") or "").strip() != str(site["id"]):
+        raise BadInput(f"这张评分表是「{info.get('示范点') or '其他示范点'}」的，不是当前选择的「{site['name']}」",
+                       file=name)
+    missing = [h for h in ("细则编号", "考评得分", "自评分", "否决", "备注") if h not in frame.df.columns]
+    if missing:
+        raise BadInput(f"评分表缺少列：{'、'.join(missing)}。请使用从本系统下载的评分表", file=name)
+    year = R.check_year(info.get("考评年度"), "考评年度")
+    on, err = parse_value(_Col("d", "考评日期", "date"), info.get("考评日期"))
+    if err:
+        raise BadInput(f"「基本信息」中的考评日期：{err}", file=name)
+    kind_text = str(info.get("类型判定") or "").strip()
+    kind = next((k for k, v in R.KINDS.items() if kind_text in (k, v)), None) if kind_text else None
+    if kind_text and kind is None:
+        raise BadInput(f"「基本信息」中的类型判定「{kind_text}」应为：{'、'.join(R.KINDS.values())}", file=name)
+    _, template = rubric_for(db, year, site["category"])
+    by_id = {ln.rubric_item_id: ln for ln in template}
+    errors, lines, seen = [], [], set()
+    for i, r in enumerate(frame.df.iter_rows(named=True)):
+        rown = frame.row_number(i)
+        try:
+            iid = int(Decimal(str(r["细则编号"]).strip()))
+        except Exception:  # noqa: BLE001
+            errors.append(CellError(rown, "细则编号", r["细则编号"], "细则编号不对：请不要修改这一列"))
+            continue
+        if iid not in by_id:
+            errors.append(CellError(rown, "细则编号", iid, f"不是 {year} 年适用细则中的条目：请重新下载评分表"))
+            continue
+        seen.add(iid)
+        t = by_id[iid]
+        lines.append(R.Line(t.seq, t.item, t.kind, t.max_points, r["自评分"], r["考评得分"], r["否决"], r["备注"], iid))
+    for iid in set(by_id) - seen:
+        errors.append(CellError(None, "细则编号", iid, f"评分表缺少「{by_id[iid].item}」这一行"))
+    if errors:
+        raise BadInput("评分表有问题，没有读入：", errors, file=name)
+    return {"year": year, "assessed_on": on, "assessor": (str(info.get("考评人") or "").strip() or None),
+            "kind": kind, "note": (str(info.get("备注") or "").strip() or None),
+            "lines": sorted(lines, key=lambda ln: ln.seq)}
+
+
+# =======================================================================================
+# Demo data
+# =======================================================================================
+RUBRIC_TEMPLATE = [
+    # (kind, item, content, max, rule, method)
+    ("score", "班子建设", "党组织班子健全，书记履职尽责，班子成员分工明确、团结协作", 10,
+     "班子不健全扣 5 分；书记抓党建责任不落实扣 3 分", "查阅资料、座谈了解"),
+    ("score", "组织生活", "严格落实“三会一课”、主题党日、组织生活会和民主评议党员", 12,
+     "每缺一次扣 1 分，记录不规范扣 2 分", "查阅资料"),
+    ("score", "党员队伍", "发展党员规范，党员教育管理到位，作用发挥明显", 10,
+     "发展程序不规范扣 3 分；党员作用发挥不明显扣 2 分", "查阅资料、座谈了解"),
+    ("score", "阵地建设", "活动场所达标，标识规范，功能齐全，使用率高", 8,
+     "场所不达标扣 4 分；闲置扣 2 分", "实地察看"),
+    ("score", "制度建设", "各项制度健全，上墙公开，执行到位", 8, "缺一项制度扣 1 分", "查阅资料、实地察看"),
+    ("score", "特色品牌", "有特色工作品牌，做法可学可鉴，形成经验", 12,
+     "无特色品牌扣 8 分；有品牌无成效扣 4 分", "听取汇报、实地察看"),
+    ("score", "示范带动", "开展结对帮带，接待观摩学习，辐射带动作用明显", 10,
+     "未开展结对扣 5 分；未接待观摩扣 2 分", "查阅资料、座谈了解"),
+    ("score", "创建档案", "创建方案、工作记录、影像资料完整规范", 8, "档案不全扣 3 分；不规范扣 2 分", "查阅资料"),
+    ("score", "群众满意度", "党员群众对党组织工作满意", 10, "满意率每低 5 个百分点扣 1 分", "问卷测评"),
+    ("score", "服务群众", "为民办实事，解决群众急难愁盼问题", 7, "每少一件实事扣 1 分", "走访核实"),
+    ("score", "工作业绩", "中心工作、重点任务完成情况好", 5, "未完成年度重点任务扣 3 分", "查阅资料"),
+    ("bonus", "经验推广", "创建经验被市级以上推广或媒体报道", 3, "市级 1 分、省级 2 分、国家级 3 分", "查阅资料"),
+    ("bonus", "荣誉表彰", "获市级以上党建工作表彰", 2, "每项 1 分", "查阅资料"),
+    ("penalty", "整改不力", "督查发现的问题未按期整改", 5, "每项扣 1 分", "查阅资料"),
+    ("penalty", "材料不实", "创建材料有不实之处", 5, "每处扣 1 分", "查阅资料"),
+    ("veto", "严重违纪", "班子成员发生严重违纪违法问题", None, "一票否决", "组织了解"),
+    ("veto", "重大事故", "发生重大安全责任事故或群体性事件", None, "一票否决", "组织了解"),
+    ("veto", "弄虚作假", "考评材料弄虚作假情节严重", None, "一票否决", "核查"),
+]
+BRANDS = ["党员议事会", "红色讲台", "周三例会制", "党群连心桥", "先锋示范岗", "初心课堂", "邻里守望", "党建+网格",
+          "红色代办", "支部建在产业链上", "党员积分超市", "书记接待日", "流动党校", "红色管家", "一线工作法"]
+ACTIVITIES = ["联合开展主题党日", "支部书记互派挂职交流", "共建党员活动室", "示范点骨干上门指导“三会一课”",
+              "联合志愿服务", "共享党建阵地", "组织观摩学习", "帮助建立制度台账"]
+
+
+def _responsible_unit(category: str, street: str) -> str:
+    return {"organ": "市直机关工委", "school": "市教育工委", "enterprise": "市经贸工委"}.get(category, f"{street}党工委")
+
+
+def seed_demo(cur, ctx) -> None:
+    """Sites at every stage over the last years with assessments, rubrics, events, pairings
+    and plans. demo: ~50 rounds over 3 years; city: 300 rounds over 10 years (~1,500
+    assessments); tiny: a handful. Set-based inserts, seeded, so builds are repeatable."""
+    from .demo import GIVEN, SURNAMES
+
+    rng, today = ctx.rng, ctx.today
+    Y = today.year
+    n_years, cohort, n_applied = {"city": (17, 17, 11), "demo": (3, 15, 5)}.get(ctx.scale, (3, 4, 2))
+    # city: a long-running programme, so that there are ~1,500 assessments to page through
+    p_pass = {"creating": 0.76, "named": 0.93, "consolidating": 0.95} if ctx.scale == "city" else \
+        {"creating": 0.58, "named": 0.88, "consolidating": 0.9}
+    p_skip, p_two = (0.01, 0.08) if ctx.scale == "city" else (0.04, 0.4)
+    years = list(range(Y - n_years + 1, Y + 1))
+
+    def person():
+        return rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.4 else "")
+
+    supervisors = [person() for _ in range({"city": 18, "demo": 6}.get(ctx.scale, 2))]
+    leaders = [f"市委组织部{t}{person()}" for t in ("部长", "副部长", "副部长", "组织科科长", "副科长")]
+    orgs_df = ctx.orgs.select("id", "name", "category", "street", "tier")
+    org_rows = {r["id"]: r for r in orgs_df.to_dicts()}
+    pool = [r["id"] for r in orgs_df.to_dicts() if r["tier"] != "lagging"]
+    rng.shuffle(pool)
+
+    # -- rubrics: a general one per year, and a rural one this year -------------------------
+    rubric_rows, item_rows = [], []
+    rubric_of: dict = {}
+    for y in years:
+        variants = [(None, "通用")] + ([("rural", "农村")] if y == Y else [])
+        for cat, label in variants:
+            rid = len(rubric_rows) + 1
+            rubric_rows.append({"id": rid, "name": f"{y}年度基层党建示范点考评细则（{label}）", "year": y,
+                                "category": cat, "pass_mark": Decimal("80"), "note": "演示数据"})
+            rubric_of[(y, cat)] = rid
+            tmpl = list(RUBRIC_TEMPLATE)
+            if cat == "rural":
+                tmpl[10] = ("score", "乡村振兴", "带领群众发展集体经济、推进乡村振兴成效明显", 5,
+                            "村集体经济收入未达标扣 3 分", "查阅资料、实地察看")
+            for seq, (kind, item, content, mx, rule, method) in enumerate(tmpl, start=1):
+                item_rows.append({"id": len(item_rows) + 1, "rubric_id": rid, "seq": seq, "item": item,
+                                  "content": content, "kind": kind,
+                                  "max_points": None if mx is None else Decimal(mx), "scoring_rule": rule,
+                                  "method": method})
+    items_by_rubric: dict = {}
+    for it in item_rows:
+        items_by_rubric.setdefault(it["rubric_id"], []).append(it)
+
+    # -- rounds, simulated through the real state machine ---------------------------------
+    site_rows, ass_rows, line_rows, event_rows, pair_rows = [], [], [], [], []
+    not_named_orgs: list[tuple[int, int]] = []
+    # the oldest cohort and last year's show every stage whatever the scale
+    forced = {0: ["pass_all", "fail_first", "fail_second", "fail_later"], n_years - 2: ["pass_once"]}
+
+    def half(x: float) -> Decimal:
+        return Decimal(round(x * 2) / 2).quantize(Decimal("0.01"))
+
+    def assess(site_id, org, state, y, on, fate_fail):
+        cat = org["category"]
+        rid = rubric_of.get((y, cat)) or rubric_of[(y, None)]
+        veto = fate_fail and rng.random() < 0.2
+        lo, hi = (0.55, 0.82) if fate_fail and not veto else (0.84, 1.0)
+        lines = []
+        for it in items_by_rubric[rid]:
+            mx = it["max_points"]
+            if it["kind"] == "score":
+                sc = half(float(mx) * rng.uniform(lo, hi))
+                self_sc = min(mx, half(float(sc) + rng.uniform(0, 1.5)))
+            elif it["kind"] in ("bonus", "penalty"):
+                p = 0.3 if it["kind"] == "bonus" else 0.12
+                sc = half(rng.uniform(0, float(mx))) if rng.random() < p else None
+                self_sc = sc
+            else:
+                sc = self_sc = None
+            flag = it["kind"] == "veto" and veto and not any(ln.vetoed for ln in lines)
+            lines.append(R.Line(it["seq"], it["item"], it["kind"], mx, self_sc, sc, flag, None, it["id"]))
+        res = R.score(lines, Decimal("80"))
+        new = R.after_assessment(state, y, res.result)
+        if res.result == "pass":
+            kind = rng.choices(list(R.KINDS), [75, 15, 10])[0]
+        else:
+            kind = rng.choices(list(R.KINDS), [10, 50, 40])[0]
+        aid = len(ass_rows) + 1
+        ass_rows.append({"id": aid, "site_id": site_id, "year": y, "assessed_on": on,
+                         "assessor": f"市委组织部考评组（{person()}）", "rubric_id": rid,
+                         "stage": R.stage_of(state.status), "self_total": res.self_total, "total": res.total,
+                         "vetoed": res.vetoed, "result": res.result, "kind": kind, "status_before": state.status,
+                         "status_after": new.status, "note": None})
+        for ln in res.lines:
+            line_rows.append({"id": len(line_rows) + 1, "assessment_id": aid, "rubric_item_id": ln.rubric_item_id,
+                              "seq": ln.seq, "item": ln.item, "kind": ln.kind, "max_points": ln.max_points,
+                              "self_score": ln.self_score, "score": ln.score, "vetoed": bool(ln.vetoed)})
+        return new
+
+    def assessment_date(y):
+        if y < Y:
+            d = date(y, 12, rng.randint(5, 28)) if rng.random() < 0.6 else date(y + 1, 1, rng.randint(5, 25))
+            return d if d <= today else date(y, 12, 10)
+        if today.month >= 11 and today.day > 1:
+            return date(Y, 11, rng.randint(1, min(today.day - 1, 28) or 1))
+        return None
+
+    def events_for(org_id, start: date, end: date, named_year):
+        event_rows.append({"org_id": org_id, "event_date": min(end, start + timedelta(days=rng.randint(10, 40))),
+                           "kind": "plan_filed", "title": "创建工作实施方案备案", "detail": "方案、措施和进度安排已报备",
+                           "amount": None, "person": None})
+        d = start + timedelta(days=rng.randint(20, 80))
+        while d <= end:
+            event_rows.append({"org_id": org_id, "event_date": d, "kind": "guidance_visit",
+                               "title": "督查指导员到点指导", "detail": rng.choice(
+                                   ["查阅创建台账，指导完善制度", "参加支部主题党日并点评", "座谈了解创建进展",
+                                    "实地察看阵地建设"]), "amount": None, "person": None})
+            d += timedelta(days=rng.randint(45, 140))
+        for y in range(start.year, end.year + 1):
+            for _ in range(rng.choices([0, 1, 2], [40, 45, 15])[0]):
+                ed = date(y, rng.randint(3, 11), rng.randint(1, 28))
+                if start <= ed <= end:
+                    event_rows.append({"org_id": org_id, "event_date": ed, "kind": "experience",
+                                       "title": "典型经验材料", "detail": f"总结「{rng.choice(BRANDS)}」做法",
+                                       "amount": None, "person": None})
+        if named_year is not None:
+            ad = date(named_year, 12, 28) if date(named_year, 12, 28) <= end else None
+            if ad:
+                event_rows.append({"org_id": org_id, "event_date": ad, "kind": "award", "title": "以奖代投资金",
+                                   "detail": "创建工作成效明显，给予资金支持",
+                                   "amount": Decimal(rng.choice([20000, 30000, 50000])), "person": None})
+
+    for ci, cy in enumerate(years):
+        members = []
+        again = [o for o, fy in not_named_orgs if fy < cy and rng.random() < 0.35]
+        for o in again:
+            not_named_orgs.remove(next(p for p in not_named_orgs if p[0] == o))
+        members += [(o, True) for o in again]
+        while len(members) < cohort and pool:
+            members.append((pool.pop(), False))
+        for mi, (oid, _) in enumerate(members):
+            org = org_rows[oid]
+            sid = len(site_rows) + 1
+            interval = 2 if rng.random() < p_two else 1
+            applied_on = date(cy - 1, rng.randint(10, 12), rng.randint(1, 28))
+            selected_on = date(cy, rng.randint(1, 3), rng.randint(1, 28))
+            if selected_on > today:
+                selected_on = today
+            state = R.SiteState("creating", cy, interval=interval)
+            fate = forced.get(ci, [])[mi] if mi < len(forced.get(ci, [])) else None
+            since = selected_on
+            n_ok = 0
+            for y in range(cy, Y + 1):
+                if R.due_year(state) != y:
+                    continue
+                if fate is None and y < Y and rng.random() < p_skip:
+                    break  # an assessment that never happened: shows as overdue
+                on = assessment_date(y)
+                skip = 0.75 if state.status == "creating" else 0.45
+                if on is None or (y == Y and fate is None and rng.random() < skip):
+                    break
+                if fate == "pass_once" and n_ok == 1:
+                    break
+                if fate in ("pass_all", "pass_once"):
+                    fail = False
+                elif fate == "fail_first":
+                    fail = n_ok == 0
+                elif fate == "fail_second":
+                    fail = n_ok == 1
+                elif fate == "fail_later":
+                    fail = n_ok == 2
+                else:
+                    fail = rng.random() > p_pass[state.status]
+                before = state.status
+                state = assess(sid, org, state, y, on, fail)
+                n_ok += 1
+                if state.status != before:
+                    since = on
+                if state.status not in R.ACTIVE:
+                    break
+            if state.status == "not_named":
+                not_named_orgs.append((oid, state.last_year))
+            end = today if state.status in R.ACTIVE else since
+            site_rows.append({"id": sid, "org_id": oid, "status": state.status, "creation_year": cy,
+                              "applied_on": applied_on, "selected_on": selected_on, "named_year": state.named_year,
+                              "last_assessed_year": state.last_year, "status_since": since,
+                              "inspection_interval": interval, "brand": f"「{rng.choice(BRANDS)}」",
+                              "responsible_unit": _responsible_unit(org["category"], org["street"]),
+                              "supervisor": rng.choice(supervisors), "liaison": person(),
+                              "leader": rng.choice(leaders) if rng.random() < 0.5 else None, "note": None})
+            events_for(oid, selected_on, end, state.named_year)
+    for _ in range(n_applied):
+        if not pool:
+            break
+        oid = pool.pop()
+        org = org_rows[oid]
+        site_rows.append({"id": len(site_rows) + 1, "org_id": oid, "status": "applied", "creation_year": Y,
+                          "applied_on": min(today, date(Y, 1, 1) + timedelta(days=rng.randint(0, 60))),
+                          "selected_on": None, "named_year": None, "last_assessed_year": None,
+                          "status_since": None, "inspection_interval": 1, "brand": None,
+                          "responsible_unit": _responsible_unit(org["category"], org["street"]),
+                          "supervisor": None, "liaison": person(), "leader": None, "note": "演示：待立项"})
+
+    # -- pairings: named sites with lagging orgs of their street ---------------------------
+    lagging: dict = {}
+    for r in orgs_df.filter(pl.col("tier") == "lagging").to_dicts():
+        lagging.setdefault(r["street"], []).append(r["id"])
+    site_orgs = {s["org_id"] for s in site_rows}
+    for s in site_rows:
+        if s["status"] in ("named", "consolidating") and rng.random() < 0.55:
+            cands = [o for o in lagging.get(org_rows[s["org_id"]]["street"], []) if o not in site_orgs]
+            for o in rng.sample(cands, min(len(cands), rng.randint(1, 2))):
+                start = date(s["named_year"] + 1, rng.randint(1, 6), rng.randint(1, 28))
+                if start > today:
+                    start = today - timedelta(days=30)
+                ended = start + timedelta(days=365) if rng.random() < 0.2 and start + timedelta(days=365) < today else None
+                pair_rows.append({"site_org_id": s["org_id"], "partner_org_id": o, "started_on": start,
+                                  "ended_on": ended, "activities": "；".join(rng.sample(ACTIVITIES, 3)),
+                                  "note": None})
+                lagging[org_rows[s["org_id"]]["street"]].remove(o)
+
+    # -- plans: the city default plan for every year ---------------------------------------
+    plan_rows = [{"id": i + 1, "year": y, "category": c, "planned": n}
+                 for i, (y, c, n) in enumerate((y, c, n) for y in years for c, n in R.DEFAULT_PLAN.items())]
+    plan_year_rows = [{"id": i + 1, "year": y, "named_target": R.DEFAULT_NAMED_TARGET} for i, y in enumerate(years)]
+
+    def insert(table: str, rows: list[dict], schema: dict) -> None:
+        if not rows:
+            return
+        if "id" not in rows[0]:
+            rows = [dict(r, id=i + 1) for i, r in enumerate(rows)]
+            schema = {"id": pl.Int64, **schema}
+        frame = pl.DataFrame(rows, schema=schema, orient="row")
+        cur.register("seed_frame", frame)
+        cols = ", ".join(frame.columns)
+        cur.execute(f"INSERT INTO {table} ({cols}, updated_by) SELECT {cols}, 'demo' FROM seed_frame")
+        cur.unregister("seed_frame")
+        cur.execute(f"SELECT setval('{table}_seq', (SELECT max(id) FROM {table}))")
+
+    D, S, I64, DT, B = pl.Decimal(18, 2), pl.String, pl.Int64, pl.Date, pl.Boolean
+    insert("site_rubrics", rubric_rows, {"id": I64, "name": S, "year": I64, "category": S, "pass_mark": D, "note": S})
+    insert("site_rubric_items", item_rows, {"id": I64, "rubric_id": I64, "seq": I64, "item": S, "content": S,
+                                            "kind": S, "max_points": D, "scoring_rule": S, "method": S})
+    insert("sites", site_rows, {"id": I64, "org_id": I64, "status": S, "creation_year": I64, "applied_on": DT,
+                                "selected_on": DT, "named_year": I64, "last_assessed_year": I64,
+                                "status_since": DT, "inspection_interval": I64, "brand": S,
+                                "responsible_unit": S, "supervisor": S, "liaison": S, "leader": S, "note": S})
+    insert("site_assessments", ass_rows, {"id": I64, "site_id": I64, "year": I64, "assessed_on": DT,
+                                          "assessor": S, "rubric_id": I64, "stage": S, "self_total": D,
+                                          "total": D, "vetoed": B, "result": S, "kind": S, "status_before": S,
+                                          "status_after": S, "note": S})
+    insert("site_assessment_lines", line_rows, {"id": I64, "assessment_id": I64, "rubric_item_id": I64,
+                                                "seq": I64, "item": S, "kind": S, "max_points": D,
+                                                "self_score": D, "score": D, "vetoed": B})
+    insert("site_events", event_rows, {"org_id": I64, "event_date": DT, "kind": S, "title": S, "detail": S,
+                                       "amount": D, "person": S})
+    insert("site_pairings", pair_rows, {"site_org_id": I64, "partner_org_id": I64, "started_on": DT,
+                                        "ended_on": DT, "activities": S, "note": S})
+    insert("site_plans", plan_rows, {"id": I64, "year": I64, "category": S, "planned": I64})
+    insert("site_plan_years", plan_year_rows, {"id": I64, "year": I64, "named_target": I64})
+    ctx.extra["sites"] = {"rounds": len(site_rows), "assessments": len(ass_rows)}
+
