@@ -90,13 +90,22 @@ def new_page(b, app: App):
     return page
 
 
-def wait_idle(page, timeout: float = 30000) -> None:
-    """Wait until the script has finished its run (and no rerun is pending)."""
+def wait_idle(page, timeout: float = 30000, expect_rerun: bool = True) -> None:
+    """Wait until the script has finished its run: first (briefly) for the rerun an action
+    starts, then for the app to be idle with no stale elements and no running indicator."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
-    page.wait_for_timeout(300)
+    if expect_rerun:
+        try:
+            page.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']",
+                                   timeout=1200)
+        except Exception:  # noqa: BLE001 — a fast run may be over before we look
+            pass
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
                            timeout=timeout)
-    page.wait_for_timeout(200)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-stale=\"true\"]')"
+        " && !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    page.wait_for_timeout(250)
 
 
 def login(page, username: str, password: str) -> None:

@@ -1,5 +1,7 @@
 """A person's path through the foundation in headless Chromium."""
 
+from playwright.sync_api import expect
+
 from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_for_cookie, wait_idle
 
 
@@ -41,8 +43,9 @@ def test_viewer_finds_no_way_to_save(app, chromium):
     page = new_page(chromium, app)
     login(page, "viewer", "dangjian-demo")
     goto_page(page, "基层党组织")
+    shot(page, "e2e-orgs-viewer-before")
+    expect(page.get_by_text("只能查看")).to_have_count(1)
     assert page.get_by_role("button", name="保存", exact=True).count() == 0
-    assert page.get_by_text("只能查看").count() == 1
     assert page.locator("[data-testid='stSidebarNavLink']", has_text="系统管理").count() == 0
     shot(page, "e2e-orgs-viewer")
     page.context.close()
