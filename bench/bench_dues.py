@@ -1,0 +1,216 @@
+"""Benchmark of the dues engine (a script, not a test).
+
+    .venv/bin/python bench/bench_dues.py
+
+* `dues calc` end to end (a real subprocess: interpreter start, imports, read, validate,
+  compute, write) over a 1,000,000-member parquet file, against a plain DuckDB `CASE` query
+  doing the same arithmetic over the same file and writing the same columns to parquet, also
+  as a subprocess (its own interpreter start and `import duckdb` included). Peak memory of
+  each child comes from `os.wait4` (ru_maxrss of that child only).
+* In process: `calc_dues_frame` on the same million rows, and `compute_arrears` for 100,000
+  members × 36 months (text columns, as a csv import gives them).
+
+`run()` returns a list of {"name", "value", "unit"} for `bench/__main__.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import polars as pl  # noqa: E402
+
+N_MEMBERS = 1_000_000
+ARREARS_MEMBERS = 100_000
+ARREARS_MONTHS = 36
+
+CATEGORY_WEIGHTS = {
+    "employed": 55, "annual_salary": 3, "self_employed": 2, "retired": 25, "farmer": 6,
+    "student": 3, "unemployed": 2, "relief": 1, "low_income": 1, "exempt": 1, "reduced": 1,
+}
+
+DUCKDB_SQL = """
+COPY (
+  WITH t AS (
+    SELECT member_id, category, CAST(base_income AS DECIMAL(18,2)) AS b,
+           CAST(fixed_amount AS DECIMAL(18,2)) AS f
+    FROM read_parquet('{src}')
+  ), r AS (
+    SELECT member_id, category, b, f,
+      CASE WHEN category IN ('employed','annual_salary','self_employed') THEN
+             CASE WHEN b <= 3000 THEN 0.005 WHEN b <= 5000 THEN 0.010
+                  WHEN b <= 10000 THEN 0.015 ELSE 0.020 END
+           WHEN category = 'retired' THEN CASE WHEN b <= 5000 THEN 0.005 ELSE 0.010 END
+      END AS rate
+    FROM t
+  ), d AS (
+    SELECT member_id, category, rate,
+      CASE WHEN rate IS NOT NULL THEN ROUND(b * rate, 2)
+           WHEN category = 'farmer' THEN COALESCE(f, 0.20)
+           WHEN category IN ('student','unemployed','relief','low_income') THEN 0.20
+           WHEN category IN ('exempt','suspended') THEN 0.00
+           WHEN category = 'reduced' THEN f END AS raw
+    FROM r
+  )
+  SELECT member_id,
+         CAST(CAST(LEAST(raw, 1000.00) AS DECIMAL(18,2)) AS VARCHAR) AS dues,
+         CASE rate WHEN 0.005 THEN '0.005' WHEN 0.010 THEN '0.01' WHEN 0.015 THEN '0.015'
+                   WHEN 0.020 THEN '0.02' END AS rate,
+         CASE WHEN category IN ('employed','annual_salary','self_employed') THEN
+                'bracket_' || CASE rate WHEN 0.005 THEN '0.5' WHEN 0.010 THEN '1'
+                                        WHEN 0.015 THEN '1.5' ELSE '2' END
+              WHEN category = 'retired' THEN
+                'retired_' || CASE rate WHEN 0.005 THEN '0.5' ELSE '1' END
+              WHEN category = 'farmer' THEN 'fixed_farmer'
+              WHEN category IN ('student','unemployed','relief','low_income') THEN 'fixed_0.20'
+              ELSE category END
+         || CASE WHEN raw > 1000 THEN '_capped' ELSE '' END AS rule
+  FROM d
+) TO '{dst}' (FORMAT parquet)
+"""
+
+
+def make_members(n: int, seed: int = 7) -> pl.DataFrame:
+    rng = random.Random(seed)
+    cats = rng.choices(list(CATEGORY_WEIGHTS), weights=list(CATEGORY_WEIGHTS.values()), k=n)
+    base_fen = [rng.randint(0, 2_500_000) if rng.random() < 0.98 else rng.randint(0, 8_000_000)
+                for _ in range(n)]
+    fixed = [None] * n
+    for i, c in enumerate(cats):
+        if c == "farmer":
+            fixed[i] = rng.choice([None, 20, 50, 100])
+        elif c == "reduced":
+            fixed[i] = rng.randint(1, 2000)
+    base = pl.Series("base_fen", base_fen, dtype=pl.Int64)
+    fx = pl.Series("fixed_fen", fixed, dtype=pl.Int64)
+    return pl.DataFrame({
+        "member_id": [f"M{i:08d}" for i in range(n)],
+        "category": cats,
+    }).with_columns(
+        base_income=(base.cast(pl.Decimal(18, 2)) / 100).cast(pl.Decimal(12, 2)),
+        fixed_amount=(fx.cast(pl.Decimal(18, 2)) / 100).cast(pl.Decimal(12, 2)),
+    )
+
+
+def _run_child(cmd: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB of that child, exit code)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[:4]} failed ({proc.returncode}): {err}")
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def _best(cmd: list[str], repeat: int) -> tuple[float, float]:
+    runs = [_run_child(cmd) for _ in range(repeat)]
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def make_arrears(members: int, months: int, seed: int = 11) -> pl.DataFrame:
+    """Text columns, as a csv import gives them; some unpaid streaks."""
+    rng = random.Random(seed)
+    n = members * months
+    cats = rng.choices(["employed", "retired", "student", "farmer"], weights=[6, 3, 1, 1], k=members)
+    base = [rng.randint(100_000, 1_500_000) for _ in range(members)]
+    midx = pl.int_range(0, n, eager=True) % months + (2022 * 12)
+    mem = pl.int_range(0, n, eager=True) // months
+    paid_r = pl.Series([rng.random() for _ in range(n)])
+    base_text = (pl.Series(base, dtype=pl.Int64).cast(pl.Decimal(18, 2)) / 100).cast(pl.String)
+    return pl.DataFrame({
+        "member_id": ("A" + mem.cast(pl.String)),
+        "month": (midx // 12).cast(pl.String) + "-" + (midx % 12 + 1).cast(pl.String).str.zfill(2),
+        "category": pl.Series(cats).gather(mem),
+        "base_income": base_text.gather(mem),
+        "paid": pl.select(pl.when(paid_r < 0.15).then(pl.lit("0")).otherwise(pl.lit("200.00"))).to_series(),
+    })
+
+
+def run(*, repeat: int = 3, n: int = N_MEMBERS) -> list[dict]:
+    from dangjian_core import dues
+
+    results: list[dict] = []
+
+    def rec(name, value, unit):
+        results.append({"name": name, "value": round(value, 4), "unit": unit})
+        print(f"{name:<45} {value:>12.4f} {unit}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="bench_dues_") as tmp:
+        tmp = Path(tmp)
+        src = tmp / "members.parquet"
+        df = make_members(n)
+        df.write_parquet(src)
+        py = sys.executable
+
+        cli_out = tmp / "cli_out.parquet"
+        db_out = tmp / "duckdb_out.parquet"
+        sql = DUCKDB_SQL.format(src=src, dst=db_out)
+        cli_cmd = [py, "-m", "dangjian_core", "dues", "calc", str(src), str(cli_out)]
+        db_cmd = [py, "-c", f"import duckdb; duckdb.connect().execute({sql!r})"]
+        cli_runs, db_runs = [], []
+        for _ in range(repeat):  # interleaved, best of `repeat`: other load hits both alike
+            cli_runs.append(_run_child(cli_cmd))
+            db_runs.append(_run_child(db_cmd))
+        cli_wall, cli_mem = min(r[0] for r in cli_runs), max(r[1] for r in cli_runs)
+        db_wall, db_mem = min(r[0] for r in db_runs), max(r[1] for r in db_runs)
+        rec("dues_calc_cli_1m_wall", cli_wall, "s")
+        rec("dues_calc_cli_1m_peak_rss", cli_mem, "MiB")
+        rec("duckdb_case_1m_wall", db_wall, "s")
+        rec("duckdb_case_1m_peak_rss", db_mem, "MiB")
+        rec("dues_calc_cli_vs_duckdb_ratio", cli_wall / db_wall, "x")
+
+        # the two outputs agree row for row
+        a = pl.read_parquet(cli_out)
+        b = pl.read_parquet(db_out)
+        same = a.equals(b.select(a.columns))
+        rec("dues_calc_cli_equals_duckdb", 1.0 if same else 0.0, "bool")
+
+        # fixed costs before any work: the interpreter with polars, and the CLI's own start
+        # (argparse builds every command group, importing their modules)
+        base_wall, _ = _best([py, "-c", "import polars"], repeat)
+        rec("python_import_polars_wall", base_wall, "s")
+        help_wall, _ = _best([py, "-m", "dangjian_core", "dues", "calc", "--help"], repeat)
+        rec("dues_cli_startup_help_wall", help_wall, "s")
+        duck_wall, _ = _best([py, "-c", "import duckdb"], repeat)
+        rec("python_import_duckdb_wall", duck_wall, "s")
+
+        t0 = time.perf_counter()
+        res = dues.calc_dues_frame(df)
+        dues.format_dues(res)
+        rec("dues_calc_frame_1m_in_process", time.perf_counter() - t0, "s")
+
+        text_df = df.with_columns(pl.col("base_income").cast(pl.String), pl.col("fixed_amount").cast(pl.String))
+        t0 = time.perf_counter()
+        dues.calc_dues_frame(text_df)
+        rec("dues_calc_frame_1m_text_in_process", time.perf_counter() - t0, "s")
+
+        # scalar path for reference (10,000 rows, scaled)
+        sample = df.head(10_000).rows()
+        t0 = time.perf_counter()
+        for _, c, b_, f in sample:
+            dues.calc_dues(c, b_, f)
+        rec("dues_calc_scalar_per_1m_estimated", (time.perf_counter() - t0) * (1_000_000 / len(sample)), "s")
+
+    arr = make_arrears(ARREARS_MEMBERS, ARREARS_MONTHS)
+    t0 = time.perf_counter()
+    out = dues.compute_arrears(arr)
+    rec("arrears_100k_x_36_in_process", time.perf_counter() - t0, "s")
+    rec("arrears_100k_x_36_flagged_members", float(out["flag_six_months"].sum()), "members")
+    return results
+
+
+if __name__ == "__main__":
+    run()
