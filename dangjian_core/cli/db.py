@@ -8,9 +8,10 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from ..auth import SYSTEM, add_user
-from ..db import Database, default_path
 from ..errors import BadInput, DangjianError
+
+# duckdb, bcrypt and polars are imported inside the handlers: every CLI command loads this
+# module to register its arguments, and `dues calc` should not pay for the database.
 
 
 def _db_arg(p):
@@ -18,10 +19,14 @@ def _db_arg(p):
 
 
 def _path(args) -> str:
+    from ..db import default_path
+
     return args.db or default_path()
 
 
-def _open(args, must_exist: bool = True) -> Database:
+def _open(args, must_exist: bool = True):
+    from ..db import Database
+
     path = _path(args)
     if must_exist and not Path(path).exists():
         raise DangjianError(f"数据库文件 {path} 不存在：请先运行 python -m dangjian_core db init")
@@ -48,6 +53,8 @@ def _read_password(prompt: str) -> str:
 
 def cmd_init(args) -> int:
     from .. import demo, setup
+    from ..auth import SYSTEM, add_user
+    from ..db import Database
 
     path = _path(args)
     if Path(path).exists():
@@ -108,6 +115,7 @@ def cmd_restore(args) -> int:
 
 def cmd_import(args) -> int:
     from .. import fileio, tables
+    from ..auth import SYSTEM
 
     spec = tables.get_spec(args.table)
     frame = fileio.read_frame(args.file, expected=[c.label for c in spec.columns] + spec.names)
@@ -125,6 +133,7 @@ def cmd_import(args) -> int:
 
 def cmd_export(args) -> int:
     from .. import fileio, tables
+    from ..auth import SYSTEM
 
     spec = tables.get_spec(args.table)
     db = _open(args)

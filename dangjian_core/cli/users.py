@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from ..auth import SYSTEM, add_user, list_users, set_disabled, set_password
 from .db import _db_arg, _open, _read_password
+
+
+def _auth():
+    from .. import auth
+
+    return auth
 
 
 def cmd_list(args) -> int:
     db = _open(args)
-    for u in list_users(db):
+    for u in _auth().list_users(db):
         state = "已停用" if u["disabled"] else "正常"
         print(f"{u['username']}\t{u['display_name']}\t{u['roles']}\t{state}")
     db.close()
@@ -18,7 +23,8 @@ def cmd_list(args) -> int:
 def cmd_add(args) -> int:
     db = _open(args)
     password = _read_password(f"请设置 {args.username} 的密码：")
-    add_user(db, SYSTEM, args.username, args.name or args.username, password, args.roles)
+    a = _auth()
+    a.add_user(db, a.SYSTEM, args.username, args.name or args.username, password, args.roles)
     db.close()
     print(f"已添加用户 {args.username}")
     return 0
@@ -26,7 +32,8 @@ def cmd_add(args) -> int:
 
 def cmd_passwd(args) -> int:
     db = _open(args)
-    set_password(db, SYSTEM, args.username, _read_password(f"请输入 {args.username} 的新密码："))
+    a = _auth()
+    a.set_password(db, a.SYSTEM, args.username, _read_password(f"请输入 {args.username} 的新密码："))
     db.close()
     print(f"已修改 {args.username} 的密码（该用户需要重新登录）")
     return 0
@@ -34,7 +41,8 @@ def cmd_passwd(args) -> int:
 
 def cmd_disable(args) -> int:
     db = _open(args)
-    set_disabled(db, SYSTEM, args.username, True)
+    a = _auth()
+    a.set_disabled(db, a.SYSTEM, args.username, True)
     db.close()
     print(f"已停用 {args.username}（其登录立即失效）")
     return 0
@@ -42,7 +50,8 @@ def cmd_disable(args) -> int:
 
 def cmd_enable(args) -> int:
     db = _open(args)
-    set_disabled(db, SYSTEM, args.username, False)
+    a = _auth()
+    a.set_disabled(db, a.SYSTEM, args.username, False)
     db.close()
     print(f"已启用 {args.username}")
     return 0
