@@ -3,7 +3,7 @@
 * Tables: `sites` (one row per round of an org in the programme; status changes only here),
   `site_assessments` + `site_assessment_lines` (scored, one per round and year),
   `site_rubrics` + `site_rubric_items` (考评细则 per year and category, as data),
-  `site_events` (创建档案, with attachments under data/site_files/), `site_pairings` (结对),
+  `site_events` (创建档案, with attachments under data/attachments/sites/), `site_pairings` (结对),
   `site_plans` + `site_plan_years` (年度计划).
 * Writes: table-shaped data through `tables.save` (specs below; the status column is not
   editable and new rounds cannot be typed in); lifecycle actions (`apply_site`,
@@ -571,6 +571,23 @@ def site_org_ids(db, statuses=("named", "consolidating")) -> list[int]:
                                           " ORDER BY 1", [list(statuses)]).fetchall()]
 
 
+def org_tree(db) -> pl.DataFrame:
+    """The org tree (from orgs.tree_paths) with level, street, size, tier and site status."""
+    tree = orgs.tree_paths(db)
+    with db.read() as cur:
+        info = cur.sql("SELECT o.id, o.level, o.street, o.member_count, o.tier, (SELECT s.status FROM sites s"
+                       " WHERE s.org_id = o.id ORDER BY s.id DESC LIMIT 1) AS site_status FROM orgs o").pl()
+    return tree.join(info, on="id", how="left", maintain_order="left")
+
+
+def open_candidates(db) -> pl.DataFrame:
+    """Orgs that may apply now (no open round, never removed), for the 申报 picker."""
+    with db.read() as cur:
+        return cur.sql("SELECT id, name, street, category, tier FROM orgs WHERE id NOT IN (SELECT org_id FROM sites"
+                       " WHERE status IN ('applied', 'creating', 'named', 'consolidating', 'removed'))"
+                       " ORDER BY street, name").pl()
+
+
 def events(db, org_id: int) -> pl.DataFrame:
     with db.read() as cur:
         return cur.sql("SELECT id, event_date, kind, title, detail, amount, person, file_name, file_path"
@@ -884,8 +901,9 @@ def update_people(db, user: User, site_id: int, values: dict, version: int):
 
 # -- attachments ----------------------------------------------------------------------------
 def files_root(db) -> Path:
+    """data/attachments/sites/ beside the database file (data/attachments/ is kept out of git)."""
     base = Path(db.path).parent if db.path != ":memory:" else Path("data")
-    return base / "site_files"
+    return base / "attachments" / "sites"
 
 
 def _safe_name(name: str) -> str:
@@ -896,7 +914,7 @@ def _safe_name(name: str) -> str:
 
 def add_attachment(db, user: User, org_id: int, event_date: date, title: str, file_name: str, data: bytes,
                    *, kind: str = "photo", today: date | None = None) -> int:
-    """Store a photo or document under data/site_files/<org>/ and file it in the archive."""
+    """Store a photo or document under data/attachments/sites/<org>/ and file it in the archive."""
     require(user, PERM)
     today = _today(today)
     ext = Path(file_name or "").suffix.lower()
@@ -1214,7 +1232,9 @@ def seed_demo(cur, ctx) -> None:
                            "kind": "plan_filed", "title": "创建工作实施方案备案", "detail": "方案、措施和进度安排已报备",
                            "amount": None, "person": None})
         d = start + timedelta(days=rng.randint(20, 80))
-        while d <= end:
+        # some sites the supervisors have not visited for a while (the 90-day check shows them)
+        visits_end = end - timedelta(days=rng.randint(100, 220)) if end == today and rng.random() < 0.15 else end
+        while d <= visits_end:
             event_rows.append({"org_id": org_id, "event_date": d, "kind": "guidance_visit",
                                "title": "督查指导员到点指导", "detail": rng.choice(
                                    ["查阅创建台账，指导完善制度", "参加支部主题党日并点评", "座谈了解创建进展",
