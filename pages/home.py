@@ -6,6 +6,7 @@ import streamlit as st
 
 from dangjian_core import orgs
 from dangjian_core.vocab import CATEGORIES, TIERS
+from ui.charts_widgets import saved_charts_section
 from ui.messages import show_flashes
 from ui.session import current_user, get_db
 
@@ -41,3 +42,6 @@ chart = alt.Chart(by).mark_bar().encode(
     tooltip=["类别", "等次", "数量"],
 ).properties(title="各类别党组织数量及评定等次", height=320)
 st.altair_chart(chart, width="stretch")
+
+st.divider()
+saved_charts_section(db, user)
