@@ -460,7 +460,8 @@ def default_title(spec: ChartSpec, ds: Dataset) -> str:
     head = f"各{x.label}{value_label(spec, ds)}" if x else value_label(spec, ds)
     if spec.kind in ("pie", "donut") and x:
         head = f"{value_label(spec, ds)}按{x.label}构成"
-    return head + (f"（按{c.label}）" if c else "")
+    f = ds.field(spec.facet)
+    return head + (f"（按{c.label}）" if c else "") + (f"（分{f.label}）" if f else "")
 
 
 # =========================================================================================
@@ -578,10 +579,9 @@ def build_chart(spec: ChartSpec, frame: pl.DataFrame, dataset: Dataset | None = 
         top = sorted(total_of, key=lambda v: (-(total_of[v] or 0), orders[x].index(v)))[:spec.limit]
         orders[x] = [v for v in orders[x] if v in set(top)]
     sort = spec.sort
-    if spec.kind in ("bar", "stacked", "pie", "donut", "table") and sort == "natural" \
-            and not has_natural_order(orders[x], ds.field(x).order):
+    if sort == "natural" and not has_natural_order(orders[x], ds.field(x).order):
         sort = "desc"  # streets, org names: no natural order, so largest first
-    if spec.kind not in ("line", "heatmap") and sort in ("desc", "asc"):
+    if spec.kind != "line" and sort in ("desc", "asc"):  # a line keeps its x in sequence
         sign = -1 if sort == "desc" else 1
         orders[x] = sorted(orders[x], key=lambda v: (sign * (total_of.get(v) or 0), orders[x].index(v)))
 
@@ -789,14 +789,21 @@ def _draw(spec: ChartSpec, ds: Dataset, data: pl.DataFrame, orders: dict, label:
         else:
             d2 = data.with_columns(pl.lit(data[VALUE].sum()).alias("_sum"))
         d2 = d2.with_columns((pl.col(VALUE) / pl.col("_sum") * 100).round(1).alias("_pct"))
-        d2 = d2.with_columns((pl.col("_pct").cast(pl.String) + pl.lit("%")).alias("_label"))
+        # labels inside the slices (names are in the legend too): name and share on big
+        # slices, the share on middling ones, nothing on slivers (the tooltip has them)
+        pct_text = pl.col("_pct").cast(pl.String) + pl.lit("%")
+        d2 = d2.with_columns(pl.when(pl.col("_pct") >= 8).then(pl.col(x) + pl.lit("\n") + pct_text)
+                             .when(pl.col("_pct") >= 5).then(pct_text).otherwise(pl.lit(""))
+                             .alias("_label"))
         pie_base = alt.Chart(d2)
         theta = alt.Theta(f"{VALUE}:Q", stack=True)
         arcs = pie_base.mark_arc(outerRadius=alt.expr(r),
                                  innerRadius=alt.expr(f"({r}) * 0.55") if spec.kind == "donut" else 0).encode(
             theta=theta, color=color_enc(x, xl), order=alt.Order("_rank:Q", sort="ascending"),
             tooltip=tip + [alt.Tooltip("_pct:Q", title="占比（%）")])
-        labels = pie_base.mark_text(radius=alt.expr(f"({r}) + 20")).encode(
+        inside = 0.775 if spec.kind == "donut" else 0.66
+        labels = pie_base.mark_text(radius=alt.expr(f"({r}) * {inside}"), color="white",
+                                    fontWeight="bold", lineBreak="\n", fontSize=15).encode(
             theta=theta, order=alt.Order("_rank:Q", sort="ascending"), text="_label:N")
         chart = alt.layer(arcs, labels)
     elif spec.kind == "heatmap":
@@ -831,7 +838,8 @@ def _draw(spec: ChartSpec, ds: Dataset, data: pl.DataFrame, orders: dict, label:
     if spec.kind != "table":
         chart = chart.properties(width=w, height=h)
     if fct:
-        chart = chart.facet(facet=alt.Facet(f"{fct}:N", sort=orders[fct], title=ds.field(fct).label),
+        chart = chart.facet(facet=alt.Facet(f"{fct}:N", sort=orders[fct], title=None,
+                                            header=alt.Header(labelFontWeight="bold")),
                             columns=cols)
     elif spec.kind != "table":
         chart = chart.properties(autosize=alt.AutoSizeParams(type="fit", contains="padding"))

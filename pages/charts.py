@@ -46,7 +46,7 @@ def pick(label, options, key, fmt, **kw):
     return st.selectbox(label, options, key=key, format_func=fmt, **kw)
 
 
-left, right = st.columns([1, 2.3], gap="large")
+left, right = st.columns([1, 3], gap="medium")
 with left:
     code = pick("数据集", list(datasets), "ch_dataset", lambda c: datasets[c].label)
     ds = datasets[code]
@@ -74,7 +74,7 @@ with left:
                  "ch_facet", label)
     c1, c2 = st.columns(2)
     sort = c1.selectbox("排序", list(SORTS), key="ch_sort", format_func=SORTS.get,
-                        disabled=kind in ("line", "heatmap"),
+                        disabled=kind == "line",
                         help="自然顺序：月份、等次（先进/达标/后进）、类别按惯例排列")
     limit = c2.number_input("只显示前几项（0 = 全部）", 0, 500, step=1, key="ch_limit",
                             help="按数值从大到小取前几项；饼图其余合并为「其他」")
@@ -119,8 +119,8 @@ with right:
     if not user.can("charts.write"):
         st.caption("您的角色可以制作和导出图表，但不能保存（需要「保存图表」权限）。")
     elif built is not None:
-        if not ss.get("ch_name"):
-            ss["ch_name"] = built.title[:charts.MAX_NAME]
+        if not ss.get("ch_name") or ss["ch_name"] == ss.get("ch_name_auto"):  # not typed by the user
+            ss["ch_name"] = ss["ch_name_auto"] = built.title[:charts.MAX_NAME]
         ss.setdefault("ch_on_home", True)
         with st.form("ch_save_form", border=False):
             name = st.text_input("图表名称", key="ch_name", max_chars=charts.MAX_NAME)

@@ -33,7 +33,10 @@ def chart_with_export(chart, data: pl.DataFrame | None, name: str, key: str, *,
     """Show `chart` and, under it, buttons to download it as PNG (2×) and SVG, and `data`
     as xlsx."""
     spec = charts.vega_spec(chart)
-    st.vega_lite_chart(spec=spec, theme=None, width="content", key=f"{key}_chart")
+    # fills the column (autosize "fit"); the export keeps the chart's own 800×450 size
+    multi = any(k in spec for k in ("facet", "hconcat", "vconcat", "concat", "repeat"))
+    st.vega_lite_chart(spec=spec, theme=None, width="content" if multi else "stretch",
+                       key=f"{key}_chart")
     stem = f"{charts.safe_filename(name)}-{datetime.now():%Y%m%d}"
     c1, c2, c3 = st.columns(3)
     c1.download_button("下载 PNG（幻灯片用）", data=lambda: charts.export_png(spec),
@@ -93,7 +96,7 @@ def saved_chart(db, user: User, chart_id: int, key: str) -> None:
     chart_with_export(vega, table, title, key, note=False)
 
 
-def saved_charts_section(db, user: User, *, columns: int = 2) -> None:
+def saved_charts_section(db, user: User, *, columns: int = 1) -> None:
     """「常用图表」 on the overview page: the shared saved charts, drawn live."""
     items = charts.visible_charts(db, user, on_home=True)
     st.subheader("常用图表")
