@@ -165,8 +165,15 @@ def register_dataset(dataset: Dataset | None = None, /, **kwargs) -> Dataset:
     return ds
 
 
+_imported: set[str] = set()
+
+
 def _import_dataset_modules() -> None:
+    """Import each module of DATASET_MODULES once per process (their import registers)."""
     for name in DATASET_MODULES:
+        if name in _imported:
+            continue
+        _imported.add(name)
         try:
             importlib.import_module(f"dangjian_core.{name}")
         except ModuleNotFoundError as exc:
