@@ -13,7 +13,8 @@
 * Reads for pages and briefings; `seed_demo` for the demo database.
 
 The pure rules (state machine, scoring, due dates, pairing) are in `sites_rules.py`; chart
-specs in `sites_charts.py`.
+specs in `sites_charts.py`. A general rubric has category 'all' (shown as 通用), not NULL as
+the comment in migration 010 says, so the table editor can show and require it.
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ def _refuse_delete_sites(cur, keys: list) -> list[str]:
             out.append(f"「{name}」是{R.status_label(status)}的示范点（有 {n} 次考评），不能删除：示范点的历程要保留；"
                        "录错的申报或考评请在「操作记录」中撤销")
     return out
+
+
+# a rubric applies to one category, or to all of them ("all": the general rubric)
+ALL_CATEGORIES = "all"
+RUBRIC_CATEGORIES = {ALL_CATEGORIES: "通用（所有类别）", **CATEGORIES}
 
 
 SITES_SPEC = register(TableSpec(
@@ -213,7 +219,7 @@ def _check_rubrics(cur, after: pl.DataFrame, touched: set, deleted: set) -> list
         if len(ids) > 1:
             for k in ids:
                 if k in touched:
-                    out.append(Issue(k, "category", cat, f"{year} 年已有「{CATEGORIES.get(cat, '通用')}」的考评细则，"
+                    out.append(Issue(k, "category", cat, f"{year} 年已有「{RUBRIC_CATEGORIES.get(cat, cat)}」的考评细则，"
                                                          "同一年度同一类别只能有一套"))
     for r in after.filter(pl.col("id").is_in(list(touched))).to_dicts() if touched else []:
         if r["year"] is not None and not (R.MIN_YEAR <= r["year"] <= 2100):
@@ -243,11 +249,12 @@ RUBRICS_SPEC = register(TableSpec(
     table="site_rubrics",
     label="考评细则",
     perm=PERM,
-    order_by="year DESC, category NULLS FIRST, id",
+    order_by="year DESC, category = 'all' DESC, category, id",
     columns=[
         Column("name", "细则名称", required=True, unique=True, max_len=100, width="large"),
         Column("year", "年度", "int", required=True, min=R.MIN_YEAR, max=2100),
-        Column("category", "适用类别", "choice", choices=CATEGORIES, help="留空表示所有类别通用"),
+        Column("category", "适用类别", "choice", required=True, choices=RUBRIC_CATEGORIES, default=ALL_CATEGORIES,
+               help="「通用」适用于没有单独细则的所有类别"),
         Column("pass_mark", "合格分数线", "decimal", required=True, min=0, max=200, default=Decimal("80")),
         Column("note", "说明", max_len=500),
     ],
@@ -413,7 +420,7 @@ def assessment_lines(db, assessment_id: int) -> pl.DataFrame:
 def _rubric(cur, year: int, category: str | None) -> dict | None:
     row = cur.execute(
         "SELECT id, name, year, category, pass_mark FROM site_rubrics WHERE year = ?"
-        " AND (category = ? OR category IS NULL) ORDER BY category NULLS LAST, id LIMIT 1",
+        " AND (category = ? OR category = 'all') ORDER BY category = 'all', id LIMIT 1",
         [int(year), category]).fetchone()
     if row is None:
         return None
@@ -444,7 +451,7 @@ def rubrics(db) -> pl.DataFrame:
                        " (SELECT count(*) FROM site_rubric_items i WHERE i.rubric_id = r.id) AS items,"
                        " (SELECT coalesce(sum(max_points), 0) FROM site_rubric_items i WHERE i.rubric_id = r.id"
                        "  AND i.kind = 'score') AS full_marks"
-                       " FROM site_rubrics r ORDER BY r.year DESC, r.category NULLS FIRST, r.id").pl()
+                       " FROM site_rubrics r ORDER BY r.year DESC, r.category = 'all' DESC, r.category, r.id").pl()
 
 
 def plan(db, year: int) -> dict:
@@ -858,20 +865,19 @@ def save_plan(db, user: User, year, planned: dict, named_target) -> int | None:
     return batch
 
 
-def copy_rubric(db, user: User, source_id: int, year, category: str | None = None) -> int:
+def copy_rubric(db, user: User, source_id: int, year, category: str = ALL_CATEGORIES) -> int:
     """A new rubric for `year` (and category) with the items of an existing one."""
     require(user, PERM)
     y = R.check_year(year)
-    if category is not None and category not in CATEGORIES:
+    if category not in RUBRIC_CATEGORIES:
         raise BadInput(f"未知的类别「{category}」")
     with db.write() as cur:
         src = cur.execute("SELECT name, pass_mark, note FROM site_rubrics WHERE id = ?", [int(source_id)]).fetchone()
         if src is None:
             raise NotFound("找不到要复制的考评细则")
-        dup = cur.execute("SELECT name FROM site_rubrics WHERE year = ? AND category IS NOT DISTINCT FROM ?",
-                          [y, category]).fetchone()
+        dup = cur.execute("SELECT name FROM site_rubrics WHERE year = ? AND category = ?", [y, category]).fetchone()
         if dup:
-            raise BadInput(f"{y} 年已有「{CATEGORIES.get(category, '通用')}」的考评细则「{dup[0]}」，不能再建一套")
+            raise BadInput(f"{y} 年已有「{RUBRIC_CATEGORIES[category]}」的考评细则「{dup[0]}」，不能再建一套")
         name = f"{y}年度示范点考评细则（{CATEGORIES.get(category, '通用')}）"
         if cur.execute("SELECT count(*) FROM site_rubrics WHERE name = ?", [name]).fetchone()[0]:
             name += f"-{uuid.uuid4().hex[:4]}"
@@ -1154,7 +1160,7 @@ def seed_demo(cur, ctx) -> None:
     rubric_rows, item_rows = [], []
     rubric_of: dict = {}
     for y in years:
-        variants = [(None, "通用")] + ([("rural", "农村")] if y == Y else [])
+        variants = [(ALL_CATEGORIES, "通用")] + ([("rural", "农村")] if y == Y else [])
         for cat, label in variants:
             rid = len(rubric_rows) + 1
             rubric_rows.append({"id": rid, "name": f"{y}年度基层党建示范点考评细则（{label}）", "year": y,
@@ -1184,7 +1190,7 @@ def seed_demo(cur, ctx) -> None:
 
     def assess(site_id, org, state, y, on, fate_fail):
         cat = org["category"]
-        rid = rubric_of.get((y, cat)) or rubric_of[(y, None)]
+        rid = rubric_of.get((y, cat)) or rubric_of[(y, ALL_CATEGORIES)]
         veto = fate_fail and rng.random() < 0.2
         lo, hi = (0.55, 0.82) if fate_fail and not veto else (0.84, 1.0)
         lines = []

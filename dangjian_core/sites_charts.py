@@ -60,7 +60,7 @@ def plan_over_years(plan_years: pl.DataFrame) -> alt.Chart:
         pl.col("s").replace_strict(series, return_dtype=pl.String).alias("项目"),
         pl.col("year").cast(pl.String).alias("年度"))
     return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("年度:O", sort="ascending"), y=alt.Y("数量:Q", title="单位数"),
+        x=alt.X("年度:O", sort="ascending", axis=alt.Axis(labelAngle=0)), y=alt.Y("数量:Q", title="单位数"),
         color=alt.Color("项目:N", sort=list(series.values()),
                         scale=alt.Scale(domain=list(series.values()), range=["#BDBDBD", "#F2A33A", "#8C8C8C", RED])),
         strokeDash=alt.StrokeDash("项目:N", sort=list(series.values()),
@@ -78,7 +78,7 @@ def status_over_years(df: pl.DataFrame) -> alt.Chart:
     d = df.select(_label(df, "status", R.STATUSES, "状态"), pl.col("year").cast(pl.String).alias("年度"),
                   pl.col("n").alias("数量"))
     return alt.Chart(d).mark_bar().encode(
-        x=alt.X("年度:O", sort="ascending"), y=alt.Y("sum(数量):Q", title="单位数"),
+        x=alt.X("年度:O", sort="ascending", axis=alt.Axis(labelAngle=0)), y=alt.Y("sum(数量):Q", title="单位数"),
         color=alt.Color("状态:N", sort=STATUS_ORDER,
                         scale=alt.Scale(domain=STATUS_ORDER, range=[STATUS_COLORS[s] for s in STATUS_ORDER])),
         order=alt.Order("status_order:Q"),
@@ -97,7 +97,7 @@ def category_over_years(df: pl.DataFrame) -> alt.Chart:
     d = d.select(_label(d, "category", CATEGORIES, "类别"), pl.col("year").cast(pl.String).alias("年度"),
                  pl.col("n").alias("数量"))
     return alt.Chart(d).mark_bar().encode(
-        x=alt.X("年度:O", sort="ascending"), y=alt.Y("sum(数量):Q", title="单位数"),
+        x=alt.X("年度:O", sort="ascending", axis=alt.Axis(labelAngle=0)), y=alt.Y("sum(数量):Q", title="单位数"),
         color=alt.Color("类别:N", sort=CATEGORY_ORDER, scale=alt.Scale(scheme="tableau10")),
         tooltip=["年度", "类别", alt.Tooltip("sum(数量):Q", title="数量")],
     ).properties(title=title, height=300)
@@ -131,7 +131,7 @@ def kinds_over_years(assessments: pl.DataFrame) -> alt.Chart:
     d = assessments.select(_label(assessments, "kind", R.KINDS, "判定"),
                            pl.col("year").cast(pl.String).alias("年度"))
     return alt.Chart(d).mark_bar().encode(
-        x=alt.X("年度:O", sort="ascending"), y=alt.Y("count():Q", title="考评次数"),
+        x=alt.X("年度:O", sort="ascending", axis=alt.Axis(labelAngle=0)), y=alt.Y("count():Q", title="考评次数"),
         color=alt.Color("判定:N", sort=order, scale=alt.Scale(domain=order, range=[RED, "#F2A33A", "#8C8C8C"])),
         tooltip=["年度", "判定", alt.Tooltip("count():Q", title="次数")],
     ).properties(title=title, height=280)

@@ -19,7 +19,7 @@ st.title("年度计划与考评")
 show_flashes()
 can = user.can(sites.PERM)
 today = date.today()
-year = st.number_input("年度", R.MIN_YEAR, today.year + 5, today.year, key="sp_year")
+year = st.columns([1, 4])[0].number_input("年度", R.MIN_YEAR, today.year + 5, today.year, key="sp_year")
 cat_label = W.label
 
 
@@ -109,8 +109,7 @@ with tabs[3]:
                 with st.form("copy_rubric"):
                     k1, k2, k3 = st.columns([1, 1, 1])
                     to_year = k1.number_input("复制到年度", R.MIN_YEAR, today.year + 5, int(year) + 1)
-                    cats = [None] + list(CATEGORIES)
-                    to_cat = k2.selectbox("适用类别", cats, format_func=lambda c: CATEGORIES.get(c, "通用（所有类别）"))
+                    to_cat = k2.selectbox("适用类别", list(sites.RUBRIC_CATEGORIES), format_func=sites.RUBRIC_CATEGORIES.get)
                     if k3.form_submit_button("复制这套细则"):
                         new, exc = run_safely(sites.copy_rubric, db, user, rid, int(to_year), to_cat)
                         if exc is None:

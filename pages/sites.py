@@ -41,7 +41,10 @@ if search.strip():
                                          for c in ("name", "street", "brand", "supervisor", "liaison")))
 if only_overdue:
     view = view.filter(pl.col("overdue"))
-st.dataframe(W.sites_display(view), hide_index=True, width="stretch", height=min(36 * (view.height + 1), 360))
+chosen = st.dataframe(W.sites_display(view), hide_index=True, width="stretch", key="st_list", on_select="rerun",
+                      selection_mode="single-row", height=min(36 * (view.height + 1), 360)).selection.rows
+if chosen and st.session_state.get("st_list_last") != (key := int(view["id"][chosen[0]])):
+    st.session_state["st_list_last"] = st.session_state["site_pick_next"] = key  # a click in the list picks
 st.caption(f"共 {view.height} 条。状态只能通过「确定为创建单位」和「记录考评」改变；一个未通过命名的单位重新申报时，"
            "会新开一轮创建，原来的记录保留。")
 
@@ -68,11 +71,12 @@ if can:
 
 ids = view["id"].to_list()
 pending = st.session_state.pop("site_pick_next", None)
-if pending is not None and pending in df["id"].to_list():
-    if pending not in ids:
-        ids = [pending] + ids
+if pending is not None:
     st.session_state["site_pick"] = pending
-if st.session_state.get("site_pick") not in ids:
+current = st.session_state.get("site_pick")
+if current in df["id"].to_list() and current not in ids:
+    ids = [current] + ids  # keep the site in hand when its new status is filtered out
+elif current not in ids:
     st.session_state.pop("site_pick", None)
 if not ids:
     st.info("没有符合条件的示范点。")
@@ -136,15 +140,7 @@ with tabs[3]:
         m2.metric(f"{today.year} 年典型经验", f"{(this_year['kind'] == 'experience').sum()} 篇")
         m3.metric("以奖代投累计", f"{float(ev['amount'].cast(pl.Float64).sum() or 0):,.0f} 元")
         W.scoped_editor(db, user, sites.EVENTS_SPEC, key=f"ev_{site['org_id']}", fixed={"org_id": site["org_id"]})
-        files = ev.filter(pl.col("file_path").is_not_null())
-        for r in files.head(12).iter_rows(named=True):
-            c1, c2 = st.columns([3, 1])
-            c1.caption(f"{r['event_date']} {r['title']}：{r['file_name']}")
-            c2.download_button("下载", data=lambda i=r["id"]: sites.attachment(db, i)[1], file_name=r["file_name"],
-                               key=f"file_{r['id']}")
-            if r["file_name"].lower().endswith((".png", ".jpg", ".jpeg", ".gif", ".webp")):
-                _, blob = sites.attachment(db, r["id"])
-                st.image(blob, width=240)
+        W.attachments(db, ev)
         if can:
             with st.form(f"upload_{pick}", clear_on_submit=True):
                 u1, u2, u3 = st.columns([2, 1, 1])

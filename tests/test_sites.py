@@ -343,7 +343,7 @@ def test_rubric_rules(demo_db):
     assert "序号重复" in msgs and "否决项不设分值" in msgs and "大于 0 的分值" in msgs
     with pytest.raises(ValidationFailed, match="错误"):
         tables.save(demo_db, EDITOR, sites.RUBRICS_SPEC, tables.Changes(inserts=[
-            {"name": "另一套通用细则", "year": Y, "pass_mark": "80"}]))
+            {"name": "另一套通用细则", "year": Y, "category": "通用（所有类别）", "pass_mark": "80"}]))
     with pytest.raises(ValidationFailed) as e:
         tables.save(demo_db, EDITOR, sites.RUBRICS_SPEC, tables.Changes(deletes=[rub["id"]]))
     assert any("考评" in x.message or "条细则" in x.message for x in e.value.errors)
@@ -360,7 +360,7 @@ def test_rubric_rules(demo_db):
 def test_category_rubric_wins_over_the_general_one(demo_db):
     rub_rural, _ = sites.rubric_for(demo_db, Y, "rural")
     rub_school, _ = sites.rubric_for(demo_db, Y, "school")
-    assert rub_rural["category"] == "rural" and rub_school["category"] is None
+    assert rub_rural["category"] == "rural" and rub_school["category"] == "all"
 
 
 # -- plans -----------------------------------------------------------------------------------
@@ -495,7 +495,15 @@ def test_score_sheet_of_another_site_or_with_a_changed_row_is_refused(demo_db):
 
 
 # -- attachments -------------------------------------------------------------------------------
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+def _png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 22, 29)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+PNG = _png()
 
 
 def test_attachments_are_stored_under_data_and_read_back(demo_db, tmp_path):
@@ -549,10 +557,10 @@ def test_random_assessment_sequences_through_the_database(prop_db, back, interva
     sid = sites.apply_site(db, EDITOR, oid, start, applied_on=date(start - 1, 11, 1), inspection_interval=interval)
     sites.select_site(db, EDITOR, sid, selected_on=date(start, 2, 1))
     with db.write() as cur:  # the demo only has rubrics for recent years: copy one back
-        have = {r[0] for r in cur.execute("SELECT year FROM site_rubrics WHERE category IS NULL").fetchall()}
+        have = {r[0] for r in cur.execute("SELECT year FROM site_rubrics WHERE category = 'all'").fetchall()}
     for y in range(start, Y + 1):
         if y not in have:
-            src = int(sites.rubrics(db).filter(pl.col("category").is_null())["id"][0])
+            src = int(sites.rubrics(db).filter(pl.col("category") == "all")["id"][0])
             sites.copy_rubric(db, EDITOR, src, y)
     accepted, year = [], start - 1
     for gap, ok in steps:

@@ -53,7 +53,9 @@ def sites_display(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def site_label(row: dict) -> str:
-    return f"{row['name']}（{row['creation_year']} 年 · {R.status_label(row['status'])}）"
+    """Stable across status changes: a selectbox keeps its choice by this text, so a label
+    that changed with the status would throw the user back to the first site."""
+    return f"{row['name']}（{row['creation_year']} 年创建 · 编号 {row['id']}）"
 
 
 def show_errors(exc: Exception) -> None:
@@ -88,7 +90,7 @@ def scoped_editor(db, user: User, spec: tables.TableSpec, *, key: str, fixed: di
     editor_key = f"{key}_editor_{nonce}"
     st.data_editor(frame, key=editor_key, hide_index=True, column_order=visible,
                    column_config=column_config(db, spec, user), num_rows="dynamic" if can else "fixed",
-                   disabled=not can, width="stretch", height=min(38 * (frame.height + 3), 420))
+                   disabled=not can, width="stretch", height=min(35 * (frame.height + 2) + 3, 420), placeholder="")
     if not can:
         return
     changes = changes_from_state(st.session_state.get(editor_key) or {}, frame, spec)
@@ -159,8 +161,19 @@ def assessment_entry(db, user: User, site: dict) -> None:
         st.caption("您的角色只能查看考评记录，不能录入考评。")
         return
     today = date.today()
+    if site["due_year"] and site["due_year"] > today.year:
+        st.info(f"下一次是 {site['due_year']} 年度考评（{R.STAGES[R.stage_of(site['status'])]}），到时再录入。"
+                "录错的考评可在「考评记录」中撤销后重新录入。")
+        return
     default_year = min(site["due_year"] or today.year, today.year)
     imported = st.session_state.get(f"as_import_{sid}")
+    if imported and st.session_state.pop(f"as_pending_{sid}", False):
+        # a sheet was just read: its values go into the widgets (before they are drawn)
+        st.session_state[f"as_year_{sid}"] = imported["year"]
+        for k, v in (("on", imported["assessed_on"]), ("who", imported["assessor"]), ("kind", imported["kind"]),
+                     ("note", imported["note"])):
+            if v is not None:
+                st.session_state[f"as_{k}_{sid}"] = v
     c1, c2, c3 = st.columns([1, 1, 2])
     year = c1.number_input("考评年度", R.MIN_YEAR, today.year + 1, imported["year"] if imported else default_year,
                            key=f"as_year_{sid}")
@@ -186,7 +199,7 @@ def assessment_entry(db, user: User, site: dict) -> None:
                 st.session_state[f"as_import_{sid}"] = parsed
                 st.session_state[f"as_upload_done_{sid}"] = up.file_id
                 st.session_state[f"as_nonce_{sid}"] = st.session_state.get(f"as_nonce_{sid}", 0) + 1
-                st.session_state.pop(f"as_year_{sid}", None)
+                st.session_state[f"as_pending_{sid}"] = True
                 flash("评分表已读入，请核对后点「记录考评」。", "info")
                 st.rerun()
     if imported and imported["year"] == int(year):
@@ -200,7 +213,7 @@ def assessment_entry(db, user: User, site: dict) -> None:
         column_config={"自评分": st.column_config.NumberColumn(min_value=0, format="%.1f"),
                        "考评得分": st.column_config.NumberColumn(min_value=0, format="%.1f"),
                        "否决": st.column_config.CheckboxColumn(help="否决项触发时勾选：考评不合格")},
-        height=min(38 * (len(template) + 1), 720))
+        height=min(35 * (len(template) + 1) + 3, 720), placeholder="")
     lines = _lines_from(pl.DataFrame(edited), template)
     try:
         res = R.score(lines, rub["pass_mark"])
@@ -228,7 +241,8 @@ def assessment_entry(db, user: User, site: dict) -> None:
             flash(f"已记录「{out['name']}」{out['year']} 年度考评：{out['total']} 分，{R.RESULTS[out['result']]}；"
                   f"状态：{R.status_label(out['status_before'])} → {R.status_label(out['status_after'])}。"
                   "如有录错，可在「考评记录」中撤销。")
-            for k in (f"as_import_{sid}", f"as_year_{sid}", f"as_who_{sid}", f"as_note_{sid}"):
+            for k in (f"as_import_{sid}", f"as_year_{sid}", f"as_who_{sid}", f"as_note_{sid}", f"as_on_{sid}",
+                      f"as_kind_{sid}"):
                 st.session_state.pop(k, None)
             st.session_state[f"as_nonce_{sid}"] = nonce + 1
             st.rerun()
@@ -268,6 +282,26 @@ def history(db, user: User, site: dict) -> None:
             if exc is None:
                 flash(f"已撤销 {last['year']} 年度考评，状态已恢复为「{R.status_label(last['status_before'])}」。")
                 st.rerun()
+
+
+def attachments(db, ev: pl.DataFrame, limit: int = 12, previews: int = 4) -> None:
+    """The archive's files: a download button each (read only when clicked), and a small
+    preview of the latest few photos."""
+    files = ev.filter(pl.col("file_path").is_not_null())
+    shown = 0
+    for r in files.head(limit).iter_rows(named=True):
+        c1, c2 = st.columns([3, 1])
+        c1.caption(f"{r['event_date']} {r['title']}：{r['file_name']}")
+        c2.download_button("下载", data=lambda i=r["id"]: sites.attachment(db, i)[1], file_name=r["file_name"],
+                           key=f"file_{r['id']}")
+        if shown < previews and r["file_name"].lower().endswith(tuple(sites.IMAGE_TYPES)):
+            shown += 1
+            try:
+                st.image(sites.attachment(db, r["id"])[1], width=240)
+            except Exception:  # noqa: BLE001 — a missing or damaged photo must not break the page
+                st.caption("（这张图片无法预览：文件可能已损坏或被移走）")
+    if files.height > limit:
+        st.caption(f"另有 {files.height - limit} 个附件未列出。")
 
 
 # -- the org tree --------------------------------------------------------------------------------
