@@ -147,3 +147,20 @@ def test_overview_shows_a_message_for_a_saved_chart_that_no_longer_fits(monkeypa
     assert not problems(at)
     assert any("图表「旧口径图表」现在画不出来" in i.value and "political_face" in i.value for i in at.info)
     assert len(vega_charts(at)) == 1 + len(charts.DEMO_CHARTS)  # the page's own chart + the demo ones
+
+
+def test_every_dataset_and_chart_type_in_the_page_gives_a_chart_or_a_message(monkeypatch, tmp_path, demo_db_file):
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "treasurer")
+    labels = at.selectbox(key="ch_dataset").options
+    assert len(labels) >= 2
+    drawn = 0
+    for label in labels:
+        code = next(d.code for d in charts.DATASETS.values() if d.label == label)
+        at.selectbox(key="ch_dataset").set_value(code)
+        for kind in charts.CHART_TYPES:
+            at.selectbox(key="ch_kind").set_value(kind)
+            at.run()
+            assert not problems(at), (code, kind, problems(at))
+            assert len(vega_charts(at)) == 1 or at.info, (code, kind)
+            drawn += len(vega_charts(at))
+    assert drawn >= len(labels) * len(charts.CHART_TYPES) // 2, "most defaults draw a chart"
