@@ -28,9 +28,15 @@ PAGES = [
     ("pages/admin.py", "系统管理", ":material/settings:", "users.manage", "工具"),
 ]
 
+def _login_screen():
+    """The only page before login (the form itself is drawn by login_gate)."""
+
+
 db = get_db()
 user, authenticator = login_gate(db)
 if user is None:
+    # Without st.navigation Streamlit would list every file in pages/ in the sidebar.
+    st.navigation([st.Page(_login_screen, title="登录", url_path="login")], position="hidden")
     st.stop()
 
 sections: dict[str, list] = {}

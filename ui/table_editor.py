@@ -116,25 +116,39 @@ def table_editor(db, user: User, spec: tables.TableSpec, *, key: str,
                 options = _distinct(db, db.generation, spec.table, name)
                 picked = box.multiselect(col.label, options, key=f"{key}_f_{name}", placeholder="全部")
                 filters[name] = tuple(picked)
-    page = 0
-    frame, total = _page(db, db.generation, spec.table, user.username, tuple(sorted(user.roles)),
-                         search or "", tuple(sorted(filters.items())), 0, page_size)
+    # The editor's input is pinned per view until 保存 or 刷新: another user's save must not
+    # change the frame under someone's unsaved edits (Streamlit would drop them).
+    view_filters = tuple(sorted(filters.items()))
+    snap_key = f"{key}_snapshot"
+    page = int(st.session_state.get(f"{key}_page", 1)) - 1
+    view = (search or "", view_filters, page)
+    snap = st.session_state.get(snap_key)
+    if snap is not None and snap["nonce"] == nonce and snap["view"] != view:
+        # a new search/filter/page: positions of pending edits would point at other rows
+        nonce += 1
+        st.session_state[f"{key}_nonce"] = nonce
+    if snap is None or snap["nonce"] != nonce or snap["view"] != view:
+        frame, total = _page(db, db.generation, spec.table, user.username, tuple(sorted(user.roles)),
+                             search or "", view_filters, page * page_size, page_size)
+        frame = frame.with_columns(pl.int_range(page * page_size + 1, page * page_size + 1 + frame.height,
+                                                dtype=pl.Int64).alias(ROW_COL))
+        # column choices are pinned too: a changed option list would also reset the editor
+        snap = {"nonce": nonce, "view": view, "frame": frame, "total": total,
+                "generation": db.generation, "config": column_config(db, spec, user)}
+        st.session_state[snap_key] = snap
+    frame, total = snap["frame"], snap["total"]
     pages = max(1, -(-total // page_size))
     if pages > 1:
-        page = c2.number_input(f"页码（共 {pages} 页）", 1, pages, 1, key=f"{key}_page") - 1
-        if page:
-            frame, total = _page(db, db.generation, spec.table, user.username,
-                                 tuple(sorted(user.roles)), search or "",
-                                 tuple(sorted(filters.items())), page * page_size, page_size)
+        c2.number_input(f"页码（共 {pages} 页）", 1, pages, key=f"{key}_page")
     c3.metric("符合条件", f"{total} 行")
-    frame = frame.with_columns(pl.int_range(page * page_size + 1, page * page_size + 1 + frame.height,
-                                            dtype=pl.Int64).alias(ROW_COL))
+    if db.generation != snap["generation"]:
+        st.caption("提示：打开此表后数据已有更新（可能是其他人保存的）；点「刷新」可查看最新内容。")
     visible = [ROW_COL, spec.key] + [c.name for c in spec.columns
                                      if not (c.sensitive and not user.can(c.sensitive))]
     editor_key = f"{key}_editor_{nonce}"
     st.data_editor(
         frame, key=editor_key, hide_index=True, column_order=visible,
-        column_config=column_config(db, spec, user),
+        column_config=snap["config"],
         num_rows="dynamic" if can_write else "fixed", disabled=not can_write,
         width="stretch", height=min(38 * (frame.height + 2), 560),
     )

@@ -22,6 +22,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SHOTS = Path(os.environ.get("DANGJIAN_SHOTS", "/tmp/dangjian-shots"))
 
 
+def _patient_expect() -> None:
+    # CI machines have 2 cores shared with the server under test: give auto-waits room
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20000)
+
+
+_patient_expect()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -108,11 +118,20 @@ def wait_idle(page, timeout: float = 30000, expect_rerun: bool = True) -> None:
     page.wait_for_timeout(250)
 
 
-def login(page, username: str, password: str) -> None:
+def login(page, username: str, password: str, *, expect_ok: bool | None = None) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
+    page.get_by_label("密码").press("Tab")  # let the widget report its value before submitting
     page.get_by_role("button", name="登录").click()
     wait_idle(page)
+    if expect_ok is None:
+        expect_ok = password == "dangjian-demo"
+    if expect_ok:
+        try:
+            page.locator("[data-testid='stSidebarNavLink']").first.wait_for(timeout=15000)
+        except Exception:
+            shot(page, f"login-failed-{username}")
+            raise
 
 
 def wait_for_cookie(page, name: str = "dangjian_session", timeout: float = 10) -> bool:

@@ -41,6 +41,8 @@ def test_editor_edits_an_org_name_saves_reloads_and_sees_it(app, chromium):
 
 def test_viewer_finds_no_way_to_save(app, chromium):
     page = new_page(chromium, app)
+    # before login the sidebar lists nothing (no auto-discovered pages/ files)
+    assert page.locator("[data-testid='stSidebarNavLink']").count() == 0
     login(page, "viewer", "dangjian-demo")
     goto_page(page, "基层党组织")
     shot(page, "e2e-orgs-viewer-before")
@@ -56,7 +58,7 @@ def test_five_wrong_passwords_lock_the_account(app, chromium):
     for _ in range(5):
         login(page, "treasurer", "not-the-password")
     assert page.get_by_text("账号已锁定").count() >= 1
-    login(page, "treasurer", "dangjian-demo")
+    login(page, "treasurer", "dangjian-demo", expect_ok=False)
     assert page.get_by_text("账号已锁定").count() >= 1, "the right password is refused while locked"
     assert page.locator("[data-testid='stSidebarNavLink']").count() == 0
     shot(page, "e2e-login-locked")

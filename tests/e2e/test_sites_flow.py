@@ -27,6 +27,26 @@ def facts(demo_db_file):
         db.close()
 
 
+def enter(chromium, app, username: str):
+    """A new browser page logged in as `username`. The first load of a freshly started app
+    can still be redrawing its login form: wait until it is there once, and log in again if
+    the first attempt was swallowed by that redraw."""
+    page = new_page(chromium, app)
+    for attempt in range(2):
+        page.wait_for_function(
+            "() => document.querySelectorAll('input[aria-label=\"用户名\"]').length === 1", timeout=30000)
+        wait_idle(page)
+        try:
+            login(page, username, "dangjian-demo")
+            return page
+        except Exception:  # noqa: BLE001 — retried once, then raised
+            if attempt:
+                raise
+            page.reload()
+            wait_idle(page)
+    return page
+
+
 def pick(where, label, text):
     """Choose in a Streamlit selectbox by typing (where: the page or a locator inside it)."""
     page = getattr(where, "page", where)
@@ -75,8 +95,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
-    page = new_page(chromium, app)
-    login(page, "editor", "dangjian-demo")
+    page = enter(chromium, app, "editor")
     goto_page(page, "示范点")
     shot(page, "e2e-sites-01-register")
     # 申报
@@ -139,8 +158,7 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
 
 
 def test_record_an_assessment_on_a_demo_site_and_see_the_status(app, chromium, facts):
-    page = new_page(chromium, app)
-    login(page, "editor", "dangjian-demo")
+    page = enter(chromium, app, "editor")
     goto_page(page, "示范点")
     pick(page, "选择示范点", facts["creating"])
     tab(page, "记录考评")
@@ -156,8 +174,7 @@ def test_record_an_assessment_on_a_demo_site_and_see_the_status(app, chromium, f
 
 
 def test_plan_page_every_tab(app, chromium):
-    page = new_page(chromium, app)
-    login(page, "viewer", "dangjian-demo")
+    page = enter(chromium, app, "viewer")
     goto_page(page, "年度计划与考评")
     for i, name in enumerate(["计划与完成", "到期与逾期", "督查提醒", "考评细则", "简报图表"]):
         tab(page, name)
