@@ -675,10 +675,19 @@ def explain_roll_row(db, user: User, roll_id: int) -> str:
             raise BadInput(f"找不到第 {roll_id} 条花名册记录")
         cat, base, fixed, due, sid, name, m = row
         settings = _settings(cur, sid)[1]
+        src = None
+        if base is not None and cat in dues.BASE_CATEGORIES and cat != "retired":
+            src = cur.execute("SELECT CAST(counted * 100 AS BIGINT), CAST(deducted * 100 AS BIGINT),"
+                              " CAST(tax * 100 AS BIGINT) FROM member_bases b JOIN dues_roll r ON r.member_id = b.member_id"
+                              " WHERE r.id = ? AND b.base = r.base AND b.month <= r.month AND b.counted IS NOT NULL"
+                              " ORDER BY b.month DESC, b.id DESC LIMIT 1", [int(roll_id)]).fetchone()
     if not user.can(PERM_SALARY) and base is not None:
         return f"{name} {month_text(m)}：应缴 {due} 元（计算基数仅党费管理员可见）；按第 {sid} 版设置计算"
     res = dues.calc_dues(cat, base, fixed, settings)
-    return f"{name} {month_text(m)}：{res.explanation}（第 {sid} 版设置：{describe_settings(settings)}）"
+    text = res.explanation
+    if src is not None:
+        text = explain_line(cat, int(base * 100), src[0], src[1], src[2], None, settings)
+    return f"{name} {month_text(m)}：{text}（第 {sid} 版设置：{describe_settings(settings)}）"
 
 
 def reproduce_roll(db, user: User, month, *, org_id=None) -> pl.DataFrame:
@@ -2145,7 +2154,7 @@ def seed_demo(cur, ctx) -> None:
               .when(quarterly & (q_paid_on <= pl.lit(today))).then(pl.lit("quarterly"))
               .when(quarterly).then(pl.lit("none"))
               .when(current).then(pl.when(r < 550).then(pl.lit("ontime")).otherwise(pl.lit("none")))
-              .when(r < 25).then(pl.lit("none"))
+              .when(r < 10).then(pl.lit("none"))
               .when((r < 100) & (month_last < pl.lit(today))).then(pl.lit("late"))
               .otherwise(pl.lit("ontime")))
     roll = roll.with_columns(status=status, proxy=proxy)
