@@ -196,9 +196,21 @@ def roll_editor(db, user: User, month: date, org_id) -> None:
     _, total = read(db, user, "roll_page", month, org_id=org_id, search=search, status=status, limit=1)
     pages = max(1, -(-total // PAGE_SIZE))
     page = c3.number_input(f"页码（共 {pages} 页，{total:,} 人）", 1, pages, 1, key="roll_page_no") - 1
-    df, _ = read(db, user, "roll_page", month, org_id=org_id, search=search, status=status,
-                 offset=page * PAGE_SIZE, limit=PAGE_SIZE)
-    frame = roll_frame(df, page * PAGE_SIZE)
+    # The editor's input is pinned per view until 保存 or 刷新: a colleague's save must not change
+    # the frame under unsaved edits (Streamlit would drop them); a stale save gets a conflict.
+    view = (month, org_id, status, search, page, tuple(sorted(user.roles)))
+    snap = st.session_state.get("roll_snapshot")
+    if snap is not None and snap["nonce"] == nonce and snap["view"] != view:
+        nonce += 1  # another month/org/page: pending positions would point at other rows
+        st.session_state["roll_nonce"] = nonce
+    if snap is None or snap["nonce"] != nonce or snap["view"] != view:
+        df, _ = read(db, user, "roll_page", month, org_id=org_id, search=search, status=status,
+                     offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+        snap = {"nonce": nonce, "view": view, "frame": roll_frame(df, page * PAGE_SIZE), "generation": db.generation}
+        st.session_state["roll_snapshot"] = snap
+    frame = snap["frame"]
+    if db.generation != snap["generation"]:
+        st.caption("提示：打开后数据已有更新（可能是其他人保存的）；点「刷新」可查看最新内容。")
     order = ["_row", "member_no", "name", "org", "category"] + (["base"] if user.can(ds.PERM_SALARY) else []) + \
         ["rate", "due", "paid", "paid_on", "method", "quarterly", "proxy_name", "consent", "note"]
     key = f"roll_editor_{nonce}"
@@ -207,9 +219,12 @@ def roll_editor(db, user: User, month: date, org_id) -> None:
     if not can:
         return
     edits = edits_from_state(st.session_state.get(key) or {}, frame)
-    s1, s2, s3 = st.columns([1, 1, 3])
+    s1, s2, s4, s3 = st.columns([1, 1, 1, 3])
     method = s2.selectbox("未填方式时按", list(ds.METHODS), format_func=ds.METHODS.get, key="roll_default_method",
                           label_visibility="collapsed")
+    if s4.button("刷新", key="roll_reload", help="放弃未保存的修改，载入最新数据"):
+        st.session_state["roll_nonce"] = nonce + 1
+        st.rerun()
     if s1.button("保存缴费", type="primary", key="roll_save", disabled=not edits):
         res, exc = run_safely(ds.save_roll_edits, db, user, edits, default_method=method)
         if exc is None:

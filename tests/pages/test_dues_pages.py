@@ -169,3 +169,39 @@ def test_statement_of_one_member(monkeypatch, tmp_path, demo_db_file):
     labels = [m.label for m in at.metric]
     assert "应补交（元）" in labels and "最长连续未缴（月）" in labels
     assert any(b.label == "下载对账单（Excel）" for b in at.get("download_button"))
+
+
+def test_unsaved_edits_survive_a_colleagues_save_and_a_stale_row_is_refused(monkeypatch, tmp_path, demo_db_file):
+    at = app_for(monkeypatch, tmp_path, demo_db_file, "treasurer")
+    at.switch_page("pages/dues.py")
+    at.run()
+    org_id = one_org(at)
+    at.session_state["roll_status"] = "owing"
+    at.run()
+    key = f"roll_editor_{at.session_state['roll_nonce']}"
+    page, _ = ds.roll_page(db_now(), TREASURER, date.today().replace(day=1), org_id=org_id, status="owing", limit=2)
+    at.session_state[key] = {"edited_rows": {1: {"paid": float(page["due"][1]), "method": "现金"}},
+                             "added_rows": [], "deleted_rows": []}
+    at.run()
+    ds.save_settings(db_now(), TREASURER, {"warn_from_months": 2})  # someone else writes: new generation
+    at.run()
+    assert any("数据已有更新" in c.value for c in at.caption)
+    assert f"roll_editor_{at.session_state['roll_nonce']}" == key, "the editor keeps its edits"
+    button(at, "保存缴费").click()
+    at.run()
+    assert any("已保存 1 行缴费记录" in s.value for s in at.success)
+    with db_now().read() as cur:
+        assert cur.execute("SELECT paid FROM dues_roll WHERE id = ?", [int(page["id"][1])]).fetchone()[0] \
+            == page["due"][1]
+    # a row changed by someone else since it was loaded: the save is refused, nothing written
+    key = f"roll_editor_{at.session_state['roll_nonce']}"
+    at.run()
+    fresh, _ = ds.roll_page(db_now(), TREASURER, date.today().replace(day=1), org_id=org_id, status="owing", limit=1)
+    r = fresh.row(0, named=True)
+    ds.save_roll_edits(db_now(), TREASURER, [{"id": r["id"], "version": r["version"], "row": 1, "paid": "0.01",
+                                              "paid_on": date.today().isoformat(), "method": "cash"}])
+    at.session_state[key] = {"edited_rows": {0: {"paid": 0.02, "method": "现金"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    button(at, "保存缴费").click()
+    at.run()
+    assert any("保存冲突" in w.value for w in at.warning)
