@@ -109,12 +109,16 @@ def register(spec: TableSpec) -> TableSpec:
 
 
 def get_spec(table: str) -> TableSpec:
-    # importing the domain modules registers their specs
-    from . import orgs  # noqa: F401
-    try:
-        from . import members  # noqa: F401
-    except ImportError:
-        pass
+    # importing the domain modules registers their specs (and their delete checks on orgs)
+    import importlib
+
+    from . import members, orgs  # noqa: F401
+    for name in ("sites", "dues_store", "reports", "observation_store"):
+        try:
+            importlib.import_module(f"dangjian_core.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"dangjian_core.{name}":
+                raise
     if table not in SPECS:
         names = "、".join(sorted(SPECS))
         raise BadInput(f"没有名为「{table}」的数据表；可用：{names}")
