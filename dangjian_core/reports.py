@@ -343,12 +343,12 @@ INDICATORS_SPEC = register(TableSpec(
     columns=[
         Column("code", "指标代码", required=True, unique=True, max_len=40, help="导入数值时可用代码或名称作表头"),
         Column("name", "指标名称", required=True, unique=True, max_len=40, width="medium"),
-        Column("weight", "权重", "float", required=True, min=0, max=1000),
+        Column("weight", "权重", "decimal", required=True, min=0, max=1000),
         Column("direction", "方向", "choice", required=True, choices=DIRECTIONS),
-        Column("target", "目标值（得 100 分）", "float", required=True),
-        Column("floor", "底线值（得 0 分）", "float", required=True),
+        Column("target", "目标值（得 100 分）", "decimal", required=True),
+        Column("floor", "底线值（得 0 分）", "decimal", required=True),
         Column("display_unit", "单位", max_len=10),
-        Column("max_value", "录入上限", "float", min=0),
+        Column("max_value", "录入上限", "decimal", min=0),
         Column("enabled", "启用", "bool", required=True, default=True),
         Column("position", "顺序", "int", required=True, min=0, max=1000, default=0),
         Column("note", "说明", max_len=200),
@@ -711,7 +711,7 @@ def sessions(db, year: int | None = None) -> pl.DataFrame:
 
 def session_label(row: dict) -> str:
     d = row["session_date"]
-    return f"{row['title']}（{d:%m月%d日}，{KINDS.get(row['kind'], row['kind'])}，{SESSION_STATUS.get(row['status'], '')}）"
+    return f"{row['title']}（{d:%m月%d日}，{KINDS.get(row['kind'], row['kind'])}）"
 
 
 def create_year(db, user: User, year) -> list[int]:
@@ -962,6 +962,8 @@ def swap_pick(db, user: User, pick_id, unit_id, note: str, *, expected_version=N
         _check_version(p, expected_version, f"「{p['name']}」")
         if p["status"] != "picked":
             raise BadInput(f"「{p['name']}」已被调出名单")
+        if p["locked"]:
+            raise BadInput(f"「{p['name']}」已锁定：确需调换请先解除锁定")
         unit = _unit_row(cur, unit_id)
         _unit_in_session(cur, s["id"], unit)
         batch = audit.new_batch(cur, user, "report_pick", f"调换述职单位：{s['title']} {p['name']} → {unit['name']}")
@@ -1075,7 +1077,7 @@ body{font-family:"Noto Serif CJK SC","SimSun","Songti SC",serif;max-width:760px;
 h1{font-size:22pt;text-align:center;color:#C8161D;margin:8px 0 4px} .no{text-align:center;margin:0 0 8px}
 hr.red{border:0;border-top:2px solid #C8161D;margin:8px 0 20px} p{font-size:14pt;text-indent:2em;margin:6px 0}
 table{border-collapse:collapse;width:100%;font-size:12pt;margin:12px 0} th,td{border:1px solid #000;padding:4px 6px}
-th{background:#f3f3f3} .sign{text-align:right;margin-top:36px;font-size:14pt} .to{text-indent:0}
+th{background:#f3f3f3} td:nth-child(3),td:nth-child(4){white-space:nowrap} .sign{text-align:right;margin-top:36px;font-size:14pt} .to{text-indent:0}
 @media print{body{margin:0} .noprint{display:none}}
 """
 
@@ -1099,7 +1101,8 @@ def notice_html(db, session_id) -> str:
             f"<p>经研究，定于 {d.year} 年 {d.month} 月 {d.day} 日 {e(s['start_time'])} 在{e(s['venue'] or '（地点另行通知）')}"
             f"召开{e(s['title'])}党建述职评议会，主题为「{e(s['theme'])}」。现将有关事项通知如下：</p>"
             f"<p>一、述职单位及顺序（每个单位述职 {s['minutes_per_unit']} 分钟，含点评）：</p>"
-            f"<table><tr><th>序号</th><th>单位</th><th>书记</th><th>时间</th><th>述职重点</th></tr>{rows}</table>"
+            "<table><tr><th style='width:7%'>序号</th><th style='width:26%'>单位</th><th style='width:10%'>书记</th>"
+            f"<th style='width:15%'>时间</th><th>述职重点</th></tr>{rows}</table>"
             "<p>二、请述职单位党组织书记本人到会述职，围绕述职重点如实报告工作进展、存在问题和整改措施；"
             "述职后由参会人员按「好、较好、一般、差」进行测评。</p>"
             "<p>三、请各单位于会前 3 个工作日将述职报告书面材料报送办公室。</p>"
@@ -1561,7 +1564,7 @@ def rectification_notice_html(db, item_id, level: int) -> str:
              f"<tr><th>整改措施要求</th><td>{e(r['measure'] or '请制定具体整改措施')}</td></tr>"
              f"<tr><th>责任人</th><td>{e(r['responsible'])}</td></tr>"
              f"<tr><th>整改期限</th><td>{dl.year} 年 {dl.month} 月 {dl.day} 日前</td></tr></table>")
-    to = f"<p class='to'>{e(r['name'] or '')}党组织：</p>"
+    to = f"<p class='to'>{e(r['name'] or '')}：</p>"
     if doc["level"] == 1:
         text = "<p>经督查，你单位党建工作存在以下问题，现下发问题整改意见单，请认真研究、逐项整改，并于期限内将整改情况书面报送。</p>"
     elif doc["level"] == 2:

@@ -373,6 +373,8 @@ def test_lock_and_swap_refuse_stale_versions_and_viewers(rdb):
     R.lock_pick(rdb, EDITOR, p["id"], True, expected_version=p["version"])
     with pytest.raises(ConflictError):
         R.swap_pick(rdb, EDITOR, p["id"], 8, "换人", expected_version=p["version"])
+    with pytest.raises(BadInput, match="已锁定"):
+        R.swap_pick(rdb, EDITOR, p["id"], 8, "换人")
     with pytest.raises(NotFound):
         R.lock_pick(rdb, EDITOR, 99999)
 

@@ -1,0 +1,268 @@
+"""Widgets shared by the 述职评议 and 整改跟踪 pages: cached reads (keyed on db.generation),
+session and unit pickers, the printable-document block, the score breakdown, the indicator
+and settings panel, and the effect panel. Rules and SQL stay in dangjian_core.reports."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from dangjian_core import fileio
+from dangjian_core import reports as R
+from dangjian_core.auth import User
+from dangjian_core.errors import BadInput
+
+from .messages import errors_frame, flash, run_safely, show_exception
+from .table_editor import export_button, table_editor
+
+
+# -- cached reads ----------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def sessions(_db, generation: int, year: int | None) -> pl.DataFrame:
+    return R.sessions(_db, year)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def years(_db, generation: int) -> list[int]:
+    return R.years(_db)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def scores(_db, generation: int, as_of: date) -> R.Scores:
+    return R.scores(_db, as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def ranking(_db, generation: int, session_id: int, today: date) -> R.Ranking:
+    return R.ranking(_db, session_id, today)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def picks(_db, generation: int, session_id: int) -> pl.DataFrame:
+    return R.picks(_db, session_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def votes(_db, generation: int, session_id: int) -> pl.DataFrame:
+    return R.votes(_db, session_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def coverage(_db, generation: int, year: int) -> pl.DataFrame:
+    return R.coverage(_db, year)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def effect(_db, generation: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return R.effect(_db), R.effect_by_session(_db)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def units(_db, generation: int) -> pl.DataFrame:
+    return R.scores(_db, date.today()).table.select("unit_id", "name", "street", "progress")
+
+
+# -- pickers ---------------------------------------------------------------------------------
+def year_picker(db, key: str) -> int:
+    have = years(db, db.generation)
+    this = date.today().year
+    options = sorted(set(have) | {this, this + 1})
+    return st.selectbox("年度", options, index=options.index(this), key=key, format_func=lambda y: f"{y} 年")
+
+
+def session_picker(db, year: int, key: str, *, published_only: bool = False, label: str = "述职场次") -> dict | None:
+    """A session of the year (default: the next one not yet held, else the last)."""
+    s = sessions(db, db.generation, year)
+    if published_only:
+        s = s.filter(pl.col("status") == "published")
+    if s.height == 0:
+        return None
+    rows = s.to_dicts()
+    today = date.today()
+    if published_only:
+        held = [i for i, r in enumerate(rows) if r["session_date"] <= today]
+        default = held[-1] if held else 0
+    else:
+        upcoming = [i for i, r in enumerate(rows) if r["session_date"] >= today]
+        default = upcoming[0] if upcoming else len(rows) - 1
+    ids = [r["id"] for r in rows]
+    by_id = {r["id"]: r for r in rows}
+    sid = st.selectbox(label, ids, index=default, key=key, format_func=lambda i: R.session_label(by_id[i]))
+    return by_id[sid]
+
+
+def unit_picker(db, label: str, key: str, *, exclude=(), only=None, placeholder="输入名称查找") -> int | None:
+    """A unit (org) chosen by name, shown with its street and current progress score."""
+    u = units(db, db.generation)
+    if only is not None:
+        u = u.filter(pl.col("unit_id").is_in(list(only)))
+    if exclude:
+        u = u.filter(~pl.col("unit_id").is_in(list(exclude)))
+    labels = {r["unit_id"]: f"{r['name']}（{r['street']}，进度分 {'无' if r['progress'] is None else r['progress']}）"
+              for r in u.iter_rows(named=True)}
+    return st.selectbox(label, list(labels), index=None, key=key, placeholder=placeholder,
+                        format_func=lambda i: labels.get(i, str(i)))
+
+
+def coverage_panel(db, year: int) -> None:
+    """Who reported this year, who did not, who never has."""
+    cov = coverage(db, db.generation, year)
+    st.subheader(f"{year} 年覆盖情况")
+    cols = st.columns(3)
+    for box, code, label in zip(cols, ("reported", "not_this_year", "never"), ("本年已述职", "本年未述职", "从未述职")):
+        box.metric(label, f"{cov.filter(pl.col('status') == code).height:,}")
+    with st.expander("查看各单位覆盖情况"):
+        st.dataframe(cov.sort("status", "last_report", nulls_last=False).select(
+            pl.col("name").alias("单位"), pl.col("street").alias("街道/系统"),
+            pl.col("status_zh").alias("情况"), pl.col("reports_in_year").alias("本年次数"),
+            pl.col("last_report").dt.strftime("%Y-%m-%d").alias("最近述职")), hide_index=True, width="stretch", height=320)
+
+
+# -- documents -------------------------------------------------------------------------------
+def printable(html_doc: str, file_name: str, key: str, *, xlsx: bytes | None = None) -> None:
+    """Download buttons (网页 for printing, Excel) and an inline preview of the document."""
+    c1, c2, _ = st.columns([1, 1, 3])
+    c1.download_button("下载打印版（网页）", data=html_doc.encode("utf-8"), file_name=f"{file_name}.html",
+                       mime="text/html", key=f"{key}_html", help="用浏览器打开后按 Ctrl+P 打印")
+    if xlsx is not None:
+        c2.download_button("下载 Excel", data=xlsx, file_name=f"{file_name}.xlsx", key=f"{key}_xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    with st.expander("打印预览", expanded=False):
+        st.iframe(html_doc, height="content")  # an iframe: the document's own print styles stay inside it
+
+
+def breakdown(sc: R.Scores, unit_id: int, name: str) -> None:
+    """One unit's progress score, indicator by indicator."""
+    row = sc.table.filter(pl.col("unit_id") == int(unit_id)).to_dicts()
+    if not row or row[0]["progress"] is None:
+        st.info(f"「{name}」没有任何指标数据，无法计算进度分。")
+        return
+    st.markdown(f"**{name}** 进度分 **{row[0]['progress']:g}**（{sc.as_of:%Y-%m-%d}，{row[0]['n_indicators']} 项指标）")
+    c = sc.contributions_of(unit_id)
+    st.dataframe(c, hide_index=True, width="stretch")
+    chart = alt.Chart(c).mark_bar().encode(
+        y=alt.Y("指标:N", sort=c["指标"].to_list(), title=None),
+        x=alt.X("贡献分:Q", title="贡献分（合计即进度分）"),
+        color=alt.value("#C8161D"), tooltip=["指标", "数值", "目标", "指标得分", "权重占比%", "贡献分"],
+    ).properties(height=34 * c.height + 20)
+    st.altair_chart(chart, width="stretch")
+
+
+FORMULA = """
+**进度分（0–100）怎么算**：每项指标先按目标值和底线值换算成 0–100 分
+（达到或优于目标值得 100 分，等于或差于底线值得 0 分，中间按比例），
+再按权重加权平均：进度分 = Σ（指标得分 × 权重）÷ Σ 该单位**有数据的**指标的权重。
+缺少某项数据的单位，这项指标不计入（既不加分也不扣分），权重在其余指标间分配。
+“贡献分”是每项指标在进度分里占的分数，“失分”是它离满分差的分数，
+入选理由列出失分最多的两项指标。自动计算的指标（整改事项、示范点考评、党费等）优先于录入的数值。
+"""
+
+
+def _as_frame(data: bytes, name: str) -> fileio.Frame | None:
+    try:
+        fileio.check_upload_size(len(data), name)
+        return fileio.read_frame(data=data, name=name, expected=["单位", "指标", "月份", "数值"])
+    except BadInput as exc:
+        show_exception(exc)
+        return None
+
+
+def values_import(db, user: User, key: str) -> None:
+    """Import entered indicator values (long or wide files) with a dry run first."""
+    st.caption("文件可以是「单位、指标、月份、数值」四列，也可以是「单位、月份」加各指标一列（表头写指标名称）。"
+               "同一单位、指标、月份已有数值的会被更新。先检查，全部无误才能导入。")
+    month = st.text_input("数值所属月份（文件没有「月份」列时必填，如 2024-05）", key=f"{key}_month")
+    up = st.file_uploader("选择 Excel 或 CSV 文件", type=["xlsx", "xls", "csv"], key=f"{key}_upload")
+    if up is None:
+        return
+    frame = _as_frame(up.getvalue(), up.name)
+    if frame is None:
+        return
+    pv, exc = run_safely(R.import_indicator_values, db, user, frame, period=month or None)
+    if exc is not None:
+        return
+    for w in pv.warnings:
+        st.warning(w)
+    if pv.errors:
+        st.error(f"检查发现 {len(pv.errors)} 处错误，没有导入任何数据。请在文件中改正后重新上传：")
+        st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch")
+        return
+    st.success(f"检查通过：将新增 {pv.inserts} 个数值，更新 {pv.updates} 个，{pv.unchanged} 个没有变化。")
+    if pv.inserts + pv.updates and st.button("确认导入", type="primary", key=f"{key}_commit"):
+        done, exc = run_safely(R.import_indicator_values, db, user, frame, period=month or None, commit=True)
+        if exc is None and done.ok:
+            flash(f"导入完成：新增 {done.inserts} 个，更新 {done.updates} 个（第 {done.batch_id} 批，可整批撤销）。")
+            st.session_state.pop(f"{key}_upload", None)
+            st.rerun()
+
+
+def indicator_panel(db, user: User) -> None:
+    """进度分与指标: every unit's score with its breakdown, the formula, the settings."""
+    as_of = st.date_input("计算日期", date.today(), key="rp_asof", max_value=date.today())
+    sc = scores(db, db.generation, as_of)
+    t = sc.table.filter(pl.col("progress").is_not_null()).sort("progress", "unit_id")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("参与计算的单位", f"{t.height:,}")
+    c2.metric("平均进度分", f"{t['progress'].mean():.1f}" if t.height else "—")
+    c3.metric("没有指标数据", f"{sc.no_data:,}")
+    st.dataframe(t.select(pl.col("name").alias("单位"), pl.col("street").alias("街道/系统"),
+                          pl.col("progress").alias("进度分"), pl.col("n_indicators").alias("指标数"),
+                          pl.col("lagging").alias("滞后指标（失分最多）")),
+                 hide_index=True, width="stretch", height=320)
+    uid = unit_picker(db, "展开一个单位的进度分构成", "rp_breakdown_unit")
+    if uid is not None:
+        breakdown(sc, uid, t.filter(pl.col("unit_id") == uid)["name"].first() or str(uid))
+    with st.expander("计算方法", expanded=False):
+        st.markdown(FORMULA)
+    st.subheader("指标设置")
+    ind = R.indicators(db)
+    st.dataframe(ind.select(pl.col("name").alias("指标"), pl.col("source").alias("数据来源"),
+                            pl.col("share").round(1).alias("权重占比%"), pl.col("n_values").alias("已录入数值"),
+                            pl.col("latest_period").alias("最近月份")), hide_index=True, width="stretch")
+    if R.PROVIDER_ERRORS:
+        st.warning("以下模块暂时不能提供自动指标：" + "；".join(R.PROVIDER_ERRORS))
+    st.caption("可修改权重、目标值、底线值，启用或停用指标，也可新增由办公室录入的指标。所有启用指标的权重之和必须大于 0。")
+    table_editor(db, user, R.INDICATORS_SPEC, key="rp_ind", page_size=100)
+    st.subheader("其他设置")
+    table_editor(db, user, R.SETTINGS_SPEC, key="rp_settings", page_size=5)
+    st.subheader("录入和导入的指标数值")
+    with db.read() as cur:
+        R.refresh_indicator_choices(cur)
+    if user.can(R.PERM):
+        with st.expander("从 Excel 导入指标数值"):
+            values_import(db, user, "rp_values_import")
+    table_editor(db, user, R.VALUES_SPEC, key="rp_values", filter_columns=["indicator"], page_size=200)
+    export_button(db, user, R.VALUES_SPEC, key="rp_values")
+
+
+def effect_panel(db) -> None:
+    """述职效果: each reported unit's score before and at the next two sessions."""
+    per, by_session = effect(db, db.generation)
+    if per.height == 0:
+        st.info("还没有已发布的场次，暂无述职效果数据。")
+        return
+    done1 = per.filter(pl.col("change_1").is_not_null())
+    c1, c2, c3 = st.columns(3)
+    c1.metric("述职单位次数", f"{per.height:,}")
+    c2.metric("下一场平均变化", f"{done1['change_1'].mean():+.1f} 分" if done1.height else "—")
+    d2 = per.filter(pl.col("change_2").is_not_null())
+    c3.metric("再下一场平均变化", f"{d2['change_2'].mean():+.1f} 分" if d2.height else "—")
+    if by_session.height:
+        chart = alt.Chart(by_session.with_columns(pl.col("session_date").cast(pl.String).alias("场次日期"))).mark_bar().encode(
+            x=alt.X("场次日期:N", title="述职场次", axis=alt.Axis(labelAngle=-45)),
+            xOffset=alt.XOffset("group:N", sort=["述职单位", "其他单位"]),
+            y=alt.Y("mean_change:Q", title="到下一场的进度分平均变化"),
+            color=alt.Color("group:N", title=None, sort=["述职单位", "其他单位"],
+                            scale=alt.Scale(domain=["述职单位", "其他单位"], range=["#C8161D", "#9E9E9E"])),
+            tooltip=[alt.Tooltip("场次日期:N"), alt.Tooltip("group:N", title="组别"),
+                     alt.Tooltip("mean_change:Q", title="平均变化"), alt.Tooltip("units:Q", title="单位数")],
+        ).properties(title="述职有没有帮助？述职单位与其他单位到下一场的进度分变化", height=320)
+        st.altair_chart(chart, width="stretch")
+        st.caption("红色高于灰色，说明述职单位在述职后的进步快于没有述职的单位。")
+    st.dataframe(per.sort("report_date", descending=True).select(
+        pl.col("name").alias("单位"), pl.col("session_date").dt.strftime("%Y-%m-%d").alias("述职场次日期"), pl.col("before").alias("述职时进度分"),
+        pl.col("after_1").alias("下一场"), pl.col("after_2").alias("再下一场"), pl.col("change_1").alias("变化1"),
+        pl.col("change_2").alias("变化2")), hide_index=True, width="stretch", height=360)
