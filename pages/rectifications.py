@@ -130,7 +130,7 @@ def notices() -> None:
                        index=0, placeholder="输入单位名称查找")
     docs = R.documents(db, iid)
     lv = st.radio("通知单", [d["level"] for d in docs], horizontal=True, key="rc_doc_level",
-                  format_func=lambda v: f"{R.LEVEL_NAMES[v]}（{next(d['issued'] for d in docs if d['level'] == v)}）",
+                  format_func=lambda v: f"{R.LEVEL_NAMES.get(v, v)}（{next((d['issued'] for d in docs if d['level'] == v), '')}）",
                   index=len(docs) - 1)
     W.printable(R.rectification_notice_html(db, iid, lv), f"{R.LEVEL_NAMES[lv]}-第{iid}号", f"rc_doc_{iid}_{lv}")
 

@@ -82,7 +82,7 @@ def picking() -> None:
         adjust(s, p, picked)
     elif not draft:
         st.success(f"名单已于 {s['published_at']:%Y-%m-%d %H:%M} 由 {s['published_by']} 发布，已冻结。")
-        W.printable(R.notice_html(db, sid), f"{s['title']}述职评议会通知", "rp_notice", xlsx=R.notice_xlsx(db, sid))
+        W.printable(R.notice_html(db, sid), f"{s['title']}述职评议会通知", "rp_notice", xlsx=lambda: R.notice_xlsx(db, sid))
     if picked.height:
         with st.expander("查看入选单位的进度分构成"):
             names = dict(zip(picked["unit_id"].to_list(), picked["name"].to_list()))
@@ -107,7 +107,8 @@ def adjust(s: dict, p: pl.DataFrame, picked: pl.DataFrame) -> None:
     mode = st.radio("调整名单", ["锁定", "调换", "增加"], horizontal=True, key="rp_adjust")
     if mode == "锁定":
         st.caption("锁定的单位在「重新生成」时保留。")
-        pid = st.selectbox("单位", list(names), format_func=lambda i: ("🔒 " if locked[i] else "") + names[i], key="rp_lock_pick")
+        pid = st.selectbox("单位", list(names), format_func=lambda i: ("🔒 " if locked.get(i) else "") + str(names.get(i, i)),
+                           key="rp_lock_pick")
         if st.button("解除锁定" if locked[pid] else "锁定", key="rp_lock"):
             _, exc = run_safely(R.lock_pick, db, user, pid, not locked[pid], expected_version=versions[pid])
             if exc is None:
@@ -176,7 +177,7 @@ def voting() -> None:
                 flash(f"已保存「{names[uid]}」的测评票。")
                 st.rerun()
     with st.expander("导入填好的测评表（Excel）"):
-        st.download_button("下载本场测评表", R.vote_sheet_xlsx(db, sid), file_name=f"{s['title']}测评表.xlsx",
+        st.download_button("下载本场测评表", lambda: R.vote_sheet_xlsx(db, sid), file_name=f"{s['title']}测评表.xlsx",
                            key="rp_vote_tpl")
         up = st.file_uploader("选择填好的测评表", type=["xlsx", "xls", "csv"], key="rp_vote_upload")
         if up is not None:

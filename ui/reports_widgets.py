@@ -90,7 +90,7 @@ def session_picker(db, year: int, key: str, *, published_only: bool = False, lab
         default = upcoming[0] if upcoming else len(rows) - 1
     ids = [r["id"] for r in rows]
     by_id = {r["id"]: r for r in rows}
-    sid = st.selectbox(label, ids, index=default, key=key, format_func=lambda i: R.session_label(by_id[i]))
+    sid = st.selectbox(label, ids, index=default, key=key, format_func=lambda i: R.session_label(by_id[i]) if i in by_id else str(i))
     return by_id[sid]
 
 
@@ -122,8 +122,9 @@ def coverage_panel(db, year: int) -> None:
 
 
 # -- documents -------------------------------------------------------------------------------
-def printable(html_doc: str, file_name: str, key: str, *, xlsx: bytes | None = None) -> None:
-    """Download buttons (网页 for printing, Excel) and an inline preview of the document."""
+def printable(html_doc: str, file_name: str, key: str, *, xlsx=None) -> None:
+    """Download buttons (网页 for printing, Excel: bytes or a function building them when
+    clicked) and an inline preview of the document."""
     c1, c2, _ = st.columns([1, 1, 3])
     c1.download_button("下载打印版（网页）", data=html_doc.encode("utf-8"), file_name=f"{file_name}.html",
                        mime="text/html", key=f"{key}_html", help="用浏览器打开后按 Ctrl+P 打印")
