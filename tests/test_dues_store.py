@@ -203,6 +203,9 @@ def test_fixed_for_the_year_until_redetermined(town):
     ds.save_settings(town, T, {"amount_mode": "monthly"})
     res = ds.generate_roll(town, T, "2023-07", recompute=True)
     assert res.updated == 1 and roll_row(town, "M1", "2023-07")["due"] == Decimal("120.00")
+    audit.revert_batch(town, T, res.batch_id)
+    r = roll_row(town, "M1", "2023-07")
+    assert (r["due"], r["base"], r["settings_id"]) == (Decimal("50.00"), Decimal("5000.00"), 1)
 
 
 def test_ready_bases_with_categories_and_bad_cells(town):
@@ -243,6 +246,19 @@ def test_roll_covers_admitted_members_and_reports_missing_bases(town):
     assert total == 4 and page.height == 2
     s = ds.roll_summary(town, T, "2024-02", org_id=1)
     assert s["due_fen"] == 1500 + 50 + 20 and s["members"] == 4
+
+
+def test_a_generated_month_is_revertible_until_someone_pays(town):
+    bases(town, [("M1", "2024-01", "3000")])
+    res = ds.generate_roll(town, T, "2024-02")
+    audit.revert_batch(town, T, res.batch_id)
+    assert count(town, "dues_roll") == 0
+    res = ds.generate_roll(town, T, "2024-02")
+    r = roll_row(town, "M1", "2024-02")
+    ds.save_roll_edits(town, T, [{"id": r["id"], "version": r["version"], "paid": "15", "paid_on": "2024-02-05",
+                                  "method": "cash"}], today=TODAY)
+    with pytest.raises(ConflictError):
+        audit.revert_batch(town, T, res.batch_id)
 
 
 # -- payments -----------------------------------------------------------------------------------
