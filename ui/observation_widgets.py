@@ -1,0 +1,176 @@
+"""Shared widgets for the 观摩安排 and 观摩评分 pages: cached reads, the event picker, the
+setup form, the plan figures and the charts. No rules and no SQL: dangjian_core does those."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from dangjian_core import observation as O
+from dangjian_core import observation_store as S
+
+from .messages import flash, run_safely
+
+NEW = "（新建观摩活动）"
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def events(_db, generation: int) -> pl.DataFrame:
+    return S.events(_db)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def candidates(_db, generation: int) -> pl.DataFrame:
+    return S.candidate_hosts(_db)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def event_hosts(_db, generation: int, event_id: int) -> pl.DataFrame:
+    return S.hosts(_db, event_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def plan_state(_db, generation: int, event_id: int):
+    """(problem or None, error text, visits, locked)."""
+    try:
+        P = S.problem_for(_db, event_id)
+    except Exception as exc:  # noqa: BLE001 — shown as a message on the page
+        return None, str(exc), [], set()
+    vs, locked = S.plan_visits(_db, event_id)
+    return P, None, vs, locked
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def ranking(_db, generation: int, event_id: int, top: float, bottom: float, min_scores: int) -> pl.DataFrame:
+    return S.proposals(_db, event_id, top_share=top, bottom_share=bottom, min_scores=min_scores)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def totals(_db, generation: int, event_id: int) -> pl.DataFrame:
+    return S.score_totals(_db, event_id)
+
+
+def event_label(r: dict) -> str:
+    when = f"{r['event_date']} " if r.get("event_date") else ""
+    return f"{when}{r['name']}（{O.MODE_CN.get(r['mode'], r['mode'])}）"
+
+
+def event_picker(db, key: str, *, allow_new: bool) -> int | None:
+    """Pick an event (newest first); None = create a new one (only when allow_new)."""
+    ev = events(db, db.generation)
+    labels = {int(r["id"]): event_label(r) for r in ev.iter_rows(named=True)}
+    options = list(labels) + ([None] if allow_new else [])
+    if not options:
+        st.info("还没有观摩活动：请由业务编辑在「观摩安排」页面新建。")
+        st.stop()
+    if f"{key}_next" in st.session_state:
+        st.session_state[key] = st.session_state.pop(f"{key}_next")
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)
+    return st.selectbox("观摩活动", options, key=key, format_func=lambda i: NEW if i is None else labels[i])
+
+
+def setup_form(db, user, event_id: int | None) -> None:
+    """Mode, days, slots and times, visits, previous round, hosts and capacity → save_event."""
+    can = user.can(S.PERM)
+    ev = S.get_event(db, event_id) if event_id is not None else {}
+    allev = events(db, db.generation)
+    prev_opts = [None] + [int(i) for i in allev["id"] if i != event_id]
+    prev_names = {int(r["id"]): event_label(r) for r in allev.iter_rows(named=True)}
+    cand = candidates(db, db.generation)
+    if event_id is None:
+        hosts = cand.filter("default").select("name", "street", "tier", "is_site").with_columns(capacity=pl.lit(1))
+    else:
+        hosts = event_hosts(db, db.generation, event_id).select("name", "street", "tier", "is_site", "capacity")
+    hosts = hosts.with_columns(pl.col("tier").replace_strict(O.TIER_CN, default=None, return_dtype=pl.String))
+    hosts = hosts.rename({"name": "观摩点", "street": "所在街道", "tier": "等次", "is_site": "示范点", "capacity": "容量"})
+    k = f"obs_setup_{event_id}"
+    with st.form(k):
+        c1, c2, c3 = st.columns([3, 2, 2])
+        name = c1.text_input("活动名称", ev.get("name", f"{date.today().year}年各街道交叉观摩"), key=f"{k}_name")
+        modes = list(O.MODES)
+        mode = c2.selectbox("观摩方式", modes, index=modes.index(ev.get("mode", "cross")),
+                            format_func=O.MODE_CN.get, key=f"{k}_mode")
+        when = c3.date_input("日期", ev.get("event_date") or date.today(), key=f"{k}_date")
+        c4, c5, c6, c7 = st.columns(4)
+        days = c4.number_input("天数", 0, 10, int(ev.get("days", 1)), key=f"{k}_days")
+        spd = c5.number_input("每天时段数", 0, 12, int(ev.get("slots_per_day", 3)), key=f"{k}_spd")
+        times = c6.text_input("各时段开始时间", ev.get("slot_times") or "08:30,10:00,14:30", key=f"{k}_times",
+                              help="用逗号分隔，每天相同，例如 08:30,10:00,14:30")
+        visits = c7.number_input("每团参观次数（0 = 每个时段都参观）", 0, 100,
+                                 int(ev.get("visits_per_delegation") or 0), key=f"{k}_k")
+        prev = st.selectbox("上一轮（避免重复组合）", prev_opts, key=f"{k}_prev",
+                            index=prev_opts.index(ev.get("previous_event_id")) if ev.get("previous_event_id")
+                            in prev_opts else 0, format_func=lambda i: "无" if i is None else prev_names[i])
+        st.caption("观摩点：默认是示范点和先进单位；可增删行，容量 = 每个时段能同时接待的观摩团数。"
+                   "街道内部观摩中，不是观摩点的单位各自组成观摩团；交叉和全区观摩每个街道一个观摩团。")
+        edited = st.data_editor(
+            hosts, key=f"{k}_hosts", num_rows="dynamic" if can else "fixed", disabled=not can,
+            hide_index=True, width="stretch", height=min(38 * (hosts.height + 2), 420),
+            column_config={"观摩点": st.column_config.SelectboxColumn(options=cand["name"].to_list(), required=True,
+                                                                    width="large"),
+                           "所在街道": st.column_config.TextColumn(disabled=True),
+                           "等次": st.column_config.TextColumn(disabled=True),
+                           "示范点": st.column_config.CheckboxColumn(disabled=True),
+                           "容量": st.column_config.NumberColumn(min_value=0, step=1, format="%d")})
+        note = "修改设置或观摩点会清除已生成的安排。" if event_id is not None else ""
+        go = st.form_submit_button("保存设置" if event_id is not None else "新建观摩活动", type="primary",
+                                   disabled=not can, help=note or None)
+    if not can:
+        st.caption("您的角色只能查看，不能修改观摩活动。")
+    if go:
+        rows = pl.from_pandas(edited) if not isinstance(edited, pl.DataFrame) else edited
+        eid, exc = run_safely(S.save_event, db, user, event_id, name=name, mode=mode, days=int(days),
+                              slots_per_day=int(spd), slot_times=times, visits=int(visits) or None, event_date=when,
+                              previous_event_id=prev, hosts=rows.select("观摩点", "容量").to_dicts())
+        if exc is None:
+            flash("已保存观摩活动设置。" if event_id is not None else "已新建观摩活动：下一步在「安排」中生成安排。")
+            st.session_state["obs_event_next"] = eid
+            st.rerun()
+
+
+def figures(s: dict) -> None:
+    c = st.columns(5)
+    c[0].metric("参观次数", f"{s['visits']}", help=f"{s['delegations']} 个观摩团 × 每团 {s['visits_per_delegation']} 次")
+    c[1].metric("各点接待次数", f"{s['host_load_min']}–{s['host_load_max']}",
+                help="差值越小，各观摩点被评分的次数越均衡")
+    c[2].metric("接待差值 / 可证下界", f"{s['host_load_spread']} / {s['host_load_spread_bound']}",
+                delta="已达最优" if s["host_load_gap"] == 0 else f"差距 {s['host_load_gap']}",
+                delta_color="normal" if s["host_load_gap"] == 0 else "inverse")
+    c[3].metric("后进团看到先进", f"{s['lagging_covered']}/{s['lagging_delegations']}",
+                help=f"最多可达 {s['lagging_coverable']}")
+    c[4].metric("与上一轮重复组合", f"{s['repeated_pairs']}", help=f"至少 {s['repeated_pairs_bound']}")
+    st.caption(s["text"])
+
+
+# -- charts ------------------------------------------------------------------------------
+def ranking_chart(r: pl.DataFrame) -> alt.Chart:
+    d = r.filter(pl.col("score").is_not_null()).select(
+        pl.col("name").alias("观摩点"), pl.col("score").round(1).alias("得分"), pl.col("n_scores").alias("评分数"),
+        pl.col("proposed_tier").fill_null("评分不足").alias("建议等次"))
+    return alt.Chart(d.to_pandas(), title="观摩点排名（按其他街道观摩团评分，已按观摩团校正）").mark_bar().encode(
+        y=alt.Y("观摩点:N", sort="-x", title=None), x=alt.X("得分:Q", scale=alt.Scale(zero=False)),
+        color=alt.Color("建议等次:N", scale=alt.Scale(domain=["先进", "达标", "后进", "评分不足"],
+                                                     range=["#c0392b", "#7f8c8d", "#2c3e50", "#bdc3c7"])),
+        tooltip=["观摩点", "得分", "评分数", "建议等次"]).properties(width=700, height=max(200, 18 * d.height))
+
+
+def distribution_chart(t: pl.DataFrame) -> alt.Chart:
+    d = t.select(pl.col("delegation_name").alias("观摩团"), pl.col("total").alias("得分"),
+                 pl.col("host_name").alias("观摩点"))
+    return alt.Chart(d.to_pandas(), title="各观摩团打分分布").mark_boxplot(extent="min-max").encode(
+        x=alt.X("观摩团:N", title=None), y=alt.Y("得分:Q", scale=alt.Scale(zero=False))
+    ).properties(width=700, height=320)
+
+
+def tier_change_chart(p: pl.DataFrame) -> alt.Chart:
+    d = p.filter(pl.col("proposed_tier").is_not_null()).group_by("current", "proposed_tier").len("n") \
+        .rename({"current": "现等次", "proposed_tier": "建议等次", "n": "观摩点数"})
+    order = ["先进", "达标", "后进"]
+    return alt.Chart(d.to_pandas(), title="等次调整建议（现等次 → 建议等次）").mark_bar().encode(
+        x=alt.X("现等次:N", sort=order), y="观摩点数:Q", color=alt.Color("建议等次:N", sort=order),
+        xOffset=alt.XOffset("建议等次:N", sort=order), tooltip=["现等次", "建议等次", "观摩点数"]
+    ).properties(width=500, height=300)
