@@ -50,11 +50,22 @@ def enter(chromium, app, username: str):
 def pick(where, label, text):
     """Choose in a Streamlit selectbox by typing (where: the page or a locator inside it)."""
     page = getattr(where, "page", where)
-    where.get_by_label(label, exact=True).click()
+    box = where.get_by_label(label, exact=True)
+    for attempt in range(3):  # a click during a redraw may not open the list
+        box.click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=4000)
+            break
+        except Exception:  # noqa: BLE001
+            page.keyboard.press("Escape")
+            wait_idle(page)
+    page.keyboard.press("Control+a")  # replace the current choice's text
     page.keyboard.type(text)
-    page.wait_for_timeout(300)
-    page.keyboard.press("Enter")
+    option = page.get_by_role("option").filter(has_text=text).first
+    option.wait_for(timeout=10000)
+    option.click()
     wait_idle(page)
+    assert text in box.input_value(), f"{label}: {text} was not chosen ({box.input_value()})"
 
 
 def tab(page, name):
