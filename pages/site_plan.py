@@ -60,15 +60,15 @@ with tabs[0]:
                     flash(f"已保存 {year} 年计划。" if batch else "计划没有变化。")
                     st.rerun()
         else:
-            st.dataframe(shown, hide_index=True, width="stretch")
+            st.dataframe(shown, hide_index=True, placeholder="", width="stretch")
 with tabs[1]:
     if tabs[1].open is not False:
         d = W.read(db, db.generation, "due_and_overdue", today=today, year=int(year))
         st.markdown(f"**{year} 年应考评**：{d['due'].height} 个（创建单位当年考评、授牌次年考评、巩固提升按 1 或 2 年的年检周期）")
-        st.dataframe(due_table(d["due"]), hide_index=True, width="stretch", height=min(36 * (d["due"].height + 1), 420))
+        st.dataframe(due_table(d["due"]), hide_index=True, placeholder="", width="stretch", height=min(36 * (d["due"].height + 1), 420))
         st.markdown(f"**已逾期**：{d['overdue'].height} 个（应考评年度已过而没有考评记录）")
         if d["overdue"].height:
-            st.dataframe(due_table(d["overdue"]), hide_index=True, width="stretch")
+            st.dataframe(due_table(d["overdue"]), hide_index=True, placeholder="", width="stretch")
 with tabs[2]:
     if tabs[2].open is not False:
         c = W.read(db, db.generation, "checks", today=today, year=int(year))
@@ -79,18 +79,18 @@ with tabs[2]:
         st.dataframe(ex.select(pl.col("unit").alias("责任单位"), pl.col("sites").alias("在创在册示范点"),
                                pl.col("experiences").alias(f"{year}年经验篇数"),
                                pl.when(pl.col("short")).then(pl.lit("不足")).otherwise(pl.lit("")).alias("提醒")),
-                     hide_index=True, width="stretch")
+                     hide_index=True, placeholder="", width="stretch")
         nv = c["no_visit"]
         st.markdown(f"**超过 {sites.VISIT_GAP_DAYS} 天没有督查指导**：{nv.height} 个（截至 {today:%Y-%m-%d}）")
         if nv.height:
             st.dataframe(nv.select(pl.col("name").alias("党组织"), cat_label(nv, "status", R.STATUSES).alias("状态"),
-                                   pl.col("supervisor").alias("督查指导员"), pl.col("last_visit").alias("最近指导"),
-                                   pl.col("days").alias("距今天数")), hide_index=True, width="stretch")
+                                   pl.col("supervisor").alias("督查指导员"), pl.col("last_visit").cast(pl.String).alias("最近指导"),
+                                   pl.col("days").alias("距今天数")), hide_index=True, placeholder="", width="stretch")
         st.markdown("**督查指导员工作量**（在创在册示范点）")
         st.dataframe(c["workload"].select(pl.col("supervisor").alias("督查指导员"), pl.col("sites").alias("联系示范点"),
                                           pl.col("visits_90d").alias(f"近{sites.VISIT_GAP_DAYS}天指导次数"),
                                           pl.col("no_visit_90d").alias("超期未指导"), pl.col("overdue").alias("考评逾期")),
-                     hide_index=True, width="stretch")
+                     hide_index=True, placeholder="", width="stretch")
 with tabs[3]:
     if tabs[3].open is not False:
         rubs = W.read(db, db.generation, "rubrics")

@@ -41,7 +41,7 @@ if search.strip():
                                          for c in ("name", "street", "brand", "supervisor", "liaison")))
 if only_overdue:
     view = view.filter(pl.col("overdue"))
-chosen = st.dataframe(W.sites_display(view), hide_index=True, width="stretch", key="st_list", on_select="rerun",
+chosen = st.dataframe(W.sites_display(view), hide_index=True, placeholder="", width="stretch", key="st_list", on_select="rerun",
                       selection_mode="single-row", height=min(36 * (view.height + 1), 360)).selection.rows
 if chosen and st.session_state.get("st_list_last") != (key := int(view["id"][chosen[0]])):
     st.session_state["st_list_last"] = st.session_state["site_pick_next"] = key  # a click in the list picks
@@ -165,7 +165,7 @@ with tabs[4]:
         else:
             st.dataframe(pl.DataFrame(sugg).select(pl.col("name").alias("党组织"), pl.col("street").alias("街道"),
                                                    pl.col("distance_km").alias("距离（公里）"),
-                                                   pl.col("reason").alias("理由")), hide_index=True, width="stretch")
+                                                   pl.col("reason").alias("理由")), hide_index=True, placeholder="", width="stretch")
             if can:
                 names = {s["org_id"]: s["name"] for s in sugg}
                 g1, g2 = st.columns([3, 1])

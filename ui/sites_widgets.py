@@ -48,7 +48,7 @@ def sites_display(df: pl.DataFrame) -> pl.DataFrame:
         pl.col("last_total").cast(pl.Float64).alias("最近得分"), label(df, "last_kind", R.KINDS).alias("判定"),
         pl.col("due_year").alias("下次考评年度"),
         pl.when(pl.col("overdue")).then(pl.lit("逾期")).otherwise(pl.lit("")).alias("逾期"),
-        pl.col("supervisor").alias("督查指导员"), pl.col("last_visit").alias("最近指导"),
+        pl.col("supervisor").alias("督查指导员"), pl.col("last_visit").cast(pl.String).alias("最近指导"),
     )
 
 
@@ -61,7 +61,7 @@ def site_label(row: dict) -> str:
 def show_errors(exc: Exception) -> None:
     if isinstance(exc, BadInput) and exc.errors:
         st.error(exc.message)
-        st.dataframe(errors_frame(exc.errors), hide_index=True, width="stretch")
+        st.dataframe(errors_frame(exc.errors), hide_index=True, placeholder="", width="stretch")
     else:
         st.error(str(exc))
 
@@ -256,13 +256,13 @@ def history(db, user: User, site: dict) -> None:
         st.caption("还没有考评记录。")
         return
     st.dataframe(a.select(
-        pl.col("year").alias("年度"), pl.col("assessed_on").alias("考评日期"), pl.col("assessor").alias("考评人"),
+        pl.col("year").alias("年度"), pl.col("assessed_on").cast(pl.String).alias("考评日期"), pl.col("assessor").alias("考评人"),
         label(a, "stage", R.STAGES).alias("阶段"), pl.col("self_total").cast(pl.Float64).alias("自评分"),
         pl.col("total").cast(pl.Float64).alias("得分"), label(a, "result", R.RESULTS).alias("结果"),
         pl.when(pl.col("vetoed")).then(pl.lit("是")).otherwise(pl.lit("")).alias("否决"),
         label(a, "kind", R.KINDS).alias("判定"),
         (label(a, "status_before", R.STATUSES) + " → " + label(a, "status_after", R.STATUSES)).alias("状态变化"),
-    ), hide_index=True, width="stretch")
+    ), hide_index=True, placeholder="", width="stretch")
     ids = a["id"].to_list()
     pick = st.selectbox("查看评分明细", ids, index=len(ids) - 1, key=f"hist_pick_{site['id']}",
                         format_func=lambda i: f"{a.filter(pl.col('id') == i)['year'][0]} 年度考评")
@@ -272,7 +272,7 @@ def history(db, user: User, site: dict) -> None:
                            pl.col("self_score").cast(pl.Float64).alias("自评分"),
                            pl.col("score").cast(pl.Float64).alias("考评得分"),
                            pl.when(pl.col("vetoed")).then(pl.lit("是")).otherwise(pl.lit("")).alias("否决"),
-                           pl.col("note").alias("备注")), hide_index=True, width="stretch")
+                           pl.col("note").alias("备注")), hide_index=True, placeholder="", width="stretch")
     mine = a.filter(pl.col("site_id") == site["id"])
     if mine.height and user.can("audit.revert") and user.can(sites.PERM):
         last = mine.row(-1, named=True)
@@ -315,5 +315,5 @@ def org_tree(db) -> None:
          .then(pl.lit("└ ")).otherwise(pl.lit("")) + pl.col("name")).alias("党组织"),
         label(part, "level", LEVELS).alias("层级"), pl.col("member_count").alias("党员数"),
         label(part, "tier", TIERS).alias("等次"), label(part, "site_status", R.STATUSES).alias("示范点"),
-    ), hide_index=True, width="stretch", height=min(36 * (part.height + 1), 520))
+    ), hide_index=True, placeholder="", width="stretch", height=min(36 * (part.height + 1), 520))
     st.caption(f"共 {part.height} 个党组织；按上下级缩进显示。上级关系在「基层党组织」页面修改，形成循环的修改会被拒绝。")
