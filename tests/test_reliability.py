@@ -172,7 +172,9 @@ def test_bulk_edit_killed_midway_leaves_whole_batches(demo_db, tmp_path):
     script.write_text(BULK)
     proc = subprocess.Popen([sys.executable, str(script), str(path)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    time.sleep(2.5)
+    first = proc.stdout.readline()  # the first bulk edit has committed
+    assert first.strip() == b"1", proc.stderr.read()[-2000:]
+    time.sleep(random.uniform(0.05, 1.0))  # then kill at some point of a later one
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     db = Database(path)

@@ -94,7 +94,7 @@ def new_page(b, app: App):
     page = ctx.new_page()
     page.failed_requests = []  # an intranet app must not reach outside hosts
     page.on("requestfailed", lambda r: page.failed_requests.append(r.url))
-    page.set_default_timeout(30000)
+    page.set_default_timeout(60000)
     page.goto(app.url)
     wait_idle(page)
     return page
@@ -128,7 +128,7 @@ def login(page, username: str, password: str, *, expect_ok: bool | None = None) 
         expect_ok = password == "dangjian-demo"
     if expect_ok:
         try:
-            page.locator("[data-testid='stSidebarNavLink']").first.wait_for(timeout=15000)
+            page.locator("[data-testid='stSidebarNavLink']").first.wait_for(timeout=40000)
         except Exception:
             shot(page, f"login-failed-{username}")
             raise
@@ -151,7 +151,12 @@ def nav_titles(page) -> list[str]:
 
 
 def goto_page(page, title: str) -> None:
-    page.locator("[data-testid='stSidebarNavLink']", has_text=title).first.click()
+    link = page.locator("[data-testid='stSidebarNavLink']", has_text=title).first
+    if not link.count() or not link.is_visible():
+        more = page.locator("[data-testid='stSidebarNavViewButton']")
+        if more.count() and "more" in more.first.inner_text().lower():
+            more.first.click()  # Streamlit folds a long page list behind "View more"
+    link.click()
     wait_idle(page)
 
 
