@@ -47,7 +47,8 @@ with tabs[0]:
                           pl.col("named").alias("已命名"), (pl.col("actual") - pl.col("planned")).alias("差额"))
         if can:
             st.caption("在「计划创建」一栏直接修改，然后点「保存计划」。其他栏由系统统计。")
-            edited = st.data_editor(shown, key=f"plan_{year}_{db.generation}", hide_index=True, width="stretch",
+            nonce = st.session_state.setdefault("plan_nonce", 0)  # new editor only after 保存
+            edited = st.data_editor(shown, key=f"plan_{year}_{nonce}", hide_index=True, width="stretch",
                                     disabled=["类别", "申报", "实际创建", "已命名", "差额"],
                                     column_config={"计划创建": st.column_config.NumberColumn(min_value=0, step=1)})
             c1, c2 = st.columns([1, 3])
@@ -58,6 +59,7 @@ with tabs[0]:
                 batch, exc = run_safely(sites.save_plan, db, user, int(year), planned, target)
                 if exc is None:
                     flash(f"已保存 {year} 年计划。" if batch else "计划没有变化。")
+                    st.session_state["plan_nonce"] = nonce + 1
                     st.rerun()
         else:
             st.dataframe(shown, hide_index=True, placeholder="", width="stretch")

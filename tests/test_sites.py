@@ -588,3 +588,17 @@ def test_random_assessment_sequences_through_the_database(prop_db, back, interva
 
 def test_the_property_test_did_accept_assessments():
     assert SEEN and max(SEEN) >= 2 and sum(SEEN) >= 10, SEEN
+
+
+# -- export then import of the same file changes nothing (cli.md) ------------------------------
+@pytest.mark.parametrize("spec", [sites.SITES_SPEC, sites.EVENTS_SPEC, sites.PAIRINGS_SPEC, sites.RUBRICS_SPEC,
+                                  sites.RUBRIC_ITEMS_SPEC], ids=lambda s: s.table)
+def test_export_then_import_changes_nothing(demo_db, spec):
+    from dangjian_core import fileio
+
+    assert tables.get_spec(spec.table) is spec
+    data = fileio.xlsx_bytes({spec.label: tables.export_frame(demo_db, EDITOR, spec)})
+    frame = fileio.read_frame(data=data, name="x.xlsx", expected=[c.label for c in spec.columns])
+    preview = tables.import_frame(demo_db, EDITOR, spec, frame, commit=False)
+    assert preview.ok, preview.errors[:3]
+    assert (preview.inserts, preview.updates) == (0, 0)

@@ -80,24 +80,40 @@ def scoped_editor(db, user: User, spec: tables.TableSpec, *, key: str, fixed: di
     """Edit the rows of `spec` whose `fixed` columns have these values; new rows get them."""
     can = user.can(spec.perm)
     nonce = st.session_state.setdefault(f"{key}_nonce", 0)
-    frame = _scoped(db, db.generation, spec.table, tuple(sorted(fixed.items())), user.username,
-                    tuple(sorted(user.roles)))
-    frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW_COL))
+    editor_key = f"{key}_editor_{nonce}"
+    state = st.session_state.get(editor_key) or {}
+    pending = bool(state.get("edited_rows") or state.get("added_rows") or state.get("deleted_rows"))
+    # The editor's input (and its choice lists) is pinned while there are unsaved edits: a
+    # colleague's save would otherwise change it and Streamlit would drop the edits.
+    snap_key = f"{key}_snapshot"
+    snap = st.session_state.get(snap_key)
+    if snap is None or snap["nonce"] != nonce or (snap["generation"] != db.generation and not pending):
+        frame = _scoped(db, db.generation, spec.table, tuple(sorted(fixed.items())), user.username,
+                        tuple(sorted(user.roles)))
+        frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW_COL))
+        snap = {"nonce": nonce, "generation": db.generation, "frame": frame,
+                "config": column_config(db, spec, user)}
+        st.session_state[snap_key] = snap
+    frame = snap["frame"]
     if frame.height == 0 and not can:
         st.caption(empty)
         return
     visible = [ROW_COL] + [c.name for c in spec.columns if c.name not in fixed and c.name not in hide]
-    editor_key = f"{key}_editor_{nonce}"
-    st.data_editor(frame, key=editor_key, hide_index=True, column_order=visible,
-                   column_config=column_config(db, spec, user), num_rows="dynamic" if can else "fixed",
-                   disabled=not can, width="stretch", height=min(35 * (frame.height + 2) + 3, 420), placeholder="")
+    st.data_editor(frame, key=editor_key, hide_index=True, column_order=visible, column_config=snap["config"],
+                   num_rows="dynamic" if can else "fixed", disabled=not can, width="stretch",
+                   height=min(35 * (frame.height + 2) + 3, 420), placeholder="")
     if not can:
         return
-    changes = changes_from_state(st.session_state.get(editor_key) or {}, frame, spec)
+    if snap["generation"] != db.generation:
+        st.caption("提示：打开此表后数据已有更新（可能是其他人保存的）；保存或点「刷新」后可看到最新内容。")
+    changes = changes_from_state(state, frame, spec)
     for ins in changes.inserts:
         ins.update(fixed)
     n = len(changes.updates) + len(changes.inserts) + len(changes.deletes)
-    c1, c2 = st.columns([1, 5])
+    c1, c2, c3 = st.columns([1, 1, 4])
+    if c2.button("刷新", key=f"{key}_reload", help="放弃未保存的修改，载入最新内容"):
+        st.session_state[f"{key}_nonce"] = nonce + 1
+        st.rerun()
     if c1.button("保存", type="primary", key=f"{key}_save", disabled=n == 0):
         result, exc = run_safely(tables.save, db, user, spec, changes)
         if exc is None:
@@ -107,7 +123,7 @@ def scoped_editor(db, user: User, spec: tables.TableSpec, *, key: str, fixed: di
             st.session_state[f"{key}_nonce"] = nonce + 1
             st.rerun()
     if n:
-        c2.info(f"有 {n} 处未保存的修改：点「保存」才会写入。")
+        c3.info(f"有 {n} 处未保存的修改：点「保存」才会写入。")
 
 
 # -- the assessment entry ------------------------------------------------------------------------

@@ -172,10 +172,7 @@ def test_plan_is_saved_and_shown_against_actual(monkeypatch, tmp_path, demo_db_f
     at.number_input(key="sp_year").set_value(Y + 1)
     at.run()
     assert any("默认计划" in i.value for i in at.info)
-    key = next(k for k in at.session_state.filtered_state if str(k).startswith(f"plan_{Y + 1}_")) \
-        if hasattr(at.session_state, "filtered_state") else None
-    key = key or f"plan_{Y + 1}_{db_().generation}"
-    at.session_state[key] = {"edited_rows": {0: {"计划创建": 24}}, "added_rows": [], "deleted_rows": []}
+    at.session_state[f"plan_{Y + 1}_0"] = {"edited_rows": {0: {"计划创建": 24}}, "added_rows": [], "deleted_rows": []}
     at.number_input(key=f"plan_target_{Y + 1}").set_value(27)
     at.run()
     button(at, "保存计划").click()
@@ -211,3 +208,25 @@ def test_rubric_is_copied_to_next_year_from_the_page(monkeypatch, tmp_path, demo
     assert not problems(at)
     assert any("已复制" in s.value for s in at.success)
     assert sites.rubrics(db_()).filter(pl.col("year") == Y + 1).height == 1
+
+
+def test_unsaved_archive_edits_survive_a_colleagues_save(monkeypatch, tmp_path, demo_db_file):
+    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
+    site = sites.list_sites(db_()).filter(pl.col("status") == "consolidating").row(0, named=True)
+    open_site(at, site["id"], "创建档案")
+    key = f"ev_{site['org_id']}_editor_0"
+    at.session_state[key] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+        {"event_date": date.today().isoformat(), "kind": "督查指导", "title": "我的未保存记录"}]}
+    at.run()
+    from dangjian_core import tables
+    from tests.conftest import EDITOR
+
+    tables.save(db_(), EDITOR, sites.EVENTS_SPEC, tables.Changes(inserts=[  # a colleague, same site
+        {"org_id": site["org_id"], "event_date": date.today(), "kind": "典型经验", "title": "同事的记录"}]))
+    at.run()
+    assert any("数据已有更新" in c.value for c in at.caption)
+    next(b for b in at.button if b.key == f"ev_{site['org_id']}_save").click()
+    at.run()
+    assert not problems(at)
+    titles = sites.events(db_(), site["org_id"])["title"].to_list()
+    assert "我的未保存记录" in titles and "同事的记录" in titles
