@@ -62,8 +62,7 @@ with tabs[2]:
             with st.expander("查看党员的计算基数历史"):
                 W.base_history_panel(db, user)
             with st.expander("导入记录"):
-                hist = W.read(db, user, "import_history")
-                st.dataframe(hist, hide_index=True, width="stretch")
+                W.import_history_panel(db, user)
 
 with tabs[3]:
     if tabs[3].open:

@@ -362,7 +362,9 @@ def voluntary_form(db, user: User, month: date) -> None:
                               pl.col("paid_on").alias("缴纳日期"),
                               pl.when(pl.col("forward")).then(pl.lit("全额上缴中央")).otherwise(pl.lit(""))
                               .alias("标记"), pl.col("note").alias("备注")),
-                     hide_index=True, width="stretch", column_config={"金额": st.column_config.NumberColumn(format="%.2f")})
+                     hide_index=True, width="stretch", column_config={
+                         "金额": st.column_config.NumberColumn(format="%.2f"),
+                         "缴纳日期": st.column_config.DateColumn(format="YYYY-MM-DD")})
 
 
 # -- 工资表与基数 ---------------------------------------------------------------------------------
@@ -473,7 +475,24 @@ def base_history_panel(db, user: User) -> None:
                                  pl.col("deducted").cast(pl.Float64).alias("扣除"), pl.col("tax").cast(pl.Float64).alias("个税"),
                                  pl.when(pl.col("redetermine")).then(pl.lit("是")).otherwise(pl.lit("")).alias("重新核定"),
                                  pl.col("source").replace_strict(ds.SOURCES, default=pl.col("source")).alias("来源"),
-                                 pl.col("updated_by").alias("登记人")), hide_index=True, width="stretch")
+                                 pl.col("updated_by").alias("登记人")), hide_index=True, width="stretch",
+                     column_config={c: st.column_config.NumberColumn(format="%.2f")
+                                    for c in ("计算基数", "固定数额", "计入合计", "扣除", "个税")})
+
+
+def import_history_panel(db, user: User) -> None:
+    hist = read(db, user, "import_history")
+    if not hist.height:
+        st.caption("还没有导入过工资表或计算基数。")
+        return
+    st.dataframe(hist.select(
+        pl.col("id").alias("编号"),
+        pl.col("kind").replace_strict({"payroll": "工资表", "bases": "计算基数"}, default=pl.col("kind")).alias("类型"),
+        pl.col("org").alias("单位"), pl.col("month").alias("月份"), pl.col("file_name").alias("文件"),
+        pl.col("row_count").alias("人数"), pl.col("settings_id").alias("设置版本"),
+        pl.when(pl.col("redetermine")).then(pl.lit("是")).otherwise(pl.lit("")).alias("重新核定"),
+        pl.col("updated_by").alias("导入人"), pl.col("updated_at").alias("时间")),
+        hide_index=True, width="stretch", column_config={"时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
 
 
 # -- 设置 ---------------------------------------------------------------------------------------
@@ -539,7 +558,8 @@ def paged_table(df: pl.DataFrame, key: str, *, height: int = 560, config: dict |
                  column_config=config)
 
 
-MONEY_CFG = {c: st.column_config.NumberColumn(format="%.2f") for c in ("应缴", "实缴", "应补交", "金额")}
+MONEY_CFG = {**{c: st.column_config.NumberColumn(format="%.2f") for c in ("应缴", "实缴", "应补交", "金额")},
+             "缴纳日期": st.column_config.DateColumn(format="YYYY-MM-DD")}
 
 
 def members_view(calc, frame: pl.DataFrame, key: str) -> None:

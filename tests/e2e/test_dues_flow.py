@@ -137,6 +137,28 @@ def test_treasurer_imports_a_payroll_maps_it_and_sees_the_roll(app, chromium, fa
     shot(page, "e2e-dues-05-payments")
     click(page, "确认登记")
     expect(page.get_by_text("已登记 1 人次缴费").first).to_be_visible()
+    for header in ("导入银行返回文件", "按季度、补交或委托代缴（一次缴纳多个月）", "自愿多交"):
+        page.locator("[data-testid='stExpander'] summary", has_text=header).first.click()
+        wait_idle(page)
+    form = page.locator("[data-testid='stForm']", has_text="登记自愿多交")
+    form.get_by_label("党员编号").fill(no)
+    form.get_by_label("金额（元）").fill("1000.00")
+    form.get_by_label("金额（元）").press("Tab")
+    form.get_by_role("button", name="登记自愿多交").click()
+    wait_idle(page)
+    expect(page.get_by_text("全额上缴中央").first).to_be_visible()
+    shot(page, "e2e-dues-05b-payment-forms", height=3000)
+    no_errors(page, "payment forms")
+
+    tab(page, "工资表与计算基数")
+    for header in ("导入现成的计算基数", "查看党员的计算基数历史", "导入记录"):
+        page.locator("[data-testid='stExpander'] summary", has_text=header).first.click()
+        wait_idle(page)
+    page.get_by_label("查找党员").fill(no)
+    page.get_by_label("查找党员").press("Enter")
+    wait_idle(page)
+    shot(page, "e2e-dues-05c-bases", height=3000)
+    no_errors(page, "bases")
 
     tab(page, "设置")
     expect(page.get_by_text("现行设置为第 1 版")).to_be_visible()
