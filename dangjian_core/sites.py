@@ -719,8 +719,8 @@ def record_assessment(db, user: User, site_id, year, assessed_on: date | None, a
                            "请先在「年度计划与考评 → 考评细则」中建立")
         items = {r[0]: r for r in cur.execute("SELECT id, seq, item, kind, max_points FROM site_rubric_items"
                                              " WHERE rubric_id = ?", [rub["id"]]).fetchall()}
-        given = {ln.rubric_item_id for ln in lines}
-        if set(items) != given:
+        given = [ln.rubric_item_id for ln in lines]
+        if set(items) != set(given) or len(given) != len(items):
             raise BadInput("评分表与考评细则不一致（细则可能刚被修改）：请刷新页面，按最新的细则重新打分")
         # the rubric, not the caller, says what each line is and how much it is worth
         fixed = [R.Line(items[ln.rubric_item_id][1], items[ln.rubric_item_id][2], items[ln.rubric_item_id][3],
