@@ -181,11 +181,6 @@ _MONEY_MSG = {
 }
 
 
-def _money(df: pl.DataFrame, col: str) -> tuple[pl.Series, pl.Series]:
-    fen, problem = dues.money_to_fen(df[col])
-    return fen, problem.cast(pl.String)
-
-
 def _parse_distinct(values: pl.Series, parse) -> tuple[pl.Series, pl.Series]:
     """Parse a text column by its distinct values (dates, choices, booleans are few)."""
     text = values.cast(pl.String)
@@ -1898,19 +1893,6 @@ def collection_series(db, user: User, start, end, *, org_id=None, by: str = "str
                      f" WHERE r.month BETWEEN ? AND ? AND {_scope_sql(cur, scope, 'r.org_id')}"
                      " GROUP BY ALL ORDER BY 1, 2", params=[months[0], months[-1]]).pl()
     return df.with_columns(rate=_rate_expr())
-
-
-def arrears_by_group(db, user: User, start, end, *, org_id=None, by: str = "street") -> pl.DataFrame:
-    """group, arrears_fen (Σ max(due − paid, 0) on the roll), owing members, over the period."""
-    require(user, PERM_READ)
-    months = months_between(start, end)
-    with db.read() as cur:
-        scope = _scope(cur, org_id)
-        return cur.sql(f"SELECT {_group_col(by)} AS grp, CAST(sum(greatest(r.due - r.paid, 0)) * 100 AS BIGINT) AS arrears_fen,"
-                       " count(DISTINCT r.member_id) FILTER (WHERE r.paid < r.due) AS owing"
-                       " FROM dues_roll r JOIN orgs o ON o.id = r.org_id"
-                       f" WHERE r.month BETWEEN ? AND ? AND {_scope_sql(cur, scope, 'r.org_id')}"
-                       " GROUP BY ALL ORDER BY arrears_fen DESC", params=[months[0], months[-1]]).pl()
 
 
 def amounts_by_category(db, user: User, start, end, *, org_id=None) -> pl.DataFrame:

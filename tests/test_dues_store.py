@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -120,6 +118,15 @@ def test_payroll_base_shows_the_arithmetic_and_the_mapping_is_reused(town):
     assert (res.inserted, res.updated) == (0, 1)
     hist = ds.base_history(town, T, 1)
     assert hist.height == 1 and hist["base"][0] == Decimal("4480.00")
+
+
+def test_a_mapping_can_be_saved_before_any_import(town):
+    ds.save_mapping(town, T, 1, {"岗位工资": "计入", "工号": "党员编号", "个税": "tax"})
+    assert ds.payroll_mapping(town, T, 1) == {"岗位工资": "counted", "工号": "member_id", "个税": "tax"}
+    with pytest.raises(BadInput, match="口径设置有误"):
+        ds.save_mapping(town, T, 1, {"奖金": "看情况"})
+    with pytest.raises(PermissionDenied):
+        ds.save_mapping(town, VIEWER, 1, {"岗位工资": "计入"})
 
 
 def test_tax_only_reading(town):

@@ -5,7 +5,7 @@ here: everything is `dangjian_core.dues_store` (and the pure `dues`)."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import altair as alt
@@ -16,7 +16,7 @@ from dangjian_core import dues, dues_store as ds, fileio
 from dangjian_core.auth import User
 from dangjian_core.errors import BadInput
 
-from .messages import errors_frame, flash, run_safely, show_exception
+from .messages import flash, run_safely, show_exception
 from .table_editor import table_editor
 
 try:  # the house chart widget (PNG / SVG / xlsx buttons), when it is there
@@ -85,12 +85,6 @@ def pick_scope(db, user: User, key: str, months: list[date] | None = None, defau
                        format_func=lambda i: "全部党组织" if i is None else labels[i].strip("　"),
                        placeholder="输入名称查找")
     return month, org
-
-
-def show_error_table(exc: BadInput) -> None:
-    st.error(exc.message)
-    if exc.errors:
-        st.dataframe(errors_frame(exc.errors), hide_index=True, width="stretch")
 
 
 def read_upload(up) -> fileio.Frame | None:
@@ -652,6 +646,3 @@ def charts_panel(db, user: User, calc, org_id) -> None:
                ).properties(title="各类党员应缴与实缴金额（元）", width=640, height=alt.Step(18))
     _show_chart(grouped, long, "各类党员党费应缴与实缴", "dues_category")
 
-
-def now_stamp() -> str:
-    return f"{datetime.now():%Y%m%d}"

@@ -3,7 +3,6 @@ and a column not mapped yet), maps it, imports it, recomputes the roll and sees 
 amount with its arithmetic; then every dues screen once, with screenshots. An editor finds
 no dues pages."""
 
-import polars as pl
 import pytest
 from playwright.sync_api import expect
 
