@@ -642,3 +642,17 @@ def test_audit_labels_are_registered():
     for t in ("report_sessions", "report_picks", "report_votes", "rectification_items", "rectification_escalations",
               "report_indicators", "report_indicator_values", "report_settings"):
         assert t in audit.KEY_COLUMNS and audit.WRITE_PERMS[t] == R.PERM
+
+
+def test_chart_datasets_for_briefings(demo_db):
+    from dangjian_core import charts
+    from tests.conftest import VIEWER as viewer
+
+    codes = {d.code for d in charts.available_datasets(demo_db, viewer)}
+    assert {"report_scores", "report_votes", "rectification_items"} <= codes
+    for code in ("report_scores", "report_votes", "rectification_items"):
+        ds = charts.get_dataset(code)
+        frame = charts.load_frame(demo_db, viewer, ds)
+        assert frame.height > 0 and {f.name for f in ds.fields} <= set(frame.columns), code
+    items = charts.load_frame(demo_db, viewer, charts.get_dataset("rectification_items"))
+    assert set(items["level"].unique().to_list()) <= set(R.LEVEL_NAMES.values())
