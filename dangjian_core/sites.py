@@ -609,7 +609,9 @@ def pairing_suggestions(db, org_id: int | None = None, *, max_km: float = 5.0, p
                          " JOIN orgs o ON o.id = s.org_id WHERE s.status IN ('creating', 'named', 'consolidating')"
                          + (" AND o.id = ?" if org_id is not None else ""),
                          params=[int(org_id)] if org_id is not None else None).pl().to_dicts()
+        # top-level committees lead the streets' work: they are not units to be lifted by a site
         cands = cur.sql("SELECT id AS org_id, name, street, lat, lon FROM orgs WHERE tier = 'lagging'"
+                        " AND parent_id IS NOT NULL"
                         " AND id NOT IN (SELECT org_id FROM sites WHERE status IN ('applied', 'creating', 'named', 'consolidating'))"
                         " ORDER BY id").pl().to_dicts()
         taken = [r[0] for r in cur.execute(
