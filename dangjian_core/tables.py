@@ -156,10 +156,12 @@ def parse_value(col: Column, raw, refs: dict[str, dict] | None = None):
     if kind == "int":
         try:
             d = Decimal(str(raw))
-            if d != d.to_integral_value():
+            if not d.is_finite() or d != d.to_integral_value():
                 raise InvalidOperation
+            if d.adjusted() > 15:
+                return None, "数值太大"
             v = int(d)
-        except (InvalidOperation, ValueError):
+        except (InvalidOperation, ValueError, OverflowError):
             return None, "应为整数"
         return _range(col, v)
     if kind in ("decimal", "float"):
