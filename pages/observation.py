@@ -23,7 +23,7 @@ if eid is None:
     W.setup_form(db, user, None)
     st.stop()
 
-t_plan, t_setup, t_export = st.tabs(["安排", "设置与观摩点", "导出与打印"])
+t_plan, t_setup, t_export = st.tabs(["安排", "设置与观摩点", "导出与打印"], key="obs_tab", on_change="rerun")
 with t_setup:
     W.setup_form(db, user, eid)
 
@@ -76,12 +76,12 @@ with t_plan:
             slots = S.slot_labels(P)
             m1, m2, m3, m4 = st.columns([2, 2, 3, 1])
             md = m1.selectbox("观摩团", [d.id for d in P.delegations], format_func=S.delegation_names(P).get,
-                              key="obs_mv_del")
-            ms = m2.selectbox("时段", range(len(slots)), format_func=lambda i: slots[i][2], key="obs_mv_slot")
-            mh = m3.selectbox("改到观摩点", [None] + [h.org_id for h in P.hosts], key="obs_mv_host",
+                              key=f"obs_mv_del_{eid}")
+            ms = m2.selectbox("时段", range(len(slots)), format_func=lambda i: slots[i][2], key=f"obs_mv_slot_{eid}")
+            mh = m3.selectbox("改到观摩点", [None] + [h.org_id for h in P.hosts], key=f"obs_mv_host_{eid}",
                               format_func=lambda h: "（该时段不参观）" if h is None else
                               next(x.name for x in P.hosts if x.org_id == h))
-            if m4.button("调整", key="obs_mv_go"):
+            if m4.button("调整", key=f"obs_mv_go_{eid}"):
                 day, slot = slots[ms][0], slots[ms][1]
                 moved = [v for v in new if not (v.delegation == md and v.day == day and v.slot == slot)]
                 if mh is not None:

@@ -27,7 +27,8 @@ if P is None or not visits:
     st.warning(err or "该观摩活动还没有安排：请先在「观摩安排」中生成安排。")
     st.stop()
 names = S.delegation_names(P)
-t_entry, t_rank, t_tier, t_chart = st.tabs(["评分录入", "排名", "等次调整", "图表"])
+t_entry, t_rank, t_tier, t_chart = st.tabs(["评分录入", "排名", "等次调整", "图表"], key="obs_scores_tab",
+                                          on_change="rerun")
 
 with t_entry:
     with st.expander("评分细则（项目和满分）", expanded=False):
@@ -41,7 +42,7 @@ with t_entry:
                 flash("已保存评分细则。")
                 st.rerun()
     dl = st.selectbox("观摩团", [d.id for d in P.delegations], format_func=names.get, key="obs_score_del")
-    sheet = S.score_sheet(db, eid, dl)
+    sheet = W.score_sheet(db, db.generation, eid, dl)
     st.caption("在「得分」列填每一项的分数（不超过该项满分），填完点「保存评分」。")
     st.session_state["obs_scores_key"] = sk = f"obs_scores_{eid}_{dl}_{db.generation}"
     edited = st.data_editor(
@@ -63,7 +64,8 @@ with t_entry:
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:")
     if can:
-        up = st.file_uploader("上传填好的评分表", type=["xlsx", "xls", "csv"], key="obs_sheet_up")
+        up_n = st.session_state.get("obs_sheet_n", 0)
+        up = st.file_uploader("上传填好的评分表", type=["xlsx", "xls", "csv"], key=f"obs_sheet_up_{up_n}")
         if up is not None:
             try:
                 fileio.check_upload_size(up.size, up.name)
@@ -78,7 +80,7 @@ with t_entry:
                     n2, exc = run_safely(S.save_scores, db, user, eid, frame)
                     if exc is None:
                         flash(f"已导入评分（{n2} 项有变化）。")
-                        st.session_state.pop("obs_sheet_up", None)
+                        st.session_state["obs_sheet_n"] = up_n + 1
                         st.rerun()
 
 with t_tier:
@@ -133,6 +135,9 @@ with t_chart:
         chart_with_export(W.ranking_chart(props), view, "观摩点排名", "obs_rank")
         tot = W.totals(db, db.generation, eid)
         chart_with_export(W.distribution_chart(tot), tot, "观摩团打分分布", "obs_dist")
-        chart_with_export(W.tier_change_chart(props), view, "等次调整建议", "obs_tier")
+        if props["proposed_tier"].is_not_null().any():
+            chart_with_export(W.tier_change_chart(props), view, "等次调整建议", "obs_tier")
+        else:
+            st.info(f"没有评分数达到 {int(min_n)} 份的观摩点，暂无等次调整建议（可在「等次调整」中改「至少评分数」）。")
     else:
         st.info("还没有评分，暂无图表。")

@@ -53,6 +53,11 @@ def totals(_db, generation: int, event_id: int) -> pl.DataFrame:
     return S.score_totals(_db, event_id)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def score_sheet(_db, generation: int, event_id: int, delegation: str) -> pl.DataFrame:
+    return S.score_sheet(_db, event_id, delegation)
+
+
 def event_label(r: dict) -> str:
     when = f"{r['event_date']} " if r.get("event_date") else ""
     return f"{when}{r['name']}（{O.MODE_CN.get(r['mode'], r['mode'])}）"
@@ -144,6 +149,9 @@ def figures(s: dict) -> None:
                 help=f"最多可达 {s['lagging_coverable']}")
     c[4].metric("与上一轮重复组合", f"{s['repeated_pairs']}", help=f"至少 {s['repeated_pairs_bound']}")
     st.caption(s["text"])
+    if s["hosts_unvisited"]:
+        st.warning(f"{s['hosts_unvisited']} 个观摩点无人参观（观摩点多于参观次数）：无人参观的点得不到评分。"
+                   "可在「设置与观摩点」中减少观摩点，或增加时段。")
 
 
 # -- charts ------------------------------------------------------------------------------
@@ -155,7 +163,7 @@ def ranking_chart(r: pl.DataFrame) -> alt.Chart:
         y=alt.Y("观摩点:N", sort="-x", title=None), x=alt.X("得分:Q", scale=alt.Scale(zero=False)),
         color=alt.Color("建议等次:N", scale=alt.Scale(domain=["先进", "达标", "后进", "评分不足"],
                                                      range=["#c0392b", "#7f8c8d", "#2c3e50", "#bdc3c7"])),
-        tooltip=["观摩点", "得分", "评分数", "建议等次"]).properties(width=700, height=max(200, 18 * d.height))
+        tooltip=["观摩点", "得分", "评分数", "建议等次"]).properties(width=700, height=max(200, 24 * d.height))
 
 
 def distribution_chart(t: pl.DataFrame) -> alt.Chart:
