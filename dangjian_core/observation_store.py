@@ -668,7 +668,7 @@ def save_scores(db, user: User, event_id, frame, *, commit: bool = True) -> int:
             errors.append(CellError(n, "得分", raw, "得分必须是数字"))
             continue
         if s < 0 or s > pts:
-            errors.append(CellError(n, "得分", raw, f"得分应在 0 到 {pts:g} 之间（该项满分 {pts:g}）"))
+            errors.append(CellError(n, "得分", raw, f"得分应在 0 到 {pts.normalize():f} 之间（该项满分 {pts.normalize():f}）"))
             continue
         keep.append((d, int(h), iid, s.quantize(Decimal("0.01"))))
     if errors:

@@ -95,7 +95,7 @@ view = props.select(
     pl.col("rank").alias("名次"), pl.col("name").alias("观摩点"), pl.col("street").alias("所在街道"),
     pl.col("score").round(2).alias("校正后得分"), pl.col("raw_mean").round(2).alias("原始平均分"),
     pl.col("n_scores").alias("评分数"), pl.col("n_own_street").alias("本街道评分（不计）"),
-    pl.col("current").alias("现等次"), pl.col("proposed_tier").alias("建议等次"))
+    pl.col("current").alias("现等次"), pl.col("proposed_tier").fill_null("评分不足").alias("建议等次"))
 
 with t_rank:
     if props["score"].is_null().all():
