@@ -283,7 +283,8 @@ def check_pngs(ds, frame):
         built = charts.build_chart(spec, frame, ds)
         img = png_image(charts.export_png(built.chart))
         if spec.kind == "table" or spec.facet:
-            assert img.width >= 400 and img.height >= 300, (spec.kind, img.size)
+            # a table or facet grid is as tall as its rows: small datasets give short images
+            assert img.width >= 400 and img.height >= 150, (spec.kind, img.size)
         else:
             assert img.size == (2 * charts.CHART_WIDTH, 2 * charts.CHART_HEIGHT), (spec.kind, img.size)
         assert ink(img) > img.width * img.height * 0.01, f"{ds.code} {spec.kind}: the PNG is blank"
