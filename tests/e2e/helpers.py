@@ -119,6 +119,10 @@ def wait_idle(page, timeout: float = 30000, expect_rerun: bool = True) -> None:
 
 
 def login(page, username: str, password: str, *, expect_ok: bool | None = None) -> None:
+    from playwright.sync_api import expect
+
+    # a run still finishing can briefly show the old form beside the new one
+    expect(page.get_by_label("用户名")).to_have_count(1)
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_label("密码").press("Tab")  # let the widget report its value before submitting
