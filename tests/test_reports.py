@@ -78,7 +78,7 @@ def test_migration_seeds_the_default_formula_and_settings(db):
     enabled = ind.filter(pl.col("enabled"))
     assert {d.code for d in rules.DEFAULT_INDICATORS} == set(enabled["code"].to_list())
     assert enabled["weight"].sum() == sum(d.weight for d in rules.DEFAULT_INDICATORS)
-    assert ind.filter(~pl.col("enabled"))["code"].to_list() == ["election_overdue_months"]
+    assert ind.filter(~pl.col("enabled"))["code"].to_list() == ["election_overdue_months", "observation_score"]
     s = R.settings(db)
     assert (s["cooldown_days"], s["default_capacity"], s["escalation_days"]) == (120, 5, 15)
     with db.read() as cur:

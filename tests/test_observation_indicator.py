@@ -1,0 +1,29 @@
+"""The observation result feeds 述职评议 as the 观摩评分 indicator."""
+
+from datetime import date
+
+from dangjian_core import observation_store, reports
+
+
+def test_observation_scores_feed_the_duty_report_indicator(demo_db_file, tmp_path):
+    import shutil
+
+    from dangjian_core.db import Database
+
+    p = tmp_path / "d.duckdb"
+    shutil.copyfile(demo_db_file, p)
+    db = Database(p)
+    db.migrate()
+    with db.read() as cur:
+        got = observation_store.observation_score_by_org(cur, date.today())
+        n_hosts_scored = cur.execute(
+            "SELECT count(DISTINCT host_org_id) FROM obs_scores").fetchone()[0]
+        defined = cur.execute("SELECT count(*) FROM report_indicators WHERE code = 'observation_score'"
+                              ).fetchone()[0]
+    assert defined == 1
+    assert 0 < got.height <= n_hosts_scored
+    assert got["value"].min() >= 0 and got["value"].max() <= 100
+    assert "observation_score" in reports.load_providers()
+    with db.read() as cur:  # before any event: nothing
+        assert observation_store.observation_score_by_org(cur, date(2000, 1, 1)).height == 0
+    db.close()
