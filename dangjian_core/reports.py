@@ -70,8 +70,7 @@ def _today(today: date | None) -> date:
     return today or date.today()
 
 
-def _keys_frame(cur, name: str, keys) -> None:
-    cur.register(name, pl.DataFrame({"k": [int(k) for k in keys]}, schema={"k": pl.Int64}))
+_keys_frame = tables.register_keys
 
 
 def _has_table(cur, name: str) -> bool:
@@ -79,15 +78,7 @@ def _has_table(cur, name: str) -> bool:
                             " AND schema_name = 'main' AND table_name = ?", [name]).fetchone()[0])
 
 
-def _new_keys(cur, table: str, touched: set) -> set:
-    if not touched:
-        return set()
-    _keys_frame(cur, "chk_keys", touched)
-    try:
-        have = {r[0] for r in cur.execute(f'SELECT id FROM "{table}" WHERE id IN (SELECT k FROM chk_keys)').fetchall()}
-    finally:
-        cur.unregister("chk_keys")
-    return set(touched) - have
+_new_keys = tables.new_keys
 
 
 def _log(cur, batch: int, user: User, table: str, action: str, keys: Iterable,

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import polars as pl
 
-from . import audit, orgs
+from . import audit, orgs, tables
 from . import sites_rules as R
 from .auth import User, require
 from .errors import BadInput, CellError, ConflictError, NotFound, ValidationFailed
@@ -49,22 +49,13 @@ def _today(today: date | None) -> date:
     return today or date.today()
 
 
-def _keys_frame(cur, name: str, keys) -> None:
-    cur.register(name, pl.DataFrame({"k": [int(k) for k in keys]}, schema={"k": pl.Int64}))
+_keys_frame = tables.register_keys
 
 
 # =======================================================================================
 # Table specs (the table editor, Excel import/export and `db import/export` use these)
 # =======================================================================================
-def _new_keys(cur, table: str, touched: set) -> set:
-    if not touched:
-        return set()
-    _keys_frame(cur, "chk_keys", touched)
-    try:
-        have = {r[0] for r in cur.execute(f'SELECT id FROM "{table}" WHERE id IN (SELECT k FROM chk_keys)').fetchall()}
-    finally:
-        cur.unregister("chk_keys")
-    return set(touched) - have
+_new_keys = tables.new_keys
 
 
 def _refuse_new_sites(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:

@@ -338,6 +338,25 @@ def _python_rows(df: pl.DataFrame) -> dict:
     return {r["__k"]: r for r in df.rename({df.columns[0]: "__k"}).to_dicts()}
 
 
+def register_keys(cur, name: str, keys) -> None:
+    """Register integer keys as a one-column frame `name(k)` for `… IN (SELECT k FROM name)`;
+    the caller unregisters it."""
+    cur.register(name, pl.DataFrame({"k": [int(k) for k in keys]}, schema={"k": pl.Int64}))
+
+
+def new_keys(cur, table: str, touched: set) -> set:
+    """Which of the touched keys are rows being added (not yet in `table`) — for checks that
+    treat new rows differently (a status that may only be set on creation, and the like)."""
+    if not touched:
+        return set()
+    register_keys(cur, "chk_keys", touched)
+    try:
+        have = {r[0] for r in cur.execute(f'SELECT id FROM "{table}" WHERE id IN (SELECT k FROM chk_keys)').fetchall()}
+    finally:
+        cur.unregister("chk_keys")
+    return set(touched) - have
+
+
 def allocate_keys(cur, spec: TableSpec, n: int) -> list[int]:
     if n <= 0:
         return []
