@@ -18,13 +18,13 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import polars as pl  # noqa: E402
+from dangjian_core import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 5
@@ -86,7 +86,7 @@ def core_figures(path: Path) -> list[dict]:
                 _ms("indicator_months", months, "months"), _ms("rectification_items", n_items, "items")]
         draft = R.sessions(db).filter(pl.col("status") == "draft")
         if draft.height == 0:
-            R.create_year(db, SYSTEM, date.today().year + 1)
+            R.create_year(db, SYSTEM, clock.today().year + 1)
             draft = R.sessions(db).filter(pl.col("status") == "draft")
         sid = draft["id"][0]
         ms, sc = _best(lambda: R.scores(db))
@@ -109,7 +109,7 @@ def core_figures(path: Path) -> list[dict]:
         units = sc.table.select("name")
         wide = units.with_columns(pl.lit("61").alias("10件实事进度"), pl.lit("72.5").alias("三会一课完成率"))
         frame = fileio.Frame(wide.rename({"name": "单位"}), "月报.xlsx")
-        nxt = date.today().replace(day=1)
+        nxt = clock.today().replace(day=1)
         period = f"{nxt.year + (nxt.month == 12)}-{nxt.month % 12 + 1:02d}"
         t0 = time.perf_counter()
         pv = R.import_indicator_values(db, SYSTEM, frame, period=period)

@@ -20,9 +20,10 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
+
+from dangjian_core import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -86,7 +87,7 @@ def _core(path: Path, out: list) -> None:
 
     editor = User("editor", "编辑", frozenset({"editor"}))
     db = Database(path)
-    today = date.today()
+    today = clock.today()
     for name, fn in [("list_sites", lambda: sites.list_sites(db)),
                      ("checks", lambda: sites.checks(db)),
                      ("due_and_overdue", lambda: sites.due_and_overdue(db)),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .auth import User, require
 from .errors import BadInput
+from . import clock
 
 KEEP_DAYS = 30
 
@@ -30,13 +31,13 @@ def list_backups(db) -> list[dict]:
 
 def make_backup(db, user: User, label: str = "手动") -> Path:
     require(user, "backup")
-    return db.backup(backup_dir(db) / f"{label}-{datetime.now():%Y%m%d-%H%M%S}.duckdb")
+    return db.backup(backup_dir(db) / f"{label}-{clock.now():%Y%m%d-%H%M%S}.duckdb")
 
 
 def daily_backup(db, now: datetime | None = None, keep_days: int = KEEP_DAYS) -> Path | None:
     """Make today's automatic backup if there is none yet; drop automatic ones older than
     `keep_days`. Returns the new file, or None when today's exists."""
-    now = now or datetime.now()
+    now = now or clock.now()
     d = backup_dir(db)
     today = d / f"自动-{now:%Y%m%d}.duckdb"
     made = None
@@ -61,7 +62,7 @@ def restore(db, user: User, name: str) -> Path:
     src = (d / name).resolve()
     if src.parent != d.resolve() or not src.exists():
         raise BadInput(f"找不到备份文件「{name}」")
-    safety = db.backup(d / f"恢复前-{datetime.now():%Y%m%d-%H%M%S}.duckdb")
+    safety = db.backup(d / f"恢复前-{clock.now():%Y%m%d-%H%M%S}.duckdb")
     db.restore_from(src)
     db.migrate()
     return safety
@@ -73,6 +74,6 @@ def save_uploaded(db, user: User, filename: str, data: bytes) -> str:
         raise BadInput("上传的文件不是有效的备份")
     d = backup_dir(db)
     d.mkdir(parents=True, exist_ok=True)
-    name = f"上传-{datetime.now():%Y%m%d-%H%M%S}-{Path(filename).stem[:40]}.duckdb"
+    name = f"上传-{clock.now():%Y%m%d-%H%M%S}-{Path(filename).stem[:40]}.duckdb"
     (d / name).write_bytes(data)
     return name

@@ -21,7 +21,6 @@ import shutil
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Iterator
@@ -29,6 +28,7 @@ from typing import Iterator
 import duckdb
 
 from .errors import DangjianError, DatabaseLocked
+from . import clock
 
 DEFAULT_PATH = "data/dangjian.duckdb"
 
@@ -269,7 +269,7 @@ def _sql_path(p: Path) -> str:
 
 
 def _stamp() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M%S")
+    return clock.now().strftime("%Y%m%d-%H%M%S")
 
 
 def copy_file_backup(path: str | os.PathLike, dest: str | os.PathLike) -> Path:

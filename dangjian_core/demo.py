@@ -18,6 +18,7 @@ from datetime import date
 import polars as pl
 
 from .auth import SYSTEM
+from . import clock
 
 DEMO_PASSWORD = "dangjian-demo"
 # bcrypt hash of the public demo password (precomputed so the first start stays fast)
@@ -192,7 +193,7 @@ def build_demo(db, scale: str = "demo", *, today: date | None = None, seed: int 
     orgs = _orgs_frame(rng, n_streets, per_street)
     members = _members_frame(rng, orgs, n_members)
     orgs = orgs.with_columns(pl.Series("member_count", _subtree_counts(orgs, members), dtype=pl.Int32))
-    ctx = DemoContext(rng=rng, scale=scale, today=today or date.today(),
+    ctx = DemoContext(rng=rng, scale=scale, today=today or clock.today(),
                       streets=STREET_NAMES[:n_streets], orgs=orgs,
                       members=members.select("id", "member_no", "org_id", "dues_category", "status"))
     with db.write() as cur:

@@ -48,6 +48,7 @@ from . import audit, dues, fileio
 from .auth import User, mask_id_number, require
 from .errors import BadInput, CellError, ConflictError, DangjianError
 from .tables import Column, TableSpec, parse_value, register
+from . import clock
 
 PERM_READ = "dues.read"
 PERM_WRITE = "dues.write"
@@ -998,7 +999,7 @@ def record_payments(db, user: User, frame: fileio.Frame, *, month=None, source: 
     按季度 / 备注 / 扣款状态. Each sets the paid amount of that member's roll row (a re-import of
     the same file changes nothing). `commit=False` checks only. All or nothing."""
     require(user, PERM_WRITE)
-    today = today or date.today()
+    today = today or clock.today()
     default_date = default_date or today
     if default_method is not None and default_method not in METHODS:
         raise BadInput(f"未知的缴纳方式「{default_method}」")
@@ -1023,7 +1024,7 @@ def save_roll_edits(db, user: User, edits: list[dict], *, today: date | None = N
     consent, note (method as code or label; paid as text/number in yuan). Versions are
     checked (a row changed by someone else refuses the save)."""
     require(user, PERM_WRITE)
-    today = today or date.today()
+    today = today or clock.today()
     if not edits:
         return PaymentResult(0, 0)
     raw = pl.DataFrame([{k: (None if e.get(k) is None else str(e.get(k))) for k in EDITABLE} for e in edits],
@@ -1094,7 +1095,7 @@ def record_multi_month(db, user: User, member_no: str, first_month, n_months: in
     rows of those months are generated for this member first. Several months, or a proxy,
     need the branch's consent. Covering more than 6 past months is accepted and flagged."""
     require(user, PERM_WRITE)
-    today = today or date.today()
+    today = today or clock.today()
     if isinstance(n_months, bool) or not isinstance(n_months, int) or not 1 <= n_months <= MAX_PAYMENT_MONTHS:
         raise BadInput(f"月数应为 1–{MAX_PAYMENT_MONTHS} 之间的整数")
     if method not in METHODS:
@@ -1149,7 +1150,7 @@ def record_voluntary(db, user: User, member_no: str, month, amount, paid_on: dat
     """A voluntary payment, recorded apart from the monthly amount. Returns (id, forward):
     one-off ≥ 1000.00 is forwarded in full to the Centre (flagged)."""
     require(user, PERM_WRITE)
-    today = today or date.today()
+    today = today or clock.today()
     amt = dues.parse_money(amount, what="自愿多交金额")
     if amt <= 0:
         raise BadInput("自愿多交金额应大于 0")

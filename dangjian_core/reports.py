@@ -52,6 +52,7 @@ from . import reports_rules as rules
 from .auth import User, require
 from .errors import BadInput, CellError, ConflictError, NotFound
 from .tables import Changes, Column, ImportPreview, Issue, TableSpec, register
+from . import clock
 
 PERM = "reports.write"
 
@@ -67,7 +68,7 @@ MAX_NOTE = 200
 
 
 def _today(today: date | None) -> date:
-    return today or date.today()
+    return today or clock.today()
 
 
 _keys_frame = tables.register_keys
@@ -468,7 +469,7 @@ def _check_items(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[I
     if not touched:
         return []
     issues: list[Issue] = []
-    today = date.today()
+    today = clock.today()
     new = _new_keys(cur, "rectification_items", touched)
     t = after.filter(pl.col("id").is_in(list(touched)))
     for r in t.iter_rows(named=True):
@@ -663,7 +664,7 @@ def compute_scores(cur, as_of: date, defs: list | None = None) -> Scores:
 
 def scores(db, as_of: date | None = None) -> Scores:
     with db.read() as cur:
-        return compute_scores(cur, as_of or date.today())
+        return compute_scores(cur, as_of or clock.today())
 
 
 # =============================================================================================
@@ -881,7 +882,7 @@ def _update_pick(cur, batch, user, pick_id: int, sets: dict) -> None:
     before = audit.rows_json(cur, "report_picks", "id", [pick_id])
     cols = ", ".join(f"{c} = ?" for c in sets)
     cur.execute(f"UPDATE report_picks SET {cols}, version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
-                [*sets.values(), datetime.now(), user.username, pick_id])
+                [*sets.values(), clock.now(), user.username, pick_id])
     _log(cur, batch, user, "report_picks", "update", [pick_id], before, audit.rows_json(cur, "report_picks", "id", [pick_id]))
 
 
@@ -999,7 +1000,7 @@ def publish(db, user: User, session_id, *, expected_version=None, today: date | 
         before = audit.rows_json(cur, "report_sessions", "id", [s["id"]])
         cur.execute("UPDATE report_sessions SET status = 'published', published_at = ?, published_by = ?,"
                     " version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
-                    [datetime.now(), user.username, datetime.now(), user.username, s["id"]])
+                    [clock.now(), user.username, clock.now(), user.username, s["id"]])
         _log(cur, batch, user, "report_sessions", "update", [s["id"]], before,
              audit.rows_json(cur, "report_sessions", "id", [s["id"]]))
         scored = _snapshot(cur, s["id"], compute_scores(cur, min(s["session_date"], today)))
@@ -1097,7 +1098,7 @@ def notice_html(db, session_id) -> str:
             "<p>二、请述职单位党组织书记本人到会述职，围绕述职重点如实报告工作进展、存在问题和整改措施；"
             "述职后由参会人员按「好、较好、一般、差」进行测评。</p>"
             "<p>三、请各单位于会前 3 个工作日将述职报告书面材料报送办公室。</p>"
-            f"<div class='sign'>{e(st['issuer'])}<br>{date.today():%Y 年 %m 月 %d 日}</div>")
+            f"<div class='sign'>{e(st['issuer'])}<br>{clock.today():%Y 年 %m 月 %d 日}</div>")
     return _doc(f"{s['title']}述职评议会通知", body)
 
 
@@ -1125,7 +1126,7 @@ def _write_votes(cur, batch, user, session_id: int, rows: list[dict]) -> tuple[i
                                                 [session_id]).fetchall()}
     upd = [r for r in rows if r["unit_id"] in existing]
     ins = [r for r in rows if r["unit_id"] not in existing]
-    now = datetime.now()
+    now = clock.now()
     if upd:
         keys = [existing[r["unit_id"]] for r in upd]
         before = audit.rows_json(cur, "report_votes", "id", keys)
@@ -1432,7 +1433,7 @@ def items(db, *, status: str = "all") -> pl.DataFrame:
         df = cur.sql("SELECT r.*, o.name, o.street, s.title AS session_title FROM rectification_items r"
                      " LEFT JOIN orgs o ON o.id = r.unit_id LEFT JOIN report_sessions s ON s.id = r.session_id"
                      + where + " ORDER BY r.closed IS NOT NULL, r.deadline, r.id").pl()
-    today = date.today()
+    today = clock.today()
     return df.with_columns(
         level_name=pl.col("level").cast(pl.String).replace_strict({str(k): v for k, v in LEVEL_NAMES.items()},
                                                                   default=None),
@@ -1507,7 +1508,7 @@ def confirm_escalations(db, user: User, confirm: list[tuple[int, int]], *, confi
                                          [len(plan)]).fetchall()]
         keys = [r["id"] for r, _ in plan]
         before = audit.rows_json(cur, "rectification_items", "id", keys)
-        now = datetime.now()
+        now = clock.now()
         for eid, (r, e) in zip(ids, plan):
             cur.execute("INSERT INTO rectification_escalations (id, item_id, from_level, to_level, issued, deadline,"
                         " from_deadline, days_overdue, note, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1651,7 +1652,7 @@ def _dataset_votes(db, user: User) -> pl.DataFrame:
 def _dataset_items(db, user: User) -> pl.DataFrame:
     from .vocab import CATEGORIES
 
-    today = date.today()
+    today = clock.today()
     with db.read() as cur:
         df = cur.sql("SELECT strftime(r.opened, '%Y-%m') AS month, CAST(year(r.opened) AS BIGINT) AS year, o.street,"
                      " o.category, r.source, r.level, r.deadline, r.closed FROM rectification_items r"

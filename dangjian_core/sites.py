@@ -23,7 +23,7 @@ import io
 import os
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from .auth import User, require
 from .errors import BadInput, CellError, ConflictError, NotFound, ValidationFailed
 from .tables import Changes, Column, Issue, TableSpec, register
 from .vocab import CATEGORIES
+from . import clock
 
 PERM = "sites.write"
 VISIT_GAP_DAYS = 90
@@ -46,7 +47,7 @@ MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 
 
 def _today(today: date | None) -> date:
-    return today or date.today()
+    return today or clock.today()
 
 
 _keys_frame = tables.register_keys
@@ -118,7 +119,7 @@ def _check_events(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[
     if not touched:
         return []
     site_orgs = _site_org_ids(cur)
-    today = date.today()
+    today = clock.today()
     out = []
     for r in after.filter(pl.col("id").is_in(list(touched))).to_dicts():
         if r["org_id"] is not None and r["org_id"] not in site_orgs:
@@ -159,7 +160,7 @@ def _check_pairings(cur, after: pl.DataFrame, touched: set, deleted: set) -> lis
     if not touched:
         return []
     site_orgs = _site_org_ids(cur)
-    today = date.today()
+    today = clock.today()
     out = []
     rows = after.to_dicts()
     active = {}
@@ -678,7 +679,7 @@ def select_site(db, user: User, site_id, *, selected_on: date | None = None, tod
         before = audit.rows_json(cur, "sites", "id", [row["id"]])
         cur.execute("UPDATE sites SET status = ?, selected_on = ?, status_since = ?, version = version + 1,"
                     " updated_at = ?, updated_by = ? WHERE id = ?",
-                    [new.status, selected_on, selected_on, datetime.now(), user.username, row["id"]])
+                    [new.status, selected_on, selected_on, clock.now(), user.username, row["id"]])
         after = audit.rows_json(cur, "sites", "id", [row["id"]])
         batch = audit.new_batch(cur, user, "site_select", f"确定为创建单位：{row['name']}（{row['creation_year']} 年）")
         audit.record(cur, batch, user, "sites", row["id"], "update", before[str(row["id"])], after[str(row["id"])])
@@ -722,7 +723,7 @@ def record_assessment(db, user: User, site_id, year, assessed_on: date | None, a
         res = R.score(fixed, Decimal(str(rub["pass_mark"])))
         new = R.after_assessment(state, y, res.result)
         aid = cur.execute("SELECT nextval('site_assessments_seq')").fetchone()[0]
-        now = datetime.now()
+        now = clock.now()
         cur.execute("INSERT INTO site_assessments (id, site_id, year, assessed_on, assessor, rubric_id, stage,"
                     " self_total, total, vetoed, result, kind, status_before, status_after, note, updated_at,"
                     " updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -832,7 +833,7 @@ def save_plan(db, user: User, year, planned: dict, named_target) -> int | None:
         if not todo and yr is not None and yr[1] == target:
             return None
         batch = audit.new_batch(cur, user, "site_plan", f"示范点年度计划：{y} 年")
-        now = datetime.now()
+        now = clock.now()
         for c, v in todo:
             if c in cur_rows:
                 key = cur_rows[c][0]

@@ -24,6 +24,7 @@ import polars as pl
 from . import audit
 from .auth import User, require
 from .errors import BadInput, CellError, ConflictError, ValidationFailed
+from . import clock
 
 KINDS = {"text", "int", "decimal", "float", "date", "bool", "choice", "ref"}
 
@@ -462,7 +463,7 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
 
     # 5. write, set-based, with audit in the same transaction
     batch = audit.new_batch(cur, user, kind, description)
-    now = datetime.now()
+    now = clock.now()
     entries = []
     if deletes:
         before = audit.rows_json(cur, spec.table, key, deletes)

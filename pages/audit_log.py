@@ -1,6 +1,6 @@
 """操作记录：谁在什么时候改了什么；可撤销一条修改或一整批（导入、批量编辑）。"""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import polars as pl
 import streamlit as st
@@ -8,6 +8,7 @@ import streamlit as st
 from dangjian_core import audit, auth
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
+from dangjian_core import clock
 
 db = get_db()
 user = current_user()
@@ -19,8 +20,8 @@ users = [u["username"] for u in auth.list_users(db)] if user.can("users.manage")
 who = c1.selectbox("操作人", ["全部"] + (users or [user.username]), key="al_user")
 tables_ = {"全部": None, **{v: k for k, v in audit.TABLE_LABELS.items()}}
 what = c2.selectbox("数据表", list(tables_), key="al_table")
-since = c3.date_input("起始日期", date.today() - timedelta(days=30), key="al_since")
-until = c4.date_input("截止日期", date.today(), key="al_until")
+since = c3.date_input("起始日期", clock.today() - timedelta(days=30), key="al_since")
+until = c4.date_input("截止日期", clock.today(), key="al_until")
 
 log = audit.list_changes(db, username=None if who == "全部" else who, table=tables_[what],
                          since=since, until=until, limit=1000)

@@ -1,7 +1,6 @@
 """党费收缴：花名册（生成、重新计算、逐人登记缴费、导出）、登记缴费（粘贴、银行返回文件、多月与代缴、自愿多交）、
 工资表与计算基数、设置。仅党费管理员和系统管理员可见。"""
 
-from datetime import date
 
 import streamlit as st
 
@@ -9,6 +8,7 @@ from dangjian_core import dues_store as ds
 from ui import dues_widgets as W
 from ui.messages import show_flashes
 from ui.session import current_user, get_db
+from dangjian_core import clock
 
 db = get_db()
 user = current_user()
@@ -19,7 +19,7 @@ if not user.can(ds.PERM_READ):  # the navigation hides the page; this guards a d
     st.stop()
 
 months = W.month_options(db, user)
-month, org_id = W.pick_scope(db, user, "dues", months, default=date.today().replace(day=1))
+month, org_id = W.pick_scope(db, user, "dues", months, default=clock.today().replace(day=1))
 
 tabs = st.tabs(["花名册", "登记缴费", "工资表与计算基数", "设置"], key="dues_tab", on_change="rerun")
 with tabs[0]:

@@ -1,7 +1,6 @@
 """欠缴与补交：按任意期间逐月重新计算应缴（按各月有效的计算基数），对比实缴，得出应补交；按党组织汇总；
 连续未缴提醒（3 个月起）和标记（6 个月）——由党支部大会讨论决定，系统不处置任何党员；补交记录；对账单；图表。"""
 
-from datetime import date
 
 import polars as pl
 import streamlit as st
@@ -10,6 +9,7 @@ from dangjian_core import dues_store as ds
 from ui import dues_widgets as W
 from ui.messages import run_safely, show_flashes
 from ui.session import current_user, get_db
+from dangjian_core import clock
 
 db = get_db()
 user = current_user()
@@ -20,7 +20,7 @@ if not user.can(ds.PERM_READ):
     st.stop()
 
 months = W.month_options(db, user)
-closed = ds.add_months(date.today().replace(day=1), -1)
+closed = ds.add_months(clock.today().replace(day=1), -1)
 c1, c2, c3 = st.columns([1, 1, 3])
 end = c2.selectbox("截止月份", months, index=months.index(closed) if closed in months else 0,
                    format_func=ds.month_text, key="arr_end")

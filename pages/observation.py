@@ -1,6 +1,5 @@
 """观摩安排：观摩互进活动的设置、自动安排、手工调整和导出。"""
 
-from datetime import datetime
 
 import polars as pl
 import streamlit as st
@@ -10,6 +9,7 @@ from dangjian_core import observation_store as S
 from ui import observation_widgets as W
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
+from dangjian_core import clock
 
 db = get_db()
 user = current_user()
@@ -119,7 +119,7 @@ with t_plan:
 
 with t_export:
     ev = S.get_event(db, eid)
-    stem = f"观摩活动安排表-{ev['name']}-{datetime.now():%Y%m%d}"
+    stem = f"观摩活动安排表-{ev['name']}-{clock.now():%Y%m%d}"
     c1, c2 = st.columns(2)
     c1.download_button("下载观摩活动安排表（Excel）", data=lambda: S.plan_xlsx(db, eid), file_name=f"{stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

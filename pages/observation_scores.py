@@ -1,6 +1,5 @@
 """观摩评分：评分录入（屏幕或 Excel）、排名、等次调整建议和图表。"""
 
-from datetime import datetime
 
 import polars as pl
 import streamlit as st
@@ -13,6 +12,7 @@ from ui import observation_widgets as W
 from ui.charts_widgets import chart_with_export
 from ui.messages import flash, run_safely, show_exception, show_flashes
 from ui.session import current_user, get_db
+from dangjian_core import clock
 
 db = get_db()
 user = current_user()
@@ -60,7 +60,7 @@ with t_entry:
     st.markdown("**评分表（Excel）：下载打印到现场填写，填好后上传**")
     ev = S.get_event(db, eid)
     st.download_button("下载评分表（Excel）", data=lambda: S.score_sheet_xlsx(db, eid), key="obs_sheet_dl",
-                       file_name=f"观摩评分表-{ev['name']}-{datetime.now():%Y%m%d}.xlsx", on_click="ignore",
+                       file_name=f"观摩评分表-{ev['name']}-{clock.now():%Y%m%d}.xlsx", on_click="ignore",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:")
     if can:

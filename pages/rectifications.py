@@ -10,13 +10,14 @@ from ui import reports_widgets as W
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
 from ui.table_editor import export_button, import_panel, table_editor
+from dangjian_core import clock
 
 db = get_db()
 user = current_user()
 st.title("整改跟踪")
 show_flashes()
 can = user.can(R.PERM)
-today = date.today()
+today = clock.today()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -1,6 +1,5 @@
 """述职评议：场次安排、按进度分选定述职单位（锁定/调换/增加、发布）、通知、测评票、进度分与效果。"""
 
-from datetime import date
 
 import polars as pl
 import streamlit as st
@@ -10,13 +9,14 @@ from ui import reports_widgets as W
 from ui.messages import errors_frame, flash, run_safely, show_flashes
 from ui.session import current_user, get_db
 from ui.table_editor import table_editor
+from dangjian_core import clock
 
 db = get_db()
 user = current_user()
 st.title("述职评议")
 show_flashes()
 can = user.can(R.PERM)
-today = date.today()
+today = clock.today()
 SECTIONS = ["场次安排", "选定述职单位", "测评结果", "进度分与指标", "述职效果"]
 c1, c2 = st.columns([1, 4])
 with c1:

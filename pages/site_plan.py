@@ -1,6 +1,5 @@
 """年度计划与考评：年度计划与完成、到期与逾期、督查提醒、考评细则、简报图表。"""
 
-from datetime import date
 
 import polars as pl
 import streamlit as st
@@ -12,13 +11,14 @@ from ui import sites_widgets as W
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
 from ui.table_editor import table_editor
+from dangjian_core import clock
 
 db = get_db()
 user = current_user()
 st.title("年度计划与考评")
 show_flashes()
 can = user.can(sites.PERM)
-today = date.today()
+today = clock.today()
 year = st.columns([1, 4])[0].number_input("年度", R.MIN_YEAR, today.year + 5, today.year, key="sp_year")
 cat_label = W.label
 

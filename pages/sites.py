@@ -1,6 +1,5 @@
 """示范点：台账、申报与立项、联系人、记录考评、考评记录、创建档案、结对。"""
 
-from datetime import date
 
 import polars as pl
 import streamlit as st
@@ -11,13 +10,14 @@ from dangjian_core.vocab import CATEGORIES
 from ui import sites_widgets as W
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
+from dangjian_core import clock
 
 db = get_db()
 user = current_user()
 st.title("示范点")
 show_flashes()
 can = user.can(sites.PERM)
-today = date.today()
+today = clock.today()
 df = W.sites_now(db)
 
 counts = dict(df.group_by("status").len().iter_rows())

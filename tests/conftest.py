@@ -8,6 +8,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# Every test runs on a pinned calendar date (the app server and CLI children inherit it), so the
+# suite gives the same answer on any real date; `DANGJIAN_TODAY=2027-02-28 make test` runs it as
+# of another day. See dangjian_core/clock.py.
+PINNED_TODAY = "2026-11-23"
+os.environ.setdefault("DANGJIAN_TODAY", PINNED_TODAY)
+
 from dangjian_core.auth import User  # noqa: E402
 from dangjian_core.db import Database  # noqa: E402
 

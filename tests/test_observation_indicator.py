@@ -3,6 +3,7 @@
 from datetime import date
 
 from dangjian_core import observation_store, reports
+from dangjian_core import clock
 
 
 def test_observation_scores_feed_the_duty_report_indicator(demo_db_file, tmp_path):
@@ -15,7 +16,7 @@ def test_observation_scores_feed_the_duty_report_indicator(demo_db_file, tmp_pat
     db = Database(p)
     db.migrate()
     with db.read() as cur:
-        got = observation_store.observation_score_by_org(cur, date.today())
+        got = observation_store.observation_score_by_org(cur, clock.today())
         n_hosts_scored = cur.execute(
             "SELECT count(DISTINCT host_org_id) FROM obs_scores").fetchone()[0]
         defined = cur.execute("SELECT count(*) FROM report_indicators WHERE code = 'observation_score'"

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dangjian_core import fileio, tables
+from dangjian_core import tables
 from dangjian_core.db import Database
 from dangjian_core.errors import ConflictError, DangjianError
 from tests.conftest import EDITOR

@@ -15,6 +15,7 @@ from dangjian_core import audit, fileio, reports as R, reports_rules as rules, t
 from dangjian_core.db import Database, load_migrations
 from dangjian_core.errors import BadInput, ConflictError, NotFound, PermissionDenied, ValidationFailed
 from tests.conftest import EDITOR, VIEWER
+from dangjian_core import clock
 
 D = dt.date
 LATE = D(2024, 12, 31)  # "today" in these tests: after every 2024 session
@@ -617,7 +618,7 @@ def test_effect_compares_the_score_before_and_at_the_next_two_sessions(rdb):
 def test_demo_data_is_consistent(demo_db):
     db = demo_db
     ss = R.sessions(db)
-    today = dt.date.today()
+    today = clock.today()
     assert ss.height == 12 and ss["year"].n_unique() == 2
     past = ss.filter(pl.col("session_date") < today)
     assert set(past["status"].to_list()) == {"published"}

@@ -17,8 +17,9 @@ from dangjian_core import sites_rules as R
 from dangjian_core.db import Database
 from dangjian_core.errors import BadInput, ConflictError, NotFound, PermissionDenied, ValidationFailed
 from tests.conftest import EDITOR, VIEWER
+from dangjian_core import clock
 
-TODAY = date.today()
+TODAY = clock.today()
 Y = TODAY.year
 
 

@@ -23,6 +23,7 @@ from dangjian_core.auth import User
 from dangjian_core.errors import BadInput, DangjianError
 
 from .messages import show_exception
+from dangjian_core import clock
 
 PNG_NOTE = ("幻灯片请用 PNG（2 倍清晰度，直接粘贴）。SVG 可任意放大，但它只写字体名称、不内嵌字体，"
             "在没有相应中文字体的电脑上会换成本机字体。")
@@ -37,7 +38,7 @@ def chart_with_export(chart, data: pl.DataFrame | None, name: str, key: str, *,
     multi = any(k in spec for k in ("facet", "hconcat", "vconcat", "concat", "repeat"))
     st.vega_lite_chart(spec=spec, theme=None, width="content" if multi else "stretch",
                        key=f"{key}_chart")
-    stem = f"{charts.safe_filename(name)}-{datetime.now():%Y%m%d}"
+    stem = f"{charts.safe_filename(name)}-{clock.now():%Y%m%d}"
     c1, c2, c3 = st.columns(3)
     c1.download_button("下载 PNG（幻灯片用）", data=lambda: charts.export_png(spec),
                        file_name=f"{stem}.png", mime="image/png", key=f"{key}_png",

@@ -18,6 +18,7 @@ from dangjian_core.errors import BadInput
 
 from .messages import flash, run_safely, show_exception
 from .table_editor import table_editor
+from dangjian_core import clock
 
 try:  # the house chart widget (PNG / SVG / xlsx buttons), when it is there
     from .charts_widgets import chart_with_export
@@ -66,7 +67,7 @@ def yuan_col(col: str, label: str) -> pl.Expr:
 def month_options(db, user: User) -> list[date]:
     """Next month back five years (newest first): the months a roll may be made or read for."""
     have = read(db, user, "roll_months")
-    latest = max([date.today().replace(day=1)] + list(have[:1]))
+    latest = max([clock.today().replace(day=1)] + list(have[:1]))
     return [ds.add_months(latest, 1 - i) for i in range(0, 62)]
 
 
@@ -286,7 +287,7 @@ def paste_panel(db, user: User, month: date) -> None:
                         placeholder="党员编号\t实缴金额\t缴纳日期\nM000001\t43.80\t2024-03-05")
     c1, c2 = st.columns(2)
     method = c1.selectbox("未填缴纳方式时按", list(ds.METHODS), format_func=ds.METHODS.get, key="paste_method")
-    when = c2.date_input("未填缴纳日期时按", date.today(), key="paste_date")
+    when = c2.date_input("未填缴纳日期时按", clock.today(), key="paste_date")
     if text.strip():
         try:
             frame = ds.parse_paste(text)
@@ -301,7 +302,7 @@ def bank_panel(db, user: User, month: date) -> None:
                "金额列可叫「扣款金额」「实扣金额」「金额」。")
     n = st.session_state.get("bank_nonce", 0)
     up = st.file_uploader("银行返回文件", type=["xlsx", "xls", "csv"], key=f"bank_up_{n}")
-    when = st.date_input("文件中没有扣款日期时按", date.today(), key="bank_date")
+    when = st.date_input("文件中没有扣款日期时按", clock.today(), key="bank_date")
     if up is not None:
         frame = read_upload(up)
         if frame is not None:
@@ -317,7 +318,7 @@ def multi_month_form(db, user: User, month: date) -> None:
         n = c3.number_input("月数", 1, ds.MAX_PAYMENT_MONTHS, 3)
         d1, d2, d3 = st.columns(3)
         amount = d1.text_input("缴纳金额（元）", placeholder="这几个月尚欠的合计")
-        when = d2.date_input("缴纳日期", date.today())
+        when = d2.date_input("缴纳日期", clock.today())
         method = d3.selectbox("缴纳方式", list(ds.METHODS), format_func=ds.METHODS.get)
         e1, e2 = st.columns(2)
         proxy = e1.text_input("代缴人（本人缴纳不填）")
@@ -338,7 +339,7 @@ def voluntary_form(db, user: User, month: date) -> None:
         c1, c2, c3 = st.columns(3)
         member = c1.text_input("党员编号")
         amount = c2.text_input("金额（元）")
-        when = c3.date_input("缴纳日期", date.today())
+        when = c3.date_input("缴纳日期", clock.today())
         d1, d2 = st.columns([1, 2])
         method = d1.selectbox("缴纳方式", list(ds.METHODS), format_func=ds.METHODS.get)
         note = d2.text_input("备注")

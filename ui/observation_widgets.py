@@ -3,7 +3,6 @@ setup form, the plan figures and the charts. No rules and no SQL: dangjian_core 
 
 from __future__ import annotations
 
-from datetime import date
 
 import altair as alt
 import polars as pl
@@ -13,6 +12,7 @@ from dangjian_core import observation as O
 from dangjian_core import observation_store as S
 
 from .messages import flash, run_safely
+from dangjian_core import clock
 
 NEW = "（新建观摩活动）"
 
@@ -95,11 +95,11 @@ def setup_form(db, user, event_id: int | None) -> None:
     k = f"obs_setup_{event_id}"
     with st.form(k):
         c1, c2, c3 = st.columns([3, 2, 2])
-        name = c1.text_input("活动名称", ev.get("name", f"{date.today().year}年各街道交叉观摩"), key=f"{k}_name")
+        name = c1.text_input("活动名称", ev.get("name", f"{clock.today().year}年各街道交叉观摩"), key=f"{k}_name")
         modes = list(O.MODES)
         mode = c2.selectbox("观摩方式", modes, index=modes.index(ev.get("mode", "cross")),
                             format_func=O.MODE_CN.get, key=f"{k}_mode")
-        when = c3.date_input("日期", ev.get("event_date") or date.today(), key=f"{k}_date")
+        when = c3.date_input("日期", ev.get("event_date") or clock.today(), key=f"{k}_date")
         c4, c5, c6, c7 = st.columns(4)
         days = c4.number_input("天数", 0, 10, int(ev.get("days", 1)), key=f"{k}_days")
         spd = c5.number_input("每天时段数", 0, 12, int(ev.get("slots_per_day", 3)), key=f"{k}_spd")

@@ -17,6 +17,7 @@ from dangjian_core.errors import BadInput
 
 from .messages import errors_frame, flash, run_safely, show_exception
 from .table_editor import export_button, table_editor
+from dangjian_core import clock
 
 
 # -- cached reads ----------------------------------------------------------------------------
@@ -62,13 +63,13 @@ def effect(_db, generation: int) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def units(_db, generation: int) -> pl.DataFrame:
-    return R.scores(_db, date.today()).table.select("unit_id", "name", "street", "progress")
+    return R.scores(_db, clock.today()).table.select("unit_id", "name", "street", "progress")
 
 
 # -- pickers ---------------------------------------------------------------------------------
 def year_picker(db, key: str) -> int:
     have = years(db, db.generation)
-    this = date.today().year
+    this = clock.today().year
     options = sorted(set(have) | {this, this + 1})
     return st.selectbox("年度", options, index=options.index(this), key=key, format_func=lambda y: f"{y} 年")
 
@@ -81,7 +82,7 @@ def session_picker(db, year: int, key: str, *, published_only: bool = False, lab
     if s.height == 0:
         return None
     rows = s.to_dicts()
-    today = date.today()
+    today = clock.today()
     if published_only:
         held = [i for i, r in enumerate(rows) if r["session_date"] <= today]
         default = held[-1] if held else 0
@@ -202,7 +203,7 @@ def values_import(db, user: User, key: str) -> None:
 
 def indicator_panel(db, user: User) -> None:
     """进度分与指标: every unit's score with its breakdown, the formula, the settings."""
-    as_of = st.date_input("计算日期", date.today(), key="rp_asof", max_value=date.today())
+    as_of = st.date_input("计算日期", clock.today(), key="rp_asof", max_value=clock.today())
     sc = scores(db, db.generation, as_of)
     t = sc.table.filter(pl.col("progress").is_not_null()).sort("progress", "unit_id")
     c1, c2, c3 = st.columns(3)

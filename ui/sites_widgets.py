@@ -17,6 +17,7 @@ from dangjian_core.vocab import CATEGORIES, LEVELS, TIERS
 
 from .messages import errors_frame, flash, run_safely
 from .table_editor import ROW_COL, changes_from_state, column_config
+from dangjian_core import clock
 
 
 # -- cached reads (keyed on db.generation, so any committed write refreshes them) ------------
@@ -32,7 +33,7 @@ def read(_db, generation: int, name: str, *args, **kwargs):
 
 
 def sites_now(db) -> pl.DataFrame:
-    return site_list(db, db.generation, date.today().isoformat())
+    return site_list(db, db.generation, clock.today().isoformat())
 
 
 def label(df: pl.DataFrame, col: str, mapping: dict) -> pl.Expr:
@@ -176,7 +177,7 @@ def assessment_entry(db, user: User, site: dict) -> None:
     if not user.can(sites.PERM):
         st.caption("您的角色只能查看考评记录，不能录入考评。")
         return
-    today = date.today()
+    today = clock.today()
     if site["due_year"] and site["due_year"] > today.year:
         st.info(f"下一次是 {site['due_year']} 年度考评（{R.STAGES[R.stage_of(site['status'])]}），到时再录入。"
                 "录错的考评可在「考评记录」中撤销后重新录入。")

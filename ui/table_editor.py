@@ -5,7 +5,6 @@ is reloaded from the database only after a successful save or on 刷新."""
 
 from __future__ import annotations
 
-from datetime import datetime
 
 import polars as pl
 import streamlit as st
@@ -15,6 +14,7 @@ from dangjian_core.auth import User
 from dangjian_core.errors import BadInput
 
 from .messages import flash, run_safely, show_exception
+from dangjian_core import clock
 
 ROW_COL = "_row"
 
@@ -231,5 +231,5 @@ def export_button(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
         return fileio.xlsx_bytes({spec.label: tables.export_frame(db, user, spec)})
 
     st.download_button("导出 Excel", data=build, key=f"{key}_export",
-                       file_name=f"{spec.label}-{datetime.now():%Y%m%d}.xlsx",
+                       file_name=f"{spec.label}-{clock.now():%Y%m%d}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from ..errors import BadInput, DangjianError
+from dangjian_core import clock
 
 # duckdb, bcrypt and polars are imported inside the handlers: every CLI command loads this
 # module to register its arguments, and `dues calc` should not pay for the database.
@@ -95,7 +95,7 @@ def cmd_backup(args) -> int:
     db = _open(args)
     dest = Path(args.dest)
     if dest.is_dir():
-        dest = dest / f"dangjian-{datetime.now():%Y%m%d-%H%M%S}.duckdb"
+        dest = dest / f"dangjian-{clock.now():%Y%m%d-%H%M%S}.duckdb"
     db.backup(dest)
     db.close()
     print(f"已备份到 {dest}")
@@ -104,7 +104,7 @@ def cmd_backup(args) -> int:
 
 def cmd_restore(args) -> int:
     db = _open(args)
-    before = _path(args) + f".before-restore-{datetime.now():%Y%m%d-%H%M%S}"
+    before = _path(args) + f".before-restore-{clock.now():%Y%m%d-%H%M%S}"
     db.backup(before)
     db.restore_from(args.src)
     db.migrate()

@@ -5,11 +5,11 @@ escalation; a viewer finds no way to change anything. Screenshots of every scree
 
 from __future__ import annotations
 
-from datetime import date
 
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_idle
+from dangjian_core import clock
 
 
 def _section(page, name: str) -> None:
@@ -65,7 +65,7 @@ def _ensure_draft_session(page) -> None:
     """After the last session of the year, make next year's sessions through the calendar."""
     if page.get_by_role("button", name="建议名单").count():
         return
-    _choose(page, "年度", 1 if date.today().month == 12 else 0)
+    _choose(page, "年度", 1 if clock.today().month == 12 else 0)
     _section(page, "场次安排")
     page.get_by_role("button", name="六场述职安排").click()
     wait_idle(page)
@@ -122,7 +122,7 @@ def test_editor_picks_publishes_votes_and_escalates(app, chromium):
     _tall_shot(page, "e2e-reports-04-published-notice")
 
     _section(page, "测评结果")
-    _choose(page, "年度", 0 if date.today().month > 2 else 1)  # a year with held sessions
+    _choose(page, "年度", 0 if clock.today().month > 2 else 1)  # a year with held sessions
     _no_errors(page, "votes")
     for label, value in (("参评人数", "40"), ("好", "20"), ("较好", "10"), ("一般", "5"), ("差", "5")):
         box = page.get_by_label(label, exact=True)

@@ -2,7 +2,6 @@
 sheet downloaded, filled as at a field visit and uploaded), its archive and pairing, the
 assessment reverted; and the yearly plan page. Screenshots go to /tmp/dangjian-shots/."""
 
-from datetime import date
 
 import polars as pl
 import pytest
@@ -11,8 +10,9 @@ from dangjian_core import fileio, sites
 from dangjian_core.db import Database
 from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_idle
 from tests.test_sites import PNG, fill_xlsx
+from dangjian_core import clock
 
-Y = date.today().year
+Y = clock.today().year
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def fill_downloaded_sheet(page, ratio=0.9) -> bytes:
             mx = float(r["满分"])
             cells[f"J{frame.row_number(i)}"] = round(mx * ratio * 2) / 2
             cells[f"I{frame.row_number(i)}"] = mx
-    return fill_xlsx(data, {1: cells, 2: {"B5": date.today().isoformat(), "B6": "市委组织部考评组（浏览器测试）",
+    return fill_xlsx(data, {1: cells, 2: {"B5": clock.today().isoformat(), "B6": "市委组织部考评组（浏览器测试）",
                                           "B7": "真示范"}})
 
 

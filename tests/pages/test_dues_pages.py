@@ -2,13 +2,13 @@
 cannot reach them, and the writes (hand edits, paste, settings, generating a month) work
 and report bad input by row and column."""
 
-from datetime import date
 
 import pytest
 
 from dangjian_core import dues_store as ds
 from tests.conftest import TREASURER
 from tests.pages.apptest_helpers import app_for, problems
+from dangjian_core import clock
 
 DUES_TABS = ["花名册", "登记缴费", "工资表与计算基数", "设置"]
 ARREARS_TABS = ["按党组织", "欠缴党员", "连续未缴提醒", "补交记录", "对账单", "图表"]
@@ -28,7 +28,7 @@ def one_org(at):
     """A small org with a roll this month (its id), chosen in the page's org picker."""
     with db_now().read() as cur:
         org_id = cur.execute("SELECT org_id FROM dues_roll WHERE month = ? GROUP BY 1 HAVING count(*) BETWEEN 3 AND 40"
-                             " ORDER BY 1 LIMIT 1", [date.today().replace(day=1)]).fetchone()[0]
+                             " ORDER BY 1 LIMIT 1", [clock.today().replace(day=1)]).fetchone()[0]
     at.session_state["dues_org"] = org_id
     at.run()
     return org_id
@@ -74,7 +74,7 @@ def test_a_hand_edit_records_a_payment_and_a_bad_one_names_row_and_column(monkey
     at.run()
     key = f"roll_editor_{at.session_state['roll_nonce']}"
     # the first row the page shows (owing members of the org, as the page sorts them)
-    page, _ = ds.roll_page(db_now(), TREASURER, date.today().replace(day=1), org_id=at.session_state["dues_org"],
+    page, _ = ds.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=at.session_state["dues_org"],
                            status="owing", limit=1)
     due = page["due"][0]
     at.session_state[key] = {"edited_rows": {0: {"paid": float(due) + 1}}, "added_rows": [], "deleted_rows": []}
@@ -94,7 +94,7 @@ def test_a_hand_edit_records_a_payment_and_a_bad_one_names_row_and_column(monkey
     with db_now().read() as cur:
         paid, method, on = cur.execute("SELECT paid, method, paid_on FROM dues_roll WHERE id = ?",
                                        [int(page["id"][0])]).fetchone()
-    assert (paid, method, on) == (due, "transfer", date.today())
+    assert (paid, method, on) == (due, "transfer", clock.today())
 
 
 def test_pasted_payments_are_checked_then_recorded(monkeypatch, tmp_path, demo_db_file):
@@ -102,7 +102,7 @@ def test_pasted_payments_are_checked_then_recorded(monkeypatch, tmp_path, demo_d
     at.switch_page("pages/dues.py")
     at.run()
     org_id = one_org(at)
-    page, _ = ds.roll_page(db_now(), TREASURER, date.today().replace(day=1), org_id=org_id, status="unpaid", limit=2)
+    page, _ = ds.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=org_id, status="unpaid", limit=2)
     at.session_state["dues_tab"] = "登记缴费"
     at.run()
     rows = "\n".join(f"{no}\t{due}" for no, due in zip(page["member_no"], page["due"]))
@@ -179,7 +179,7 @@ def test_unsaved_edits_survive_a_colleagues_save_and_a_stale_row_is_refused(monk
     at.session_state["roll_status"] = "owing"
     at.run()
     key = f"roll_editor_{at.session_state['roll_nonce']}"
-    page, _ = ds.roll_page(db_now(), TREASURER, date.today().replace(day=1), org_id=org_id, status="owing", limit=2)
+    page, _ = ds.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=org_id, status="owing", limit=2)
     at.session_state[key] = {"edited_rows": {1: {"paid": float(page["due"][1]), "method": "现金"}},
                              "added_rows": [], "deleted_rows": []}
     at.run()
@@ -196,10 +196,10 @@ def test_unsaved_edits_survive_a_colleagues_save_and_a_stale_row_is_refused(monk
     # a row changed by someone else since it was loaded: the save is refused, nothing written
     key = f"roll_editor_{at.session_state['roll_nonce']}"
     at.run()
-    fresh, _ = ds.roll_page(db_now(), TREASURER, date.today().replace(day=1), org_id=org_id, status="owing", limit=1)
+    fresh, _ = ds.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=org_id, status="owing", limit=1)
     r = fresh.row(0, named=True)
     ds.save_roll_edits(db_now(), TREASURER, [{"id": r["id"], "version": r["version"], "row": 1, "paid": "0.01",
-                                              "paid_on": date.today().isoformat(), "method": "cash"}])
+                                              "paid_on": clock.today().isoformat(), "method": "cash"}])
     at.session_state[key] = {"edited_rows": {0: {"paid": 0.02, "method": "现金"}}, "added_rows": [], "deleted_rows": []}
     at.run()
     button(at, "保存缴费").click()

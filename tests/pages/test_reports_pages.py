@@ -12,6 +12,7 @@ import pytest
 from dangjian_core import reports as R
 from tests.conftest import EDITOR
 from tests.pages.apptest_helpers import app_for, problems
+from dangjian_core import clock
 
 REPORT_SECTIONS = ["场次安排", "选定述职单位", "测评结果", "进度分与指标", "述职效果"]
 RECT_SECTIONS = ["逾期看板", "整改事项", "打印通知单"]
@@ -43,7 +44,7 @@ def _draft_session(at) -> dict:
     db = _db()
     s = R.sessions(db).filter(pl.col("status") == "draft")
     if s.height == 0:
-        R.create_year(db, EDITOR, date.today().year + 1)
+        R.create_year(db, EDITOR, clock.today().year + 1)
         s = R.sessions(db).filter(pl.col("status") == "draft")
     row = s.to_dicts()[0]
     at.selectbox(key="rp_year").set_value(row["year"])
@@ -126,7 +127,7 @@ def test_editor_generates_locks_swaps_and_publishes(monkeypatch, tmp_path, demo_
 def test_capacity_zero_in_the_calendar_is_refused(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
     _open(at, "pages/reports.py", "场次安排")
-    s = R.sessions(_db(), date.today().year).to_dicts()
+    s = R.sessions(_db(), clock.today().year).to_dicts()
     nonce = at.session_state["rp_sessions_nonce"]
     draft_pos = next(i for i, r in enumerate(s) if r["status"] == "draft") if any(r["status"] == "draft" for r in s) else None
     if draft_pos is None:
@@ -145,7 +146,7 @@ def test_capacity_zero_in_the_calendar_is_refused(monkeypatch, tmp_path, demo_db
 def test_editor_records_votes_and_a_bad_sum_is_refused(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
     _open(at, "pages/reports.py", "测评结果")
-    past = R.sessions(_db()).filter((pl.col("status") == "published") & (pl.col("session_date") <= date.today()))
+    past = R.sessions(_db()).filter((pl.col("status") == "published") & (pl.col("session_date") <= clock.today()))
     s = past.to_dicts()[-1]
     at.selectbox(key="rp_year").set_value(s["year"])
     at.run()
@@ -181,7 +182,7 @@ def test_editor_confirms_an_overdue_escalation(monkeypatch, tmp_path, demo_db_fi
     assert not problems(at), problems(at)
     it = R.items(_db()).filter(pl.col("id") == item["item_id"]).to_dicts()[0]
     assert it["level"] == item["level"] + 1
-    assert (it["deadline"] - date.today()).days == R.settings(_db())["escalation_days"]
+    assert (it["deadline"] - clock.today()).days == R.settings(_db())["escalation_days"]
     assert any("已确认升级 1 项" in x.value for x in at.success)
     # the new notice can be printed
     at.radio(key="rc_section").set_value("打印通知单")

@@ -1,14 +1,14 @@
 """AppTest: the 示范点 and 年度计划与考评 pages for every role, and the writes they make."""
 
-from datetime import date
 
 import polars as pl
 import pytest
 
 from dangjian_core import sites
 from tests.pages.apptest_helpers import app_for, problems
+from dangjian_core import clock
 
-Y = date.today().year
+Y = clock.today().year
 SITE_TABS = ["概况与联系人", "记录考评", "考评记录", "创建档案", "结对"]
 PLAN_TABS = ["计划与完成", "到期与逾期", "督查提醒", "考评细则", "简报图表"]
 
@@ -156,7 +156,7 @@ def test_an_archive_entry_is_added_in_the_site_table(monkeypatch, tmp_path, demo
     open_site(at, site["id"], "创建档案")
     key = f"ev_{site['org_id']}_editor_0"
     at.session_state[key] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
-        {"event_date": date.today().isoformat(), "kind": "典型经验", "title": "页面测试经验材料"}]}
+        {"event_date": clock.today().isoformat(), "kind": "典型经验", "title": "页面测试经验材料"}]}
     at.run()
     next(b for b in at.button if b.label == "保存" and b.key == f"ev_{site['org_id']}_save").click()
     at.run()
@@ -216,13 +216,13 @@ def test_unsaved_archive_edits_survive_a_colleagues_save(monkeypatch, tmp_path, 
     open_site(at, site["id"], "创建档案")
     key = f"ev_{site['org_id']}_editor_0"
     at.session_state[key] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
-        {"event_date": date.today().isoformat(), "kind": "督查指导", "title": "我的未保存记录"}]}
+        {"event_date": clock.today().isoformat(), "kind": "督查指导", "title": "我的未保存记录"}]}
     at.run()
     from dangjian_core import tables
     from tests.conftest import EDITOR
 
     tables.save(db_(), EDITOR, sites.EVENTS_SPEC, tables.Changes(inserts=[  # a colleague, same site
-        {"org_id": site["org_id"], "event_date": date.today(), "kind": "典型经验", "title": "同事的记录"}]))
+        {"org_id": site["org_id"], "event_date": clock.today(), "kind": "典型经验", "title": "同事的记录"}]))
     at.run()
     assert any("数据已有更新" in c.value for c in at.caption)
     next(b for b in at.button if b.key == f"ev_{site['org_id']}_save").click()
