@@ -268,6 +268,8 @@ SETTINGS_SPEC = register(TableSpec(
         Column("escalation_days", "升级后整改期限（天）", "int", required=True, min=1, max=365,
                default=rules.ESCALATION_DAYS),
         Column("issuer", "通知落款", required=True, max_len=60),
+        Column("overdue_count", "逾期天数按", "choice", required=True, choices=rules.OVERDUE_COUNTS,
+               default="calendar", help="逾期看板的逾期天数按自然日还是工作日计算（工作日只扣除周六、周日）"),
     ],
     checks=[_settings_checks],
 ))
@@ -532,7 +534,7 @@ def _settings(cur) -> dict:
     if not cur_rows:
         return {"id": None, "cooldown_days": rules.COOLDOWN_DAYS, "default_capacity": 5, "minutes_per_unit": 15,
                 "start_time": "09:00", "escalation_days": rules.ESCALATION_DAYS, "issuer": "党建工作领导小组办公室",
-                "version": None}
+                "overdue_count": "calendar", "version": None}
     return cur_rows[0]
 
 
@@ -1448,12 +1450,14 @@ def board(db, today: date | None = None) -> pl.DataFrame:
     today = _today(today)
     with db.read() as cur:
         it = _items_frame(cur)
-        days = int(_settings(cur)["escalation_days"])
+        st = _settings(cur)
+        days = int(st["escalation_days"])
+        count = st.get("overdue_count") or "calendar"
         info = cur.sql("SELECT r.id AS item_id, o.name, o.street, r.problem, r.responsible, r.opened, r.version"
                        " FROM rectification_items r LEFT JOIN orgs o ON o.id = r.unit_id").pl()
     if it.height == 0:
         return pl.DataFrame()
-    prop = rules.escalation_proposals(it, today, days)
+    prop = rules.escalation_proposals(it, today, days, count)
     return prop.join(info, on="item_id", how="left", maintain_order="left")
 
 

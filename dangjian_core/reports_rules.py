@@ -165,8 +165,8 @@ def indicator_contributions(values: pl.DataFrame, defs: Sequence[IndicatorDef] =
     out = (
         v.join(_defs_frame(defs), on="indicator", how="left")
         .with_columns(
-            score=(100.0 * (pl.col("value") - pl.col("floor")) / (pl.col("target") - pl.col("floor")))
-            .clip(0.0, 100.0),
+            score=_no_negative_zero((100.0 * (pl.col("value") - pl.col("floor"))
+                                     / (pl.col("target") - pl.col("floor"))).clip(0.0, 100.0)),
             _wsum=pl.col("weight").sum().over("unit_id"),
         )
     )
@@ -191,7 +191,7 @@ def progress_from_contributions(contributions: pl.DataFrame) -> pl.DataFrame:
     (the rounded value is the one ranked, so what is shown is what decides)."""
     return (
         contributions.group_by("unit_id")
-        .agg(progress=pl.col("contribution").sum().round(1), n_indicators=pl.len().cast(pl.Int64))
+        .agg(progress=_no_negative_zero(pl.col("contribution").sum().round(1)), n_indicators=pl.len().cast(pl.Int64))
         .sort("unit_id")
     )
 
@@ -222,8 +222,27 @@ def progress_scores(values: pl.DataFrame, defs: Sequence[IndicatorDef] = DEFAULT
 
 
 def _num_text(expr: pl.Expr) -> pl.Expr:
-    """A number as short text: one decimal at most, no trailing ``.0``."""
-    return expr.round(1).cast(pl.String).str.replace(r"\.0$", "")
+    """A number as short text: one decimal at most, no trailing ``.0``, never ``-0``."""
+    return _no_negative_zero(expr.round(1)).cast(pl.String).str.replace(r"\.0$", "")
+
+
+def _no_negative_zero(expr: pl.Expr) -> pl.Expr:
+    """−0.0 → 0.0, so no text ever reads「-0.0」(−0.0 == 0 is true; `+ 0.0` would be
+    simplified away by the query optimiser)."""
+    return pl.when(expr != 0).then(expr).otherwise(pl.lit(0.0, pl.Float64))
+
+
+def unit_sort_key(unit_id: pl.Series) -> pl.Series:
+    """The one tie rule for unit ids, used by every path (CLI files, the web app): numeric
+    order when every id is a whole number (``9`` before ``10``), otherwise text order by code
+    point. Numeric ids that compare equal (``7`` and ``007``) fall back to the text."""
+    if unit_id.dtype.is_integer():
+        return unit_id.cast(pl.Int64)
+    txt = unit_id.cast(pl.String).str.strip_chars()
+    nums = txt.cast(pl.Int64, strict=False)
+    if txt.null_count() == 0 and nums.null_count() == 0:
+        return nums
+    return unit_id.cast(pl.String)
 
 
 ALL_TARGETS_MET = "各项指标均已达到目标"
@@ -336,7 +355,8 @@ def pick_units(
     Order: units whose last report was `cooldown_days` (120) days or fewer before `on`
     (a report on `on` itself counts as 0 days) come after all others; within each group the
     lowest progress first; ties by the longer time since the last report (never reported
-    counts as longest); then by unit_id (the column's own order: text by code point).
+    counts as longest); then by unit_id (`unit_sort_key`: numeric when every id is a whole
+    number, else text by code point — the same on the CLI and the web path).
     Returns exactly ``min(capacity, units.height)`` rows ordered by rank:
     `unit_id, name, progress, rank, reason, last_report, days_since_report, in_cooldown`.
     capacity ≤ 0 → BadInput. `pick_notes` tells when capacity exceeds the units, or when
@@ -357,7 +377,8 @@ def pick_units(
     )
     n_units = units.height
     ranked = (
-        units.select("unit_id", "name", pl.col("progress").cast(pl.Float64))
+        units.select("unit_id", "name", _no_negative_zero(pl.col("progress").cast(pl.Float64)))
+        .with_columns(_uid_key=unit_sort_key(units["unit_id"]), _uid_text=pl.col("unit_id").cast(pl.String))
         .join(last, on="unit_id", how="left", maintain_order="left")
         .with_columns(days_since_report=(pl.lit(on) - pl.col("last_report")).dt.total_days())
         .with_columns(
@@ -366,7 +387,8 @@ def pick_units(
             _wait=pl.col("days_since_report").fill_null(_NEVER),
             _position=pl.col("progress").rank("min").cast(pl.Int64),
         )
-        .sort(["in_cooldown", "progress", "_wait", "unit_id"], descending=[False, False, True, False])
+        .sort(["in_cooldown", "progress", "_wait", "_uid_key", "_uid_text"],
+              descending=[False, False, True, False, False])
     )
     others = int((~ranked["in_cooldown"]).sum())
     df = ranked.head(capacity).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
@@ -388,7 +410,7 @@ def pick_units(
             pl.lit(" 天）")))
     )
     reason = pl.concat_str(
-        pl.lit("进度分 "), pl.col("progress").round(2).cast(pl.String),
+        pl.lit("进度分 "), _no_negative_zero(pl.col("progress").round(2)).cast(pl.String),
         pl.lit(f"，全部 {n_units} 个单位中倒数第 "), pl.col("_position").cast(pl.String),
         pl.when(pl.col("lagging").is_null()).then(pl.lit(""))
         .when(pl.col("lagging") == ALL_TARGETS_MET).then(pl.lit("；") + pl.col("lagging"))
@@ -683,11 +705,28 @@ def validate_rectifications(items: pl.DataFrame, first_row: int | None = None) -
         raise BadInput("整改事项数据有误", errors)
 
 
-def escalation_proposals(items: pl.DataFrame, today: dt.date, days: int = ESCALATION_DAYS) -> pl.DataFrame:
+OVERDUE_COUNTS = {"calendar": "自然日", "working": "工作日（只扣除周六、周日，不含法定节假日调休）"}
+
+
+def overdue_days_expr(deadline: pl.Expr, today: dt.date, count: str = "calendar") -> pl.Expr:
+    """Days an item is overdue on `today`: the days after `deadline` up to and including
+    `today`. "calendar" counts every day; "working" counts Monday–Friday only (there is no
+    holiday table: public holidays and make-up working days are not known to the product)."""
+    if count not in OVERDUE_COUNTS:
+        raise BadInput(f"逾期天数的计算方式「{count}」无效，应为：{'、'.join(OVERDUE_COUNTS)}")
+    if count == "calendar":
+        return (pl.lit(today) - deadline).dt.total_days()
+    # business_day_count counts [start, end): the day after the deadline … today
+    return pl.business_day_count(deadline + pl.duration(days=1), pl.lit(today + dt.timedelta(days=1))).cast(pl.Int64)
+
+
+def escalation_proposals(items: pl.DataFrame, today: dt.date, days: int = ESCALATION_DAYS,
+                         overdue_count: str = "calendar") -> pl.DataFrame:
     """Open items past their deadline, with the proposed next step.
 
     Timing rule: an item is overdue from the day after its deadline (on the deadline day it
-    is still in time); `days_overdue` = today − deadline (1 on the day after). An overdue
+    is still in time); `days_overdue` = today − deadline (1 on the day after), or with
+    `overdue_count="working"` the Monday–Friday days after the deadline up to today. An overdue
     open item proposes the next level (1 问题整改意见单 → 2 通报批评单 → 3 主要领导约谈单);
     the office confirms it with `escalate`, and the new document's deadline is the
     confirmation date + `days` (default 15) — `proposed_deadline` shows it for a
@@ -704,7 +743,7 @@ def escalation_proposals(items: pl.DataFrame, today: dt.date, days: int = ESCALA
         items.filter(pl.col("closed").is_null() & (pl.col("deadline") < today))
         .with_columns(
             level=pl.col("level").cast(pl.Int64),
-            days_overdue=(pl.lit(today) - pl.col("deadline")).dt.total_days(),
+            days_overdue=overdue_days_expr(pl.col("deadline"), today, overdue_count),
         )
         .with_columns(
             at_top=pl.col("level") >= 3,

@@ -262,3 +262,18 @@ def test_cli_agrees_with_plain_reference(case):
     expected, _ = reference_pick([(u, "", p) for u, p in units], history, on, capacity)
     assert got["unit_id"].to_list() == expected
     assert got.height == min(capacity, len(units))
+
+
+def test_ties_numeric_ids_in_numeric_order_and_no_negative_zero(tmp_path):
+    """Issue 16 §3: the CLI and the web path share one tie rule (numeric when all ids are)."""
+    u = write(tmp_path / "units.csv", "unit_id,name,open_rectifications\n10,十,5\n9,九,5\n100,百,5\n2,二,0\n")
+    h = write(tmp_path / "history.csv", "unit_id,date\n")
+    out = tmp_path / "out.csv"
+    assert main(pick_args(u, h, out, capacity=4)) == 0
+    got = pl.read_csv(out, infer_schema=False)
+    assert got["unit_id"].to_list() == ["9", "10", "100", "2"]
+    assert all("-0" not in t for t in got["reason"].to_list() + got["progress"].to_list())
+    assert got["reason"][0].startswith("进度分 0.0，")
+    mixed = write(tmp_path / "mixed.csv", "unit_id,name,progress\n10,十,5\n9,九,5\nA,甲,5\n")
+    assert main(pick_args(mixed, h, out, capacity=3)) == 0
+    assert pl.read_csv(out, infer_schema=False)["unit_id"].to_list() == ["10", "9", "A"]

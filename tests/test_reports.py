@@ -657,3 +657,30 @@ def test_chart_datasets_for_briefings(demo_db):
         assert frame.height > 0 and {f.name for f in ds.fields} <= set(frame.columns), code
     items = charts.load_frame(demo_db, viewer, charts.get_dataset("rectification_items"))
     assert set(items["level"].unique().to_list()) <= set(R.LEVEL_NAMES.values())
+
+
+# -- issue 16 §3 on the web path: one tie rule, no negative zero, working-day overdue board ---
+def test_web_ranking_ties_by_numeric_unit_id_and_never_prints_negative_zero(db):
+    add_orgs(db, 12)
+    with db.write() as cur:
+        cur.execute("UPDATE report_indicators SET enabled = (code = 'open_rectifications')")
+    # at the floor (5 open items) the lower-is-better score is 0: units 11, 10 and 9 tie at 0
+    for unit in (11, 10, 9):
+        for k in range(5):
+            R.add_item(db, EDITOR, unit_id=unit, problem=f"问题{k}", responsible="书记", opened=D(2024, 1, 1),
+                       deadline=D(2025, 6, 1))
+    s = year_sessions(db)[0]
+    ranked = R.ranking(db, s["id"], today=LATE).ranked
+    assert ranked["unit_id"].to_list()[:3] == [9, 10, 11]          # numbers: 9 before 10
+    assert all("-0" not in t for t in ranked["reason"].to_list())
+    assert ranked["reason"][0].startswith("进度分 0.0，")
+
+
+def test_board_counts_working_days_when_the_office_chooses(rdb):
+    a = R.add_item(rdb, EDITOR, unit_id=1, problem="甲", responsible="书记", opened=D(2024, 1, 1), deadline=D(2024, 2, 2))
+    assert R.board(rdb, D(2024, 2, 5))["days_overdue"].to_list() == [3]       # default: calendar days
+    s = R.settings(rdb)
+    R.save_settings(rdb, EDITOR, {"overdue_count": "working"}, s["version"])
+    assert R.settings(rdb)["overdue_count"] == "working"
+    board = R.board(rdb, D(2024, 2, 5))
+    assert board["item_id"].to_list() == [a] and board["days_overdue"].to_list() == [1]  # Sat, Sun not counted

@@ -113,12 +113,15 @@ def reference_pick(units, history, on, capacity, cooldown=120):
         if uid in ids and d <= on and (uid not in last or d > last[uid]):
             last[uid] = d
 
+    numeric = all(str(u[0]).strip().lstrip("-").isdigit() for u in units)
+
     def key(u):
         uid, _name, progress = u
         days = (on - last[uid]).days if uid in last else None
         cooling = days is not None and days <= cooldown
         wait = float("inf") if days is None else days
-        return (cooling, progress, -wait, uid)
+        # one tie rule everywhere: numeric when every id is a whole number, else text
+        return (cooling, progress, -wait, int(uid) if numeric else 0, str(uid))
 
     return [u[0] for u in sorted(units, key=key)[:capacity]], last
 
@@ -379,3 +382,49 @@ def test_report_effect_before_and_next_two_sessions():
     assert got[1]["session_date"] == s2
     assert (got[1]["before"], got[1]["after_1"], got[1]["after_2"]) == (48.0, 55.0, 70.0)
     assert (got[1]["change_1"], got[1]["change_2"]) == (7.0, 22.0)
+
+
+# ------------------------------------------------------------------ issue 16 §3: -0 and ties
+
+def test_no_negative_zero_for_a_lower_is_better_indicator_at_its_floor():
+    vals = pl.DataFrame({"unit_id": ["a"], "indicator": ["open_rectifications"], "value": [5.0]})
+    c = r.indicator_contributions(vals)
+    assert str(c["score"][0]) == "0.0" and str(c["contribution"][0]) == "0.0"
+    scores = r.progress_from_contributions(c)
+    assert str(scores["progress"][0]) == "0.0"
+    lag = r.lagging_reasons(c)
+    units = pl.DataFrame({"unit_id": ["a"], "name": ["甲"], "progress": [-0.0]})
+    picked = r.pick_units(units, history_frame([]), D(2024, 6, 1), 1, lagging=lag)
+    assert picked["reason"][0].startswith("进度分 0.0，")
+    assert "-0" not in picked["reason"][0] and str(picked["progress"][0]) == "0.0"
+
+
+@pytest.mark.parametrize("ids, dtype, expected", [
+    (["10", "9", "100"], pl.String, ["9", "10", "100"]),     # all numeric text: numeric order
+    ([10, 9, 100], pl.Int32, [9, 10, 100]),                  # the web path: orgs.id
+    ([" 10", "9 ", "007", "7"], pl.String, ["007", "7", "9 ", " 10"]),  # equal numbers: then text
+    (["10", "9", "A"], pl.String, ["10", "9", "A"]),         # not all numeric: text order
+])
+def test_one_tie_rule_for_unit_ids(ids, dtype, expected):
+    units = pl.DataFrame({"unit_id": ids, "name": [f"单位{i}" for i in ids], "progress": [50.0] * len(ids)},
+                         schema={"unit_id": dtype, "name": pl.String, "progress": pl.Float64})
+    picked = r.pick_units(units, pl.DataFrame(schema={"unit_id": dtype, "date": pl.Date}), D(2024, 6, 1), len(ids))
+    assert picked["unit_id"].to_list() == expected
+
+
+@pytest.mark.parametrize("deadline, today, calendar, working", [
+    (D(2024, 2, 2), D(2024, 2, 5), 3, 1),    # Fri → Mon: Sat, Sun, Mon; working: Mon only
+    (D(2024, 2, 1), D(2024, 2, 2), 1, 1),
+    (D(2024, 2, 2), D(2024, 2, 4), 2, 0),    # overdue over a weekend only
+    (D(2024, 1, 10), D(2024, 2, 2), 23, 17),
+])
+def test_overdue_days_calendar_or_working(deadline, today, calendar, working):
+    items = pl.DataFrame({"item_id": [1], "unit_id": [1], "level": [1], "deadline": [deadline],
+                          "closed": [None], "opened": [D(2024, 1, 1)]},
+                         schema_overrides={"closed": pl.Date})
+    cal = r.escalation_proposals(items, today)
+    wrk = r.escalation_proposals(items, today, overdue_count="working")
+    assert cal["days_overdue"].to_list() == [calendar]
+    assert wrk["days_overdue"].to_list() == [working]
+    with pytest.raises(BadInput, match="计算方式"):
+        r.escalation_proposals(items, today, overdue_count="holidays")
