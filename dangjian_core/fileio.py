@@ -268,22 +268,26 @@ def _atomic_target(path: Path):
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A plain number written as text ("-12.50", "+3") is a value, not a formula: left as it is.
+_PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 
 
 def escape_formula_text(value: object) -> object:
     """A text cell that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not re.match(_PLAIN_NUMBER, value):
         return "'" + value
     return value
 
 
 def escape_formulas(df: pl.DataFrame) -> pl.DataFrame:
+    """Text columns only: cells starting with = + - @ tab or CR get a leading apostrophe (our
+    imports take it off again); numeric columns, and numbers kept as text, stay as they are."""
     exprs = []
     for name, dtype in df.schema.items():
         if dtype == pl.String:
             col = pl.col(name)
             exprs.append(
-                pl.when(col.str.contains(r"^[=+\-@\t\r]"))
+                pl.when(col.str.contains(r"^[=+\-@\t\r]") & ~col.str.contains(_PLAIN_NUMBER))
                 .then(pl.lit("'") + col)
                 .otherwise(col)
                 .alias(name)
@@ -309,7 +313,8 @@ def xlsx_bytes(sheets: dict[str, pl.DataFrame], *, column_widths: int | None = N
 
 
 def write_frame(df: pl.DataFrame, path: str | os.PathLike, *, sheet: str = "Sheet1") -> None:
-    """Write csv/xlsx/parquet by extension, atomically (no partial file on failure)."""
+    """Write csv/xlsx/parquet by extension, atomically (no partial file on failure). Text cells
+    that look like formulas are escaped in csv and xlsx alike (`escape_formulas`)."""
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in TEXT_EXTS | {".xlsx", ".parquet"}:
@@ -317,7 +322,7 @@ def write_frame(df: pl.DataFrame, path: str | os.PathLike, *, sheet: str = "Shee
     tmp = _atomic_target(p)
     try:
         if ext in TEXT_EXTS:
-            df.write_csv(tmp)
+            escape_formulas(df).write_csv(tmp)  # as the xlsx: no cell of ours runs as a formula
         elif ext == ".xlsx":
             tmp.write_bytes(xlsx_bytes({sheet: df}))
         else:
