@@ -316,6 +316,105 @@ def _to_decimal(value) -> Decimal | None:
 DEFAULT_SETTINGS = DuesSettings()
 
 
+# --------------------------------------------------------------------------------------
+# Dated rule history: each month is computed by the rule in force that month
+# --------------------------------------------------------------------------------------
+
+def month_number(year: int, month: int) -> int:
+    """year × 12 + month − 1: the month index used by every frame of this module."""
+    return year * 12 + month - 1
+
+
+#: The 2008 rules as they stood before the 2017 notice: the base deducts only the income tax,
+#: retirees' base includes the allowances paid to all retirees, no 1000-yuan ceiling, and a new
+#: pay level counts from the month it is first paid (Art. 10).
+RULE_2008_SETTINGS = DuesSettings(cap=False, base_reading="tax_only", retiree_base="all_allowances",
+                                  amount_mode="monthly")
+#: From the 2017 notice: base after the member's own 社保/公积金/年金 and tax, retirees' basic
+#: pension only, at most 1000.00 a month, amounts fixed at the start of the year.
+RULE_2017_SETTINGS = DuesSettings()
+RULE_2017_FROM = (2017, 1)  # the notice is applied from the first month of 2017 (amounts are set per year)
+
+
+@dataclass(frozen=True)
+class RulePeriod:
+    """A rule in force from month `start` (month index) until the next period starts."""
+
+    start: int
+    settings: DuesSettings
+    code: str        # short code shown per month: "2008", "2017", or "v<N>" for an office version
+    label: str       # Chinese description
+
+    @property
+    def start_text(self) -> str:
+        return f"{self.start // 12}-{self.start % 12 + 1:02d}"
+
+
+class RuleHistory:
+    """Rules effective from a month, oldest first. `at(month)` is the rule in force that
+    month (a month before the first period uses the first period's rule)."""
+
+    def __init__(self, periods: Iterable[RulePeriod]):
+        ps = sorted(periods, key=lambda p: p.start)
+        if not ps:
+            raise BadInput("党费规则历史为空：至少需要一条规则")
+        starts = [p.start for p in ps]
+        if len(set(starts)) != len(starts):
+            raise BadInput("党费规则历史中有两条规则自同一月份起施行")
+        self.periods: tuple[RulePeriod, ...] = tuple(ps)
+
+    def __iter__(self):
+        return iter(self.periods)
+
+    def __len__(self):
+        return len(self.periods)
+
+    def __eq__(self, other):
+        return isinstance(other, RuleHistory) and self.periods == other.periods
+
+    def __hash__(self):
+        return hash(self.periods)
+
+    @property
+    def latest(self) -> RulePeriod:
+        return self.periods[-1]
+
+    def at(self, month_index: int) -> RulePeriod:
+        found = self.periods[0]
+        for p in self.periods:
+            if p.start <= month_index:
+                found = p
+        return found
+
+    def period_index(self, month: pl.Expr) -> pl.Expr:
+        """Int64 index into `periods` of the rule in force for a month-index expression."""
+        idx = pl.lit(0, pl.Int64)
+        for p in self.periods[1:]:
+            idx = idx + (month >= p.start).cast(pl.Int64)
+        return idx
+
+    @property
+    def codes(self) -> list[str]:
+        return [p.code for p in self.periods]
+
+    def labels(self) -> dict[str, str]:
+        return {p.code: p.label for p in self.periods}
+
+
+BUILTIN_RULES = RuleHistory([
+    RulePeriod(month_number(*FIRST_MONTH), RULE_2008_SETTINGS, "2008",
+               "2008 年规定（中组发〔2008〕3号）：基数只扣个人所得税，不设 1000 元上限，工资变动当月起调整"),
+    RulePeriod(month_number(*RULE_2017_FROM), RULE_2017_SETTINGS, "2017",
+               "2017 年通知（组电明字〔2017〕5号）：基数扣除个人缴纳的社保、公积金、年金和个税，"
+               "每月一般不超过 1000 元，每年年初核定"),
+])
+AMOUNT_MODES_CLI = {
+    "monthly": "每行的计算基数就是该月的基数（默认，与 cli.md 一致）",
+    "fixed_for_year": "每年年初核定：年内沿用当年第一次核定的基数，标记 redetermine 的月份或类别变化的月份重新核定",
+    "by_rule": "按各月适用的规则：2017 年起每年年初核定，此前按月随工资变化",
+}
+
+
 def parse_money(value, *, what: str = "金额") -> Decimal:
     """One money value (text or number) → Decimal with 2 decimals, by the module's rules.
     Raises BadInput with a Chinese message."""
@@ -817,6 +916,27 @@ def dues_exprs(settings: DuesSettings = DEFAULT_SETTINGS, *, category: str = "ca
     ]
 
 
+def dues_exprs_by_rule(rules: RuleHistory, *, month: str = "month_index", category: str = "category",
+                       base_fen: str = "base_fen", fixed_fen: str = "fixed_fen",
+                       rule_as_enum: bool = False) -> list[pl.Expr]:
+    """`dues_exprs` with each row computed by the rule in force in its month (`month`: month
+    index), plus `rule_version` (the period's code, String)."""
+    kw = dict(category=category, base_fen=base_fen, fixed_fen=fixed_fen, rule_as_enum=rule_as_enum)
+    per = [dues_exprs(p.settings, **kw) for p in rules]
+    codes = pl.Series(rules.codes, dtype=pl.String)
+    if len(per) == 1:
+        return per[0] + [pl.lit(codes[0], pl.String).alias("rule_version")]
+    pidx = rules.period_index(pl.col(month))
+    out = []
+    for j, name in enumerate(("dues_fen", "rate_permille", "rule")):
+        chain = pl.when(pidx == 0).then(per[0][j])
+        for k in range(1, len(per)):
+            chain = chain.when(pidx == k).then(per[k][j])
+        out.append(chain.otherwise(None).alias(name))
+    out.append(pl.lit(codes).gather(pidx).alias("rule_version"))
+    return out
+
+
 def calc_dues_frame(
     df: pl.DataFrame,
     settings: DuesSettings = DEFAULT_SETTINGS,
@@ -1126,19 +1246,67 @@ def _month_text(expr: pl.Expr) -> pl.Expr:
     return pl.lit(_MONTH_LOOKUP).gather(expr - _FIRST_INDEX)
 
 
+_TRUE_TEXT = ("true", "1", "是", "yes", "y", "t", "√")
+_FALSE_TEXT = ("false", "0", "否", "no", "n", "f", "")
+
+
+def _bool_cells(s: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(Boolean, bad mask) for a yes/no column: true/false, 1/0, 是/否, yes/no; empty = false."""
+    if s.dtype == pl.Boolean:
+        return s.fill_null(False), pl.repeat(False, len(s), eager=True)
+    t = _as_text(s).str.strip_chars().str.to_lowercase().fill_null("")
+    yes = t.is_in(list(_TRUE_TEXT))
+    bad = ~yes & ~t.is_in(list(_FALSE_TEXT))
+    return yes, bad
+
+
+def _bases_in_force(work: pl.DataFrame, fixed: pl.Expr) -> pl.Series:
+    """The base in force in each row's month when amounts are fixed for the year (`fixed`
+    true for the row): a row's base applies from its own month when it is the member's first
+    row, a January row, marked `redetermine`, or the category changed from the row before (a
+    new category is a new determination); otherwise from the next January. The base in force
+    is that of the latest applying row (the latest month among rows applying from the same
+    month) — the rule `dues_store` applies to the base history. `work` is sorted by member
+    (grouped) then month."""
+    big = 1 << 20  # month indexes stay below 2**15
+    new_member = (pl.col("member_id") != pl.col("member_id").shift(1)).fill_null(True)
+    cat_change = (pl.col("category") != pl.col("category").shift(1)).fill_null(True)
+    applies = (pl.when(~fixed | new_member | cat_change | (pl.col("month_index") % 12 == 0) | pl.col("redetermine"))
+               .then(pl.col("month_index")).otherwise((pl.col("month_index") // 12 + 1) * 12))
+    keyed = work.lazy().select(
+        _m=new_member.cum_sum().cast(pl.Int64), month_index="month_index", base_fen="base_fen", applies=applies,
+    ).with_columns(t=pl.col("_m") * big + pl.col("month_index"), k=pl.col("_m") * big + pl.col("applies")).collect()
+    cand = (keyed.select("k", "month_index", "base_fen").sort("k", "month_index")
+            .unique("k", keep="last", maintain_order=True))
+    got = keyed.select("t").join_asof(cand.select("k", "base_fen"), left_on="t", right_on="k", strategy="backward")
+    return got["base_fen"]
+
+
 def arrears_detail(
     df: pl.DataFrame,
     settings: DuesSettings = DEFAULT_SETTINGS,
     *,
+    rules: RuleHistory | None = None,
+    amount_mode: str = "monthly",
     first_row: int = 2,
     file: str | None = None,
 ) -> pl.DataFrame:
     """Per member and month (应缴 / 实缴 / 补交): member_id, month ("YYYY-MM"), month_index
-    (year × 12 + month − 1), category (Enum of the codes), rule (Enum RULE_ENUM), due_fen, paid_fen, back_pay_fen (= max(due −
+    (year × 12 + month − 1), category (Enum of the codes), rule (Enum RULE_ENUM), rule_version
+    (code of the dated rule used, `rules`; null without), base_used_fen (the base the due
+    amount was computed from), due_fen, paid_fen, back_pay_fen (= max(due −
     paid, 0)), unpaid (due > 0 and paid = 0), consecutive_unpaid (length of the unpaid run
     ending that month, 0 otherwise), row (spreadsheet row). Sorted by member (in order of first
-    appearance) then month. Raises BadInput listing every bad cell."""
+    appearance) then month. Raises BadInput listing every bad cell.
+
+    `rules`: compute each month by the rule in force that month (a `RuleHistory`; None: the
+    one `settings` for every month). `amount_mode` (`AMOUNT_MODES_CLI`): "monthly" takes each
+    row's base as that month's base; "fixed_for_year" keeps the base determined at the start
+    of the year (`_bases_in_force`; an optional `redetermine` column marks re-determinations);
+    "by_rule" does so in the months whose rule says so (2017 on)."""
     _check_columns(df, ["member_id", "month", "category", "base_income", "paid"], file)
+    if amount_mode not in AMOUNT_MODES_CLI:
+        raise BadInput(f"金额调整方式「{amount_mode}」无效，应为：{'、'.join(AMOUNT_MODES_CLI)}")
     df = df.rechunk()
     err = _Errors(first_row)
     parsed, _ = parse_dues_input(df, settings, first_row=first_row, unique_member=False, errors=err, file=file)
@@ -1148,10 +1316,16 @@ def arrears_detail(
     paid_bad = paid_problem.is_not_null() & (paid_problem != "missing")
     err.add_mask(paid_bad, "paid", df["paid"], _money_messages(paid_problem, "实缴金额"), 4)
     n = df.height
+    if "redetermine" in df.columns:
+        redetermine, redet_bad = _bool_cells(df["redetermine"])
+        err.add_mask(redet_bad, "redetermine", df["redetermine"], "重新核定应填 true/false（是/否），空白表示否", 5)
+    else:
+        redetermine = pl.repeat(False, n, eager=True)
     work = parsed.with_columns(
         month_index=midx,
         paid_fen=paid_fen.fill_null(0),  # an empty paid cell means nothing was paid
         row=pl.int_range(n, dtype=pl.Int64, eager=True),
+        redetermine=redetermine,
     )
     member = work["member_id"]
     change = (member != member.shift(1)).fill_null(True)
@@ -1182,6 +1356,18 @@ def arrears_detail(
         errors = err.sorted()
         raise BadInput(f"发现 {len(errors)} 处错误，未计算欠缴", errors, file=file)
 
+    if amount_mode != "monthly" and n:
+        if amount_mode == "fixed_for_year":
+            fixed = pl.lit(True)
+        else:
+            hist = rules or RuleHistory([RulePeriod(0, settings, "", "")])
+            fixed = pl.lit(pl.Series([p.settings.amount_mode == "fixed_for_year" for p in hist], dtype=pl.Boolean)
+                           ).gather(hist.period_index(pl.col("month_index")))
+        work = work.with_columns(base_fen=_bases_in_force(work, fixed))
+    if rules is not None:
+        computed = dues_exprs_by_rule(rules, rule_as_enum=True)
+    else:
+        computed = dues_exprs(settings, rule_as_enum=True) + [pl.lit(None, pl.String).alias("rule_version")]
     unpaid = (pl.col("dues_fen") > 0) & (pl.col("paid_fen") == 0)
     new_member = (pl.col("member_id") != pl.col("member_id").shift(1)).fill_null(True)
     adjacent = (pl.col("month_index") == pl.col("month_index").shift(1) + 1).fill_null(False)
@@ -1190,7 +1376,7 @@ def arrears_detail(
     run_start = pl.when(start).then(pos).otherwise(None).forward_fill()
     return (
         work.lazy()
-        .with_columns(dues_exprs(settings, rule_as_enum=True))
+        .with_columns(computed)
         .with_columns(unpaid=unpaid)
         .select(
             "member_id",
@@ -1198,6 +1384,8 @@ def arrears_detail(
             month_index="month_index",
             category="category",
             rule="rule",
+            rule_version="rule_version",
+            base_used_fen="base_fen",
             due_fen="dues_fen",
             paid_fen="paid_fen",
             back_pay_fen=pl.max_horizontal(pl.col("dues_fen") - pl.col("paid_fen"), pl.lit(0, pl.Int64)),
@@ -1254,6 +1442,8 @@ def compute_arrears(
     df: pl.DataFrame,
     settings: DuesSettings = DEFAULT_SETTINGS,
     *,
+    rules: RuleHistory | None = None,
+    amount_mode: str = "monthly",
     first_row: int = 2,
     file: str | None = None,
 ) -> pl.DataFrame:
@@ -1263,7 +1453,8 @@ def compute_arrears(
     flag_six_months, warning. Unpaid = due > 0 and paid = 0; arrears = Σ max(due − paid, 0);
     runs need adjacent calendar months (a missing month or a month with nothing due breaks a
     run); flag when the longest run ≥ settings.flag_months (6)."""
-    return summarize_arrears(arrears_detail(df, settings, first_row=first_row, file=file), settings)
+    detail = arrears_detail(df, settings, rules=rules, amount_mode=amount_mode, first_row=first_row, file=file)
+    return summarize_arrears(detail, settings)
 
 
 def format_arrears(result: pl.DataFrame) -> pl.DataFrame:
@@ -1274,6 +1465,20 @@ def format_arrears(result: pl.DataFrame) -> pl.DataFrame:
         fen_text("paid_total_fen").alias("paid_total"),
         fen_text("arrears_fen").alias("arrears"),
         "max_consecutive_unpaid", "flag_six_months",
+    )
+
+
+RULE_VERSION_COLUMNS = ["member_id", "month", "category", "base_used", "rule_version", "rule", "due", "paid",
+                        "back_pay", "consecutive_unpaid"]
+
+
+def format_arrears_detail(detail: pl.DataFrame) -> pl.DataFrame:
+    """Per member and month, for `dues arrears --detail`: which rule each month used."""
+    return detail.select(
+        "member_id", "month", pl.col("category").cast(pl.String),
+        fen_text("base_used_fen").alias("base_used"), "rule_version", pl.col("rule").cast(pl.String),
+        fen_text("due_fen").alias("due"), fen_text("paid_fen").alias("paid"),
+        fen_text("back_pay_fen").alias("back_pay"), "consecutive_unpaid",
     )
 
 

@@ -232,3 +232,51 @@ def test_arrears_cli_rejects_bad_rows(tmp_path):
     assert "第 3 行 列「month」" in p.stderr and "第 2 行" in p.stderr
     assert "第 4 行 列「month」（值「2024-13」）" in p.stderr
     assert "第 5 行 列「paid」（值「-3」）" in p.stderr
+
+
+def test_arrears_cli_each_month_by_its_rule_2016_to_2018(tmp_path):
+    """Issue 16 §2: months spanning 2016–2018, each by the rule in force then. 2016-05 employed
+    base 60000 → 1200.00 (2008 rules, no ceiling); from 2017-01 → 1000.00 (the 2017 notice)."""
+    rows = [["a", "2016-05", "employed", "60000", "0"], ["a", "2016-12", "employed", "60000", "1200"],
+            ["a", "2017-01", "employed", "60000", "0"], ["a", "2018-03", "employed", "60000", "1000"],
+            ["b", "2016-12", "employed", "5940", "89.10"], ["b", "2017-01", "employed", "4380", "0"],
+            ["b", "2018-06", "retired", "4000", "0"]]
+    src = write_csv(tmp_path / "arr.csv", ["member_id", "month", "category", "base_income", "paid"], rows)
+    out, det = tmp_path / "out.csv", tmp_path / "detail.csv"
+    p = run("arrears", src, out, "--detail", det)
+    assert p.returncode == 0, p.stderr
+    assert out.read_text(encoding="utf-8").splitlines() == [   # cli.md's columns, unchanged
+        "member_id,months,due_total,paid_total,arrears,max_consecutive_unpaid,flag_six_months",
+        "a,4,4400.00,2200.00,2200.00,1,false",
+        "b,3,152.90,89.10,63.80,1,false",
+    ]
+    got = read_csv_text(det)
+    assert [(g["month"], g["rule_version"], g["rule"], g["due"]) for g in got] == [
+        ("2016-05", "2008", "bracket_2", "1200.00"), ("2016-12", "2008", "bracket_2", "1200.00"),
+        ("2017-01", "2017", "bracket_2_capped", "1000.00"), ("2018-03", "2017", "bracket_2_capped", "1000.00"),
+        ("2016-12", "2008", "bracket_1.5", "89.10"), ("2017-01", "2017", "bracket_1", "43.80"),
+        ("2018-06", "2017", "retired_0.5", "20.00")]
+    assert run("arrears", src, out, "--rules", "current").returncode == 0
+    assert read_csv_text(out)[0]["due_total"] == "4000.00"   # every month capped: today's rule
+
+
+def test_arrears_cli_fixed_for_year_flag_and_redetermine_column(tmp_path):
+    header = ["member_id", "month", "category", "base_income", "paid", "redetermine"]
+    rows = [["a", "2018-01", "employed", "5000", "0", ""],       # determined in January: 50.00
+            ["a", "2018-02", "employed", "6000", "0", ""],       # raise mid-year: still 50.00
+            ["a", "2018-03", "employed", "7000", "0", "是"],     # re-determined: 105.00
+            ["a", "2018-04", "employed", "8000", "0", "false"],  # still 105.00
+            ["a", "2018-05", "retired", "4000", "0", ""],        # retired: a new determination, 20.00
+            ["a", "2019-01", "retired", "6000", "0", ""]]        # next January: 60.00
+    src = write_csv(tmp_path / "arr.csv", header, rows)
+    out, det = tmp_path / "out.csv", tmp_path / "det.csv"
+    assert run("arrears", src, out, "--amount-mode", "fixed_for_year", "--detail", det).returncode == 0
+    assert [g["due"] for g in read_csv_text(det)] == ["50.00", "50.00", "105.00", "105.00", "20.00", "60.00"]
+    assert read_csv_text(out)[0]["due_total"] == "390.00"
+    assert run("arrears", src, out, "--detail", det).returncode == 0      # default: each row's own base
+    assert [g["due"] for g in read_csv_text(det)] == ["50.00", "90.00", "105.00", "120.00", "20.00", "60.00"]
+    bad = write_csv(tmp_path / "bad.csv", header, [["a", "2018-01", "employed", "5000", "0", "也许"]])
+    out2, det2 = tmp_path / "out2.csv", tmp_path / "det2.csv"
+    p = run("arrears", bad, out2, "--amount-mode", "fixed_for_year", "--detail", det2)
+    assert p.returncode == 2 and "第 2 行 列「redetermine」" in p.stderr
+    assert not det2.exists() and not out2.exists()

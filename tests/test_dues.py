@@ -631,3 +631,113 @@ def test_arrears_from_native_parquet_types():
     r = compute_arrears(df).row(0, named=True)
     assert (r["member_id"], r["months"], r["arrears_fen"], r["max_consecutive_unpaid"]) == ("7", 3, 15300, 2)
     assert dues.arrears_detail(df)["month"].to_list() == ["2024-01", "2024-02", "2024-03"]
+
+
+# ---------------------------------------------------------------- dated rules (issue 16 §2)
+
+def test_builtin_rule_history_2008_then_2017():
+    r = dues.BUILTIN_RULES
+    assert [p.code for p in r] == ["2008", "2017"]
+    assert r.at(dues.month_number(2016, 5)).code == "2008" and r.at(dues.month_number(2016, 12)).code == "2008"
+    assert r.at(dues.month_number(2017, 1)).code == "2017" and r.at(dues.month_number(2030, 6)).code == "2017"
+    s08 = r.at(dues.month_number(2016, 5)).settings
+    assert (s08.cap, s08.base_reading, s08.retiree_base, s08.amount_mode) == (False, "tax_only", "all_allowances", "monthly")
+    assert r.latest.settings == dues.DEFAULT_SETTINGS
+    with pytest.raises(BadInput):
+        dues.RuleHistory([])
+
+
+def test_2016_worked_example_no_ceiling_before_the_2017_notice():
+    rows = [("a", "2016-05", "employed", "60000", "0"), ("a", "2017-05", "employed", "60000", "0")]
+    det = dues.arrears_detail(_arr(rows), rules=dues.BUILTIN_RULES)
+    assert det["due_fen"].to_list() == [120000, 100000]
+    assert det["rule_version"].to_list() == ["2008", "2017"]
+    assert det["rule"].cast(pl.String).to_list() == ["bracket_2", "bracket_2_capped"]
+    # without the history every month gets today's rule (the old behaviour)
+    assert dues.arrears_detail(_arr(rows))["due_fen"].to_list() == [100000, 100000]
+
+
+def test_2017_worked_example_base_reading_by_rule():
+    """dues.md: 职务 1500 + 级别 2000 + 津补贴 2500 (通讯 300, 交通 500 not counted); own 养老 480,
+    医疗 120, 职业年金 240, 公积金 720; 个税 60 → base 4380 → 43.80 (2017) — the 2008 reading
+    ("tax only") of the same pay gives base 5940 → 89.10."""
+    items = {"职务工资": "1500", "级别工资": "2000", "津贴补贴": "2500", "通讯补贴": "300", "交通补贴": "500",
+             "养老保险": "480", "医疗保险": "120", "职业年金": "240", "住房公积金": "720", "个人所得税": "60"}
+    mapping = {"职务工资": "counted", "级别工资": "counted", "津贴补贴": "counted", "通讯补贴": "ignored",
+               "交通补贴": "ignored", "养老保险": "deducted", "医疗保险": "deducted", "职业年金": "deducted",
+               "住房公积金": "deducted", "个人所得税": "tax"}
+    got = {}
+    for y in (2016, 2017):
+        s = dues.BUILTIN_RULES.at(dues.month_number(y, 6)).settings
+        b = dues.compute_base(items, mapping, s)
+        got[y] = (b.base, calc_dues("employed", b.base, None, s).dues)
+    assert got == {2016: (D("5940.00"), D("89.10")), 2017: (D("4380.00"), D("43.80"))}
+
+
+def _fixed_for_year_reference(rows, by_rule=False):
+    """Plain Python: the base in force per (member, month) by the rule of dues_store."""
+    out = {}
+    members: dict[str, list] = {}
+    for m, month, cat, base, _paid, redet in rows:
+        y, mo = map(int, month.split("-"))
+        members.setdefault(m, []).append((y * 12 + mo - 1, cat, base, redet))
+    for m, items in members.items():
+        items.sort()
+        cands = []
+        for i, (idx, cat, base, redet) in enumerate(items):
+            fixed = True
+            if by_rule:
+                fixed = dues.BUILTIN_RULES.at(idx).settings.amount_mode == "fixed_for_year"
+            now = (not fixed or i == 0 or cat != items[i - 1][1] or idx % 12 == 0 or redet)
+            cands.append(((idx if now else (idx // 12 + 1) * 12), idx, base))
+        for idx, cat, base, _ in items:
+            best = max(c for c in cands if c[0] <= idx)
+            out[(m, idx)] = best[2]
+    return out
+
+
+@st.composite
+def fixed_rows(draw):
+    rows = []
+    for m in range(draw(st.integers(1, 4))):
+        months = sorted(draw(st.sets(st.integers(96, 130), min_size=1, max_size=18)))  # 2016-01 … 2018-11
+        for k in months:
+            cat = draw(st.sampled_from(["employed", "employed", "employed", "retired"]))
+            base = str(draw(st.sampled_from([2500, 4900, 5100, 12000, 60000])) + draw(st.integers(0, 3)))
+            rows.append((f"m{m}", f"{2008 + k // 12}-{k % 12 + 1:02d}", cat, base, "0", draw(st.booleans())
+                         if draw(st.integers(0, 5)) == 0 else False))
+    return rows
+
+
+@FAST
+@given(rows=fixed_rows(), mode=st.sampled_from(["fixed_for_year", "by_rule"]))
+def test_fixed_for_year_matches_plain_python_and_each_month_uses_its_rule(rows, mode):
+    df = pl.DataFrame({"member_id": [r[0] for r in rows], "month": [r[1] for r in rows],
+                       "category": [r[2] for r in rows], "base_income": [r[3] for r in rows],
+                       "paid": [r[4] for r in rows], "redetermine": ["是" if r[5] else "" for r in rows]})
+    det = dues.arrears_detail(df, rules=dues.BUILTIN_RULES, amount_mode=mode)
+    ref = _fixed_for_year_reference(rows, by_rule=mode == "by_rule")
+    for r in det.iter_rows(named=True):
+        base = ref[(r["member_id"], r["month_index"])]
+        assert r["base_used_fen"] == int(D(base) * 100)
+        rule = dues.BUILTIN_RULES.at(r["month_index"])
+        assert r["rule_version"] == rule.code
+        assert D(r["due_fen"]) / 100 == calc_dues(r["category"], D(base), None, rule.settings).dues
+
+
+@FAST
+@given(rows=arrears_rows())
+def test_dated_rules_equal_the_current_rule_from_2017_on(rows):
+    """Months from 2022 on (the strategy's range) fall under the 2017 rule: same as before."""
+    a = compute_arrears(_arr(rows))
+    b = compute_arrears(_arr(rows), rules=dues.BUILTIN_RULES)
+    assert a.equals(b)
+
+
+def test_redetermine_column_is_validated():
+    df = _arr([("a", "2024-01", "employed", "5100", "0")]).with_columns(redetermine=pl.lit("也许"))
+    with pytest.raises(BadInput) as exc:
+        dues.arrears_detail(df, amount_mode="fixed_for_year")
+    assert [(e.row, e.column) for e in exc.value.errors] == [(2, "redetermine")]
+    with pytest.raises(BadInput, match="金额调整方式"):
+        dues.arrears_detail(df, amount_mode="yearly")

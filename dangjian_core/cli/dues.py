@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import BadInput
 
 CALC_COLUMNS = ["member_id", "category", "base_income", "fixed_amount"]
-ARREARS_COLUMNS = ["member_id", "month", "category", "base_income", "paid", "fixed_amount"]
+ARREARS_COLUMNS = ["member_id", "month", "category", "base_income", "paid", "fixed_amount", "redetermine"]
 OUTPUT_EXTS = {".csv", ".txt", ".xlsx", ".parquet"}
 
 
@@ -42,6 +42,15 @@ def register(subparsers) -> None:
                                      "[, fixed_amount]；OUTPUT 每名党员一行")
     arr.add_argument("input", metavar="INPUT", help="输入文件（.csv / .xlsx / .parquet）")
     arr.add_argument("output", metavar="OUTPUT", help="输出文件（.csv / .xlsx / .parquet）")
+    arr.add_argument("--amount-mode", choices=["monthly", "fixed_for_year", "by_rule"], default="monthly",
+                     help="计算基数怎样随月份变化：monthly（默认）每行的 base_income 就是该月基数；"
+                          "fixed_for_year 每年年初核定、年内不变（可选列 redetermine=true 标记重新核定的月份，"
+                          "类别变化的月份也重新核定）；by_rule 按各月适用的规则（2017 年起年初核定，此前按月）")
+    arr.add_argument("--rules", choices=["dated", "current"], default="dated",
+                     help="dated（默认）：每个月按当月施行的规则计算（2017 年以前按 2008 年规定，不设 1000 元上限）；"
+                          "current：所有月份都按现行规则（2017 年通知）计算")
+    arr.add_argument("--detail", metavar="DETAIL",
+                     help="另写一个逐月明细文件（每名党员每月一行，含该月适用的规则 rule_version）")
     arr.set_defaults(handler=run_arrears)
 
 
@@ -71,13 +80,32 @@ def run_calc(args) -> int:
 
 
 def run_arrears(args) -> int:
+    """Each month by the rule in force that month (`dues.BUILTIN_RULES`: the 2008 rules before
+    2017-01 — no 1000-yuan ceiling —, the 2017 notice from then), unless `--rules current`.
+    The CLI learns "fixed for the year" from `--amount-mode` (and the optional `redetermine`
+    column); by default each row's base_income is that month's base, as cli.md says."""
     from .. import dues
     from ..fileio import write_frame
 
     _check_output(args.output)
+    detail_path = getattr(args, "detail", None)
+    if detail_path:
+        _check_output(detail_path)
+        if Path(detail_path).resolve() == Path(args.output).resolve():
+            raise BadInput("--detail 的文件不能与 OUTPUT 相同", file=detail_path)
+    rules = dues.BUILTIN_RULES if getattr(args, "rules", "dated") == "dated" else None
     frame = _read(args.input, ARREARS_COLUMNS)
     df = frame.df.select([c for c in frame.df.columns if c in ARREARS_COLUMNS])
-    result = dues.compute_arrears(df, dues.DEFAULT_SETTINGS, first_row=frame.first_row,
-                                  file=frame.file)
-    write_frame(dues.format_arrears(result), args.output)
+    settings = dues.BUILTIN_RULES.latest.settings
+    detail = dues.arrears_detail(df, settings, rules=rules, amount_mode=getattr(args, "amount_mode", "monthly"),
+                                 first_row=frame.first_row, file=frame.file)
+    result = dues.summarize_arrears(detail, settings)
+    if detail_path:
+        write_frame(dues.format_arrears_detail(detail), detail_path)
+    try:
+        write_frame(dues.format_arrears(result), args.output)
+    except BaseException:
+        if detail_path:
+            Path(detail_path).unlink(missing_ok=True)
+        raise
     return 0
