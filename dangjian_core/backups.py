@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .auth import User, require
+from .db import BackupCheck, sweep_partial_files
 from .errors import BadInput
 from . import clock
 
@@ -54,26 +55,52 @@ def daily_backup(db, now: datetime | None = None, keep_days: int = KEEP_DAYS) ->
     return made
 
 
-def restore(db, user: User, name: str) -> Path:
-    """Restore a backup from the backup folder (by file name); the current state is saved
-    first, so a restore can itself be undone."""
-    require(user, "backup")
+def _backup_file(db, name: str) -> Path:
     d = backup_dir(db)
     src = (d / name).resolve()
     if src.parent != d.resolve() or not src.exists():
         raise BadInput(f"找不到备份文件「{name}」")
-    safety = db.backup(d / f"恢复前-{clock.now():%Y%m%d-%H%M%S}.duckdb")
+    return src
+
+
+def check(db, user: User, name: str) -> BackupCheck:
+    """Check a backup of the backup folder before restoring it: refused (BadInput, Chinese)
+    when it is not a whole backup of this program; else the row count of every table, for the
+    admin to confirm."""
+    require(user, "backup")
+    return db.check_backup(_backup_file(db, name))
+
+
+def restore(db, user: User, name: str) -> Path:
+    """Restore a backup from the backup folder (by file name) after checking it; the current
+    state is saved first, so a restore can itself be undone."""
+    require(user, "backup")
+    src = _backup_file(db, name)
+    db.check_backup(src)  # a bad file is refused before anything, even the safety copy, is made
+    safety = db.backup(backup_dir(db) / f"恢复前-{clock.now():%Y%m%d-%H%M%S}.duckdb")
     db.restore_from(src)
     db.migrate()
     return safety
 
 
+def sweep_partial(db) -> list[Path]:
+    """Remove the `.part` files of backups that were killed half-way (run at startup)."""
+    return sweep_partial_files(backup_dir(db))
+
+
 def save_uploaded(db, user: User, filename: str, data: bytes) -> str:
+    """Keep an uploaded backup in the backup folder, only when `check_backup` accepts it."""
     require(user, "backup")
-    if not data.startswith(b"") or len(data) < 1024:
-        raise BadInput("上传的文件不是有效的备份")
+    if len(data) < 1024 or data[8:12] != b"DUCK":
+        raise BadInput("上传的文件不是有效的备份（不是 DuckDB 数据库文件）")
     d = backup_dir(db)
     d.mkdir(parents=True, exist_ok=True)
     name = f"上传-{clock.now():%Y%m%d-%H%M%S}-{Path(filename).stem[:40]}.duckdb"
-    (d / name).write_bytes(data)
+    tmp = d / (name + ".part")
+    try:
+        tmp.write_bytes(data)
+        db.check_backup(tmp)
+        tmp.replace(d / name)
+    finally:
+        tmp.unlink(missing_ok=True)
     return name

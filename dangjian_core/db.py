@@ -27,7 +27,7 @@ from typing import Iterator
 
 import duckdb
 
-from .errors import DangjianError, DatabaseLocked
+from .errors import BadInput, DangjianError, DatabaseLocked, DiskError
 from . import clock
 
 DEFAULT_PATH = "data/dangjian.duckdb"
@@ -128,31 +128,76 @@ class Database:
         cur = self.cursor()
         try:
             yield cur
+        except duckdb.Error as exc:
+            if is_fatal(exc):
+                _close_quietly(cur)
+                self._recover(exc)
+            raise
         finally:
-            cur.close()
+            _close_quietly(cur)
 
     @contextmanager
     def write(self) -> Iterator[Cursor]:
         """One transaction, serialised with every other write of this process."""
         with self._write_lock:
             cur = self.cursor()
+            committing = False
             try:
-                cur.execute("BEGIN TRANSACTION")
                 try:
-                    yield cur
-                except BaseException:
-                    cur.execute("ROLLBACK")
+                    cur.execute("BEGIN TRANSACTION")
+                    try:
+                        yield cur
+                    except BaseException:
+                        cur.execute("ROLLBACK")
+                        raise
+                    try:
+                        committing = True
+                        cur.execute("COMMIT")
+                    except duckdb.TransactionException as exc:
+                        if _is_io_error(exc):
+                            raise DiskError(
+                                "没有保存：数据库文件写不进磁盘（磁盘可能已满或出错），这次的修改没有写入。"
+                                "请联系管理员检查服务器磁盘空间，然后重试。") from exc
+                        raise DangjianError("保存时与其他修改冲突，请刷新后重试。") from exc
+                except duckdb.Error as exc:
+                    if is_fatal(exc):
+                        _close_quietly(cur)
+                        self._recover(exc, during_commit=committing)
                     raise
-                try:
-                    cur.execute("COMMIT")
-                except duckdb.TransactionException as exc:
-                    raise DangjianError("保存时与其他修改冲突，请刷新后重试。") from exc
                 self.generation += 1
             finally:
-                cur.close()
+                _close_quietly(cur)
 
     def close(self) -> None:
         self._conn.close()
+
+    # -- a dead connection (disk full, IO error) -------------------------------------------
+    def _recover(self, exc: BaseException, during_commit: bool = False) -> None:
+        """After a fatal DuckDB error the instance refuses every statement until it is opened
+        again: close the connection, open the file anew, and raise a Chinese message (saying
+        whether the failed commit itself was kept)."""
+        with self._cursor_lock:
+            try:
+                self._conn.close()
+            except Exception:  # noqa: BLE001 — an invalidated connection may refuse to close
+                pass
+            reopened = True
+            try:
+                self._conn = duckdb.connect(self.path, read_only=self.read_only)
+                self._conn.execute("SELECT 1").fetchall()
+            except duckdb.Error:
+                reopened = False
+            self.generation += 1  # whatever was cached may be stale
+        text = str(exc)
+        if "COMMIT succeeded" in text:
+            head = "修改已保存，但数据库随后写入磁盘时出错（磁盘可能已满）。"
+        elif during_commit:
+            head = "保存时数据库写入磁盘出错（磁盘可能已满或文件出错），这次修改可能没有保存：请刷新页面核对。"
+        else:
+            head = "数据库读写出错（磁盘可能已满或文件出错），这次操作没有完成，数据没有被修改。"
+        tail = ("系统已重新打开数据库，可以刷新页面后继续；请尽快让管理员检查服务器磁盘空间。" if reopened else
+                "系统暂时无法重新打开数据库：请让管理员检查服务器磁盘空间，稍后再试。")
+        raise DiskError(head + tail) from exc
 
     @property
     def catalog(self) -> str:
@@ -202,45 +247,91 @@ class Database:
 
     # -- backup and restore --------------------------------------------------------------
     def backup(self, dest: str | os.PathLike) -> Path:
-        """A consistent copy of the whole database into a new DuckDB file (app may be running)."""
+        """A consistent copy of the whole database into a new DuckDB file (app may be running).
+        The copy is written to `<dest>.part` and renamed when complete; on any failure the
+        partial file is removed (a killed process leaves one behind: `sweep_partial_files`)."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".part")
-        tmp.unlink(missing_ok=True)
+        _remove_partial(tmp)
+        try:
+            with self._write_lock:
+                cur = self.cursor()
+                try:
+                    cur.execute("CHECKPOINT")
+                    catalog = cur.execute("SELECT current_database()").fetchone()[0]
+                    cur.execute(f"ATTACH '{_sql_path(tmp)}' AS dj_backup")
+                    try:
+                        cur.execute(f'COPY FROM DATABASE "{catalog}" TO dj_backup')
+                    finally:
+                        cur.execute("DETACH dj_backup")
+                except duckdb.Error as exc:
+                    if is_fatal(exc):
+                        _close_quietly(cur)
+                        self._recover(exc)
+                    if _is_io_error(exc):
+                        raise DiskError(f"备份没有完成：写入 {dest.name} 时出错（磁盘可能已满）。"
+                                        "当前数据没有受影响。") from exc
+                    raise
+                finally:
+                    _close_quietly(cur)
+            os.replace(tmp, dest)
+        except BaseException:
+            _remove_partial(tmp)
+            raise
+        Path(str(tmp) + ".wal").unlink(missing_ok=True)
+        return dest
+
+    # -- checking a backup before it replaces everything ---------------------------------
+    def check_backup(self, src: str | os.PathLike) -> "BackupCheck":
+        """Open a backup file read-only and check it can replace this database: a DuckDB
+        file, migrations this program knows (not newer than it), every table those migrations
+        create present with its columns, and every table readable. Raises BadInput (in
+        Chinese) otherwise; returns the row count of every table for the admin to confirm."""
+        src = Path(src)
+        name = src.name
+        if not src.is_file():
+            raise BadInput(f"备份文件不存在：{src}")
+        with open(src, "rb") as f:
+            head = f.read(16)
+        if len(head) < 12 or head[8:12] != b"DUCK":
+            raise BadInput(f"文件 {name} 不是有效的数据库备份（不是 DuckDB 数据库文件），当前数据没有改动。")
+        known = {m.version: m for m in load_migrations()}
+        alias = "dj_check"
         with self._write_lock:
             cur = self.cursor()
             try:
-                cur.execute("CHECKPOINT")
-                catalog = cur.execute("SELECT current_database()").fetchone()[0]
-                cur.execute(f"ATTACH '{_sql_path(tmp)}' AS dj_backup")
                 try:
-                    cur.execute(f'COPY FROM DATABASE "{catalog}" TO dj_backup')
+                    cur.execute(f"ATTACH '{_sql_path(src)}' AS {alias} (READ_ONLY)")
+                except duckdb.Error as exc:
+                    raise BadInput(f"无法读取备份文件 {name}：不是有效的数据库备份（文件可能已损坏或不完整），"
+                                   "当前数据没有改动。") from exc
+                try:
+                    return _inspect_backup(cur, alias, name, known)
+                except duckdb.Error as exc:
+                    raise BadInput(f"备份文件 {name} 已损坏或不完整（读取时出错），不能用来恢复；"
+                                   "当前数据没有改动。") from exc
                 finally:
-                    cur.execute("DETACH dj_backup")
+                    try:
+                        cur.execute(f"DETACH {alias}")
+                    except duckdb.Error:
+                        pass
             finally:
-                cur.close()
-        os.replace(tmp, dest)
-        wal = Path(str(tmp) + ".wal")
-        wal.unlink(missing_ok=True)
-        return dest
+                _close_quietly(cur)
 
-    def restore_from(self, src: str | os.PathLike) -> None:
-        """Replace every table with the contents of a backup file, in one transaction."""
+    def restore_from(self, src: str | os.PathLike) -> "BackupCheck":
+        """Replace every table with the contents of a backup file, in one transaction, after
+        `check_backup` accepted it. Nothing changes when the file is refused or the copy fails."""
         src = Path(src)
-        if not src.exists():
-            raise DangjianError(f"备份文件不存在：{src}")
+        check = self.check_backup(src)
         with self._write_lock:
             cur = self.cursor()
             try:
                 try:
                     cur.execute(f"ATTACH '{_sql_path(src)}' AS dj_restore (READ_ONLY)")
                 except duckdb.Error as exc:
-                    raise DangjianError(f"无法读取备份文件 {src.name}：不是有效的数据库备份") from exc
+                    raise BadInput(f"无法读取备份文件 {src.name}：不是有效的数据库备份") from exc
                 try:
-                    n = cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name"
-                                    " = 'dj_restore' AND table_name = 'schema_migrations'").fetchone()[0]
-                    if not n:
-                        raise DangjianError(f"文件 {src.name} 不是党建工作台的备份")
                     catalog = cur.execute("SELECT current_database()").fetchone()[0]
                     cur.execute("BEGIN TRANSACTION")
                     try:
@@ -257,11 +348,127 @@ class Database:
                     except BaseException:
                         cur.execute("ROLLBACK")
                         raise
+                except duckdb.Error as exc:
+                    if is_fatal(exc):
+                        _close_quietly(cur)
+                        self._recover(exc)
+                    raise BadInput(f"从 {src.name} 恢复时读取出错（备份文件可能已损坏），已放弃恢复，"
+                                   "当前数据没有改动。") from exc
                 finally:
-                    cur.execute("DETACH dj_restore")
+                    try:
+                        cur.execute("DETACH dj_restore")
+                    except duckdb.Error:
+                        pass
                 self.generation += 1
             finally:
-                cur.close()
+                _close_quietly(cur)
+        return check
+
+
+@dataclass(frozen=True)
+class BackupCheck:
+    """What a backup holds: its migrations and the row count of every table."""
+
+    file: str
+    migrations: tuple[int, ...]
+    row_counts: dict[str, int]
+
+    def summary_lines(self) -> list[str]:
+        return [f"{t}：{n} 行" for t, n in self.row_counts.items()]
+
+
+def expected_tables(versions) -> dict[str, set[str]]:
+    """The tables (and their columns) that applying these migrations creates."""
+    key = tuple(sorted(versions))
+    if key not in _EXPECTED_CACHE:
+        con = duckdb.connect(":memory:")
+        try:
+            for m in load_migrations():
+                if m.version in key:
+                    con.execute(m.sql)
+            rows = con.execute("SELECT table_name, column_name FROM duckdb_columns()"
+                               " WHERE database_name = current_database()").fetchall()
+        finally:
+            con.close()
+        out: dict[str, set[str]] = {}
+        for t, c in rows:
+            out.setdefault(t, set()).add(c)
+        _EXPECTED_CACHE[key] = out
+    return _EXPECTED_CACHE[key]
+
+
+_EXPECTED_CACHE: dict[tuple, dict[str, set[str]]] = {}
+
+
+def _inspect_backup(cur, alias: str, name: str, known: dict) -> BackupCheck:
+    tables = {r[0] for r in cur.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]).fetchall()}
+    if "schema_migrations" not in tables:
+        raise BadInput(f"文件 {name} 不是党建工作台的备份（没有数据库版本记录），当前数据没有改动。")
+    versions = sorted(r[0] for r in cur.execute(
+        f"SELECT version FROM {alias}.main.schema_migrations").fetchall())
+    if not versions:
+        raise BadInput(f"文件 {name} 不是完整的党建工作台备份（数据库版本记录是空的），当前数据没有改动。")
+    newer = [v for v in versions if v not in known]
+    if newer:
+        raise BadInput(f"备份 {name} 来自更新版本的党建工作台（数据库第 {newer[0]:03d} 步本程序不认识）："
+                       "请先升级程序再恢复。当前数据没有改动。")
+    expected = expected_tables(versions)
+    missing = sorted(t for t in expected if t not in tables)
+    if missing:
+        raise BadInput(f"备份 {name} 不完整：缺少数据表 {'、'.join(missing[:10])}"
+                       f"{'……' if len(missing) > 10 else ''}，不能用来恢复。当前数据没有改动。")
+    cols: dict[str, set[str]] = {}
+    for t, c in cur.execute("SELECT table_name, column_name FROM duckdb_columns()"
+                            " WHERE database_name = ?", [alias]).fetchall():
+        cols.setdefault(t, set()).add(c)
+    for t, want in sorted(expected.items()):
+        lost = sorted(want - cols.get(t, set()))
+        if lost:
+            raise BadInput(f"备份 {name} 不完整：数据表 {t} 缺少列 {'、'.join(lost[:10])}，不能用来恢复。"
+                           "当前数据没有改动。")
+    counts = {}
+    for t in sorted(expected):
+        # hashing every row reads every column: a truncated file fails here, not half-way
+        # through the restore
+        counts[t] = cur.execute(f'SELECT count(*), bit_xor(hash(t)) FROM {alias}.main."{t}" t').fetchone()[0]
+    return BackupCheck(name, tuple(versions), counts)
+
+
+def _remove_partial(tmp: Path) -> None:
+    tmp.unlink(missing_ok=True)
+    Path(str(tmp) + ".wal").unlink(missing_ok=True)
+
+
+def sweep_partial_files(folder: str | os.PathLike) -> list[Path]:
+    """Remove `*.part` files a killed backup left behind (call at startup, when no backup of
+    this process can be running). Returns what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for p in folder.glob("*.part*"):
+        if p.name.endswith((".part", ".part.wal")) and p.is_file():
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """DuckDB's fatal errors invalidate the database instance for the whole process."""
+    return isinstance(exc, duckdb.FatalException) or "database has been invalidated" in str(exc)
+
+
+def _is_io_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return "Could not write file" in text or "No space left" in text or "IO Error" in text
+
+
+def _close_quietly(cur) -> None:
+    try:
+        cur.close()
+    except Exception:  # noqa: BLE001 — closing a cursor of an invalidated database may raise
+        pass
 
 
 def _sql_path(p: Path) -> str:

@@ -69,3 +69,7 @@ class DatabaseLocked(DangjianError):
 
 class NotFound(DangjianError):
     """A referenced record does not exist."""
+
+
+class DiskError(DangjianError):
+    """The database file could not be written or read (disk full, IO error)."""

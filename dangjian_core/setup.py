@@ -36,6 +36,9 @@ def prepare(path: str | None = None, *, demo_if_new: bool = True, scale: str = "
     path = path or default_path()
     created = not Path(path).exists()
     db = Database(path)
+    from . import backups
+
+    backups.sweep_partial(db)  # a backup killed half-way left its .part file behind
     db.migrate()
     ensure_secrets(db)
     if created and demo_if_new:

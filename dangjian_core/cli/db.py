@@ -103,12 +103,21 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
+    if not Path(args.src).is_file():
+        raise BadInput(f"备份文件不存在：{args.src}")
     db = _open(args)
-    before = _path(args) + f".before-restore-{clock.now():%Y%m%d-%H%M%S}"
-    db.backup(before)
-    db.restore_from(args.src)
-    db.migrate()
-    db.close()
+    try:
+        # a bad file is refused (exit 2) before anything, even the safety copy, is written
+        check = db.check_backup(args.src)
+        print(f"备份 {Path(args.src).name} 检查通过（数据库第 {max(check.migrations):03d} 步），各表行数：")
+        for t, n in check.row_counts.items():
+            print(f"  {t}\t{n}")
+        before = _path(args) + f".before-restore-{clock.now():%Y%m%d-%H%M%S}"
+        db.backup(before)
+        db.restore_from(args.src)
+        db.migrate()
+    finally:
+        db.close()
     print(f"已从 {args.src} 恢复（恢复前的数据已另存为 {before}）")
     return 0
 
