@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import polars as pl
 
+from . import clock
+
 from .auth import User, require
 from .errors import BadInput, ConflictError, NotFound
 
@@ -44,16 +46,16 @@ def to_json(value) -> str | None:
 
 def new_batch(cur, user: User, kind: str, description: str, reverts: int | None = None) -> int:
     batch_id = cur.execute("SELECT nextval('audit_batch_seq')").fetchone()[0]
-    cur.execute("INSERT INTO audit_batches(id, username, kind, description, reverts)"
-                " VALUES (?, ?, ?, ?, ?)", [batch_id, user.username, kind, description, reverts])
+    cur.execute("INSERT INTO audit_batches(id, username, created_at, kind, description, reverts)"
+                " VALUES (?, ?, ?, ?, ?, ?)", [batch_id, user.username, clock.now(), kind, description, reverts])
     return batch_id
 
 
 def record(cur, batch_id: int, user: User, table: str, row_key, action: str, before, after) -> None:
     cur.execute(
-        "INSERT INTO audit_log(batch_id, username, table_name, row_key, action, before, after)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [batch_id, user.username, table, str(row_key), action,
+        "INSERT INTO audit_log(batch_id, username, created_at, table_name, row_key, action, before, after)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [batch_id, user.username, clock.now(), table, str(row_key), action,
          before if isinstance(before, str) or before is None else to_json(before),
          after if isinstance(after, str) or after is None else to_json(after)])
 
@@ -65,6 +67,7 @@ def record_many(cur, batch_id: int, user: User, table: str, entries: pl.DataFram
     frame = entries.select(
         pl.lit(batch_id, dtype=pl.Int64).alias("batch_id"),
         pl.lit(user.username).alias("username"),
+        pl.lit(clock.now(), dtype=pl.Datetime("us")).alias("created_at"),
         pl.lit(table).alias("table_name"),
         pl.col("row_key").cast(pl.String),
         pl.col("action").cast(pl.String),
@@ -73,8 +76,8 @@ def record_many(cur, batch_id: int, user: User, table: str, entries: pl.DataFram
     )
     cur.register("audit_entries_frame", frame)
     try:
-        cur.execute("INSERT INTO audit_log(batch_id, username, table_name, row_key, action,"
-                    " before, after) SELECT batch_id, username, table_name, row_key, action,"
+        cur.execute("INSERT INTO audit_log(batch_id, username, created_at, table_name, row_key, action,"
+                    " before, after) SELECT batch_id, username, created_at, table_name, row_key, action,"
                     " CAST(before AS JSON), CAST(after AS JSON) FROM audit_entries_frame")
     finally:
         cur.unregister("audit_entries_frame")

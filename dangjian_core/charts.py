@@ -47,6 +47,7 @@ from typing import Any, Callable
 
 import polars as pl
 
+from . import clock
 from . import audit, vocab
 from .auth import User, require
 from .errors import BadInput, ConflictError, DangjianError, NotFound
@@ -1071,8 +1072,8 @@ def _load_members(db, user: User) -> pl.DataFrame:
             "SELECT o.street, o.name AS org, o.category AS org_category, o.tier AS org_tier,"
             " m.status, m.gender, m.dues_category,"
             " CAST(year(m.join_date) AS BIGINT) AS join_year,"
-            " CAST(floor(date_diff('day', m.join_date, current_date) / 365.25) AS BIGINT) AS party_age"
-            " FROM members m JOIN orgs o ON o.id = m.org_id").pl()
+            " CAST(floor(date_diff('day', m.join_date, ?) / 365.25) AS BIGINT) AS party_age"
+            " FROM members m JOIN orgs o ON o.id = m.org_id", params=[clock.today()]).pl()
     return df.with_columns(
         _labels("org_category", vocab.CATEGORIES), _labels("org_tier", vocab.TIERS),
         _labels("status", vocab.MEMBER_STATUS), _labels("gender", vocab.GENDERS),

@@ -454,9 +454,9 @@ _ROLL_AUDIT_JSON = ("json_object('id', t.id, 'month', t.month, 'member_id', t.me
 def _audit_inserts_range(cur, batch: int, user: User, table: str, first_id: int, last_id: int) -> None:
     row_json = _ROLL_AUDIT_JSON if table == "dues_roll" else "to_json(t)"
     cur.execute(
-        "INSERT INTO audit_log(batch_id, username, table_name, row_key, action, before, after)"
-        f" SELECT ?, ?, ?, CAST(t.id AS VARCHAR), 'insert', NULL, CAST({row_json} AS JSON) FROM \"{table}\" t"
-        " WHERE t.id BETWEEN ? AND ?", [batch, user.username, table, first_id, last_id])
+        "INSERT INTO audit_log(batch_id, username, created_at, table_name, row_key, action, before, after)"
+        f" SELECT ?, ?, ?, ?, CAST(t.id AS VARCHAR), 'insert', NULL, CAST({row_json} AS JSON) FROM \"{table}\" t"
+        " WHERE t.id BETWEEN ? AND ?", [batch, user.username, clock.now(), table, first_id, last_id])
 
 
 def _reserve_ids(cur, seq: str, n: int) -> int:

@@ -314,7 +314,7 @@ def refuse_delete_orgs_in_programme(cur, keys: list) -> list[str]:
         pairs = cur.execute(
             "SELECT o.name, so.name FROM site_pairings p JOIN orgs o ON o.id = p.partner_org_id"
             " JOIN orgs so ON so.id = p.site_org_id WHERE p.partner_org_id IN (SELECT k FROM del_site_orgs)"
-            " AND (p.ended_on IS NULL OR p.ended_on >= current_date) ORDER BY 1").fetchall()
+            " AND (p.ended_on IS NULL OR p.ended_on >= ?) ORDER BY 1", [clock.today()]).fetchall()
     finally:
         cur.unregister("del_site_orgs")
     out = [f"「{n}」在示范点台账中（{y} 年创建，状态：{R.status_label(s)}），不能删除：示范点的考评和创建档案要保留"
@@ -537,8 +537,8 @@ def status_over_years(db) -> pl.DataFrame:
         s = cur.sql("SELECT s.id, s.creation_year, s.status <> 'applied' AS selected, o.category"
                     " FROM sites s JOIN orgs o ON o.id = s.org_id").pl()
         a = cur.sql("SELECT site_id, year, status_after FROM site_assessments").pl()
-        span = cur.execute("SELECT min(creation_year), greatest(max(creation_year), year(current_date))"
-                           " FROM sites").fetchone()
+        span = cur.execute("SELECT min(creation_year), greatest(max(creation_year), ?)"
+                           " FROM sites", [clock.today().year]).fetchone()
     if s.height == 0:
         return pl.DataFrame(schema={"year": pl.Int64, "category": pl.String, "status": pl.String, "n": pl.Int64})
     by_site: dict = {}
@@ -607,7 +607,8 @@ def pairing_suggestions(db, org_id: int | None = None, *, max_km: float = 5.0, p
                         " AND id NOT IN (SELECT org_id FROM sites WHERE status IN ('applied', 'creating', 'named', 'consolidating'))"
                         " ORDER BY id").pl().to_dicts()
         taken = [r[0] for r in cur.execute(
-            "SELECT partner_org_id FROM site_pairings WHERE ended_on IS NULL OR ended_on >= current_date").fetchall()]
+            "SELECT partner_org_id FROM site_pairings WHERE ended_on IS NULL OR ended_on >= ?",
+            [clock.today()]).fetchall()]
     return R.suggest_pairings(sites_, cands, max_km=max_km, per_site=per_site, taken=taken)
 
 

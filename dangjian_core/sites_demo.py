@@ -270,6 +270,18 @@ def seed(cur, ctx) -> None:
                                   "ended_on": ended, "activities": "；".join(rng.sample(ACTIVITIES, 3)),
                                   "note": None})
                 lagging[org_rows[s["org_id"]]["street"]].remove(o)
+    if not pair_rows:  # small demos: keep one pairing whatever the dice and the date say
+        named = [s for s in site_rows if s["status"] in ("named", "consolidating")]
+        others = [o for o in ctx.orgs.sort("id").to_dicts() if o["id"] not in site_orgs and o["parent_id"] is not None]
+        for s in named:
+            street = org_rows[s["org_id"]]["street"]
+            cands = sorted(others, key=lambda o: (o["tier"] != "lagging", o["street"] != street, o["id"]))
+            if cands:
+                pair_rows.append({"site_org_id": s["org_id"], "partner_org_id": cands[0]["id"],
+                                  "started_on": min(today - timedelta(days=30),
+                                                    date(s["named_year"] + 1, 3, 1)),
+                                  "ended_on": None, "activities": "；".join(ACTIVITIES[:3]), "note": None})
+                break
 
     # -- plans: the city default plan for every year ---------------------------------------
     plan_rows = [{"id": i + 1, "year": y, "category": c, "planned": n}

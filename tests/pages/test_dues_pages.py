@@ -25,9 +25,11 @@ def button(at, label):
 
 
 def one_org(at):
-    """A small org with a roll this month (its id), chosen in the page's org picker."""
+    """A small org with a roll this month holding at least two unpaid rows (its id), chosen in
+    the page's org picker (whatever the pinned date, the demo's random draw leaves such an org)."""
     with db_now().read() as cur:
         org_id = cur.execute("SELECT org_id FROM dues_roll WHERE month = ? GROUP BY 1 HAVING count(*) BETWEEN 3 AND 40"
+                             " AND count(*) FILTER (WHERE paid = 0 AND due > 0) >= 2"
                              " ORDER BY 1 LIMIT 1", [clock.today().replace(day=1)]).fetchone()[0]
     at.session_state["dues_org"] = org_id
     at.run()
