@@ -1139,7 +1139,10 @@ def compute_base_frame(
     item, text or numeric). Returns member_id, [name,] counted_fen, deducted_fen, tax_fen,
     base_fen, clamped in input order. Empty money cells count as 0. Raises BadInput listing
     mapping problems, or else bad cells (non-numeric, negative, > 2 decimals), empty or
-    duplicate member ids. (For retiree_base "fixed" use the fixed base directly.)"""
+    duplicate member ids. (For retiree_base "fixed" use the fixed base directly.)
+    `deducted_fen` is what the reading deducted; `deducted_all_fen` the member's own
+    contributions whatever the reading (stored with the base, so another month's rule can read
+    the same pay again)."""
     map_errs = _mapping_errors(df.columns, mapping)
     if map_errs:
         raise BadInput("工资项口径设置有误", map_errs, file=file)
@@ -1171,17 +1174,18 @@ def compute_base_frame(
     counted, deducted, tax, allowance = (sums["counted"], sums["deducted"], sums["tax"],
                                          sums["retiree_allowance"])
     zero = pl.repeat(0, df.height, dtype=pl.Int64, eager=True)
+    deducted_all = deducted  # the member's own contributions, whatever the reading (kept with the base)
     if retired:
         if settings.retiree_base == "fixed":
             raise BadInput("离退休基数设置为“固定基数”：请直接填写固定基数，不必导入工资表", file=file)
         base = counted + (allowance if settings.retiree_base == "all_allowances" else zero)
-        deducted, tax = zero, zero
+        deducted, tax, deducted_all = zero, zero, zero
     else:
         if settings.base_reading != "2017":
             deducted = zero
         base = counted - deducted - tax
     clamped = base < 0
-    out.update(counted_fen=counted, deducted_fen=deducted, tax_fen=tax,
+    out.update(counted_fen=counted, deducted_fen=deducted, deducted_all_fen=deducted_all, tax_fen=tax,
                base_fen=pl.select(pl.when(clamped).then(0).otherwise(base)).to_series().cast(pl.Int64),
                clamped=clamped)
     return pl.DataFrame(out)

@@ -69,6 +69,7 @@ audit.register_table("member_bases", "党费计算基数", "id", PERM_WRITE)
 audit.register_table("dues_voluntary", "自愿多交党费", "id", PERM_WRITE)
 audit.register_table("dues_payroll_mappings", "工资项口径", "id", PERM_WRITE)
 audit.register_table("dues_payroll_imports", "工资表导入记录", "id", PERM_WRITE)
+audit.register_table("member_categories", "党员类别历史", "id", PERM_WRITE)
 # settings are append-only and referenced by roll rows: listed in history, never reverted
 audit.TABLE_LABELS["dues_settings"] = "党费设置"
 
@@ -229,14 +230,46 @@ def _parse_method(v):
 # =======================================================================================
 # Settings
 # =======================================================================================
+_DEFAULT_FROM = date(*dues.RULE_2017_FROM, 1)
+
+
+def _month_index(d: date) -> int:
+    return dues.month_number(d.year, d.month)
+
+
+def _this_month() -> date:
+    return clock.today().replace(day=1)
+
+
+def _rule_label(sid: int, note: str | None, start: date) -> str:
+    return f"{note or '党费设置'}（第 {sid} 版设置，自 {start:%Y-%m} 起）"
+
+
+def _rule_history(cur) -> dues.RuleHistory:
+    """The dated rules: for each effective month the newest settings row; codes are the
+    settings ids (as text), so every computed month can name the version it used."""
+    rows = cur.execute(
+        "SELECT id, settings, note, coalesce(effective_from, ?) AS f FROM dues_settings"
+        " QUALIFY row_number() OVER (PARTITION BY coalesce(effective_from, ?) ORDER BY id DESC) = 1"
+        " ORDER BY f", [_DEFAULT_FROM, _DEFAULT_FROM]).fetchall()
+    if not rows:
+        return dues.RuleHistory([dues.RulePeriod(_month_index(_DEFAULT_FROM), dues.DEFAULT_SETTINGS, "0", "默认设置")])
+    return dues.RuleHistory([dues.RulePeriod(_month_index(f), dues.DuesSettings.from_json(js), str(i),
+                                             _rule_label(i, note, f)) for i, js, note, f in rows])
+
+
+def _settings_at(cur, month: date) -> tuple[int, dues.DuesSettings]:
+    """(settings id, DuesSettings) of the rule in force in `month`."""
+    p = _rule_history(cur).at(_month_index(month))
+    return int(p.code), p.settings
+
+
 def _settings(cur, settings_id: int | None = None) -> tuple[int, dues.DuesSettings]:
+    """The settings in force this month (clock.today()), or version `settings_id`."""
     if settings_id is None:
-        row = cur.execute("SELECT id, settings FROM dues_settings ORDER BY id DESC LIMIT 1").fetchone()
-    else:
-        row = cur.execute("SELECT id, settings FROM dues_settings WHERE id = ?", [int(settings_id)]).fetchone()
+        return _settings_at(cur, _this_month())
+    row = cur.execute("SELECT id, settings FROM dues_settings WHERE id = ?", [int(settings_id)]).fetchone()
     if row is None:
-        if settings_id is None:
-            return 0, dues.DEFAULT_SETTINGS
         raise DangjianError(f"找不到第 {settings_id} 版党费设置")
     return int(row[0]), dues.DuesSettings.from_json(row[1])
 
@@ -248,33 +281,49 @@ def current_settings(db, user: User) -> tuple[int, dues.DuesSettings]:
         return _settings(cur)
 
 
+def rule_history(db, user: User) -> dues.RuleHistory:
+    """The dated rules (2008 rules from 2008-04, the 2017 notice from 2017-01, the office's
+    versions from the months they chose)."""
+    require(user, PERM_READ)
+    with db.read() as cur:
+        return _rule_history(cur)
+
+
 def settings_by_id(db, user: User, settings_id: int) -> dues.DuesSettings:
     require(user, PERM_READ)
     with db.read() as cur:
         return _settings(cur, settings_id)[1]
 
 
-def save_settings(db, user: User, values, note: str | None = None) -> int:
-    """Store new settings (a dict of DuesSettings fields, or DuesSettings); returns the id in
-    force afterwards (unchanged when nothing differs). Roll rows already computed keep theirs."""
+def save_settings(db, user: User, values, note: str | None = None, effective_from=None) -> int:
+    """Store new settings (a dict of DuesSettings fields, or DuesSettings) in force from month
+    `effective_from` (default: the month the rule in force now took effect — i.e. an edit of
+    today's rule; months under an earlier rule, such as the 2008 rules before 2017, keep
+    theirs). Returns the id in force from that month (unchanged when nothing differs). Roll
+    rows already computed keep theirs."""
     require(user, PERM_WRITE)
     new = values if isinstance(values, dues.DuesSettings) else dues.DuesSettings.from_dict(values)
     with db.write() as cur:
-        sid, old = _settings(cur)
-        if sid and old == new:
-            return sid
-        new_id = cur.execute("INSERT INTO dues_settings(settings, note, updated_by) VALUES (?, ?, ?)"
-                             " RETURNING id", [new.to_json(), note or None, user.username]).fetchone()[0]
-        batch = audit.new_batch(cur, user, "dues_settings", f"修改党费设置（第 {new_id} 版）")
+        hist = _rule_history(cur)
+        now = hist.at(_month_index(_this_month()))
+        start = (date(now.start // 12, now.start % 12 + 1, 1) if effective_from is None
+                 else parse_month(effective_from, "施行月份"))
+        same = hist.at(_month_index(start))
+        if same.start == _month_index(start) and same.settings == new:
+            return int(same.code)
+        new_id = cur.execute("INSERT INTO dues_settings(settings, note, updated_by, effective_from) VALUES (?, ?, ?, ?)"
+                             " RETURNING id", [new.to_json(), note or None, user.username, start]).fetchone()[0]
+        batch = audit.new_batch(cur, user, "dues_settings", f"修改党费设置（第 {new_id} 版，自 {start:%Y-%m} 起施行）")
         audit.record(cur, batch, user, "dues_settings", new_id, "insert", None,
-                     {"id": new_id, "settings": json.loads(new.to_json()), "note": note})
+                     {"id": new_id, "settings": json.loads(new.to_json()), "note": note,
+                      "effective_from": start.isoformat()})
         return int(new_id)
 
 
 def settings_history(db, user: User) -> pl.DataFrame:
     require(user, PERM_READ)
     with db.read() as cur:
-        return cur.sql("SELECT s.id, s.settings, s.note, s.updated_at, s.updated_by,"
+        return cur.sql("SELECT s.id, s.settings, s.note, s.effective_from, s.updated_at, s.updated_by,"
                        " (SELECT count(*) FROM dues_roll r WHERE r.settings_id = s.id) AS roll_rows"
                        " FROM dues_settings s ORDER BY s.id DESC").pl()
 
@@ -361,16 +410,26 @@ def find_members(db, user: User, text: str, limit: int = 30) -> pl.DataFrame:
 # Inputs of a month: members admitted by then × the base in force × fixed amounts
 # =======================================================================================
 def _inputs(cur, months: list[date], *, scope: list[int] | None = None, member_ids=None,
-            amount_mode: str, base_scope_by_roll: bool = False) -> pl.DataFrame:
+            rules: dues.RuleHistory, base_scope_by_roll: bool = False) -> pl.DataFrame:
     """One row per (member, month) of `months` for members admitted by that month, with the
-    base in force (`base_fen`), the member's approved fixed amount, the branch's farmer
-    amount and the existing roll row, sorted by member and month."""
+    base in force (`base_fen`, and its payroll parts counted/deducted/tax when it came from a
+    payroll sheet), the member's approved fixed amount, the branch's farmer amount, the
+    category of that month (`hist_category` from the category history, `dues_category` =
+    that or the register's) and the existing roll row, sorted by member and month.
+
+    A base row applies from its own month when the rule in force in its pay month counts
+    amounts monthly, when it is marked 重新核定, is a January base, the member's first base,
+    or the member's category changed earlier that year (a new category is a new
+    determination); otherwise from the next January ("fixed for the year")."""
     _register(cur, "dj_months", pl.DataFrame({"month": months}, schema={"month": pl.Date}))
+    _register(cur, "dj_rules", pl.DataFrame(
+        {"effective_from": [date(p.start // 12, p.start % 12 + 1, 1) for p in rules],
+         "monthly": [p.settings.amount_mode == "monthly" for p in rules]},
+        schema={"effective_from": pl.Date, "monthly": pl.Boolean}))
     where = [_scope_sql(cur, scope, "m.org_id")]
     if member_ids is not None:
         _register(cur, "dj_member_ids", _ids_frame(member_ids))
         where.append("m.id IN (SELECT k FROM dj_member_ids)")
-    monthly = "true" if amount_mode == "monthly" else "false"
     only = "WHERE b.member_id IN (SELECT DISTINCT member_id FROM t)" if len(where) > 1 or scope is not None else ""
     sql = f"""
     WITH t AS (
@@ -378,17 +437,23 @@ def _inputs(cur, months: list[date], *, scope: list[int] | None = None, member_i
         FROM members m, dj_months mm
         WHERE (m.join_date IS NULL OR date_trunc('month', m.join_date) <= mm.month) AND {' AND '.join(where)}
     ), eff AS (
-        SELECT b.member_id, b.base, b.fixed_amount, b.month AS base_month, b.id,
-               CASE WHEN {monthly} OR b.redetermine OR month(b.month) = 1
+        SELECT b.member_id, b.base, b.fixed_amount, b.counted, b.deducted, b.tax, b.month AS base_month, b.id,
+               CASE WHEN coalesce(rr.monthly, false) OR b.redetermine OR month(b.month) = 1
                          OR b.month = min(b.month) OVER (PARTITION BY b.member_id)
+                         OR EXISTS (SELECT 1 FROM member_categories c WHERE c.member_id = b.member_id
+                                    AND c.month <= b.month AND year(c.month) = year(b.month))
                     THEN b.month ELSE make_date(year(b.month) + 1, 1, 1) END AS applies_from
-        FROM member_bases b {only}
+        FROM member_bases b ASOF LEFT JOIN dj_rules rr ON b.month >= rr.effective_from {only}
     ), eff2 AS (
         SELECT * FROM eff
         QUALIFY row_number() OVER (PARTITION BY member_id, applies_from ORDER BY base_month DESC, id DESC) = 1
     )
-    SELECT t.member_id, t.month, t.org_id, t.dues_category,
+    SELECT t.member_id, t.month, t.org_id, coalesce(hc.category, t.dues_category) AS dues_category,
+           hc.category AS hist_category,
            CAST(e.base * 100 AS BIGINT) AS base_fen,
+           CAST(e.counted * 100 AS BIGINT) AS counted_fen,
+           CAST(e.deducted * 100 AS BIGINT) AS deducted_fen,
+           CAST(e.tax * 100 AS BIGINT) AS tax_fen,
            CAST(e.fixed_amount * 100 AS BIGINT) AS member_fixed_fen,
            e.base_month,
            CAST(f.amount * 100 AS BIGINT) AS farmer_fen,
@@ -398,6 +463,7 @@ def _inputs(cur, months: list[date], *, scope: list[int] | None = None, member_i
            r.rule AS roll_rule, CAST(r.due * 100 AS BIGINT) AS roll_due_fen,
            CAST(r.paid * 100 AS BIGINT) AS paid_fen, r.paid_on, r.settings_id AS roll_settings_id
     FROM t ASOF LEFT JOIN eff2 e ON t.member_id = e.member_id AND t.month >= e.applies_from
+    ASOF LEFT JOIN member_categories hc ON t.member_id = hc.member_id AND t.month >= hc.month
     LEFT JOIN (SELECT org_id, any_value(amount) AS amount FROM dues_farmer_amounts GROUP BY org_id) f
            ON f.org_id = t.org_id
     LEFT JOIN dues_roll r ON r.member_id = t.member_id AND r.month = t.month
@@ -406,8 +472,24 @@ def _inputs(cur, months: list[date], *, scope: list[int] | None = None, member_i
     return cur.sql(sql).pl()
 
 
-def _compute(df: pl.DataFrame, settings: dues.DuesSettings, category: str = "dues_category") -> pl.DataFrame:
-    """Add category (Enum), fixed_fen, dues_fen, rate_permille, rule to `_inputs` rows."""
+def _base_by_reading(rules: dues.RuleHistory, month: pl.Expr, category: pl.Expr) -> pl.Expr:
+    """The base of a (member, month) under that month's rule: a base from a payroll sheet
+    (counted, deducted, tax kept) of an employed-type member is read again — the 2017 reading
+    deducts the member's own 社保/公积金/年金 and the tax, the 2008 reading ("tax only") just the
+    tax (negative → 0.00); other bases (imported, manual, retirees) are taken as stored."""
+    mi = month.dt.year().cast(pl.Int64) * 12 + month.dt.month().cast(pl.Int64) - 1
+    full = pl.lit(pl.Series([p.settings.base_reading == "2017" for p in rules], dtype=pl.Boolean)
+                  ).gather(rules.period_index(mi))
+    counted = pl.col("counted_fen")
+    raw = counted - pl.when(full).then(pl.col("deducted_fen").fill_null(0)).otherwise(0) - pl.col("tax_fen").fill_null(0)
+    from_payroll = counted.is_not_null() & category.is_in(list(dues.BRACKET_CATEGORIES))
+    return pl.when(from_payroll).then(pl.max_horizontal(raw, pl.lit(0, pl.Int64))).otherwise(pl.col("base_fen"))
+
+
+def _compute(df: pl.DataFrame, settings: dues.DuesSettings | dues.RuleHistory,
+             category: str = "dues_category") -> pl.DataFrame:
+    """Add category (Enum), fixed_fen, dues_fen, rate_permille, rule to `_inputs` rows; with a
+    RuleHistory each month by the rule in force then (and `rule_version` = its settings id)."""
     cat = pl.col(category).cast(pl.String).cast(_CATEGORY_ENUM, strict=False)
     out = df.with_columns(category=cat).with_columns(
         fixed_fen=pl.when(pl.col("category") == "farmer").then(pl.col("farmer_fen"))
@@ -416,7 +498,13 @@ def _compute(df: pl.DataFrame, settings: dues.DuesSettings, category: str = "due
         base_fen=pl.when(pl.col("category").is_in(list(dues.BASE_CATEGORIES))).then(pl.col("base_fen"))
         .otherwise(pl.lit(None, pl.Int64)),
     )
-    out = out.with_columns(dues.dues_exprs(settings))
+    if isinstance(settings, dues.RuleHistory):
+        rules, settings = settings, settings.latest.settings
+        out = out.with_columns(_mi=pl.col("month").dt.year().cast(pl.Int64) * 12
+                               + pl.col("month").dt.month().cast(pl.Int64) - 1)
+        out = out.with_columns(dues.dues_exprs_by_rule(rules, month="_mi")).drop("_mi")
+    else:
+        out = out.with_columns(dues.dues_exprs(settings))
     farmer_default = int(settings.farmer_default * 100)
     return out.with_columns(
         fixed_fen=pl.when(pl.col("category") == "farmer").then(pl.col("fixed_fen").fill_null(farmer_default))
@@ -489,9 +577,11 @@ class RollResult:
         return s
 
 
-def _roll_frame(cur, months, *, scope, member_ids, settings_id, settings, recompute) -> tuple:
-    df = _compute(_inputs(cur, months, scope=scope, member_ids=member_ids,
-                          amount_mode=settings.amount_mode), settings)
+def _roll_frame(cur, months, *, scope, member_ids, rules, recompute) -> tuple:
+    raw = _inputs(cur, months, scope=scope, member_ids=member_ids, rules=rules)
+    if "counted_fen" in raw.columns:
+        raw = raw.with_columns(base_fen=_base_by_reading(rules, pl.col("month"), pl.col("dues_category")))
+    df = _compute(raw, rules)
     ok = pl.col("dues_fen").is_not_null()
     new = df.filter(pl.col("roll_id").is_null() & ok)
     missing = df.filter(pl.col("roll_id").is_null() & ~ok)
@@ -507,7 +597,7 @@ def _roll_frame(cur, months, *, scope, member_ids, settings_id, settings, recomp
     return new, changed, missing
 
 
-def _roll_values(df: pl.DataFrame, settings_id: int) -> list[pl.Expr]:
+def _roll_values(df: pl.DataFrame, settings_id: int | None = None) -> list[pl.Expr]:
     return [
         pl.col("category").cast(pl.String),
         pl.col("base_fen").cast(pl.Int64),
@@ -515,7 +605,8 @@ def _roll_values(df: pl.DataFrame, settings_id: int) -> list[pl.Expr]:
         pl.col("rate_permille").cast(pl.Int32),
         pl.col("rule").cast(pl.String),
         pl.col("dues_fen").cast(pl.Int64),
-        pl.lit(settings_id, pl.Int32).alias("settings_id"),
+        (pl.col("rule_version").cast(pl.Int32) if settings_id is None  # the rule in force that month
+         else pl.lit(settings_id, pl.Int32)).alias("settings_id"),
     ]
 
 
@@ -527,16 +618,18 @@ def generate_roll(db, user: User, month=None, *, months=None, org_id=None, membe
                   recompute: bool = False, description: str | None = None) -> RollResult:
     """Add the roll rows of `month` (or each of `months`) for the members of `org_id` and its
     sub-orgs (None: everyone) admitted by then; `recompute` also recomputes existing rows'
-    due amounts with today's settings and bases (payments stay). One audited batch."""
+    due amounts with the rule in force in each month and the bases (payments stay). One
+    audited batch. Each row records the settings version of its month's rule."""
     require(user, PERM_WRITE)
     ms = [parse_month(m) for m in (months if months is not None else [month])]
     if not ms:
         raise BadInput("请选择月份")
     with db.write() as cur:
         sid, settings = _settings(cur)
+        rules = _rule_history(cur)
         scope = _scope(cur, org_id)
-        new, changed, missing = _roll_frame(cur, ms, scope=scope, member_ids=member_ids, settings_id=sid,
-                                            settings=settings, recompute=recompute)
+        new, changed, missing = _roll_frame(cur, ms, scope=scope, member_ids=member_ids, rules=rules,
+                                            recompute=recompute)
         batch = None
         if new.height or changed.height:
             what = "、".join(month_text(m) for m in ms[:3]) + ("……" if len(ms) > 3 else "")
@@ -546,7 +639,7 @@ def generate_roll(db, user: User, month=None, *, months=None, org_id=None, membe
             first = _reserve_ids(cur, "dues_roll_seq", new.height)
             frame = new.select(
                 (pl.int_range(new.height, dtype=pl.Int64) + first).alias("id"), "month",
-                pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32), *_roll_values(new, sid))
+                pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32), *_roll_values(new))
             _register(cur, "dj_roll_new", frame)
             cur.execute("INSERT INTO dues_roll(id, month, member_id, org_id, category, base, fixed_amount,"
                         " rate_permille, rule, due, settings_id, updated_by) SELECT id, month, member_id, org_id,"
@@ -554,7 +647,7 @@ def generate_roll(db, user: User, month=None, *, months=None, org_id=None, membe
             cur.unregister("dj_roll_new")
             _audit_inserts_range(cur, batch, user, "dues_roll", first, first + new.height - 1)
         if changed.height:
-            frame = changed.select(pl.col("roll_id").alias("id"), *_roll_values(changed, sid))
+            frame = changed.select(pl.col("roll_id").alias("id"), *_roll_values(changed))
             _register(cur, "dj_roll_upd", frame)
             _register(cur, "dj_roll_upd_ids", frame.select(pl.col("id").alias("k")))
             before = _snapshot(cur, "dues_roll", "dj_roll_upd_ids", CALC_FIELDS)
@@ -1253,7 +1346,7 @@ def _payroll_lines(cur, user: User, org_id, month, frame: fileio.Frame, mapping:
     df = frame.df
     if df.height == 0:
         raise BadInput(f"工资表第 {frame.first_row} 行起没有数据：表头下面是空的", file=frame.file)
-    sid, settings = _settings(cur)
+    sid, settings = _settings_at(cur, m)  # the rule in force in the pay month
     mp = {str(c): _norm_kind(k) for c, k in (mapping or {}).items()}
     warnings = [f"上次设置过口径的列「{c}」这次文件中没有" for c, k in mp.items()
                 if c not in df.columns and k in ("counted", "deducted", "tax")]
@@ -1277,7 +1370,7 @@ def _payroll_lines(cur, user: User, org_id, month, frame: fileio.Frame, mapping:
             rb = dues.compute_base_frame(df, mp, settings, retired=True, first_row=frame.first_row, file=frame.file)
             lines = lines.with_columns(
                 **{c: pl.when(retired).then(rb[c]).otherwise(pl.col(c))
-                   for c in ("counted_fen", "deducted_fen", "tax_fen", "base_fen", "clamped")})
+                   for c in ("counted_fen", "deducted_fen", "deducted_all_fen", "tax_fen", "base_fen", "clamped")})
     if errs:
         errors = errs.sorted()
         raise BadInput(f"发现 {len(errors)} 处错误，没有导入任何基数", errors, file=frame.file)
@@ -1310,7 +1403,7 @@ def _payroll_lines(cur, user: User, org_id, month, frame: fileio.Frame, mapping:
     if later.height:
         warnings.append(f"设置为“每年年初核定，年内不变”：{later.height} 人的新基数从 {later['applies_from'][0]:%Y-%m} 起生效；"
                         "如需本月起按新基数收缴，请勾选「重新核定」")
-    cols = ["row", "member_id", "member_no", "name", "category", "counted_fen", "deducted_fen", "tax_fen",
+    cols = ["row", "member_id", "member_no", "name", "category", "counted_fen", "deducted_fen", "deducted_all_fen", "tax_fen",
             "base_fen", "clamped", "fixed_fen", "dues_fen", "rate_permille", "rule", "applies_from"]
     return PayrollPreview(m, sid, settings, mp, lines.select(cols), warnings)
 
@@ -1437,7 +1530,8 @@ def commit_payroll(db, user: User, org_id, month, frame: fileio.Frame, mapping: 
         audit.record(cur, batch, user, "dues_payroll_imports", imp, "insert", None,
                      audit.rows_json(cur, "dues_payroll_imports", "id", [imp]).get(str(imp)))
         ins, upd = _upsert_bases(cur, user, batch, pv.lines.select(
-            "member_id", pl.lit(pv.month).alias("month"), "base_fen", "counted_fen", "deducted_fen", "tax_fen"),
+            "member_id", pl.lit(pv.month).alias("month"), "base_fen", "counted_fen",
+            pl.col("deducted_all_fen").alias("deducted_fen"), "tax_fen"),  # all of it: another month's rule may read it
             source="payroll", import_id=imp, redetermine=redetermine)
     return ImportResult(ins, upd, batch, imp, pv.warnings)
 
@@ -1621,6 +1715,66 @@ def set_base(db, user: User, member_no: str, month, base=None, *, fixed_amount=N
         raise
 
 
+def set_category(db, user: User, member_no: str, month, category, *, previous=None,
+                 note: str | None = None) -> int:
+    """Record that a member's dues category is `category` from `month` on (e.g. 在职 → 离退休
+    at retirement): the back-calculation and the roll then use each month's own category.
+    The first change of a member also records the category before it (`previous`, default
+    the register's category when it differs), from the member's admission, so earlier months
+    keep theirs. The same month again replaces the row. Returns the audit batch id."""
+    require(user, PERM_WRITE)
+    m = parse_month(month, "类别变更月份")
+    code = dues.normalize_category(category)
+    if code is None:
+        raise BadInput(f"无法识别的党员类别「{category}」，应为：{'、'.join(dues.CATEGORIES.values())}")
+    prev = None
+    if previous not in (None, ""):
+        prev = dues.normalize_category(previous)
+        if prev is None:
+            raise BadInput(f"无法识别的此前类别「{previous}」，应为：{'、'.join(dues.CATEGORIES.values())}")
+    with db.write() as cur:
+        mid, _org, name = _member_by_no(cur, member_no)
+        reg, join = cur.execute("SELECT dues_category, join_date FROM members WHERE id = ?", [mid]).fetchone()
+        earlier = cur.execute("SELECT count(*) FROM member_categories WHERE member_id = ? AND month < ?",
+                              [mid, m]).fetchone()[0]
+        first = date(join.year, join.month, 1) if join else date(*dues.FIRST_MONTH, 1)
+        first = max(first, date(*dues.FIRST_MONTH, 1))
+        rows = [(m, code)]
+        if not earlier and m > first:
+            prev = prev or (reg if reg != code else None)
+            if prev is None:
+                raise BadInput(f"党员「{name}」此前没有类别记录，名册中的类别也已是「{dues.CATEGORIES[code]}」："
+                               "请填写变更前的类别，以便此前的月份仍按原类别计算")
+            rows.insert(0, (first, prev))
+        batch = audit.new_batch(cur, user, "member_categories",
+                                f"登记党员类别变更：{name} 自 {month_text(m)} 起为{dues.CATEGORIES[code]}")
+        for when, cat in rows:
+            old = cur.execute("SELECT id FROM member_categories WHERE member_id = ? AND month = ?", [mid, when]).fetchone()
+            if old:
+                before = audit.rows_json(cur, "member_categories", "id", [old[0]])
+                cur.execute("UPDATE member_categories SET category = ?, note = ?, version = version + 1,"
+                            " updated_at = current_timestamp, updated_by = ? WHERE id = ?",
+                            [cat, note, user.username, old[0]])
+                audit.record(cur, batch, user, "member_categories", old[0], "update", before.get(str(old[0])),
+                             audit.rows_json(cur, "member_categories", "id", [old[0]]).get(str(old[0])))
+            else:
+                new_id = cur.execute("INSERT INTO member_categories(member_id, month, category, note, updated_by)"
+                                     " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                                     [mid, when, cat, note, user.username]).fetchone()[0]
+                audit.record(cur, batch, user, "member_categories", new_id, "insert", None,
+                             audit.rows_json(cur, "member_categories", "id", [new_id]).get(str(new_id)))
+        return batch
+
+
+def category_history(db, user: User, member_id: int) -> pl.DataFrame:
+    """A member's dues category rows (month, category code and label), oldest first."""
+    require(user, PERM_READ)
+    with db.read() as cur:
+        df = cur.sql("SELECT id, month, category, note, updated_by, updated_at FROM member_categories"
+                     " WHERE member_id = ? ORDER BY month", params=[int(member_id)]).pl()
+    return df.with_columns(_labels("category", dues.CATEGORIES).alias("category_label"))
+
+
 def base_history(db, user: User, member_id: int) -> pl.DataFrame:
     """A member's base rows, newest first (salary data: salary.read)."""
     require(user, PERM_READ)
@@ -1656,30 +1810,47 @@ class BackCalc:
     orgs: pl.DataFrame       # org_id, org, street, members, due_fen, paid_fen, arrears_fen, owing, warned, flagged, rate
     missing: pl.DataFrame    # member_no, name, org, months: no base / fixed amount in force
     back_pays: pl.DataFrame  # member_no, name, org, paid_on, months, amount_fen, flag (> 6 months)
+    rules: dues.RuleHistory | None = None  # the dated rules the months were computed by
+
+    @property
+    def counted_end(self) -> date:
+        """The last month actually counted: months after this month are not owed yet."""
+        return min(self.end, _this_month())
 
 
 def back_calculate(db, user: User, start, end, *, org_id=None, member_ids=None,
                    settings_id: int | None = None) -> BackCalc:
     """For each member of the org (and sub-orgs) and each month of [start, end] after their
-    admission: 应缴 recomputed from the base in force that month (member_bases) with the
-    settings in force (or version `settings_id`), 实缴 from the roll, 补交 = max(应缴 − 实缴, 0),
-    consecutive unpaid runs and warnings. Members whose base or approved amount is missing are
-    listed apart (not counted as arrears)."""
+    admission and not after this month (clock.today(): months that have not come yet are not
+    owed): 应缴 recomputed from the base in force that month (member_bases, read by that
+    month's rule) and the category of that month (member_categories, else the roll's, else the
+    register's) with the rule in force that month (the dated settings; or version
+    `settings_id` for every month), 实缴 from the roll, 补交 = max(应缴 − 实缴, 0), consecutive
+    unpaid runs and warnings. `detail.rule_version` / `rule_label` name the rule each month
+    used. Members whose base or approved amount is missing are listed apart (not counted as
+    arrears)."""
     require(user, PERM_READ)
     months = months_between(start, end)
+    first, last = months[0], months[-1]
+    months = [m for m in months if m <= _this_month()]
     with db.read() as cur:
         sid, settings = _settings(cur, settings_id)
+        if settings_id is None:
+            rules = _rule_history(cur)
+        else:
+            rules = dues.RuleHistory([dues.RulePeriod(0, settings, str(sid), f"第 {sid} 版设置（指定用于所有月份）")])
         scope = _scope(cur, org_id)
-        raw = _inputs(cur, months, scope=scope, member_ids=member_ids, amount_mode=settings.amount_mode)
+        raw = _inputs(cur, months, scope=scope, member_ids=member_ids, rules=rules)
         labels = cur.sql("SELECT m.id AS member_id, m.member_no, m.name, m.org_id, o.name AS org, o.street"
                          f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}").pl()
-        back = _back_payments(cur, months[0], months[-1], scope, member_ids)
+        back = _back_payments(cur, first, last, scope, member_ids)
     raw = raw.with_columns(
         base_fen=pl.coalesce("base_fen", "roll_base_fen"),
         farmer_fen=pl.coalesce("roll_fixed_fen", "farmer_fen"),
         member_fixed_fen=pl.coalesce("roll_fixed_fen", "member_fixed_fen"),
-        cat_used=pl.coalesce("roll_category", "dues_category"))
-    comp = _compute(raw, settings, category="cat_used")
+        cat_used=pl.coalesce("hist_category", "roll_category", "dues_category"))
+    raw = raw.with_columns(base_fen=_base_by_reading(rules, pl.col("month"), pl.col("cat_used")))
+    comp = _compute(raw, rules, category="cat_used")
     ok = comp.filter(pl.col("dues_fen").is_not_null())
     miss = comp.filter(pl.col("dues_fen").is_null())
     labels = labels.with_columns(pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32))
@@ -1691,8 +1862,9 @@ def back_calculate(db, user: User, start, end, *, org_id=None, member_ids=None,
         frame = ok.select(pl.col("member_id").cast(pl.String), "month", pl.col("category").cast(pl.String),
                           _dec("base_fen").alias("base_income"), _dec("fixed_fen").alias("fixed_amount"),
                           _dec("paid_fen").fill_null(Decimal("0.00")).alias("paid"))
-        det = dues.arrears_detail(frame, settings)
-        det = det.with_columns(pl.col("member_id").cast(pl.Int32), month=pl.col("month").str.to_date("%Y-%m"))
+        det = dues.arrears_detail(frame, settings, rules=rules)
+        det = det.with_columns(pl.col("member_id").cast(pl.Int32), month=pl.col("month").str.to_date("%Y-%m"),
+                               rule_label=pl.col("rule_version").replace_strict(rules.labels(), default=None))
         det = det.join(ok.select("member_id", "month", "base_fen", "roll_due_fen", "paid_on", "roll_id"),
                        on=["member_id", "month"], how="left")
         summ = dues.summarize_arrears(det, settings).with_columns(pl.col("member_id").cast(pl.Int32))
@@ -1702,7 +1874,8 @@ def back_calculate(db, user: User, start, end, *, org_id=None, member_ids=None,
                    .join(labels, on="member_id", how="left"))
     else:
         det = pl.DataFrame(schema={"member_id": pl.Int32, "month": pl.Date, "category": pl.String,
-                                   "due_fen": pl.Int64, "paid_fen": pl.Int64, "back_pay_fen": pl.Int64,
+                                   "rule": pl.String, "rule_version": pl.String, "rule_label": pl.String,
+                                   "base_used_fen": pl.Int64, "due_fen": pl.Int64, "paid_fen": pl.Int64, "back_pay_fen": pl.Int64,
                                    "unpaid": pl.Boolean, "consecutive_unpaid": pl.Int64, "base_fen": pl.Int64,
                                    "roll_due_fen": pl.Int64, "paid_on": pl.Date, "roll_id": pl.Int64})
         members = pl.DataFrame(schema={"member_id": pl.Int32, "months": pl.Int64, "due_total_fen": pl.Int64,
@@ -1718,8 +1891,8 @@ def back_calculate(db, user: User, start, end, *, org_id=None, member_ids=None,
             .with_columns(rate=_rate_expr())
             .sort("arrears_fen", "org", descending=[True, False]))
     if not user.can(PERM_SALARY):
-        det = det.with_columns(base_fen=pl.lit(None, pl.Int64))
-    return BackCalc(months[0], months[-1], sid, settings, det, members, orgs, missing, back)
+        det = det.with_columns(base_fen=pl.lit(None, pl.Int64), base_used_fen=pl.lit(None, pl.Int64))
+    return BackCalc(first, last, sid, settings, det, members, orgs, missing, back, rules)
 
 
 def _back_payments(cur, start: date, end: date, scope, member_ids) -> pl.DataFrame:
@@ -1766,6 +1939,8 @@ def statement_frame(detail: pl.DataFrame, *, with_base: bool) -> pl.DataFrame:
     cols = [pl.col("month").dt.strftime("%Y-%m").alias("月份"), _labels("category", dues.CATEGORIES).alias("党员类别")]
     if with_base:
         cols.append(_dec("base_fen").alias("计算基数"))
+    if "rule_label" in detail.columns:
+        cols.append(pl.col("rule_label").alias("适用规定"))
     cols += [_dec("due_fen").alias("应缴（按规定）"), _dec("roll_due_fen").alias("花名册应缴"),
              _dec("paid_fen").alias("实缴"), _dec("back_pay_fen").alias("补交"),
              pl.col("paid_on").alias("缴纳日期"), pl.col("consecutive_unpaid").alias("连续未缴月数")]
@@ -1779,7 +1954,8 @@ def member_statement_xlsx(db, user: User, member_id: int, start, end) -> bytes:
         "内容": [summary["member_no"], summary["name"], summary["org"], f"{summary['start']} 至 {summary['end']}",
                yuan(summary["due_fen"]), yuan(summary["paid_fen"]), yuan(summary["arrears_fen"]),
                str(summary["max_run"]),
-               "应缴按各月有效的计算基数和现行设置重新计算；实缴取党费花名册登记的金额；自愿多交不抵应缴。"],
+               "应缴按各月有效的计算基数和党员类别、按各月施行的规定重新计算（“逐月明细”的“适用规定”列写明每月所用规定）；"
+               "实缴取党费花名册登记的金额；自愿多交不抵应缴。"],
     })
     return fileio.xlsx_bytes({"对账单": head, "逐月明细": statement_frame(detail, with_base=user.can(PERM_SALARY))})
 

@@ -34,8 +34,10 @@ calc, exc = run_safely(W.back_calc, db, user, start, end, org_id)
 if exc is not None:
     st.stop()
 
-st.caption(f"{ds.month_text(start)} 至 {ds.month_text(end)}：应缴按各月有效的计算基数和现行设置（第 {calc.settings_id} 版）"
-           "重新计算，实缴取花名册登记的金额，补交 = 应缴 − 实缴（不为负）；自愿多交不抵应缴。")
+st.caption(f"{ds.month_text(start)} 至 {ds.month_text(calc.counted_end)}：应缴按各月有效的计算基数、党员类别和当月施行的规定"
+           "（2017 年以前按 2008 年规定，不设 1000 元上限；对账单逐月写明所用规定）重新计算，实缴取花名册登记的金额，"
+           "补交 = 应缴 − 实缴（不为负）；自愿多交不抵应缴。"
+           + ("尚未到来的月份不计应缴。" if calc.counted_end < end else ""))
 W.arrears_metrics(calc)
 st.warning(ds.BRANCH_DECIDES, icon=":material/gavel:")
 if calc.missing.height:

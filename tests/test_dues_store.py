@@ -83,7 +83,7 @@ def test_settings_are_versioned_and_old_rolls_reproduce(town):
     assert ds.reproduce_roll(town, T, "2024-03").height == 0
     assert "第 1 版设置" in ds.explain_roll_row(town, T, roll_row(town, "M1", "2024-02")["id"])
     hist = ds.settings_history(town, T)
-    assert hist["id"].to_list() == [2, 1] and hist["note"][0] == "按角收缴"
+    assert hist["id"].to_list() == [2, 1, 0] and hist["note"][0] == "按角收缴"   # 0: the built-in 2008 rules
     with pytest.raises(BadInput, match="计算精度"):
         ds.save_settings(town, T, {"precision": "li"})
     with pytest.raises(BadInput, match="提醒月数不能大于"):
@@ -483,3 +483,73 @@ def test_demo_data_has_arrears_flags_and_a_forwarded_payment(demo_db):
         unit = cur.execute("SELECT org_id FROM dues_payroll_mappings LIMIT 1").fetchone()[0]
     assert bad == 0
     assert ds.payroll_mapping(demo_db, T, unit) == ds.DEMO_PAYROLL_MAPPING
+
+
+# -- issue 16 §2: each month by its own rule and category ----------------------------------------
+def test_back_calculation_2016_to_2018_uses_each_months_rule(town):
+    """2016-05 employed base 60000 → 1200.00 (2008 rules, no ceiling); 2017 on → 1000.00."""
+    bases(town, [("M1", "2016-01", "60000")])
+    calc = ds.back_calculate(town, T, "2016-05", "2018-04", member_ids=[1])
+    d = calc.detail.sort("month")
+    by_month = dict(zip(d["month"].dt.strftime("%Y-%m").to_list(), d["due_fen"].to_list()))
+    assert by_month["2016-05"] == by_month["2016-12"] == 120000
+    assert by_month["2017-01"] == by_month["2018-04"] == 100000
+    assert set(d.filter(pl.col("month") < date(2017, 1, 1))["rule_version"]) == {"0"}
+    assert set(d.filter(pl.col("month") >= date(2017, 1, 1))["rule_version"]) == {"1"}
+    assert calc.members["due_total_fen"][0] == 8 * 120000 + 16 * 100000
+    table = ds.statement_frame(d, with_base=True)
+    assert table["适用规定"][0].startswith("2008 年规定") and "2017-01" in table["适用规定"][-1]
+    assert table.filter(pl.col("月份") == "2016-05")["应缴（按规定）"][0] == Decimal("1200.00")
+
+
+def test_payroll_base_is_read_by_each_months_rule(town):
+    """dues.md worked example: 4380 → 43.80 by the 2017 reading; the same pay in 2016 (tax only): 5940 → 89.10."""
+    ds.commit_payroll(town, T, 1, "2016-06", frame(f"{HEAD}\nM1,张三,{CIVIL}\n"), MAPPING)
+    calc = ds.back_calculate(town, T, "2016-11", "2017-02", member_ids=[1])
+    d = calc.detail.sort("month")
+    assert d["due_fen"].to_list() == [8910, 8910, 4380, 4380]
+    assert d["base_used_fen"].to_list() == [594000, 594000, 438000, 438000]
+    ds.generate_roll(town, T, months=["2016-12", "2017-01"])
+    assert roll_row(town, "M1", "2016-12")["due"] == Decimal("89.10") and roll_row(town, "M1", "2016-12")["settings_id"] == 0
+    assert roll_row(town, "M1", "2017-01")["due"] == Decimal("43.80") and roll_row(town, "M1", "2017-01")["settings_id"] == 1
+    assert ds.reproduce_roll(town, T, "2016-12").height == 0
+
+
+def test_category_history_employed_then_retired(town):
+    bases(town, [("M1", "2018-01", "6000")])
+    bases(town, [("M1", "2018-07", "4000")])   # the pension, recorded when the member retires
+    with town.write() as cur:                   # the register already says 离退休
+        cur.execute("UPDATE members SET dues_category = 'retired' WHERE id = 1")
+    with pytest.raises(BadInput, match="变更前的类别"):
+        ds.set_category(town, T, "M1", "2018-07", "离退休")
+    batch = ds.set_category(town, T, "M1", "2018-07", "离退休", previous="在职")
+    hist = ds.category_history(town, T, 1)
+    assert hist["category"].to_list() == ["employed", "retired"] and hist["month"][0] == date(2010, 5, 1)
+    d = ds.back_calculate(town, T, "2018-05", "2018-08", member_ids=[1]).detail.sort("month")
+    assert d["category"].to_list() == ["employed", "employed", "retired", "retired"]
+    # the year a category changes, the new category's base applies at once (not next January)
+    assert d["due_fen"].to_list() == [9000, 9000, 2000, 2000]
+    audit.revert_batch(town, T, batch)
+    assert ds.category_history(town, T, 1).height == 0
+    with pytest.raises(PermissionDenied):
+        ds.set_category(town, VIEWER, "M1", "2018-07", "离退休", previous="在职")
+
+
+def test_a_dated_setting_changes_only_the_months_from_its_month(town):
+    bases(town, [("M1", "2016-01", "60000")])
+    sid = ds.save_settings(town, T, {"cap": False}, note="2020 年起不封顶（测试）", effective_from="2020-01")
+    d = ds.back_calculate(town, T, "2019-12", "2020-01", member_ids=[1]).detail.sort("month")
+    assert d["due_fen"].to_list() == [100000, 120000]
+    assert d["rule_version"].to_list() == ["1", str(sid)]
+    assert ds.current_settings(town, T)[0] == sid
+    assert ds.save_settings(town, T, {"cap": False}, effective_from="2020-01") == sid   # unchanged: no new version
+
+
+def test_months_after_this_month_are_not_owed(town):
+    """Issue 17: a future 截止月份 (2027-01 with today 2026-11-23) reported everyone as owing."""
+    bases(town, [("M1", "2026-01", "5100")])
+    calc = ds.back_calculate(town, T, "2026-10", "2027-01", member_ids=[1])
+    assert calc.detail["month"].max() == date(2026, 11, 1)
+    assert calc.members["months"][0] == 2 and calc.counted_end == date(2026, 11, 1)
+    future = ds.back_calculate(town, T, "2026-12", "2027-01")
+    assert future.members.height == 0 and future.detail.height == 0 and int(future.orgs["owing"].sum() or 0) == 0
