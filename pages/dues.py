@@ -61,6 +61,8 @@ with tabs[2]:
                 W.bases_panel(db, user, month)
             with st.expander("查看党员的计算基数历史"):
                 W.base_history_panel(db, user)
+            with st.expander("党员类别变化（如退休）"):
+                W.category_panel(db, user)
             with st.expander("导入记录"):
                 W.import_history_panel(db, user)
 

@@ -475,6 +475,42 @@ def base_history_panel(db, user: User) -> None:
                                     for c in ("计算基数", "固定数额", "计入合计", "扣除", "个税")})
 
 
+def category_panel(db, user: User) -> None:
+    """党员类别历史: a member's category from a month on (e.g. 在职 → 离退休); the roll and the
+    back-calculation use each month's own category."""
+    text = st.text_input("查找党员", key="cat_search", placeholder="党员编号或姓名")
+    found = read(db, user, "find_members", text) if text.strip() else None
+    if found is None or not found.height:
+        st.caption("输入党员编号或姓名，查看或登记其党员类别的变化（如退休：在职 → 离退休）。" if not text.strip()
+                   else "没有找到。")
+        return
+    labels = dict(zip(found["id"].to_list(), (found["member_no"] + " " + found["name"] + "（" + found["org"] + "）").to_list()))
+    pick = st.selectbox("党员", list(labels), format_func=labels.get, key="cat_pick")
+    hist = read(db, user, "category_history", pick)
+    if hist.height:
+        st.dataframe(hist.select(pl.col("month").dt.strftime("%Y-%m").alias("自月份起"), pl.col("category_label").alias("类别"),
+                                 pl.col("note").alias("说明"), pl.col("updated_by").alias("登记人")),
+                     hide_index=True, width="stretch")
+    else:
+        st.caption("没有类别变化记录：各月都按名册中的类别计算。")
+    if not user.can(ds.PERM_WRITE):
+        return
+    member_no = found.filter(pl.col("id") == pick)["member_no"][0]
+    with st.form("cat_form", clear_on_submit=True):
+        c1, c2, c3 = st.columns(3)
+        month = c1.text_input("自哪个月起（YYYY-MM）", key="cat_month")
+        cat = c2.selectbox("新类别", list(dues.CATEGORIES), format_func=dues.CATEGORIES.get, key="cat_new")
+        prev = c3.selectbox("此前的类别（第一次登记时）", [""] + list(dues.CATEGORIES),
+                            format_func=lambda c: dues.CATEGORIES.get(c, "按名册"), key="cat_prev")
+        note = st.text_input("说明", key="cat_note", placeholder="例如：2018 年 7 月退休")
+        if st.form_submit_button("登记类别变化"):
+            _, exc = run_safely(ds.set_category, db, user, member_no, month, cat, previous=prev or None,
+                                note=note or None)
+            if exc is None:
+                flash("已登记。欠缴与补交按各月的类别计算；已生成的花名册如需更新，请点「重新计算应缴」。")
+                st.rerun()
+
+
 def import_history_panel(db, user: User) -> None:
     hist = read(db, user, "import_history")
     if not hist.height:
@@ -509,18 +545,22 @@ def settings_panel(db, user: User) -> None:
         warn = c2.number_input("连续未缴几个月提醒", 1, 24, s.warn_from_months, key="set_warn", disabled=not can)
         flag = c3.number_input("连续未缴几个月标记", 1, 24, s.flag_months, key="set_flag", disabled=not can)
         note = st.text_input("修改说明", key="set_note", disabled=not can, placeholder="例如：按市委组织部通知改为……")
+        since = c1.text_input("自哪个月起施行（YYYY-MM，可不填）", key="set_since", disabled=not can,
+                              placeholder="不填：修改现行规定",
+                              help="各月按当月施行的规定计算：2017 年以前按 2008 年规定（只扣个税、不封顶），"
+                                   "2017 年 1 月起按 2017 年通知。填写月份则新设置从该月起施行，此前的月份不变。")
         if st.form_submit_button("保存设置", disabled=not can, type="primary"):
             values = dict(precision=precision, rounding=rounding, cap=cap, base_reading=base_reading,
                           retiree_base=retiree, amount_mode=mode, farmer_default=farmer.strip(),
                           warn_from_months=int(warn), flag_months=int(flag))
-            new_id, exc = run_safely(ds.save_settings, db, user, values, note or None)
+            new_id, exc = run_safely(ds.save_settings, db, user, values, note or None, since.strip() or None)
             if exc is None:
                 flash(f"设置已保存为第 {new_id} 版。已生成的花名册不变；需要时点「重新计算应缴」。" if new_id != sid
                       else "设置没有变化。")
                 st.rerun()
     hist = read(db, user, "settings_history")
     with st.expander(f"设置的历次版本（{hist.height}）"):
-        st.dataframe(hist.select(pl.col("id").alias("版本"),
+        st.dataframe(hist.select(pl.col("id").alias("版本"), pl.col("effective_from").dt.strftime("%Y-%m").alias("施行月份"),
                                  pl.col("settings").map_elements(
                                      lambda t: ds.describe_settings(dues.DuesSettings.from_json(t)),
                                      return_dtype=pl.String).alias("内容"),

@@ -171,6 +171,26 @@ def test_statement_of_one_member(monkeypatch, tmp_path, demo_db_file):
     labels = [m.label for m in at.metric]
     assert "应补交（元）" in labels and "最长连续未缴（月）" in labels
     assert any(b.label == "下载对账单（Excel）" for b in at.get("download_button"))
+    assert any("适用规定" in d.value.columns for d in at.dataframe), "the statement names each month's rule"
+
+
+def test_a_category_change_is_recorded_from_the_bases_tab(monkeypatch, tmp_path, demo_db_file):
+    at = app_for(monkeypatch, tmp_path, demo_db_file, "treasurer")
+    at.switch_page("pages/dues.py")
+    at.run()
+    at.session_state["dues_tab"] = "工资表与计算基数"
+    at.run()
+    at.text_input(key="cat_search").input("M000001")
+    at.run()
+    at.text_input(key="cat_month").input("2025-07")
+    at.selectbox(key="cat_new").select("retired")
+    at.selectbox(key="cat_prev").select("employed")
+    button(at, "登记类别变化").click()
+    at.run()
+    assert not problems(at), problems(at)
+    member = at.selectbox(key="cat_pick").value
+    hist = ds.category_history(db_now(), TREASURER, member)
+    assert hist["category"].to_list()[-1] == "retired" and hist.height == 2
 
 
 def test_unsaved_edits_survive_a_colleagues_save_and_a_stale_row_is_refused(monkeypatch, tmp_path, demo_db_file):
