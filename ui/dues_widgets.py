@@ -478,7 +478,7 @@ def base_history_panel(db, user: User) -> None:
 def category_panel(db, user: User) -> None:
     """党员类别历史: a member's category from a month on (e.g. 在职 → 离退休); the roll and the
     back-calculation use each month's own category."""
-    text = st.text_input("查找党员（类别变化）", key="cat_search", placeholder="党员编号或姓名")
+    text = st.text_input("要登记类别变化的党员", key="cat_search", placeholder="党员编号或姓名")
     found = read(db, user, "find_members", text) if text.strip() else None
     if found is None or not found.height:
         st.caption("输入党员编号或姓名，查看或登记其党员类别的变化（如退休：在职 → 离退休）。" if not text.strip()
