@@ -6,6 +6,10 @@ same in csv, xlsx and parquet; `rate` is text ("0.005", "0.01", "0.015", "0.02")
 (null) for fixed amounts; counts are integers; `flag_six_months` is a boolean (`true`/`false`
 in csv). Bad input raises BadInput (exit 2) before anything is written; the output is
 written atomically, so a failed run leaves no file.
+
+`dues calc` from parquet to parquet first tries `dues_sql.try_calc_parquet` (DuckDB alone, exact
+integer arithmetic in SQL, no polars import); a file it does not take as plain — or any bad
+cell — goes the general way below, which words the errors.
 """
 
 from __future__ import annotations
@@ -66,10 +70,16 @@ def _read(path: str, expected: list[str]):
 
 
 def run_calc(args) -> int:
+    _check_output(args.output)
+    if Path(args.input).suffix.lower() == ".parquet" and Path(args.output).suffix.lower() == ".parquet":
+        from ..dues_sql import try_calc_parquet  # DuckDB alone: polars is not even imported
+
+        if try_calc_parquet(args.input, args.output, precision=args.precision, rounding=args.rounding,
+                            cap=args.cap != "none"):
+            return 0
     from .. import dues
     from ..fileio import write_frame
 
-    _check_output(args.output)
     settings = dues.DuesSettings(precision=args.precision, rounding=args.rounding,
                                  cap=args.cap != "none")
     frame = _read(args.input, CALC_COLUMNS)

@@ -1,0 +1,176 @@
+"""`dues calc` file to file in DuckDB alone: exact integer-分 arithmetic in SQL, no polars.
+
+The batch path of `python -m dangjian_core dues calc IN.parquet OUT.parquet`. It imports only
+duckdb (polars costs ~0.15 s to import, more than the whole calculation), reads the parquet
+file, checks in one aggregate pass that the file is *plain* — the columns are the cli.md
+names with native types (member_id text or integer, category the exact codes, base_income and
+fixed_amount DECIMAL with at most 2 decimals or integers), every member_id present, trimmed
+and unique, every required base present, not negative and below 10¹² yuan, farmer amounts
+within 0.20–1.00 and reduced amounts above 0 — and then writes the result with one query.
+Anything else (an alias such as 在职, a text or float column, any bad cell) returns False and
+the caller takes the general path (`dues.calc_dues_table`), which gives the Chinese messages
+naming row and column. So this path never decides an error, and where it runs its output is
+the general path's, byte for byte in the values (tests/test_dues_sql.py proves it with
+hypothesis against `dues.calc_dues_table` and on the public vectors).
+
+Arithmetic (as `dues.dues_exprs`): base in 分 × rate in ‰ = dues in 1/1000 分, rounded once to
+the precision unit with the chosen mode in BIGINT integer division, capped at 1000.00.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# the same codes and numbers as dues.py (tests/test_dues_sql.py checks they agree)
+CATEGORY_CODES = ("employed", "annual_salary", "self_employed", "retired", "farmer", "student",
+                  "unemployed", "relief", "low_income", "exempt", "reduced", "suspended")
+BRACKET = ("employed", "annual_salary", "self_employed")
+FLAT = ("student", "unemployed", "relief", "low_income")
+PRECISION_FEN = {"fen": 1, "jiao": 10, "yuan": 100}
+CAP_FEN = 100000
+FLAT_FEN = 20
+FARMER_MIN_FEN, FARMER_MAX_FEN = 20, 100
+TOO_LARGE_YUAN = 10 ** 12
+
+# Unicode White_Space (what polars' strip_chars() removes): an id starting or ending with one
+# is left to the general path, which trims it
+_SPACE_CLASS = r"[\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
+_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+
+
+def _money_type_ok(t: str) -> bool:
+    if t in _INT_TYPES:
+        return True
+    if t.startswith("DECIMAL(") and t.endswith(")"):
+        try:
+            _, scale = (int(x) for x in t[8:-1].split(","))
+        except ValueError:
+            return False
+        return scale <= 2
+    return False
+
+
+def _q(values) -> str:
+    return ", ".join(f"'{v}'" for v in values)  # constants of this module only
+
+
+def _round_div(num: str, d: int, rounding: str) -> str:
+    """num / d rounded to an integer for num ≥ 0, in BIGINT arithmetic (as dues._round_div)."""
+    if rounding == "down":
+        return f"({num}) // {d}"
+    if rounding == "up":
+        return f"(({num}) + {d - 1}) // {d}"
+    if rounding == "half_up":
+        return f"(({num}) + {d // 2}) // {d}"
+    # half_even
+    return (f"(({num}) // {d} + CASE WHEN 2 * (({num}) % {d}) > {d} OR (2 * (({num}) % {d}) = {d}"
+            f" AND (({num}) // {d}) % 2 = 1) THEN 1 ELSE 0 END)")
+
+
+def _check_sql(has_fixed: bool) -> str:
+    fixed = "fixed_amount" if has_fixed else "CAST(NULL AS DECIMAL(18,2))"
+    return f"""
+    SELECT count(*) AS n,
+           count(DISTINCT member_id) AS n_ids,
+           count(*) FILTER (WHERE member_id IS NULL OR CAST(member_id AS VARCHAR) = ''
+                            OR regexp_matches(CAST(member_id AS VARCHAR), '^{_SPACE_CLASS}|{_SPACE_CLASS}$')) AS bad_id,
+           count(*) FILTER (WHERE category IS NULL OR category NOT IN ({_q(CATEGORY_CODES)})) AS bad_category,
+           count(*) FILTER (WHERE category IN ({_q(BRACKET + ('retired',))})
+                            AND (base_income IS NULL OR base_income < 0 OR base_income >= {TOO_LARGE_YUAN})) AS bad_base,
+           count(*) FILTER (WHERE category = 'farmer' AND {fixed} IS NOT NULL
+                            AND ({fixed} * 100 < {FARMER_MIN_FEN} OR {fixed} * 100 > {FARMER_MAX_FEN})) AS bad_farmer,
+           count(*) FILTER (WHERE category = 'reduced' AND ({fixed} IS NULL OR {fixed} <= 0
+                                                            OR {fixed} >= {TOO_LARGE_YUAN})) AS bad_reduced
+    FROM dj_src"""
+
+
+def calc_sql(*, precision: str = "fen", rounding: str = "half_up", cap: bool = True, farmer_default_fen: int = 20,
+             has_fixed: bool = True) -> str:
+    """The calculation over view `dj_src`: member_id, dues, rate, rule (all text, as the CLI)."""
+    unit = PRECISION_FEN[precision]
+    fixed = "CAST(fixed_amount * 100 AS BIGINT)" if has_fixed else "CAST(NULL AS BIGINT)"
+    computed = _round_div("base_fen * permille", 1000 * unit, rounding) + f" * {unit}"
+    capped = f"raw > {CAP_FEN}" if cap else "false"
+    return f"""
+    WITH p AS (
+        SELECT CAST(member_id AS VARCHAR) AS member_id, category,
+               CASE WHEN category IN ({_q(BRACKET + ('retired',))}) THEN CAST(base_income * 100 AS BIGINT) END AS base_fen,
+               CASE WHEN category IN ('farmer', 'reduced') THEN {fixed} END AS fixed_fen
+        FROM dj_src
+    ), r AS (
+        SELECT *, CASE
+            WHEN category IN ({_q(BRACKET)}) THEN CASE WHEN base_fen <= 300000 THEN 5 WHEN base_fen <= 500000 THEN 10
+                                                     WHEN base_fen <= 1000000 THEN 15 ELSE 20 END
+            WHEN category = 'retired' THEN CASE WHEN base_fen <= 500000 THEN 5 ELSE 10 END END AS permille
+        FROM p
+    ), d AS (
+        SELECT member_id, category, permille, CASE
+            WHEN permille IS NOT NULL THEN {computed}
+            WHEN category = 'farmer' THEN coalesce(fixed_fen, {int(farmer_default_fen)})
+            WHEN category IN ({_q(FLAT)}) THEN {FLAT_FEN}
+            WHEN category IN ('exempt', 'suspended') THEN 0
+            WHEN category = 'reduced' THEN fixed_fen END AS raw
+        FROM r
+    ), c AS (
+        SELECT *, {capped} AS capped, CASE WHEN {capped} THEN {CAP_FEN} ELSE raw END AS fen FROM d
+    )
+    SELECT member_id,
+           CAST(fen // 100 AS VARCHAR) || '.' || lpad(CAST(fen % 100 AS VARCHAR), 2, '0') AS dues,
+           CASE permille WHEN 5 THEN '0.005' WHEN 10 THEN '0.01' WHEN 15 THEN '0.015' WHEN 20 THEN '0.02' END AS rate,
+           CASE WHEN category IN ({_q(BRACKET)}) THEN 'bracket_' || CASE permille WHEN 5 THEN '0.5' WHEN 10 THEN '1'
+                                                                           WHEN 15 THEN '1.5' ELSE '2' END
+                WHEN category = 'retired' THEN 'retired_' || CASE permille WHEN 5 THEN '0.5' ELSE '1' END
+                WHEN category = 'farmer' THEN 'fixed_farmer'
+                WHEN category IN ({_q(FLAT)}) THEN 'fixed_0.20'
+                ELSE category END || CASE WHEN capped THEN '_capped' ELSE '' END AS rule
+    FROM c"""
+
+
+def try_calc_parquet(src: str | os.PathLike, dst: str | os.PathLike, *, precision: str = "fen",
+                     rounding: str = "half_up", cap: bool = True) -> bool:
+    """Write `dst` (parquet, atomically) from `src` (parquet) and return True when the input is
+    plain (see the module's text); return False — writing nothing — otherwise."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        try:
+            rel = con.read_parquet(str(src))
+        except duckdb.Error:
+            return False  # unreadable: the general path words the message
+        types = dict(zip(rel.columns, (str(t) for t in rel.types)))
+        if len(types) != len(rel.columns):
+            return False
+        mid, cat, base = types.get("member_id"), types.get("category"), types.get("base_income")
+        if mid is None or cat != "VARCHAR" or base is None:
+            return False
+        if not (mid == "VARCHAR" or mid in _INT_TYPES) or not _money_type_ok(base):
+            return False
+        has_fixed = "fixed_amount" in types
+        if has_fixed and not _money_type_ok(types["fixed_amount"]):
+            return False
+        rel.create_view("dj_src")
+        try:
+            n, n_ids, *bad = con.execute(_check_sql(has_fixed)).fetchall()[0]
+        except duckdb.Error:
+            return False
+        if n == 0 or n_ids != n or any(bad):
+            return False
+        out = Path(dst)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        os.close(fd)
+        try:
+            con.sql(calc_sql(precision=precision, rounding=rounding, cap=cap, has_fixed=has_fixed)).write_parquet(tmp)
+            os.replace(tmp, out)
+        except duckdb.Error:
+            Path(tmp).unlink(missing_ok=True)
+            return False  # never expected on a plain file; the general path decides
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return True
+    finally:
+        con.close()

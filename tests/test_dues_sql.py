@@ -1,0 +1,121 @@
+"""`dues calc` parquet → parquet in DuckDB alone (dues_sql) gives exactly the general path's
+output (dues.calc_dues_table) wherever it runs, and steps aside (writing nothing) otherwise."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from dangjian_core import dues, dues_sql
+from dangjian_core.cli import main
+
+DATA = Path(__file__).parent / "data" / "dues"
+VECTORS = list(csv.DictReader((DATA / "public_vectors.csv").open(encoding="utf-8")))
+MONEY = pl.Decimal(12, 2)
+
+
+def test_constants_agree_with_the_rules_module():
+    assert dues_sql.CATEGORY_CODES == dues.CATEGORY_CODES
+    assert set(dues_sql.BRACKET) == dues.BRACKET_CATEGORIES and set(dues_sql.FLAT) == dues.FLAT_CATEGORIES
+    assert dues_sql.PRECISION_FEN == dues.PRECISIONS
+    assert dues_sql.CAP_FEN == int(dues.CAP_AMOUNT * 100) and dues_sql.FLAT_FEN == int(dues.FLAT_AMOUNT * 100)
+    assert (dues_sql.FARMER_MIN_FEN, dues_sql.FARMER_MAX_FEN) == (int(dues.FARMER_MIN * 100), int(dues.FARMER_MAX * 100))
+
+
+def _frame(rows):
+    return pl.DataFrame(rows, schema={"member_id": pl.String, "category": pl.String, "base_income": MONEY,
+                                      "fixed_amount": MONEY}, orient="row")
+
+
+def _both(tmp_path, df, **kw):
+    src, fast = tmp_path / "in.parquet", tmp_path / "fast.parquet"
+    df.write_parquet(src)
+    took = dues_sql.try_calc_parquet(src, fast, **kw)
+    s = dues.DuesSettings(**kw)
+    return took, (pl.read_parquet(fast) if took else None), dues.calc_dues_table(df, s)
+
+
+cats = st.sampled_from(dues.CATEGORY_CODES)
+money = st.one_of(st.integers(0, 2_500_000), st.sampled_from([0, 300000, 300001, 500000, 500001, 1000000,
+                                                              1000001, 5000000, 6666667, 99999999999]))
+
+
+@st.composite
+def plain_rows(draw):
+    n = draw(st.integers(1, 30))
+    rows = []
+    for i in range(n):
+        c = draw(cats)
+        base = Decimal(draw(money)) / 100 if c in dues.BASE_CATEGORIES or draw(st.booleans()) else None
+        fixed = None
+        if c == "farmer":
+            fixed = draw(st.one_of(st.none(), st.integers(20, 100).map(lambda v: Decimal(v) / 100)))
+        elif c == "reduced":
+            fixed = Decimal(draw(st.integers(1, 200000))) / 100
+        rows.append((f"m{i}", c, base, fixed))
+    return rows
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(rows=plain_rows(), precision=st.sampled_from(["fen", "jiao", "yuan"]),
+       rounding=st.sampled_from(["half_up", "up", "down", "half_even"]), cap=st.booleans())
+def test_sql_engine_equals_the_vectorised_engine(tmp_path, rows, precision, rounding, cap):
+    took, fast, general = _both(tmp_path, _frame(rows), precision=precision, rounding=rounding, cap=cap)
+    assert took
+    assert fast.schema == general.schema and fast.equals(general)
+
+
+def test_public_vectors_through_the_sql_engine(tmp_path):
+    for cap in ("1000", "none"):
+        rows = [r for r in VECTORS if r["cap"] == cap]
+        df = _frame([(f"v{i}", r["category"], Decimal(r["base_income"]) if r["base_income"] else None,
+                      Decimal(r["fixed_amount"]) if r["fixed_amount"] else None) for i, r in enumerate(rows)])
+        took, fast, _ = _both(tmp_path, df, cap=cap == "1000")
+        assert took and fast["dues"].to_list() == [r["dues"] for r in rows]
+
+
+@pytest.mark.parametrize("rows, why", [
+    ([("a", "在职", Decimal("5000"), None)], "an alias is for the general path"),
+    ([("a", "employed", None, None)], "missing base: an error with row and column"),
+    ([("a", "employed", Decimal("-1"), None)], "negative base"),
+    ([("a", "farmer", None, Decimal("1.20"))], "farmer amount out of range"),
+    ([("a", "reduced", None, None)], "reduced without its amount"),
+    ([("a", "employed", Decimal("1"), None), ("a", "student", None, None)], "duplicate id"),
+    ([(" a", "employed", Decimal("1"), None)], "an id to trim"),
+    ([("a\u3000", "employed", Decimal("1"), None)], "full-width space"),
+    ([(None, "employed", Decimal("1"), None)], "no id"),
+])
+def test_anything_not_plain_is_left_to_the_general_path(tmp_path, rows, why):
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    _frame(rows).write_parquet(src)
+    assert not dues_sql.try_calc_parquet(src, out), why
+    assert not out.exists()
+
+
+def test_other_column_types_are_left_to_the_general_path(tmp_path):
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    pl.DataFrame({"member_id": ["a"], "category": ["employed"], "base_income": [5009.0]}).write_parquet(src)
+    assert not dues_sql.try_calc_parquet(src, out)
+    pl.DataFrame({"member_id": ["a"], "category": ["employed"], "base_income": ["5009"]}).write_parquet(src)
+    assert not dues_sql.try_calc_parquet(src, out)
+    pl.DataFrame({"member_id": [7], "category": ["employed"], "base_income": [5009]}).write_parquet(src)
+    assert dues_sql.try_calc_parquet(src, out)                      # integers are plain
+    assert pl.read_parquet(out).row(0) == ("7", "75.14", "0.015", "bracket_1.5")   # 75.135 half up
+
+
+def test_cli_parquet_to_parquet_fast_and_bad_cells_still_exit_2(tmp_path, capsys):
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    _frame([("a", "employed", Decimal("5100"), None), ("b", "farmer", None, Decimal("0.50"))]).write_parquet(src)
+    assert main(["dues", "calc", str(src), str(out)]) == 0
+    assert pl.read_parquet(out).rows() == [("a", "76.50", "0.015", "bracket_1.5"), ("b", "0.50", None, "fixed_farmer")]
+    bad = tmp_path / "bad.parquet"
+    _frame([("a", "employed", Decimal("5100"), None), ("b", "employed", None, None)]).write_parquet(bad)
+    out2 = tmp_path / "out2.parquet"
+    assert main(["dues", "calc", str(bad), str(out2)]) == 2
+    assert "第 3 行" in capsys.readouterr().err and not out2.exists()
