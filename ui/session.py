@@ -7,6 +7,7 @@ import streamlit as st
 from dangjian_core import backups, setup
 from dangjian_core.auth import User
 from dangjian_core.db import Database, default_path
+from dangjian_core.errors import DangjianError, DatabaseLocked
 
 
 @st.cache_resource(show_spinner=False)
@@ -20,8 +21,33 @@ def _open(path: str) -> Database:
 
 
 def get_db() -> Database:
-    """One connection per process (DuckDB locks the file); pages take cursors from it."""
-    return _open(default_path())
+    """One connection per process (DuckDB locks the file); pages take cursors from it.
+    When the file cannot be opened (another program holds it, the disk fails) the run ends
+    with one Chinese page instead of Streamlit's error page; the next page load tries again."""
+    try:
+        return _open(default_path())
+    except DangjianError as exc:
+        _unavailable(exc)
+        raise  # not reached: _unavailable stops the run
+
+
+def _unavailable(exc: DangjianError) -> None:
+    if isinstance(exc, DatabaseLocked):
+        title = "数据库正被另一个程序使用"
+        text = ("党建工作台的数据库文件正被另一个程序使用（可能是另一个已经启动的党建工作台，或正在运行的"
+                "命令行工具），所以现在打不开。请关闭那个程序后刷新本页；不清楚是哪个程序时，请联系系统管理员。")
+    else:
+        title = "暂时无法打开数据库"
+        text = f"党建工作台暂时无法打开数据库：{exc}。请稍后刷新本页；如果一直这样，请联系系统管理员。"
+
+    def page():
+        st.title(title)
+        st.error(text, icon=":material/database:")
+        st.caption(f"数据库文件：{default_path()}")
+
+    # A navigation of one hidden page: without it Streamlit would list every file in pages/.
+    st.navigation([st.Page(page, title=title, url_path="unavailable")], position="hidden").run()
+    st.stop()
 
 
 SESSION_HOURS = 8
