@@ -71,6 +71,25 @@ def check(db, user: User, name: str) -> BackupCheck:
     return db.check_backup(_backup_file(db, name))
 
 
+def compare_counts(db, user: User, check: BackupCheck):
+    """Rows per table in the backup next to the rows now, with Chinese table names."""
+    import polars as pl
+
+    from . import audit
+
+    require(user, "backup")
+    with db.read() as cur:
+        now = {t: cur.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for (t,) in cur.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+    names = sorted(set(check.row_counts) | (set(now) - {"schema_migrations"}))
+    return pl.DataFrame({
+        "数据表": [audit.TABLE_LABELS.get(t, t) for t in names],
+        "表名": names,
+        "备份中的行数": [check.row_counts.get(t) for t in names],
+        "当前行数": [now.get(t) for t in names],
+    }, schema={"数据表": pl.String, "表名": pl.String, "备份中的行数": pl.Int64, "当前行数": pl.Int64})
+
+
 def restore(db, user: User, name: str) -> Path:
     """Restore a backup from the backup folder (by file name) after checking it; the current
     state is saved first, so a restore can itself be undone."""

@@ -1378,7 +1378,9 @@ def import_indicator_values(db, user: User, frame: fileio.Frame, *, period=None,
         ids = dict(zip(found["_i"].to_list(), found["id"].to_list()))
         df = df.with_columns(pl.Series("编号", [ids.get(i) for i in range(df.height)], dtype=pl.Int64))
     mapped = _RowFrame(df, frame.file, frame.first_row, rows)
-    return tables.import_frame(db, user, VALUES_SPEC, mapped, commit=commit,
+    # a value file is a month's figures, matched by unit, indicator and month (not an export of
+    # ours with versions): updating the stored value is what it is for
+    return tables.import_frame(db, user, VALUES_SPEC, mapped, commit=commit, confirm_overwrite=True,
                                description=f"导入述职指标数值：{frame.file}")
 
 

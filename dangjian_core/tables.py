@@ -27,6 +27,9 @@ from .errors import BadInput, CellError, ConflictError, ValidationFailed
 from . import clock
 
 KINDS = {"text", "int", "decimal", "float", "date", "bool", "choice", "ref"}
+# Exports carry each row's version under this header; an import compares it with the database
+# so a file exported before a colleague's save cannot silently undo that save.
+VERSION_LABEL = "版本（请勿修改）"
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class TableSpec:
 
     def header_map(self) -> dict[str, str]:
         """Accepted file headers (Chinese label or code name) → code name."""
-        m = {self.key: self.key, "编号": self.key}
+        m = {self.key: self.key, "编号": self.key, VERSION_LABEL: "version", "version": "version"}
         for c in self.columns:
             m[c.name] = c.name
             m[c.label] = c.name
@@ -324,6 +327,9 @@ class SaveResult:
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
     new_keys: list = field(default_factory=list)
+    # key → {column: (old value, new value)} of every updated row (code form)
+    diffs: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)  # key → version of each updated row before the write
 
     @property
     def summary(self) -> str:
@@ -368,9 +374,10 @@ def allocate_keys(cur, spec: TableSpec, n: int) -> list[int]:
 def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_inserts: list,
            new_keys: list, deletes: list, versions: dict, row_number: Callable, kind: str,
            description: str, check_versions: bool = True,
-           pre_errors: list[CellError] | None = None) -> SaveResult:
+           pre_errors: list[CellError] | None = None, write: bool = True) -> SaveResult:
     """Validate the table as it would be after the change and write it, inside `cur`'s
-    transaction. Raises ValidationFailed / ConflictError with nothing written."""
+    transaction. Raises ValidationFailed / ConflictError with nothing written.
+    `write=False` validates only (an import's dry run, on a read cursor outside the write lock)."""
     key = spec.key
     current = _full_table(cur, spec)
     cur_rows = {r[key]: r for r in current.to_dicts()}
@@ -458,8 +465,12 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
         errors.sort(key=lambda e: (e.row if isinstance(e.row, int) else 0))
         raise ValidationFailed(f"有 {len(errors)} 处错误，没有保存任何修改。请改正后再保存：", errors)
 
-    if not (changed_updates or new_keys or deletes):
-        return SaveResult(None, unchanged=len(parsed_updates), warnings=warnings)
+    diffs = {k: {c: (cur_rows[k].get(c), v) for c, v in d.items()} for k, d in changed_updates.items()}
+    seen = {k: cur_rows[k]["version"] for k in changed_updates}
+    if not (changed_updates or new_keys or deletes) or not write:
+        return SaveResult(None, inserted=len(new_keys), updated=len(changed_updates), deleted=len(deletes),
+                          unchanged=len(parsed_updates) - len(changed_updates), warnings=warnings,
+                          new_keys=new_keys, diffs=diffs, versions=seen)
 
     # 5. write, set-based, with audit in the same transaction
     batch = audit.new_batch(cur, user, kind, description)
@@ -508,7 +519,7 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
                              "after": pl.String}, orient="row"))
     return SaveResult(batch, inserted=len(new_keys), updated=len(changed_updates),
                       deleted=len(deletes), warnings=warnings, new_keys=new_keys,
-                      unchanged=len(parsed_updates) - len(changed_updates))
+                      unchanged=len(parsed_updates) - len(changed_updates), diffs=diffs, versions=seen)
 
 
 _POLARS_TYPES = {"text": pl.String, "choice": pl.String, "int": pl.Int64, "ref": pl.Int64,
@@ -585,6 +596,18 @@ def save(db, user: User, spec: TableSpec, changes: Changes, *, kind: str = "edit
 
 # -- import and export ----------------------------------------------------------------------
 @dataclass
+class RowChange:
+    """One row an import would update: which row of the file, which record, and each cell's
+    old → new value in display form (Chinese labels, names instead of ids)."""
+
+    row: object
+    key: int
+    name: str
+    cells: list[tuple[str, str, str]]   # (column label, old, new)
+    how: str = ""                       # "" matched by 编号 and version; else why to look twice
+
+
+@dataclass
 class ImportPreview:
     inserts: int
     updates: int
@@ -594,10 +617,25 @@ class ImportPreview:
     committed: bool = False
     batch_id: int | None = None
     sample: pl.DataFrame | None = None
+    changes: list[RowChange] = field(default_factory=list)
+    # updates of rows whose state at export is unknown (no version in the file): the user
+    # must confirm them (`confirm_overwrite=True`) after reading `changes`
+    needs_confirmation: bool = False
+    # key → version of every row the import would write, as checked: pass it back as
+    # `expect_versions` on commit so a save in between is never overwritten
+    seen_versions: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def changes_frame(self) -> pl.DataFrame:
+        """Every updated cell, old → new, for the preview table."""
+        rows = [(str(c.row), str(c.key), c.name, label, old, new, c.how)
+                for c in self.changes for label, old, new in c.cells]
+        return pl.DataFrame(rows, schema={"行": pl.String, "编号": pl.String, "名称": pl.String,
+                                          "列": pl.String, "原值": pl.String, "新值": pl.String,
+                                          "说明": pl.String}, orient="row")
 
 
 def map_headers(spec: TableSpec, frame) -> tuple[pl.DataFrame, list[CellError]]:
@@ -626,10 +664,28 @@ def map_headers(spec: TableSpec, frame) -> tuple[pl.DataFrame, list[CellError]]:
     return df, errors
 
 
+UNVERSIONED_HOW = "文件没有版本号"
+BY_NAME_HOW = "按{label}匹配"
+
+
 def import_frame(db, user: User, spec: TableSpec, frame, *, commit: bool = False,
-                 kind: str = "import", description: str | None = None) -> ImportPreview:
+                 kind: str = "import", description: str | None = None, match_by_name: bool = False,
+                 confirm_overwrite: bool = False, expect_versions: dict | None = None) -> ImportPreview:
     """Dry run (commit=False) or all-or-nothing import of a file already read by fileio.
-    Rows with an existing 编号 (or natural key) update that row; other rows are new."""
+
+    Rows with an existing 编号 update that row; rows without one are new — or, only when
+    `match_by_name` is set, update the record with the same natural key (名称, 党员编号 …).
+    Optimistic locking: our exports carry each row's version (`VERSION_LABEL`). A row changed
+    in the database since the export is left as the colleague saved it when the file does not
+    change it, and refused (naming who changed it and when) when it does; only cells that differ
+    from the exported value are written. Updates of rows whose exported state is unknown (old
+    exports without the version column, hand-made files) are shown cell by cell and need
+    `confirm_overwrite=True`. On commit, `expect_versions` (the preview's `seen_versions`)
+    refuses rows saved by someone else between the preview and the commit.
+
+    Validation runs on a read snapshot outside the write lock (other users' saves do not wait
+    for a big preview); a commit then re-checks versions and table rules inside the write
+    transaction before writing."""
     require(user, spec.perm)
     df, errors = map_headers(spec, frame)
     extra = [c for c in frame.df.columns if c.strip() not in spec.header_map()]
@@ -639,85 +695,302 @@ def import_frame(db, user: User, spec: TableSpec, frame, *, commit: bool = False
     if df.height == 0:
         return ImportPreview(0, 0, 0, [CellError(frame.first_row, None, None,
                                                   "文件中没有数据行（表头下面是空的）")], warnings)
+    rows = df.to_dicts()
+    ctx = _ImportContext(spec, frame, rows, match_by_name)
 
-    def row_number(k):
-        return frame.row_number(k) if isinstance(k, int) else k
-
+    # 1. validate on one snapshot, without the write lock and without writing anything
+    with db.read() as cur:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            preview = _import_pass(cur, user, spec, ctx, warnings, kind, description, write=False)
+        finally:
+            cur.execute("ROLLBACK")
+    if not commit or preview.errors:
+        return preview
+    if preview.needs_confirmation and not confirm_overwrite:
+        preview.errors = [CellError(None, VERSION_LABEL, None,
+                                    "文件没有「版本（请勿修改）」列（旧的导出文件或自制的表格），无法判断要修改的行在导出后是否"
+                                    "被别人改过：请逐项核对预览中的修改后勾选确认再导入，或重新导出后在新文件上修改")]
+        return preview
+    # 2. inside the write transaction: the table as it is now, versions re-checked, rules re-run
     try:
         with db.write() as cur:
-            refs = load_refs(cur, spec)
-            current = _full_table(cur, spec)
-            by_key = set(current[spec.key].to_list())
-            by_nat = ({str(v): k for k, v in zip(current[spec.key], current[spec.natural_key])}
-                      if spec.natural_key else {})
-            rows = df.to_dicts()
-            errs: list[CellError] = []
-            updates, insert_idx, seen_keys, targets = {}, [], {}, {}
-            for i, raw in enumerate(rows):
-                k = raw.get(spec.key)
-                target = None
-                if not _blank(k):
-                    try:
-                        kd = Decimal(str(k).strip())
-                        target = int(kd) if kd == kd.to_integral_value() else None
-                    except InvalidOperation:
-                        target = None
-                    if target is None or target not in by_key:
-                        errs.append(CellError(row_number(i), "编号", k,
-                                              "编号不存在：新增的行请把编号留空"))
-                        continue
-                elif spec.natural_key and not _blank(raw.get(spec.natural_key)):
-                    target = by_nat.get(str(raw[spec.natural_key]).strip())
-                if target is not None:
-                    if target in seen_keys:
-                        label = "编号" if not _blank(k) else spec.column(spec.natural_key).label
-                        errs.append(CellError(row_number(i), label, k if not _blank(k) else raw.get(spec.natural_key),
-                                              f"与第 {row_number(seen_keys[target])} 行是同一条记录，重复了"))
-                        continue
-                    seen_keys[target] = i
-                    targets[i] = target
-                else:
-                    insert_idx.append(i)
-            new_keys = allocate_keys(cur, spec, len(insert_idx))
-            # rows of this file may refer to each other (a new branch under a new committee)
-            for c in spec.columns:
-                if c.kind == "ref" and c.ref == spec.table and spec.natural_key and c.name in refs:
-                    for nk, i in zip(new_keys, insert_idx):
-                        label = rows[i].get(spec.natural_key)
-                        if not _blank(label):
-                            refs[c.name]["by_label"].setdefault(str(label).strip(), nk)
-                        refs[c.name]["ids"].add(nk)
-            keep = set(targets) | set(insert_idx)
-            parsed, perrs = _parse_rows(spec, [(i, rows[i]) for i in sorted(keep)], refs, row_number)
-            errs += perrs
-            updates = {targets[i]: parsed[i] for i in targets}
-            inserts = [parsed[i] for i in insert_idx]
-            numbers = {t: row_number(i) for t, i in seen_keys.items()}
-            numbers.update({nk: row_number(i) for nk, i in zip(new_keys, insert_idx)})
-            result = _apply(cur, user, spec, parsed_updates=updates, parsed_inserts=inserts,
-                            new_keys=new_keys, deletes=[], versions={},
-                            row_number=lambda k: numbers.get(k, k), kind=kind,
-                            description=description or f"导入{spec.label}：{frame.file}",
-                            check_versions=False, pre_errors=errs)
-            preview = ImportPreview(result.inserted, result.updated, result.unchanged, [],
-                                    warnings + result.warnings, committed=commit,
-                                    batch_id=result.batch_id if commit else None)
-            if not commit:
-                raise _DryRun(preview)
-            return preview
-    except _DryRun as dr:
-        return dr.preview
-    except ValidationFailed as exc:
-        return ImportPreview(0, 0, 0, exc.errors, warnings)
+            done = _import_pass(cur, user, spec, ctx, warnings, kind, description, write=True,
+                                expect_versions=expect_versions)
+            if done.errors:
+                raise _Refused(done)
+            return done
+    except _Refused as r:
+        return r.preview
 
 
-class _DryRun(Exception):
+class _Refused(Exception):
     def __init__(self, preview):
         self.preview = preview
 
 
+class _ImportContext:
+    """What one import keeps between its dry run and its commit: the file's rows, and the
+    parsed values (parsing is the slow part: done once unless the references changed)."""
+
+    def __init__(self, spec, frame, rows, match_by_name):
+        self.spec, self.frame, self.rows, self.match_by_name = spec, frame, rows, match_by_name
+        self.parsed_for: tuple | None = None   # (refs fingerprint, matched rows) of `parsed`
+        self.parsed: dict = {}
+        self.parse_errors: list[CellError] = []
+
+    def row_number(self, k):
+        return self.frame.row_number(k) if isinstance(k, int) else k
+
+
+def _refs_fingerprint(refs) -> tuple:
+    return tuple(sorted((name, tuple(sorted(r["by_label"].items()))) for name, r in refs.items()))
+
+
+def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, description, *, write: bool,
+                 expect_versions: dict | None = None) -> ImportPreview:
+    rows, row_number = ctx.rows, ctx.row_number
+    refs = load_refs(cur, spec)
+    current = _full_table(cur, spec)
+    by_key = dict(zip(current[spec.key].to_list(), current["version"].to_list()))
+    nat = spec.natural_key
+    by_nat = ({str(v): k for k, v in zip(current[spec.key], current[nat])} if nat else {})
+    nat_label = spec.column(nat).label if nat else ""
+    errs: list[CellError] = []
+    seen_keys, targets, insert_idx, how = {}, {}, [], {}
+    file_versions: dict = {}
+    for i, raw in enumerate(rows):
+        k = raw.get(spec.key)
+        target = None
+        if not _blank(k):
+            try:
+                kd = Decimal(str(k).strip())
+                target = int(kd) if kd == kd.to_integral_value() else None
+            except InvalidOperation:
+                target = None
+            if target is None or target not in by_key:
+                errs.append(CellError(row_number(i), "编号", k, "编号不存在：新增的行请把编号留空"))
+                continue
+            v = raw.get("version")
+            if not _blank(v):
+                try:
+                    vd = Decimal(str(v).strip())
+                    if vd != vd.to_integral_value() or vd < 1:
+                        raise InvalidOperation
+                    file_versions[target] = int(vd)
+                except InvalidOperation:
+                    errs.append(CellError(row_number(i), VERSION_LABEL, v,
+                                          "版本号被改动过：请不要修改这一列（重新导出可得到正确的版本号）"))
+                    continue
+            else:
+                how[target] = UNVERSIONED_HOW
+        elif nat and not _blank(raw.get(nat)):
+            found = by_nat.get(str(raw[nat]).strip())
+            if found is not None:
+                if not ctx.match_by_name:
+                    errs.append(CellError(
+                        row_number(i), nat_label, raw.get(nat),
+                        f"已有{nat_label}相同的记录（编号 {found}），而这一行没有编号：要修改那条记录，请填上它的编号"
+                        f"（或勾选「没有编号的行按{nat_label}匹配已有记录」）；要新增，请换一个{nat_label}"))
+                    continue
+                target = found
+                how[target] = BY_NAME_HOW.format(label=nat_label)
+        if target is not None:
+            if target in seen_keys:
+                label = "编号" if not _blank(k) else nat_label
+                errs.append(CellError(row_number(i), label, k if not _blank(k) else raw.get(nat),
+                                      f"与第 {row_number(seen_keys[target])} 行是同一条记录，重复了"))
+                continue
+            seen_keys[target] = i
+            targets[i] = target
+        else:
+            insert_idx.append(i)
+    # new rows get real keys only when written; a dry run numbers them -1, -2, …
+    new_keys = allocate_keys(cur, spec, len(insert_idx)) if write else [-(j + 1) for j in range(len(insert_idx))]
+    placeholder = {-(j + 1): nk for j, nk in enumerate(new_keys)}
+    # rows of this file may refer to each other (a new branch under a new committee)
+    self_refs = [c.name for c in spec.columns if c.kind == "ref" and c.ref == spec.table and nat and c.name in refs]
+    for name in self_refs:
+        for j, i in enumerate(insert_idx):
+            label = rows[i].get(nat)
+            if not _blank(label):
+                refs[name]["by_label"].setdefault(str(label).strip(), -(j + 1))
+            refs[name]["ids"].add(-(j + 1))
+    keep = tuple(sorted(set(targets) | set(insert_idx)))
+    fingerprint = (_refs_fingerprint(refs), keep)
+    if ctx.parsed_for != fingerprint:
+        ctx.parsed, ctx.parse_errors = _parse_rows(spec, [(i, rows[i]) for i in keep], refs, row_number)
+        ctx.parsed_for = fingerprint
+    errs += ctx.parse_errors
+
+    def real(v):  # placeholder keys of new rows → the keys they get
+        return placeholder.get(v, v) if isinstance(v, int) else v
+
+    parsed = {i: ({c: (real(v) if c in self_refs else v) for c, v in vals.items()} if self_refs and write
+                  else dict(vals)) for i, vals in ctx.parsed.items()}
+    updates = {targets[i]: parsed[i] for i in targets}
+    inserts = [parsed[i] for i in insert_idx]
+    numbers = {t: row_number(i) for t, i in seen_keys.items()}
+    numbers.update({nk: row_number(i) for nk, i in zip(new_keys, insert_idx)})
+
+    def number(k):
+        return numbers.get(k, k)
+
+    # optimistic lock: rows changed since the file was exported
+    stale = {k: v for k, v in file_versions.items() if k in updates and int(by_key[k]) != v}
+    if stale:
+        bases = _rows_at_versions(cur, spec, stale)
+        current_rows = {r[spec.key]: r for r in current.filter(pl.col(spec.key).is_in(list(stale))).to_dicts()}
+        who = _last_writers(cur, spec, list(stale))
+        for k in stale:
+            base, now, mine = bases.get(k), current_rows[k], updates[k]
+            if base is not None:
+                edited = {c: v for c, v in mine.items() if _norm(_from_json(spec, c, base.get(c))) != _norm(v)}
+            else:  # the exported state is not in the history: anything that differs may be the user's
+                edited = {c: v for c, v in mine.items() if _norm(now.get(c)) != _norm(v)}
+            if not edited:
+                del updates[k]  # the file does not change this row: the colleague's save stays
+                warnings = warnings + [f"第 {number(k)} 行「{_name_of(spec, now, k)}」在导出后已被 {who.get(k, '其他人')} "
+                                       "修改；文件中这一行没有改动，保留了对方的修改。"]
+                continue
+            cells = "、".join(spec.column(c).label for c in edited)
+            errs.append(CellError(number(k), cells, None,
+                                  f"这一行在导出后已被 {who.get(k, '其他人')} 修改，文件中也改了它（{cells}）："
+                                  "为免覆盖对方的修改，没有导入。请重新导出后在新文件上修改，或在网页表格中直接修改这一行"))
+    try:
+        result = _apply(cur, user, spec, parsed_updates=updates, parsed_inserts=inserts,
+                        new_keys=new_keys, deletes=[], versions={}, row_number=number, kind=kind,
+                        description=description or f"导入{spec.label}：{ctx.frame.file}",
+                        check_versions=False, pre_errors=errs, write=write)
+    except ValidationFailed as exc:
+        return ImportPreview(0, 0, 0, exc.errors, warnings)
+    # between the preview and the commit: a row someone saved in between is not overwritten
+    # (on commit this runs after the write, inside its transaction: an error rolls it back)
+    if expect_versions is not None:
+        moved = [k for k, v in result.versions.items()
+                 if k not in expect_versions or int(expect_versions[k]) != int(v)]
+        if moved:
+            who = _last_writers(cur, spec, moved)
+            return ImportPreview(0, 0, 0, [CellError(
+                number(k), None, None,
+                f"「{_name_of(spec, _row_dict(current, spec, k), k)}」在检查之后已被 {who.get(k, '其他人')} 修改，"
+                "为免覆盖对方的修改，没有导入任何数据：请重新检查后再确认导入") for k in sorted(moved, key=str)], warnings)
+    changes = _row_changes(cur, spec, result.diffs, current, refs, number, how)
+    needs = any(c.how == UNVERSIONED_HOW for c in changes)
+    return ImportPreview(result.inserted, result.updated, result.unchanged, [], warnings + result.warnings,
+                         committed=write, batch_id=result.batch_id if write else None,
+                         changes=changes, needs_confirmation=needs, seen_versions=dict(result.versions))
+
+
+def _row_dict(frame: pl.DataFrame, spec: TableSpec, k) -> dict:
+    hit = frame.filter(pl.col(spec.key) == k)
+    return hit.row(0, named=True) if hit.height else {}
+
+
+def _name_of(spec: TableSpec, row: dict, k) -> str:
+    if spec.natural_key and row.get(spec.natural_key) not in (None, ""):
+        return str(row[spec.natural_key])
+    return f"编号 {k}"
+
+
+def _last_writers(cur, spec: TableSpec, keys: list) -> dict:
+    """key → 「姓名 于 11-23 10:32」 for the last save of each row."""
+    register_keys(cur, "who_keys", keys)
+    try:
+        rows = cur.execute(
+            f'SELECT t."{spec.key}", coalesce(u.display_name, t.updated_by), t.updated_at FROM "{spec.table}" t'
+            f' LEFT JOIN users u ON u.username = t.updated_by WHERE t."{spec.key}" IN (SELECT k FROM who_keys)'
+        ).fetchall()
+    finally:
+        cur.unregister("who_keys")
+    return {k: f"{name or '其他人'}{(' 于 ' + at.strftime('%m-%d %H:%M')) if at else ''}" for k, name, at in rows}
+
+
+def _rows_at_versions(cur, spec: TableSpec, versions: dict) -> dict:
+    """The rows as they were at the given versions (as exported), from the audit history:
+    the state before or after a logged change carries its version. Missing when unknown."""
+    import json
+
+    register_keys(cur, "base_keys", versions)
+    try:
+        entries = cur.execute(
+            "SELECT row_key, CAST(before AS VARCHAR), CAST(after AS VARCHAR) FROM audit_log"
+            " WHERE table_name = ? AND row_key IN (SELECT CAST(k AS VARCHAR) FROM base_keys)",
+            [spec.table]).fetchall()
+    finally:
+        cur.unregister("base_keys")
+    out = {}
+    for row_key, before, after in entries:
+        k = int(row_key)
+        for text in (before, after):
+            if text and k not in out:
+                state = json.loads(text)
+                if state.get("version") is not None and int(state["version"]) == versions[k]:
+                    out[k] = state
+    return out
+
+
+def _from_json(spec: TableSpec, name: str, v):
+    """A value of an audit JSON row back in the type the parser gives."""
+    if v is None:
+        return None
+    kind = spec.column(name).kind
+    try:
+        if kind in ("int", "ref"):
+            return int(v)
+        if kind == "float":
+            return float(v)
+        if kind == "decimal":
+            return Decimal(str(v)).quantize(Decimal("0.01"))
+        if kind == "date":
+            return date.fromisoformat(str(v)[:10])
+        if kind == "bool":
+            return bool(v) if not isinstance(v, str) else v.lower() == "true"
+    except (ValueError, InvalidOperation):
+        return v
+    return str(v)
+
+
+def display_value(col: Column, v, refs: dict | None = None, new_labels: dict | None = None) -> str:
+    """A stored value as the user sees it (labels, names, 是/否); blank shows as （空）."""
+    if v is None or (isinstance(v, str) and v == ""):
+        return "（空）"
+    if col.kind == "choice":
+        return str(col.label_of(v))
+    if col.kind == "ref":
+        if new_labels and v in new_labels:
+            return f"{new_labels[v]}（本文件新增）"
+        name = (refs or {}).get(col.name, {}).get("by_id", {}).get(v)
+        return str(name) if name is not None else f"编号 {v}"
+    if col.kind == "bool":
+        return "是" if v else "否"
+    if col.kind == "decimal":
+        return f"{Decimal(v):.2f}"
+    if isinstance(v, float):
+        return f"{v:.6f}".rstrip("0").rstrip(".")
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()
+    return str(v)
+
+
+def _row_changes(cur, spec: TableSpec, diffs: dict, current: pl.DataFrame, refs, number, how) -> list[RowChange]:
+    new_labels = {}
+    for name, r in refs.items():
+        new_labels.update({v: k for k, v in r["by_label"].items() if isinstance(v, int) and v < 0})
+    rows = {r[spec.key]: r for r in current.filter(pl.col(spec.key).is_in(list(diffs))).to_dicts()} if diffs else {}
+    out = []
+    for k, cells in diffs.items():
+        shown = [(spec.column(c).label, display_value(spec.column(c), old, refs, new_labels),
+                  display_value(spec.column(c), new, refs, new_labels)) for c, (old, new) in cells.items()]
+        out.append(RowChange(number(k), k, _name_of(spec, rows.get(k, {}), k), shown, how.get(k, "")))
+    out.sort(key=lambda c: (c.row if isinstance(c.row, int) else 0))
+    return out
+
+
 def export_frame(db, user: User, spec: TableSpec) -> pl.DataFrame:
-    """The table with Chinese headers and labels, ready for xlsx; import takes it back."""
+    """The table with Chinese headers and labels, ready for xlsx; import takes it back. The
+    last column, `VERSION_LABEL`, is each row's version: an import of this file will not undo
+    a change saved after the export."""
     df = load(db, user, spec)
     disp = display_frame(db, spec, df)
     cols = [pl.col(spec.key).alias("编号")]
@@ -725,6 +998,7 @@ def export_frame(db, user: User, spec: TableSpec) -> pl.DataFrame:
         if c.sensitive and not user.can(c.sensitive):
             continue
         cols.append(pl.col(c.name).alias(c.label))
+    cols.append(pl.col("version").cast(pl.Int64).alias(VERSION_LABEL))
     return disp.select(cols)
 
 

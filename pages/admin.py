@@ -71,11 +71,25 @@ with tab_backup:
                                                 pl.col("size_mb").alias("大小(MB)")),
                      hide_index=True, width="stretch")
         pick = st.selectbox("选择要恢复的备份", [i["name"] for i in items], key="adm_restore_pick")
-        sure = st.checkbox("我明白：恢复会用备份替换当前全部数据（当前数据会先自动备份）", key="adm_sure")
-        if st.button("恢复", disabled=not sure, key="adm_restore"):
-            safety, exc = run_safely(backups.restore, db, user, pick)
-            if exc is None:
-                flash(f"已从 {pick} 恢复；恢复前的数据已另存为 {safety.name}。")
-                st.rerun()
+        checked = st.session_state.get("adm_restore_check")
+        if checked is not None and checked[0] != pick:
+            checked = None
+        if st.button("检查这个备份", key="adm_restore_checkbtn"):
+            result, exc = run_safely(backups.check, db, user, pick)
+            checked = (pick, result) if exc is None else None
+            st.session_state["adm_restore_check"] = checked
+        if checked is None:
+            st.caption("恢复前请先「检查这个备份」：确认它是完整的党建工作台备份，并核对其中各表的行数。")
+        else:
+            st.success(f"备份 {pick} 检查通过（数据库第 {max(checked[1].migrations):03d} 步）。请核对各表的行数：")
+            st.dataframe(backups.compare_counts(db, user, checked[1]), hide_index=True, width="stretch")
+            sure = st.checkbox("我已核对行数；我明白恢复会用备份替换当前全部数据（当前数据会先自动备份）",
+                               key=f"adm_sure_{pick}")
+            if st.button("恢复", disabled=not sure, key="adm_restore", type="primary"):
+                safety, exc = run_safely(backups.restore, db, user, pick)
+                st.session_state.pop("adm_restore_check", None)
+                if exc is None:
+                    flash(f"已从 {pick} 恢复；恢复前的数据已另存为 {safety.name}。")
+                    st.rerun()
     else:
         st.info("还没有备份。")

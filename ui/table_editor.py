@@ -5,6 +5,7 @@ is reloaded from the database only after a successful save or on 刷新."""
 
 from __future__ import annotations
 
+import hashlib
 
 import polars as pl
 import streamlit as st
@@ -185,25 +186,77 @@ def _distinct(_db, generation: int, table: str, column: str) -> list[str]:
 
 
 def import_panel(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
-    """Upload → dry run with every error by row and column → 确认导入 (one undoable batch)."""
+    """Upload → dry run with every error by row and column and every updated cell old → new →
+    确认导入 (one undoable batch). The dry run runs once per uploaded file and option (kept in
+    session state by the file's hash), outside the write lock; 确认导入 re-checks every row it
+    writes against the versions the preview saw."""
     if not user.can(spec.perm):
         return
     st.caption("表头可以用中文列名或代码名；有「编号」的行会更新原记录，编号为空的行是新增。"
-               "先检查，全部无误才能导入；导入作为一批记录，可在「操作记录」中整批撤销。")
+               f"请在本页「导出 Excel」得到的文件上修改：最后一列「{tables.VERSION_LABEL}」让系统发现导出后别人改过的行，"
+               "不会覆盖别人的修改。先检查，全部无误才能导入；导入作为一批记录，可在「操作记录」中整批撤销。")
     up = st.file_uploader("选择 Excel 或 CSV 文件", type=["xlsx", "xls", "csv"], key=f"{key}_upload")
+    state_key = f"{key}_checked"
     if up is None:
+        st.session_state.pop(state_key, None)
         return
+    by_name = False
+    if spec.natural_key:
+        label = spec.column(spec.natural_key).label
+        by_name = st.checkbox(f"没有编号的行按「{label}」匹配已有记录（匹配到的记录会被文件中的值修改，下方逐项列出）",
+                              key=f"{key}_by_name")
     data = up.getvalue()
-    try:
-        fileio.check_upload_size(len(data), up.name)
-        frame = fileio.read_frame(data=data, name=up.name,
-                                  expected=[c.label for c in spec.columns] + spec.names)
-    except BadInput as exc:
-        show_exception(exc)
+    token = (hashlib.sha256(data).hexdigest(), up.name, by_name)
+    checked = st.session_state.get(state_key)
+    if checked is not None and checked["token"] == token and checked["generation"] != db.generation:
+        c1, c2 = st.columns([3, 1])
+        c1.caption("提示：检查之后数据有更新（可能是别人保存的）。确认导入时会再核对一遍，也可以现在重新检查。")
+        if c2.button("重新检查", key=f"{key}_recheck"):
+            checked = None
+    if checked is None or checked["token"] != token:
+        checked = {"token": token, "generation": db.generation, "frame": None, "preview": None, "error": None}
+        try:
+            fileio.check_upload_size(len(data), up.name)
+            checked["frame"] = fileio.read_frame(data=data, name=up.name,
+                                                 expected=[c.label for c in spec.columns] + spec.names)
+        except BadInput as exc:
+            checked["error"] = exc
+        if checked["frame"] is not None:
+            try:
+                checked["preview"] = tables.import_frame(db, user, spec, checked["frame"], commit=False,
+                                                         match_by_name=by_name)
+            except Exception as exc:  # noqa: BLE001 — shown in Chinese below, never a traceback
+                checked["error"] = exc
+        st.session_state[state_key] = checked
+    if checked["error"] is not None:
+        show_exception(checked["error"])
         return
-    preview, exc = run_safely(tables.import_frame, db, user, spec, frame, commit=False)
-    if exc is not None:
+    preview = checked["preview"]
+    _show_preview(preview)
+    if preview.errors or preview.inserts + preview.updates == 0:
         return
+    confirmed = True
+    if preview.needs_confirmation:
+        st.warning(f"这个文件没有「{tables.VERSION_LABEL}」列（旧的导出文件或自制的表格），系统无法判断上面要修改的行"
+                   "在导出后是否被别人改过。请逐项核对「原值 → 新值」；不确定时请重新导出后在新文件上修改。")
+        confirmed = st.checkbox("我已逐项核对上表中的修改，确认以文件为准", key=f"{key}_confirm")
+    if st.button("确认导入", type="primary", key=f"{key}_commit", disabled=not confirmed):
+        done, exc = run_safely(tables.import_frame, db, user, spec, checked["frame"], commit=True,
+                               match_by_name=by_name, confirm_overwrite=preview.needs_confirmation and confirmed,
+                               expect_versions=preview.seen_versions)
+        st.session_state.pop(state_key, None)  # whatever happened, the next run checks afresh
+        if exc is None and done.ok:
+            flash(f"导入完成：新增 {done.inserts} 行，修改 {done.updates} 行（第 {done.batch_id} 批，可整批撤销）。")
+            st.session_state.pop(f"{key}_upload", None)
+            st.rerun()
+        elif exc is None:
+            from .messages import errors_frame
+
+            st.error("没有导入任何数据：有些行在检查之后被别人改过。请看下表，页面会重新检查：")
+            st.dataframe(errors_frame(done.errors), hide_index=True, width="stretch")
+
+
+def _show_preview(preview: tables.ImportPreview) -> None:
     for w in preview.warnings:
         st.warning(w)
     if preview.errors:
@@ -214,16 +267,10 @@ def import_panel(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
         return
     st.success(f"检查通过：将新增 {preview.inserts} 行，修改 {preview.updates} 行，"
                f"{preview.unchanged} 行没有变化。")
-    if preview.inserts + preview.updates == 0:
-        return
-    if st.button("确认导入", type="primary", key=f"{key}_commit"):
-        done, exc = run_safely(tables.import_frame, db, user, spec, frame, commit=True)
-        if exc is None and done.ok:
-            flash(f"导入完成：新增 {done.inserts} 行，修改 {done.updates} 行（第 {done.batch_id} 批，可整批撤销）。")
-            st.session_state.pop(f"{key}_upload", None)
-            st.rerun()
-        elif exc is None:
-            st.error("数据在检查之后被别人改过，导入没有完成，请重新检查。")
+    if preview.changes:
+        st.markdown(f"**将要修改的 {preview.updates} 行（每处「原值 → 新值」）**")
+        st.dataframe(preview.changes_frame(), hide_index=True, width="stretch",
+                     height=min(38 * (sum(len(c.cells) for c in preview.changes) + 1), 420))
 
 
 def export_button(db, user: User, spec: tables.TableSpec, *, key: str) -> None:

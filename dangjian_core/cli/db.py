@@ -129,10 +129,20 @@ def cmd_import(args) -> int:
     spec = tables.get_spec(args.table)
     frame = fileio.read_frame(args.file, expected=[c.label for c in spec.columns] + spec.names)
     db = _open(args)
-    preview = tables.import_frame(db, SYSTEM, spec, frame, commit=True, kind="cli",
-                                  description=f"命令行导入{spec.label}：{Path(args.file).name}")
-    db.close()
+    try:
+        preview = tables.import_frame(db, SYSTEM, spec, frame, commit=True, kind="cli",
+                                      description=f"命令行导入{spec.label}：{Path(args.file).name}",
+                                      match_by_name=args.match_name, confirm_overwrite=args.confirm_overwrite)
+    finally:
+        db.close()
     if preview.errors:
+        if preview.needs_confirmation and not args.confirm_overwrite:
+            lines = [f"  第 {c.row} 行「{c.name}」{label}：{old} → {new}"
+                     for c in preview.changes for label, old, new in c.cells]
+            shown = "\n".join(lines[:50]) + (f"\n  ……另有 {len(lines) - 50} 处" if len(lines) > 50 else "")
+            raise BadInput(f"文件没有「{tables.VERSION_LABEL}」列（旧的导出文件或自制的表格），无法判断下列修改的行"
+                           "在导出后是否被别人改过，没有导入任何数据。核对无误后加 --confirm-overwrite 再运行，"
+                           f"或重新导出后在新文件上修改：\n{shown}", file=args.file)
         raise BadInput(f"有 {len(preview.errors)} 处错误，没有导入任何数据：", preview.errors, file=args.file)
     for w in preview.warnings:
         print(f"提示：{w}", file=sys.stderr)
@@ -175,6 +185,10 @@ def register(sub) -> None:
     q = s.add_parser("import", help="从 xlsx/xls/csv 导入数据表（全部成功才写入）")
     q.add_argument("table")
     q.add_argument("file")
+    q.add_argument("--match-name", action="store_true",
+                   help="没有编号的行按名称（党员名册按党员编号）匹配已有记录并更新它")
+    q.add_argument("--confirm-overwrite", action="store_true",
+                   help="文件没有「版本（请勿修改）」列时，确认以文件为准修改已有记录")
     _db_arg(q)
     q.set_defaults(handler=cmd_import)
     q = s.add_parser("export", help="导出数据表到 xlsx/csv/parquet")
