@@ -13,7 +13,7 @@ import sys
 
 from ..errors import BadInput, DangjianError
 
-GROUPS = ["dues", "reports", "observe", "db", "users"]
+GROUPS = ["dues", "reports", "observe", "db", "users", "docs"]
 
 
 class _Parser(argparse.ArgumentParser):
