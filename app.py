@@ -24,6 +24,7 @@ PAGES = [
     ("pages/observation.py", "观摩安排", ":material/directions_bus:", "read", "观摩互进"),
     ("pages/observation_scores.py", "观摩评分", ":material/military_tech:", "read", "观摩互进"),
     ("pages/charts.py", "简报图表", ":material/bar_chart:", "read", "工具"),
+    ("pages/briefing.py", "生成通报", ":material/article:", "read", "工具"),
     ("pages/audit_log.py", "操作记录", ":material/history:", "read", "工具"),
     ("pages/admin.py", "系统管理", ":material/settings:", "users.manage", "工具"),
 ]

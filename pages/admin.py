@@ -1,9 +1,10 @@
-"""系统管理：用户与角色、备份与恢复。"""
+"""系统管理：用户与角色、备份与恢复、公文模板。"""
 
 import polars as pl
 import streamlit as st
 
 from dangjian_core import auth, backups
+from ui import documents_widgets as DW
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
 
@@ -12,7 +13,7 @@ user = current_user()
 st.title("系统管理")
 show_flashes()
 
-tab_users, tab_backup = st.tabs(["用户与角色", "备份与恢复"])
+tab_users, tab_backup, tab_docs = st.tabs(["用户与角色", "备份与恢复", "公文模板"])
 with tab_users:
     users = auth.list_users(db)
     st.dataframe(pl.DataFrame(users).select(
@@ -93,3 +94,6 @@ with tab_backup:
                     st.rerun()
     else:
         st.info("还没有备份。")
+
+with tab_docs:
+    DW.template_admin(db, user)

@@ -4,8 +4,10 @@
 import polars as pl
 import streamlit as st
 
+from dangjian_core import documents
 from dangjian_core import observation as O
 from dangjian_core import observation_store as S
+from ui import documents_widgets as DW
 from ui import observation_widgets as W
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
@@ -120,7 +122,9 @@ with t_plan:
 with t_export:
     ev = S.get_event(db, eid)
     stem = f"观摩活动安排表-{ev['name']}-{clock.now():%Y%m%d}"
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
+    DW.word_button(c3, lambda: documents.observation(db, user, eid), f"{stem}.docx", "obs_docx",
+                   label="下载 Word（公文格式）")
     c1.download_button("下载观摩活动安排表（Excel）", data=lambda: S.plan_xlsx(db, eid), file_name=f"{stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key="obs_xlsx", on_click="ignore", type="primary", icon=":material/table:")

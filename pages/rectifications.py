@@ -5,6 +5,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+from dangjian_core import documents
 from dangjian_core import reports as R
 from ui import reports_widgets as W
 from ui.messages import flash, run_safely, show_flashes
@@ -133,7 +134,8 @@ def notices() -> None:
     lv = st.radio("通知单", [d["level"] for d in docs], horizontal=True, key="rc_doc_level",
                   format_func=lambda v: f"{R.LEVEL_NAMES.get(v, v)}（{next((d['issued'] for d in docs if d['level'] == v), '')}）",
                   index=len(docs) - 1)
-    W.printable(R.rectification_notice_html(db, iid, lv), f"{R.LEVEL_NAMES[lv]}-第{iid}号", f"rc_doc_{iid}_{lv}")
+    W.printable(R.rectification_notice_html(db, iid, lv), f"{R.LEVEL_NAMES[lv]}-第{iid}号", f"rc_doc_{iid}_{lv}",
+                docx=lambda: documents.rectification(db, user, iid, lv))
 
 
 {"逾期看板": overdue, "整改事项": register_items, "打印通知单": notices}[section]()

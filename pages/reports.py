@@ -4,6 +4,7 @@
 import polars as pl
 import streamlit as st
 
+from dangjian_core import documents
 from dangjian_core import reports as R
 from ui import reports_widgets as W
 from ui.messages import errors_frame, flash, run_safely, show_flashes
@@ -82,7 +83,8 @@ def picking() -> None:
         adjust(s, p, picked)
     elif not draft:
         st.success(f"名单已于 {s['published_at']:%Y-%m-%d %H:%M} 由 {s['published_by']} 发布，已冻结。")
-        W.printable(R.notice_html(db, sid), f"{s['title']}述职评议会通知", "rp_notice", xlsx=lambda: R.notice_xlsx(db, sid))
+        W.printable(R.notice_html(db, sid), f"{s['title']}述职评议会通知", "rp_notice", xlsx=lambda: R.notice_xlsx(db, sid),
+                    docx=lambda: documents.notice(db, user, sid))
     if picked.height:
         with st.expander("查看入选单位的进度分构成"):
             names = dict(zip(picked["unit_id"].to_list(), picked["name"].to_list()))

@@ -4,9 +4,10 @@
 import polars as pl
 import streamlit as st
 
-from dangjian_core import sites, sites_charts
+from dangjian_core import documents, sites, sites_charts
 from dangjian_core import sites_rules as R
 from dangjian_core.vocab import CATEGORIES
+from ui import documents_widgets as DW
 from ui import sites_widgets as W
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
@@ -19,7 +20,10 @@ st.title("年度计划与考评")
 show_flashes()
 can = user.can(sites.PERM)
 today = clock.today()
-year = st.columns([1, 4])[0].number_input("年度", R.MIN_YEAR, today.year + 5, today.year, key="sp_year")
+_yc, _dc, _ = st.columns([1, 1, 3], vertical_alignment="bottom")
+year = _yc.number_input("年度", R.MIN_YEAR, today.year + 5, today.year, key="sp_year")
+DW.word_button(_dc, lambda: documents.sites(db, user, int(year)), f"{int(year)}年度党建示范点命名名单.docx", "sp_named_docx",
+               label="命名名单（Word）")
 cat_label = W.label
 
 

@@ -123,10 +123,14 @@ def coverage_panel(db, year: int) -> None:
 
 
 # -- documents -------------------------------------------------------------------------------
-def printable(html_doc: str, file_name: str, key: str, *, xlsx=None) -> None:
-    """Download buttons (网页 for printing, Excel: bytes or a function building them when
-    clicked) and an inline preview of the document."""
-    c1, c2, _ = st.columns([1, 1, 3])
+def printable(html_doc: str, file_name: str, key: str, *, xlsx=None, docx=None) -> None:
+    """Download buttons (网页 for printing, Excel and Word: bytes or a function building them
+    when clicked) and an inline preview of the document."""
+    c1, c2, c3, _ = st.columns([1, 1, 1, 2])
+    if docx is not None:
+        from ui.documents_widgets import word_button
+
+        word_button(c3, docx, f"{file_name}.docx", f"{key}_docx", type="primary")
     c1.download_button("下载打印版（网页）", data=html_doc.encode("utf-8"), file_name=f"{file_name}.html",
                        mime="text/html", key=f"{key}_html", help="用浏览器打开后按 Ctrl+P 打印")
     if xlsx is not None:
