@@ -5,7 +5,7 @@ import os
 import streamlit as st
 
 from dangjian_core.demo import is_demo
-from ui.login import login_gate, logout
+from ui.login import login_gate, login_page, logout
 from ui.session import get_db
 
 st.set_page_config(page_title="党建工作台", page_icon=os.path.join(os.path.dirname(__file__), "ui", "icon.png"), layout="wide")
@@ -29,28 +29,53 @@ PAGES = [
     ("pages/admin.py", "系统管理", ":material/settings:", "users.manage", "工具"),
 ]
 
-def _login_screen():
-    """The only page before login (the form itself is drawn by login_gate)."""
+def _forbidden():
+    """Stands in, hidden from the menu, for a page this user's roles may not open, so that
+    typing its address says why instead of silently landing on 首页."""
+    st.title("无法打开该页面")
+    st.warning("您没有权限打开该页面。如需使用，请联系系统管理员开通相应角色。", icon=":material/lock:")
+    st.page_link("pages/home.py", label="返回首页", icon=":material/home:")
 
 
+def _logout():
+    logout()
+    st.rerun()
+
+
+def _url_path(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+existing = [p for p in PAGES if os.path.exists(os.path.join(os.path.dirname(__file__), p[0]))]
 db = get_db()
-user, authenticator = login_gate(db)
+user = login_gate(db)
 if user is None:
-    # Without st.navigation Streamlit would list every file in pages/ in the sidebar.
-    st.navigation([st.Page(_login_screen, title="登录", url_path="login")], position="hidden")
+    # Every page's address shows the login form (hidden from a menu), so that an address
+    # typed before logging in opens that page once logged in; without st.navigation
+    # Streamlit would also list every file in pages/ in the sidebar.
+    st.navigation([st.Page(login_page, title="登录", url_path="login", default=True)]
+                  + [st.Page(login_page, title=title, url_path=_url_path(path), visibility="hidden")
+                     for path, title, *_ in existing], position="hidden").run()
     st.stop()
 
 sections: dict[str, list] = {}
-for path, title, icon, perm, section in PAGES:
-    if user.can(perm) and os.path.exists(os.path.join(os.path.dirname(__file__), path)):
+forbidden = []
+for path, title, icon, perm, section in existing:
+    if user.can(perm):
         sections.setdefault(section, []).append(st.Page(path, title=title, icon=icon))
-nav = st.navigation(sections)
+    else:
+        forbidden.append(st.Page(_forbidden, title=title, icon=":material/lock:",
+                                 url_path=_url_path(path), visibility="hidden"))
+# 退出登录 is a link to a hidden page, not a button drawn beside st.navigation: a widget
+# outside the running page can lose its click on a new server's first run (ui.login.login_page)
+logout_page = st.Page(_logout, title="退出登录", icon=":material/logout:", url_path="logout",
+                      visibility="hidden")
+sections[next(iter(sections))].extend(forbidden + [logout_page])
+# expanded=True: the whole menu, never folded behind an English "View N more"
+nav = st.navigation(sections, expanded=True)
 
-with st.sidebar:
-    st.caption(f"当前用户：{user.display_name}（{user.role_label}）")
-    if st.button("退出登录", key="logout_btn"):
-        logout(authenticator)
-        st.rerun()
+st.sidebar.caption(f"当前用户：{user.display_name}（{user.role_label}）")
+st.sidebar.page_link(logout_page, label="退出登录", icon=":material/logout:")
 if st.session_state.get("demo_banner") is None:
     st.session_state["demo_banner"] = is_demo(db)
 if st.session_state["demo_banner"]:

@@ -254,7 +254,8 @@ def authenticate(db, username: str, password: str, now: datetime | None = None) 
     username = (username or "").strip()
     if not username or not password:
         return LoginResult(None, "请输入用户名和密码。")
-    with db.write() as cur:
+    # only the login counters and last_login change, which no cached page read shows
+    with db.write(invalidates_cache=False) as cur:
         row = cur.execute(
             "SELECT username, display_name, roles, token_version, password_hash, disabled,"
             " failed_logins, locked_until FROM users WHERE username = ?", [username]).fetchone()

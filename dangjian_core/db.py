@@ -137,8 +137,12 @@ class Database:
             _close_quietly(cur)
 
     @contextmanager
-    def write(self) -> Iterator[Cursor]:
-        """One transaction, serialised with every other write of this process."""
+    def write(self, *, invalidates_cache: bool = True) -> Iterator[Cursor]:
+        """One transaction, serialised with every other write of this process.
+
+        `invalidates_cache=False` is for bookkeeping that no cached read shows (the login
+        counters and last-login time in `users`): it leaves `generation` alone, so a login
+        does not throw away every page's cached reads for every user."""
         with self._write_lock:
             cur = self.cursor()
             committing = False
@@ -164,7 +168,8 @@ class Database:
                         _close_quietly(cur)
                         self._recover(exc, during_commit=committing)
                     raise
-                self.generation += 1
+                if invalidates_cache:
+                    self.generation += 1
             finally:
                 _close_quietly(cur)
 

@@ -27,6 +27,19 @@ def test_throttle_locks_after_five_failures_and_survives_reopen(demo_db, tmp_pat
     db2.close()
 
 
+def test_logging_in_keeps_every_cached_read(demo_db):
+    """A login writes last_login and the failure counter, which no cached page shows: the
+    generation that keys every page cache must not move (else each login empties them all)."""
+    g = demo_db.generation
+    assert auth.authenticate(demo_db, "editor", "wrong").message.startswith("用户名或密码不正确")
+    assert auth.authenticate(demo_db, "editor", "dangjian-demo").ok
+    assert demo_db.generation == g
+    last = next(u["last_login"] for u in auth.list_users(demo_db) if u["username"] == "editor")
+    assert last is not None, "the login itself is still recorded"
+    auth.set_disabled(demo_db, ADMIN, "viewer", True)  # a real change still refreshes pages
+    assert demo_db.generation == g + 1
+
+
 def test_disabled_user_cannot_log_in_and_session_is_cut(demo_db):
     r = auth.authenticate(demo_db, "viewer", "dangjian-demo")
     assert r.ok

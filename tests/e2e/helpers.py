@@ -119,30 +119,26 @@ def wait_idle(page, timeout: float = 30000, expect_rerun: bool = True) -> None:
 
 
 def login(page, username: str, password: str, *, expect_ok: bool | None = None) -> None:
+    """Fill the login form once and submit it once: a submitted form is never lost, so a
+    login that does not land is a failure, not something to click again."""
     from playwright.sync_api import expect
 
     if expect_ok is None:
         expect_ok = password == "dangjian-demo"
-    for attempt in range(3):
-        # a run still finishing can briefly show the old form beside the new one
-        expect(page.get_by_label("用户名")).to_have_count(1)
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(password)
-        page.get_by_label("密码").press("Tab")  # let the widget report its value before submitting
-        page.get_by_role("button", name="登录").click()
-        wait_idle(page)
-        if not expect_ok:
-            return
-        try:
-            page.locator("[data-testid='stSidebarNavLink']").first.wait_for(timeout=15000)
-            return
-        except Exception:
-            # Right after the app starts, the cookie component's first rerun can swallow a
-            # submit (the form comes back empty, no message): a person would click again.
-            if page.locator("[data-testid='stAlertContentError']").count():
-                break
-    shot(page, f"login-failed-{username}")
-    raise AssertionError(f"login as {username} failed")
+    # a run still finishing can briefly show the old form beside the new one
+    expect(page.get_by_label("用户名")).to_have_count(1)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_label("密码").press("Tab")  # let the widget report its value before submitting
+    page.get_by_role("button", name="登录").click()
+    wait_idle(page)
+    if not expect_ok:
+        return
+    try:
+        page.locator("[data-testid='stSidebarNavLink']").first.wait_for(timeout=30000)
+    except Exception as exc:  # noqa: BLE001 — reported with a screenshot
+        shot(page, f"login-failed-{username}")
+        raise AssertionError(f"login as {username} failed") from exc
 
 
 def wait_for_cookie(page, name: str = "dangjian_session", timeout: float = 10) -> bool:
@@ -162,12 +158,7 @@ def nav_titles(page) -> list[str]:
 
 
 def goto_page(page, title: str) -> None:
-    link = page.locator("[data-testid='stSidebarNavLink']", has_text=title).first
-    if not link.count() or not link.is_visible():
-        more = page.locator("[data-testid='stSidebarNavViewButton']")
-        if more.count() and "more" in more.first.inner_text().lower():
-            more.first.click()  # Streamlit folds a long page list behind "View more"
-    link.click()
+    page.locator("[data-testid='stSidebarNavLink']", has_text=title).first.click()
     wait_idle(page)
 
 

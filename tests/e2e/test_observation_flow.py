@@ -30,20 +30,10 @@ def move(demo_db_file):
 
 
 def enter(chromium, app, username):
+    """A new browser page logged in as `username`."""
     page = new_page(chromium, app)
     page.set_viewport_size({"width": 1400, "height": 2400})  # whole screens in the screenshots
-    for attempt in range(2):
-        page.wait_for_function(
-            "() => document.querySelectorAll('input[aria-label=\"用户名\"]').length === 1", timeout=30000)
-        wait_idle(page)
-        try:
-            login(page, username, "dangjian-demo")
-            return page
-        except Exception:  # noqa: BLE001 — retried once
-            if attempt:
-                raise
-            page.reload()
-            wait_idle(page)
+    login(page, username, "dangjian-demo")
     return page
 
 

@@ -46,14 +46,7 @@ def _choose(page, label: str, nth_option: int = 0) -> str:
 
 
 def _login(page, username: str) -> None:
-    """Log in; once more after a reload if a busy machine lost the first submit (the login
-    itself is tested in test_foundation_flow)."""
-    try:
-        login(page, username, "dangjian-demo")
-    except Exception:  # noqa: BLE001
-        page.reload()
-        wait_idle(page)
-        login(page, username, "dangjian-demo")
+    login(page, username, "dangjian-demo")
 
 
 def _no_errors(page, where: str) -> None:

@@ -28,22 +28,9 @@ def facts(demo_db_file):
 
 
 def enter(chromium, app, username: str):
-    """A new browser page logged in as `username`. The first load of a freshly started app
-    can still be redrawing its login form: wait until it is there once, and log in again if
-    the first attempt was swallowed by that redraw."""
+    """A new browser page logged in as `username`."""
     page = new_page(chromium, app)
-    for attempt in range(2):
-        page.wait_for_function(
-            "() => document.querySelectorAll('input[aria-label=\"用户名\"]').length === 1", timeout=30000)
-        wait_idle(page)
-        try:
-            login(page, username, "dangjian-demo")
-            return page
-        except Exception:  # noqa: BLE001 — retried once, then raised
-            if attempt:
-                raise
-            page.reload()
-            wait_idle(page)
+    login(page, username, "dangjian-demo")
     return page
 
 
