@@ -136,6 +136,7 @@ def login(page, username: str, password: str, *, expect_ok: bool | None = None) 
         return
     try:
         page.locator("[data-testid='stSidebarNavLink']").first.wait_for(timeout=30000)
+        wait_idle(page, expect_rerun=False)  # the first page of the app finishes drawing
     except Exception as exc:  # noqa: BLE001 — reported with a screenshot
         shot(page, f"login-failed-{username}")
         raise AssertionError(f"login as {username} failed") from exc
