@@ -13,7 +13,7 @@ import polars as pl
 from . import clock
 
 from .auth import User, require
-from .errors import BadInput, ConflictError, NotFound
+from .errors import BadInput, ConflictError, NotFound, PermissionDenied
 
 # Tables that may be reverted generically, with their key column. Anything else is refused.
 KEY_COLUMNS: dict[str, str] = {}
@@ -21,13 +21,63 @@ KEY_COLUMNS: dict[str, str] = {}
 VOLATILE = {"version", "updated_at", "updated_by"}
 TABLE_LABELS: dict[str, str] = {"users": "用户"}
 WRITE_PERMS: dict[str, str] = {}
+# Who may read a table's history: the permission of the screens that show its rows (default
+# "read"), and columns shown only with a further permission (身份证号, salary items). A
+# table nobody registered is listed only for users.manage.
+READ_PERMS: dict[str, str] = {"users": "users.manage"}
+SENSITIVE: dict[str, dict[str, str]] = {}
+HIDDEN = "***"
 
 
-def register_table(table: str, label: str, key: str = "id", perm: str = "orgs.write") -> None:
+def register_table(table: str, label: str, key: str = "id", perm: str = "orgs.write", *,
+                   read_perm: str | None = None, sensitive: dict[str, str] | None = None) -> None:
     """Declare a table whose changes can be listed and reverted, and the permission needed."""
     KEY_COLUMNS[table] = key
     TABLE_LABELS[table] = label
     WRITE_PERMS[table] = perm
+    restrict_reading(table, read_perm, sensitive)
+
+
+def restrict_reading(table: str, read_perm: str | None = None, sensitive: dict[str, str] | None = None) -> None:
+    """History of `table` only for `read_perm`; each `sensitive` column only for its permission."""
+    if read_perm:
+        READ_PERMS[table] = read_perm
+    if sensitive:
+        SENSITIVE.setdefault(table, {}).update(sensitive)
+
+
+def can_read_table(user: User, table: str) -> bool:
+    if table not in TABLE_LABELS and table not in READ_PERMS:
+        return user.can("users.manage")
+    return user.can(READ_PERMS.get(table, "read"))
+
+
+def readable_tables(user: User) -> dict[str, str]:
+    """table → Chinese label of the tables whose history this user may see."""
+    return {t: label for t, label in TABLE_LABELS.items() if can_read_table(user, t)}
+
+
+def _hidden_columns(user: User, table: str) -> set[str]:
+    return {c for c, perm in SENSITIVE.get(table, {}).items() if not user.can(perm)}
+
+
+def _mask_json(text: str | None, hidden: set[str]) -> str | None:
+    if not text or not hidden:
+        return text
+    row = json.loads(text)
+    if not isinstance(row, dict):
+        return text
+    for c in hidden & set(row):
+        if row[c] is not None:
+            row[c] = HIDDEN
+    return json.dumps(row, ensure_ascii=False, sort_keys=True)
+
+
+def _reader_filter(user: User) -> tuple[str, list]:
+    """SQL condition on l.table_name (with its parameters) keeping what `user` may read."""
+    if user.can("users.manage") and all(user.can(p) for p in READ_PERMS.values()):
+        return "1=1", []
+    return "l.table_name IN (SELECT unnest(?))", [sorted(readable_tables(user))]
 
 
 def _json_default(v):
@@ -105,10 +155,17 @@ def _check_table(table: str) -> None:
 
 
 # -- reading history ---------------------------------------------------------------------
-def list_changes(db, *, username: str | None = None, table: str | None = None,
+def list_changes(db, user: User, *, username: str | None = None, table: str | None = None,
                  since: date | None = None, until: date | None = None,
                  batch_id: int | None = None, limit: int = 500) -> pl.DataFrame:
-    where, params = ["1=1"], []
+    """History entries, newest first, as `user` may see them: tables whose screens the user
+    cannot read are left out, sensitive columns (身份证号, salary items) are masked "***" in
+    before/after for roles without the permission the data screens require."""
+    require(user, "read")
+    if table and not can_read_table(user, table):
+        raise PermissionDenied(f"您的角色（{user.role_label or '无'}）不能查看「{TABLE_LABELS.get(table, table)}」的修改记录。")
+    cond, params = _reader_filter(user)
+    where = [cond]
     if username:
         where.append("l.username = ?"); params.append(username)
     if table:
@@ -121,20 +178,32 @@ def list_changes(db, *, username: str | None = None, table: str | None = None,
         where.append("l.batch_id = ?"); params.append(batch_id)
     params.append(int(limit))
     with db.read() as cur:
-        return cur.sql(
+        df = cur.sql(
             "SELECT l.id, l.batch_id, l.created_at AS at, l.username, l.table_name, l.row_key, l.action,"
             " CAST(l.before AS VARCHAR) AS before, CAST(l.after AS VARCHAR) AS after,"
             " l.reverted_by, b.description, b.kind"
             " FROM audit_log l JOIN audit_batches b ON b.id = l.batch_id"
             f" WHERE {' AND '.join(where)} ORDER BY l.id DESC LIMIT ?", params=params).pl()
+    hide = {t: h for t in set(df["table_name"].to_list()) if (h := _hidden_columns(user, t))}
+    if hide:
+        tables_ = df["table_name"].to_list()
+        df = df.with_columns(
+            pl.Series("before", [_mask_json(v, hide.get(t, set())) for t, v in zip(tables_, df["before"].to_list())],
+                      dtype=pl.String),
+            pl.Series("after", [_mask_json(v, hide.get(t, set())) for t, v in zip(tables_, df["after"].to_list())],
+                      dtype=pl.String))
+    return df
 
 
-def list_batches(db, limit: int = 200) -> pl.DataFrame:
+def list_batches(db, user: User, limit: int = 200) -> pl.DataFrame:
+    """Batches, newest first, that hold at least one change `user` may read (see list_changes)."""
+    require(user, "read")
+    cond, params = _reader_filter(user)
     with db.read() as cur:
         return cur.sql(
             "SELECT b.id, b.created_at AS at, b.username, b.kind, b.description, b.reverts, b.reverted_by,"
             " count(l.id) AS changes FROM audit_batches b LEFT JOIN audit_log l ON l.batch_id = b.id"
-            " GROUP BY ALL ORDER BY b.id DESC LIMIT ?", params=[int(limit)]).pl()
+            f" WHERE {cond} GROUP BY ALL ORDER BY b.id DESC LIMIT ?", params=params + [int(limit)]).pl()
 
 
 def describe_change(table: str, action: str, before: str | None, after: str | None) -> str:

@@ -247,9 +247,22 @@ class LoginResult:
         return self.user is not None
 
 
+# One answer for every failed login, known user or not: the form never tells whether a
+# user name exists, nor how many tries are left.
+LOGIN_FAILED = (f"用户名或密码不正确。连续输错 {MAX_FAILED_LOGINS} 次，账号将锁定 {LOCK_MINUTES} 分钟"
+                "（可请系统管理员解锁）。")
+# A bcrypt hash (cost 12, like every real one) of a random secret nobody kept: an unknown
+# user name costs the same bcrypt run as a known one, so timing does not tell them apart.
+_DUMMY_HASH = "$2b$12$m5vkH57RYuoOyJX/wnEk/Ousw.oX59wDcavMQ.UStdYdvrtZcDvTK"
+
+
 def authenticate(db, username: str, password: str, now: datetime | None = None) -> LoginResult:
     """Check a password with throttling kept in the database (survives restarts):
-    5 failures lock the account for 15 minutes."""
+    5 failures lock the account for 15 minutes (an admin can unlock it: `unlock_user`).
+
+    Unknown and known users get the same answer after the same bcrypt work (a dummy hash
+    for unknown names); a disabled or locked account is only named once the password
+    has been checked and is right — before that, every failure reads `LOGIN_FAILED`."""
     now = now or datetime.now()
     username = (username or "").strip()
     if not username or not password:
@@ -260,29 +273,48 @@ def authenticate(db, username: str, password: str, now: datetime | None = None) 
             "SELECT username, display_name, roles, token_version, password_hash, disabled,"
             " failed_logins, locked_until FROM users WHERE username = ?", [username]).fetchone()
         if row is None:
-            return LoginResult(None, "用户名或密码不正确。")
+            verify_password(password, _DUMMY_HASH)
+            return LoginResult(None, LOGIN_FAILED)
         _, display_name, roles, tv, hashed, disabled, failed, locked_until = row
+        good = verify_password(password, hashed)
+        locked = locked_until is not None and locked_until > now
+        if not good:
+            if not locked and not disabled:
+                failed = (failed or 0) + 1
+                if locked_until is not None:
+                    failed = 1  # the earlier lock has expired: start counting again
+                lock = now + timedelta(minutes=LOCK_MINUTES) if failed >= MAX_FAILED_LOGINS else None
+                cur.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
+                            [failed, lock, username])
+            return LoginResult(None, LOGIN_FAILED)
         if disabled:
             return LoginResult(None, "该账号已停用，请联系系统管理员。")
-        if locked_until is not None and locked_until > now:
+        if locked:
             minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
             return LoginResult(None, f"密码连续输错 {MAX_FAILED_LOGINS} 次，账号已锁定，"
-                                     f"请 {minutes} 分钟后再试，或联系系统管理员。")
-        if not verify_password(password, hashed):
-            failed = (failed or 0) + 1
-            if locked_until is not None and locked_until <= now:
-                failed = 1  # the earlier lock has expired: start counting again
-            lock = now + timedelta(minutes=LOCK_MINUTES) if failed >= MAX_FAILED_LOGINS else None
-            cur.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
-                        [failed, lock, username])
-            if lock:
-                return LoginResult(None, f"密码连续输错 {MAX_FAILED_LOGINS} 次，账号已锁定 "
-                                         f"{LOCK_MINUTES} 分钟。")
-            left = MAX_FAILED_LOGINS - failed
-            return LoginResult(None, f"用户名或密码不正确（再错 {left} 次账号将被锁定）。")
+                                     f"请 {minutes} 分钟后再试，或请系统管理员解锁。")
         cur.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login = ?"
                     " WHERE username = ?", [now, username])
         return LoginResult(User(username, display_name, parse_roles(roles), tv))
+
+
+def unlock_user(db, actor: User, username: str) -> bool:
+    """Lift a login lock (and the failure count) before its 15 minutes are up. Needs
+    users.manage; audited. Returns False when the account was not locked (nothing written)."""
+    require(actor, "users.manage")
+    username = (username or "").strip()
+    with db.write() as cur:
+        row = cur.execute("SELECT failed_logins, locked_until FROM users WHERE username = ?",
+                          [username]).fetchone()
+        if row is None:
+            raise BadInput(f"用户「{username}」不存在。")
+        if not row[0] and row[1] is None:
+            return False
+        before = {**_user_row(cur, username), "failed_logins": row[0], "locked_until": row[1]}
+        cur.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?", [username])
+        after = {**_user_row(cur, username), "failed_logins": 0, "locked_until": None}
+        _audit_user_change(cur, actor, username, "update", before, after, f"解除用户 {username} 的登录锁定")
+    return True
 
 
 def session_user(db, username: str, token_version: int | None) -> User | None:

@@ -83,7 +83,8 @@ class TableSpec:
     delete_checks: list[Callable] = field(default_factory=list)
 
     def __post_init__(self):
-        audit.register_table(self.table, self.label, self.key, self.perm)
+        audit.register_table(self.table, self.label, self.key, self.perm,
+                             sensitive={c.name: c.sensitive for c in self.columns if c.sensitive})
 
     def column(self, name: str) -> Column:
         for c in self.columns:

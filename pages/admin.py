@@ -27,7 +27,7 @@ with tab_users:
         c1, c2 = st.columns(2)
         username = c1.text_input("用户名（字母或数字）")
         display = c2.text_input("姓名")
-        roles = st.multiselect("角色", list(auth.ROLES), format_func=lambda r: auth.ROLES[r])
+        roles = st.multiselect("角色", list(auth.ROLES), format_func=lambda r: auth.ROLES[r], select_all=False)
         password = st.text_input("初始密码（至少 8 位）", type="password")
         if st.form_submit_button("新增"):
             _, exc = run_safely(auth.add_user, db, user, username, display, password, roles)
@@ -46,7 +46,7 @@ with tab_users:
             st.rerun()
     current = next(u for u in users if u["username"] == target)
     new_roles = c2.multiselect("角色", list(auth.ROLES), default=current["roles"].split(","),
-                               format_func=lambda r: auth.ROLES[r], key=f"adm_roles_{target}")
+                               format_func=lambda r: auth.ROLES[r], key=f"adm_roles_{target}", select_all=False)
     if c2.button("保存角色", key="adm_saveroles"):
         _, exc = run_safely(auth.set_roles, db, user, target, new_roles)
         if exc is None:
@@ -58,6 +58,13 @@ with tab_users:
         if exc is None:
             flash(f"已{label[:2]} {target}")
             st.rerun()
+    if current["locked_until"] is not None or current["failed_logins"]:
+        if c3.button("解除登录锁定", key="adm_unlock",
+                     help="连续输错密码被锁定的账号，不必等 15 分钟：解除后可立即登录（记入操作记录）"):
+            _, exc = run_safely(auth.unlock_user, db, user, target)
+            if exc is None:
+                flash(f"已解除 {target} 的登录锁定")
+                st.rerun()
 
 with tab_backup:
     st.caption("系统每天自动备份一次（保留 30 天），备份文件在数据目录的 backups 文件夹中。恢复前会自动再备份一次当前数据。")

@@ -18,12 +18,12 @@ show_flashes()
 c1, c2, c3, c4 = st.columns(4)
 users = [u["username"] for u in auth.list_users(db)] if user.can("users.manage") else []
 who = c1.selectbox("操作人", ["全部"] + (users or [user.username]), key="al_user")
-tables_ = {"全部": None, **{v: k for k, v in audit.TABLE_LABELS.items()}}
+tables_ = {"全部": None, **{v: k for k, v in audit.readable_tables(user).items()}}  # only what this role may read
 what = c2.selectbox("数据表", list(tables_), key="al_table")
 since = c3.date_input("起始日期", clock.today() - timedelta(days=30), key="al_since")
 until = c4.date_input("截止日期", clock.today(), key="al_until")
 
-log = audit.list_changes(db, username=None if who == "全部" else who, table=tables_[what],
+log = audit.list_changes(db, user, username=None if who == "全部" else who, table=tables_[what],
                          since=since, until=until, limit=1000)
 if log.height == 0:
     st.info("这段时间没有修改记录。")

@@ -376,14 +376,14 @@ def test_save_edit_delete_with_audit_and_revert(demo_db):
     with pytest.raises(ConflictError, match="修改过"):
         charts.save_chart(demo_db, EDITOR, "月度简报：党组织数量", spec, chart_id=cid, version=1)
 
-    changes = audit.list_changes(demo_db, table="charts")
+    changes = audit.list_changes(demo_db, ADMIN, table="charts")
     assert set(changes["action"].to_list()) == {"insert", "update"}
     assert "保存图表「月度简报：党组织数量」" in changes["description"].to_list()
 
     charts.delete_chart(demo_db, EDITOR, cid, version=2)
     with pytest.raises(NotFound):
         charts.get_chart(demo_db, cid)
-    batch = audit.list_changes(demo_db, table="charts")["batch_id"][0]
+    batch = audit.list_changes(demo_db, ADMIN, table="charts")["batch_id"][0]
     audit.revert_batch(demo_db, EDITOR, int(batch))
     assert charts.get_chart(demo_db, cid).name == "月度简报：党组织数量", "a deleted chart can be restored"
 

@@ -170,7 +170,7 @@ def test_ranking_proposals_and_tier_confirmation_with_audit(ddb):
     with ddb.read() as cur:
         tiers = dict(cur.execute("SELECT CAST(id AS VARCHAR), tier FROM orgs").fetchall())
     assert [O.TIER_CN[tiers[h]] for h in ch["host_org_id"]] == ch["proposed_tier"].to_list()
-    b = audit.list_batches(ddb, 5)
+    b = audit.list_batches(ddb, EDITOR, 5)
     assert "观摩评比" in b["description"][0]
 
 
@@ -181,7 +181,7 @@ def test_setup_change_clears_plan_and_revert_restores(ddb):
     n = len(S.plan_visits(ddb, eid)[0])
     S.save_event(ddb, EDITOR, eid, name="撤销测试", mode="district", days=1, slots_per_day=1)
     assert S.plan_visits(ddb, eid)[0] == []
-    batch = audit.list_batches(ddb, 1)["id"][0]
+    batch = audit.list_batches(ddb, EDITOR, 1)["id"][0]
     audit.revert_batch(ddb, EDITOR, int(batch))
     assert len(S.plan_visits(ddb, eid)[0]) == n
     assert S.get_event(ddb, eid)["slots_per_day"] == 2

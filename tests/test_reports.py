@@ -70,7 +70,7 @@ def set_capacity(db, sid, n) -> None:
 
 
 def batch_tables(db, batch: int) -> set[str]:
-    return set(audit.list_changes(db, batch_id=batch)["table_name"].to_list())
+    return set(audit.list_changes(db, EDITOR, batch_id=batch)["table_name"].to_list())
 
 
 # -- migration and settings ------------------------------------------------------------------
@@ -427,7 +427,7 @@ def test_a_swap_is_one_batch_that_can_be_reverted(rdb):
     R.draft_picks(rdb, EDITOR, s["id"], today=LATE)
     pid = R.picks(rdb, s["id"]).filter(pl.col("unit_id") == 2)["id"][0]
     R.swap_pick(rdb, EDITOR, pid, 8, "书记外出")
-    batch = audit.list_batches(rdb)["id"][0]
+    batch = audit.list_batches(rdb, EDITOR)["id"][0]
     assert batch_tables(rdb, batch) == {"report_picks"}
     audit.revert_batch(rdb, EDITOR, batch)
     assert picked_units(rdb, s["id"]) == [1, 2, 3, 4, 5]
@@ -577,7 +577,7 @@ def test_escalation_timing_levels_and_refusals(rdb):
         assert title in page and "第4支部" in page and "<script>" not in page
     assert "逾期 3 天" in R.rectification_notice_html(rdb, iid, 3)
     # with a reverted escalation the item is back where it was
-    audit.revert_batch(rdb, EDITOR, audit.list_batches(rdb)["id"][0])
+    audit.revert_batch(rdb, EDITOR, audit.list_batches(rdb, EDITOR)["id"][0])
     assert R.items(rdb).filter(pl.col("id") == iid)["level"][0] == 2
 
 

@@ -100,7 +100,7 @@ def test_apply_select_and_first_assessment_name_the_site_in_one_audit_batch(demo
     assert out["status_after"] == "named" and out["result"] == "pass" and out["total"] >= 80
     site = sites.get_site(demo_db, sid)
     assert (site["status"], site["named_year"], site["last_assessed_year"]) == ("named", Y, Y)
-    log = audit.list_changes(demo_db, batch_id=out["batch_id"])
+    log = audit.list_changes(demo_db, EDITOR, batch_id=out["batch_id"])
     assert set(log["table_name"]) == {"site_assessments", "site_assessment_lines", "sites"}
     assert "已授牌" in log["description"][0] and name in log["description"][0]
 
@@ -216,7 +216,7 @@ def test_revert_of_apply_and_select_through_the_generic_history(demo_db):
     oid, _ = free_org(demo_db)
     sid = sites.apply_site(demo_db, EDITOR, oid, Y)
     sites.select_site(demo_db, EDITOR, sid)
-    batches = audit.list_batches(demo_db, 5)
+    batches = audit.list_batches(demo_db, EDITOR, 5)
     audit.revert_batch(demo_db, EDITOR, int(batches["id"][0]))
     assert sites.get_site(demo_db, sid)["status"] == "applied"
     audit.revert_batch(demo_db, EDITOR, int(batches["id"][1]))

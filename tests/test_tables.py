@@ -20,7 +20,7 @@ def test_edit_is_saved_with_audit_and_version(demo_db):
     assert res.updated == 1
     after = _row(demo_db)
     assert (after["name"], after["tier"], after["version"]) == ("新的名字", "advanced", r["version"] + 1)
-    log = audit.list_changes(demo_db, table="orgs")
+    log = audit.list_changes(demo_db, EDITOR, table="orgs")
     assert log.height == 1 and '"新的名字"' in log["after"][0] and r["name"] in log["before"][0]
 
 

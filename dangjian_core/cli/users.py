@@ -1,4 +1,4 @@
-"""`users` commands: list, add, passwd, disable, enable."""
+"""`users` commands: list, add, passwd, disable, enable, unlock."""
 
 from __future__ import annotations
 
@@ -57,6 +57,15 @@ def cmd_enable(args) -> int:
     return 0
 
 
+def cmd_unlock(args) -> int:
+    db = _open(args)
+    a = _auth()
+    done = a.unlock_user(db, a.SYSTEM, args.username)
+    db.close()
+    print(f"已解除 {args.username} 的登录锁定，可以立即登录" if done else f"{args.username} 没有被锁定，无需解锁")
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("users", help="用户管理")
     s = p.add_subparsers(dest="users_cmd", required=True)
@@ -69,8 +78,10 @@ def register(sub) -> None:
     q.add_argument("--name", default=None)
     _db_arg(q)
     q.set_defaults(handler=cmd_add)
-    for name, fn in (("passwd", cmd_passwd), ("disable", cmd_disable), ("enable", cmd_enable)):
-        q = s.add_parser(name)
+    for name, fn, text in (("passwd", cmd_passwd, "修改密码"), ("disable", cmd_disable, "停用账号"),
+                           ("enable", cmd_enable, "启用账号"),
+                           ("unlock", cmd_unlock, "解除连续输错密码造成的登录锁定")):
+        q = s.add_parser(name, help=text)
         q.add_argument("username")
         _db_arg(q)
         q.set_defaults(handler=fn)
