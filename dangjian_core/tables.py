@@ -843,6 +843,7 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
         bases = _rows_at_versions(cur, spec, stale)
         current_rows = {r[spec.key]: r for r in current.filter(pl.col(spec.key).is_in(list(stale))).to_dicts()}
         who = _last_writers(cur, spec, list(stale))
+        kept: list[str] = []
         for k in stale:
             base, now, mine = bases.get(k), current_rows[k], updates[k]
             if base is not None:
@@ -851,13 +852,15 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
                 edited = {c: v for c, v in mine.items() if _norm(now.get(c)) != _norm(v)}
             if not edited:
                 del updates[k]  # the file does not change this row: the colleague's save stays
-                warnings = warnings + [f"第 {number(k)} 行「{_name_of(spec, now, k)}」在导出后已被 {who.get(k, '其他人')} "
-                                       "修改；文件中这一行没有改动，保留了对方的修改。"]
+                kept.append(f"第 {number(k)} 行「{_name_of(spec, now, k)}」（{who.get(k, '其他人')}）")
                 continue
             cells = "、".join(spec.column(c).label for c in edited)
             errs.append(CellError(number(k), cells, None,
                                   f"这一行在导出后已被 {who.get(k, '其他人')} 修改，文件中也改了它（{cells}）："
                                   "为免覆盖对方的修改，没有导入。请重新导出后在新文件上修改，或在网页表格中直接修改这一行"))
+        if kept:
+            warnings = warnings + [f"有 {len(kept)} 行在导出后已被别人修改，文件中这些行没有改动，保留了对方的修改："
+                                   + "、".join(kept[:20]) + ("……" if len(kept) > 20 else "")]
     try:
         result = _apply(cur, user, spec, parsed_updates=updates, parsed_inserts=inserts,
                         new_keys=new_keys, deletes=[], versions={}, row_number=number, kind=kind,
