@@ -79,10 +79,11 @@ class Result:
 class Cursor:
     """A cursor for one unit of work; `execute` returns a drained `Result`, `sql` a relation."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_raw", "_parent")
 
-    def __init__(self, raw):
+    def __init__(self, raw, parent=None):
         self._raw = raw
+        self._parent = parent  # the process connection this cursor came from
 
     def execute(self, sql: str, params=None) -> Result:
         if params is None:
@@ -121,7 +122,12 @@ class Database:
     # -- units of work -------------------------------------------------------------------
     def cursor(self) -> Cursor:
         with self._cursor_lock:
-            return Cursor(self._conn.cursor())
+            if self._conn is None:  # a reopen after a fatal error failed: try again now
+                try:
+                    self._conn = duckdb.connect(self.path, read_only=self.read_only)
+                except duckdb.Error as exc:
+                    raise DiskError("暂时无法打开数据库（磁盘可能已满或出错）：请让管理员检查服务器磁盘空间，稍后再试。") from exc
+            return Cursor(self._conn.cursor(), self._conn)
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
@@ -131,7 +137,7 @@ class Database:
         except duckdb.Error as exc:
             if is_fatal(exc):
                 _close_quietly(cur)
-                self._recover(exc)
+                self._recover(exc, cur)
             raise
         finally:
             _close_quietly(cur)
@@ -166,7 +172,7 @@ class Database:
                 except duckdb.Error as exc:
                     if is_fatal(exc):
                         _close_quietly(cur)
-                        self._recover(exc, during_commit=committing)
+                        self._recover(exc, cur, during_commit=committing)
                     raise
                 if invalidates_cache:
                     self.generation += 1
@@ -174,24 +180,27 @@ class Database:
                 _close_quietly(cur)
 
     def close(self) -> None:
-        self._conn.close()
+        if self._conn is not None:
+            self._conn.close()
 
     # -- a dead connection (disk full, IO error) -------------------------------------------
-    def _recover(self, exc: BaseException, during_commit: bool = False) -> None:
+    def _recover(self, exc: BaseException, cur: "Cursor | None" = None, during_commit: bool = False) -> None:
         """After a fatal DuckDB error the instance refuses every statement until it is opened
         again: close the connection, open the file anew, and raise a Chinese message (saying
         whether the failed commit itself was kept)."""
         with self._cursor_lock:
-            try:
-                self._conn.close()
-            except Exception:  # noqa: BLE001 — an invalidated connection may refuse to close
-                pass
             reopened = True
-            try:
-                self._conn = duckdb.connect(self.path, read_only=self.read_only)
-                self._conn.execute("SELECT 1").fetchall()
-            except duckdb.Error:
-                reopened = False
+            # another thread may have reopened it already: never close a fresh connection
+            if cur is None or cur._parent is self._conn:
+                try:
+                    self._conn.close()
+                except Exception:  # noqa: BLE001 — an invalidated connection may refuse to close
+                    pass
+                try:
+                    self._conn = duckdb.connect(self.path, read_only=self.read_only)
+                    self._conn.execute("SELECT 1").fetchall()
+                except duckdb.Error:
+                    self._conn, reopened = None, False  # the next unit of work tries again
             self.generation += 1  # whatever was cached may be stale
         text = str(exc)
         if "COMMIT succeeded" in text:
@@ -273,7 +282,7 @@ class Database:
                 except duckdb.Error as exc:
                     if is_fatal(exc):
                         _close_quietly(cur)
-                        self._recover(exc)
+                        self._recover(exc, cur)
                     if _is_io_error(exc):
                         raise DiskError(f"备份没有完成：写入 {dest.name} 时出错（磁盘可能已满）。"
                                         "当前数据没有受影响。") from exc
@@ -356,7 +365,7 @@ class Database:
                 except duckdb.Error as exc:
                     if is_fatal(exc):
                         _close_quietly(cur)
-                        self._recover(exc)
+                        self._recover(exc, cur)
                     raise BadInput(f"从 {src.name} 恢复时读取出错（备份文件可能已损坏），已放弃恢复，"
                                    "当前数据没有改动。") from exc
                 finally:

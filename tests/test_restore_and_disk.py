@@ -266,3 +266,28 @@ def test_a_real_full_disk_during_commit_reopens_the_database(tiny_disk):
                                                  versions={r["id"]: r["version"]}))
     assert tables.load(db, EDITOR, ORGS).row(0, named=True)["secretary"] == "磁盘清理后"
     db.close()
+
+
+def test_when_the_reopen_fails_the_next_unit_of_work_tries_again(demo_db, monkeypatch):
+    real_exec, real_connect = dbmod.Cursor.execute, dbmod.duckdb.connect
+    state = {"fatal": True, "refuse_open": 1}
+
+    def fatal_once(self, sql, params=None):
+        if state["fatal"] and sql.startswith("SELECT count(*) FROM orgs"):
+            state["fatal"] = False
+            raise duckdb.FatalException("FATAL Error: Failed: database has been invalidated because of a previous fatal error.")
+        return real_exec(self, sql, params)
+
+    def flaky_connect(*a, **k):
+        if state["refuse_open"]:
+            state["refuse_open"] -= 1
+            raise duckdb.IOException("IO Error: No space left on device")
+        return real_connect(*a, **k)
+
+    monkeypatch.setattr(dbmod.Cursor, "execute", fatal_once)
+    monkeypatch.setattr(dbmod.duckdb, "connect", flaky_connect)
+    with pytest.raises(DiskError, match="暂时无法重新打开数据库"):
+        with demo_db.read() as cur:
+            cur.execute("SELECT count(*) FROM orgs")
+    with demo_db.read() as cur:  # the next unit of work opens the file again
+        assert cur.execute("SELECT count(*) FROM orgs").fetchone()[0] > 0
