@@ -67,7 +67,7 @@ def _loop_table(doc, headers: list[str], widths: list[float], loop: str, cells: 
     """A table whose data rows repeat over `loop` ("r in rows")."""
     t = L.table(doc, headers, widths)
     L.add_row(t, ["{%tr for " + loop + " %}"] + [""] * (len(headers) - 1))
-    L.add_row(t, ["{{ " + c + " }}" for c in cells])
+    L.keep_row_together(L.add_row(t, ["{{ " + c + " }}" for c in cells]))
     L.add_row(t, ["{%tr endfor %}"] + [""] * (len(headers) - 1))
 
 
@@ -182,7 +182,7 @@ def notice():
     L.para(doc, "一、述职单位及顺序", L.STYLE_H1, keep_next=True)
     L.para(doc, "本场共有{{ session.units }}个单位述职，每个单位述职{{ session.minutes }}分钟（含点评），顺序如下：")
     _caption(doc, "{{ session.title }}述职单位及顺序")
-    _loop_table(doc, ["序号", "单位", "书记", "述职时间", "述职重点"], [12, 42, 18, 32, 52],
+    _loop_table(doc, ["序号", "单位", "书记", "述职时间", "述职重点"], [15, 41, 18, 32, 50],
                 "r in units", ["r.no", "r.name", "r.secretary", "r.time", "r.focus"])
     L.para(doc, "二、有关要求", L.STYLE_H1, keep_next=True)
     L.para(doc, "（一）请述职单位党组织书记本人到会述职，围绕述职重点如实报告工作进展、存在问题和整改措施。")
@@ -251,7 +251,7 @@ def sites():
     L.para(doc, "根据党建示范点创建工作安排，经申报遴选、创建培育、考评验收，决定命名{{ names_text }}等{{ count }}个单位为"
                 "{{ year }}年度党建示范点（名单附后）。希望被命名的单位珍惜荣誉、巩固提升，充分发挥示范引领作用。")
     _caption(doc, "{{ year }}年度党建示范点命名名单")
-    _loop_table(doc, ["序号", "单位", "类别", "所在街道", "考评得分"], [14, 64, 28, 30, 20],
+    _loop_table(doc, ["序号", "单位", "类别", "所在街道", "考评得分"], [15, 57, 28, 30, 26],
                 "r in rows", ["r.no", "r.name", "r.category", "r.street", "r.score"])
     L.para(doc, "{%p else %}", L.STYLE_PLAIN)
     L.para(doc, "{{ year }}年度暂无考评通过、予以命名的示范点。")

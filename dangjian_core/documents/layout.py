@@ -282,6 +282,13 @@ def add_row(t, texts: list[str], style: str = STYLE_TABLE):
     return row
 
 
+def keep_row_together(row):
+    """A table row that does not break across pages (w:cantSplit)."""
+    trpr = row._tr.get_or_add_trPr()
+    trpr.append(OxmlElement("w:cantSplit"))
+    return row
+
+
 def tab_line(doc, left: str, right: str, style: str = STYLE_PLAIN):
     """One line with text at the left margin and at the right margin (a right tab stop)."""
     from docx.enum.text import WD_TAB_ALIGNMENT
