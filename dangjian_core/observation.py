@@ -692,10 +692,12 @@ def plan_cost(problem: Problem, visits: Iterable[Visit]) -> tuple:
     return (own, sq, unc, nonpref, rep, rep_ss, spread, round(km or 0.0, 6))
 
 
-def summarise(problem: Problem, plan: Plan | Iterable[Visit]) -> dict:
+def summarise(problem: Problem, plan: Plan | Iterable[Visit], *, travel_bound: float | None = None) -> dict:
     """Figures for the office: host loads (min/max, spread and its proven lower bound, gap),
     lagging→preferred coverage (and its upper bound), repeated pairs (and their lower bound),
-    own-street visits, total route length, and a one-paragraph Chinese `text`."""
+    own-street visits, total route length and, when the solver proved one (`travel_bound`,
+    see observation_bound), the travel lower bound and the gap to it in per cent; and a
+    one-paragraph Chinese `text`."""
     P = problem
     visits = list(plan.visits if isinstance(plan, Plan) else plan)
     hosts = {h.org_id: h for h in P.hosts}
@@ -745,7 +747,12 @@ def summarise(problem: Problem, plan: Plan | Iterable[Visit]) -> dict:
         "min_streets_per_delegation": (min(len(x) for x in streets_per_del.values())
                                        if streets_per_del and P.mode != "internal" else None),
         "total_distance_km": None if km is None else round(km, 2),
+        "travel_bound_km": None,
+        "travel_gap_pct": None,
     }
+    if travel_bound is not None and km is not None and travel_bound > 0:
+        s["travel_bound_km"] = round(travel_bound, 2)
+        s["travel_gap_pct"] = round(max(0.0, km / travel_bound - 1) * 100, 1)
     s["text"] = summary_text(s, P)
     return s
 
@@ -770,7 +777,12 @@ def summary_text(s: dict, problem: Problem | None = None) -> str:
     if s["own_street_visits"]:
         parts.append(f"因其他观摩点已满，{s['own_street_visits']} 次参观安排在本街道。")
     if s["total_distance_km"] is not None:
-        parts.append(f"各团当日路线合计 {s['total_distance_km']:.1f} 公里。")
+        parts.append(f"各团当日路线合计 {s['total_distance_km']:.1f} 公里")
+        if s.get("travel_bound_km") is not None:
+            gap = s["travel_gap_pct"]
+            parts.append(f"（可证下界 {s['travel_bound_km']:.1f} 公里，"
+                         + ("已达最优）" if gap < 0.05 else f"与下界相差 {gap:.1f}%）"))
+        parts.append("。")
     return "".join(parts)
 
 
@@ -801,13 +813,15 @@ def plan_frame(problem: Problem, plan: Plan | Iterable[Visit], *, full: bool = F
 
 
 def solve(problem: Problem, locked: Sequence[Visit] | None = None, *, seed: int = 0,
-          time_limit: float | None = None) -> Plan:
+          time_limit: float | None = None, exact: bool = False) -> Plan:
     """Arrange the visits: a `Plan` meeting every hard constraint, optimised lexicographically
     (module docstring), or `Infeasible` naming the constraint. `locked` visits are kept as
-    they are (re-solving after a hand edit). Method: see `observation_solver`."""
+    they are (re-solving after a hand edit). `exact=True` (「进一步优化路线」, give it a
+    `time_limit` of a minute) adds the column-generation pass for travel at any size; it runs
+    by default on small instances. Method: see `observation_solver`."""
     from .observation_solver import solve_problem
 
-    return solve_problem(problem, list(locked or ()), seed=seed, time_limit=time_limit)
+    return solve_problem(problem, list(locked or ()), seed=seed, time_limit=time_limit, exact=exact)
 
 
 # ============================================================================ scoring roll-up

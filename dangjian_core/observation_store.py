@@ -463,20 +463,22 @@ def _replace_visits(cur, batch, user, eid: int, visits, locked) -> None:
 
 
 def solve_event(db, user: User, event_id, *, keep_locked: bool = True, locked=None, seed: int = 0,
-                time_limit: float | None = None) -> dict:
+                time_limit: float | None = None, exact: bool = False) -> dict:
     """Arrange the event with the solver and store the plan (one batch). Locked visits (those
-    stored as placed by hand, or `locked` given) are kept. → `observation.summarise` dict."""
+    stored as placed by hand, or `locked` given) are kept. `exact` with a `time_limit` of about
+    a minute is「进一步优化路线」(observation.solve). → `observation.summarise` dict (with the
+    travel bound and gap when the solver proved one)."""
     require(user, PERM)
     P = problem_for(db, event_id)
     if locked is None:
         locked = plan_visits(db, event_id)[1] if keep_locked else set()
     locked = list(locked)
-    plan = O.solve(P, locked, seed=seed, time_limit=time_limit)
+    plan = O.solve(P, locked, seed=seed, time_limit=time_limit, exact=exact)
     with db.write() as cur:
         ev = _event_row(cur, event_id)
         batch = audit.new_batch(cur, user, "observation", f"生成观摩安排「{ev['name']}」")
         _replace_visits(cur, batch, user, ev["id"], plan.visits, set(locked) & set(plan.visits))
-    return O.summarise(P, plan)
+    return plan.summary
 
 
 def save_plan(db, user: User, event_id, visits, locked=None) -> dict:

@@ -45,6 +45,15 @@ with t_plan:
             flash("已生成安排。" + s["text"])
             st.session_state["obs_grid_nonce"] = st.session_state.get("obs_grid_nonce", 0) + 1
             st.rerun()
+    if visits and c2.button("进一步优化路线", disabled=not can, key="obs_solve_exact",
+                            help="用更长的时间（约一分钟）缩短各团路线，并给出与可证下界的差距；"
+                                 "接待均衡、后进看先进、不重复等要求不变"):
+        with st.spinner("正在进一步优化路线（约一分钟）……"):
+            s, exc = run_safely(S.solve_event, db, user, eid, time_limit=60.0, exact=True)
+        if exc is None:
+            flash("已优化路线。" + s["text"])
+            st.session_state["obs_grid_nonce"] = st.session_state.get("obs_grid_nonce", 0) + 1
+            st.rerun()
     if not visits:
         st.stop()
     W.figures(O.summarise(P, visits))

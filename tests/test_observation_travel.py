@@ -1,0 +1,108 @@
+"""Travel in 观摩 arrangements (issue 16 §1): the travel search and the exact pass never trade
+objectives 1–3 for travel, and the travel lower bound is a real bound.
+
+Objective values below are the solver's before the travel work (commit 6da5641, seeds 0 and 1
+agree), on the issue's instances (bench/observation_instances.py). Times and travel figures are
+in bench/bench_observation.py, not here."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from bench.observation_instances import INSTANCES
+from dangjian_core.observation import (
+    Delegation,
+    Host,
+    Problem,
+    Visit,
+    check_plan,
+    plan_cost,
+    route_length_km,
+    solve,
+    summary_text,
+)
+from dangjian_core.observation_bound import travel_bound
+
+BEFORE = {  # (own street, Σ load², uncovered lagging, non-preferred, repeated pairs, street pairs, spread)
+    "small_cross_5x10": (0, 25, 0, 2, 0, 0, 15),
+    "medium_cross_10x49": (0, 30, 0, 2, 0, 0, 30),
+    "medium_cross_10x49_prev": (0, 30, 0, 2, 0, 0, 30),
+    "district_15x8": (0, 255, 0, 0, 0, 0, 45),
+    "city_cross_30x600": (0, 180, 0, 0, 0, 0, 180),
+    "city_cross_30x600_prev": (0, 180, 0, 0, 0, 0, 180),
+    "city_district_30x15": (0, 2160, 0, 0, 0, 0, 180),
+    "city_internal_450x150": (0, 12150, 0, 594, 0, 0, 0),
+}
+
+
+@pytest.mark.parametrize("name", list(INSTANCES))
+def test_objectives_1_to_3_never_worse_than_before(name):
+    P = INSTANCES[name][1]()
+    plan = solve(P, time_limit=0.5)
+    assert check_plan(P, plan) == []
+    assert plan_cost(P, plan.visits)[:7] <= BEFORE[name]
+
+
+def test_exact_pass_keeps_objectives_and_reaches_its_bound():
+    P = INSTANCES["district_15x8"][1]()
+    quick = solve(P, time_limit=0.5)
+    best = solve(P, time_limit=30, exact=True)
+    assert check_plan(P, best) == []
+    assert plan_cost(P, best.visits)[:7] <= plan_cost(P, quick.visits)[:7] <= BEFORE["district_15x8"]
+    s = best.summary
+    assert s["travel_bound_km"] is not None
+    assert s["travel_bound_km"] <= s["total_distance_km"] + 1e-6
+    assert s["total_distance_km"] <= quick.summary["total_distance_km"] + 1e-6
+    assert "公里（可证下界" in s["text"]
+
+
+def _tiny():
+    """3 streets × 2 hosts, cross, 1 day × 2 slots: small enough to enumerate every plan."""
+    coords = {"a1": (30.00, 120.00), "a2": (30.05, 120.01), "b1": (30.01, 120.00), "b2": (30.10, 120.10),
+              "c1": (30.02, 120.03), "c2": (30.00, 120.08)}
+    hosts = [Host(h, h, h[0].upper(), "advanced" if h.endswith("1") else "standard", False, 1, *coords[h])
+             for h in sorted(coords)]
+    dels = [Delegation(s, s, s == "B") for s in "ABC"]
+    return Problem("cross", hosts, dels, 1, 2, 2)
+
+
+def _all_plans(P):
+    """Every valid plan (all hosts capacity 1, so a plan is each delegation's ordered pair)."""
+    ids = {d.id: [h.org_id for h in P.hosts if h.street != d.street] for d in P.delegations}
+    per = [[(d, a, b) for a, b in itertools.permutations(ids[d], 2)] for d in ids]
+    for combo in itertools.product(*per):
+        vs = [Visit(1, 1, d, a) for d, a, _ in combo] + [Visit(1, 2, d, b) for d, _, b in combo]
+        if not check_plan(P, vs):
+            yield vs
+
+
+def test_travel_bound_is_below_every_plan_with_the_same_objectives():
+    P = _tiny()
+    plans = list(_all_plans(P))
+    assert plans
+    best_key = min(plan_cost(P, vs)[:7] for vs in plans)
+    best_km = min(route_length_km(P, vs) for vs in plans if plan_cost(P, vs)[:7] == best_key)
+    worst_km = max(route_length_km(P, vs) for vs in plans if plan_cost(P, vs)[:7] == best_key)
+    assert worst_km > best_km + 1  # the instance has something to optimise
+    same = [vs for vs in plans if plan_cost(P, vs)[:7] == best_key]
+    for vs in same[:: max(1, len(same) // 4)]:  # the bound depends on the plan only through its objectives
+        info = travel_bound(P, vs)
+        assert info["converged"] and info["bound"] <= best_km + 1e-6
+    plan = solve(P)  # small: the exact pass runs by default
+    assert plan_cost(P, plan.visits)[:7] == best_key
+    assert plan.summary["total_distance_km"] == pytest.approx(best_km, abs=0.01)
+    assert plan.summary["travel_bound_km"] == pytest.approx(best_km, abs=0.01)
+    assert plan.summary["travel_gap_pct"] == 0.0
+
+
+def test_summary_text_shows_the_gap_only_with_a_bound():
+    P = _tiny()
+    plan = solve(P)
+    s = dict(plan.summary)
+    assert "公里（可证下界" in s["text"] and "公里，已达最优" in s["text"]
+    s["travel_bound_km"] = s["travel_gap_pct"] = None
+    assert "公里（可证下界" not in summary_text(s, P)
+    s["travel_bound_km"], s["travel_gap_pct"] = 10.0, 12.5
+    assert "与下界相差 12.5%" in summary_text(s, P)
