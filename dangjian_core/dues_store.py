@@ -643,16 +643,7 @@ def generate_roll(db, user: User, month=None, *, months=None, org_id=None, membe
             batch = audit.new_batch(cur, user, "dues_roll", description or
                                     (f"{'重新计算' if recompute else '生成'}党费花名册：{what}"))
         if new.height:
-            first = _reserve_ids(cur, "dues_roll_seq", new.height)
-            frame = new.select(
-                (pl.int_range(new.height, dtype=pl.Int64) + first).alias("id"), "month",
-                pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32), *_roll_values(new))
-            _register(cur, "dj_roll_new", frame)
-            cur.execute("INSERT INTO dues_roll(id, month, member_id, org_id, category, base, fixed_amount,"
-                        " rate_permille, rule, due, settings_id, updated_by) SELECT id, month, member_id, org_id,"
-                        f" {_ROLL_INSERT_VALUES}, ? FROM dj_roll_new", [user.username])
-            cur.unregister("dj_roll_new")
-            _audit_inserts_range(cur, batch, user, "dues_roll", first, first + new.height - 1)
+            _insert_roll_rows(cur, batch, user, new)
         if changed.height:
             frame = changed.select(pl.col("roll_id").alias("id"), *_roll_values(changed))
             _register(cur, "dj_roll_upd", frame)
@@ -668,6 +659,23 @@ def generate_roll(db, user: User, month=None, *, months=None, org_id=None, membe
         miss = _member_labels(cur, missing.select("member_id", "month", "category"))
     overpaid = changed.filter(pl.col("paid_fen") > pl.col("dues_fen")).height
     return RollResult(new.height, changed.height, miss, batch, sid, overpaid)
+
+
+def _insert_roll_rows(cur, batch: int | None, user: User, new: pl.DataFrame) -> tuple[int, int]:
+    """Write roll rows computed by `_roll_frame` (its `new` frame), audited in `batch` (None:
+    the caller audits the id range itself, once the rows are final). Returns the id range."""
+    first = _reserve_ids(cur, "dues_roll_seq", new.height)
+    frame = new.select(
+        (pl.int_range(new.height, dtype=pl.Int64) + first).alias("id"), "month",
+        pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32), *_roll_values(new))
+    _register(cur, "dj_roll_new", frame)
+    cur.execute("INSERT INTO dues_roll(id, month, member_id, org_id, category, base, fixed_amount,"
+                " rate_permille, rule, due, settings_id, updated_by) SELECT id, month, member_id, org_id,"
+                f" {_ROLL_INSERT_VALUES}, ? FROM dj_roll_new", [user.username])
+    cur.unregister("dj_roll_new")
+    if batch is not None:
+        _audit_inserts_range(cur, batch, user, "dues_roll", first, first + new.height - 1)
+    return first, first + new.height - 1
 
 
 def _member_labels(cur, df: pl.DataFrame) -> pl.DataFrame:
@@ -1063,7 +1071,7 @@ def _back_pay_flags(cur, w: pl.DataFrame) -> pl.DataFrame:
 
 
 def _write_payments(cur, user: User, w: pl.DataFrame, *, kind: str, description: str,
-                    check_versions: bool = False) -> int:
+                    check_versions: bool = False, batch: int | None = None, audited: bool = True) -> int:
     frame = w.select(
         pl.col("roll_id").alias("id"), pl.col("paid_fen").cast(pl.Int64),
         pl.when(pl.col("paid_fen") > 0).then(pl.col("paid_on")).otherwise(None).alias("paid_on"),
@@ -1079,13 +1087,15 @@ def _write_payments(cur, user: User, w: pl.DataFrame, *, kind: str, description:
         if stale or gone:
             raise ConflictError(f"保存冲突：有 {stale + gone} 行在您打开之后已被其他人修改或删除。"
                                 "您的修改没有保存，请点「刷新」载入最新数据后再改。")
-    batch = audit.new_batch(cur, user, kind, description)
-    before = _snapshot(cur, "dues_roll", "dj_pay_ids", PAY_FIELDS)
+    if batch is None:
+        batch = audit.new_batch(cur, user, kind, description)
+    before = _snapshot(cur, "dues_roll", "dj_pay_ids", PAY_FIELDS) if audited else None
     cur.execute(f"UPDATE dues_roll AS t SET paid = {_d('f.paid_fen')}, paid_on = f.paid_on, method = f.method,"
                 " quarterly = f.quarterly, proxy_name = f.proxy_name, consent = f.consent, note = f.note,"
                 " version = t.version + 1, updated_at = current_timestamp, updated_by = ?"
                 " FROM dj_pay f WHERE t.id = f.id", [user.username])
-    _audit_updates(cur, batch, user, "dues_roll", before, _snapshot(cur, "dues_roll", "dj_pay_ids", PAY_FIELDS))
+    if audited:
+        _audit_updates(cur, batch, user, "dues_roll", before, _snapshot(cur, "dues_roll", "dj_pay_ids", PAY_FIELDS))
     cur.unregister("dj_pay")
     cur.unregister("dj_pay_ids")
     return batch
@@ -1191,9 +1201,13 @@ def record_multi_month(db, user: User, member_no: str, first_month, n_months: in
                        method: str, *, proxy_name: str | None = None, consent: bool = False,
                        note: str | None = None, today: date | None = None) -> PaymentResult:
     """One payment covering `n_months` months from `first_month` (按季度 / 补交 / 代缴): the amount
-    must equal what is still due over those months; each month is marked paid. Missing roll
-    rows of those months are generated for this member first. Several months, or a proxy,
-    need the branch's consent. Covering more than 6 past months is accepted and flagged."""
+    must equal what is still due over those months; each month is marked paid. Roll rows the
+    months still lack are computed for this member. Several months, or a proxy, need the
+    branch's consent. Covering more than 6 past months is accepted and flagged.
+
+    One user action, one transaction, one audit batch: everything is checked first (on the
+    roll as it would be), and only then are the missing roll rows and the payment written
+    together — a refused payment leaves no roll rows and no batch behind."""
     require(user, PERM_WRITE)
     today = today or clock.today()
     if isinstance(n_months, bool) or not isinstance(n_months, int) or not 1 <= n_months <= MAX_PAYMENT_MONTHS:
@@ -1206,16 +1220,19 @@ def record_multi_month(db, user: User, member_no: str, first_month, n_months: in
     proxy = (proxy_name or "").strip() or None
     if (n_months > 1 or proxy) and not consent:
         raise BadInput("按季度（多个月一次）缴纳或委托他人代缴须经党支部同意：请勾选「支部同意」")
-    with db.read() as cur:
-        mid, org_id, name = _member_by_no(cur, member_no)
-    generate_roll(db, user, months=months, member_ids=[mid],
-                  description=f"生成党费花名册（{name} 多月缴纳）")
     with db.write() as cur:
+        mid, org_id, name = _member_by_no(cur, member_no)
+        new, _, _ = _roll_frame(cur, months, scope=None, member_ids=[mid], rules=_rule_history(cur),
+                                recompute=False)
         _register(cur, "dj_mm", pl.DataFrame({"month": months}, schema={"month": pl.Date}))
-        rows = cur.sql("SELECT r.id AS roll_id, r.month, CAST(r.due * 100 AS BIGINT) AS due_fen,"
-                       " CAST(r.paid * 100 AS BIGINT) AS old_paid_fen, r.version, r.note AS note_old"
-                       " FROM dues_roll r WHERE r.member_id = ? AND r.month IN (SELECT month FROM dj_mm)"
-                       " ORDER BY r.month", params=[mid]).pl()
+        have = cur.sql("SELECT r.month, CAST(r.due * 100 AS BIGINT) AS due_fen,"
+                       " CAST(r.paid * 100 AS BIGINT) AS old_paid_fen, r.note AS note_old"
+                       " FROM dues_roll r WHERE r.member_id = ? AND r.month IN (SELECT month FROM dj_mm)",
+                       params=[mid]).pl()
+        rows = pl.concat([have, new.select("month", pl.col("dues_fen").cast(pl.Int64).alias("due_fen"),
+                                           pl.lit(0, pl.Int64).alias("old_paid_fen"),
+                                           pl.lit(None, pl.String).alias("note_old"))],
+                         how="vertical_relaxed").sort("month")
         if rows.height < n_months:
             got = set(rows["month"].to_list())
             lacking = "、".join(month_text(m) for m in months if m not in got)
@@ -1236,9 +1253,24 @@ def record_multi_month(db, user: User, member_no: str, first_month, n_months: in
         if errs:
             raise BadInput("缴费信息有误，没有登记", errs.sorted())
         flags = _back_pay_flags(cur, w)
-        batch = _write_payments(cur, user, w, kind="dues_payment",
-                                description=f"登记党费缴纳：{name} {month_text(months[0])} 起 {n_months} 个月"
-                                            + (f"（{proxy} 代缴）" if proxy else ""))
+        # all checked: the missing roll rows and the payment, one batch
+        batch = audit.new_batch(cur, user, "dues_payment",
+                                f"登记党费缴纳：{name} {month_text(months[0])} 起 {n_months} 个月"
+                                + (f"（{proxy} 代缴）" if proxy else "")
+                                + (f"，补生成花名册 {new.height} 个月" if new.height else ""))
+        # new rows are audited as inserts of their final state (paid included), so reverting the
+        # batch deletes them; rows that existed are audited as payment updates
+        first_id, last_id = _insert_roll_rows(cur, None, user, new) if new.height else (0, -1)
+        ids = cur.sql("SELECT r.id AS roll_id, r.month, r.version FROM dues_roll r WHERE r.member_id = ?"
+                      " AND r.month IN (SELECT month FROM dj_mm)", params=[mid]).pl()
+        w = w.join(ids, on="month", how="left")
+        fresh = pl.col("roll_id").is_between(first_id, last_id)
+        if new.height:
+            _write_payments(cur, user, w.filter(fresh), kind="dues_payment", description="", batch=batch,
+                            audited=False)
+            _audit_inserts_range(cur, batch, user, "dues_roll", first_id, last_id)
+        if w.filter(~fresh).height:
+            _write_payments(cur, user, w.filter(~fresh), kind="dues_payment", description="", batch=batch)
     warnings = []
     if flags.height:
         warnings.append(f"本次补交 {int(flags['months'][0])} 个月，超过 6 个月：已接收并标记，请核实原因")
