@@ -196,6 +196,10 @@ def test_briefing_arrears_counts_follow_the_trailing_run(db):
                             " VALUES (?, 1, ?, 'employed', 'x', 10, 1, ?)", [mid, date(2026, m, 1), 10 if paid else 0])
     ctx = D.briefing_context(db, ADMIN, "2026Q3", ["dues"])
     assert (ctx["dues"]["warn"], ctx["dues"]["flag"]) == (2, 1)  # 6 months, 3 months; 1 month does not count
+    assert [(r["name"], r["months"]) for r in ctx["dues"]["warn_rows"]] == [("党员1", "6"), ("党员2", "3")]
+    text = _text(_doc(DOC.render(db, "briefing", ctx)))
+    assert "连续3个月及以上未缴纳党费的党员2人，其中连续6个月及以上的1人" in text
+    assert "党员1" not in text  # counts only: the default template names nobody
 
 
 def test_sections_without_data_say_so(db):
@@ -318,6 +322,20 @@ def test_not_a_word_file_is_refused(ddb):
         DOC.upload_template(ddb, ADMIN, "notice", b"PK\x03\x04 broken", "通知.docx")
     with pytest.raises(BadInput, match=r"\.docx"):
         DOC.upload_template(ddb, ADMIN, "notice", DOC.default_template("notice"), "通知.doc")
+
+
+def test_a_template_may_ask_for_the_names_of_members_in_arrears(db):
+    from datetime import date
+
+    with db.write() as cur:
+        cur.execute("INSERT INTO orgs (id, name, level, category, street) VALUES (1, '测试党支部', 'branch', 'organ', '东湖街道')")
+        cur.execute("INSERT INTO members (id, member_no, name, org_id) VALUES (1, 'M1', '欠缴者', 1)")
+        for m in range(1, 10):
+            cur.execute("INSERT INTO dues_roll (member_id, org_id, month, category, rule, due, settings_id, paid)"
+                        " VALUES (1, 1, ?, 'employed', 'x', 10, 1, 0)", [date(2026, m, 1)])
+    tpl = _edited("briefing", "{%p for r in dues.warn_rows %}|欠缴名单：{{ r.name }}（{{ r.org }}，{{ r.months }}个月）|{%p endfor %}")
+    DOC.upload_template(db, ADMIN, "briefing", tpl, "通报（列名单）.docx")
+    assert "欠缴名单：欠缴者（测试党支部，9个月）" in _text(_doc(DOC.briefing(db, ADMIN, "2026Q3", ["dues"])))
 
 
 def test_upload_use_and_restore_default(ddb):

@@ -83,7 +83,7 @@ def template_admin(db, user) -> None:
             flash(f"「{names[kind]}」已改用上传的模板「{up.name}」。")
             st.rerun()
     with st.expander("这份公文可用的字段"):
-        labels = {k: v for k, v in F.LABELS.items() if k in F.SAMPLES[kind]}
+        labels = {k: v for k, v in F.LABELS.items() if F.has_path(kind, k)}
         st.markdown("\n".join(f"- `{k}`：{v}" for k, v in labels.items()))
         st.code("\n".join(F.field_paths(kind)), language=None)
         st.caption("列表字段用 {%tr for r in 列表 %} … {%tr endfor %}（表格行）或 {%p for … %}（段落）逐项填写；"

@@ -320,7 +320,7 @@ def _dues_section(db, user: User, p: Period) -> dict:
     by = s.group_by("grp").agg(pl.col("due_fen").sum(), pl.col("collected_fen").sum())
     window_start = date(b.year - (b.month <= 11), (b.month - 12) % 12 + 1, 1)  # 12 months ending with b
     with db.read() as cur:
-        runs = cur.sql("""
+        owing = cur.sql("""
             WITH w AS (SELECT r.member_id, r.org_id, r.month, (r.due > 0 AND r.paid = 0) AS unpaid
                        FROM dues_roll r WHERE r.month BETWEEN ? AND ?),
             ok AS (SELECT member_id, max(month) AS last_ok FROM w WHERE NOT unpaid GROUP BY 1),
@@ -328,11 +328,11 @@ def _dues_section(db, user: User, p: Period) -> dict:
                          min(w.month) AS first, max(w.month) AS last
                   FROM w LEFT JOIN ok USING (member_id)
                   WHERE w.unpaid AND (ok.last_ok IS NULL OR w.month > ok.last_ok) GROUP BY 1)
-            SELECT o.street AS grp, CAST(count(*) FILTER (WHERE t.n >= 3) AS BIGINT) AS warn,
-                   CAST(count(*) FILTER (WHERE t.n >= 6) AS BIGINT) AS flag
-            FROM t JOIN orgs o ON o.id = t.org_id
-            WHERE t.last = ? AND date_diff('month', t.first, t.last) + 1 = t.n GROUP BY 1""",
-                       params=[window_start, b, b]).pl()
+            SELECT o.street AS grp, o.name AS org, m.name, CAST(t.n AS BIGINT) AS n
+            FROM t JOIN orgs o ON o.id = t.org_id LEFT JOIN members m ON m.id = t.member_id
+            WHERE t.n >= 3 AND t.last = ? AND date_diff('month', t.first, t.last) + 1 = t.n
+            ORDER BY t.n DESC, o.street, o.name, m.name""", params=[window_start, b, b]).pl()
+    runs = owing.group_by("grp").agg(warn=pl.len().cast(pl.Int64), flag=(pl.col("n") >= 6).sum().cast(pl.Int64))
     by = by.join(runs, on="grp", how="left").with_columns(pl.col("warn").fill_null(0), pl.col("flag").fill_null(0))
     by = by.with_columns(rate=pl.when(pl.col("due_fen") > 0).then(pl.col("collected_fen") * 100.0 / pl.col("due_fen"))
                          .otherwise(100.0)).sort(["rate", "grp"], descending=[True, False])
@@ -350,7 +350,10 @@ def _dues_section(db, user: User, p: Period) -> dict:
                  y_title="收缴率（%）", fmt=".1f", domain=[round(lo), 100])
     return {"has_data": True, "due": wan_yuan(due), "collected": wan_yuan(col), "rate": pct(col, due),
             "due_fen": due, "collected_fen": col, "street_text": st, "warn": int(by["warn"].sum()),
-            "flag": int(by["flag"].sum()), "street_rows": rows, "chart": _png(chart)}
+            "flag": int(by["flag"].sum()), "street_rows": rows, "chart": _png(chart),
+            # names only for a template that asks for them (the default one gives counts)
+            "warn_rows": [{"name": r["name"] or "", "org": r["org"] or "", "street": r["grp"] or "", "months": str(r["n"])}
+                          for r in owing.iter_rows(named=True)]}
 
 
 def _observation_section(db, p: Period, top_n: int = 10) -> dict:

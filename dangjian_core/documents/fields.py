@@ -41,7 +41,8 @@ _BRIEFING = {
              "street_text": "各街道（系统）中，收缴率最高的是西城街道（98.8%），最低的是滨江街道（96.9%）。",
              "warn": 75, "flag": 30, "table_no": 4, "chart_no": 3, "chart": PNG,
              "street_rows": [{"street": "西城街道", "due": "186,675.78", "collected": "184,395.71", "rate": "98.8%",
-                              "warn": "4"}]},
+                              "warn": "4"}],
+             "warn_rows": [{"name": "张三", "org": "某党支部", "street": "西城街道", "months": "6"}]},
     "observation": {"has_data": True, "has_ranking": True, "heading": "四", "events": 1,
                     "event_names": "2026年下半年各街道交叉观摩", "hosts": 24, "visits": 72, "sheets": 72, "top_n": 10,
                     "ranked_event": "2026年下半年各街道交叉观摩", "ranking_text": "在……中，综合得分前三名的观摩点是……。",
@@ -92,7 +93,8 @@ LABELS = {
     "show": "各栏目是否选中（show.sites 等）", "sites": "示范点栏目", "reports": "述职评议栏目", "dues": "党费栏目",
     "observation": "观摩互进栏目（通报）/ 观摩活动（安排表中为 event）", "session": "述职场次", "units": "述职单位（列表）",
     "item": "整改事项", "event": "观摩活动", "overall": "总体安排（列表）", "delegations": "各观摩团（列表）",
-    "rows": "名单（列表）", "year": "年度", "count": "个数", "names_text": "前几个单位的名称",
+    "rows": "名单（列表）",
+    "dues.warn_rows": "连续3个月及以上未缴党费的党员（姓名、党组织、街道、月数；默认模板不列姓名）", "year": "年度", "count": "个数", "names_text": "前几个单位的名称",
 }
 
 
