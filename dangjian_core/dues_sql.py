@@ -2,7 +2,9 @@
 
 The batch path of `python -m dangjian_core dues calc IN.parquet OUT.parquet`. It imports only
 duckdb (polars costs ~0.15 s to import, more than the whole calculation), reads the parquet
-file, checks in one aggregate pass that the file is *plain* — the columns are the cli.md
+file and checks that the file is *plain* (the ids unique in one light pass over member_id;
+every other check row by row inside the calculation query itself, where a bad row raises) —
+the columns are the cli.md
 names with native types (member_id text or integer, category the exact codes, base_income and
 fixed_amount DECIMAL with at most 2 decimals or integers), every member_id present, trimmed
 and unique, every required base present, not negative and below 10¹² yuan, farmer amounts
@@ -69,21 +71,29 @@ def _round_div(num: str, d: int, rounding: str) -> str:
             f" AND (({num}) // {d}) % 2 = 1) THEN 1 ELSE 0 END)")
 
 
-def _check_sql(has_fixed: bool) -> str:
+# Unicode White_Space code points (what polars' strip_chars() removes)
+_SPACES = (9, 10, 11, 12, 13, 32, 133, 160, 5760, *range(8192, 8203), 8232, 8233, 8239, 8287, 12288)
+
+
+def _count_sql() -> str:
+    """Rows and distinct ids: the one check that needs a pass of its own (only member_id is read)."""
+    return "SELECT count(*), count(DISTINCT member_id) FROM dj_src"
+
+
+def _bad_row_sql(has_fixed: bool) -> str:
+    """True for a row the general path would refuse (or trim): checked inside the calculation
+    query, where such a row raises and the caller falls back."""
     fixed = "fixed_amount" if has_fixed else "CAST(NULL AS DECIMAL(18,2))"
-    return f"""
-    SELECT count(*) AS n,
-           count(DISTINCT member_id) AS n_ids,
-           count(*) FILTER (WHERE member_id IS NULL OR CAST(member_id AS VARCHAR) = ''
-                            OR regexp_matches(CAST(member_id AS VARCHAR), '^{_SPACE_CLASS}|{_SPACE_CLASS}$')) AS bad_id,
-           count(*) FILTER (WHERE category IS NULL OR category NOT IN ({_q(CATEGORY_CODES)})) AS bad_category,
-           count(*) FILTER (WHERE category IN ({_q(BRACKET + ('retired',))})
-                            AND (base_income IS NULL OR base_income < 0 OR base_income >= {TOO_LARGE_YUAN})) AS bad_base,
-           count(*) FILTER (WHERE category = 'farmer' AND {fixed} IS NOT NULL
-                            AND ({fixed} * 100 < {FARMER_MIN_FEN} OR {fixed} * 100 > {FARMER_MAX_FEN})) AS bad_farmer,
-           count(*) FILTER (WHERE category = 'reduced' AND ({fixed} IS NULL OR {fixed} <= 0
-                                                            OR {fixed} >= {TOO_LARGE_YUAN})) AS bad_reduced
-    FROM dj_src"""
+    spaces = ", ".join(map(str, _SPACES))
+    mid = "CAST(member_id AS VARCHAR)"
+    return f"""(member_id IS NULL OR {mid} = ''
+        OR unicode({mid}) IN ({spaces}) OR unicode(right({mid}, 1)) IN ({spaces})
+        OR category IS NULL OR category NOT IN ({_q(CATEGORY_CODES)})
+        OR (category IN ({_q(BRACKET + ('retired',))})
+            AND (base_income IS NULL OR base_income < 0 OR base_income >= {TOO_LARGE_YUAN}))
+        OR (category = 'farmer' AND {fixed} IS NOT NULL
+            AND ({fixed} * 100 < {FARMER_MIN_FEN} OR {fixed} * 100 > {FARMER_MAX_FEN}))
+        OR (category = 'reduced' AND ({fixed} IS NULL OR {fixed} <= 0 OR {fixed} >= {TOO_LARGE_YUAN})))"""
 
 
 def calc_sql(*, precision: str = "fen", rounding: str = "half_up", cap: bool = True, farmer_default_fen: int = 20,
@@ -96,9 +106,11 @@ def calc_sql(*, precision: str = "fen", rounding: str = "half_up", cap: bool = T
     return f"""
     WITH p AS (
         SELECT CAST(member_id AS VARCHAR) AS member_id, category,
+
                CASE WHEN category IN ({_q(BRACKET + ('retired',))}) THEN CAST(base_income * 100 AS BIGINT) END AS base_fen,
                CASE WHEN category IN ('farmer', 'reduced') THEN {fixed} END AS fixed_fen
         FROM dj_src
+        WHERE CASE WHEN {_bad_row_sql(has_fixed)} THEN CAST(error('dj_not_plain') AS BOOLEAN) ELSE true END
     ), r AS (
         SELECT *, CASE
             WHEN category IN ({_q(BRACKET)}) THEN CASE WHEN base_fen <= 300000 THEN 5 WHEN base_fen <= 500000 THEN 10
@@ -151,12 +163,13 @@ def try_calc_parquet(src: str | os.PathLike, dst: str | os.PathLike, *, precisio
         has_fixed = "fixed_amount" in types
         if has_fixed and not _money_type_ok(types["fixed_amount"]):
             return False
+        con.execute("SET enable_progress_bar = false")
         rel.create_view("dj_src")
         try:
-            n, n_ids, *bad = con.execute(_check_sql(has_fixed)).fetchall()[0]
+            n, n_ids = con.execute(_count_sql()).fetchall()[0]
         except duckdb.Error:
             return False
-        if n == 0 or n_ids != n or any(bad):
+        if n == 0 or n_ids != n:
             return False
         out = Path(dst)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -167,7 +180,7 @@ def try_calc_parquet(src: str | os.PathLike, dst: str | os.PathLike, *, precisio
             os.replace(tmp, out)
         except duckdb.Error:
             Path(tmp).unlink(missing_ok=True)
-            return False  # never expected on a plain file; the general path decides
+            return False  # a row that is not plain (error('dj_not_plain')): the general path decides
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
