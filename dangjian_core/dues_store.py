@@ -1883,6 +1883,18 @@ def back_calculate(db, user: User, start, end, *, org_id=None, member_ids=None,
         labels = cur.sql("SELECT m.id AS member_id, m.member_no, m.name, m.org_id, o.name AS org, o.street"
                          f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}").pl()
         back = _back_payments(cur, first, last, scope, member_ids)
+    return _assemble(_month_rows(raw, rules), months, first, last, labels, back, rules, settings, sid, user)
+
+
+_ROWS_SCHEMA = {"member_id": pl.Int32, "org_id": pl.Int32, "month": pl.Date, "category": _CATEGORY_ENUM,
+                "base_fen": pl.Int64, "dues_fen": pl.Int64, "rule": pl.String, "rule_version": pl.String,
+                "paid_fen": pl.Int64, "roll_due_fen": pl.Int64, "paid_on": pl.Date, "roll_id": pl.Int64}
+
+
+def _month_rows(raw: pl.DataFrame, rules: dues.RuleHistory) -> pl.DataFrame:
+    """`_inputs` rows → what the back-calculation needs per (member, month), compactly: the
+    category of the month (history, else the roll's, else the register's), the base read by
+    the month's rule, 应缴 by that rule (null: no base / approved amount), 实缴 and the roll."""
     raw = raw.with_columns(
         base_fen=pl.coalesce("base_fen", "roll_base_fen"),
         farmer_fen=pl.coalesce("roll_fixed_fen", "farmer_fen"),
@@ -1890,6 +1902,70 @@ def back_calculate(db, user: User, start, end, *, org_id=None, member_ids=None,
         cat_used=pl.coalesce("hist_category", "roll_category", "dues_category"))
     raw = raw.with_columns(base_fen=_base_by_reading(rules, pl.col("month"), pl.col("cat_used")))
     comp = _compute(raw, rules, category="cat_used")
+    return comp.select(
+        pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32), "month", "category",
+        pl.col("base_fen").cast(pl.Int64), pl.col("dues_fen").cast(pl.Int64), pl.col("rule").cast(pl.String),
+        pl.col("rule_version").cast(pl.String), pl.col("paid_fen").fill_null(0).cast(pl.Int64),
+        pl.col("roll_due_fen").cast(pl.Int64), "paid_on", pl.col("roll_id").cast(pl.Int64))
+
+
+def month_rows(db, user: User, month) -> pl.DataFrame:
+    """The back-calculation's rows of one month for the whole city (the unit the 欠缴与补交
+    page caches: a change of period computes only the months it has not seen, and a write
+    recomputes only the months whose inputs changed — see `month_fingerprints`)."""
+    require(user, PERM_READ)
+    m = parse_month(month)
+    with db.read() as cur:
+        rules = _rule_history(cur)
+        raw = _inputs(cur, [m], rules=rules)
+    return _month_rows(raw, rules)
+
+
+_GLOBAL_INPUTS = ("members", "member_bases", "member_categories", "dues_settings", "dues_farmer_amounts")
+
+
+def month_fingerprints(db, user: User, months) -> dict[date, tuple]:
+    """A cheap fingerprint of everything a month's back-calculation reads: that month's roll
+    rows (count, versions, last change, payments) and the tables every month reads (members,
+    bases, categories, settings, farmer amounts: count, versions, last change). Equal
+    fingerprints → equal `month_rows`."""
+    require(user, PERM_READ)
+    ms = [parse_month(m) for m in months]
+    with db.read() as cur:
+        glob = tuple(cur.execute(f"SELECT count(*), sum(version), max(updated_at) FROM {t}").fetchall()[0]
+                     for t in _GLOBAL_INPUTS)
+        _register(cur, "dj_fp_months", pl.DataFrame({"month": ms}, schema={"month": pl.Date}))
+        per = {r[0]: tuple(r[1:]) for r in cur.execute(
+            "SELECT r.month, count(*), sum(r.version), max(r.updated_at), sum(r.paid) FROM dues_roll r"
+            " WHERE r.month IN (SELECT month FROM dj_fp_months) GROUP BY r.month").fetchall()}
+    return {m: (glob, per.get(m)) for m in ms}
+
+
+def back_calculate_rows(db, user: User, start, end, rows: list[pl.DataFrame], *, org_id=None) -> BackCalc:
+    """`back_calculate` from precomputed `month_rows` of the period's months (the page's
+    cached path; the same result)."""
+    require(user, PERM_READ)
+    months = months_between(start, end)
+    first, last = months[0], months[-1]
+    months = [m for m in months if m <= _this_month()]
+    with db.read() as cur:
+        sid, settings = _settings(cur)
+        rules = _rule_history(cur)
+        scope = _scope(cur, org_id)
+        labels = cur.sql("SELECT m.id AS member_id, m.member_no, m.name, m.org_id, o.name AS org, o.street"
+                         f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}").pl()
+        back = _back_payments(cur, first, last, scope, None)
+    frame = pl.concat([r for r in rows if r.height], how="vertical") if any(r.height for r in rows) else \
+        pl.DataFrame(schema=_ROWS_SCHEMA)
+    frame = frame.filter(pl.col("month").is_in(months))
+    if scope is not None:
+        frame = frame.filter(pl.col("org_id").is_in(scope))
+    return _assemble(frame, months, first, last, labels, back, rules, settings, sid, user)
+
+
+def _assemble(comp: pl.DataFrame, months, first, last, labels, back, rules, settings, sid, user) -> BackCalc:
+    """Runs, totals per member and org, the missing list — from computed month rows."""
+    comp = comp.sort("member_id", "month")
     ok = comp.filter(pl.col("dues_fen").is_not_null())
     miss = comp.filter(pl.col("dues_fen").is_null())
     labels = labels.with_columns(pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32))
@@ -1898,25 +1974,34 @@ def back_calculate(db, user: User, start, end, *, org_id=None, member_ids=None,
                .select("member_no", "name", "org", "months", pl.col("first").dt.strftime("%Y-%m").alias("from"))
                .sort("member_no"))
     if ok.height:
-        frame = ok.select(pl.col("member_id").cast(pl.String), "month", pl.col("category").cast(pl.String),
-                          _dec("base_fen").alias("base_income"), _dec("fixed_fen").alias("fixed_amount"),
-                          _dec("paid_fen").fill_null(Decimal("0.00")).alias("paid"))
-        det = dues.arrears_detail(frame, settings, rules=rules)
-        det = det.with_columns(pl.col("member_id").cast(pl.Int32), month=pl.col("month").str.to_date("%Y-%m"),
-                               rule_label=pl.col("rule_version").replace_strict(rules.labels(), default=None))
-        det = det.join(ok.select("member_id", "month", "base_fen", "roll_due_fen", "paid_on", "roll_id"),
-                       on=["member_id", "month"], how="left")
-        summ = dues.summarize_arrears(det, settings).with_columns(pl.col("member_id").cast(pl.Int32))
+        mi = pl.col("month").dt.year().cast(pl.Int64) * 12 + pl.col("month").dt.month().cast(pl.Int64) - 1
+        new_member = (pl.col("member_id") != pl.col("member_id").shift(1)).fill_null(True)
+        adjacent = (pl.col("month_index") == pl.col("month_index").shift(1) + 1).fill_null(False)
+        pos = pl.int_range(pl.len(), dtype=pl.Int64)
+        starts = pl.col("unpaid") & (new_member | ~adjacent | ~pl.col("unpaid").shift(1).fill_null(False))
+        run_start = pl.when(starts).then(pos).otherwise(None).forward_fill()
+        det = (ok.lazy()
+               .with_columns(month_index=mi, unpaid=(pl.col("dues_fen") > 0) & (pl.col("paid_fen") == 0))
+               .select("member_id", "month", "month_index", pl.col("category").cast(pl.String), "rule", "rule_version",
+                       pl.col("base_fen").alias("base_used_fen"), pl.col("dues_fen").alias("due_fen"), "paid_fen",
+                       back_pay_fen=pl.max_horizontal(pl.col("dues_fen") - pl.col("paid_fen"), pl.lit(0, pl.Int64)),
+                       unpaid="unpaid",
+                       consecutive_unpaid=pl.when(pl.col("unpaid")).then(pos - run_start + 1).otherwise(pl.lit(0, pl.Int64)),
+                       base_fen="base_fen", roll_due_fen="roll_due_fen", paid_on="paid_on", roll_id="roll_id",
+                       rule_label=pl.col("rule_version").replace_strict(rules.labels(), default=None))
+               .collect())
+        summ = dues.summarize_arrears(det, settings)
         trailing = det.filter(pl.col("month") == months[-1]).select("member_id", trailing_unpaid="consecutive_unpaid")
         members = (summ.join(trailing, on="member_id", how="left")
                    .with_columns(pl.col("trailing_unpaid").fill_null(0))
                    .join(labels, on="member_id", how="left"))
     else:
-        det = pl.DataFrame(schema={"member_id": pl.Int32, "month": pl.Date, "category": pl.String,
-                                   "rule": pl.String, "rule_version": pl.String, "rule_label": pl.String,
-                                   "base_used_fen": pl.Int64, "due_fen": pl.Int64, "paid_fen": pl.Int64, "back_pay_fen": pl.Int64,
-                                   "unpaid": pl.Boolean, "consecutive_unpaid": pl.Int64, "base_fen": pl.Int64,
-                                   "roll_due_fen": pl.Int64, "paid_on": pl.Date, "roll_id": pl.Int64})
+        det = pl.DataFrame(schema={"member_id": pl.Int32, "month": pl.Date, "month_index": pl.Int64,
+                                   "category": pl.String, "rule": pl.String, "rule_version": pl.String,
+                                   "base_used_fen": pl.Int64, "due_fen": pl.Int64, "paid_fen": pl.Int64,
+                                   "back_pay_fen": pl.Int64, "unpaid": pl.Boolean, "consecutive_unpaid": pl.Int64,
+                                   "base_fen": pl.Int64, "roll_due_fen": pl.Int64, "paid_on": pl.Date,
+                                   "roll_id": pl.Int64, "rule_label": pl.String})
         members = pl.DataFrame(schema={"member_id": pl.Int32, "months": pl.Int64, "due_total_fen": pl.Int64,
                                        "paid_total_fen": pl.Int64, "arrears_fen": pl.Int64,
                                        "max_consecutive_unpaid": pl.Int64, "flag_six_months": pl.Boolean,

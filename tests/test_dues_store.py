@@ -553,3 +553,27 @@ def test_months_after_this_month_are_not_owed(town):
     assert calc.members["months"][0] == 2 and calc.counted_end == date(2026, 11, 1)
     future = ds.back_calculate(town, T, "2026-12", "2027-01")
     assert future.members.height == 0 and future.detail.height == 0 and int(future.orgs["owing"].sum() or 0) == 0
+
+
+def test_cached_month_rows_give_the_same_back_calculation_and_fingerprints_follow_writes(town):
+    """Issue 17: the page computes each month once per input (month_rows, keyed by the
+    month's fingerprint) and assembles any period from them."""
+    bases(town, [("M1", "2024-01", "5100"), ("M2", "2024-01", "6000"), ("M5", "2024-03", "3000")])
+    months = ds.months_between("2024-01", "2024-06")
+    ds.generate_roll(town, T, months=months[:4])
+    ds.save_roll_edits(town, T, [{"id": roll_row(town, "M1", "2024-02")["id"], "paid": "76.50",
+                                  "paid_on": "2024-02-10", "method": "cash",
+                                  "version": roll_row(town, "M1", "2024-02")["version"]}], today=TODAY)
+    whole = ds.back_calculate(town, T, "2024-01", "2024-06", org_id=2)
+    rows = [ds.month_rows(town, T, m) for m in months]
+    cached = ds.back_calculate_rows(town, T, "2024-01", "2024-06", rows, org_id=2)
+    assert cached.members.equals(whole.members) and cached.orgs.equals(whole.orgs)
+    assert cached.detail.equals(whole.detail) and cached.missing.equals(whole.missing)
+    before = ds.month_fingerprints(town, T, months)
+    r = roll_row(town, "M1", "2024-03")
+    ds.save_roll_edits(town, T, [{"id": r["id"], "paid": "76.50", "paid_on": "2024-03-10", "method": "cash",
+                                  "version": r["version"]}], today=TODAY)
+    after = ds.month_fingerprints(town, T, months)
+    assert [m for m in months if before[m] != after[m]] == [date(2024, 3, 1)]   # only March recomputes
+    bases(town, [("M6", "2024-01", "100")])
+    assert all(ds.month_fingerprints(town, T, months)[m] != after[m] for m in months)  # bases: every month

@@ -1,0 +1,174 @@
+"""Scale proof of the dues roll and back-calculation, and the 欠缴与补交 page's cached path
+(a script, not a test).
+
+    .venv/bin/python bench/bench_dues_scale.py [--sizes 1,10]
+
+* **10 M member-months** (issue 17): a fresh database with members × 36 months of roll rows
+  made by the app's own `generate_roll` (audited), then `back_calculate` over all 36 months,
+  each size in its own child process so its peak memory (ru_maxrss) is its own: 1 M
+  (27,778 members) and 10 M (277,778 members). Prints time and peak memory of both steps at
+  both sizes and how they grow (10× the rows should cost about 10× the time: linear).
+* **The page's path** at city scale (100,000 members × 12 months): the first period computed
+  month by month (`month_rows`), a change of 截止月份 (one new month + assembly), and a payment
+  (one month's fingerprint changes: one month recomputed), against `back_calculate` from
+  scratch — the cost the page paid before on every period change.
+
+`run()` returns a list of {"name", "value", "unit"} for `bench/__main__.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+MONTHS = 36
+SIZES_M = {1: 27_778, 10: 277_778}  # million member-months → members (× 36 months)
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _setup(db, members: int, orgs: int = 2_000) -> None:
+    """Orgs, members and one base per member (set-based SQL, not what is measured)."""
+    with db.write() as cur:
+        cur.execute("INSERT INTO orgs(id, name, level, parent_id, category, street) SELECT i, '测试第' || i || '党支部',"
+                    " CASE WHEN i % 50 = 1 THEN 'committee' ELSE 'branch' END,"
+                    " CASE WHEN i % 50 = 1 THEN NULL ELSE (i - 1) // 50 * 50 + 1 END, 'community',"
+                    " '街道' || ((i - 1) // 50 + 1) FROM range(1, ?) t(i)", [orgs + 1])
+        cur.execute("INSERT INTO members(id, member_no, name, org_id, dues_category, join_date)"
+                    " SELECT i, 'S' || lpad(CAST(i AS VARCHAR), 7, '0'), '党员' || i, 1 + (i * 7919) % ?,"
+                    " CASE WHEN i % 20 < 12 THEN 'employed' WHEN i % 20 < 17 THEN 'retired'"
+                    "      WHEN i % 20 < 18 THEN 'farmer' ELSE 'student' END, DATE '2000-01-01'"
+                    " FROM range(1, ?) t(i)", [orgs, members + 1])
+        cur.execute("INSERT INTO member_bases(member_id, month, base, source, updated_by)"
+                    " SELECT i, DATE '2020-01-01', CAST(2000 + (i * 104729) % 18000 AS DECIMAL(18,2)), 'import', 'bench'"
+                    " FROM range(1, ?) t(i)", [members + 1])
+        cur.execute("SELECT setval('orgs_seq', ?)", [orgs])
+        cur.execute("SELECT setval('members_seq', ?)", [members])
+
+
+def child(members: int) -> dict:
+    """One size in this process: generate the roll, then back-calculate, with time and peak."""
+    from dangjian_core import dues_store as ds
+    from dangjian_core.auth import User
+    from dangjian_core.db import Database
+
+    user = User("bench", "bench", frozenset({"treasurer"}))
+    months = [ds.add_months(date(2023, 1, 1), i) for i in range(MONTHS)]
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="bench_dues_scale_") as tmp:
+        db = Database(Path(tmp) / "scale.duckdb")
+        db.migrate()
+        _setup(db, members)
+        out["setup_peak_mib"] = _peak_mib()
+        t0 = time.perf_counter()
+        res = ds.generate_roll(db, user, months=months)
+        out["roll_s"] = time.perf_counter() - t0
+        out["roll_rows"] = res.inserted
+        out["roll_peak_mib"] = _peak_mib()
+        t0 = time.perf_counter()
+        calc = ds.back_calculate(db, user, months[0], months[-1])
+        out["back_s"] = time.perf_counter() - t0
+        out["back_members"] = calc.members.height
+        out["back_peak_mib"] = _peak_mib()
+        db.close()
+    return out
+
+
+def _page_path(rec) -> None:
+    """The 欠缴与补交 page's cached path on 100,000 members × 12 months."""
+    from dangjian_core import dues_store as ds
+    from dangjian_core.auth import User
+    from dangjian_core.db import Database
+
+    user = User("bench", "bench", frozenset({"treasurer"}))
+    months = [ds.add_months(date(2025, 1, 1), i) for i in range(13)]
+    with tempfile.TemporaryDirectory(prefix="bench_dues_page_") as tmp:
+        db = Database(Path(tmp) / "page.duckdb")
+        db.migrate()
+        _setup(db, 100_000)
+        ds.generate_roll(db, user, months=months)
+        cache: dict = {}
+
+        def period(start, end):
+            ms = [m for m in ds.months_between(start, end)]
+            fps = ds.month_fingerprints(db, user, ms)
+            rows = []
+            for m in ms:
+                key = (m, fps[m])
+                if key not in cache:
+                    cache[key] = ds.month_rows(db, user, m)
+                rows.append(cache[key])
+            return ds.back_calculate_rows(db, user, start, end, rows)
+
+        t0 = time.perf_counter()
+        ds.back_calculate(db, user, months[0], months[11])
+        scratch = time.perf_counter() - t0
+        rec("arrears_page_from_scratch_100k_x_12", scratch, "s (what every period change cost before)")
+        t0 = time.perf_counter()
+        period(months[0], months[11])
+        rec("arrears_page_first_period_100k_x_12", time.perf_counter() - t0, "s (once per input)")
+        t0 = time.perf_counter()
+        period(months[1], months[12])
+        change = time.perf_counter() - t0
+        rec("arrears_page_change_end_month", change, "s (one new month + assembly)")
+        rec("arrears_page_change_end_month_vs_scratch", change / scratch, "x")
+        roll, _ = ds.roll_page(db, user, months[5], limit=1)
+        r = roll.row(0, named=True)
+        ds.save_roll_edits(db, user, [{"id": r["id"], "paid": str(r["due"]), "paid_on": "2025-06-10", "method": "cash",
+                                       "version": r["version"]}], today=date(2025, 6, 30))
+        t0 = time.perf_counter()
+        period(months[1], months[12])
+        rec("arrears_page_after_one_payment", time.perf_counter() - t0, "s (one month recomputed)")
+        db.close()
+
+
+def run(sizes=(1, 10)) -> list[dict]:
+    results: list[dict] = []
+
+    def rec(name, value, unit):
+        results.append({"name": name, "value": round(value, 4) if isinstance(value, float) else value, "unit": unit})
+        print(f"{name:<52} {value:>12.4f} {unit}" if isinstance(value, float) else f"{name:<52} {value} {unit}",
+              flush=True)
+
+    got = {}
+    for size in sizes:
+        members = SIZES_M[size]
+        proc = subprocess.run([sys.executable, __file__, "--child", str(members)], cwd=ROOT,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-2000:])
+        got[size] = json.loads(proc.stdout.strip().splitlines()[-1])
+        g = got[size]
+        rec(f"scale_{size}m_roll_generate", g["roll_s"], f"s ({g['roll_rows']:,} roll rows, audited)")
+        rec(f"scale_{size}m_roll_peak_rss", g["roll_peak_mib"], "MiB")
+        rec(f"scale_{size}m_back_calculate", g["back_s"], f"s ({g['back_members']:,} members × {MONTHS} months)")
+        rec(f"scale_{size}m_back_peak_rss", g["back_peak_mib"], "MiB")
+    if 1 in got and 10 in got:
+        for step in ("roll", "back"):
+            rec(f"scale_{step}_time_growth_1m_to_10m", got[10][f"{step}_s"] / got[1][f"{step}_s"], "x (10× rows; linear ≈ 10)")
+        rec("scale_peak_rss_growth_1m_to_10m", got[10]["back_peak_mib"] / got[1]["back_peak_mib"], "x")
+    _page_path(rec)
+    return results
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        print(json.dumps(child(int(sys.argv[2]))))
+    else:
+        sizes = (1, 10)
+        if len(sys.argv) == 3 and sys.argv[1] == "--sizes":
+            sizes = tuple(int(x) for x in sys.argv[2].split(","))
+        run(sizes)
