@@ -105,13 +105,10 @@ def _page_path(rec) -> None:
         def period(start, end):
             ms = [m for m in ds.months_between(start, end)]
             fps = ds.month_fingerprints(db, user, ms)
-            rows = []
-            for m in ms:
-                key = (m, fps[m])
-                if key not in cache:
-                    cache[key] = ds.month_rows(db, user, m)
-                rows.append(cache[key])
-            return ds.back_calculate_rows(db, user, start, end, rows)
+            need = [m for m in ms if (m, fps[m]) not in cache]
+            for m, frame in ds.months_rows(db, user, need).items():   # the missing months in one query
+                cache[(m, fps[m])] = frame
+            return ds.back_calculate_rows(db, user, start, end, [cache[(m, fps[m])] for m in ms])
 
         t0 = time.perf_counter()
         ds.back_calculate(db, user, months[0], months[11])

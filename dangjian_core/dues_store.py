@@ -1913,12 +1913,21 @@ def month_rows(db, user: User, month) -> pl.DataFrame:
     """The back-calculation's rows of one month for the whole city (the unit the 欠缴与补交
     page caches: a change of period computes only the months it has not seen, and a write
     recomputes only the months whose inputs changed — see `month_fingerprints`)."""
+    return months_rows(db, user, [month])[parse_month(month)]
+
+
+def months_rows(db, user: User, months) -> dict[date, pl.DataFrame]:
+    """`month_rows` of several months in one query (a first visit computes its months at once)."""
     require(user, PERM_READ)
-    m = parse_month(month)
+    ms = sorted({parse_month(m) for m in months})
+    if not ms:
+        return {}
     with db.read() as cur:
         rules = _rule_history(cur)
-        raw = _inputs(cur, [m], rules=rules)
-    return _month_rows(raw, rules)
+        raw = _inputs(cur, ms, rules=rules)
+    rows = _month_rows(raw, rules)
+    parts = {k[0]: v for k, v in rows.partition_by("month", as_dict=True, maintain_order=True).items()}
+    return {m: parts.get(m, rows.head(0)) for m in ms}
 
 
 _GLOBAL_INPUTS = ("members", "member_bases", "member_categories", "dues_settings", "dues_farmer_amounts")

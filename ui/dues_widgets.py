@@ -5,6 +5,8 @@ here: everything is `dangjian_core.dues_store` (and the pure `dues`)."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections import OrderedDict
 from datetime import date
 from decimal import Decimal
 
@@ -46,13 +48,37 @@ def read(db, user: User, name: str, *args, **kwargs):
 
 # The back-calculation is built from one cached frame per month for the whole city, keyed on
 # that month's input fingerprint (ds.month_fingerprints), not on the generation: changing the
-# period computes only months not seen yet, and a write (a payment in March) recomputes only
-# the months whose inputs changed. 36 months × 100,000 members ≈ 250 MB at most.
-@st.cache_data(show_spinner=False, max_entries=36)
-def _month_rows(_db, month: date, fingerprint: tuple, _user: User):
-    # the same for every user who may read dues (the page stops the others); salary columns
-    # are masked per user when the period is assembled
-    return ds.month_rows(_db, _user, month)
+# period computes only months not seen yet (all of them in one query), and a write (a payment
+# in March) recomputes only the months whose inputs changed. Shared by every user who may read
+# dues (it holds no per-user state: salary columns are masked when a period is assembled);
+# at most 36 months ≈ 250 MB at 100,000 members.
+_MONTHS_KEPT = 36
+
+
+@st.cache_resource
+def _month_store() -> dict:
+    return {"lock": threading.Lock(), "rows": OrderedDict()}
+
+
+def _rows_for(db, user: User, months: tuple, fps: dict) -> list[pl.DataFrame]:
+    store = _month_store()
+    key = lambda m: (str(db.path), m, fps[m])  # noqa: E731
+    with store["lock"]:
+        have = {m: store["rows"].get(key(m)) for m in months}
+    need = [m for m, v in have.items() if v is None]
+    if need:
+        got = ds.months_rows(db, user, need)
+        have.update(got)
+        with store["lock"]:
+            for m, frame in got.items():
+                store["rows"][key(m)] = frame
+            while len(store["rows"]) > _MONTHS_KEPT:
+                store["rows"].popitem(last=False)
+    with store["lock"]:
+        for m in months:
+            if key(m) in store["rows"]:
+                store["rows"].move_to_end(key(m))
+    return [have[m] for m in months]
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -66,7 +92,7 @@ def _back(_db, generation: int, username: str, roles: tuple, start: date, end: d
     this_month = clock.today().replace(day=1)
     months = tuple(m for m in ds.months_between(start, end) if m <= this_month)  # later months are not owed
     fps = _fingerprints(_db, generation, username, roles, months)
-    rows = [_month_rows(_db, m, fps[m], user) for m in months]
+    rows = _rows_for(_db, user, months, fps)
     calc = ds.back_calculate_rows(_db, user, start, end, rows, org_id=org_id)
     return dataclasses.replace(calc, detail=calc.detail.head(0))  # the page never shows all months
 
