@@ -1474,12 +1474,23 @@ def counts(db, today: date | None = None) -> dict:
     return {"open": r[0], "overdue": r[1], "level1": r[2], "level2": r[3], "level3": r[4], "total": r[5]}
 
 
+def _issued_at_level(cur, r: dict) -> date:
+    """When the item's current document was issued: 下发 for level 1, else its escalation."""
+    if int(r["level"]) == 1:
+        return r["opened"]
+    row = cur.execute("SELECT max(issued) FROM rectification_escalations WHERE item_id = ? AND to_level = ?",
+                      [r["id"], int(r["level"])]).fetchone()
+    return row[0] if row and row[0] is not None else r["opened"]
+
+
 def confirm_escalations(db, user: User, confirm: list[tuple[int, int]], *, confirmed_on: date | None = None,
                         today: date | None = None, note: str | None = None) -> int:
     """The office confirms proposals: each (item_id, level it is at now) goes one level up,
     issued on `confirmed_on` (default today) with a new deadline `confirmed_on + 设置的天数`.
     Refused (nothing written) when an item is closed, not yet overdue on that day, already at
-    level 3, or was escalated by someone else meanwhile. Returns the audit batch id."""
+    level 3, or was escalated by someone else meanwhile; and for dates: not after today, not
+    before the current document was issued, and never so far back that the new deadline has
+    already passed (a document overdue at birth). Returns the audit batch id."""
     require(user, PERM)
     today = _today(today)
     confirmed_on = confirmed_on or today
@@ -1501,11 +1512,21 @@ def confirm_escalations(db, user: User, confirm: list[tuple[int, int]], *, confi
                 errors.append(CellError(None, "事项", r["id"], f"{label}的整改期限是 {r['deadline']}，到 {confirmed_on} 还没有逾期，不能升级"))
             elif confirmed_on < r["opened"]:
                 errors.append(CellError(None, "事项", r["id"], f"{label}于 {r['opened']} 下发，确认日期不能更早"))
+            elif confirmed_on < (issued := _issued_at_level(cur, r)):
+                errors.append(CellError(None, "事项", r["id"], f"{label}的{LEVEL_NAMES[int(r['level'])]}于 {issued} 下发，"
+                                                               f"升级的确认日期（{confirmed_on}）不能早于它"))
             else:
                 try:
-                    plan.append((r, rules.escalate(int(r["level"]), confirmed_on, days)))
+                    e = rules.escalate(int(r["level"]), confirmed_on, days)
                 except BadInput as exc:
                     errors.append(CellError(None, "事项", r["id"], f"{label}{exc.message}"))
+                    continue
+                if e.deadline < today:
+                    errors.append(CellError(None, "事项", r["id"], (
+                        f"{label}按 {confirmed_on} 确认，新的{e.name}整改期限 {e.deadline} 在今天（{today}）之前，"
+                        f"下发时就已逾期：确认日期最早填 {today - timedelta(days=days)}，或填今天")))
+                    continue
+                plan.append((r, e))
         if errors:
             raise BadInput("以下事项不能升级，没有做任何改动：", errors)
         names = "、".join(f"{r['name']}→{e.name}" for r, e in plan[:3]) + ("等" if len(plan) > 3 else "")
