@@ -1122,12 +1122,39 @@ def _picked_units(cur, session_id: int) -> dict[int, str]:
         " WHERE p.session_id = ? AND p.status = 'picked'", [session_id]).fetchall()}
 
 
+KEEP = object()  # "leave the stored value as it is" (a field the user did not give)
+_VOTE_FIELDS = ("voters", *rules.GRADE_COLUMNS, "comments")
+
+
+def _stored_votes(cur, session_id: int) -> dict[int, dict]:
+    rows = cur.sql("SELECT id, CAST(unit_id AS BIGINT) AS unit_id, voters, good, fairly_good, average, poor, comments,"
+                   " version FROM report_votes WHERE session_id = ?", params=[int(session_id)]).pl().to_dicts()
+    return {r["unit_id"]: r for r in rows}
+
+
+def _vote_changes(stored: dict[int, dict], rows: list[dict]) -> tuple[list[dict], list[dict], int]:
+    """(inserts, updates, unchanged): a KEEP field takes the stored value; a row equal to the
+    stored one is left alone (no write, no version bump, no history entry)."""
+    ins, upd, same = [], [], 0
+    for r in rows:
+        old = stored.get(r["unit_id"])
+        if old is None:
+            ins.append({**r, "comments": None if r.get("comments", KEEP) is KEEP else r["comments"]})
+            continue
+        full = {**r, **{f: old[f] for f in _VOTE_FIELDS if r.get(f, KEEP) is KEEP}}
+        if all(full[f] == old[f] for f in _VOTE_FIELDS):
+            same += 1
+        else:
+            upd.append(full)
+    return ins, upd, same
+
+
 def _write_votes(cur, batch, user, session_id: int, rows: list[dict]) -> tuple[int, int]:
-    """Insert or update one vote row per unit (rows: unit_id, voters, good, …, comments)."""
-    existing = {r[0]: r[1] for r in cur.execute("SELECT unit_id, id FROM report_votes WHERE session_id = ?",
-                                                [session_id]).fetchall()}
-    upd = [r for r in rows if r["unit_id"] in existing]
-    ins = [r for r in rows if r["unit_id"] not in existing]
+    """Insert or update one vote row per unit (rows: unit_id, voters, good, …, comments —
+    `KEEP` or a missing field keeps the stored value); only rows that change are written."""
+    stored = _stored_votes(cur, session_id)
+    existing = {u: r["id"] for u, r in stored.items()}
+    ins, upd, _ = _vote_changes(stored, rows)
     now = clock.now()
     if upd:
         keys = [existing[r["unit_id"]] for r in upd]
@@ -1156,22 +1183,34 @@ def _write_votes(cur, batch, user, session_id: int, rows: list[dict]) -> tuple[i
 
 
 def record_votes(db, user: User, session_id, unit_id, good, fairly_good, average, poor, voters,
-                 comments: str | None = None, *, today: date | None = None) -> int:
-    """Record (or correct) one unit's appraisal votes. Returns the audit batch id."""
+                 comments=KEEP, *, expected_version: int | None = None, today: date | None = None) -> int | None:
+    """Record (or correct) one unit's appraisal votes. A correction writes only what changed:
+    `comments` left out (KEEP) keeps the saved 评议意见; an unchanged form writes nothing
+    (returns None). `expected_version` is the version the form was filled from (0: no votes
+    yet) — a row changed by someone else since refuses the save. Returns the audit batch id."""
     require(user, PERM)
     tally = rules.tally_votes(good, fairly_good, average, poor, voters)
-    comments = (comments or "").strip() or None
-    if comments and len(comments) > 1000:
-        raise BadInput("评议意见太长了：最多 1000 个字")
+    if comments is not KEEP:
+        comments = (comments or "").strip() or None
+        if comments and len(comments) > 1000:
+            raise BadInput("评议意见太长了：最多 1000 个字")
     with db.write() as cur:
         s = _vote_session(cur, session_id, _today(today))
         unit = _unit_row(cur, unit_id)
         if unit["id"] not in _picked_units(cur, s["id"]):
             raise BadInput(f"「{unit['name']}」不在{s['title']}的述职名单中，不能录入它的测评票")
-        batch = audit.new_batch(cur, user, "report_votes", f"录入测评票：{s['title']} {unit['name']}")
-        _write_votes(cur, batch, user, s["id"], [{"unit_id": unit["id"], "voters": tally.voters, "good": tally.good,
-                                                  "fairly_good": tally.fairly_good, "average": tally.average,
-                                                  "poor": tally.poor, "comments": comments}])
+        old = _stored_votes(cur, s["id"]).get(unit["id"])
+        if expected_version is not None and (old["version"] if old else 0) != int(expected_version):
+            raise ConflictError(f"「{unit['name']}」的测评票在您打开之后已被别人修改，您的修改没有保存："
+                                "请刷新页面，核对最新的票数后再改。")
+        row = {"unit_id": unit["id"], "voters": tally.voters, "good": tally.good, "fairly_good": tally.fairly_good,
+               "average": tally.average, "poor": tally.poor, "comments": comments}
+        ins, upd, _ = _vote_changes({unit["id"]: old} if old else {}, [row])
+        if not ins and not upd:
+            return None
+        batch = audit.new_batch(cur, user, "report_votes",
+                                f"{'更正' if old else '录入'}测评票：{s['title']} {unit['name']}")
+        _write_votes(cur, batch, user, s["id"], [row])
     return batch
 
 
@@ -1283,8 +1322,10 @@ def import_votes(db, user: User, session_id, frame: fileio.Frame, *, commit: boo
                 errors += [CellError(row, e.column, e.value, e.message) for e in exc.errors]
                 ok = False
         comments = raw.get("comments")
-        comments = (str(comments).strip() or None) if comments is not None else None
-        if comments and len(comments) > 1000:
+        # no 评议意见 column, or a blank cell: the saved 评议意见 stays (a sheet of numbers
+        # never wipes what was written about a unit)
+        comments = (str(comments).strip() or KEEP) if comments is not None else KEEP
+        if comments is not KEEP and len(comments) > 1000:
             errors.append(CellError(row, "评议意见", None, "太长了：最多 1000 个字"))
         if ok and uid is not None:
             rows.append({"unit_id": uid, "voters": t.voters, "good": t.good, "fairly_good": t.fairly_good,
@@ -1295,17 +1336,19 @@ def import_votes(db, user: User, session_id, frame: fileio.Frame, *, commit: boo
         errors.sort(key=lambda e: (e.row or 0))
         return ImportPreview(0, 0, 0, errors, [])
     with db.read() as cur:
-        have = {r[0] for r in cur.execute("SELECT unit_id FROM report_votes WHERE session_id = ?", [s["id"]]).fetchall()}
-    n_upd = sum(1 for r in rows if r["unit_id"] in have)
-    preview = ImportPreview(len(rows) - n_upd, n_upd, 0, [], [])
+        ins, upd, same = _vote_changes(_stored_votes(cur, s["id"]), rows)
+    preview = ImportPreview(len(ins), len(upd), same, [], [])
     if len(rows) < len(in_list):
         preview.warnings.append(f"名单中还有 {len(in_list) - len(rows)} 个单位没有测评票")
     if not commit:
         return preview
     with db.write() as cur:
         _vote_session(cur, session_id, today)
-        batch = audit.new_batch(cur, user, "report_votes", f"导入测评表：{s['title']}（{frame.file}）")
-        _write_votes(cur, batch, user, s["id"], rows)
+        ins, upd, _ = _vote_changes(_stored_votes(cur, s["id"]), rows)
+        batch = None
+        if ins or upd:
+            batch = audit.new_batch(cur, user, "report_votes", f"导入测评表：{s['title']}（{frame.file}）")
+            _write_votes(cur, batch, user, s["id"], rows)
     preview.committed, preview.batch_id = True, batch
     return preview
 

@@ -154,16 +154,17 @@ def test_editor_records_votes_and_a_bad_sum_is_refused(monkeypatch, tmp_path, de
     at.run()
     unit = R.picks(_db(), s["id"]).filter(pl.col("status") == "picked")["unit_id"][0]
     at.selectbox(key="rp_vote_unit").set_value(unit)
+    at.run()  # the form is filled from the saved votes of the unit chosen
     for k, v in {"voters": 40, "good": 20, "fairly_good": 10, "average": 5, "poor": 4}.items():
-        at.number_input(key=f"rp_vote_{k}").set_value(v)
+        at.number_input(key=f"rp_vote_{k}_{unit}").set_value(v)
     _button(at, "保存测评票").click()
     at.run()
     assert any("应等于参评人数" in " ".join(str(x) for x in d.value["问题"].to_list())
                for d in at.dataframe if "问题" in d.value.columns)
     before = R.votes(_db(), s["id"]).filter(pl.col("unit_id") == unit)["voters"][0]
     assert before != 40
-    at.number_input(key="rp_vote_poor").set_value(5)
-    at.text_area(key="rp_vote_comments").input("问题查找准确，措施具体")
+    at.number_input(key=f"rp_vote_poor_{unit}").set_value(5)
+    at.text_area(key=f"rp_vote_comments_{unit}").input("问题查找准确，措施具体")
     _button(at, "保存测评票").click()
     at.run()
     assert not problems(at), problems(at)
