@@ -317,6 +317,10 @@ def test_broken_template_is_refused_and_the_old_one_stays(ddb, text, words):
     assert DOC.template_bytes(ddb, "briefing") == before
 
 
+def test_set_and_whitespace_control_are_accepted():
+    DOC.validate_template("sites", _edited("sites", "{%- set n = count %}|共{{ n }}个{{ names_text }}|{%p if rows -%}|有|{%p endif %}"))
+
+
 def test_not_a_word_file_is_refused(ddb):
     with pytest.raises(BadInput, match="不是 Word 文档"):
         DOC.upload_template(ddb, ADMIN, "notice", b"PK\x03\x04 broken", "通知.docx")

@@ -221,7 +221,7 @@ def validate_template(kind: str, content: bytes, file_name: str = "") -> None:
                 except TemplateSyntaxError as exc:
                     raise BadInput(f"{label}中的标记「{m.group(0).strip()}」写法有误：{_translate(exc.message or '')}") \
                         from None
-            elif stmt is not None and not re.match(r"^\s*[ptr]?\s*(if|elif|else|endif|for|endfor|set|tr|tc)\b",
+            elif stmt is not None and not re.match(r"^-?\s*(?:tr|tc|p|r)?\s*(if|elif|else|endif|for|endfor|set)\b",
                                                      stmt.strip() or " "):
                 word = (stmt.strip().split() or ["（空）"])[0]
                 raise BadInput(f"{label}中的控制标记「{m.group(0).strip()}」不认识（「{word}」）："
@@ -247,13 +247,14 @@ def validate_template(kind: str, content: bytes, file_name: str = "") -> None:
             loops.setdefault(n.target.name, []).append(src or "")
             if src and not fields.has_path(kind, src, loops):
                 raise BadInput(f"{label}中的字段「{src}」不存在。{fields.help_text(kind)}")
-    known = set(sample) | set(loops) | {"loop"}
+    assigned = {n.target.name for n in ast.find_all(nodes.Assign) if isinstance(n.target, nodes.Name)}
+    known = set(sample) | set(loops) | assigned | {"loop"}
     for n in ast.find_all(nodes.Name):
         if n.ctx == "load" and n.name not in known:
             raise BadInput(f"{label}中的字段「{n.name}」不存在。{fields.help_text(kind)}")
     for n in ast.find_all(nodes.Getattr):
         path = _field_path(n)
-        if path and path.split(".")[0] != "loop" and not fields.has_path(kind, path, loops):
+        if path and path.split(".")[0] not in {"loop"} | assigned and not fields.has_path(kind, path, loops):
             raise BadInput(f"{label}中的字段「{path}」不存在。{fields.help_text(kind)}")
     # 3. a trial run on sample data (full and empty) catches what reading cannot
     for ctx in (sample, fields.sample(kind, empty=True)):
