@@ -4,8 +4,11 @@ The rules are `dues.py` (pure, no database); this module stores and reads. Every
 set-based (polars frames registered with DuckDB, `INSERT … SELECT` / `UPDATE … FROM`), so a
 city of 100,000 members × 12 months is one statement per step, never a Python loop per row.
 
-* **Settings** (`dues_settings`): append-only versions of `dues.DuesSettings`; the newest is
-  in force. Every roll row records `settings_id`, so an old roll is reproduced from its own
+* **Settings** (`dues_settings`): append-only versions of `dues.DuesSettings`, each in force
+  from a month (`effective_from`): the 2008 rules are built in (version 0, from 2008-04: base
+  after tax only, no 1000-yuan ceiling, monthly amounts), the 2017 default from 2017-01; the
+  rule of month M is the newest version among those with the latest effective month ≤ M
+  (`_rule_history`), and every month is computed by its own rule. Every roll row records `settings_id`, so an old roll is reproduced from its own
   category, base, fixed amount and settings (`reproduce_roll`). Farmer amounts per branch:
   `dues_farmer_amounts` (a `tables.TableSpec`, edited in the table editor).
 * **Bases** (`member_bases`): one row per member and pay month. The base in force in month M is
@@ -22,8 +25,12 @@ city of 100,000 members × 12 months is one statement per step, never a Python l
   several months at once (`record_multi_month`); voluntary extra in `dues_voluntary` (≥ 1000.00
   at once is flagged for forwarding). A payment covering more than 6 past months is accepted
   and flagged.
-* **Arrears** (`back_calculate`): for any period, each member and month is recomputed from the
-  base history with the settings in force (应缴), against what the roll says was paid (实缴),
+* **Categories** (`member_categories`): a member's category from a month on (在职 → 离退休);
+  each month uses its own (`set_category`, `category_history`).
+* **Arrears** (`back_calculate`): for any period up to this month (later months are not owed),
+  each member and month is recomputed from the base history (read by the month's rule) and
+  the month's category with the rule in force that month (应缴), against what the roll says
+  was paid (实缴),
   giving 补交, consecutive unpaid runs (warning from 3, flag at 6 — the branch meeting decides;
   nothing here removes anyone) and totals per org.
 * **Exports**: the 花名册 as xlsx, the bank bill file, statements per member.
