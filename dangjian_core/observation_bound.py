@@ -40,6 +40,7 @@ from .observation import Problem, Visit, allowed_hosts, plan_cost
 
 R_EARTH = 6371.0088
 MANY = 10  # columns added per (delegation, day) and pricing round
+SMOOTH = 0.7  # dual smoothing towards the duals of the best bound (Wentges)
 
 
 def _water_level(us: list[int], total: int) -> int:
@@ -266,32 +267,11 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
 
     # hosts needing a load floor must appear in some row even without columns: ensure "lo" rows
     # exist for all hosts with load_lo > 0 (an empty row 0 ≤ -lo is infeasible → add later cols)
-    best_bound = -math.inf
-    converged = False
-    lp_val = None
-    it = 0
-    while True:
-        it += 1
-        cost, A, b, Aeq = build()
-        res = linprog(cost, A_ub=A, b_ub=b, A_eq=Aeq, b_eq=np.ones(D * Y), bounds=(0, None), method="highs")
-        if res.status != 0:
-            return None
-        lp_val = float(res.fun)
-        xs = res.x
-        # violated delegation-host rows (a host seen twice by one delegation across days)
-        use: dict = defaultdict(float)
-        for j, (d, y, r) in enumerate(cols):
-            if xs[j] > 1e-9:
-                for i in r:
-                    use[(d, i)] += xs[j]
-        viol = [key for key, v in use.items() if v > 1 + 1e-6 and key not in dh_rows]
-        if viol:
-            dh_rows.update(viol)
-            continue
-        y_ub = res.ineqlin.marginals  # ≤ 0
-        y_eq = res.eqlin.marginals
+    def _pricing(y_ub, y_eq):
+        """Cheapest routes of every (delegation, day) at duals (y_ub, y_eq); new columns with a
+        negative reduced cost go into the master. → (Σ of the cheapest route values, or None
+        when some cell has no route; number of columns added)."""
         inv = {r_: key for key, r_ in rows.items()}
-        # node weights per (d-independent) host-slot and per-delegation extras
         w_cap = np.zeros((H, T))
         w_host = np.zeros(H)
         extra_np = extra_rep = extra_own = 0.0
@@ -321,14 +301,16 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
                 w_cov[key[1]] += yv
             elif kind == "sp":
                 w_sp[(key[1], key[2])] -= yv
-        total_neg = 0.0
+        total = 0.0
+        complete = True
         added = 0
         for d in range(D):
-            if d not in dsub:
-                dsub[d] = dist[np.ix_(usable[d], usable[d])]
             cand = usable[d]
             if len(cand) == 0:
+                complete = False
                 continue
+            if d not in dsub:
+                dsub[d] = dist[np.ix_(cand, cand)]
             wd = w_host[cand].copy()
             if extra_np:
                 wd += extra_np * (1 - pref[cand])
@@ -342,24 +324,73 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
                 wd += np.array([w_sp.get((d, int(hs[i])), 0.0) for i in cand])
             if w_dh:
                 wd += np.array([w_dh.get((d, int(i)), 0.0) for i in cand])
+            dstn = spread_cap is not None and spread_cap[d] <= 1
             for y in range(Y):
                 node = np.stack([wd + w_cap[cand, y * S + s] for s in range(S)])  # S × n
-                dstn = spread_cap is not None and spread_cap[d] <= 1
-                dmc = dsub[d]
                 if S == 3:
-                    found = _price(dmc, node, hs[cand], dstn, many=MANY)
+                    found = _price(dsub[d], node, hs[cand], dstn, many=MANY)
                 else:
-                    r1, v1 = _price(dmc, node, hs[cand], dstn)
+                    r1, v1 = _price(dsub[d], node, hs[cand], dstn)
                     found = [] if r1 is None else [(r1, v1)]
                 if not found:
+                    complete = False
                     continue
-                rc = found[0][1] - y_eq[d * Y + y]
-                if rc < -1e-6:
-                    total_neg += rc
+                total += found[0][1]
                 for route, val in found:
                     if val - y_eq[d * Y + y] < -1e-6 and add_col(d, y, tuple(int(cand[i]) for i in route)):
                         added += 1
-        best_bound = max(best_bound, lp_val + total_neg)
+        return (total if complete else None), added
+
+    best_bound = -math.inf
+    best_y = best_e = None
+    converged = False
+    lp_val = None
+    it = 0
+    while True:
+        it += 1
+        cost, A, b, Aeq = build()
+        res = linprog(cost, A_ub=A, b_ub=b, A_eq=Aeq, b_eq=np.ones(D * Y), bounds=(0, None), method="highs")
+        if res.status != 0:
+            return None
+        lp_val = float(res.fun)
+        xs = res.x
+        # violated delegation-host rows (a host seen twice by one delegation across days)
+        use: dict = defaultdict(float)
+        for j, (d, y, r) in enumerate(cols):
+            if xs[j] > 1e-9:
+                for i in r:
+                    use[(d, i)] += xs[j]
+        viol = [key for key, v in use.items() if v > 1 + 1e-6 and key not in dh_rows]
+        if viol:
+            dh_rows.update(viol)
+            continue
+        y_cur = np.asarray(res.ineqlin.marginals)  # ≤ 0
+        e_cur = np.asarray(res.eqlin.marginals)
+        if lp_val - best_bound <= 1e-7 * max(1.0, abs(lp_val)):
+            converged = True  # the Lagrangian bound has met the LP: nothing left to price
+            best_bound = max(best_bound, lp_val)
+            break
+        # price at duals smoothed towards those of the best bound so far (Wentges), then, if
+        # that finds no column, at the LP's own duals (then no column means converged)
+        tries = [True, False] if best_y is not None else [False]
+        added = 0
+        for smooth in tries:
+            if smooth:
+                by = np.zeros(len(y_cur))
+                by[:len(best_y)] = best_y
+                y_use = SMOOTH * by + (1 - SMOOTH) * y_cur
+                e_use = SMOOTH * best_e + (1 - SMOOTH) * e_cur
+            else:
+                y_use, e_use = y_cur, e_cur
+            lag_sum, added = _pricing(y_use, e_use)
+            if lag_sum is not None:
+                # Lagrangian bound: Σ y·b + Σ over (delegation, day) of the cheapest route's
+                # cost less its dual price — a proven bound for any y ≤ 0 (exact pricing)
+                L = float(np.dot(y_use, b)) + lag_sum
+                if L > best_bound:
+                    best_bound, best_y, best_e = L, y_use.copy(), e_use.copy()
+            if added:
+                break
         if added == 0:
             converged = True
             best_bound = max(best_bound, lp_val)
