@@ -1542,7 +1542,9 @@ def solve_problem(P: Problem, locked: list[Visit], *, seed: int = 0, time_limit:
     problems = check_plan(P, visits)
     travel_bound = None
     if want_exact and not problems:
-        visits, travel_bound = _exact_pass(P, visits, max(0.3, t0 + limit - time.perf_counter()))
+        # (small instances converge in a fraction of a second; the floor keeps a busy machine from
+        # cutting them short)
+        visits, travel_bound = _exact_pass(P, visits, max(2.0, t0 + limit - time.perf_counter()))
         problems = check_plan(P, visits)
     if problems:
         raise Infeasible("在锁定的参观保持不变的前提下，未能排出满足全部硬约束的安排：" + "；".join(problems[:5])
