@@ -54,7 +54,7 @@ def run() -> list[dict]:
         t0 = time.perf_counter()
         fileio.write_frame(new, xlsx)
         out.append({"name": "write 100000-row xlsx", "value": round(time.perf_counter() - t0, 2), "unit": "s"})
-        for label, f in (("csv", csv), ("xlsx", xlsx)):
+        for label, f in (("xlsx", xlsx), ("csv", csv)):  # dry run before the commit of the same rows
             t0 = time.perf_counter()
             frame = fileio.read_frame(f)
             read = time.perf_counter() - t0
@@ -89,7 +89,12 @@ def run() -> list[dict]:
                                                          versions={r["id"]: r["version"]}))
             waits.append(time.perf_counter() - t0)
         worker.join()
-        out.append({"name": f"slowest of {len(waits)} one-row saves during a 100000-row import preview",
+        # before, the preview held the write lock: at most one save could finish while it ran
+        out.append({"name": "one-row saves finished while a 100000-row import preview ran",
+                    "value": len(waits), "unit": "saves"})
+        out.append({"name": "median one-row save during a 100000-row import preview",
+                    "value": round(statistics.median(waits) * 1000) if waits else 0, "unit": "ms"})
+        out.append({"name": "slowest one-row save during a 100000-row import preview (GIL, not the lock)",
                     "value": round(max(waits) * 1000) if waits else 0, "unit": "ms"})
         db.close()
     return out

@@ -699,30 +699,37 @@ def import_frame(db, user: User, spec: TableSpec, frame, *, commit: bool = False
     rows = df.to_dicts()
     ctx = _ImportContext(spec, frame, rows, match_by_name)
 
-    # 1. validate on one snapshot, without the write lock and without writing anything
+    # 1. parse and validate on one snapshot, without the write lock and without writing
+    #    (a commit after a preview — expect_versions given — only parses here: the preview
+    #    validated already, and the write transaction validates again)
     with db.read() as cur:
         cur.execute("BEGIN TRANSACTION")
         try:
-            preview = _import_pass(cur, user, spec, ctx, warnings, kind, description, write=False)
+            preview = _import_pass(cur, user, spec, ctx, warnings, kind, description, write=False,
+                                   validate=not (commit and expect_versions is not None))
         finally:
             cur.execute("ROLLBACK")
     if not commit or preview.errors:
         return preview
     if preview.needs_confirmation and not confirm_overwrite:
-        preview.errors = [CellError(None, VERSION_LABEL, None,
-                                    "文件没有「版本（请勿修改）」列（旧的导出文件或自制的表格），无法判断要修改的行在导出后是否"
-                                    "被别人改过：请逐项核对预览中的修改后勾选确认再导入，或重新导出后在新文件上修改")]
+        preview.errors = [_unconfirmed()]
         return preview
     # 2. inside the write transaction: the table as it is now, versions re-checked, rules re-run
     try:
         with db.write() as cur:
             done = _import_pass(cur, user, spec, ctx, warnings, kind, description, write=True,
-                                expect_versions=expect_versions)
+                                expect_versions=expect_versions, confirm_overwrite=confirm_overwrite)
             if done.errors:
                 raise _Refused(done)
             return done
     except _Refused as r:
         return r.preview
+
+
+def _unconfirmed() -> CellError:
+    return CellError(None, VERSION_LABEL, None,
+                     "文件没有「版本（请勿修改）」列（旧的导出文件或自制的表格），无法判断要修改的行在导出后是否"
+                     "被别人改过：请逐项核对预览中的修改后勾选确认再导入，或重新导出后在新文件上修改")
 
 
 class _Refused(Exception):
@@ -749,7 +756,8 @@ def _refs_fingerprint(refs) -> tuple:
 
 
 def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, description, *, write: bool,
-                 expect_versions: dict | None = None) -> ImportPreview:
+                 expect_versions: dict | None = None, validate: bool = True,
+                 confirm_overwrite: bool = True) -> ImportPreview:
     rows, row_number = ctx.rows, ctx.row_number
     refs = load_refs(cur, spec)
     current = _full_table(cur, spec)
@@ -823,6 +831,8 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
         ctx.parsed, ctx.parse_errors = _parse_rows(spec, [(i, rows[i]) for i in keep], refs, row_number)
         ctx.parsed_for = fingerprint
     errs += ctx.parse_errors
+    if not validate:  # parsed (the slow part) outside the lock; the write transaction validates
+        return ImportPreview(0, 0, 0, errs, warnings)
 
     def real(v):  # placeholder keys of new rows → the keys they get
         return placeholder.get(v, v) if isinstance(v, int) else v
@@ -881,6 +891,8 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
                 "为免覆盖对方的修改，没有导入任何数据：请重新检查后再确认导入") for k in sorted(moved, key=str)], warnings)
     changes = _row_changes(cur, spec, result.diffs, current, refs, number, how)
     needs = any(c.how == UNVERSIONED_HOW for c in changes)
+    if write and needs and not confirm_overwrite:
+        return ImportPreview(0, 0, 0, [_unconfirmed()], warnings, changes=changes, needs_confirmation=True)
     return ImportPreview(result.inserted, result.updated, result.unchanged, [], warnings + result.warnings,
                          committed=write, batch_id=result.batch_id if write else None,
                          changes=changes, needs_confirmation=needs, seen_versions=dict(result.versions))
