@@ -1517,6 +1517,21 @@ def counts(db, today: date | None = None) -> dict:
     return {"open": r[0], "overdue": r[1], "level1": r[2], "level2": r[3], "level3": r[4], "total": r[5]}
 
 
+def escalation_question(confirm: list[tuple[int, int]]) -> str:
+    """The confirmation asked before escalating: how many items become which document,
+    e.g. "将升级 3 项整改事项为通报批评单，确认？"."""
+    by_level: dict[int, int] = {}
+    for _, level in confirm:
+        to = int(level) + 1
+        by_level[to] = by_level.get(to, 0) + 1
+    n = len(confirm)
+    if len(by_level) == 1:
+        (to, _), = by_level.items()
+        return f"将升级 {n} 项整改事项为{LEVEL_NAMES.get(to, '下一级')}，确认？"
+    parts = "、".join(f"{k} 项为{LEVEL_NAMES.get(to, '下一级')}" for to, k in sorted(by_level.items()))
+    return f"将升级 {n} 项整改事项（{parts}），确认？"
+
+
 def _issued_at_level(cur, r: dict) -> date:
     """When the item's current document was issued: 下发 for level 1, else its escalation."""
     if int(r["level"]) == 1:

@@ -106,26 +106,45 @@ with t_rank:
 
 with t_tier:
     st.caption(f"建议：得分前 {top:.0%} 为先进、后 {bottom:.0%} 为后进、其余为达标；评分少于 {int(min_n)} 份的不提建议。"
-               "勾选要采纳的调整，可改建议等次，点「确认调整等次」后写入党组织台账（可在「操作记录」中撤销）。")
+               "逐个勾选要采纳的调整（默认都不勾选），可改建议等次，点「确认调整等次」并核对件数后写入党组织台账"
+               "（可在「操作记录」中撤销）。")
     ch = props.filter("change").select(
         pl.col("host_org_id").alias("编号"), pl.col("name").alias("观摩点"), pl.col("score").round(2).alias("得分"),
         pl.col("n_scores").alias("评分数"), pl.col("current").alias("现等次"),
-        pl.col("proposed_tier").alias("调整为"), pl.lit(True).alias("采纳"))
+        pl.col("proposed_tier").alias("调整为"), pl.lit(False).alias("采纳"))  # nothing that changes a tier is pre-ticked
     if ch.height == 0:
         st.info("没有需要调整的等次。")
     else:
         can_tier = user.can("orgs.write")
-        t_edit = st.data_editor(ch, key=f"obs_tiers_{eid}_{db.generation}_{top}_{bottom}_{min_n}", hide_index=True,
+        st.session_state["obs_tiers_key"] = tk = f"obs_tiers_{eid}_{db.generation}_{top}_{bottom}_{min_n}"
+        t_edit = st.data_editor(ch, key=tk, hide_index=True,
                                 disabled=["编号", "观摩点", "得分", "评分数", "现等次"] if can_tier else True,
                                 column_config={"调整为": st.column_config.SelectboxColumn(options=list(O.TIER_CN.values()))},
                                 width="stretch")
         if can_tier and st.button("确认调整等次", type="primary", key="obs_tiers_apply"):
-            rows = t_edit if isinstance(t_edit, pl.DataFrame) else pl.from_pandas(t_edit)
-            rows = rows.filter("采纳")
-            n, exc = run_safely(S.apply_tiers, db, user, eid,
-                                [{"org_id": r["编号"], "tier": r["调整为"]} for r in rows.iter_rows(named=True)])
-            if exc is None:
-                flash(f"已调整 {n} 个党组织的等次。可在「操作记录」中撤销。")
+            rows = (t_edit if isinstance(t_edit, pl.DataFrame) else pl.from_pandas(t_edit)).filter("采纳")
+            if rows.height == 0:
+                st.warning("请先在表中逐个勾选「采纳」要调整的观摩点。")
+            else:
+                st.session_state["obs_tiers_pending"] = rows.select("编号", "观摩点", "现等次", "调整为").to_dicts()
+        pending = st.session_state.get("obs_tiers_pending") if can_tier else None
+        if pending:
+            order = list(O.TIER_CN.values())  # 先进, 达标, 后进
+            down = sum(1 for r in pending if r["现等次"] in order and r["调整为"] in order
+                       and order.index(r["调整为"]) > order.index(r["现等次"]))
+            st.warning(f"将调整 {len(pending)} 个党组织的等次（其中 {down} 个降低），写入党组织台账，确认？\n\n"
+                       + "、".join(f"{r['观摩点']} {r['现等次']}→{r['调整为']}" for r in pending[:10])
+                       + ("……" if len(pending) > 10 else ""))
+            b1, b2, _ = st.columns([1, 1, 3])
+            if b1.button(f"是，调整 {len(pending)} 个", type="primary", key="obs_tiers_yes"):
+                st.session_state.pop("obs_tiers_pending", None)
+                n, exc = run_safely(S.apply_tiers, db, user, eid,
+                                    [{"org_id": r["编号"], "tier": r["调整为"]} for r in pending])
+                if exc is None:
+                    flash(f"已调整 {n} 个党组织的等次。可在「操作记录」中撤销。")
+                    st.rerun()
+            if b2.button("取消", key="obs_tiers_no"):
+                st.session_state.pop("obs_tiers_pending", None)
                 st.rerun()
         elif not can_tier:
             st.caption("您的角色只能查看，不能调整等次。")

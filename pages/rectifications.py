@@ -58,18 +58,34 @@ def overdue() -> None:
               for r in props.iter_rows(named=True)}
     level = dict(zip(props["item_id"].to_list(), props["level"].to_list()))
     with st.form("rc_escalate"):
-        st.markdown("**确认升级**")
+        st.markdown("**确认升级**（升级会下发新的通知单：先选事项，再核对件数确认）")
+        # no「全选」: each item that gets a formal document is picked by hand
         pick = st.multiselect("选择要升级的事项", list(labels), format_func=labels.get, key="rc_pick",
-                              placeholder="可多选")
+                              placeholder="逐项选择", select_all=False)
         c1, c2 = st.columns([1, 3])
         on = c1.date_input("确认日期", today, max_value=today, key="rc_on")
         note = c2.text_input("备注（可选）", key="rc_note")
         if st.form_submit_button("确认升级", type="primary"):
-            _, exc = run_safely(R.confirm_escalations, db, user, [(i, level[i]) for i in pick],
-                                confirmed_on=on, note=note)
+            if pick:
+                st.session_state["rc_pending"] = {"items": [(i, level[i]) for i in pick], "on": on, "note": note}
+            else:
+                st.warning("请先选择要升级的事项。")
+    pending = st.session_state.get("rc_pending")
+    if pending:
+        n = len(pending["items"])
+        st.warning(R.escalation_question(pending["items"]) + f"（确认日期 {pending['on']}）")
+        b1, b2, _ = st.columns([1, 1, 3])
+        if b1.button(f"是，升级 {n} 项", type="primary", key="rc_escalate_yes"):
+            st.session_state.pop("rc_pending", None)
+            _, exc = run_safely(R.confirm_escalations, db, user, pending["items"], confirmed_on=pending["on"],
+                                note=pending["note"])
             if exc is None:
-                flash(f"已确认升级 {len(pick)} 项，可在「打印通知单」中打印新的通知单。")
+                flash(f"已确认升级 {n} 项，可在「打印通知单」中打印新的通知单。")
+                st.session_state.pop("rc_pick", None)
                 st.rerun()
+        if b2.button("取消", key="rc_escalate_no"):
+            st.session_state.pop("rc_pending", None)
+            st.rerun()
 
 
 def register_items() -> None:

@@ -74,3 +74,8 @@ def test_future_dates_are_refused_against_the_clock(rdb, on_2025_02_20):  # noqa
     iid = item(rdb)
     with pytest.raises(BadInput, match="不能晚于今天"):
         R.confirm_escalations(rdb, EDITOR, [(iid, 1)], confirmed_on=D(2025, 2, 21))
+
+
+def test_the_confirmation_question_names_count_and_documents():
+    assert R.escalation_question([(1, 1), (2, 1), (3, 1)]) == "将升级 3 项整改事项为通报批评单，确认？"
+    assert R.escalation_question([(1, 1), (2, 2)]) == "将升级 2 项整改事项（1 项为通报批评单、1 项为主要领导约谈单），确认？"

@@ -272,3 +272,32 @@ def effect_panel(db) -> None:
         pl.col("name").alias("单位"), pl.col("session_date").dt.strftime("%Y-%m-%d").alias("述职场次日期"), pl.col("before").alias("述职时进度分"),
         pl.col("after_1").alias("下一场"), pl.col("after_2").alias("再下一场"), pl.col("change_1").alias("变化1"),
         pl.col("change_2").alias("变化2")), hide_index=True, width="stretch", height=360)
+
+
+def vote_form(db, user: User, sid: int, v: pl.DataFrame, p: pl.DataFrame) -> None:
+    """录入或更正一个单位的测评票: the form starts from the unit's saved votes and 评议意见, and the
+    save passes the version it started from (a change by someone else meanwhile is refused)."""
+    st.markdown("**录入一个单位的测评票**（已有的票数和评议意见先填好，改需要改的即可）")
+    names = dict(zip(p["unit_id"].to_list(), p["name"].to_list()))
+    uid = st.selectbox("单位", list(names), format_func=names.get, key="rp_vote_unit")
+    if uid is not None:
+        stored = next((r for r in v.iter_rows(named=True) if r["unit_id"] == uid), None) if v.height else None
+        version = stored["version"] if stored else 0
+        fields = [("voters", "参评人数"), ("good", "好"), ("fairly_good", "较好"), ("average", "一般"), ("poor", "差")]
+        # the form starts from the saved row (again whenever someone saves a new version of it)
+        if st.session_state.get(f"rp_vote_loaded_{uid}") != (sid, version):
+            for k, _ in fields:
+                st.session_state[f"rp_vote_{k}_{uid}"] = int(stored[k]) if stored else 0
+            st.session_state[f"rp_vote_comments_{uid}"] = (stored["comments"] or "") if stored else ""
+            st.session_state[f"rp_vote_loaded_{uid}"] = (sid, version)
+        with st.form(f"rp_vote_form_{uid}", clear_on_submit=False):
+            cols = st.columns(5)
+            n = {k: cols[i].number_input(lbl, min_value=0, step=1, key=f"rp_vote_{k}_{uid}")
+                 for i, (k, lbl) in enumerate(fields)}
+            comments = st.text_area("评议意见", key=f"rp_vote_comments_{uid}", height=80)
+            if st.form_submit_button("保存测评票", type="primary"):
+                batch, exc = run_safely(R.record_votes, db, user, sid, uid, n["good"], n["fairly_good"], n["average"],
+                                        n["poor"], n["voters"], comments, expected_version=version)
+                if exc is None:
+                    flash(f"已保存「{names[uid]}」的测评票。" if batch else f"「{names[uid]}」的测评票没有变化。")
+                    st.rerun()

@@ -158,7 +158,7 @@ def test_setup_plan_edit_export_score_rank(app, chromium, move):
     wait_idle(page)
     shot(page, "e2e-obs-09-tiers")
     click(page, "确认调整等次")
-    see(page, "个党组织的等次")
+    see(page, "逐个勾选「采纳」")  # nothing that changes a tier is pre-ticked: one click changes nothing
     tab(page, "图表")
     page.wait_for_timeout(1500)
     assert page.locator("[data-testid='stVegaLiteChart']").count() >= 3

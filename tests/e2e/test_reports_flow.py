@@ -139,6 +139,9 @@ def test_editor_picks_publishes_votes_and_escalates(app, chromium):
     page.keyboard.press("Escape")
     page.get_by_role("button", name="确认升级").click()
     wait_idle(page)
+    expect(page.get_by_text("将升级 1 项整改事项为")).to_be_visible()  # count and document, before writing
+    page.get_by_role("button", name="是，升级 1 项").click()
+    wait_idle(page)
     expect(page.get_by_text("已确认升级 1 项")).to_be_visible()
     _no_errors(page, "escalated")
     _tall_shot(page, "e2e-reports-09-escalated")

@@ -115,7 +115,24 @@ def test_scores_entry_ranking_and_tier_confirmation(monkeypatch, tmp_path, demo_
     # confirm the proposed tier changes
     props = S.proposals(db_(), 1, min_scores=2).filter("change")
     assert props.height
+    tk = at.session_state["obs_tiers_key"]
+    shown = next(e for e in at.data_editor if "采纳" in e.value.columns).value
+    assert not shown["采纳"].any(), "nothing that changes a tier is pre-ticked"
+    with db_().read() as cur:
+        tiers_before = dict(cur.execute("SELECT CAST(id AS VARCHAR), tier FROM orgs").fetchall())
+    at.button(key="obs_tiers_apply").click()  # nothing ticked: nothing happens
+    at.run()
+    assert any("勾选" in w.value for w in at.warning)
+    # tick every proposal by hand, then the count is asked before anything is written
+    tk = at.session_state["obs_tiers_key"]
+    at.session_state[tk] = {"edited_rows": {i: {"采纳": True} for i in range(props.height)}, "added_rows": [],
+                            "deleted_rows": []}
     at.button(key="obs_tiers_apply").click()
+    at.run()
+    assert any(f"将调整 {props.height} 个党组织的等次" in w.value for w in at.warning)
+    with db_().read() as cur:
+        assert dict(cur.execute("SELECT CAST(id AS VARCHAR), tier FROM orgs").fetchall()) == tiers_before
+    at.button(key="obs_tiers_yes").click()
     at.run()
     assert not problems(at), problems(at)
     with db_().read() as cur:

@@ -177,8 +177,16 @@ def test_editor_confirms_an_overdue_escalation(monkeypatch, tmp_path, demo_db_fi
     _open(at, "pages/rectifications.py", "逾期看板", key="rc_section")
     board = R.board(_db()).filter(~pl.col("at_top"))
     item = board.to_dicts()[0]
+    assert at.multiselect(key="rc_pick").proto.select_all == 0, "no「全选」on a list that creates documents"
     at.multiselect(key="rc_pick").select(item["item_id"])
     _button(at, "确认升级").click()
+    at.run()
+    assert not problems(at), problems(at)
+    # a second step names the count and the document before anything is written
+    question = f"将升级 1 项整改事项为{R.LEVEL_NAMES[item['level'] + 1]}，确认？"
+    assert any(question in w.value for w in at.warning), [w.value for w in at.warning]
+    assert R.items(_db()).filter(pl.col("id") == item["item_id"])["level"][0] == item["level"]
+    _button(at, "是，升级 1 项").click()
     at.run()
     assert not problems(at), problems(at)
     it = R.items(_db()).filter(pl.col("id") == item["item_id"]).to_dicts()[0]
@@ -206,3 +214,19 @@ def test_registering_an_item_with_a_deadline_before_it_opens_is_refused(monkeypa
     at.run()
     assert any("没有保存" in e.value for e in at.error)
     assert R.counts(_db())["total"] == n
+
+
+def test_escalating_several_asks_with_the_count_and_cancel_writes_nothing(monkeypatch, tmp_path, demo_db_file):
+    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
+    _open(at, "pages/rectifications.py", "逾期看板", key="rc_section")
+    board = R.board(_db()).filter(~pl.col("at_top") & (pl.col("level") == 1)).head(2)
+    assert board.height == 2
+    before = R.counts(_db())
+    at.multiselect(key="rc_pick").set_value(board["item_id"].to_list())
+    _button(at, "确认升级").click()
+    at.run()
+    assert any("将升级 2 项整改事项为通报批评单，确认？" in w.value for w in at.warning)
+    _button(at, "取消").click()
+    at.run()
+    assert not problems(at) and R.counts(_db()) == before, "cancel writes nothing"
+    assert not [b for b in at.button if b.label.startswith("是，升级")]
