@@ -8,8 +8,10 @@ Run: `.venv/bin/python bench/bench_observation.py` (or `make bench`). `run()` re
 
 The bound (dangjian_core/observation_bound.py) is the column-generation LP over day-routes
 with the rows implied by "objectives 1–3 equal to this plan's"; the value printed is the
-Lagrangian (Farley) bound, proven at every iteration and equal to the LP optimum when column
-generation converged ("converged" in the figure). Its time is not part of the solve time.
+Lagrangian bound, proven at every iteration and equal to the LP optimum when column
+generation converged ("LP converged" in the figure). Its time is not part of the solve time.
+On a busy machine the solve's wall-clock budget buys less search: the CPU time and the load
+average are printed too.
 Environment: BENCH_OBS_BOUND_S (default 600) caps the bound's time per instance;
 BENCH_OBS_ONLY=name,name limits the instances.
 """

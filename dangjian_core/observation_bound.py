@@ -21,11 +21,15 @@ is ≤ the travel of every such plan):
   the street's allowed hosts), each delegation is at its minimum, hence n_s ≤ M_d (same
   argument); repeated street pairs: when c5 = 0 those streets are removed from the pricing.
 
-Pricing is exact over elementary routes for up to three slots a day (candidate lists of the
-best first and last hosts per middle host, street-distinct when n_s ≤ 1); for longer days it
-is a layered shortest path that may revisit a host (a relaxation: still a valid bound). The
-reported bound is the Lagrangian (Farley) bound LP + Σ_(d,day) min(0, best reduced cost),
-valid at every iteration, so stopping on the time limit still gives a proven bound.
+Pricing is exact over elementary routes for up to three slots a day (for each middle host the
+best first and last hosts and the runner-up of another street, see `_price`); for longer days
+it is a layered shortest path that may revisit a host (a relaxation: still a valid bound).
+Pricing runs at duals smoothed towards those of the best bound so far (Wentges), falling back
+to the LP's own duals when that finds no column. The reported bound is the Lagrangian bound
+Σ y·b + Σ_(d,day) min_route (cost − y·a) at the duals priced, valid for any y ≤ 0, so stopping
+on the time limit still gives a proven bound; when column generation converges it equals the
+LP optimum. With `integer=True` the master is then solved as an integer program over the
+routes found (an upper bound; equal to the bound means proven optimal).
 """
 
 from __future__ import annotations
