@@ -357,6 +357,7 @@ def _dues_section(db, user: User, p: Period) -> dict:
 
 
 def _observation_section(db, p: Period, top_n: int = 10) -> dict:
+    from .. import observation as O
     from .. import observation_store as S
 
     with db.read() as cur:
@@ -376,13 +377,16 @@ def _observation_section(db, p: Period, top_n: int = 10) -> dict:
         return out | {"has_ranking": False, "ranking_text": "评分结果尚未录入。", "tier_text": "", "ranked_event": "",
                       "rank_rows": [], "chart": None}
     e = scored.row(scored.height - 1, named=True)
-    r = S.ranking(db, e["id"]).filter(pl.col("rank").is_not_null())
+    ranking = S.ranking(db, e["id"])
+    r = ranking.filter(pl.col("rank").is_not_null())
     top = r.head(3)["name"].to_list()
     tail = r.tail(3).sort("rank", descending=True)["name"].to_list() if r.height > 6 else []
     text = f"在{e['name']}中，综合得分前三名的观摩点是{'、'.join(top)}"
     text += f"；得分靠后的是{'、'.join(tail)}。" if tail else "。"
-    prop = S.proposals(db, e["id"])
-    ch = prop.filter(pl.col("change"))
+    # S.proposals(db, id) with its defaults, from the ranking already read
+    prop = O.propose_tiers(ranking, 0.2, 0.2, min_scores=1).with_columns(
+        current=pl.col("tier").replace_strict(O.TIER_CN, default=None, return_dtype=pl.String))
+    ch = prop.filter(pl.col("proposed_tier").is_not_null() & (pl.col("proposed_tier") != pl.col("current")))
     up = ch.filter(pl.col("proposed_tier") == "先进").height
     down = ch.filter(pl.col("proposed_tier") == "后进").height
     mid = ch.height - up - down
