@@ -81,7 +81,7 @@ audit.register_table("member_categories", "党员类别历史", "id", PERM_WRITE
 audit.TABLE_LABELS["dues_settings"] = "党费设置"
 # History shows dues rows only to those who may read dues, salary items only with salary.read
 for _t in ("dues_roll", "member_bases", "dues_voluntary", "dues_payroll_mappings", "dues_payroll_imports",
-           "dues_settings", "dues_farmer_amounts"):
+           "dues_settings", "dues_farmer_amounts", "member_categories"):
     audit.restrict_reading(_t, PERM_READ)
 audit.restrict_reading("dues_roll", sensitive={"base": PERM_SALARY})
 audit.restrict_reading("member_bases", sensitive={c: PERM_SALARY for c in ("base", "fixed_amount", "counted",

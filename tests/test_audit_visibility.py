@@ -118,7 +118,8 @@ def test_history_page_per_role(monkeypatch, tmp_path, db):
     d.close()
     for role, must_see, must_not in (("viewer", ["改名的支部"], [ID, "8000", "党费花名册", "用户"]),
                                      ("admin", ["改名的支部", ID, "党费花名册", "用户"], [])):
-        at = app_for(monkeypatch, tmp_path / role, src, role) if (tmp_path / role).mkdir() is None else None
+        (tmp_path / role).mkdir()
+        at = app_for(monkeypatch, tmp_path / role, src, role)
         at.switch_page("pages/audit_log.py")
         at.run()
         assert not problems(at), problems(at)
