@@ -758,7 +758,8 @@ def proposals(db, event_id, *, top_share: float = 0.2, bottom_share: float = 0.2
 
 def apply_tiers(db, user: User, event_id, changes) -> int:
     """Confirm tier changes: `changes` = {org id: tier word (先进/达标/后进 or code)} or rows
-    with host_org_id/org_id and tier/proposed_tier. Written through `tables.save` on the orgs
+    with host_org_id/org_id and tier/proposed_tier, and optionally `current` (the tier shown
+    when the proposal was read: refused if it has changed since). Written through `tables.save` on the orgs
     spec (permission orgs.write, validation, optimistic locking, one audited batch)."""
     from . import tables
 
@@ -766,15 +767,17 @@ def apply_tiers(db, user: User, event_id, changes) -> int:
     if isinstance(changes, pl.DataFrame):
         changes = changes.to_dicts()
     if isinstance(changes, dict):
-        items = list(changes.items())
+        items = [(k, v, None) for k, v in changes.items()]
     else:
-        items = [(r.get("host_org_id", r.get("org_id")), r.get("tier", r.get("proposed_tier"))) for r in changes]
+        items = [(r.get("host_org_id", r.get("org_id")), r.get("tier", r.get("proposed_tier")), r.get("current"))
+                 for r in changes]
     ev = get_event(db, event_id)
     with db.read() as cur:
         vers = dict(cur.execute("SELECT id, version FROM orgs").fetchall())
         names = dict(cur.execute("SELECT id, name FROM orgs").fetchall())
+        tiers = dict(cur.execute("SELECT id, tier FROM orgs").fetchall())
     errors, upd = [], {}
-    for n, (oid, word) in enumerate(items, 1):
+    for n, (oid, word, seen) in enumerate(items, 1):
         try:
             k = int(oid)
         except (TypeError, ValueError):
@@ -788,6 +791,11 @@ def apply_tiers(db, user: User, event_id, changes) -> int:
             continue
         if k in upd:
             errors.append(CellError(n, "党组织", names[k], "重复出现"))
+            continue
+        if seen is not None and O.parse_tier(seen)[0] != tiers.get(k):
+            # the proposal was read when the tier was `seen`: never overwrite a colleague's change
+            errors.append(CellError(n, "现等次", seen, f"「{names[k]}」的等次已被改为"
+                                    f"{O.TIER_CN.get(tiers.get(k), '未评定')}，请刷新页面后重新核对"))
             continue
         upd[k] = code
     if errors:

@@ -139,7 +139,7 @@ with t_tier:
             if b1.button(f"是，调整 {len(pending)} 个", type="primary", key="obs_tiers_yes"):
                 st.session_state.pop("obs_tiers_pending", None)
                 n, exc = run_safely(S.apply_tiers, db, user, eid,
-                                    [{"org_id": r["编号"], "tier": r["调整为"]} for r in pending])
+                                    [{"org_id": r["编号"], "tier": r["调整为"], "current": r["现等次"]} for r in pending])
                 if exc is None:
                     flash(f"已调整 {n} 个党组织的等次。可在「操作记录」中撤销。")
                     st.rerun()

@@ -112,3 +112,10 @@ def test_reports_pick_csv_escapes_names(tmp_path):
     assert got[0] == ["unit_id", "name", "progress", "rank", "reason"]
     assert [g[1] for g in got[1:]] == ["'=HYPERLINK(\"x\")", "'+第二"]
     assert [g[2] for g in got[1:]] == ["10", "20"] or [g[2] for g in got[1:]] == ["10.0", "20.0"]
+
+
+def test_streamlit_unescaped_table_csv_download_is_off():
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert cfg["client"]["disableDataExport"] is True
