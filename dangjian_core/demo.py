@@ -113,6 +113,11 @@ def _orgs_frame(rng: random.Random, n_streets: int, per_street: int) -> pl.DataF
     )
 
 
+
+def _with_check(first17: str, _unused_draw: int) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return first17 + "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights)) % 11]
+
 def _members_frame(rng: random.Random, orgs: pl.DataFrame, total: int) -> pl.DataFrame:
     ids = orgs["id"].to_list()
     levels = orgs["level"].to_list()
@@ -145,8 +150,10 @@ def _members_frame(rng: random.Random, orgs: pl.DataFrame, total: int) -> pl.Dat
     genders = rng.choices(["male", "female"], k=n)
     years = [rng.randint(1970, 2024) for _ in range(n)]
     join = [date(y, rng.randint(1, 12), rng.randint(1, 28)) for y in years]
-    idn = [f"99{rng.randint(1000, 9999)}{rng.randint(1950, 2003)}{rng.randint(1, 12):02d}"
-           f"{rng.randint(1, 28):02d}{rng.randint(100, 999)}{rng.randint(0, 9)}" for _ in range(n)]
+    # fake area codes (99xxxx) with a valid GB 11643 check character; the last draw is kept so
+    # the random stream (and every later demo value) stays the same
+    idn = [_with_check(f"99{rng.randint(1000, 9999)}{rng.randint(1950, 2003)}{rng.randint(1, 12):02d}"
+                       f"{rng.randint(1, 28):02d}{rng.randint(100, 999)}", rng.randint(0, 9)) for _ in range(n)]
     phones = [f"1{rng.choice('3589')}{rng.randint(100000000, 999999999)}" for _ in range(n)]
     status = rng.choices(["full", "probationary"], [96, 4], k=n)
     return pl.DataFrame({

@@ -13,6 +13,9 @@ class DangjianError(Exception):
         return str(self.args[0]) if self.args else ""
 
 
+MAX_SHOWN = 40  # characters of a cell value quoted in a message
+
+
 @dataclass(frozen=True)
 class CellError:
     """One problem in one cell. `row` counts as a spreadsheet user counts (header = row 1)."""
@@ -21,6 +24,13 @@ class CellError:
     column: str | None
     value: object
     message: str
+
+    def __post_init__(self):
+        # a 300-digit number or a 10,000-character cell is shown shortened, never echoed whole
+        if self.value is not None:
+            text = str(self.value)
+            if len(text) > MAX_SHOWN:
+                object.__setattr__(self, "value", f"{text[:24]}…（共 {len(text)} 个字符）")
 
     def __str__(self) -> str:
         parts = []

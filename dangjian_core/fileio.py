@@ -13,19 +13,42 @@ import io
 import os
 import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 import polars as pl
 
-from .errors import BadInput
+from . import sheet_guard
+from .errors import BadInput, CellError, DangjianError
 
 TEXT_EXTS = {".csv", ".txt"}
 EXCEL_EXTS = {".xlsx", ".xlsm", ".xls"}
 PARQUET_EXTS = {".parquet"}
 SUPPORTED = TEXT_EXTS | EXCEL_EXTS | PARQUET_EXTS
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # web uploads; the CLI has no limit
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # web uploads
+MAX_FILE_BYTES = 200 * 1024 * 1024   # any file read (the CLI included)
+MAX_ROWS = sheet_guard.MAX_ROWS
+HEADER_SEARCH_ROWS = 10
+MAX_ERRORS = 50                       # errors listed before "另有更多错误未列出"
+MORE_ERRORS = "另有更多错误未列出：请先改正以上错误，再重新检查"
+
+# Headers of columns that hold codes, not quantities: a number cell there has already lost
+# its leading zeros (党员编号 007 → 7) or its last digits (18-digit 身份证号 → …200), so the
+# reader refuses it and asks for the column to be set to 文本. Callers may add more.
+CODE_HEADERS = frozenset({
+    "身份证号", "身份证号码", "公民身份号码", "证件号码", "id_number",
+    "党员编号", "member_no", "member_id",
+    "联系电话", "手机号", "手机号码", "电话", "联系方式", "phone", "contact",
+    "银行账号", "银行卡号", "账号",
+})
+
+# The second wall: Excel files are parsed in a child process with these limits.
+WORKER_MEMORY_BYTES = int(os.environ.get("DANGJIAN_SHEET_MEMORY_MB", "1536")) * 1024 * 1024
+WORKER_CPU_SECONDS = 60
+WORKER_TIMEOUT_SECONDS = float(os.environ.get("DANGJIAN_SHEET_TIMEOUT", "90"))
+last_worker_rss_kb = 0  # peak memory of the last Excel child (for the hostile-file figures)
 
 
 @dataclass
@@ -40,6 +63,12 @@ class Frame:
     def row_number(self, index: int) -> int:
         """Spreadsheet row number (as the user sees it) of data row `index` (0-based)."""
         return self.first_row + index
+
+
+def _cap(errors: list[CellError]) -> list[CellError]:
+    if len(errors) > MAX_ERRORS:
+        return errors[:MAX_ERRORS] + [CellError(None, None, None, MORE_ERRORS)]
+    return errors
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -64,36 +93,57 @@ def _sniff_kind(data: bytes) -> str:
         return "parquet"
     if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff" or data[:4] == b"%PDF":
         return "binary"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or _looks_utf16(data[:4096]):
+        return "utf16"
     return "text"
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """UTF-16 without a BOM: every other byte of ASCII text is NUL."""
+    if len(head) < 8:
+        return False
+    even, odd = head[0::2], head[1::2]
+    return (odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even)) or \
+        (even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd))
 
 
 def _norm_header(value: object) -> str:
     return "" if value is None else str(value).strip().replace("\n", "").replace("\ufeff", "")
 
 
-def _find_header(rows: list[list[str]], expected: Iterable[str] | None) -> int:
+def _find_header(rows: list[list[str]], expected: Iterable[str] | None, name: str) -> int:
     """Index of the header row: the first of the first 10 rows naming an expected column,
-    else the first row with two or more filled cells."""
+    else the first row with two or more filled cells. A header further down is refused."""
     wanted = {e.strip() for e in expected} if expected else set()
-    limit = min(len(rows), 10)
+    limit = min(len(rows), HEADER_SEARCH_ROWS)
+    need = min(2, len(wanted))
     if wanted:
         for i in range(limit):
             cells = {_norm_header(c) for c in rows[i]}
-            if len(cells & wanted) >= min(2, len(wanted)):
+            if len(cells & wanted) >= need:
                 return i
+        for i in range(limit, min(len(rows), 1000)):
+            cells = {_norm_header(c) for c in rows[i]}
+            if len(cells & wanted) >= need:
+                raise BadInput(f"前 {HEADER_SEARCH_ROWS} 行中找不到表头（表头好像在第 {i + 1} 行）："
+                               f"请删除表头上方多余的行，让表头位于前 {HEADER_SEARCH_ROWS} 行之内", file=name)
     for i in range(limit):
         if sum(1 for c in rows[i] if _norm_header(c)) >= 2:
             return i
+    if not wanted and any(sum(1 for c in r if _norm_header(c)) >= 2 for r in rows[limit:1000]):
+        raise BadInput(f"前 {HEADER_SEARCH_ROWS} 行中找不到表头：请删除表头上方多余的行，"
+                       f"让表头位于前 {HEADER_SEARCH_ROWS} 行之内", file=name)
     return 0
 
 
-def _rows_to_frame(rows: list[list[str | None]], name: str, expected, sheet=None) -> Frame:
-    rows = [r for r in rows]
+def _rows_to_frame(rows: list[list[str | None]], name: str, expected, sheet=None, *,
+                   numeric: dict[int, list[int]] | None = None,
+                   code_headers: Iterable[str] = CODE_HEADERS) -> Frame:
     while rows and not any(_norm_header(c) for c in rows[-1]):
         rows.pop()
     if not rows:
         raise BadInput("文件是空的：没有表头，也没有数据", file=name)
-    h = _find_header(rows, expected)
+    h = _find_header(rows, expected, name)
     header = [_norm_header(c) for c in rows[h]]
     # drop trailing empty header cells
     while header and not header[-1]:
@@ -108,11 +158,43 @@ def _rows_to_frame(rows: list[list[str | None]], name: str, expected, sheet=None
             raise BadInput(f"表头中列名「{col}」重复出现（第 {h + 1} 行）", file=name)
         seen.add(col)
     width = len(header)
+    if len(rows) - h - 1 > MAX_ROWS:
+        raise BadInput(f"文件有 {len(rows) - h - 1} 行数据，超过上限 {MAX_ROWS} 行：请拆分成几个文件分别导入",
+                       file=name)
     data = []
-    for r in rows[h + 1:]:
-        cells = [None if c is None or str(c) == "" else str(c) for c in list(r)[:width]]
+    errors: list[CellError] = []
+    for i, r in enumerate(rows[h + 1:]):
+        cells = [None if c is None or str(c) == "" else str(c) for c in r]
+        if len(cells) > width:
+            extra = [(j, c) for j, c in enumerate(cells[width:], start=width) if c is not None and c.strip()]
+            if extra and len(errors) <= MAX_ERRORS:
+                j, c = extra[0]
+                errors.append(CellError(h + 2 + i, f"第 {j + 1} 列（没有表头）", c,
+                                        f"这一行有 {j + 1} 个单元格，比表头的 {width} 列多：可能是某个值里有"
+                                        "逗号却没有加英文双引号，或表头右边还有数据。请把含逗号的值用英文双引号括起来，"
+                                        "或给多出的列加上列名，或删除多余的内容"))
+            cells = cells[:width]
         cells += [None] * (width - len(cells))
         data.append(cells)
+    if errors:
+        raise BadInput("有的行比表头多出单元格，没有导入任何数据：", _cap(errors), file=name)
+    codes = {c.strip() for c in code_headers}
+    if numeric:
+        for j, grid_rows in sorted(numeric.items()):
+            if j >= width or header[j] not in codes:
+                continue
+            for g in grid_rows:
+                if g <= h or g - h - 1 >= len(data):
+                    continue
+                errors.append(CellError(g + 1, header[j], data[g - h - 1][j],
+                                        "是「数字」格式的单元格：Excel 已去掉开头的 0 或把超过 15 位的数字末尾变成 0。"
+                                        "请在 Excel 中选中这一列，把单元格格式设为「文本」，重新输入这些值后再导入"))
+                if len(errors) > MAX_ERRORS:
+                    break
+        if errors:
+            errors.sort(key=lambda e: e.row)
+            raise BadInput("编码类的列（身份证号、党员编号、电话等）必须是文本格式，没有导入任何数据：",
+                           _cap(errors), file=name)
     df = pl.DataFrame(
         {header[j]: [row[j] for row in data] for j in range(width)},
         schema={c: pl.String for c in header},
@@ -120,11 +202,29 @@ def _rows_to_frame(rows: list[list[str | None]], name: str, expected, sheet=None
     return Frame(df=df, file=name, first_row=h + 2, sheet=sheet)
 
 
-def _read_csv_text(text: str, name: str, expected) -> Frame:
+def _read_csv_text(text: str, name: str, expected, code_headers=CODE_HEADERS) -> Frame:
     import csv
 
-    rows = list(csv.reader(io.StringIO(text)))
-    return _rows_to_frame(rows, name, expected)
+    rows = []
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for row in reader:
+            rows.append(row)
+            if len(rows) > MAX_ROWS + HEADER_SEARCH_ROWS + 1:
+                raise BadInput(f"文件超过 {MAX_ROWS} 行数据的上限：请拆分成几个文件分别导入", file=name)
+    except csv.Error as exc:
+        raise BadInput(f"第 {reader.line_num} 行附近的格式有误（{_csv_reason(exc)}）：请检查引号是否成对，"
+                       "或在 Excel/WPS 中打开后另存为「CSV UTF-8（逗号分隔）」再导入", file=name) from None
+    return _rows_to_frame(rows, name, expected, code_headers=code_headers)
+
+
+def _csv_reason(exc: Exception) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return "有一个单元格超过 131072 个字符"
+    if "new-line character seen in unquoted field" in text:
+        return "换行符不规范"
+    return "引号或分隔符不规范"
 
 
 def _excel_cell_text(value) -> str | None:
@@ -144,7 +244,8 @@ _CELL_RE = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
 
 def formulas_without_values(data: bytes) -> list[str]:
     """Cells of an .xlsx whose formula has no saved result (files written by programs, not by
-    Excel/WPS): a reader would see 0 or nothing there, so such files are refused."""
+    Excel/WPS): a reader would see 0 or nothing there, so such files are refused.
+    Call only on a file `sheet_guard.inspect_xlsx` has accepted (parts of bounded size)."""
     import zipfile
 
     out = []
@@ -166,38 +267,114 @@ def formulas_without_values(data: bytes) -> list[str]:
                     body = m.group(3) or b""
                     if b"<f" in body and (never_calculated or b"<v>" not in body or b"<v></v>" in body):
                         out.append(f"{m.group(1).decode()}{m.group(2).decode()}")
-    except zipfile.BadZipFile:
+                        if len(out) > 10:
+                            return out
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         return []
     return out
 
 
-def _read_excel_bytes(data: bytes, name: str, expected, sheet: str | None) -> Frame:
-    import fastexcel
+_server_lock = threading.Lock()
+_server: dict = {}
 
+
+def _worker_socket() -> str:
+    """Path of the parse server's socket, starting the server on first use (or after it died).
+    The server is `python -m dangjian_core.sheet_worker`: a clean process that forks one
+    limited child per file (see sheet_worker)."""
+    import subprocess
+    import sys
+
+    with _server_lock:
+        proc = _server.get("proc")
+        if proc is not None and proc.poll() is None and _server.get("pid") == os.getpid():
+            return _server["path"]
+        folder = tempfile.mkdtemp(prefix="dangjian-sheets-")
+        path = os.path.join(folder, "s")
+        root = str(Path(__file__).resolve().parents[1])
+        env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        proc = subprocess.Popen([sys.executable, "-m", "dangjian_core.sheet_worker", path],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)
+        line = proc.stdout.readline()
+        if line.strip() != b"ready":
+            proc.kill()
+            raise DangjianError("无法启动表格读取进程，请联系管理员")
+        _server.update(proc=proc, path=path, pid=os.getpid())
+        return path
+
+
+def _parse_excel_isolated(data: bytes, name: str, sheet: str | None, code_headers) -> tuple[dict, bytes]:
+    """Parse in a forked child with memory/CPU limits and a wall-clock timeout."""
+    global last_worker_rss_kb
+    import signal
+    import socket
+
+    from .sheet_worker import recv_msg, send_msg
+
+    died = BadInput("文件太大或结构异常：读取时超出了内存或时间上限，已停止读取（服务器不受影响）。"
+                    "请只保留有数据的区域另存为新的 .xlsx，或拆分成几个小文件再导入", file=name)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = None
+    try:
+        try:
+            conn.connect(_worker_socket())
+        except OSError:
+            _server.clear()  # the server is gone: start a new one and retry once
+            conn.close()
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.connect(_worker_socket())
+        conn.settimeout(30)
+        pid = int(recv_msg(conn)[0]["pid"])
+        conn.settimeout(max(WORKER_TIMEOUT_SECONDS, 0.001))
+        send_msg(conn, {"sheet": sheet, "code_headers": sorted(code_headers),
+                        "mem_bytes": WORKER_MEMORY_BYTES, "cpu_seconds": WORKER_CPU_SECONDS}, data)
+        meta, blob = recv_msg(conn)
+        pid = None  # finished on its own
+    except socket.timeout:
+        raise BadInput(f"读取超时（超过 {WORKER_TIMEOUT_SECONDS:.0f} 秒）：文件太大或结构异常，"
+                       "请拆分成几个小文件，或在 Excel/WPS 中另存为新的 .xlsx 再导入", file=name) from None
+    except (EOFError, OSError, ValueError):
+        raise died from None
+    finally:
+        conn.close()
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    last_worker_rss_kb = int(meta.get("rss_kb") or 0)
+    status = meta.get("status")
+    if status == "bad":
+        raise BadInput(meta.get("message") or "文件无法读取", file=name)
+    if status != "ok":
+        raise BadInput("无法打开这个 Excel 文件：文件已损坏或不是 Excel 格式", file=name)
+    return meta, blob
+
+
+def _read_excel_bytes(data: bytes, name: str, expected, sheet: str | None,
+                      code_headers=CODE_HEADERS) -> Frame:
+    info = None
     if data[:4] == b"PK\x03\x04":
+        info = sheet_guard.inspect_xlsx(data, name, sheet)  # first wall: refuses before parsing
         cells = formulas_without_values(data)
         if cells:
             shown = "、".join(cells[:10]) + ("……" if len(cells) > 10 else "")
             raise BadInput(f"单元格 {shown} 是没有计算结果的公式：请在 Excel/WPS 中打开并保存，"
                            "或复制后「选择性粘贴 → 数值」，再导入", file=name)
-
-    try:
-        reader = fastexcel.read_excel(data)
-    except Exception as exc:  # fastexcel raises its own error types for broken files
-        raise BadInput("无法打开这个 Excel 文件：文件已损坏或不是 Excel 格式", file=name) from exc
-    names = reader.sheet_names
-    if not names:
-        raise BadInput("Excel 文件中没有工作表", file=name)
-    target = sheet if sheet is not None else names[0]
-    if target not in names:
-        raise BadInput(f"Excel 文件中没有名为「{target}」的工作表", file=name)
-    try:
-        sheet_obj = reader.load_sheet(target, header_row=None, dtypes="string")
-        table = sheet_obj.to_polars()
-    except Exception as exc:
-        raise BadInput(f"无法读取工作表「{target}」：文件已损坏", file=name) from exc
-    rows = [[_excel_cell_text(v) for v in row] for row in table.iter_rows()]
-    return _rows_to_frame(rows, name, expected, sheet=target)
+    payload, blob = _parse_excel_isolated(data, name, sheet, code_headers)  # second wall
+    target = payload["sheet"]
+    table = pl.read_ipc(io.BytesIO(blob))
+    rows = [list(row) for row in table.iter_rows()]
+    if not any(_norm_header(c) for r in rows for c in r):
+        others = payload.get("others_with_data") or []
+        if not others and info is not None:
+            others = [s.name for s in info.sheets if s.has_values and s.name != target]
+        if sheet is None and others:
+            raise BadInput(f"第一个工作表「{target}」是空的，数据在工作表「{others[0]}」："
+                           f"请把「{others[0]}」拖到最前面（或删除空的工作表），保存后再导入", file=name)
+        raise BadInput(f"文件是空的：工作表「{target}」没有表头，也没有数据", file=name)
+    numeric = {int(k): v for k, v in (payload.get("numeric") or {}).items()}
+    return _rows_to_frame(rows, name, expected, sheet=target, numeric=numeric, code_headers=code_headers)
 
 
 def read_frame(
@@ -207,29 +384,40 @@ def read_frame(
     name: str | None = None,
     expected: Iterable[str] | None = None,
     sheet: str | None = None,
+    text_columns: Iterable[str] = (),
 ) -> Frame:
-    """Read a csv/xlsx/xls/parquet file (from a path, or from bytes with a file name).
+    """Read a csv/xlsx/xls/parquet file (from a path, or from bytes with a file name) — the one
+    reader for every upload box, `db import` and every CLI that reads a file.
 
     csv and Excel come back with every column as text (Utf8); parquet keeps its types.
-    `expected` column names help find the header row below a title row.
+    `expected` column names help find the header row below a title row. Columns headed by a
+    name in `CODE_HEADERS` or `text_columns` must not hold number cells. Anything hostile or
+    lossy (too large, too many rows, a zip bomb, NUL bytes, UTF-16, ragged rows, …) is refused
+    with a Chinese `BadInput` naming the file, row and column; Excel is parsed in a child
+    process with memory and time limits.
     """
+    codes = CODE_HEADERS | {t.strip() for t in text_columns}
     if data is None:
         if path is None:
             raise ValueError("path or data is required")
         p = Path(path)
         name = name or str(path)
-        if not p.exists():
+        if not p.is_file():
             raise BadInput("文件不存在", file=name)
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise BadInput(f"文件太大（{size / 1048576:.0f} MB）：最多 {MAX_FILE_BYTES // 1048576} MB，"
+                           "请拆分成几个文件分别导入", file=name)
         ext = p.suffix.lower()
         if ext in PARQUET_EXTS:
-            try:
-                return Frame(df=pl.read_parquet(p), file=name)
-            except Exception as exc:
-                raise BadInput("无法读取 parquet 文件：文件已损坏", file=name) from exc
+            return _read_parquet(p, name)
         data = p.read_bytes()
     else:
         name = name or "上传文件"
         ext = Path(name).suffix.lower()
+        if len(data) > MAX_FILE_BYTES:
+            raise BadInput(f"文件太大（{len(data) / 1048576:.0f} MB）：最多 {MAX_FILE_BYTES // 1048576} MB，"
+                           "请拆分成几个文件分别导入", file=name)
     if ext not in SUPPORTED:
         raise BadInput("不支持的文件类型，请使用 .xlsx、.xls、.csv 或 .parquet", file=name)
     if not data:
@@ -238,20 +426,49 @@ def read_frame(
     if ext in PARQUET_EXTS:
         if kind != "parquet":
             raise BadInput("文件内容不是 parquet 格式", file=name)
-        try:
-            return Frame(df=pl.read_parquet(io.BytesIO(data)), file=name)
-        except Exception as exc:
-            raise BadInput("无法读取 parquet 文件：文件已损坏", file=name) from exc
+        return _read_parquet(io.BytesIO(data), name)
     if ext in EXCEL_EXTS:
         if kind not in ("zip", "ole"):
             raise BadInput("文件扩展名是 Excel，但内容不是 Excel 文件（可能是改了扩展名的其他文件）", file=name)
-        return _read_excel_bytes(data, name, expected, sheet)
+        return _read_excel_bytes(data, name, expected, sheet, codes)
     # text
     if kind in ("zip", "ole"):
-        return _read_excel_bytes(data, name, expected, sheet)
+        return _read_excel_bytes(data, name, expected, sheet, codes)
+    if kind == "utf16":
+        raise BadInput("文件是 UTF-16 编码（Excel 的「Unicode 文本」）：请在 Excel/WPS 中另存为"
+                       "「CSV UTF-8（逗号分隔）」后再导入", file=name)
     if kind in ("binary", "parquet") or b"\x00" in data[:4096]:
         raise BadInput("文件内容不是文本格式的 CSV", file=name)
-    return _read_csv_text(_decode(data, name), name, expected)
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise BadInput(f"第 {line} 行含有空字符（NUL，编码为 0 的字节），文件可能已损坏或不是 CSV："
+                       "请在 Excel/WPS 中打开，另存为「CSV UTF-8（逗号分隔）」后再导入", file=name)
+    return _read_csv_text(_decode(data, name), name, expected, codes)
+
+
+def _read_parquet(src, name: str) -> Frame:
+    try:
+        meta = pl.read_parquet_schema(src)
+        if isinstance(src, io.BytesIO):
+            src.seek(0)
+        rows = pl.scan_parquet(src).select(pl.len()).collect().item()
+        if isinstance(src, io.BytesIO):
+            src.seek(0)
+    except Exception as exc:
+        raise BadInput("无法读取 parquet 文件：文件已损坏", file=name) from exc
+    if rows > MAX_ROWS:
+        raise BadInput(f"文件有 {rows} 行数据，超过上限 {MAX_ROWS} 行：请拆分成几个文件分别导入", file=name)
+    if len(meta) > sheet_guard.MAX_COLS:
+        raise BadInput(f"文件有 {len(meta)} 列，超过上限 {sheet_guard.MAX_COLS} 列", file=name)
+    try:
+        df = pl.read_parquet(src)
+    except Exception as exc:
+        raise BadInput("无法读取 parquet 文件：文件已损坏", file=name) from exc
+    for col, dtype in df.schema.items():
+        if dtype == pl.String and df[col].str.contains("\x00", literal=True).any():
+            raise BadInput(f"列「{col}」含有空字符（NUL），文件可能已损坏", file=name)
+    return Frame(df=df, file=name)
 
 
 def check_upload_size(size: int, name: str) -> None:

@@ -88,7 +88,7 @@ SPEC = register(TableSpec(
         Column("category", "类别", "choice", required=True, choices=CATEGORIES),
         Column("street", "街道/系统", required=True, max_len=50),
         Column("secretary", "书记", max_len=30),
-        Column("contact", "联系电话", max_len=50),
+        Column("contact", "联系电话", max_len=50, code=True),
         Column("member_count", "党员人数", "int", required=True, min=0, max=100000, default=0),
         Column("tier", "评定等次", "choice", required=True, choices=TIERS, default="standard"),
         Column("address", "地址", max_len=200),

@@ -50,6 +50,8 @@ class Column:
     sensitive: str | None = None           # permission needed to see the value
     default: object = None
     width: str | None = None
+    code: bool = False                     # a code (编号, 身份证号, 电话): text only, never a number
+    format: str | None = None              # "id_number": GB 11643 身份证号 with its check digit
 
     def label_of(self, code):
         if self.choices and code in self.choices:
@@ -154,9 +156,16 @@ def parse_value(col: Column, raw, refs: dict[str, dict] | None = None):
             raw = raw[1:]  # our own export's formula escape
     kind = col.kind
     if kind == "text":
+        if col.code and isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
+            return None, ("是数字，不是文本：编码类的值（身份证号、编号、电话）必须是文本，数字会丢掉开头的 0 "
+                          "和 15 位以后的数字。请在 Excel 中把这一列设为「文本」格式后重新输入")
         text = str(raw)
+        if "\x00" in text:
+            return None, "含有空字符（NUL），请删除后重新输入"
         if col.max_len and len(text) > col.max_len:
             return None, f"太长了：最多 {col.max_len} 个字"
+        if col.format == "id_number":
+            return check_id_number(text)
         return text, None
     if kind == "int":
         try:
@@ -177,10 +186,14 @@ def parse_value(col: Column, raw, refs: dict[str, dict] | None = None):
         except (InvalidOperation, ValueError):
             return None, "应为数字"
         if kind == "decimal":
+            if d.adjusted() > 15:
+                return None, "数值太大"
             if d.as_tuple().exponent < -2 and d != d.quantize(Decimal("0.01")):
                 return None, "最多两位小数"
             v = d.quantize(Decimal("0.01"))
         else:
+            if d.adjusted() > 15:
+                return None, "数值太大"
             v = round(float(d), 6)  # coordinates and ratios: 6 decimals is plenty (0.1 m)
         return _range(col, v)
     if kind == "date":
@@ -229,6 +242,32 @@ def parse_value(col: Column, raw, refs: dict[str, dict] | None = None):
 
 
 _REF_LABEL = {"orgs": "党组织", "members": "党员", "sites": "示范点"}
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def check_id_number(text: str):
+    """GB 11643-1999 公民身份号码: 17 digits (area, birth date, sequence) and a check character
+    (0–9 or X; a lower-case x is accepted and stored as X). Returns (value, error)."""
+    t = text.strip().replace(" ", "")
+    if re.fullmatch(r"\d+(\.\d+)?[eE][+]?\d+", t):
+        return None, ("是科学计数法（Excel 把它当成了数字，后几位已经丢失）：请把这一列设为「文本」格式，"
+                      "重新输入完整的 18 位身份证号")
+    if len(t) != 18:
+        return None, f"身份证号应为 18 位，这里是 {len(t)} 位"
+    if not re.fullmatch(r"\d{17}[\dXx]", t):
+        return None, "身份证号应为 17 位数字加 1 位数字或 X"
+    try:
+        born = date(int(t[6:10]), int(t[10:12]), int(t[12:14]))
+    except ValueError:
+        return None, f"身份证号中的出生日期 {t[6:14]} 不是有效的日期"
+    if born.year < 1900 or born > clock.today():
+        return None, f"身份证号中的出生日期 {t[6:14]} 不合理"
+    check = _ID_CHECK[sum(int(c) * w for c, w in zip(t[:17], _ID_WEIGHTS)) % 11]
+    if t[17].upper() != check:
+        return None, "身份证号的校验位不对（最后一位）：可能有数字输错，或 Excel 把它当成数字改掉了末尾几位"
+    return t.upper(), None
 
 
 def _range(col: Column, v):
@@ -453,6 +492,8 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
         for check in spec.checks:
             for issue in check(cur, after_df, touched, set(deletes)):
                 col_label = spec.column(issue.column).label if issue.column else None
+                if (row_number(issue.key), col_label) in bad_cells:
+                    continue  # the cell could not be read: its own error says so, once
                 if issue.hard:
                     errors.append(CellError(row_number(issue.key), col_label, issue.value, issue.message))
                 else:
@@ -464,7 +505,8 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
                 errors.append(CellError(None, None, None, reason))
     if errors:
         errors.sort(key=lambda e: (e.row if isinstance(e.row, int) else 0))
-        raise ValidationFailed(f"有 {len(errors)} 处错误，没有保存任何修改。请改正后再保存：", errors)
+        count = f"有 {len(errors)} 处错误" if len(errors) <= MAX_ERRORS else f"有 {MAX_ERRORS} 处以上错误"
+        raise ValidationFailed(f"{count}，没有保存任何修改。请改正后再保存：", cap_errors(errors))
 
     diffs = {k: {c: (cur_rows[k].get(c), v) for c, v in d.items()} for k, d in changed_updates.items()}
     seen = {k: cur_rows[k]["version"] for k in changed_updates}
@@ -546,9 +588,23 @@ def _norm(v):
     return v
 
 
+MAX_ERRORS = 50  # errors collected before stopping: "另有更多错误未列出"
+MORE_ERRORS = "另有更多错误未列出：请先改正以上错误，再重新检查"
+
+
+def cap_errors(errors: list[CellError]) -> list[CellError]:
+    """At most MAX_ERRORS errors, then one line saying there are more."""
+    if len(errors) > MAX_ERRORS:
+        return errors[:MAX_ERRORS] + [CellError(None, None, None, MORE_ERRORS)]
+    return errors
+
+
 def _parse_rows(spec: TableSpec, rows: Iterable[tuple[object, dict]], refs, row_number) -> tuple[dict, list[CellError]]:
+    """Parse every cell; stops reading once more than MAX_ERRORS errors were found."""
     parsed, errors = {}, []
     for k, raw in rows:
+        if len(errors) > MAX_ERRORS:
+            break
         out = {}
         for name, value in raw.items():
             if name in (spec.key, "version", "updated_at", "updated_by"):
@@ -583,6 +639,9 @@ def save(db, user: User, spec: TableSpec, changes: Changes, *, kind: str = "edit
         upd, e1 = _parse_rows(spec, changes.updates.items(), refs, row_number)
         ins_raw = [(("new", i), r) for i, r in enumerate(changes.inserts)]
         ins, e2 = _parse_rows(spec, ins_raw, refs, row_number)
+        if len(e1) + len(e2) > MAX_ERRORS:
+            raise ValidationFailed(f"有 {MAX_ERRORS} 处以上错误，没有保存任何修改。请改正后再保存：",
+                                   cap_errors(e1 + e2))
         inserts = [ins[("new", i)] for i in range(len(changes.inserts))]
         new_keys = allocate_keys(cur, spec, len(inserts))
         numbers = {nk: changes.row_numbers.get(("new", i), f"新增第{i + 1}")
@@ -647,7 +706,11 @@ def map_headers(spec: TableSpec, frame) -> tuple[pl.DataFrame, list[CellError]]:
         if name is None:
             continue  # extra columns are ignored (reported as a warning)
         if name in rename.values():
-            errors.append(CellError(frame.first_row - 1, col, None, "与另一列表示同一字段，重复了"))
+            other = next(c for c, n in rename.items() if n == name)
+            errors.append(CellError(frame.first_row - 1, col, None,
+                                    f"与「{other}」列表示同一字段（{spec.column(name).label if name != spec.key else '编号'}），"
+                                    "重复了：请删除其中一列"))
+            continue
         rename[col] = name
     df = frame.df.select([pl.col(c).alias(n) for c, n in rename.items()])
     missing = [c for c in spec.columns if c.required and c.default is None
@@ -831,6 +894,9 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
         ctx.parsed, ctx.parse_errors = _parse_rows(spec, [(i, rows[i]) for i in keep], refs, row_number)
         ctx.parsed_for = fingerprint
     errs += ctx.parse_errors
+    if len(errs) > MAX_ERRORS:  # enough to fix first: do not validate the rest
+        errs.sort(key=lambda e: (e.row if isinstance(e.row, int) else 0))
+        return ImportPreview(0, 0, 0, cap_errors(errs), warnings)
     if not validate:  # parsed (the slow part) outside the lock; the write transaction validates
         return ImportPreview(0, 0, 0, errs, warnings)
 

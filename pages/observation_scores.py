@@ -49,7 +49,7 @@ with t_entry:
         sheet, key=sk, hide_index=True, disabled=not can, width="stretch",
         column_order=["观摩点", "评分项目", "满分", "得分"],
         column_config={c: st.column_config.Column(disabled=True) for c in ["观摩点", "评分项目", "满分"]}
-        | {"得分": st.column_config.NumberColumn(min_value=0, max_value=100, step=0.5, format="%.1f")})
+        | {"得分": st.column_config.NumberColumn(step=0.5, format="%.1f")})
     if can and st.button("保存评分", type="primary", key="obs_scores_save"):
         rows = edited if isinstance(edited, pl.DataFrame) else pl.from_pandas(edited)
         n, exc = run_safely(S.save_scores, db, user, eid, rows)

@@ -51,14 +51,13 @@ def column_config(db, spec: tables.TableSpec, user: User) -> dict:
             cfg[c.name] = st.column_config.SelectboxColumn(
                 options=_ref_options(db, db.generation, spec.table, c.name), **common)
         elif c.kind == "int":
-            cfg[c.name] = st.column_config.NumberColumn(step=1, min_value=c.min, max_value=c.max,
-                                                        format="%d", **common)
+            # no max_value: the grid silently clamps a larger value to the maximum (latitude
+            # 200 → 90); the core refuses it with a message instead
+            cfg[c.name] = st.column_config.NumberColumn(step=1, format="%d", **common)
         elif c.kind == "float":
-            cfg[c.name] = st.column_config.NumberColumn(min_value=c.min, max_value=c.max,
-                                                        format="%.6f", **common)
+            cfg[c.name] = st.column_config.NumberColumn(format="%.6f", **common)
         elif c.kind == "decimal":
-            cfg[c.name] = st.column_config.NumberColumn(min_value=c.min, max_value=c.max,
-                                                        format="%.2f", **common)
+            cfg[c.name] = st.column_config.NumberColumn(format="%.2f", **common)
         elif c.kind == "date":
             cfg[c.name] = st.column_config.DateColumn(format="YYYY-MM-DD", **common)
         elif c.kind == "bool":

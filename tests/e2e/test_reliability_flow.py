@@ -115,3 +115,28 @@ def test_app_killed_during_a_web_import_keeps_all_or_nothing(tmp_path, demo_db_f
     assert logged == added, "the audit log agrees with the data"
     assert orgs == n0
     _ = os
+
+
+def test_dimension_bomb_upload_is_refused_and_the_server_keeps_working(app, chromium):
+    """The 1.8 KB xlsx claiming A1:XFD1048576 used to abort the whole server (exit −6)."""
+    from tests.data import make_hostile_corpus as corpus
+
+    page = new_page(chromium, app)
+    login(page, "editor", "dangjian-demo")
+    goto_page(page, "基层党组织")
+    page.get_by_text("从 Excel 导入").click()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(files=[{
+        "name": "炸弹.xlsx", "buffer": corpus.dimension_bomb(),
+        "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+    wait_idle(page)
+    expect(page.get_by_text("XFD", exact=False).first).to_be_visible(timeout=30000)
+    shot(page, "dimension_bomb_refused")
+    assert app.proc.poll() is None, "the server is still running"
+    assert not exceptions(page)
+    # and it keeps serving: a good file is checked in the same box
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(files=[{
+        "name": "好.csv", "mimeType": "text/csv",
+        "buffer": "名称,层级,类别,街道/系统,党员人数\n炸弹之后新建党支部,党支部,农村,东湖街道,5\n".encode()}])
+    wait_idle(page)
+    expect(page.get_by_text("检查通过").first).to_be_visible(timeout=30000)
+    assert app.proc.poll() is None
