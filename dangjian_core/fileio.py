@@ -438,7 +438,7 @@ def read_frame(
         raise BadInput("文件是 UTF-16 编码（Excel 的「Unicode 文本」）：请在 Excel/WPS 中另存为"
                        "「CSV UTF-8（逗号分隔）」后再导入", file=name)
     if kind in ("binary", "parquet") or b"\x00" in data[:4096]:
-        raise BadInput("文件内容不是文本格式的 CSV", file=name)
+        raise BadInput("文件内容不是文本格式的 CSV：请上传 Excel 文件（.xlsx），或 UTF-8 编码的 CSV", file=name)
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1

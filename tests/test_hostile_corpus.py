@@ -12,6 +12,7 @@ import io
 import json
 import resource
 import time
+import tracemalloc
 
 import pytest
 
@@ -158,6 +159,13 @@ def test_hostile_corpus_through_every_door(demo_db, tmp_path):
     m = after_all["members"].filter(after_all["members"]["党员编号"] == "007")
     assert m.height == 1 and m["身份证号"][0] == "11010519491231002X" and m["手机号"][0] == "013800138000"
     figures["peak_parent_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    # the largest refused file once more, measuring what refusing it allocates
+    largest = next(c for c in cases if c.name == figures["largest_refused"])
+    tracemalloc.start()
+    outcome, _ = _run(largest, demo_db, tmp_path)
+    figures["largest_refused_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 1048576, 1)
+    tracemalloc.stop()
+    assert outcome == "refused"
     print("\nhostile corpus:", json.dumps(figures, ensure_ascii=False))
     with open("/tmp/dangjian-hostile-figures.json", "w", encoding="utf-8") as f:
         json.dump(figures, f, ensure_ascii=False, indent=1)
