@@ -7,7 +7,9 @@
   made by the app's own `generate_roll` (audited), then `back_calculate` over all 36 months,
   each size in its own child process so its peak memory (ru_maxrss) is its own: 1 M
   (27,778 members) and 10 M (277,778 members). Prints time and peak memory of both steps at
-  both sizes and how they grow (10× the rows should cost about 10× the time: linear).
+  both sizes and how they grow (10× the rows should cost about 10× the time: linear). Each
+  step runs in its own child (the roll builds the file, the back-calculation opens it), so
+  each peak is that step's own.
 * **The page's path** at city scale (100,000 members × 12 months): the first period computed
   month by month (`month_rows`), a change of 截止月份 (one new month + assembly), and a payment
   (one month's fingerprint changes: one month recomputed), against `back_calculate` from
@@ -59,17 +61,18 @@ def _setup(db, members: int, orgs: int = 2_000) -> None:
         cur.execute("SELECT setval('members_seq', ?)", [members])
 
 
-def child(members: int) -> dict:
-    """One size in this process: generate the roll, then back-calculate, with time and peak."""
+def child(mode: str, members: int, path: str) -> dict:
+    """One step of one size in this process, so ru_maxrss is that step's own peak: "roll"
+    builds the database at `path` and generates the roll; "back" opens it and back-calculates."""
     from dangjian_core import dues_store as ds
     from dangjian_core.auth import User
     from dangjian_core.db import Database
 
     user = User("bench", "bench", frozenset({"treasurer"}))
     months = [ds.add_months(date(2023, 1, 1), i) for i in range(MONTHS)]
-    out = {}
-    with tempfile.TemporaryDirectory(prefix="bench_dues_scale_") as tmp:
-        db = Database(Path(tmp) / "scale.duckdb")
+    db = Database(Path(path))
+    out: dict = {}
+    if mode == "roll":
         db.migrate()
         _setup(db, members)
         out["setup_peak_mib"] = _peak_mib()
@@ -78,12 +81,13 @@ def child(members: int) -> dict:
         out["roll_s"] = time.perf_counter() - t0
         out["roll_rows"] = res.inserted
         out["roll_peak_mib"] = _peak_mib()
+    else:
         t0 = time.perf_counter()
         calc = ds.back_calculate(db, user, months[0], months[-1])
         out["back_s"] = time.perf_counter() - t0
         out["back_members"] = calc.members.height
         out["back_peak_mib"] = _peak_mib()
-        db.close()
+    db.close()
     return out
 
 
@@ -143,12 +147,15 @@ def run(sizes=(1, 10)) -> list[dict]:
     got = {}
     for size in sizes:
         members = SIZES_M[size]
-        proc = subprocess.run([sys.executable, __file__, "--child", str(members)], cwd=ROOT,
-                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr[-2000:])
-        got[size] = json.loads(proc.stdout.strip().splitlines()[-1])
-        g = got[size]
+        g = got[size] = {}
+        with tempfile.TemporaryDirectory(prefix="bench_dues_scale_") as tmp:
+            for mode in ("roll", "back"):
+                proc = subprocess.run([sys.executable, __file__, "--child", mode, str(members), str(Path(tmp) / "s.duckdb")],
+                                      cwd=ROOT, capture_output=True, text=True,
+                                      env={**os.environ, "PYTHONPATH": str(ROOT)})
+                if proc.returncode != 0:
+                    raise RuntimeError(proc.stderr[-2000:])
+                g.update(json.loads(proc.stdout.strip().splitlines()[-1]))
         rec(f"scale_{size}m_roll_generate", g["roll_s"], f"s ({g['roll_rows']:,} roll rows, audited)")
         rec(f"scale_{size}m_roll_peak_rss", g["roll_peak_mib"], "MiB")
         rec(f"scale_{size}m_back_calculate", g["back_s"], f"s ({g['back_members']:,} members × {MONTHS} months)")
@@ -156,14 +163,15 @@ def run(sizes=(1, 10)) -> list[dict]:
     if 1 in got and 10 in got:
         for step in ("roll", "back"):
             rec(f"scale_{step}_time_growth_1m_to_10m", got[10][f"{step}_s"] / got[1][f"{step}_s"], "x (10× rows; linear ≈ 10)")
-        rec("scale_peak_rss_growth_1m_to_10m", got[10]["back_peak_mib"] / got[1]["back_peak_mib"], "x")
+        for step in ("roll", "back"):
+            rec(f"scale_{step}_peak_rss_growth_1m_to_10m", got[10][f"{step}_peak_mib"] / got[1][f"{step}_peak_mib"], "x")
     _page_path(rec)
     return results
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--child":
-        print(json.dumps(child(int(sys.argv[2]))))
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        print(json.dumps(child(sys.argv[2], int(sys.argv[3]), sys.argv[4])))
     else:
         sizes = (1, 10)
         if len(sys.argv) == 3 and sys.argv[1] == "--sizes":
