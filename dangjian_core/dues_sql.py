@@ -39,6 +39,7 @@ TOO_LARGE_YUAN = 10 ** 12
 # Unicode White_Space (what polars' strip_chars() removes): an id starting or ending with one
 # is left to the general path, which trims it
 _SPACE_CLASS = r"[\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
+_MAX_COLS = 100  # more columns than a dues file has: left to the general (guarded) reader
 _INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 
 
@@ -86,7 +87,7 @@ def _bad_row_sql(has_fixed: bool) -> str:
     fixed = "fixed_amount" if has_fixed else "CAST(NULL AS DECIMAL(18,2))"
     spaces = ", ".join(map(str, _SPACES))
     mid = "CAST(member_id AS VARCHAR)"
-    return f"""(member_id IS NULL OR {mid} = ''
+    return f"""(member_id IS NULL OR {mid} = '' OR contains({mid}, chr(0))
         OR unicode({mid}) IN ({spaces}) OR unicode(right({mid}, 1)) IN ({spaces})
         OR category IS NULL OR category NOT IN ({_q(CATEGORY_CODES)})
         OR (category IN ({_q(BRACKET + ('retired',))})
@@ -153,8 +154,8 @@ def try_calc_parquet(src: str | os.PathLike, dst: str | os.PathLike, *, precisio
         except duckdb.Error:
             return False  # unreadable: the general path words the message
         types = dict(zip(rel.columns, (str(t) for t in rel.types)))
-        if len(types) != len(rel.columns):
-            return False
+        if len(types) != len(rel.columns) or len(types) > _MAX_COLS:
+            return False  # the general path's reader words the refusal
         mid, cat, base = types.get("member_id"), types.get("category"), types.get("base_income")
         if mid is None or cat != "VARCHAR" or base is None:
             return False

@@ -90,6 +90,7 @@ def test_public_vectors_through_the_sql_engine(tmp_path):
     ([(" a", "employed", Decimal("1"), None)], "an id to trim"),
     ([("a\u3000", "employed", Decimal("1"), None)], "full-width space"),
     ([(None, "employed", Decimal("1"), None)], "no id"),
+    ([("a\x00", "employed", Decimal("1"), None)], "NUL in an id: the guarded reader refuses it"),
 ])
 def test_anything_not_plain_is_left_to_the_general_path(tmp_path, rows, why):
     src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
