@@ -1,11 +1,13 @@
-# 党建工作台 — make run / make test / make bench / make install
+# 党建工作台 — make run / make test / make bench / make install / make bundle / make test-bundle
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+PLATFORM ?= x86_64
+PYVER ?= 3.11
 
-.PHONY: install run test test-fast bench clean-venv
+.PHONY: install run test test-fast bench clean-venv bundle bundle-check test-bundle
 
 install: $(STAMP)
 
@@ -30,3 +32,17 @@ bench: install
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Offline install bundle for the office's intranet: dist/dangjian-<version>-linux-$(PLATFORM).tar.gz
+# (PLATFORM=x86_64|aarch64, PYVER = the target's Python). Needs PyPI once; wheels are cached.
+bundle: install
+	$(BIN)/python deploy/build_bundle.py --platform $(PLATFORM) --python $(PYVER)
+
+# Does every locked runtime package have a wheel for PLATFORM? (reads the index, no download)
+bundle-check: install
+	$(BIN)/python deploy/build_bundle.py --check --platform $(PLATFORM) --python $(PYVER)
+
+# Build the x86_64 bundle, install it with no network in a fresh directory, start it, log in;
+# check the aarch64 bundle is complete.
+test-bundle: install
+	$(BIN)/python -m pytest -q deploy/test_bundle.py

@@ -860,11 +860,27 @@ def _label_px(text: str, size: int = 14) -> int:
     return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in str(text))
 
 
+_fonts_registered = False
+
+
+def _bundled_font_dir() -> str | None:
+    """The install bundle's fonts/ (Noto Sans CJK), named by DANGJIAN_FONT_DIR in dangjian.env:
+    an intranet machine may have no Chinese font of its own."""
+    d = os.environ.get("DANGJIAN_FONT_DIR")
+    return d if d and os.path.isdir(d) else None
+
+
 def _vlc():
+    global _fonts_registered
     try:
         import vl_convert
     except ImportError as exc:  # pragma: no cover — it is in the lock file
         raise DangjianError("服务器缺少图表导出组件 vl-convert-python，请联系系统管理员。") from exc
+    if not _fonts_registered:
+        d = _bundled_font_dir()
+        if d:
+            vl_convert.register_font_directory(os.path.abspath(d))
+        _fonts_registered = True
     return vl_convert
 
 
@@ -903,8 +919,9 @@ def cjk_font_installed() -> bool:
     """Whether the server has a Chinese font for PNG export (else text comes out blank)."""
     global _font_ok
     if _font_ok is None:
+        dirs = _FONT_DIRS + ([_bundled_font_dir()] if _bundled_font_dir() else [])
         _font_ok = any(any(k.lower() in os.path.basename(p).lower() for k in _FONT_FILES)
-                       for d in _FONT_DIRS for p in glob.glob(os.path.join(d, "**", "*"), recursive=True))
+                       for d in dirs for p in glob.glob(os.path.join(d, "**", "*"), recursive=True))
     return _font_ok
 
 

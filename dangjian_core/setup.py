@@ -28,11 +28,16 @@ def ensure_secrets(db) -> str:
     return key
 
 
-def prepare(path: str | None = None, *, demo_if_new: bool = True, scale: str = "demo") -> tuple[Database, bool]:
+def prepare(path: str | None = None, *, demo_if_new: bool | None = None, scale: str = "demo") -> tuple[Database, bool]:
     """Open (creating when missing) and migrate the database; a brand-new database gets the
-    demo data. Returns (db, created)."""
+    demo data — except on an installed server (DANGJIAN_NO_DEMO=1, set by install.sh), where
+    a missing production database must not silently become a demo one. Returns (db, created)."""
+    import os
+
     from . import demo
 
+    if demo_if_new is None:
+        demo_if_new = os.environ.get("DANGJIAN_NO_DEMO", "") not in ("1", "true", "yes")
     path = path or default_path()
     created = not Path(path).exists()
     db = Database(path)

@@ -21,6 +21,7 @@ submit after a server start: the widget keys of a run before st.navigation are u
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -61,12 +62,25 @@ def decode_token(key: str, token: str | None, now: float | None = None) -> dict 
     return data
 
 
+def secure_cookies() -> bool:
+    """Mark the cookie Secure (sent over HTTPS only) when the app is reached over HTTPS:
+    DANGJIAN_SECURE_COOKIES=1 (install.sh --https), or nginx saying so in X-Forwarded-Proto."""
+    if os.environ.get("DANGJIAN_SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
+        return True
+    try:
+        return (st.context.headers.get("X-Forwarded-Proto") or "").lower() == "https"
+    except Exception:  # noqa: BLE001 — no request context (AppTest)
+        return False
+
+
 def _cookie_script(value: str, expires: datetime | None) -> str:
     """A script that writes (or, with expires=None, deletes) the session cookie in this page."""
     if expires is None:
         attrs = "path=/; max-age=0; SameSite=Strict"
     else:
         attrs = f"path=/; expires={expires.strftime('%a, %d %b %Y %H:%M:%S GMT')}; SameSite=Strict"
+    if secure_cookies():
+        attrs += "; Secure"
     cookie = f"{COOKIE_NAME}={value}; {attrs}"
     return f"<script>document.cookie = {json.dumps(cookie)};</script>"
 

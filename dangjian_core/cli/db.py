@@ -91,6 +91,24 @@ def cmd_prepare(args) -> int:
     return 0
 
 
+def cmd_migrate(args) -> int:
+    """Upgrade an existing database to this version (install.sh runs it on upgrade); a
+    database that holds data is backed up first (backups/迁移前-…). Never creates one."""
+    from ..db import Database
+
+    path = _path(args)
+    if not Path(path).exists():
+        raise DangjianError(f"数据库文件 {path} 不存在：新安装请运行 python -m dangjian_core db init")
+    db = Database(path)
+    applied = db.migrate()
+    db.close()
+    if applied:
+        print(f"数据库 {path} 已升级：" + "、".join(f"{v:03d}" for v in applied))
+    else:
+        print(f"数据库 {path} 已是最新，无需升级")
+    return 0
+
+
 def cmd_backup(args) -> int:
     db = _open(args)
     dest = Path(args.dest)
@@ -174,6 +192,9 @@ def register(sub) -> None:
     q = s.add_parser("prepare", help="启动前准备：升级数据库；首次启动时创建演示数据")
     _db_arg(q)
     q.set_defaults(handler=cmd_prepare)
+    q = s.add_parser("migrate", help="升级已有的数据库到本版本（先自动备份；不会新建数据库）")
+    _db_arg(q)
+    q.set_defaults(handler=cmd_migrate)
     q = s.add_parser("backup", help="备份到文件（或目录）")
     q.add_argument("dest")
     _db_arg(q)
