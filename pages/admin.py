@@ -68,6 +68,17 @@ with tab_users:
 
 with tab_backup:
     st.caption("系统每天自动备份一次（保留 30 天），备份文件在数据目录的 backups 文件夹中。恢复前会自动再备份一次当前数据。")
+    bk = backups.status(db)
+    for w in bk["warnings"]:
+        st.warning(w, icon=":material/warning:")
+    st.markdown(f"**最近一次成功备份：** {bk['last_ok']:%Y-%m-%d %H:%M}" if bk["last_ok"] else "**最近一次成功备份：** 没有记录")
+    if bk["second_dir"]:
+        when = f"{bk['second_last_ok']:%Y-%m-%d %H:%M}" if bk["second_last_ok"] else "没有记录"
+        st.markdown(f"**第二备份位置：** `{bk['second_dir']}`，最近一次成功复制：{when}")
+        if bk["second_error"]:
+            st.error(bk["second_error"])
+    else:
+        st.caption("未设置第二备份位置（另一块硬盘或共享目录）：服务器上运行 sudo ./install.sh --service --backup-dir 目录 设置。")
     if st.button("立即备份", key="adm_backup"):
         path, exc = run_safely(backups.make_backup, db, user)
         if exc is None:

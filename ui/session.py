@@ -17,6 +17,7 @@ def _open(path: str) -> Database:
         backups.daily_backup(db)
     except Exception:  # noqa: BLE001 — a failed backup must not stop the app; admin page shows backups
         pass
+    backups.start_daily(db)  # a service runs for weeks: keep backing up once a day
     return db
 
 
