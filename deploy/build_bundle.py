@@ -46,9 +46,22 @@ PLATFORMS = ("x86_64", "aarch64")
 GLIBC_FLOOR = (2, 28)
 APP_PATHS = ("app.py", ".streamlit/config.toml", "pyproject.toml", "requirements.lock",
              "README.md", "dangjian_core/", "pages/", "ui/")
-FONT_DIR = Path("/usr/share/fonts/opentype/noto")
+# Debian's fonts-noto-cjk has the Sans faces as collections (SC, TC, JP, KR, HK share their
+# glyphs, so the SC face alone would save little); the chart export uses Regular and Bold.
+FONT_ROOT = Path("/usr/share/fonts")
 FONT_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc")
-FONT_LICENSE = Path("/usr/share/doc/fonts-noto-cjk/copyright")
+FONT_LICENSE = HERE / "OFL-NotoSansCJK.txt"            # copyright notice + OFL 1.1 text
+DEBIAN_COPYRIGHT = Path("/usr/share/doc/fonts-noto-cjk/copyright")
+
+
+def find_fonts() -> list[Path] | None:
+    found = []
+    for name in FONT_FILES:
+        hits = sorted(FONT_ROOT.rglob(name)) if FONT_ROOT.is_dir() else []
+        if not hits:
+            return None
+        found.append(hits[0])
+    return found
 
 
 # -- what goes in --------------------------------------------------------------------------
@@ -258,14 +271,16 @@ def build(platform: str, python: str, cache: Path, out: Path, fonts: bool = True
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, dest)
         if fonts:
-            missing = [f for f in FONT_FILES if not (FONT_DIR / f).exists()]
-            if missing or not FONT_LICENSE.exists():
+            files = find_fonts()
+            if not files:
                 raise SystemExit("构建机上没有 Noto CJK 字体：请先 sudo apt-get install fonts-noto-cjk"
                                  "（或加 --no-fonts，目标机自己安装中文字体）")
             (top / "fonts").mkdir()
-            for f in FONT_FILES:
-                shutil.copy2(FONT_DIR / f, top / "fonts" / f)
+            for f in files:
+                shutil.copy2(f, top / "fonts" / f.name)
             shutil.copy2(FONT_LICENSE, top / "fonts" / "LICENSE-NotoSansCJK.txt")
+            if DEBIAN_COPYRIGHT.exists():
+                shutil.copy2(DEBIAN_COPYRIGHT, top / "fonts" / "debian-copyright.txt")
             (top / "fonts" / "README.txt").write_text(
                 "Noto Sans CJK（思源黑体），SIL Open Font License 1.1，许可全文见 LICENSE-NotoSansCJK.txt。\n"
                 "取自 Debian 软件包 fonts-noto-cjk；简报图表导出 PNG 时使用其中的 Noto Sans CJK SC。\n",
