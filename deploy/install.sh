@@ -133,7 +133,8 @@ if [ -n "$glibc" ]; then
 fi
 find_python() {
   local c
-  for c in "$PYTHON" "python$PYVER" python3 "/usr/bin/python$PYVER" "/usr/local/bin/python$PYVER"; do
+  # the system's interpreter first: a service user cannot run one under /root (pyenv, conda)
+  for c in "$PYTHON" "/usr/bin/python$PYVER" "/usr/local/bin/python$PYVER" "python$PYVER" python3; do
     [ -n "$c" ] || continue
     command -v "$c" >/dev/null 2>&1 || continue
     if [ "$("$c" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$PYVER" ]; then
@@ -144,6 +145,7 @@ find_python() {
 }
 PY="$(find_python)" || die "需要 Python $PYVER（安装包中的依赖是为 CPython $PYVER 编译的）。请安装 python$PYVER（麒麟/统信：apt install python$PYVER），或在构建机上用 make bundle PYVER=<本机版本> 生成匹配的安装包；也可用 --python 指定解释器。"
 "$PY" -c 'import venv' 2>/dev/null || die "$PY 缺少 venv 模块（apt install python$PYVER-venv 或 python3-venv）"
+PY="$("$PY" -c 'import os, sys; print(os.path.realpath(sys.executable))')"   # not a pyenv shim
 
 # 2. where things go
 REL_DIR="$PREFIX/releases/$RELEASE"
@@ -156,6 +158,9 @@ if [ "$SERVICE" -eq 1 ] && ! id "$SVC_USER" >/dev/null 2>&1; then
   useradd --system --home-dir "$DATA" --no-create-home --shell "$nologin" --user-group "$SVC_USER" \
     || die "无法创建服务用户 $SVC_USER"
   say "已创建服务用户 $SVC_USER"
+fi
+if [ "$SERVICE" -eq 1 ] && command -v runuser >/dev/null 2>&1 && ! runuser -u "$SVC_USER" -- "$PY" -c pass 2>/dev/null; then
+  die "服务用户 $SVC_USER 无权运行 $PY（装在 /root 或某人家目录下？）：请用 --python 指定系统的 Python，如 /usr/bin/python$PYVER"
 fi
 
 # 3. the program: a fresh release directory with its own venv, filled from wheels/ only
@@ -181,6 +186,7 @@ say "程序已安装到 $REL_DIR（$(( $(date +%s) - T0 )) 秒）"
 
 # 4. settings
 mkdir -p "$CONF_DIR" "$DATA"
+[ "$SERVICE" -eq 1 ] && chmod 750 "$DATA"   # salaries and ID numbers live here
 FONT_LINE="# DANGJIAN_FONT_DIR="; [ -d "$REL_DIR/fonts" ] && FONT_LINE="DANGJIAN_FONT_DIR=\"$PREFIX/current/fonts\""
 cat > "$CONF.part" <<EOF
 # 党建工作台 配置（install.sh 生成；修改后重启服务：systemctl restart dangjian）
@@ -315,6 +321,13 @@ PrivateTmp=true
 ProtectSystem=strict
 ReadWritePaths=$DATA${DANGJIAN_BACKUP_DIR:+ -$DANGJIAN_BACKUP_DIR}
 ProtectHome=true
+ProtectKernelTunables=true
+ProtectKernelModules=true
+ProtectControlGroups=true
+RestrictSUIDSGID=true
+RestrictRealtime=true
+LockPersonality=true
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
 UMask=0027
 
 [Install]
