@@ -610,13 +610,14 @@ def save_scores(db, user: User, event_id, frame, *, commit: bool = True) -> int:
     written then. → number of scores stored."""
     require(user, PERM)
     row_of = lambda i: i + 2  # noqa: E731
+    file = None
     if hasattr(frame, "df") and hasattr(frame, "row_number"):
-        row_of, frame = frame.row_number, frame.df
+        row_of, file, frame = frame.row_number, frame.file, frame.df
     if not isinstance(frame, pl.DataFrame):
         frame = pl.DataFrame(list(frame))
     missing = [c for c in ("观摩团", "评分项目", "得分") if c not in frame.columns]
     if missing or not ({"观摩点编号", "观摩点"} & set(frame.columns)):
-        raise BadInput("评分表缺少列：" + "、".join(missing or ["观摩点"]) + "（请用本页下载的评分表填写）")
+        raise BadInput("评分表缺少列：" + "、".join(missing or ["观摩点"]) + "（请用本页下载的评分表填写）", file=file)
     P = problem_for(db, event_id)
     dl = {v: k for k, v in delegation_names(P).items()}
     dl.update({d.id: d.id for d in P.delegations})
@@ -639,7 +640,7 @@ def save_scores(db, user: User, event_id, frame, *, commit: bool = True) -> int:
         if raw_h not in (None, ""):
             try:
                 h = str(int(float(raw_h)))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 h = None
         if h is None or h not in {x.org_id for x in P.hosts}:
             h = h_by_name.get(str(r.get("观摩点") or "").strip())
@@ -674,7 +675,7 @@ def save_scores(db, user: User, event_id, frame, *, commit: bool = True) -> int:
             continue
         keep.append((d, int(h), iid, s.quantize(Decimal("0.01"))))
     if errors:
-        raise BadInput(f"评分表有 {len(errors)} 处错误，没有保存任何评分", errors)
+        raise BadInput(f"评分表有 {len(errors)} 处错误，没有保存任何评分", errors, file=file)
     if not commit or not keep:
         return sum(1 for x in keep if x[3] is not None)
     with db.write() as cur:

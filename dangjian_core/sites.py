@@ -1045,6 +1045,8 @@ def read_score_sheet(db, site_id: int, data: bytes, name: str) -> dict:
         info_frame = fileio.read_frame(data=data, name=name, expected=["项目", "内容"], sheet=INFO)
     except BadInput:
         raise BadInput("文件中没有「基本信息」工作表：请使用从本系统下载的评分表", file=name) from None
+    if not {"项目", "内容"} <= set(info_frame.df.columns):
+        raise BadInput("「基本信息」工作表应有「项目」「内容」两列：请使用从本系统下载的评分表", file=name)
     info = {str(k).strip(): v for k, v in zip(info_frame.df["项目"].to_list(), info_frame.df["内容"].to_list())
             if k is not None}
     if str(info.get("示范点编号") or "").strip() != str(site["id"]):

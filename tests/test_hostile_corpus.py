@@ -88,11 +88,30 @@ def _run(case, db, tmp) -> tuple[str, str]:
             else:
                 ds.import_bases(db, ADMIN, frame, commit=True)
             return "accepted", ""
-        if kind == "reports":
+        if kind == "reports" and arg == "values":
             from dangjian_core import reports as R
 
             frame = fileio.read_frame(path, expected=["单位", "指标", "月份", "数值"])
             res = R.import_indicator_values(db, ADMIN, frame, commit=True)
+            if res.ok:
+                return "accepted", ""
+            return "refused", f"文件 {case.name}：" + "\n".join(str(e) for e in res.errors)
+        if kind == "observe":
+            from dangjian_core import observation_store as S
+
+            frame = fileio.read_frame(path, expected=S.SHEET_HEADER)
+            S.save_scores(db, ADMIN, 1, frame)
+            return "accepted", ""
+        if kind == "sites":
+            from dangjian_core import sites
+
+            sites.read_score_sheet(db, 1, case.data, case.name)
+            return "accepted", ""
+        if kind == "reports" and arg == "votes":
+            from dangjian_core import reports as R
+
+            frame = fileio.read_frame(path, expected=list(R.VOTE_HEADERS))
+            res = R.import_votes(db, ADMIN, 1, frame, commit=True)
             if res.ok:
                 return "accepted", ""
             return "refused", f"文件 {case.name}：" + "\n".join(str(e) for e in res.errors)

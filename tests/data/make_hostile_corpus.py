@@ -324,6 +324,22 @@ def _workflow_cases() -> list[Case]:
         cases += [c for c in _format_attacks(prefix, target, header, row) if c.why != "row limit"]
     cases.append(Case("payments_no_as_number.xlsx", "dues:payments", xlsx_bytes([pay, [7, "张三", "2026-10", "10"]]),
                       "refused", "党员编号 as number"))
+    obs = ["观摩团", "观摩点编号", "观摩点", "评分项目", "满分", "得分"]
+    votes = ["单位", "参评人数", "好", "较好", "一般", "差", "评议意见"]
+    site = ["细则编号", "序号", "类型", "考评项目", "满分", "自评分", "考评得分", "否决", "备注"]
+    for prefix, target, header, row in (
+            ("obs_scores", "observe:scores", obs, ["东湖街道", "1", "东湖街道党工委", "组织建设", "10", "8"]),
+            ("votes", "reports:votes", votes, ["第1支部", "20", "10", "5", "3", "2", ""]),
+            ("site_sheet", "sites:score-sheet", site, ["1", "1", "基础项", "阵地建设", "10", "8", "8", "", ""])):
+        cases += [c for c in _format_attacks(prefix, target, header, row) if c.why != "row limit"]
+    cases += [
+        Case("obs_scores_huge_host.csv", "observe:scores",
+             csv_bytes([obs, ["东湖街道", "1e999", "不存在的点", "组织建设", "10", "8"]]), "refused", "1e999 host id"),
+        Case("obs_scores_200.csv", "observe:scores",
+             csv_bytes([obs, ["东湖街道", "1", "东湖街道党工委", "组织建设", "10", "200"]]), "refused", "score 200"),
+        Case("votes_huge.csv", "reports:votes", csv_bytes([votes, ["第1支部", "9" * 300, "1", "1", "1", "1", ""]]),
+             "refused", "300 digits"),
+    ]
     return cases
 
 
