@@ -30,8 +30,9 @@ MAX_RATIO = 200               # unzipped / zipped size of a part over 1 MB (zip 
 MAX_PARTS = 5_000
 
 _CHUNK = 1 << 20
-_ROW_RE = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
-_ROW_R_RE = re.compile(rb'\br="(\d+)"')
+_ROW_TAG_RE = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_ROW_NUM_RE = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="(\d{1,15})"')
+_HUGE_NUM_RE = re.compile(rb'<(?:\w+:)?(?:row|c)\s[^>]*?\br="[A-Z]*\d{16}')
 _CELL_COL_RE = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]+)\d+"')
 _DIM_RE = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]*)(\d*)(?::([A-Z]+)(\d+))?"')
 _HAS_VALUE_RE = re.compile(rb"<(?:\w+:)?(?:v|t)\b[^>]*>[^<]")
@@ -151,13 +152,12 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: SheetInfo, nam
                 sheet.declared = (d.group(1) + d.group(2) + (b":" + d.group(3) + d.group(4)
                                                             if d.group(3) else b"")).decode()
             first = False
-        for attrs in _ROW_RE.findall(buf):
-            r = _ROW_R_RE.search(attrs)
-            if r:
-                v = int(r.group(1)) if len(r.group(1)) < 12 else 10 ** 12
-                max_row = v if v > max_row else max_row
-            else:
-                rows_without_r += 1
+        nums = _ROW_NUM_RE.findall(buf)
+        if nums:
+            max_row = max(max_row, max(map(int, nums)))
+        rows_without_r += len(_ROW_TAG_RE.findall(buf)) - len(nums)
+        if _HUGE_NUM_RE.search(buf):
+            max_row = 10 ** 15
         letters = set(_CELL_COL_RE.findall(buf))
         if letters:
             widest = max(letters, key=lambda b: (len(b), b))
