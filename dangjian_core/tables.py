@@ -624,12 +624,28 @@ def _parse_rows(spec: TableSpec, rows: Iterable[tuple[object, dict]], refs, row_
     return parsed, errors
 
 
+def hidden_column_errors(spec: TableSpec, user: User, names, row) -> list[CellError]:
+    """A column the user may not see (身份证号, salary items without salary.read) may not be
+    written by them either: a blind overwrite, and an import preview would show the old value."""
+    out = []
+    for c in spec.columns:
+        if c.name in names and c.sensitive and not user.can(c.sensitive):
+            out.append(CellError(row, c.label, None,
+                                 f"您没有查看「{c.label}」的权限，也不能修改它：请删除这一列后再导入，"
+                                 "或请有权限的同事（党费管理员）办理"))
+    return out
+
+
 def save(db, user: User, spec: TableSpec, changes: Changes, *, kind: str = "edit",
          description: str | None = None) -> SaveResult:
     """Save edits from the table editor in one transaction (all or nothing)."""
     require(user, spec.perm)
     if changes.is_empty():
         return SaveResult(None)
+    touched = {n for r in changes.updates.values() for n in r}
+    touched |= {n for r in changes.inserts for n, v in r.items() if not _blank(v)}
+    if hidden := hidden_column_errors(spec, user, touched, None):
+        raise ValidationFailed("没有保存任何修改：", hidden)
 
     def row_number(k):
         return changes.row_numbers.get(k, k)
@@ -752,6 +768,7 @@ def import_frame(db, user: User, spec: TableSpec, frame, *, commit: bool = False
     transaction before writing."""
     require(user, spec.perm)
     df, errors = map_headers(spec, frame)
+    errors += hidden_column_errors(spec, user, df.columns, frame.first_row - 1)
     extra = [c for c in frame.df.columns if c.strip() not in spec.header_map()]
     warnings = [f"以下列不认识，已忽略：{'、'.join(extra)}"] if extra else []
     if errors:
