@@ -1990,7 +1990,10 @@ def back_calculate_rows(db, user: User, start, end, rows: list[pl.DataFrame], *,
 
 def _assemble(comp: pl.DataFrame, months, first, last, labels, back, rules, settings, sid, user) -> BackCalc:
     """Runs, totals per member and org, the missing list — from computed month rows."""
-    comp = comp.sort("member_id", "month")
+    if comp.height:  # one Int64 key sorts about twice as fast as (member_id, month)
+        key = (comp["member_id"].cast(pl.Int64) * 32768 + comp["month"].dt.year().cast(pl.Int64) * 12
+               + comp["month"].dt.month().cast(pl.Int64))
+        comp = comp[key.arg_sort()]
     ok = comp.filter(pl.col("dues_fen").is_not_null())
     miss = comp.filter(pl.col("dues_fen").is_null())
     labels = labels.with_columns(pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32))
