@@ -5,6 +5,7 @@ import os
 import streamlit as st
 
 from dangjian_core.demo import is_demo
+from ui import chrome
 from ui.login import login_gate, login_page, logout
 from ui.session import get_db
 
@@ -46,6 +47,7 @@ def _url_path(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
 
+chrome.install()  # Streamlit's own words (uploader, select boxes, grid menus) in Chinese
 existing = [p for p in PAGES if os.path.exists(os.path.join(os.path.dirname(__file__), p[0]))]
 db = get_db()
 user = login_gate(db)

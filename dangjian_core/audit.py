@@ -29,6 +29,39 @@ SENSITIVE: dict[str, dict[str, str]] = {}
 HIDDEN = "***"
 
 
+# table → column → (Chinese label, {code: display} or None); filled by tables.TableSpec
+COLUMNS: dict[str, dict[str, tuple[str, dict | None]]] = {}
+# table → [(cur, keys) → reasons a row may not go]: asked before undoing the insert of a row
+DELETE_CHECKS: dict[str, list] = {}
+# Chinese names of columns of workflow tables that have no TableSpec (shared names first)
+FIELD_LABELS: dict[str, str] = {
+    "name": "名称", "title": "标题", "note": "备注", "status": "状态", "level": "等级",
+    "year": "年度", "month": "月份", "day": "日", "slot": "时段", "seq": "序号", "kind": "类型",
+    "org_id": "党组织", "unit_id": "单位", "member_id": "党员", "session_id": "场次",
+    "event_id": "观摩活动", "host_org_id": "观摩点", "delegation": "观摩团", "locked": "锁定",
+    "capacity": "容量", "score": "得分", "item": "项目", "item_id": "评分项目", "max_points": "满分",
+    "deadline": "整改期限", "from_level": "原等级", "to_level": "新等级", "issued": "下发日期",
+    "from_deadline": "原期限", "days_overdue": "逾期天数", "voters": "参评人数", "good": "好",
+    "fairly_good": "较好", "average": "一般", "poor": "差", "comments": "评议意见",
+    "source": "来源", "reason": "理由", "progress": "进度", "rule_rank": "排序",
+    "replaces_id": "替换", "category": "类别", "base": "计算基数", "fixed_amount": "固定数额",
+    "rate_permille": "比例（‰）", "rule": "规则", "due": "应交", "paid": "已交", "paid_on": "缴纳日期",
+    "method": "缴纳方式", "quarterly": "按季度", "proxy_name": "代缴人", "consent": "本人同意",
+    "amount": "金额", "forward": "转交上级", "counted": "计入项目", "deducted": "扣除项目", "tax": "个税",
+    "redetermine": "重新核定", "import_id": "导入批次", "column_name": "工资项", "file_name": "文件名",
+    "row_count": "行数", "settings_id": "党费设置", "settings": "设置", "mode": "方式",
+    "event_date": "日期", "days": "天数", "slots_per_day": "每天时段数", "slot_times": "时段",
+    "visits_per_delegation": "每团观摩点数", "previous_event_id": "上一次活动", "spec": "图表设置",
+    "dataset": "数据", "on_home": "显示在首页", "position": "顺序", "display_name": "姓名",
+    "roles": "角色", "disabled": "停用", "planned": "计划数", "named_target": "命名目标",
+    "site_id": "示范点", "assessed_on": "考评日期", "assessor": "考评人", "rubric_id": "考评细则",
+    "stage": "阶段", "self_total": "自评总分", "total": "总分", "vetoed": "否决", "result": "结果",
+    "status_before": "考评前状态", "status_after": "考评后状态", "assessment_id": "考评",
+    "rubric_item_id": "细则条目", "self_score": "自评分", "created_by": "创建人",
+    "created_at": "创建时间", "published_at": "发布时间", "published_by": "发布人",
+}
+
+
 def register_table(table: str, label: str, key: str = "id", perm: str = "orgs.write", *,
                    read_perm: str | None = None, sensitive: dict[str, str] | None = None) -> None:
     """Declare a table whose changes can be listed and reverted, and the permission needed."""
@@ -78,6 +111,36 @@ def _reader_filter(user: User) -> tuple[str, list]:
     if user.can("users.manage") and all(user.can(p) for p in READ_PERMS.values()):
         return "1=1", []
     return "l.table_name IN (SELECT unnest(?))", [sorted(readable_tables(user))]
+
+
+def register_columns(table: str, columns: dict[str, tuple[str, dict | None]],
+                     delete_checks: list | None = None) -> None:
+    """Chinese labels (and code → display) of a table's columns for the history, and the
+    checks that say why a row may not be removed (asked when undoing its insert)."""
+    COLUMNS[table] = dict(columns)
+    DELETE_CHECKS[table] = list(delete_checks or [])
+
+
+def field_label(table: str, column: str) -> str:
+    info = COLUMNS.get(table, {}).get(column)
+    return info[0] if info else FIELD_LABELS.get(column, column)
+
+
+def display_value(table: str, column: str, value) -> str:
+    """A value as a person reads it: codes as their Chinese, blanks as「空」, yes/no."""
+    if value is None or value == "" or (isinstance(value, float) and value != value):
+        return "空"
+    info = COLUMNS.get(table, {}).get(column)
+    if info and info[1] and str(value) in info[1]:
+        return str(info[1][str(value)])
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    if len(text) >= 19 and text[10] in " T" and text[4] == "-":  # a timestamp: to the minute
+        return text[:16].replace("T", " ")
+    return text
 
 
 def _json_default(v):
@@ -207,14 +270,24 @@ def list_batches(db, user: User, limit: int = 200) -> pl.DataFrame:
 
 
 def describe_change(table: str, action: str, before: str | None, after: str | None) -> str:
-    """A short Chinese summary: which fields changed from what to what."""
+    """A short Chinese summary: which fields changed from what to what, with the columns'
+    Chinese labels and values as they are shown (never code names)."""
     b = json.loads(before) if before else {}
     a = json.loads(after) if after else {}
+
+    def title(row: dict) -> str:
+        for k in ("name", "title", "item", "problem", "display_name", "username"):
+            if row.get(k):
+                return str(row[k])
+        return ""
+
     if action == "insert":
-        return "新增：" + (str(a.get("name") or a.get("username") or ""))
+        return "新增：" + title(a)
     if action == "delete":
-        return "删除：" + (str(b.get("name") or b.get("username") or ""))
-    diffs = [f"{k}: {b.get(k)!s} → {a.get(k)!s}" for k in sorted(set(a) | set(b))
+        return "删除：" + title(b)
+    order = {c: i for i, c in enumerate(COLUMNS.get(table, {}))}  # the table's column order
+    diffs = [f"{field_label(table, k)}：{display_value(table, k, b.get(k))} → {display_value(table, k, a.get(k))}"
+             for k in sorted(set(a) | set(b), key=lambda k: (order.get(k, len(order)), k))
              if k not in VOLATILE and b.get(k) != a.get(k)]
     return "；".join(diffs[:6]) + ("……" if len(diffs) > 6 else "")
 
@@ -271,6 +344,15 @@ def revert_batch(db, user: User, batch_id: int, *, entry_ids: list[int] | None =
             key = KEY_COLUMNS[table]
             old_after = rows_json(cur, table, key, [row_key]).get(row_key)
             if action == "insert":
+                # undoing an insert removes the row: refuse while other rows still depend on it
+                # (asked now, after the later entries of this undo have been undone)
+                key_value = int(row_key) if row_key.lstrip("-").isdigit() else row_key
+                reasons = [r for check in DELETE_CHECKS.get(table, []) for r in check(cur, [key_value])]
+                if reasons:
+                    what = describe_change(table, "insert", None, after).removeprefix("新增：")
+                    raise ConflictError(
+                        f"无法撤销第 {entry_id} 条修改（新增{TABLE_LABELS.get(table, table)}「{what}」）："
+                        + "；".join(reasons[:5]) + "。请先撤销或改掉依赖它的修改。")
                 cur.execute(f'DELETE FROM "{table}" WHERE CAST("{key}" AS VARCHAR) = ?', [row_key])
                 record(cur, new_id, user, table, row_key, "delete", old_after, None)
             else:
@@ -306,3 +388,10 @@ def revert_change(db, user: User, entry_id: int) -> int:
 
 def _write_perm(table: str) -> str:
     return WRITE_PERMS.get(table, "orgs.write")
+
+
+def usernames(db) -> list[str]:
+    """Everyone who appears in the history (for its 操作人 filter)."""
+    with db.read() as cur:
+        return [r[0] for r in cur.execute(
+            "SELECT DISTINCT username FROM audit_batches ORDER BY username").fetchall()]

@@ -87,6 +87,8 @@ class TableSpec:
     def __post_init__(self):
         audit.register_table(self.table, self.label, self.key, self.perm,
                              sensitive={c.name: c.sensitive for c in self.columns if c.sensitive})
+        audit.register_columns(self.table, {c.name: (c.label, c.choices) for c in self.columns},
+                               self.delete_checks)
 
     def column(self, name: str) -> Column:
         for c in self.columns:

@@ -13,21 +13,26 @@ user = current_user()
 st.title("系统管理")
 show_flashes()
 
-tab_users, tab_backup, tab_docs = st.tabs(["用户与角色", "备份与恢复", "公文模板"])
+tab_users, tab_backup, tab_docs = st.tabs(["用户与角色", "备份与恢复", "公文模板"], key="adm_tab",
+                                          on_change="rerun")  # an action keeps its tab
 with tab_users:
     users = auth.list_users(db)
     st.dataframe(pl.DataFrame(users).select(
         pl.col("username").alias("用户名"), pl.col("display_name").alias("姓名"),
-        pl.col("roles").alias("角色"), pl.col("disabled").alias("已停用"),
+        pl.col("roles").map_elements(
+            lambda r: "、".join(auth.ROLES.get(x, x) for x in (r or "").split(",") if x),
+            return_dtype=pl.String).alias("角色"),
+        pl.when(pl.col("disabled")).then(pl.lit("已停用")).otherwise(pl.lit("")).alias("状态"),
         pl.col("failed_logins").alias("连续输错次数"), pl.col("locked_until").alias("锁定至"),
-        pl.col("last_login").alias("最近登录")), hide_index=True, width="stretch")
-    st.caption("角色：" + "；".join(f"{k} = {v}" for k, v in auth.ROLES.items()))
+        pl.col("last_login").alias("最近登录")), hide_index=True, width="stretch", placeholder="—")
+    st.caption("角色：" + "、".join(auth.ROLES.values()) + "。只读用户只能查看，不能修改任何数据。")
     with st.form("add_user", clear_on_submit=True):
         st.subheader("新增用户")
         c1, c2 = st.columns(2)
         username = c1.text_input("用户名（字母或数字）")
         display = c2.text_input("姓名")
-        roles = st.multiselect("角色", list(auth.ROLES), format_func=lambda r: auth.ROLES[r], select_all=False)
+        roles = st.multiselect("角色", list(auth.ROLES), format_func=lambda r: auth.ROLES[r],
+                               placeholder="请选择角色（可多选）", select_all=False)
         password = st.text_input("初始密码（至少 8 位）", type="password")
         if st.form_submit_button("新增"):
             _, exc = run_safely(auth.add_user, db, user, username, display, password, roles)
@@ -46,7 +51,8 @@ with tab_users:
             st.rerun()
     current = next(u for u in users if u["username"] == target)
     new_roles = c2.multiselect("角色", list(auth.ROLES), default=current["roles"].split(","),
-                               format_func=lambda r: auth.ROLES[r], key=f"adm_roles_{target}", select_all=False)
+                               format_func=lambda r: auth.ROLES[r], key=f"adm_roles_{target}",
+                               placeholder="请选择角色（可多选）", select_all=False)
     if c2.button("保存角色", key="adm_saveroles"):
         _, exc = run_safely(auth.set_roles, db, user, target, new_roles)
         if exc is None:
@@ -88,7 +94,7 @@ with tab_backup:
     if items:
         st.dataframe(pl.DataFrame(items).select(pl.col("name").alias("文件"), pl.col("time").alias("时间"),
                                                 pl.col("size_mb").alias("大小(MB)")),
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", placeholder="—")
         pick = st.selectbox("选择要恢复的备份", [i["name"] for i in items], key="adm_restore_pick")
         checked = st.session_state.get("adm_restore_check")
         if checked is not None and checked[0] != pick:
@@ -101,7 +107,7 @@ with tab_backup:
             st.caption("恢复前请先「检查这个备份」：确认它是完整的党建工作台备份，并核对其中各表的行数。")
         else:
             st.success(f"备份 {pick} 检查通过（数据库第 {max(checked[1].migrations):03d} 步）。请核对各表的行数：")
-            st.dataframe(backups.compare_counts(db, user, checked[1]), hide_index=True, width="stretch")
+            st.dataframe(backups.compare_counts(db, user, checked[1]), hide_index=True, width="stretch", placeholder="—")
             sure = st.checkbox("我已核对行数；我明白恢复会用备份替换当前全部数据（当前数据会先自动备份）",
                                key=f"adm_sure_{pick}")
             if st.button("恢复", disabled=not sure, key="adm_restore", type="primary"):

@@ -113,7 +113,7 @@ with right:
     if built is not None:
         chart_with_export(built.chart, built.table, built.title, key="ch_out")
         with st.expander(f"图表数据（{built.data.height} 行）"):
-            st.dataframe(built.table, hide_index=True, width="stretch")
+            st.dataframe(built.table, hide_index=True, width="stretch", placeholder="—")
 
     st.subheader("保存图表")
     if not user.can("charts.write"):
@@ -149,7 +149,7 @@ else:
         [{"名称": c.name, "数据集": getattr(charts.DATASETS.get(c.dataset), "label", c.dataset),
           "首页显示": "是" if c.on_home else "否", "修改人": c.updated_by or "",
           "修改时间": f"{c.updated_at:%Y-%m-%d %H:%M}" if c.updated_at else ""} for c in items],
-        hide_index=True, width="stretch")
+        hide_index=True, width="stretch", placeholder="—")
     s1, s2, s3 = st.columns([3, 1, 1.4], vertical_alignment="bottom")
     chosen = s1.selectbox("选择图表", list(names), format_func=names.get, key="ch_pick")
     if s2.button("打开", key="ch_open", help="把这张图表的设置放进上面的制图区，可修改后保存"):

@@ -43,7 +43,7 @@ st.warning(ds.BRANCH_DECIDES, icon=":material/gavel:")
 if calc.missing.height:
     with st.expander(f"{calc.missing.height} 名党员缺少计算基数或核定数额，相关月份未计入"):
         st.dataframe(calc.missing.rename({"member_no": "党员编号", "name": "姓名", "org": "党组织", "months": "月数",
-                                          "from": "起始月份"}), hide_index=True, width="stretch")
+                                          "from": "起始月份"}), hide_index=True, width="stretch", placeholder="—")
 
 tabs = st.tabs(["按党组织", "欠缴党员", "连续未缴提醒", "补交记录", "对账单", "图表"], key="arr_tab", on_change="rerun")
 with tabs[0]:

@@ -79,7 +79,7 @@ with t_plan:
         cfg[col] = st.column_config.SelectboxColumn(col, options=names, width="medium")
     st.session_state["obs_grid_key"] = grid_key = f"obs_grid_{eid}_{nonce}_{version}"
     edited = st.data_editor(grid0, key=grid_key, hide_index=True, disabled=not can,
-                            column_config=cfg, width="stretch")
+                            column_config=cfg, width="stretch", placeholder="")
     grid = edited if isinstance(edited, pl.DataFrame) else pl.from_pandas(edited)
     new, exc = run_safely(S.visits_from_grid, P, grid)
     if exc is None and can:
@@ -104,7 +104,7 @@ with t_plan:
         changed = set(new) - set(visits)
         if problems:
             st.error(f"这样调整有 {len(problems)} 处不符合要求：")
-            st.dataframe(pl.DataFrame({"问题": problems}), hide_index=True, width="stretch")
+            st.dataframe(pl.DataFrame({"问题": problems}), hide_index=True, width="stretch", placeholder="—")
         else:
             st.success("调整后的安排符合全部要求。")
             W.figures(O.summarise(P, new))
@@ -142,4 +142,4 @@ with t_export:
                        icon=":material/print:")
     st.caption("Excel 中第一张表是总表（时段 × 观摩团），其后每个观摩团一张，列出它的路线、时间和地址，可直接打印发给各团。")
     table = S.plan_table(P, visits, locked)
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", placeholder="—")

@@ -34,7 +34,7 @@ with t_entry:
     with st.expander("评分细则（项目和满分）", expanded=False):
         rub = S.rubric(db, eid).select(pl.col("item").alias("评分项目"), pl.col("max_points").cast(pl.Float64).alias("满分"))
         r_edit = st.data_editor(rub, key=f"obs_rubric_{eid}_{db.generation}", num_rows="dynamic" if can else "fixed",
-                                disabled=not can, hide_index=True, width="stretch")
+                                disabled=not can, hide_index=True, width="stretch", placeholder="")
         if can and st.button("保存评分细则", key="obs_rubric_save"):
             rows = r_edit if isinstance(r_edit, pl.DataFrame) else pl.from_pandas(r_edit)
             _, exc = run_safely(S.set_rubric, db, user, eid, rows)
@@ -49,7 +49,7 @@ with t_entry:
         sheet, key=sk, hide_index=True, disabled=not can, width="stretch",
         column_order=["观摩点", "评分项目", "满分", "得分"],
         column_config={c: st.column_config.Column(disabled=True) for c in ["观摩点", "评分项目", "满分"]}
-        | {"得分": st.column_config.NumberColumn(step=0.5, format="%.1f")})
+        | {"得分": st.column_config.NumberColumn(step=0.5, format="%.1f")}, placeholder="")
     if can and st.button("保存评分", type="primary", key="obs_scores_save"):
         rows = edited if isinstance(edited, pl.DataFrame) else pl.from_pandas(edited)
         n, exc = run_safely(S.save_scores, db, user, eid, rows)
@@ -100,7 +100,7 @@ view = props.select(
 with t_rank:
     if props["score"].is_null().all():
         st.info("还没有评分。")
-    st.dataframe(view, hide_index=True, width="stretch")
+    st.dataframe(view, hide_index=True, width="stretch", placeholder="—")
     st.caption("校正后得分 = 该团打分 − 该团平均分 + 总平均分，使打分普遍偏高或偏低的团影响相同；"
                "本街道观摩团的评分不计入（街道内部观摩除外）。")
 
@@ -120,7 +120,7 @@ with t_tier:
         t_edit = st.data_editor(ch, key=tk, hide_index=True,
                                 disabled=["编号", "观摩点", "得分", "评分数", "现等次"] if can_tier else True,
                                 column_config={"调整为": st.column_config.SelectboxColumn(options=list(O.TIER_CN.values()))},
-                                width="stretch")
+                                width="stretch", placeholder="")
         if can_tier and st.button("确认调整等次", type="primary", key="obs_tiers_apply"):
             rows = (t_edit if isinstance(t_edit, pl.DataFrame) else pl.from_pandas(t_edit)).filter("采纳")
             if rows.height == 0:

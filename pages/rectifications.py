@@ -50,7 +50,7 @@ def overdue() -> None:
         pl.col("days_overdue").alias("逾期天数"), pl.col("name").alias("单位"), pl.col("level_name").alias("当前"),
         pl.col("note").alias("建议"), pl.col("problem").alias("问题"), pl.col("responsible").alias("责任人"),
         pl.col("deadline").alias("整改期限"), pl.col("street").alias("街道/系统")), hide_index=True, width="stretch",
-        height=min(420, 35 * (board.height + 1) + 3))
+        height=min(420, 35 * (board.height + 1) + 3), placeholder="—")
     props = board.filter(~pl.col("at_top"))
     if not can or props.height == 0:
         return

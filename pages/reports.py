@@ -76,7 +76,7 @@ def picking() -> None:
             pl.col("status").replace_strict(R.PICK_STATUS).alias("状态"),
             pl.col("source").replace_strict(R.PICK_SOURCES).alias("来源"),
             pl.when(pl.col("locked")).then(pl.lit("🔒")).otherwise(pl.lit("")).alias("锁定"),
-            pl.col("note").alias("说明")), hide_index=True, width="stretch")
+            pl.col("note").alias("说明")), hide_index=True, width="stretch", placeholder="—")
         st.markdown("**入选理由**\n\n" + "\n".join(f"{r['order']}. **{r['name']}**：{r['reason']}"
                                                  for r in picked.iter_rows(named=True)))
     if draft and can and picked.height:
@@ -97,7 +97,7 @@ def picking() -> None:
         if rk.ranked.height:
             st.dataframe(rk.ranked.select(pl.col("rank").alias("排序"), pl.col("name").alias("单位"),
                                           pl.col("street").alias("街道/系统"), pl.col("progress").alias("进度分"),
-                                          pl.col("reason").alias("理由")), hide_index=True, width="stretch", height=360)
+                                          pl.col("reason").alias("理由")), hide_index=True, width="stretch", height=360, placeholder="—")
     W.coverage_panel(db, year)
 
 
@@ -154,7 +154,7 @@ def voting() -> None:
         st.dataframe(v.select(pl.col("rank").alias("排名"), pl.col("name").alias("单位"), pl.col("voters").alias("参评人数"),
                               pl.col("good").alias("好"), pl.col("fairly_good").alias("较好"), pl.col("average").alias("一般"),
                               pl.col("poor").alias("差"), pl.col("good_rate").alias("好+较好率%"),
-                              pl.col("comments").alias("评议意见")), hide_index=True, width="stretch")
+                              pl.col("comments").alias("评议意见")), hide_index=True, width="stretch", placeholder="—")
     missing = p.filter(~pl.col("unit_id").is_in(v["unit_id"].to_list() if v.height else []))
     if missing.height:
         st.info("还没有测评票的单位：" + "、".join(missing["name"].to_list()))
@@ -173,7 +173,7 @@ def voting() -> None:
             pv, exc = (None, True) if frame is None else run_safely(R.import_votes, db, user, sid, frame)
             if exc is None and pv.errors:
                 st.error(f"检查发现 {len(pv.errors)} 处错误，没有导入任何数据：")
-                st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch")
+                st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch", placeholder="—")
             elif exc is None:
                 for w in pv.warnings:
                     st.warning(w)

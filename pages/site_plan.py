@@ -54,7 +54,7 @@ with tabs[0]:
             nonce = st.session_state.setdefault("plan_nonce", 0)  # new editor only after 保存
             edited = st.data_editor(shown, key=f"plan_{year}_{nonce}", hide_index=True, width="stretch",
                                     disabled=["类别", "申报", "实际创建", "已命名", "差额"],
-                                    column_config={"计划创建": st.column_config.NumberColumn(min_value=0, step=1)})
+                                    column_config={"计划创建": st.column_config.NumberColumn(min_value=0, step=1)}, placeholder="")
             c1, c2 = st.columns([1, 3])
             target = c1.number_input("计划命名数", 0, 1000, p["named_target"], key=f"plan_target_{year}")
             if c2.button("保存计划", type="primary", key="plan_save"):

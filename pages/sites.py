@@ -26,8 +26,9 @@ for box, (code, text) in zip(st.columns(len(R.STATUSES)), R.STATUSES.items()):
 
 f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
 statuses = f1.multiselect("状态", list(R.STATUSES), default=list(R.OPEN), format_func=R.STATUSES.get,
-                          key="st_status", placeholder="全部")
-cats = f2.multiselect("类别", list(CATEGORIES), format_func=CATEGORIES.get, key="st_cat", placeholder="全部")
+                          key="st_status", placeholder="全部", select_all=False)
+cats = f2.multiselect("类别", list(CATEGORIES), format_func=CATEGORIES.get, key="st_cat", placeholder="全部",
+                    select_all=False)
 search = f3.text_input("搜索", key="st_search", placeholder="党组织、街道、品牌、督查指导员")
 only_overdue = f4.checkbox("只看逾期", key="st_overdue")
 view = df

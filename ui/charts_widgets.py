@@ -148,7 +148,7 @@ def filters_panel(frame: pl.DataFrame, ds: charts.Dataset, prefix: str,
                 st.session_state[key] = [v for v in cond.get("in", []) if v in options]
             elif any(v not in options for v in st.session_state.get(key, [])):
                 st.session_state[key] = [v for v in st.session_state[key] if v in options]
-            picked = box.multiselect(f.label, options, key=key, placeholder="全部")
+            picked = box.multiselect(f.label, options, key=key, placeholder="全部", select_all=False)
             if picked:
                 out[f.name] = {"in": picked}
             continue

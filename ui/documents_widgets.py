@@ -60,7 +60,7 @@ def template_admin(db, user) -> None:
     rows = DOC.templates(db)
     st.dataframe([{"公文": r["name"], "现用模板": "已上传：" + r["file_name"] if r["custom"] else "系统默认",
                    "上传人": r["updated_by"] or "", "上传时间": f"{r['updated_at']:%Y-%m-%d %H:%M}" if r["updated_at"] else ""}
-                  for r in rows], hide_index=True, width="stretch")
+                  for r in rows], hide_index=True, width="stretch", placeholder="—")
     names = {r["kind"]: r["name"] for r in rows}
     kind = st.selectbox("公文", list(names), format_func=names.get, key="doc_tpl_kind")
     info = next(r for r in rows if r["kind"] == kind)

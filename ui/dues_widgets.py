@@ -184,7 +184,7 @@ def roll_actions(db, user: User, month: date, org_id) -> None:
     if missing is not None and missing.height:
         with st.expander(f"{missing.height} 人次缺少计算基数或核定数额，未列入花名册", expanded=True):
             st.dataframe(missing.rename({"member_no": "党员编号", "name": "姓名", "org": "党组织", "month": "月份",
-                                         "category": "党员类别"}), hide_index=True, width="stretch", height=220)
+                                         "category": "党员类别"}), hide_index=True, width="stretch", height=220, placeholder="—")
 
 
 def roll_frame(df: pl.DataFrame, offset: int) -> pl.DataFrame:
@@ -257,7 +257,7 @@ def roll_editor(db, user: User, month: date, org_id) -> None:
         ["rate", "due", "paid", "paid_on", "method", "quarterly", "proxy_name", "consent", "note"]
     key = f"roll_editor_{nonce}"
     st.data_editor(frame, key=key, hide_index=True, column_order=order, column_config=ROLL_CONFIG,
-                   disabled=not can, width="stretch", height=min(36 * (frame.height + 1) + 3, 520))
+                   disabled=not can, width="stretch", height=min(36 * (frame.height + 1) + 3, 520), placeholder="")
     if not can:
         return
     edits = edits_from_state(st.session_state.get(key) or {}, frame)
@@ -305,7 +305,7 @@ def roll_downloads(db, user: User, month: date, org_id) -> None:
                                    pl.col("rate").alias("收缴率（%）")),
                      hide_index=True, width="stretch", height=320,
                      column_config={"应缴": st.column_config.NumberColumn(format="%.2f"),
-                                    "实缴": st.column_config.NumberColumn(format="%.2f")})
+                                    "实缴": st.column_config.NumberColumn(format="%.2f")}, placeholder="—")
 
 
 # -- 登记缴费 -----------------------------------------------------------------------------------
@@ -406,7 +406,7 @@ def voluntary_form(db, user: User, month: date) -> None:
                               .alias("标记"), pl.col("note").alias("备注")),
                      hide_index=True, width="stretch", column_config={
                          "金额": st.column_config.NumberColumn(format="%.2f"),
-                         "缴纳日期": st.column_config.DateColumn(format="YYYY-MM-DD")})
+                         "缴纳日期": st.column_config.DateColumn(format="YYYY-MM-DD")}, placeholder="—")
 
 
 # -- 工资表与基数 ---------------------------------------------------------------------------------
@@ -462,7 +462,7 @@ def payroll_panel(db, user: User, month: date, org_id) -> None:
         pl.Series("计算过程", steps)),
         hide_index=True, width="stretch", height=min(36 * (show.height + 1) + 3, 420),
         column_config={**{c: st.column_config.NumberColumn(format="%.2f") for c in money_cols},
-                       "计算过程": st.column_config.TextColumn(width="large")})
+                       "计算过程": st.column_config.TextColumn(width="large")}, placeholder="—")
     with st.container(border=True):
         st.markdown("**计算过程**（基数 → 档次 → 费率 → 应缴）")
         for r, text in list(zip(show["row"].to_list(), steps))[:8]:
@@ -519,7 +519,7 @@ def base_history_panel(db, user: User) -> None:
                                  pl.col("source").replace_strict(ds.SOURCES, default=pl.col("source")).alias("来源"),
                                  pl.col("updated_by").alias("登记人")), hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.2f")
-                                    for c in ("计算基数", "固定数额", "计入合计", "扣除", "个税")})
+                                    for c in ("计算基数", "固定数额", "计入合计", "扣除", "个税")}, placeholder="—")
 
 
 def category_panel(db, user: User) -> None:
@@ -537,7 +537,7 @@ def category_panel(db, user: User) -> None:
     if hist.height:
         st.dataframe(hist.select(pl.col("month").dt.strftime("%Y-%m").alias("自月份起"), pl.col("category_label").alias("类别"),
                                  pl.col("note").alias("说明"), pl.col("updated_by").alias("登记人")),
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", placeholder="—")
     else:
         st.caption("没有类别变化记录：各月都按名册中的类别计算。")
     if not user.can(ds.PERM_WRITE):
@@ -570,7 +570,7 @@ def import_history_panel(db, user: User) -> None:
         pl.col("row_count").alias("人数"), pl.col("settings_id").alias("设置版本"),
         pl.when(pl.col("redetermine")).then(pl.lit("是")).otherwise(pl.lit("")).alias("重新核定"),
         pl.col("updated_by").alias("导入人"), pl.col("updated_at").alias("时间")),
-        hide_index=True, width="stretch", column_config={"时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+        hide_index=True, width="stretch", column_config={"时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")}, placeholder="—")
 
 
 # -- 设置 ---------------------------------------------------------------------------------------
@@ -613,7 +613,7 @@ def settings_panel(db, user: User) -> None:
                                      return_dtype=pl.String).alias("内容"),
                                  pl.col("note").alias("说明"), pl.col("roll_rows").alias("花名册行数"),
                                  pl.col("updated_by").alias("修改人"), pl.col("updated_at").alias("时间")),
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", placeholder="—")
     st.markdown("**农民党员每月数额**（由党支部确定；未设置的支部按默认数额）")
     table_editor(db, user, ds.FARMER_SPEC, key="farmer_amounts", page_size=200)
 
@@ -637,7 +637,7 @@ def paged_table(df: pl.DataFrame, key: str, *, height: int = 560, config: dict |
         page = st.number_input(f"页码（共 {pages} 页，{df.height:,} 行）", 1, pages, 1, key=key) - 1
     part = df.slice(page * PAGE_SIZE, PAGE_SIZE)
     st.dataframe(part, hide_index=True, width="stretch", height=min(height, 36 * (part.height + 1) + 3),
-                 column_config=config)
+                 column_config=config, placeholder="—")
 
 
 MONEY_CFG = {**{c: st.column_config.NumberColumn(format="%.2f") for c in ("应缴", "实缴", "应补交", "金额")},
@@ -673,7 +673,7 @@ def statement_panel(db, user: User, start: date, end: date) -> None:
     st.dataframe(table.with_columns([pl.col(c).cast(pl.Float64) for c in dec]),
                  hide_index=True, width="stretch", height=min(36 * (table.height + 1) + 3, 460),
                  column_config={**{c: st.column_config.NumberColumn(format="%.2f") for c in dec},
-                                "缴纳日期": st.column_config.DateColumn(format="YYYY-MM-DD")})
+                                "缴纳日期": st.column_config.DateColumn(format="YYYY-MM-DD")}, placeholder="—")
     st.download_button("下载对账单（Excel）", data=lambda: ds.member_statement_xlsx(db, user, pick, start, end),
                        file_name=f"党费对账单-{summary['member_no']}-{summary['name']}.xlsx", mime=XLSX,
                        key="dl_statement", on_click="ignore", icon=":material/description:")

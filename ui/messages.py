@@ -20,7 +20,7 @@ def errors_frame(errors) -> pl.DataFrame:
 def show_exception(exc: Exception) -> None:
     if isinstance(exc, BadInput) and exc.errors:
         st.error(exc.message)
-        st.dataframe(errors_frame(exc.errors), hide_index=True, width="stretch")
+        st.dataframe(errors_frame(exc.errors), hide_index=True, width="stretch", placeholder="—")
     elif isinstance(exc, ConflictError):
         st.warning(str(exc), icon=":material/warning:")
     elif isinstance(exc, PermissionDenied):

@@ -120,7 +120,7 @@ def setup_form(db, user, event_id: int | None) -> None:
                            "所在街道": st.column_config.TextColumn(disabled=True),
                            "等次": st.column_config.TextColumn(disabled=True),
                            "示范点": st.column_config.CheckboxColumn(disabled=True),
-                           "容量": st.column_config.NumberColumn(min_value=0, step=1, format="%d")})
+                           "容量": st.column_config.NumberColumn(min_value=0, step=1, format="%d")}, placeholder="")
         note = "修改设置或观摩点会清除已生成的安排。" if event_id is not None else ""
         go = st.form_submit_button("保存设置" if event_id is not None else "新建观摩活动", type="primary",
                                    disabled=not can, help=note or None)

@@ -119,7 +119,7 @@ def coverage_panel(db, year: int) -> None:
         st.dataframe(cov.sort("status", "last_report", nulls_last=False).select(
             pl.col("name").alias("单位"), pl.col("street").alias("街道/系统"),
             pl.col("status_zh").alias("情况"), pl.col("reports_in_year").alias("本年次数"),
-            pl.col("last_report").dt.strftime("%Y-%m-%d").alias("最近述职")), hide_index=True, width="stretch", height=320)
+            pl.col("last_report").dt.strftime("%Y-%m-%d").alias("最近述职")), hide_index=True, width="stretch", height=320, placeholder="—")
 
 
 # -- documents -------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def breakdown(sc: R.Scores, unit_id: int, name: str) -> None:
         return
     st.markdown(f"**{name}** 进度分 **{row[0]['progress']:g}**（{sc.as_of:%Y-%m-%d}，{row[0]['n_indicators']} 项指标）")
     c = sc.contributions_of(unit_id)
-    st.dataframe(c, hide_index=True, width="stretch")
+    st.dataframe(c, hide_index=True, width="stretch", placeholder="—")
     chart = alt.Chart(c).mark_bar().encode(
         y=alt.Y("指标:N", sort=c["指标"].to_list(), title=None),
         x=alt.X("贡献分:Q", title="贡献分（合计即进度分）"),
@@ -194,7 +194,7 @@ def values_import(db, user: User, key: str) -> None:
         st.warning(w)
     if pv.errors:
         st.error(f"检查发现 {len(pv.errors)} 处错误，没有导入任何数据。请在文件中改正后重新上传：")
-        st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch")
+        st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch", placeholder="—")
         return
     st.success(f"检查通过：将新增 {pv.inserts} 个数值，更新 {pv.updates} 个，{pv.unchanged} 个没有变化。")
     if pv.inserts + pv.updates and st.button("确认导入", type="primary", key=f"{key}_commit"):
@@ -217,7 +217,7 @@ def indicator_panel(db, user: User) -> None:
     st.dataframe(t.select(pl.col("name").alias("单位"), pl.col("street").alias("街道/系统"),
                           pl.col("progress").alias("进度分"), pl.col("n_indicators").alias("指标数"),
                           pl.col("lagging").alias("滞后指标（失分最多）")),
-                 hide_index=True, width="stretch", height=320)
+                 hide_index=True, width="stretch", height=320, placeholder="—")
     uid = unit_picker(db, "展开一个单位的进度分构成", "rp_breakdown_unit")
     if uid is not None:
         breakdown(sc, uid, t.filter(pl.col("unit_id") == uid)["name"].first() or str(uid))
@@ -227,7 +227,7 @@ def indicator_panel(db, user: User) -> None:
     ind = R.indicators(db)
     st.dataframe(ind.select(pl.col("name").alias("指标"), pl.col("source").alias("数据来源"),
                             pl.col("share").round(1).alias("权重占比%"), pl.col("n_values").alias("已录入数值"),
-                            pl.col("latest_period").alias("最近月份")), hide_index=True, width="stretch")
+                            pl.col("latest_period").alias("最近月份")), hide_index=True, width="stretch", placeholder="—")
     if R.PROVIDER_ERRORS:
         st.warning("以下模块暂时不能提供自动指标：" + "；".join(R.PROVIDER_ERRORS))
     st.caption("可修改权重、目标值、底线值，启用或停用指标，也可新增由办公室录入的指标。所有启用指标的权重之和必须大于 0。")
@@ -271,7 +271,7 @@ def effect_panel(db) -> None:
     st.dataframe(per.sort("report_date", descending=True).select(
         pl.col("name").alias("单位"), pl.col("session_date").dt.strftime("%Y-%m-%d").alias("述职场次日期"), pl.col("before").alias("述职时进度分"),
         pl.col("after_1").alias("下一场"), pl.col("after_2").alias("再下一场"), pl.col("change_1").alias("变化1"),
-        pl.col("change_2").alias("变化2")), hide_index=True, width="stretch", height=360)
+        pl.col("change_2").alias("变化2")), hide_index=True, width="stretch", height=360, placeholder="—")
 
 
 def vote_form(db, user: User, sid: int, v: pl.DataFrame, p: pl.DataFrame) -> None:

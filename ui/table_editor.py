@@ -109,12 +109,13 @@ def table_editor(db, user: User, spec: tables.TableSpec, *, key: str,
             col = spec.column(name)
             if col.kind == "choice":
                 picked = box.multiselect(col.label, list((col.choices or {}).values()), key=f"{key}_f_{name}",
-                                         placeholder="全部")
+                                         placeholder="全部", select_all=False)
                 code_of = {v: k for k, v in (col.choices or {}).items()}
                 filters[name] = tuple(code_of[p] for p in picked)
             else:
                 options = _distinct(db, db.generation, spec.table, name)
-                picked = box.multiselect(col.label, options, key=f"{key}_f_{name}", placeholder="全部")
+                picked = box.multiselect(col.label, options, key=f"{key}_f_{name}", placeholder="全部",
+                                         select_all=False)
                 filters[name] = tuple(picked)
     # The editor's input is pinned per view until 保存 or 刷新: another user's save must not
     # change the frame under someone's unsaved edits (Streamlit would drop them).
@@ -150,7 +151,7 @@ def table_editor(db, user: User, spec: tables.TableSpec, *, key: str,
         frame, key=editor_key, hide_index=True, column_order=visible,
         column_config=snap["config"],
         num_rows="dynamic" if can_write else "fixed", disabled=not can_write,
-        width="stretch", height=min(38 * (frame.height + 2), 560),
+        width="stretch", height=min(38 * (frame.height + 2), 560), placeholder="",
     )
     if not can_write:
         st.caption("您的角色只能查看，不能修改这张表。")
@@ -252,7 +253,7 @@ def import_panel(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
             from .messages import errors_frame
 
             st.error("没有导入任何数据：有些行在检查之后被别人改过。请看下表，页面会重新检查：")
-            st.dataframe(errors_frame(done.errors), hide_index=True, width="stretch")
+            st.dataframe(errors_frame(done.errors), hide_index=True, width="stretch", placeholder="—")
 
 
 def _show_preview(preview: tables.ImportPreview) -> None:
@@ -262,14 +263,14 @@ def _show_preview(preview: tables.ImportPreview) -> None:
         from .messages import errors_frame
 
         st.error(f"检查发现 {len(preview.errors)} 处错误，没有导入任何数据。请在文件中改正后重新上传：")
-        st.dataframe(errors_frame(preview.errors), hide_index=True, width="stretch")
+        st.dataframe(errors_frame(preview.errors), hide_index=True, width="stretch", placeholder="—")
         return
     st.success(f"检查通过：将新增 {preview.inserts} 行，修改 {preview.updates} 行，"
                f"{preview.unchanged} 行没有变化。")
     if preview.changes:
         st.markdown(f"**将要修改的 {preview.updates} 行（每处「原值 → 新值」）**")
         st.dataframe(preview.changes_frame(), hide_index=True, width="stretch",
-                     height=min(38 * (sum(len(c.cells) for c in preview.changes) + 1), 420))
+                     height=min(38 * (sum(len(c.cells) for c in preview.changes) + 1), 420), placeholder="—")
 
 
 def export_button(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
