@@ -135,3 +135,60 @@ def overview(db) -> dict:
         by = cur.sql("SELECT category, tier, count(*) AS n FROM orgs GROUP BY ALL").pl()
     return {"orgs": n_orgs, "streets": n_streets, "members": n_members, "probationary": n_prob,
             "by_category_tier": by}
+
+
+def tree(db) -> pl.DataFrame:
+    """The org tree in display order (parents before children, siblings by name) with level,
+    members, tier and demonstration-site status (labels, not codes): depth for indenting."""
+    from .sites_rules import STATUSES  # a sibling subject's labels; no import cycle
+
+    with db.read() as cur:
+        df = cur.sql("""
+            WITH RECURSIVE t(id, depth, path) AS (
+                SELECT id, 0, lpad(CAST(id AS VARCHAR), 9, '0') FROM orgs
+                 WHERE parent_id IS NULL OR parent_id NOT IN (SELECT id FROM orgs)
+                UNION ALL
+                SELECT o.id, t.depth + 1, t.path || '/' || lpad(CAST(o.id AS VARCHAR), 9, '0')
+                FROM orgs o JOIN t ON o.parent_id = t.id WHERE t.depth < 20
+            )
+            SELECT o.id, o.name, t.depth, o.level, o.member_count, o.tier, o.street, s.status AS site
+            FROM t JOIN orgs o ON o.id = t.id
+            LEFT JOIN (SELECT DISTINCT ON (org_id) org_id, status FROM sites ORDER BY org_id, id DESC) s
+                   ON s.org_id = o.id  -- an org's latest round
+            ORDER BY t.path""").pl()
+    return df.with_columns(
+        pl.col("level").replace_strict(LEVELS, default=pl.col("level")).alias("level_label"),
+        pl.col("tier").replace_strict(TIERS, default=pl.col("tier")).alias("tier_label"),
+        pl.col("site").replace_strict(STATUSES, default=pl.col("site")).alias("site_label"),
+    )
+
+
+def level_misfits(db) -> pl.DataFrame:
+    """Orgs whose level does not fit their size, both ways: too few members for the level
+    (a 党委 with 10) or too many for it (a 党支部 with 120); with what to consider."""
+    with db.read() as cur:
+        df = cur.sql("SELECT id, name, street, level, member_count FROM orgs ORDER BY street, name").pl()
+    n = pl.col("member_count").fill_null(0)
+    lvl = pl.col("level")
+    reason = (
+        pl.when((lvl == "committee") & (n < COMMITTEE_TYPICAL))
+        .then(pl.format("党委一般在党员 {} 人以上时设立：只有 {} 人，可考虑改设党总支或党支部",
+                        pl.lit(COMMITTEE_TYPICAL), n))
+        .when((lvl == "general_branch") & (n <= GENERAL_BRANCH_TYPICAL))
+        .then(pl.format("党总支一般在党员 {} 人以上时设立：只有 {} 人，可考虑改设党支部",
+                        pl.lit(GENERAL_BRANCH_TYPICAL), n))
+        .when((lvl == "general_branch") & (n >= COMMITTEE_TYPICAL))
+        .then(pl.format("党员 {} 人，已达 {} 人以上，可考虑改设党委", n, pl.lit(COMMITTEE_TYPICAL)))
+        .when((lvl == "branch") & (n < MIN_BRANCH_MEMBERS))
+        .then(pl.format("党支部至少需要 {} 名正式党员：只有 {} 人", pl.lit(MIN_BRANCH_MEMBERS), n))
+        .when((lvl == "branch") & (n > GENERAL_BRANCH_TYPICAL))
+        .then(pl.format("党支部党员一般不超过 {} 人：有 {} 人，可考虑改设党总支{}", pl.lit(GENERAL_BRANCH_TYPICAL), n,
+                        pl.when(n >= COMMITTEE_TYPICAL).then(pl.lit("或党委")).otherwise(pl.lit(""))))
+        .otherwise(None)
+    )
+    return (df.with_columns(reason.alias("reason"),
+                            (n < pl.when(lvl == "branch").then(MIN_BRANCH_MEMBERS)
+                             .when(lvl == "general_branch").then(GENERAL_BRANCH_TYPICAL + 1)
+                             .otherwise(COMMITTEE_TYPICAL)).alias("too_small"))
+            .filter(pl.col("reason").is_not_null())
+            .with_columns(pl.col("level").replace_strict(LEVELS, default=pl.col("level")).alias("level_label")))

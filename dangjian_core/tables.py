@@ -1103,6 +1103,11 @@ def export_frame(db, user: User, spec: TableSpec) -> pl.DataFrame:
     return disp.select(cols)
 
 
+def search_columns(spec: TableSpec) -> list[Column]:
+    """The columns a search text is looked for in (text columns a reader may see)."""
+    return [c for c in spec.columns if c.kind == "text" and not c.sensitive]
+
+
 def query(db, user: User, spec: TableSpec, *, search: str | None = None,
           filters: dict[str, object] | None = None, offset: int = 0,
           limit: int | None = 500) -> tuple[pl.DataFrame, int]:
@@ -1110,7 +1115,7 @@ def query(db, user: User, spec: TableSpec, *, search: str | None = None,
     choice/ref columns. User text only ever travels as a bound parameter."""
     where, params = [], []
     if search and search.strip():
-        text_cols = [c.name for c in spec.columns if c.kind == "text" and not c.sensitive]
+        text_cols = [c.name for c in search_columns(spec)]
         if text_cols:
             where.append("(" + " OR ".join(f'"{c}" ILIKE ?' for c in text_cols) + ")")
             params += [f"%{search.strip()}%"] * len(text_cols)

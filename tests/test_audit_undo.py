@@ -3,6 +3,7 @@ it; the history reads in Chinese labels and display values, never code names."""
 
 import json
 
+import polars as pl
 import pytest
 
 from dangjian_core import audit, members, orgs, tables  # noqa: F401 — members/orgs register their specs
@@ -75,3 +76,23 @@ def test_history_reads_in_chinese_labels_and_display_values():
     text = audit.describe_change("orgs", "update", before, after)
     assert text == "层级：党总支 → 党委；书记：空 → 王芳；党员人数：10 → 656"
     assert "member_count" not in text and "None" not in text
+
+
+def test_org_tree_and_levels_that_do_not_fit_their_size_both_ways(demo_db):
+    with demo_db.write() as cur:
+        ids = [r[0] for r in cur.execute("SELECT id FROM orgs ORDER BY id LIMIT 2").fetchall()]
+        cur.execute("UPDATE orgs SET level = 'committee', member_count = 10 WHERE id = ?", [ids[0]])
+        cur.execute("UPDATE orgs SET level = 'branch', member_count = 120 WHERE id = ?", [ids[1]])
+    m = orgs.level_misfits(demo_db)
+    small = m.filter(pl.col("id") == ids[0]).row(0, named=True)
+    big = m.filter(pl.col("id") == ids[1]).row(0, named=True)
+    assert small["too_small"] and "党委" in small["reason"] and "10" in small["reason"]
+    assert not big["too_small"] and "党总支或党委" in big["reason"]
+    t = orgs.tree(demo_db)
+    assert t.height == tables.load(demo_db, ADMIN, orgs.SPEC).height
+    depth = dict(zip(t["id"], t["depth"]))
+    pos = {k: i for i, k in enumerate(t["id"])}
+    with demo_db.read() as cur:
+        for oid, parent in cur.execute("SELECT id, parent_id FROM orgs WHERE parent_id IS NOT NULL").fetchall():
+            assert depth[oid] == depth[parent] + 1 and pos[parent] < pos[oid]
+    assert not set(t["level_label"]) - {"党委", "党总支", "党支部"}

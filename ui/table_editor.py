@@ -101,7 +101,10 @@ def table_editor(db, user: User, spec: tables.TableSpec, *, key: str,
     nonce = st.session_state.setdefault(f"{key}_nonce", 0)
 
     c1, c2, c3 = st.columns([3, 1, 1])
-    search = c1.text_input("搜索", key=f"{key}_search", placeholder="输入名称、街道、书记等关键字")
+    searched = [c.label for c in tables.search_columns(spec)]
+    hint = "、".join(searched[:4]) + ("等" if len(searched) > 4 else "")
+    search = c1.text_input("搜索", key=f"{key}_search", placeholder=f"在{hint}中查找" if searched else "",
+                           disabled=not searched)
     filters = {}
     if filter_columns:
         cols = st.columns(len(filter_columns))
