@@ -1096,3 +1096,46 @@ def seed_demo(cur, ctx) -> None:
     from . import sites_demo
 
     sites_demo.seed(cur, ctx)
+
+
+# =======================================================================================
+# 简报图表 dataset
+# =======================================================================================
+def _dataset_sites(db, user) -> pl.DataFrame:
+    from .vocab import CATEGORIES, TIERS
+
+    df = list_sites(db)
+    return df.select(
+        pl.col("name").alias("org"), "street",
+        pl.col("category").replace_strict(CATEGORIES, default=pl.col("category"), return_dtype=pl.String),
+        pl.col("tier").replace_strict(TIERS, default=pl.col("tier"), return_dtype=pl.String),
+        pl.col("status").replace_strict(R.STATUSES, default=pl.col("status"), return_dtype=pl.String),
+        pl.col("creation_year").cast(pl.String).alias("creation_year"),
+        pl.col("named_year").cast(pl.String).alias("named_year"),
+        pl.col("responsible_unit"),
+        pl.when(pl.col("overdue")).then(pl.lit("逾期未考评")).otherwise(pl.lit("按期")).alias("due_state"),
+        pl.col("last_total").cast(pl.Float64).alias("last_total"),
+        pl.col("assessments").cast(pl.Int64),
+    )
+
+
+def _register_dataset() -> None:
+    from . import charts, vocab
+
+    F = charts.Field
+    charts.register_dataset(charts.Dataset(
+        code="sites", label="示范点",
+        description="每个示范点（含创建单位）一行：可按状态、类别、街道/系统、创建年度、授牌年度、"
+                    "责任单位统计数量，或对最近一次考评得分求平均。",
+        fields=[F("status", "状态", "ordinal", order=list(R.STATUSES.values())),
+                F("category", "类别", order=vocab.order_of(vocab.CATEGORIES)),
+                F("street", "街道/系统"), F("org", "党组织"),
+                F("tier", "评定等次", "ordinal", order=vocab.order_of(vocab.TIERS)),
+                F("creation_year", "创建年度", "ordinal"), F("named_year", "授牌年度", "ordinal"),
+                F("responsible_unit", "责任单位"), F("due_state", "考评是否到期", order=["按期", "逾期未考评"]),
+                F("last_total", "最近考评得分", "quantitative", unit="分"),
+                F("assessments", "考评次数", "quantitative", unit="次")],
+        loader=_dataset_sites, tables=("sites", "orgs"), count_label="示范点数"))
+
+
+_register_dataset()

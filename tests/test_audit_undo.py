@@ -28,7 +28,7 @@ def _batch_with_org_and_member(db):
             [org_id]).fetchone()[0]
         audit.record(cur, batch, EDITOR, "members", member_id, "insert", None,
                      audit.rows_json(cur, "members", "id", [member_id])[str(member_id)])
-    log = audit.list_changes(db, batch_id=batch)
+    log = audit.list_changes(db, ADMIN, batch_id=batch)
     entry = {t: i for i, t in zip(log["id"], log["table_name"])}
     return batch, org_id, member_id, entry
 
@@ -63,7 +63,7 @@ def test_one_update_inside_a_batch_is_undone_alone(demo_db):
     (a, va, na), (b, vb, nb) = df.select("id", "version", "name").rows()
     res = tables.save(demo_db, EDITOR, orgs.SPEC, tables.Changes(
         updates={a: {"name": na + "甲"}, b: {"name": nb + "乙"}}, versions={a: va, b: vb}))
-    log = audit.list_changes(demo_db, batch_id=res.batch_id)
+    log = audit.list_changes(demo_db, ADMIN, batch_id=res.batch_id)
     first = next(i for i, k in zip(log["id"], log["row_key"]) if k == str(a))
     audit.revert_change(demo_db, ADMIN, first)
     names = dict(tables.load(demo_db, ADMIN, orgs.SPEC).select("id", "name").rows())
@@ -96,3 +96,12 @@ def test_org_tree_and_levels_that_do_not_fit_their_size_both_ways(demo_db):
         for oid, parent in cur.execute("SELECT id, parent_id FROM orgs WHERE parent_id IS NOT NULL").fetchall():
             assert depth[oid] == depth[parent] + 1 and pos[parent] < pos[oid]
     assert not set(t["level_label"]) - {"党委", "党总支", "党支部"}
+
+
+def test_sites_dataset_for_briefing_charts_speaks_chinese(demo_db):
+    from dangjian_core import charts, sites  # noqa: F401 — sites registers the dataset
+    from tests.conftest import VIEWER
+
+    assert "sites" in [d.code for d in charts.available_datasets(demo_db, VIEWER)]
+    df = charts.load_frame(demo_db, VIEWER, "sites")
+    assert df.height > 0 and set(df["status"]) <= set(sites.R.STATUSES.values())
