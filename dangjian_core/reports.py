@@ -1225,6 +1225,22 @@ def votes(db, session_id) -> pl.DataFrame:
     return rules.rank_votes(v)
 
 
+def year_votes(db, year: int) -> pl.DataFrame:
+    """The year's roll-up: each unit's votes summed over all its sessions of that year, with
+    the 好+较好 rate of the sums, the rank among the year's units and how many sessions."""
+    with db.read() as cur:
+        v = cur.sql("SELECT CAST(v.unit_id AS BIGINT) AS unit_id, any_value(o.name) AS name,"
+                    " CAST(sum(v.voters) AS BIGINT) AS voters, CAST(sum(v.good) AS BIGINT) AS good,"
+                    " CAST(sum(v.fairly_good) AS BIGINT) AS fairly_good, CAST(sum(v.average) AS BIGINT) AS average,"
+                    " CAST(sum(v.poor) AS BIGINT) AS poor, CAST(count(*) AS BIGINT) AS sessions"
+                    " FROM report_votes v JOIN report_sessions s ON s.id = v.session_id"
+                    " LEFT JOIN orgs o ON o.id = v.unit_id WHERE s.year = ? GROUP BY v.unit_id ORDER BY v.unit_id",
+                    params=[int(year)]).pl()
+    if v.height == 0:
+        return v.with_columns(good_rate=pl.lit(None, dtype=pl.Float64), rank=pl.lit(None, dtype=pl.Int64))
+    return rules.rank_votes(v).sort("rank", "unit_id")
+
+
 VOTE_HEADERS = {"单位": "name", "参评人数": "voters", "好": "good", "较好": "fairly_good", "一般": "average",
                 "差": "poor", "评议意见": "comments"}
 _VOTE_ALIASES = {"单位名称": "name", "name": "name", "unit": "name", "unit_id": "unit_id", "单位编号": "unit_id",

@@ -155,6 +155,17 @@ def voting() -> None:
                               pl.col("good").alias("好"), pl.col("fairly_good").alias("较好"), pl.col("average").alias("一般"),
                               pl.col("poor").alias("差"), pl.col("good_rate").alias("好+较好率%"),
                               pl.col("comments").alias("评议意见")), hide_index=True, width="stretch", placeholder="—")
+    with st.expander(f"{year} 年全年汇总（各场测评票合计）"):
+        yv = R.year_votes(db, year)
+        if yv.height:
+            st.dataframe(yv.select(pl.col("rank").alias("排名"), pl.col("name").alias("单位"),
+                                   pl.col("sessions").alias("述职场次"), pl.col("voters").alias("参评人数"),
+                                   pl.col("good").alias("好"), pl.col("fairly_good").alias("较好"),
+                                   pl.col("average").alias("一般"), pl.col("poor").alias("差"),
+                                   pl.col("good_rate").alias("好+较好率%")),
+                         hide_index=True, width="stretch", placeholder="—")
+        else:
+            st.caption(f"{year} 年还没有测评票。")
     missing = p.filter(~pl.col("unit_id").is_in(v["unit_id"].to_list() if v.height else []))
     if missing.height:
         st.info("还没有测评票的单位：" + "、".join(missing["name"].to_list()))

@@ -1,5 +1,6 @@
-"""操作记录: one change inside a batch can be undone on its own, unless later changes depend on
-it; the history reads in Chinese labels and display values, never code names."""
+"""操作记录 undo and labels, the org tree and level check, the 示范点 chart dataset, the yearly vote
+roll-up: one change inside a batch can be undone on its own, unless later changes depend on it;
+the history reads in Chinese labels and display values, never code names."""
 
 import json
 
@@ -105,3 +106,18 @@ def test_sites_dataset_for_briefing_charts_speaks_chinese(demo_db):
     assert "sites" in [d.code for d in charts.available_datasets(demo_db, VIEWER)]
     df = charts.load_frame(demo_db, VIEWER, "sites")
     assert df.height > 0 and set(df["status"]) <= set(sites.R.STATUSES.values())
+
+
+def test_vote_roll_up_per_year_sums_every_session(demo_db):
+    from dangjian_core import reports
+
+    with demo_db.read() as cur:
+        year, = cur.execute("SELECT max(s.year) FROM report_votes v JOIN report_sessions s ON s.id = v.session_id").fetchone()
+        sessions = [r[0] for r in cur.execute("SELECT id FROM report_sessions WHERE year = ?", [year]).fetchall()]
+    y = reports.year_votes(demo_db, year)
+    assert y.height > 0
+    unit = y.row(0, named=True)
+    per_session = [reports.votes(demo_db, s).filter(pl.col("unit_id") == unit["unit_id"]) for s in sessions]
+    assert unit["good"] == sum(int(v["good"][0]) for v in per_session if v.height)
+    assert unit["sessions"] == sum(1 for v in per_session if v.height)
+    assert unit["rank"] == 1 and y["rank"].is_sorted()
