@@ -159,6 +159,7 @@ PROVIDERS: dict[str, Provider] = {}
 PROVIDER_SOURCES: dict[str, str] = {}   # code → where the value comes from (Chinese)
 PROVIDER_ERRORS: dict[str, str] = {}    # optional module → why it could not be loaded
 OPTIONAL_MODULES = ("dues_store", "sites", "observation_store")
+MODULE_LABELS = {"dues_store": "党费收缴", "sites": "示范点", "observation_store": "观摩互进"}
 _loaded = False
 VALUE_SCHEMA = {"unit_id": pl.Int64, "value": pl.Float64}
 
@@ -194,7 +195,7 @@ def load_providers() -> dict[str, Provider]:
             if isinstance(extra, dict):
                 for code, fn in extra.items():
                     if code not in PROVIDERS:
-                        register_provider(code, fn, f"{name} 模块")
+                        register_provider(code, fn, f"{MODULE_LABELS.get(name, name)}（自动计算）")
     return PROVIDERS
 
 

@@ -72,6 +72,26 @@ def _tab_texts(page) -> list[tuple[str, str]]:
     return texts
 
 
+def _section_texts(page) -> list[tuple[str, str]]:
+    """Pages split into sections by a radio row at the top (述职评议): show each section once."""
+    texts = []
+    radio = page.locator("[data-testid='stRadio']").first
+    if not radio.count():
+        return texts
+    options = radio.locator("label")
+    for i in range(1, min(options.count(), 8)):
+        try:
+            label = options.nth(i).inner_text().strip()
+            options.nth(i).click()
+            wait_idle(page)
+            _open_everything(page)
+            texts.append((label, _visible_text(page)))
+            shot(page, f"walk-section-{label}")
+        except Exception:  # noqa: BLE001
+            pass
+    return texts
+
+
 def _problems(text: str, codes: bool = True) -> list[str]:
     found = []
     for line in text.splitlines():
@@ -103,6 +123,8 @@ def test_role_walks_every_page_in_chinese(app, chromium, role):
         _open_everything(page)
         page.wait_for_timeout(200)
         texts = [("", _visible_text(page))] + _tab_texts(page)
+        if title == "述职评议":
+            texts += _section_texts(page)
         shot(page, f"walk-{role}-{i:02d}-{title}")
         for tab, text in texts:
             if tab in TEMPLATE_TABS:  # the selected tab's text would hide the others' code names
