@@ -533,7 +533,8 @@ def check_plan(problem: Problem, plan: Plan | Iterable[Visit]) -> list[str]:
     out: list[str] = []
     good: list[Visit] = []
     for n, v in enumerate(visits, 1):
-        where = f"第 {n} 条安排（{v.delegation} → {v.host_org_id}，第{v.day}天第{v.slot}时段）"
+        host = hosts[v.host_org_id].name if v.host_org_id in hosts else v.host_org_id  # names, not ids
+        where = f"第 {n} 条安排（{v.delegation} → {host}，第{v.day}天第{v.slot}时段）"
         ok = True
         if v.delegation not in dels:
             out.append(f"{where}：观摩团「{v.delegation}」不在本次观摩团名单中")

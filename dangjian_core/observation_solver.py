@@ -350,9 +350,11 @@ def _validate_locks(I: _Inst, locked: list[Visit]) -> list[tuple[int, int, int]]
     P = I.P
     msgs: list[str] = []
     out: list[tuple[int, int, int]] = []
+    names = {x.org_id: x.name for x in P.hosts}  # a person reads names, not ids
     for v in dict.fromkeys(locked):  # an exact duplicate of a lock is harmless
         d, h = I.did.get(v.delegation), I.hid.get(v.host_org_id)
-        where = f"锁定的参观（{v.delegation} → {v.host_org_id}，第{v.day}天第{v.slot}时段）"
+        where = (f"锁定的参观（{v.delegation} → {names.get(v.host_org_id, v.host_org_id)}，"
+                 f"第{v.day}天第{v.slot}时段）")
         if d is None:
             msgs.append(f"{where}：观摩团「{v.delegation}」不在本次观摩团名单中")
             continue
