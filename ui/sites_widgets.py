@@ -132,6 +132,10 @@ LINE_COLS = {"seq": "序号", "kind": "类型", "item": "考评项目", "max_poi
              "score": "考评得分", "vetoed": "否决", "note": "备注"}
 
 
+class _NothingYet(Exception):
+    """The score sheet is untouched: show no problems before the user has done anything."""
+
+
 def _lines_frame(lines: list[R.Line]) -> pl.DataFrame:
     def num(v):
         try:
@@ -232,7 +236,10 @@ def assessment_entry(db, user: User, site: dict) -> None:
                        "否决": st.column_config.CheckboxColumn(help="否决项触发时勾选：考评不合格")},
         height=min(35 * (len(template) + 1) + 3, 720), placeholder="")
     lines = _lines_from(pl.DataFrame(edited), template)
+    entered = any(ln.score not in (None, "") or ln.self_score not in (None, "") for ln in lines)
     try:
+        if not entered:  # nothing typed yet: nothing to find fault with
+            raise _NothingYet
         res = R.score(lines, rub["pass_mark"])
         after = R.after_assessment(sites.state_of(site), int(year), res.result)
         m1, m2, m3, m4 = st.columns(4)
@@ -240,8 +247,11 @@ def assessment_entry(db, user: User, site: dict) -> None:
         m2.metric("考评总分", f"{res.total}")
         m3.metric("考评结果", res.result_label + ("（否决）" if res.vetoed else ""))
         m4.metric("状态将变为", R.status_label(after.status))
+    except _NothingYet:
+        st.caption("填入各项考评得分（或上传填好的评分表）后，这里会算出总分、考评结果和状态变化。")
     except DangjianError as exc:
-        st.info("评分表还没填完或有问题（记录时会逐条列出）：" + exc.message)
+        n = len(getattr(exc, "errors", None) or [])
+        st.info(f"评分表还有{f' {n} 处' if n else ''}没填完或有问题：点「记录考评」时会逐条列出。")
     f1, f2, f3 = st.columns(3)
     on = f1.date_input("考评日期", imported["assessed_on"] if imported and imported["assessed_on"] else today,
                        key=f"as_on_{sid}")
