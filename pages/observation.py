@@ -72,16 +72,27 @@ with t_plan:
         st.session_state[pend_key] = pending
     base = pending[1]
     grid0 = S.grid_frame(P, base)
+    dnames = S.delegation_names(P)
+    shown_ids = None
+    if len(P.delegations) > 24:  # an internal round: one column per unit is too wide to read
+        streets = sorted({d.street for d in P.delegations})
+        street = st.selectbox("按街道查看观摩团", streets, key=f"obs_grid_street_{eid}",
+                              help="观摩团较多时按街道分开显示；改动只影响所显示街道的观摩团。")
+        shown_ids = {d.id for d in P.delegations if d.street == street}
+        grid0 = grid0.select(["时段"] + [dnames[d.id] for d in P.delegations if d.id in shown_ids])
     version = sum(hash((v.day, v.slot, v.delegation, v.host_org_id)) for v in base) % 10**8
     names = [h.name for h in P.hosts]
     cfg = {"时段": st.column_config.TextColumn(disabled=True, pinned=True)}
     for col in grid0.columns[1:]:
         cfg[col] = st.column_config.SelectboxColumn(col, options=names, width="medium")
-    st.session_state["obs_grid_key"] = grid_key = f"obs_grid_{eid}_{nonce}_{version}"
+    street_part = "" if shown_ids is None else f"_{sorted(shown_ids)[0]}"
+    st.session_state["obs_grid_key"] = grid_key = f"obs_grid_{eid}_{nonce}_{version}{street_part}"
     edited = st.data_editor(grid0, key=grid_key, hide_index=True, disabled=not can,
                             column_config=cfg, width="stretch", placeholder="")
     grid = edited if isinstance(edited, pl.DataFrame) else pl.from_pandas(edited)
     new, exc = run_safely(S.visits_from_grid, P, grid)
+    if exc is None and shown_ids is not None:  # the other streets' visits stay as they were
+        new = [v for v in base if v.delegation not in shown_ids] + list(new)
     if exc is None and can:
         with st.expander("调整一次参观（也可以直接改上面的单元格）", expanded=False):
             slots = S.slot_labels(P)
