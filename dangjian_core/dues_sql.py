@@ -36,9 +36,6 @@ FLAT_FEN = 20
 FARMER_MIN_FEN, FARMER_MAX_FEN = 20, 100
 TOO_LARGE_YUAN = 10 ** 12
 
-# Unicode White_Space (what polars' strip_chars() removes): an id starting or ending with one
-# is left to the general path, which trims it
-_SPACE_CLASS = r"[\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
 _MAX_COLS = 100  # more columns than a dues file has: left to the general (guarded) reader
 _INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 
@@ -55,10 +52,6 @@ def _money_type_ok(t: str) -> bool:
     return False
 
 
-def _q(values) -> str:
-    return ", ".join(f"'{v}'" for v in values)  # constants of this module only
-
-
 def _round_div(num: str, d: int, rounding: str) -> str:
     """num / d rounded to an integer for num ≥ 0, in BIGINT arithmetic (as dues._round_div)."""
     if rounding == "down":
@@ -72,25 +65,34 @@ def _round_div(num: str, d: int, rounding: str) -> str:
             f" AND (({num}) // {d}) % 2 = 1) THEN 1 ELSE 0 END)")
 
 
-# Unicode White_Space code points (what polars' strip_chars() removes)
-_SPACES = (9, 10, 11, 12, 13, 32, 133, 160, 5760, *range(8192, 8203), 8232, 8233, 8239, 8287, 12288)
-
-
 def _count_sql() -> str:
     """Rows and distinct ids: the one check that needs a pass of its own (only member_id is read)."""
     return "SELECT count(*), count(DISTINCT member_id) FROM dj_src"
+
+
+def _ws_sql(expr: str) -> str:
+    """True when the code point `expr` is Unicode White_Space (what polars' strip_chars()
+    removes: an id starting or ending with one is left to the general path, which trims it) —
+    as explicit comparisons: a long
+    IN list becomes a join in DuckDB's plan, and that join writes rows out of input order."""
+    runs, singles = [(9, 13), (8192, 8202)], [32, 133, 160, 5760, 8232, 8233, 8239, 8287, 12288]
+    parts = [f"({expr} BETWEEN {a} AND {b})" for a, b in runs] + [f"{expr} = {c}" for c in singles]
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _one_of(expr: str, values) -> str:
+    return "(" + " OR ".join(f"{expr} = '{v}'" for v in values) + ")"  # not IN: see _ws_sql
 
 
 def _bad_row_sql(has_fixed: bool) -> str:
     """True for a row the general path would refuse (or trim): checked inside the calculation
     query, where such a row raises and the caller falls back."""
     fixed = "fixed_amount" if has_fixed else "CAST(NULL AS DECIMAL(18,2))"
-    spaces = ", ".join(map(str, _SPACES))
     mid = "CAST(member_id AS VARCHAR)"
     return f"""(member_id IS NULL OR {mid} = '' OR contains({mid}, chr(0))
-        OR unicode({mid}) IN ({spaces}) OR unicode(right({mid}, 1)) IN ({spaces})
-        OR category IS NULL OR category NOT IN ({_q(CATEGORY_CODES)})
-        OR (category IN ({_q(BRACKET + ('retired',))})
+        OR {_ws_sql(f"unicode({mid})")} OR {_ws_sql(f"unicode(right({mid}, 1))")}
+        OR category IS NULL OR NOT {_one_of("category", CATEGORY_CODES)}
+        OR ({_one_of("category", BRACKET + ("retired",))}
             AND (base_income IS NULL OR base_income < 0 OR base_income >= {TOO_LARGE_YUAN}))
         OR (category = 'farmer' AND {fixed} IS NOT NULL
             AND ({fixed} * 100 < {FARMER_MIN_FEN} OR {fixed} * 100 > {FARMER_MAX_FEN}))
@@ -106,15 +108,15 @@ def calc_sql(*, precision: str = "fen", rounding: str = "half_up", cap: bool = T
     capped = f"raw > {CAP_FEN}" if cap else "false"
     return f"""
     WITH p AS (
-        SELECT CAST(member_id AS VARCHAR) AS member_id, category,
+        SELECT CASE WHEN {_bad_row_sql(has_fixed)} THEN CAST(error('dj_not_plain') AS VARCHAR)
+                    ELSE CAST(member_id AS VARCHAR) END AS member_id, category,
 
-               CASE WHEN category IN ({_q(BRACKET + ('retired',))}) THEN CAST(base_income * 100 AS BIGINT) END AS base_fen,
-               CASE WHEN category IN ('farmer', 'reduced') THEN {fixed} END AS fixed_fen
-        FROM dj_src
-        WHERE CASE WHEN {_bad_row_sql(has_fixed)} THEN CAST(error('dj_not_plain') AS BOOLEAN) ELSE true END
+               CASE WHEN {_one_of('category', BRACKET + ('retired',))} THEN CAST(base_income * 100 AS BIGINT) END AS base_fen,
+               CASE WHEN category = 'farmer' OR category = 'reduced' THEN {fixed} END AS fixed_fen
+        FROM dj_src  -- no WHERE: a filter lets DuckDB write rows out of order; the check is in a column
     ), r AS (
         SELECT *, CASE
-            WHEN category IN ({_q(BRACKET)}) THEN CASE WHEN base_fen <= 300000 THEN 5 WHEN base_fen <= 500000 THEN 10
+            WHEN {_one_of('category', BRACKET)} THEN CASE WHEN base_fen <= 300000 THEN 5 WHEN base_fen <= 500000 THEN 10
                                                      WHEN base_fen <= 1000000 THEN 15 ELSE 20 END
             WHEN category = 'retired' THEN CASE WHEN base_fen <= 500000 THEN 5 ELSE 10 END END AS permille
         FROM p
@@ -122,8 +124,8 @@ def calc_sql(*, precision: str = "fen", rounding: str = "half_up", cap: bool = T
         SELECT member_id, category, permille, CASE
             WHEN permille IS NOT NULL THEN {computed}
             WHEN category = 'farmer' THEN coalesce(fixed_fen, {int(farmer_default_fen)})
-            WHEN category IN ({_q(FLAT)}) THEN {FLAT_FEN}
-            WHEN category IN ('exempt', 'suspended') THEN 0
+            WHEN {_one_of('category', FLAT)} THEN {FLAT_FEN}
+            WHEN category = 'exempt' OR category = 'suspended' THEN 0
             WHEN category = 'reduced' THEN fixed_fen END AS raw
         FROM r
     ), c AS (
@@ -132,11 +134,11 @@ def calc_sql(*, precision: str = "fen", rounding: str = "half_up", cap: bool = T
     SELECT member_id,
            CAST(fen // 100 AS VARCHAR) || '.' || lpad(CAST(fen % 100 AS VARCHAR), 2, '0') AS dues,
            CASE permille WHEN 5 THEN '0.005' WHEN 10 THEN '0.01' WHEN 15 THEN '0.015' WHEN 20 THEN '0.02' END AS rate,
-           CASE WHEN category IN ({_q(BRACKET)}) THEN 'bracket_' || CASE permille WHEN 5 THEN '0.5' WHEN 10 THEN '1'
+           CASE WHEN {_one_of('category', BRACKET)} THEN 'bracket_' || CASE permille WHEN 5 THEN '0.5' WHEN 10 THEN '1'
                                                                            WHEN 15 THEN '1.5' ELSE '2' END
                 WHEN category = 'retired' THEN 'retired_' || CASE permille WHEN 5 THEN '0.5' ELSE '1' END
                 WHEN category = 'farmer' THEN 'fixed_farmer'
-                WHEN category IN ({_q(FLAT)}) THEN 'fixed_0.20'
+                WHEN {_one_of('category', FLAT)} THEN 'fixed_0.20'
                 ELSE category END || CASE WHEN capped THEN '_capped' ELSE '' END AS rule
     FROM c"""
 

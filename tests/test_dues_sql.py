@@ -120,3 +120,17 @@ def test_cli_parquet_to_parquet_fast_and_bad_cells_still_exit_2(tmp_path, capsys
     out2 = tmp_path / "out2.parquet"
     assert main(["dues", "calc", str(bad), str(out2)]) == 2
     assert "第 3 行" in capsys.readouterr().err and not out2.exists()
+
+
+def test_row_order_is_kept_on_a_file_read_by_several_threads(tmp_path):
+    """cli.md: row order is kept. 300,000 rows in several row groups, ids in no sorted order."""
+    n = 300_000
+    ids = (pl.int_range(n, eager=True) * 7919) % n
+    df = pl.DataFrame({"member_id": "m" + ids.cast(pl.String), "category": pl.Series(["employed", "student"] * (n // 2)),
+                       "base_income": (ids.cast(pl.Decimal(18, 2)) / 10).cast(MONEY)})
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    df.write_parquet(src, row_group_size=20_000)
+    assert dues_sql.try_calc_parquet(src, out)
+    got = pl.read_parquet(out)
+    assert got["member_id"].equals(df["member_id"])
+    assert got.equals(dues.calc_dues_table(df))
