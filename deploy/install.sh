@@ -63,8 +63,9 @@ O_BASE="${O_BASE#/}"; O_BASE="${O_BASE%/}"
 IS_ROOT=0; [ "$(id -u)" -eq 0 ] && IS_ROOT=1
 SVC_USER=dangjian
 UNIT=/etc/systemd/system/dangjian.service
-if [ "$SERVICE" -eq 0 ] && [ "$MODE" = uninstall ] && [ -f "$UNIT" ] && [ -z "$PREFIX" ]; then
-  SERVICE=1   # `install.sh --uninstall` on a service install
+if [ "$SERVICE" -eq 0 ] && [ "$MODE" = uninstall ] && [ -z "$PREFIX" ] \
+   && { [ -f "$UNIT" ] || [ -f /etc/dangjian/dangjian.env ]; }; then
+  SERVICE=1   # `install.sh --uninstall [--purge]` on a service install
 fi
 if [ "$SERVICE" -eq 1 ]; then
   [ "$IS_ROOT" -eq 1 ] || die "--service 需要 root 权限：请用 sudo ./install.sh --service"
@@ -97,15 +98,17 @@ case "$STREAMLIT_SERVER_BASE_URL_PATH" in *[!A-Za-z0-9/_-]*) die "--base-path �
 
 # ==========================================================================================
 uninstall() {
-  if [ "$SERVICE" -eq 1 ]; then
+  if [ "$SERVICE" -eq 1 ] && [ -f "$UNIT" ]; then
     if [ "$SYSTEMD_UP" -eq 1 ]; then
       systemctl disable --now dangjian.service 2>/dev/null || true
     fi
     rm -f "$UNIT"
-    [ "$SYSTEMD_UP" -eq 1 ] && systemctl daemon-reload || true
+    if [ "$SYSTEMD_UP" -eq 1 ]; then systemctl daemon-reload || true; fi
     say "已停止并删除系统服务 dangjian"
   fi
-  [ -d "$PREFIX/releases" ] || [ -L "$PREFIX/current" ] || die "$PREFIX 下没有党建工作台的安装"
+  if ! [ -d "$PREFIX/releases" ] && ! [ -L "$PREFIX/current" ] && [ "$PURGE" -eq 0 ]; then
+    die "$PREFIX 下没有党建工作台的程序（已卸载？要删除数据请加 --purge）"
+  fi
   rm -rf "$PREFIX/releases" "$PREFIX/current" "$PREFIX/start.sh"
   if [ "$PURGE" -eq 1 ]; then
     rm -rf "$DATA"
