@@ -77,7 +77,8 @@ def _ws_sql(expr: str) -> str:
     IN list becomes a join in DuckDB's plan, and that join writes rows out of input order."""
     runs, singles = [(9, 13), (8192, 8202)], [32, 133, 160, 5760, 8232, 8233, 8239, 8287, 12288]
     parts = [f"({expr} BETWEEN {a} AND {b})" for a, b in runs] + [f"{expr} = {c}" for c in singles]
-    return "(" + " OR ".join(parts) + ")"
+    # most ids start and end with a letter or digit (33–132): one comparison settles them
+    return f"(({expr} <= 32 OR {expr} >= 133) AND (" + " OR ".join(parts) + "))"
 
 
 def _one_of(expr: str, values) -> str:
@@ -132,7 +133,7 @@ def calc_sql(*, precision: str = "fen", rounding: str = "half_up", cap: bool = T
         SELECT *, {capped} AS capped, CASE WHEN {capped} THEN {CAP_FEN} ELSE raw END AS fen FROM d
     )
     SELECT member_id,
-           CAST(fen // 100 AS VARCHAR) || '.' || lpad(CAST(fen % 100 AS VARCHAR), 2, '0') AS dues,
+           CAST(CAST(fen AS DECIMAL(18,0)) * 0.01 AS VARCHAR) AS dues,  -- exact DECIMAL(18,2): "76.50"
            CASE permille WHEN 5 THEN '0.005' WHEN 10 THEN '0.01' WHEN 15 THEN '0.015' WHEN 20 THEN '0.02' END AS rate,
            CASE WHEN {_one_of('category', BRACKET)} THEN 'bracket_' || CASE permille WHEN 5 THEN '0.5' WHEN 10 THEN '1'
                                                                            WHEN 15 THEN '1.5' ELSE '2' END
