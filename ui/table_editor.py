@@ -188,11 +188,16 @@ def _distinct(_db, generation: int, table: str, column: str) -> list[str]:
         ).fetchall()]
 
 
-def import_panel(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
+def import_panel(db, user: User, spec: tables.TableSpec, *, key: str,
+                 editor_key: str | None = None) -> None:
     """Upload → dry run with every error by row and column and every updated cell old → new →
     确认导入 (one undoable batch). The dry run runs once per uploaded file and option (kept in
     session state by the file's hash), outside the write lock; 确认导入 re-checks every row it
-    writes against the versions the preview saw."""
+    writes against the versions the preview saw. After an import the table_editor of the same
+    table on the page (`editor_key`, by default `key` without its "_import" suffix) reloads, so
+    it shows the imported values instead of the old ones and a "someone else saved" hint."""
+    if editor_key is None:
+        editor_key = key.removesuffix("_import")
     if not user.can(spec.perm):
         return
     st.caption("表头可以用中文列名或代码名；有「编号」的行会更新原记录，编号为空的行是新增。"
@@ -251,6 +256,8 @@ def import_panel(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
         if exc is None and done.ok:
             flash(f"导入完成：新增 {done.inserts} 行，修改 {done.updates} 行（第 {done.batch_id} 批，可整批撤销）。")
             st.session_state.pop(f"{key}_upload", None)
+            nonce_key = f"{editor_key}_nonce"
+            st.session_state[nonce_key] = st.session_state.get(nonce_key, 0) + 1
             st.rerun()
         elif exc is None:
             from .messages import errors_frame

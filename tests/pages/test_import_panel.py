@@ -92,3 +92,27 @@ def test_name_matching_is_a_visible_option_that_rechecks(monkeypatch, tmp_path, 
     table = next(d.value for d in at.dataframe if "原值" in d.value.columns)
     cells = {r["列"]: (r["原值"], r["新值"], r["说明"]) for r in table.to_dict("records")}
     assert cells["层级"] == ("党委", "党支部", "按名称匹配")
+
+
+def test_table_above_shows_the_imported_values_at_once(monkeypatch, tmp_path, demo_db_file):
+    """After 确认导入 the table on the same page is reloaded: it must not keep showing the
+    values from before the import with a hint that 'someone else' saved (a user editing that
+    stale grid next would run into a version conflict on their own import)."""
+    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
+    at.switch_page("pages/orgs.py")
+    at.run()
+
+    def edit(df):
+        return df.with_columns(pl.when(pl.col("编号") == 3).then(pl.lit("导入后立即可见"))
+                               .otherwise(pl.col("书记")).alias("书记"))
+
+    at.file_uploader(key="orgs_import_upload").upload("基层党组织.xlsx", _file(tmp_path / "app.duckdb", edit), XLSX)
+    at.run()
+    assert not problems(at), problems(at)
+    next(b for b in at.button if b.label == "确认导入").click()
+    at.run()
+    assert not problems(at), problems(at)
+    assert any("导入完成" in s.value for s in at.success)
+    assert not any("数据已有更新" in c.value for c in at.caption), [c.value for c in at.caption]
+    frame = at.session_state["orgs_snapshot"]["frame"]
+    assert frame.filter(pl.col("id") == 3)["secretary"].to_list() == ["导入后立即可见"]
