@@ -30,6 +30,7 @@ SUPPORTED = TEXT_EXTS | EXCEL_EXTS | PARQUET_EXTS
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # web uploads
 MAX_FILE_BYTES = 200 * 1024 * 1024   # any file read (the CLI included)
 MAX_ROWS = sheet_guard.MAX_ROWS
+BATCH_MAX_ROWS = 5_000_000           # `dues calc` and friends on the office's own csv/parquet
 HEADER_SEARCH_ROWS = 10
 MAX_ERRORS = 50                       # errors listed before "另有更多错误未列出"
 MORE_ERRORS = "另有更多错误未列出：请先改正以上错误，再重新检查"
@@ -138,7 +139,7 @@ def _find_header(rows: list[list[str]], expected: Iterable[str] | None, name: st
 
 def _rows_to_frame(rows: list[list[str | None]], name: str, expected, sheet=None, *,
                    numeric: dict[int, list[int]] | None = None,
-                   code_headers: Iterable[str] = CODE_HEADERS) -> Frame:
+                   code_headers: Iterable[str] = CODE_HEADERS, max_rows: int = MAX_ROWS) -> Frame:
     while rows and not any(_norm_header(c) for c in rows[-1]):
         rows.pop()
     if not rows:
@@ -158,8 +159,8 @@ def _rows_to_frame(rows: list[list[str | None]], name: str, expected, sheet=None
             raise BadInput(f"表头中列名「{col}」重复出现（第 {h + 1} 行）", file=name)
         seen.add(col)
     width = len(header)
-    if len(rows) - h - 1 > MAX_ROWS:
-        raise BadInput(f"文件有 {len(rows) - h - 1} 行数据，超过上限 {MAX_ROWS} 行：请拆分成几个文件分别导入",
+    if len(rows) - h - 1 > max_rows:
+        raise BadInput(f"文件有 {len(rows) - h - 1} 行数据，超过上限 {max_rows} 行：请拆分成几个文件分别导入",
                        file=name)
     data = []
     errors: list[CellError] = []
@@ -202,7 +203,8 @@ def _rows_to_frame(rows: list[list[str | None]], name: str, expected, sheet=None
     return Frame(df=df, file=name, first_row=h + 2, sheet=sheet)
 
 
-def _read_csv_text(text: str, name: str, expected, code_headers=CODE_HEADERS) -> Frame:
+def _read_csv_text(text: str, name: str, expected, code_headers=CODE_HEADERS,
+                   max_rows: int = MAX_ROWS) -> Frame:
     import csv
 
     rows = []
@@ -210,12 +212,12 @@ def _read_csv_text(text: str, name: str, expected, code_headers=CODE_HEADERS) ->
     try:
         for row in reader:
             rows.append(row)
-            if len(rows) > MAX_ROWS + HEADER_SEARCH_ROWS + 1:
-                raise BadInput(f"文件超过 {MAX_ROWS} 行数据的上限：请拆分成几个文件分别导入", file=name)
+            if len(rows) > max_rows + HEADER_SEARCH_ROWS + 1:
+                raise BadInput(f"文件超过 {max_rows} 行数据的上限：请拆分成几个文件分别导入", file=name)
     except csv.Error as exc:
         raise BadInput(f"第 {reader.line_num} 行附近的格式有误（{_csv_reason(exc)}）：请检查引号是否成对，"
                        "或在 Excel/WPS 中打开后另存为「CSV UTF-8（逗号分隔）」再导入", file=name) from None
-    return _rows_to_frame(rows, name, expected, code_headers=code_headers)
+    return _rows_to_frame(rows, name, expected, code_headers=code_headers, max_rows=max_rows)
 
 
 def _csv_reason(exc: Exception) -> str:
@@ -385,6 +387,7 @@ def read_frame(
     expected: Iterable[str] | None = None,
     sheet: str | None = None,
     text_columns: Iterable[str] = (),
+    max_rows: int = MAX_ROWS,
 ) -> Frame:
     """Read a csv/xlsx/xls/parquet file (from a path, or from bytes with a file name) — the one
     reader for every upload box, `db import` and every CLI that reads a file.
@@ -410,7 +413,7 @@ def read_frame(
                            "请拆分成几个文件分别导入", file=name)
         ext = p.suffix.lower()
         if ext in PARQUET_EXTS:
-            return _read_parquet(p, name)
+            return _read_parquet(p, name, max_rows)
         data = p.read_bytes()
     else:
         name = name or "上传文件"
@@ -426,7 +429,7 @@ def read_frame(
     if ext in PARQUET_EXTS:
         if kind != "parquet":
             raise BadInput("文件内容不是 parquet 格式", file=name)
-        return _read_parquet(io.BytesIO(data), name)
+        return _read_parquet(io.BytesIO(data), name, max_rows)
     if ext in EXCEL_EXTS:
         if kind not in ("zip", "ole"):
             raise BadInput("文件扩展名是 Excel，但内容不是 Excel 文件（可能是改了扩展名的其他文件）", file=name)
@@ -444,10 +447,10 @@ def read_frame(
         line = data.count(b"\n", 0, nul) + 1
         raise BadInput(f"第 {line} 行含有空字符（NUL，编码为 0 的字节），文件可能已损坏或不是 CSV："
                        "请在 Excel/WPS 中打开，另存为「CSV UTF-8（逗号分隔）」后再导入", file=name)
-    return _read_csv_text(_decode(data, name), name, expected, codes)
+    return _read_csv_text(_decode(data, name), name, expected, codes, max_rows)
 
 
-def _read_parquet(src, name: str) -> Frame:
+def _read_parquet(src, name: str, max_rows: int = MAX_ROWS) -> Frame:
     try:
         meta = pl.read_parquet_schema(src)
         if isinstance(src, io.BytesIO):
@@ -457,8 +460,8 @@ def _read_parquet(src, name: str) -> Frame:
             src.seek(0)
     except Exception as exc:
         raise BadInput("无法读取 parquet 文件：文件已损坏", file=name) from exc
-    if rows > MAX_ROWS:
-        raise BadInput(f"文件有 {rows} 行数据，超过上限 {MAX_ROWS} 行：请拆分成几个文件分别导入", file=name)
+    if rows > max_rows:
+        raise BadInput(f"文件有 {rows} 行数据，超过上限 {max_rows} 行：请拆分成几个文件分别导入", file=name)
     if len(meta) > sheet_guard.MAX_COLS:
         raise BadInput(f"文件有 {len(meta)} 列，超过上限 {sheet_guard.MAX_COLS} 列", file=name)
     try:

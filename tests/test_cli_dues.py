@@ -280,3 +280,25 @@ def test_arrears_cli_fixed_for_year_flag_and_redetermine_column(tmp_path):
     p = run("arrears", bad, out2, "--amount-mode", "fixed_for_year", "--detail", det2)
     assert p.returncode == 2 and "第 2 行 列「redetermine」" in p.stderr
     assert not det2.exists() and not out2.exists()
+
+
+def test_a_batch_file_over_the_upload_row_limit_is_computed_and_its_bad_cell_named(tmp_path):
+    """The 200,000-row limit guards upload boxes; the CLI's own batch files (cli.md: a whole
+    city's roll) may be larger, and a bad cell there is named like anywhere else."""
+    from dangjian_core.fileio import MAX_ROWS
+
+    n = MAX_ROWS + 5
+    lines = ["member_id,category,base_income,fixed_amount"]
+    lines += [f"m{i},employed,3000.00," for i in range(n)]
+    src = tmp_path / "big.csv"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    p = run("calc", src, out)
+    assert p.returncode == 0, p.stderr
+    assert sum(1 for _ in out.open(encoding="utf-8")) == n + 1
+    lines[n] = f"m{n - 1},employed,abc,"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out.unlink()
+    p = run("calc", src, out)
+    assert p.returncode == 2 and not out.exists()
+    assert f"第 {n + 1} 行" in p.stderr and "base_income" in p.stderr and "上限" not in p.stderr

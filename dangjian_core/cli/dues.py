@@ -64,9 +64,9 @@ def _check_output(path: str) -> None:
 
 
 def _read(path: str, expected: list[str]):
-    from ..fileio import read_frame
+    from ..fileio import BATCH_MAX_ROWS, read_frame
 
-    return read_frame(path, expected=expected)
+    return read_frame(path, expected=expected, max_rows=BATCH_MAX_ROWS)
 
 
 def run_calc(args) -> int:
