@@ -1,4 +1,5 @@
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -31,13 +32,26 @@ def db(tmp_path):
     d.close()
 
 
-@pytest.fixture
-def demo_db(tmp_path):
+@pytest.fixture(scope="session")
+def tiny_demo_file(tmp_path_factory):
+    """The tiny demo database built once per session; `demo_db` hands each test its own copy."""
     from dangjian_core import demo
 
-    d = Database(tmp_path / "demo.duckdb")
+    path = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
+    d = Database(path)
     d.migrate()
     demo.build_demo(d, scale="tiny")
+    d.close()
+    return path
+
+
+@pytest.fixture
+def demo_db(tmp_path, tiny_demo_file):
+    """A fresh tiny demo database for this test (a copy of the session's, same content)."""
+    path = tmp_path / "demo.duckdb"
+    shutil.copyfile(tiny_demo_file, path)
+    d = Database(path)
+    d.migrate()
     yield d
     d.close()
 
