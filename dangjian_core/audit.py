@@ -328,10 +328,14 @@ def revert_batch(db, user: User, batch_id: int, *, entry_ids: list[int] | None =
             if table not in KEY_COLUMNS:
                 raise BadInput(f"「{TABLE_LABELS.get(table, table)}」的修改不能在这里撤销。")
             require(user, _write_perm(table))
+        # Conflict check: one read per table of every touched row (not one query per row).
+        current_rows: dict[str, dict[str, str]] = {}
+        for table in {e[1] for e in entries}:
+            current_rows[table] = rows_json(cur, table, KEY_COLUMNS[table],
+                                            [e[2] for e in entries if e[1] == table])
         conflicts = []
         for _, table, row_key, action, before, after, _ in entries:
-            key = KEY_COLUMNS[table]
-            cur_json = rows_json(cur, table, key, [row_key]).get(row_key)
+            cur_json = current_rows[table].get(row_key)
             current = json.loads(cur_json) if cur_json else None
             expected = json.loads(after) if after else None
             if not _same(current, expected):
@@ -340,42 +344,84 @@ def revert_batch(db, user: User, batch_id: int, *, entry_ids: list[int] | None =
         if conflicts:
             raise ConflictError("无法撤销：" + "；".join(conflicts[:10]) + "。请先撤销之后的修改。")
         new_id = new_batch(cur, user, "revert", f"撤销：{b[0]}", reverts=batch_id)
-        for entry_id, table, row_key, action, before, after, _ in entries:
-            key = KEY_COLUMNS[table]
-            old_after = rows_json(cur, table, key, [row_key]).get(row_key)
-            if action == "insert":
-                # undoing an insert removes the row: refuse while other rows still depend on it
-                # (asked now, after the later entries of this undo have been undone)
-                key_value = int(row_key) if row_key.lstrip("-").isdigit() else row_key
-                reasons = [r for check in DELETE_CHECKS.get(table, []) for r in check(cur, [key_value])]
-                if reasons:
-                    what = describe_change(table, "insert", None, after).removeprefix("新增：")
-                    raise ConflictError(
-                        f"无法撤销第 {entry_id} 条修改（新增{TABLE_LABELS.get(table, table)}「{what}」）："
-                        + "；".join(reasons[:5]) + "。请先撤销或改掉依赖它的修改。")
-                cur.execute(f'DELETE FROM "{table}" WHERE CAST("{key}" AS VARCHAR) = ?', [row_key])
-                record(cur, new_id, user, table, row_key, "delete", old_after, None)
+        # Undo set-based, newest first: consecutive entries of one table, action and column set
+        # form a run undone by one statement (the order between runs is kept).
+        runs: list[list] = []
+        for e in entries:
+            shape = (e[1], e[3], None if e[3] == "insert" else tuple(json.loads(e[4])))
+            if runs and runs[-1][0] == shape:
+                runs[-1][1].append(e)
             else:
-                values = json.loads(before)
-                cols = list(values)
-                if action == "update":
-                    sets = [f'"{c}" = ?' for c in cols if c not in (key, "version")]
-                    args = [values[c] for c in cols if c not in (key, "version")]
-                    if "version" in cols:
-                        sets.append('"version" = "version" + 1')
-                    cur.execute(f'UPDATE "{table}" SET {", ".join(sets)}'
-                                f' WHERE CAST("{key}" AS VARCHAR) = ?', args + [row_key])
-                    act = "update"
-                else:  # delete → insert the row again
-                    cur.execute(f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in cols)})'
-                                f' VALUES ({", ".join("?" for _ in cols)})', [values[c] for c in cols])
-                    act = "insert"
-                new_after = rows_json(cur, table, key, [row_key]).get(row_key)
-                record(cur, new_id, user, table, row_key, act, old_after, new_after)
-            cur.execute("UPDATE audit_log SET reverted_by = ? WHERE id = ?", [new_id, entry_id])
+                runs.append([shape, [e]])
+        for (table, action, cols), run in runs:
+            _undo_run(cur, user, new_id, table, action, cols, run)
+        cur.execute("UPDATE audit_log SET reverted_by = ? WHERE id IN (SELECT unnest(?))",
+                    [new_id, [e[0] for e in entries]])
         if entry_ids is None:
             cur.execute("UPDATE audit_batches SET reverted_by = ? WHERE id = ?", [new_id, batch_id])
         return new_id
+
+
+def _column_types(cur, table: str) -> dict[str, str]:
+    return dict(cur.execute("SELECT column_name, data_type FROM information_schema.columns"
+                            " WHERE table_name = ? AND table_schema = current_schema()", [table]).fetchall())
+
+
+def _typed(col: str, ctype: str) -> str:
+    """SQL reading column `col` of the JSON text f.before as the table's own type."""
+    path = "'$." + '"' + col.replace('"', '\\"').replace("'", "''") + '"' + "'"
+    nested = ctype.endswith("]") or ctype.startswith(("STRUCT", "MAP", "UNION", "JSON"))
+    return f"CAST(f.before {'->' if nested else '->>'} {path} AS {ctype})"
+
+
+def _undo_run(cur, user: User, new_id: int, table: str, action: str, cols, run: list) -> None:
+    """Undo entries of one table and action (and, for update/delete, one column set) at once:
+    insert → delete the rows; update → set the before values back; delete → insert them again."""
+    key = KEY_COLUMNS[table]
+    keys = [e[2] for e in run]
+    old_after = rows_json(cur, table, key, keys)
+    frame = pl.DataFrame({"k": keys, "before": [e[4] for e in run]},
+                         schema={"k": pl.String, "before": pl.String})
+    cur.register("audit_revert_frame", frame)
+    try:
+        if action == "insert":
+            # undoing an insert removes the row: refuse while other rows still depend on it
+            # (asked now, after the later entries of this undo have been undone)
+            checks = DELETE_CHECKS.get(table, [])
+            values = [int(k) if k.lstrip("-").isdigit() else k for k in keys]
+            if checks and any(check(cur, values) for check in checks):
+                for (entry_id, *_r, after, _rb), value in zip(run, values):  # name the first entry
+                    reasons = [r for check in checks for r in check(cur, [value])]
+                    if reasons:
+                        what = describe_change(table, "insert", None, after).removeprefix("新增：")
+                        raise ConflictError(
+                            f"无法撤销第 {entry_id} 条修改（新增{TABLE_LABELS.get(table, table)}「{what}」）："
+                            + "；".join(reasons[:5]) + "。请先撤销或改掉依赖它的修改。")
+            cur.execute(f'DELETE FROM "{table}" WHERE CAST("{key}" AS VARCHAR)'
+                        " IN (SELECT k FROM audit_revert_frame)")
+        else:
+            types = _column_types(cur, table)
+            unknown = [c for c in cols if c not in types]
+            if unknown:
+                raise ConflictError(f"无法撤销：「{TABLE_LABELS.get(table, table)}」已没有列"
+                                    f"「{'、'.join(unknown)}」。")
+            if action == "update":
+                sets = [f'"{c}" = {_typed(c, types[c])}' for c in cols if c not in (key, "version")]
+                if "version" in cols:
+                    sets.append('"version" = "version" + 1')
+                cur.execute(f'UPDATE "{table}" SET {", ".join(sets)} FROM audit_revert_frame f'
+                            f' WHERE CAST("{table}"."{key}" AS VARCHAR) = f.k')
+            else:  # delete → insert the rows again
+                cur.execute(f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in cols)})'
+                            f' SELECT {", ".join(_typed(c, types[c]) for c in cols)} FROM audit_revert_frame f')
+    finally:
+        cur.unregister("audit_revert_frame")
+    new_after = {} if action == "insert" else rows_json(cur, table, key, keys)
+    undo = {"insert": "delete", "update": "update", "delete": "insert"}[action]
+    record_many(cur, new_id, user, table, pl.DataFrame(
+        {"row_key": keys, "action": [undo] * len(keys),
+         "before": [old_after.get(k) for k in keys], "after": [new_after.get(k) for k in keys]},
+        schema={"row_key": pl.String, "action": pl.String, "before": pl.String, "after": pl.String}))
 
 
 def revert_change(db, user: User, entry_id: int) -> int:
