@@ -422,7 +422,9 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
     `write=False` validates only (an import's dry run, on a read cursor outside the write lock)."""
     key = spec.key
     current = _full_table(cur, spec)
-    cur_rows = {r[key]: r for r in current.to_dicts()}
+    # only the rows this change names come into Python; the rest of the table stays a frame
+    named = list(dict.fromkeys([*parsed_updates, *deletes]))
+    cur_rows = ({r[key]: r for r in current.filter(pl.col(key).is_in(named)).to_dicts()} if named else {})
     errors: list[CellError] = list(pre_errors or [])
     bad_cells = {(e.row, e.column) for e in errors}
 
@@ -442,15 +444,14 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
             raise ConflictError("保存冲突：" + "；".join(stale[:10]) +
                                 "。您的修改没有保存，请点「刷新」载入最新数据后再改。")
 
-    # 2. the table after the change
-    after_rows = dict(cur_rows)
-    for k in deletes:
-        after_rows.pop(k, None)
+    # 2. the rows after the change (touched rows only, as dicts)
+    deleted = set(deletes)
+    after_rows: dict = {}
     changed_updates = {}
     for k, vals in parsed_updates.items():
-        if k not in after_rows:
+        if k not in cur_rows or k in deleted:
             continue
-        merged = dict(after_rows[k])
+        merged = dict(cur_rows[k])
         diff = {c: v for c, v in vals.items() if _norm(merged.get(c)) != _norm(v)}
         if diff:
             merged.update(diff)
@@ -472,25 +473,26 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
             if c.required and (v is None or (isinstance(v, str) and not v.strip())) \
                     and (row_number(k), c.label) not in bad_cells:
                 errors.append(CellError(row_number(k), c.label, None, "必填，不能为空"))
-    for c in spec.columns:
-        if c.unique:
-            seen: dict = {}
-            for k, row in after_rows.items():
-                v = row.get(c.name)
-                if v is None:
-                    continue
-                seen.setdefault(v, []).append(k)
-            for v, ks in seen.items():
-                if len(ks) > 1 and any(k in touched for k in ks):
-                    for k in ks:
-                        if k in touched:
-                            others = [row_number(o) for o in ks if o != k]
-                            errors.append(CellError(row_number(k), c.label, v,
-                                                    f"与第 {others[0]} 行重复，{c.label}不能重复"))
+    unique = [c for c in spec.columns if c.unique]
+    after_df = None
+    if (unique and touched) or (spec.checks and (touched or deletes)):
+        after_df = _after_frame(spec, current, after_rows, changed_updates, new_keys, deleted)
+    for c in unique if touched else []:
+        # values held by more than one row of the table after the change (set-based)
+        dup = after_df.select(key, c.name).filter(pl.col(c.name).is_not_null() & pl.col(c.name).is_duplicated())
+        if dup.height == 0:
+            continue
+        groups: dict = {}
+        for k, v in zip(dup[key].to_list(), dup[c.name].to_list()):
+            groups.setdefault(v, []).append(k)
+        for k, v in zip(dup[key].to_list(), dup[c.name].to_list()):
+            if k in touched:
+                others = [row_number(o) for o in groups[v] if o != k]
+                errors.append(CellError(row_number(k), c.label, after_rows[k].get(c.name),
+                                        f"与第 {others[0]} 行重复，{c.label}不能重复"))
     # 4. table-wide checks (cycles, levels, references that need the whole table)
     warnings: list[str] = []
     if spec.checks and (touched or deletes):
-        after_df = pl.DataFrame(list(after_rows.values()), infer_schema_length=None) if after_rows else current.clear()
         for check in spec.checks:
             for issue in check(cur, after_df, touched, set(deletes)):
                 col_label = spec.column(issue.column).label if issue.column else None
@@ -570,6 +572,29 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
 _POLARS_TYPES = {"text": pl.String, "choice": pl.String, "int": pl.Int64, "ref": pl.Int64,
                  "float": pl.Float64, "decimal": pl.Decimal(18, 2), "date": pl.Date,
                  "bool": pl.Boolean}
+
+
+def _after_frame(spec: TableSpec, current: pl.DataFrame, after_rows: dict, changed: dict,
+                 new_keys: list, deleted: set) -> pl.DataFrame:
+    """The whole table as it would be after the change, as a frame in the table's order:
+    deleted rows out, changed rows replaced in place, new rows at the end."""
+    key, cols = spec.key, list(current.columns)
+    out = current.filter(~pl.col(key).is_in(list(deleted))) if deleted else current
+
+    def frame(keys):
+        f = _typed_frame(spec, [after_rows[k] for k in keys], [c for c in cols if c != "version"])
+        f = f.with_columns(pl.Series("version", [after_rows[k].get("version") for k in keys], dtype=pl.Int64))
+        return f.select(cols).cast(dict(current.schema), strict=False)
+
+    if changed:
+        upd = frame(list(changed))
+        out = out.join(upd.with_columns(pl.lit(True).alias("__hit")), on=key, how="left",
+                       suffix="__new", maintain_order="left")
+        out = out.with_columns([pl.when(pl.col("__hit")).then(pl.col(c + "__new")).otherwise(pl.col(c)).alias(c)
+                                for c in cols if c != key]).select(cols)
+    if new_keys:
+        out = pl.concat([out, frame(new_keys)], how="vertical_relaxed")
+    return out
 
 
 def _typed_frame(spec: TableSpec, rows: list[dict], cols: list[str]) -> pl.DataFrame:

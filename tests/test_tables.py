@@ -109,6 +109,30 @@ def test_revert_conflicts_when_row_changed_since(demo_db):
     assert _row(demo_db)["name"] == "二"
 
 
+def test_unique_names_are_checked_against_the_whole_table_after_the_change(demo_db):
+    """Only the touched rows come into Python: duplicates with untouched rows, between new rows,
+    and names freed by a swap in the same save are judged on the table after it."""
+    df = tables.load(demo_db, EDITOR, ORGS)
+    a, b = df.row(3, named=True), df.row(4, named=True)
+    with pytest.raises(ValidationFailed) as e:
+        tables.save(demo_db, EDITOR, ORGS, tables.Changes(
+            updates={a["id"]: {"name": b["name"]}}, versions={a["id"]: a["version"]}, row_numbers={a["id"]: 4}))
+    assert [(x.row, x.column, x.message) for x in e.value.errors] == [
+        (4, "名称", f"与第 {b['id']} 行重复，名称不能重复")]
+    new = {"name": "同名支部", "level": "党支部", "category": "农村", "street": a["street"], "member_count": "5",
+           "parent_id": a["name"]}
+    with pytest.raises(ValidationFailed) as e:
+        tables.save(demo_db, EDITOR, ORGS, tables.Changes(inserts=[new, dict(new)]))
+    assert sorted(x.message for x in e.value.errors) == [
+        "与第 新增第1 行重复，名称不能重复", "与第 新增第2 行重复，名称不能重复"]
+    swapped = tables.save(demo_db, EDITOR, ORGS, tables.Changes(
+        updates={a["id"]: {"name": b["name"]}, b["id"]: {"name": a["name"]}},
+        versions={a["id"]: a["version"], b["id"]: b["version"]}))
+    assert swapped.updated == 2
+    names = dict(zip(*tables.load(demo_db, EDITOR, ORGS).select("id", "name").to_dict(as_series=False).values()))
+    assert (names[a["id"]], names[b["id"]]) == (b["name"], a["name"])
+
+
 def _content(db, table):
     with db.read() as cur:
         return cur.sql(f"SELECT * EXCLUDE (version, updated_at, updated_by) FROM {table} ORDER BY id").pl()
