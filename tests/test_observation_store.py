@@ -1,9 +1,11 @@
 """观摩互进 database side: setup, bad input, solve, hand edit, exports, scores, ranking, tiers."""
 
+import shutil
+
 import polars as pl
 import pytest
 
-from dangjian_core import audit, demo, fileio
+from dangjian_core import audit, fileio
 from dangjian_core import observation as O
 from dangjian_core import observation_store as S
 from dangjian_core.db import Database
@@ -12,10 +14,12 @@ from tests.conftest import EDITOR, VIEWER
 
 
 @pytest.fixture(scope="module")
-def ddb(tmp_path_factory):
-    d = Database(tmp_path_factory.mktemp("obs") / "o.duckdb")
+def ddb(tmp_path_factory, demo_db_file):
+    """A copy of the session's demo database (built once for the whole run)."""
+    path = tmp_path_factory.mktemp("obs") / "o.duckdb"
+    shutil.copyfile(demo_db_file, path)
+    d = Database(path)
     d.migrate()
-    demo.build_demo(d, scale="demo")
     yield d
     d.close()
 

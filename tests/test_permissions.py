@@ -24,14 +24,17 @@ def _specs():
 
 
 @pytest.fixture(scope="module")
-def shared_db(tmp_path_factory):
-    """Permission checks come before any write, so one database serves every case."""
-    from dangjian_core import demo
+def shared_db(tmp_path_factory, tiny_demo_file):
+    """Permission checks come before any write, so one database serves every case (a copy of
+    the session's tiny demo)."""
+    import shutil
+
     from dangjian_core.db import Database
 
-    d = Database(tmp_path_factory.mktemp("perm") / "p.duckdb")
+    path = tmp_path_factory.mktemp("perm") / "p.duckdb"
+    shutil.copyfile(tiny_demo_file, path)
+    d = Database(path)
     d.migrate()
-    demo.build_demo(d, scale="tiny")
     yield d
     d.close()
 
