@@ -89,6 +89,7 @@ with tab_backup:
         path, exc = run_safely(backups.make_backup, db, user)
         if exc is None:
             flash(f"已备份：{path.name}")
+            st.session_state["adm_restore_pick"] = path.name  # offer the backup just made, not an older one
             st.rerun()
     items = backups.list_backups(db)
     if items:

@@ -46,3 +46,22 @@ def test_restore_needs_a_passed_check_and_shows_row_counts(monkeypatch, tmp_path
     at.run()
     assert not problems(at), problems(at)
     assert any("已从 好的备份.duckdb 恢复" in s.value for s in at.success)
+
+
+def test_a_backup_just_made_is_the_one_offered_for_restore(monkeypatch, tmp_path, demo_db_file):
+    """立即备份 then 检查/恢复: the picker must not stay on an older backup it showed before,
+    or the admin restores (and loses the work since) a backup they did not mean."""
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    shutil.copyfile(demo_db_file, folder / "旧的备份.duckdb")
+    at = app_for(monkeypatch, tmp_path, demo_db_file, "admin")
+    at.switch_page("pages/admin.py")
+    at.run()
+    before = at.selectbox(key="adm_restore_pick").value
+    assert before is not None
+    next(b for b in at.button if b.label == "立即备份").click()
+    at.run()
+    assert not problems(at), problems(at)
+    made = next(s.value for s in at.success if s.value.startswith("已备份："))
+    assert made.removeprefix("已备份：") != before
+    assert at.selectbox(key="adm_restore_pick").value == made.removeprefix("已备份：")
