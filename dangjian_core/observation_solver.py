@@ -1542,6 +1542,15 @@ def solve_problem(P: Problem, locked: list[Visit], *, seed: int = 0, time_limit:
     _fix_district(I, tt)
     visits = tt.visits()
     problems = check_plan(P, visits)
+    if problems and locks:  # the heuristics could not place the rest around the locks: search
+        res = _exact(I, locks)
+        if res:
+            _fix_district(I, res)
+            visits = res.visits()
+            problems = check_plan(P, visits)
+        elif res is False:
+            raise Infeasible(f"在锁定的{len(locks)}次参观保持不变的前提下，不存在满足全部硬约束的安排"
+                             "（已穷举所有可能）：" + problems[0])
     travel_bound = None
     if want_exact and not problems:
         # (small instances converge in a fraction of a second; the floor keeps a busy machine from

@@ -249,6 +249,21 @@ def test_locked_visits_are_kept_or_infeasibility_is_proven(args, rnd, from_plan)
     assert check_plan(P, plan) == []
 
 
+def test_a_locked_own_street_visit_is_kept_when_the_other_host_fills_that_slot():
+    """Found by the property above after the travel rework dropped the exhaustive fallback:
+    district round, two single-place hosts in two streets; 「s0」 is locked to its own street's
+    host in slot 1, which the rule allows once 「s1」 fills the other host in the same slot."""
+    args = ([Org(org_id="o1", name="单位1", street="s0", tier="advanced", is_site=False, host=None,
+                 capacity=1, lat=None, lon=None),
+             Org(org_id="o2", name="单位2", street="s1", tier="advanced", is_site=False, host=None,
+                 capacity=1, lat=None, lon=None)], "district", 1, 2, 1, [])
+    P = build_or_skip(args)
+    lock = Visit(1, 1, "s0", "o1")
+    plan = solve(P, [lock])
+    assert lock in plan.visits and check_plan(P, plan) == []
+    assert Visit(1, 1, "s1", "o2") in plan.visits
+
+
 # ============================================================================ bounds and optimality vs brute force
 
 
