@@ -28,7 +28,7 @@ def test_correcting_the_numbers_keeps_the_saved_comments(held):  # noqa: F811
     # the history shows the numbers that changed and nothing else
     change = audit.list_changes(db, EDITOR, table="report_votes").to_dicts()[0]
     line = audit.describe_change("report_votes", change["action"], change["before"], change["after"])
-    assert "good: 10 → 12" in line and "comments" not in line
+    assert "好：10 → 12" in line and "评议意见" not in line and "comments" not in line
 
 
 def test_an_unchanged_correction_writes_nothing(held):  # noqa: F811
