@@ -521,6 +521,93 @@ def build_problem(orgs_frame_or_list, mode: str, days: int, slots_per_day: int,
                    prev_streets)
 
 
+# ============================================================================ what fits
+
+def _street_name(s: str) -> str:
+    """「街道X」, or the name alone when it already says what it is (东湖街道, 新塘镇)."""
+    named = any(x in s for x in ("街道", "镇", "乡", "片区", "社区")) or s.endswith("街")
+    return s if named else f"街道{s}"
+
+
+def _fit_groups(problem: Problem) -> list[dict]:
+    """The groups whose visits must all be received by a fixed set of hosts (internal: each
+    street; otherwise all delegations), each with the figures that bound the visits."""
+    P = problem
+    allowed = {d.id: allowed_hosts(P, d) for d in P.delegations}
+    parts: list[tuple[str | None, list[Delegation]]] = []
+    if P.mode == "internal":
+        by: dict[str, list[Delegation]] = defaultdict(list)
+        for d in P.delegations:
+            by[d.street].append(d)
+        parts = [(s, by[s]) for s in sorted(by)]
+    else:
+        parts = [(None, list(P.delegations))]
+    out = []
+    for street, ds in parts:
+        hs = sorted({h for d in ds for h in allowed[d.id]})
+        reach = {h: sum(1 for d in ds if h in allowed[d.id]) for h in hs}
+        out.append({"street": street, "delegations": len(ds), "hosts": len(hs),
+                    "capacity": sum(P.hosts[h].capacity for h in hs),
+                    "min_allowed": min((len(allowed[d.id]) for d in ds), default=0),
+                    "caps": [(P.hosts[h].capacity, reach[h]) for h in hs]})
+    return out
+
+
+def _group_fits(g: dict, k: int, T: int) -> bool:
+    """Necessary conditions for k visits per delegation in T slots: a delegation is at one host
+    per slot and sees a host once; a slot holds at most min(delegations, capacity) visits; a host
+    receives at most min(capacity × T, delegations that may go there)."""
+    D = g["delegations"]
+    if k > T or k > g["min_allowed"]:
+        return False
+    if k * D > T * min(D, g["capacity"]):
+        return False
+    return k * D <= sum(min(c * T, r) for c, r in g["caps"])
+
+
+def max_visits(problem: Problem, slots: int | None = None) -> int:
+    """The most visits per delegation that can fit in `slots` (default: the problem's) with these
+    hosts and capacities; 0 when not even one fits."""
+    T = problem.slots if slots is None else slots
+    best = T
+    for g in _fit_groups(problem):
+        while best > 0 and not _group_fits(g, best, T):
+            best -= 1
+    return best
+
+
+def fit_advice(problem: Problem) -> str | None:
+    """None when the problem's visits per delegation can fit; otherwise a sentence naming the
+    group that does not fit and the nearest settings that do (fewer visits, or more slots)."""
+    P, k, T = problem, problem.visits_per_delegation, problem.slots
+    bad = [g for g in _fit_groups(P) if not _group_fits(g, k, T)]
+    if not bad:
+        return None
+    g = bad[0]
+    who = f"{_street_name(g['street'])} " if g["street"] is not None else "全部 "
+    per_slot = min(g["delegations"], g["capacity"])
+    head = (f"{who}{g['delegations']} 个观摩团、{g['hosts']} 个观摩点，每个时段最多接待 {per_slot} 个观摩团，"
+            f"每团参观 {k} 次共需 {k * g['delegations']} 次参观，{T} 个时段（{P.days} 天 × 每天 {P.slots_per_day} 个）放不下")
+    if k > g["min_allowed"]:
+        head = (f"{who}{g['delegations']} 个观摩团，可去的观摩点只有 {g['min_allowed']} 个，"
+                f"每团参观 {k} 次就要重复参观同一个点")
+    fixes = []
+    k_fit = max_visits(P)
+    if k_fit >= 1:
+        fixes.append(f"把每团参观次数改为 {k_fit}")
+    groups = _fit_groups(P)
+    spd = next((n for n in range(P.slots_per_day + 1, P.slots_per_day + 25)
+                if all(_group_fits(x, k, P.days * n) for x in groups)), None)
+    if spd is not None:
+        fixes.append(f"把每天时段数增加到 {spd}")
+    days = next((n for n in range(P.days + 1, P.days + 15)
+                 if all(_group_fits(x, k, n * P.slots_per_day) for x in groups)), None)
+    if days is not None:
+        fixes.append(f"把天数增加到 {days}")
+    fixes.append("增加观摩点或提高容量")
+    return f"{head}：请{'，或'.join(fixes)}。"
+
+
 # ============================================================================ checking
 
 def check_plan(problem: Problem, plan: Plan | Iterable[Visit]) -> list[str]:

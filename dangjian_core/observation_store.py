@@ -348,6 +348,56 @@ def plan_xlsx(db, event_id) -> bytes:
 
 
 # =========================================================================== setup writes
+def _default_hosts(cur) -> list[tuple[int, int]]:
+    """The hosts a new event starts with: active sites and advanced orgs, capacity 1."""
+    sites = _site_ids(cur)
+    return [(i, 1) for i, t in cur.execute("SELECT id, tier FROM orgs ORDER BY id").fetchall()
+            if i in sites or t == "advanced"]
+
+
+MAX_AUTO_DAYS = 7
+
+
+def _settle(cur, ev: dict, host_caps: dict[int, int]) -> O.Problem:
+    """Fill the automatic settings of `ev` from the data and check that the setup can fit,
+    before anything is solved. 天数 None: the fewest days (up to a week) in which every
+    delegation gets its visits; 每团参观次数 None: every slot when that fits, else the most
+    visits that fit. Raises Infeasible naming what does not fit and the nearest settings that do."""
+    auto_k = ev.get("visits_per_delegation") is None
+    if ev.get("days") is None:
+        ev["days"] = 1
+        for days in range(1, MAX_AUTO_DAYS + 1):
+            P = _build(cur, {**ev, "days": days}, host_caps)
+            if (O.max_visits(P) >= 1) if auto_k else (O.fit_advice(P) is None):
+                ev["days"] = days
+                break
+    problem = _build(cur, ev, host_caps)
+    if auto_k:
+        fit = O.max_visits(problem)
+        if 1 <= fit < problem.slots:
+            ev["visits_per_delegation"] = problem.visits_per_delegation = fit
+    advice = O.fit_advice(problem)
+    if advice:  # said now, in the form, not after a solve that cannot succeed
+        raise O.Infeasible(f"观摩活动设置放不下，没有保存：{advice}")
+    return problem
+
+
+def suggested_setup(db, mode: str, *, slots_per_day: int = 3, days=None, visits=None, hosts=None) -> dict:
+    """What the setup form's automatic settings come to for `mode` with these hosts (None =
+    the default hosts): {days, slots_per_day, visits, text}; `text` is the advice when they
+    cannot fit (nothing is written)."""
+    with db.read() as cur:
+        caps = dict(_default_hosts(cur) if hosts is None else _parse_hosts(cur, hosts))
+        ev = {"mode": mode, "days": days, "slots_per_day": slots_per_day, "visits_per_delegation": visits,
+              "previous_event_id": None, "slot_times": None}
+        try:
+            P = _settle(cur, ev, caps)
+        except BadInput as exc:
+            return {"days": ev["days"], "slots_per_day": slots_per_day, "visits": ev["visits_per_delegation"],
+                    "text": str(exc)}
+        return {"days": P.days, "slots_per_day": P.slots_per_day, "visits": P.visits_per_delegation, "text": None}
+
+
 def save_event(db, user: User, event_id=None, *, name: str, mode: str, days=1, slots_per_day=3,
                slot_times=None, visits=None, event_date: date | None = None, previous_event_id=None,
                hosts=None, note: str | None = None, rubric=None) -> int:
@@ -365,7 +415,7 @@ def save_event(db, user: User, event_id=None, *, name: str, mode: str, days=1, s
     m = O._MODE_ALIASES.get(str(mode).strip().lower()) or O._MODE_ALIASES.get(str(mode).strip())
     if m is None:
         errors.append(CellError(None, "观摩方式", mode, "应为 街道内部观摩、各街道交叉观摩 或 全区示范观摩"))
-    d = _int_setting(days, "天数", errors)
+    d = _int_setting(days, "天数", errors, allow_none=True)  # None = 自动
     s = _int_setting(slots_per_day, "每天时段数", errors)
     k = _int_setting(visits, "每团参观次数", errors, allow_none=True)
     times, msg = parse_slot_times(slot_times, s, d)
@@ -373,7 +423,7 @@ def save_event(db, user: User, event_id=None, *, name: str, mode: str, days=1, s
         errors.append(CellError(None, "时段开始时间", slot_times, msg))
     if errors:
         raise BadInput("观摩活动设置有误，没有保存", errors)
-    if k is not None and k > d * s:
+    if k is not None and d is not None and k > d * s:
         raise BadInput(f"每团参观次数（{k}）不能多于时段总数（{d} 天 × {s} 个时段 = {d * s}）")
     rub = _parse_rubric(rubric if rubric is not None else DEFAULT_RUBRIC) if event_id is None or rubric is not None \
         else None
@@ -386,16 +436,17 @@ def save_event(db, user: User, event_id=None, *, name: str, mode: str, days=1, s
         if hosts is None and old is not None:
             host_list = cur.execute("SELECT org_id, capacity FROM obs_hosts WHERE event_id = ?", [old["id"]]).fetchall()
         elif hosts is None:
-            sites = _site_ids(cur)
-            host_list = [(i, 1) for i, t in cur.execute("SELECT id, tier FROM orgs ORDER BY id").fetchall()
-                         if i in sites or t == "advanced"]
+            host_list = _default_hosts(cur)
         else:
             host_list = _parse_hosts(cur, hosts)
         ev = {"id": None, "name": name, "mode": m, "days": d, "slots_per_day": s,
               "slot_times": ",".join(times) if times else None, "visits_per_delegation": k,
               "previous_event_id": int(previous_event_id) if previous_event_id is not None else None,
               "event_date": event_date, "note": (note or "").strip() or None}
-        _build(cur, ev, dict(host_list))  # raises BadInput/Infeasible naming the problem
+        _settle(cur, ev, dict(host_list))  # raises BadInput/Infeasible naming the problem
+        d, k = ev["days"], ev["visits_per_delegation"]
+        if times and len(times) not in (s, s * d):
+            raise BadInput(f"时段开始时间应有 {s} 个（每天一样），现为 {len(times)} 个")
         if old is not None and cur.execute("SELECT count(*) FROM obs_scores WHERE event_id = ?",
                                            [old["id"]]).fetchone()[0]:
             raise BadInput("该观摩活动已有评分，不能再修改设置和观摩点：如确需修改，请先删除评分")

@@ -197,3 +197,59 @@ def test_chart_dataset_registered(ddb):
 
     df = charts.load_frame(ddb, ADMIN, "observation_scores")
     assert df.height > 0 and "score" in df.columns
+
+
+def _form_default_hosts(db):
+    """The host rows the setup form offers for a new event (default candidates, capacity 1)."""
+    return [{"org": n, "capacity": 1} for n in S.candidate_hosts(db).filter("default")["name"]]
+
+
+def test_new_internal_round_with_form_defaults_solves_on_demo_city(tmp_path, demo_db_file):
+    """Issue 14: in the demo city a street has up to 21 delegations for 4 places, so 1 day × 3
+    slots with every delegation out every slot cannot fit. The form's defaults (天数 and 每团参观次数
+    自动, 3 slots a day) follow from the data instead, and the round solves."""
+    path = tmp_path / "d.duckdb"
+    shutil.copyfile(demo_db_file, path)
+    db = Database(path)
+    try:
+        hint = S.suggested_setup(db, "internal")
+        assert hint["text"] is None and hint["visits"] >= 1
+        eid = S.save_event(db, EDITOR, name="内部观摩", mode="internal", days=None, slots_per_day=3,
+                           slot_times="08:30,10:00,14:30", visits=None, hosts=_form_default_hosts(db))
+        P = S.problem_for(db, eid)
+        ev = S.get_event(db, eid)
+        assert (ev["days"], ev["visits_per_delegation"]) == (P.days, P.visits_per_delegation) \
+            == (hint["days"], hint["visits"])
+        assert O.max_visits(P) == P.visits_per_delegation and O.fit_advice(P) is None
+        s = S.solve_event(db, EDITOR, eid, time_limit=0.5)
+        vs, _ = S.plan_visits(db, eid)
+        assert O.check_plan(P, vs) == [] and s["visits"] == len(P.delegations) * P.visits_per_delegation
+        # one day with every delegation out in every slot is refused before solving, naming the
+        # street that does not fit and the nearest settings that do
+        before = counts(db)
+        with pytest.raises(O.Infeasible) as e:
+            S.save_event(db, EDITOR, name="内部观摩3", mode="internal", days=1, slots_per_day=3, visits=None,
+                         hosts=_form_default_hosts(db))
+        msg = str(e.value)
+        assert "个观摩团" in msg and "每个时段最多接待" in msg and "把天数增加到" in msg, msg
+        assert counts(db) == before
+        # 1 day × 3 slots, 1 visit each: it says so, and the days it names do fit
+        with pytest.raises(O.Infeasible) as e:
+            S.save_event(db, EDITOR, name="x", mode="internal", days=1, slots_per_day=3, visits=1,
+                         hosts=_form_default_hosts(db))
+        n = int(str(e.value).split("把天数增加到 ")[1][:1])
+        S.save_event(db, EDITOR, name="内部观摩n", mode="internal", days=n, slots_per_day=3, visits=1,
+                     hosts=_form_default_hosts(db))
+    finally:
+        db.close()
+
+
+def test_fit_advice_names_the_street_and_nearest_settings():
+    hosts = [O.Host(f"h{i}", f"点{i}", "北街道", "advanced", False) for i in range(18)]
+    dels = [O.Delegation(f"d{i}", "北街道") for i in range(19)]
+    P = O.Problem("internal", hosts, dels, 1, 3, 3)
+    assert O.max_visits(P) == 2
+    msg = O.fit_advice(P)
+    assert msg.startswith("北街道 19 个观摩团、18 个观摩点，每个时段最多接待 18 个观摩团"), msg
+    assert "每团参观次数改为 2" in msg and "每天时段数增加到 4" in msg and "天数增加到 2" in msg, msg
+    assert O.fit_advice(O.Problem("internal", hosts, dels, 1, 4, 3)) is None

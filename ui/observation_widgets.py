@@ -27,6 +27,21 @@ def candidates(_db, generation: int) -> pl.DataFrame:
     return S.candidate_hosts(_db)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def auto_setup(_db, generation: int) -> str:
+    """One line: what 天数/每团参观次数「自动」come to for each mode with the default hosts."""
+    parts = []
+    for m in O.MODES:
+        try:
+            h = S.suggested_setup(_db, m)
+        except Exception as exc:  # noqa: BLE001 — the line just says so
+            parts.append(f"{O.MODE_CN[m]}：{exc}")
+            continue
+        parts.append(f"{O.MODE_CN[m]} {h['days']} 天、每团参观 {h['visits'] or h['days'] * h['slots_per_day']} 次"
+                     if not h["text"] else f"{O.MODE_CN[m]}：{h['text']}")
+    return "按默认观摩点（容量 1）、每天 3 个时段自动测算：" + "；".join(parts) + "。"
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def event_hosts(_db, generation: int, event_id: int) -> pl.DataFrame:
     return S.hosts(_db, event_id)
@@ -101,15 +116,19 @@ def setup_form(db, user, event_id: int | None) -> None:
                             format_func=O.MODE_CN.get, key=f"{k}_mode")
         when = c3.date_input("日期", ev.get("event_date") or clock.today(), key=f"{k}_date")
         c4, c5, c6, c7 = st.columns(4)
-        days = c4.number_input("天数", 0, 10, int(ev.get("days", 1)), key=f"{k}_days")
+        days = c4.number_input("天数（0 = 自动）", 0, 10, int(ev.get("days", 0)), key=f"{k}_days",
+                               help="自动：按观摩团和观摩点的数量，取放得下的最少天数")
         spd = c5.number_input("每天时段数", 0, 12, int(ev.get("slots_per_day", 3)), key=f"{k}_spd")
         times = c6.text_input("各时段开始时间", ev.get("slot_times") or "08:30,10:00,14:30", key=f"{k}_times",
                               help="用逗号分隔，每天相同，例如 08:30,10:00,14:30")
-        visits = c7.number_input("每团参观次数（0 = 每个时段都参观）", 0, 100,
-                                 int(ev.get("visits_per_delegation") or 0), key=f"{k}_k")
+        visits = c7.number_input("每团参观次数（0 = 自动）", 0, 100,
+                                 int(ev.get("visits_per_delegation") or 0), key=f"{k}_k",
+                                 help="自动：每个时段都参观；观摩点接待不过来时，取能安排的最多次数")
         prev = st.selectbox("上一轮（避免重复组合）", prev_opts, key=f"{k}_prev",
                             index=prev_opts.index(ev.get("previous_event_id")) if ev.get("previous_event_id")
                             in prev_opts else 0, format_func=lambda i: "无" if i is None else prev_names[i])
+        if event_id is None:
+            st.caption(auto_setup(db, db.generation))
         st.caption("观摩点：默认是示范点和先进单位；可增删行，容量 = 每个时段能同时接待的观摩团数。"
                    "街道内部观摩中，不是观摩点的单位各自组成观摩团；交叉和全区观摩每个街道一个观摩团。")
         edited = st.data_editor(
@@ -128,11 +147,15 @@ def setup_form(db, user, event_id: int | None) -> None:
         st.caption("您的角色只能查看，不能修改观摩活动。")
     if go:
         rows = pl.from_pandas(edited) if not isinstance(edited, pl.DataFrame) else edited
-        eid, exc = run_safely(S.save_event, db, user, event_id, name=name, mode=mode, days=int(days),
+        eid, exc = run_safely(S.save_event, db, user, event_id, name=name, mode=mode, days=int(days) or None,
                               slots_per_day=int(spd), slot_times=times, visits=int(visits) or None, event_date=when,
                               previous_event_id=prev, hosts=rows.select("观摩点", "容量").to_dicts())
         if exc is None:
-            flash("已保存观摩活动设置。" if event_id is not None else "已新建观摩活动：下一步在「安排」中生成安排。")
+            e = S.get_event(db, eid)
+            how = (f"（{e['days']} 天 × 每天 {e['slots_per_day']} 个时段，"
+                   f"每团参观 {e['visits_per_delegation'] or e['days'] * e['slots_per_day']} 次）")
+            flash(f"已保存观摩活动设置{how}。" if event_id is not None
+                  else f"已新建观摩活动{how}：下一步在「安排」中生成安排。")
             st.session_state["obs_event_next"] = eid
             st.rerun()
 

@@ -176,3 +176,28 @@ def test_move_one_visit_check_save_and_lock(monkeypatch, tmp_path, demo_db_file)
     day, slot, _ = S.slot_labels(P)[i]
     vs2, locked = S.plan_visits(db_(), 1)
     assert locked == {O.Visit(day, slot, d.id, h.org_id)} and O.check_plan(P, vs2) == []
+
+
+def test_new_internal_round_with_the_form_defaults_gets_a_plan(monkeypatch, tmp_path, demo_db_file):
+    """Issue 14: the form's defaults (天数 and 每团参观次数 自动) fit the demo city's internal round."""
+    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
+    at.switch_page("pages/observation.py")
+    at.run()
+    sb = at.selectbox(key="obs_event")
+    sb.select_index(len(sb.options) - 1)
+    at.run()
+    assert any("自动测算" in c.value and "街道内部观摩" in c.value for c in at.caption)
+    at.text_input(key="obs_setup_None_name").input("内部观摩默认设置")
+    at.selectbox(key="obs_setup_None_mode").set_value("internal")
+    button(at, "新建观摩活动").click()
+    at.run()
+    assert not problems(at), problems(at)
+    ev = S.events(db_()).filter(pl.col("name") == "内部观摩默认设置")
+    assert ev.height == 1
+    eid = int(ev["id"][0])
+    button(at, "生成安排").click()
+    at.run()
+    assert not problems(at), problems(at)
+    P = S.problem_for(db_(), eid)
+    vs, _ = S.plan_visits(db_(), eid)
+    assert len(vs) == len(P.delegations) * P.visits_per_delegation > 0 and O.check_plan(P, vs) == []
