@@ -40,6 +40,7 @@ from __future__ import annotations
 import html
 import importlib
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -333,10 +334,17 @@ def _refuse_delete_indicators(cur, keys: list) -> list[str]:
     return [f"指标「{name}」已有 {n} 条数值，不能删除：不再使用请取消「启用」" for name, n in rows]
 
 
+def _new_indicator_code() -> str:
+    """A code for an indicator added in the editor (the code column is not shown there)."""
+    return f"custom_{uuid.uuid4().hex[:12]}"
+
+
 INDICATORS_SPEC = register(TableSpec(
     table="report_indicators", label="述职指标设置", perm=PERM, natural_key="code", order_by="position, id",
     columns=[
-        Column("code", "指标代码", required=True, unique=True, max_len=40, help="导入数值时可用代码或名称作表头"),
+        # the code is the key values and formulas refer to: kept, never shown (people read the
+        # name); a new indicator added in the editor gets one made up for it
+        Column("code", "指标代码", required=True, unique=True, max_len=40, hidden=True, default=_new_indicator_code),
         Column("name", "指标名称", required=True, unique=True, max_len=40, width="medium"),
         Column("weight", "权重", "decimal", required=True, min=0, max=1000),
         Column("direction", "方向", "choice", required=True, choices=DIRECTIONS),

@@ -52,6 +52,7 @@ class Column:
     width: str | None = None
     code: bool = False                     # a code (编号, 身份证号, 电话): text only, never a number
     format: str | None = None              # "id_number": GB 11643 身份证号 with its check digit
+    hidden: bool = False                   # a key kept for files and links, never shown in the editor
 
     def label_of(self, code):
         if self.choices and code in self.choices:
@@ -458,7 +459,7 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
             after_rows[k] = merged
             changed_updates[k] = diff
     for nk, vals in zip(new_keys, parsed_inserts):
-        row = {c.name: c.default for c in spec.columns}
+        row = {c.name: c.default() if callable(c.default) else c.default for c in spec.columns}
         row.update({c: v for c, v in vals.items() if v is not None or c not in row})
         row[key] = nk
         row["version"] = 1
@@ -1130,7 +1131,7 @@ def export_frame(db, user: User, spec: TableSpec) -> pl.DataFrame:
 
 def search_columns(spec: TableSpec) -> list[Column]:
     """The columns a search text is looked for in (text columns a reader may see)."""
-    return [c for c in spec.columns if c.kind == "text" and not c.sensitive]
+    return [c for c in spec.columns if c.kind == "text" and not c.sensitive and not c.hidden]
 
 
 def query(db, user: User, spec: TableSpec, *, search: str | None = None,

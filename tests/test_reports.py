@@ -684,3 +684,16 @@ def test_board_counts_working_days_when_the_office_chooses(rdb):
     assert R.settings(rdb)["overdue_count"] == "working"
     board = R.board(rdb, D(2024, 2, 5))
     assert board["item_id"].to_list() == [a] and board["days_overdue"].to_list() == [1]  # Sat, Sun not counted
+
+
+def test_indicator_code_is_hidden_and_made_up_for_a_new_indicator(rdb):
+    """Issue 14: the settings editor shows 指标名称, never codes such as dues_collection_rate; the
+    code stays the key values refer to, and an indicator added without one gets one."""
+    spec = R.INDICATORS_SPEC
+    assert spec.column("code").hidden and "指标代码" not in [c.label for c in tables.search_columns(spec)]
+    tables.save(rdb, EDITOR, spec, tables.Changes(inserts=[{"name": "主题党日开展率二", "weight": 5,
+                                                            "direction": "越高越好", "target": 100, "floor": 0}]))
+    code = R.indicators(rdb).filter(pl.col("name") == "主题党日开展率二")["code"][0]
+    assert R._CODE_RE.match(code)
+    with rdb.read() as cur:
+        assert R.refresh_indicator_choices(cur)[code] == "主题党日开展率二"

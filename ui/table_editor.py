@@ -148,7 +148,7 @@ def table_editor(db, user: User, spec: tables.TableSpec, *, key: str,
     if db.generation != snap["generation"]:
         st.caption("提示：打开此表后数据已有更新（可能是其他人保存的）；点「刷新」可查看最新内容。")
     visible = [ROW_COL, spec.key] + [c.name for c in spec.columns
-                                     if not (c.sensitive and not user.can(c.sensitive))]
+                                     if not c.hidden and not (c.sensitive and not user.can(c.sensitive))]
     editor_key = f"{key}_editor_{nonce}"
     st.data_editor(
         frame, key=editor_key, hide_index=True, column_order=visible,

@@ -230,3 +230,14 @@ def test_escalating_several_asks_with_the_count_and_cancel_writes_nothing(monkey
     at.run()
     assert not problems(at) and R.counts(_db()) == before, "cancel writes nothing"
     assert not [b for b in at.button if b.label.startswith("是，升级")]
+
+
+def test_indicator_settings_editor_shows_names_not_codes(monkeypatch, tmp_path, demo_db_file):
+    """Issue 14: 指标设置 shows the Chinese indicator name; the code column is not shown."""
+    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
+    _open(at, "pages/reports.py", "进度分与指标")
+    assert not problems(at), problems(at)
+    editors = [d for d in at.dataframe if "code" in d.value.columns and "name" in d.value.columns]
+    assert editors, [list(d.value.columns) for d in at.dataframe]
+    order = list(editors[0].proto.column_order)
+    assert "name" in order and "code" not in order, order
