@@ -795,18 +795,18 @@ def _rank(cur, s: dict, today: date, *, exclude: Iterable = (), capacity: int | 
     as_of = min(s["session_date"], today)
     sc = sc or compute_scores(cur, as_of)
     cooldown = int(_settings(cur)["cooldown_days"])
-    units = sc.table.filter(pl.col("progress").is_not_null())
+    scored = sc.table.filter(pl.col("progress").is_not_null())
     exclude = list(exclude)
-    if exclude:
-        units = units.filter(~pl.col("unit_id").is_in(exclude))
+    # the kept units are not picked again, but every reason ranks among all scored units
+    units = scored.filter(~pl.col("unit_id").is_in(exclude)) if exclude else scored
     notes = []
     if sc.no_data:
         notes.append(f"有 {sc.no_data} 个单位没有任何指标数据，未参加排序")
     if units.height == 0:
         return pl.DataFrame(), sc, notes + ["没有可排序的单位"]
     n = units.height if capacity is None else rules.check_capacity(capacity)
-    ranked = rules.pick_units(units.select("unit_id", "name", "progress"), _history(cur), s["session_date"], n,
-                              cooldown, lagging=sc.table.select("unit_id", "lagging"))
+    ranked = rules.pick_units(scored.select("unit_id", "name", "progress"), _history(cur), s["session_date"], n,
+                              cooldown, lagging=sc.table.select("unit_id", "lagging"), exclude=exclude)
     notes += rules.pick_notes(ranked, units.height, n, cooldown) if capacity is not None else []
     ranked = ranked.join(units.select("unit_id", "street"), on="unit_id", how="left", maintain_order="left")
     return ranked, sc, notes

@@ -344,8 +344,12 @@ def pick_units(
     cooldown_days: int = COOLDOWN_DAYS,
     *,
     lagging: pl.DataFrame | None = None,
+    exclude=(),
 ) -> pl.DataFrame:
     """Choose the units that report at the session on `on` (rule of cli.md, `reports pick`).
+
+    `exclude`: unit ids already on the list (kept by hand); they are not picked again, but the
+    reason's position still counts them, so every reason on one list ranks among the same units.
 
     units   `[unit_id, name, progress]` (progress 0–100, higher is better; unique unit_id)
     history `[unit_id, date]` of past duty reports; reports dated after `on` are not yet
@@ -387,6 +391,7 @@ def pick_units(
             _wait=pl.col("days_since_report").fill_null(_NEVER),
             _position=pl.col("progress").rank("min").cast(pl.Int64),
         )
+        .filter(~pl.col("unit_id").is_in(list(exclude)) if exclude else pl.lit(True))
         .sort(["in_cooldown", "progress", "_wait", "_uid_key", "_uid_text"],
               descending=[False, False, True, False, False])
     )
@@ -411,7 +416,7 @@ def pick_units(
     )
     reason = pl.concat_str(
         pl.lit("进度分 "), _no_negative_zero(pl.col("progress").round(2)).cast(pl.String),
-        pl.lit(f"，全部 {n_units} 个单位中倒数第 "), pl.col("_position").cast(pl.String),
+        pl.lit("，"), rank_phrase_expr(pl.col("_position"), n_units),
         pl.when(pl.col("lagging").is_null()).then(pl.lit(""))
         .when(pl.col("lagging") == ALL_TARGETS_MET).then(pl.lit("；") + pl.col("lagging"))
         .otherwise(pl.lit("；滞后指标：") + pl.col("lagging")),
@@ -420,6 +425,20 @@ def pick_units(
     return df.with_columns(reason=reason).select(
         "unit_id", "name", "progress", "rank", "reason", "last_report", "days_since_report", "in_cooldown"
     )
+
+
+RANK_WORDING = "全部 {n} 个单位中倒数第 {k}"
+
+
+def rank_phrase(position: int, n_units: int) -> str:
+    """The one wording of a unit's place by progress, lowest first (see RANK_WORDING);
+    `rank_phrase_expr` is the same for a polars column."""
+    return RANK_WORDING.format(n=n_units, k=position)
+
+
+def rank_phrase_expr(position: pl.Expr, n_units: int) -> pl.Expr:
+    head, tail = (part.format(n=n_units) for part in RANK_WORDING.split("{k}"))
+    return pl.concat_str(pl.lit(head), position.cast(pl.String), pl.lit(tail))
 
 
 def pick_notes(picked: pl.DataFrame, n_units: int, capacity: int, cooldown_days: int = COOLDOWN_DAYS

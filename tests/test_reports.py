@@ -697,3 +697,16 @@ def test_indicator_code_is_hidden_and_made_up_for_a_new_indicator(rdb):
     assert R._CODE_RE.match(code)
     with rdb.read() as cur:
         assert R.refresh_indicator_choices(cur)[code] == "主题党日开展率二"
+
+
+def test_rank_wording_is_one_and_counts_the_same_units_after_a_lock(rdb):
+    """Issue 14: 「全部 8 个单位中倒数第 1」 next to 「全部 7 个…」 on one list. Regenerating around a
+    locked unit ranks the new picks among all scored units too, in the one wording."""
+    s = year_sessions(rdb)[0]
+    R.draft_picks(rdb, EDITOR, s["id"], today=LATE)
+    p = R.picks(rdb, s["id"])
+    R.lock_pick(rdb, EDITOR, int(p["id"][0]))
+    R.draft_picks(rdb, EDITOR, s["id"], today=LATE)
+    reasons = R.picks(rdb, s["id"])["reason"].to_list()
+    assert len(reasons) == 5 and all(x.startswith("进度分") for x in reasons), reasons
+    assert all(f"，{rules.rank_phrase(i, 8)}；" in x for i, x in zip(range(1, 6), reasons)), reasons

@@ -428,3 +428,23 @@ def test_overdue_days_calendar_or_working(deadline, today, calendar, working):
     assert wrk["days_overdue"].to_list() == [working]
     with pytest.raises(BadInput, match="计算方式"):
         r.escalation_proposals(items, today, overdue_count="holidays")
+
+
+def test_excluded_units_still_count_in_the_rank_wording():
+    units = units_frame([("A", "a", 10.0), ("B", "b", 20.0), ("C", "c", 30.0), ("D", "d", 40.0)])
+    got = r.pick_units(units, history_frame([]), D(2024, 6, 1), 2, exclude=["A"])
+    assert got["unit_id"].to_list() == ["B", "C"]
+    assert [x.split("；")[0] for x in got["reason"]] == ["进度分 20.0，全部 4 个单位中倒数第 2",
+                                                         "进度分 30.0，全部 4 个单位中倒数第 3"]
+    assert r.rank_phrase(2, 4) == "全部 4 个单位中倒数第 2"
+
+
+def test_ranks_are_worded_in_one_place():
+    """Every 「…个单位中倒数第…」 comes from reports_rules.RANK_WORDING (issue 14)."""
+    import pathlib
+
+    root = pathlib.Path(r.__file__).parent
+    hits = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py") for i, line in
+            enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            if ("倒数" in line or "个单位中" in line) and "RANK_WORDING =" not in line]
+    assert hits == [], hits
