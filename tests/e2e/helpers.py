@@ -163,6 +163,20 @@ def goto_page(page, title: str) -> None:
     wait_idle(page)
 
 
+def edit_grid_cell(page, x: float, y: float, text: str) -> None:
+    """Double-click a data-grid cell at (x, y), wait for its cell editor (a textarea the grid
+    opens in #portal) and replace the text there, then commit with Enter. Filling the editor
+    element itself does not depend on which browser window has the keyboard focus."""
+    from playwright.sync_api import expect
+
+    page.mouse.dblclick(x, y)
+    editor = page.locator("#portal textarea.gdg-input")
+    expect(editor).to_be_visible()
+    editor.fill(text)
+    editor.press("Enter")
+    expect(editor).to_have_count(0)
+
+
 def shot(page, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"

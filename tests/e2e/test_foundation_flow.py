@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_for_cookie, wait_idle
+from tests.e2e.helpers import edit_grid_cell, exceptions, goto_page, login, new_page, shot, wait_for_cookie, wait_idle
 
 
 def _search(page, text):
@@ -19,12 +19,9 @@ def test_editor_edits_an_org_name_saves_reloads_and_sees_it(app, chromium):
     goto_page(page, "基层党组织")
     grid = page.locator("[data-testid='stDataFrame']").first
     box = grid.bounding_box()
-    page.mouse.dblclick(box["x"] + 200, box["y"] + 35 + 17)  # first row, 名称
-    page.wait_for_timeout(400)
-    page.keyboard.press("Control+a")
-    page.keyboard.type("浏览器测试改名党工委")
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(600)
+    edit_grid_cell(page, box["x"] + 200, box["y"] + 35 + 17, "浏览器测试改名党工委")  # first row, 名称
+    wait_idle(page)
+    expect(page.get_by_role("button", name="保存", exact=True)).to_be_enabled()
     page.get_by_role("button", name="保存", exact=True).click()
     wait_idle(page)
     assert page.get_by_text("已保存").count() >= 1

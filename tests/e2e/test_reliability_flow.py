@@ -11,18 +11,14 @@ from playwright.sync_api import expect
 from dangjian_core import tables
 from dangjian_core.db import Database
 from tests.conftest import EDITOR
-from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, start_app, wait_idle
+from tests.e2e.helpers import edit_grid_cell, exceptions, goto_page, login, new_page, shot, start_app, wait_idle
 
 
 def _edit_cell(page, row: int, text: str) -> None:
     """Double-click the 名称 cell of a visible row (1-based) and type a new value."""
     page.bring_to_front()  # keyboard focus belongs to one window at a time
     box = page.locator("[data-testid='stDataFrame']").first.bounding_box()
-    page.mouse.dblclick(box["x"] + 200, box["y"] + 35 * row + 17)
-    page.wait_for_timeout(300)
-    page.keyboard.press("Control+a")
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
+    edit_grid_cell(page, box["x"] + 200, box["y"] + 35 * row + 17, text)
     wait_idle(page)  # the edit reruns the script; 保存 is enabled once it knows of a change
     expect(page.get_by_role("button", name="保存", exact=True)).to_be_enabled()
 
