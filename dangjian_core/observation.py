@@ -712,6 +712,19 @@ def route_length_km(problem: Problem, visits: Iterable[Visit]) -> float | None:
     return total
 
 
+def water_level(us: list[int], total: int) -> int:
+    """Smallest M with Σ min(u, M) ≥ total (total ≤ Σ u): the fullest host's load when the
+    visits fill the hosts as evenly as their capacities allow."""
+    lo, hi = 0, max(us) if us else 0
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if sum(min(u, mid) for u in us) >= total:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
 def load_spread_bound(problem: Problem) -> int:
     """Proven lower bound on max − min host load over all valid plans (module docstring)."""
     P, T, k = problem, problem.slots, problem.visits_per_delegation
@@ -737,17 +750,7 @@ def load_spread_bound(problem: Problem) -> int:
         # M_g: smallest M with Σ min(u, M) ≥ V (if Σ u < V the instance is infeasible: use max u)
         M = 0
         if V > 0:
-            lo_m, hi_m = 0, max(us)
-            if sum(us) < V:
-                M = hi_m
-            else:
-                while lo_m < hi_m:
-                    mid = (lo_m + hi_m) // 2
-                    if sum(min(x, mid) for x in us) >= V:
-                        hi_m = mid
-                    else:
-                        lo_m = mid + 1
-                M = lo_m
+            M = max(us) if sum(us) < V else water_level(us, V)
         m = min(us[0], V // len(idx))
         hi = max(hi, M)
         lo = m if lo is None else min(lo, m)

@@ -40,29 +40,17 @@ from collections import defaultdict
 
 import numpy as np
 
-from .observation import Problem, Visit, allowed_hosts, plan_cost
+from .observation import Problem, Visit, allowed_hosts, plan_cost, water_level
 
 R_EARTH = 6371.0088
 MANY = 10  # columns added per (delegation, day) and pricing round
 SMOOTH = 0.7  # dual smoothing towards the duals of the best bound (Wentges)
 
 
-def _water_level(us: list[int], total: int) -> int:
-    """Smallest M with Σ min(u, M) ≥ total (total ≤ Σ u)."""
-    lo, hi = 0, max(us) if us else 0
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if sum(min(u, mid) for u in us) >= total:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
 def _min_sq(us: list[int], total: int) -> int | None:
     if total > sum(us):
         return None
-    M = _water_level(us, total)
+    M = water_level(us, total)
     base = [min(u, M - 1) if M > 0 else 0 for u in us]
     rest = total - sum(base)
     sq = sum(b * b for b in base)
@@ -150,7 +138,7 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
     mins = [_min_sq([u[i] for i in idx], demand[g]) for g, idx in groups.items()]
     if all(m is not None for m in mins) and sum(mins) == c1:
         for g, idx in groups.items():
-            M = _water_level([u[i] for i in idx], demand[g])
+            M = water_level([u[i] for i in idx], demand[g])
             for i in idx:
                 load_lo[i] = min(u[i], M - 1) if M > 0 else 0
                 load_hi[i] = M
@@ -165,7 +153,7 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
                 cnt[int(hs[i])] += 1
             us = list(cnt.values())
             per_d.append(_min_sq(us, k))
-            levels.append(_water_level(us, k))
+            levels.append(water_level(us, k))
         if all(m is not None for m in per_d) and sum(per_d) == c6:
             spread_cap = levels
 
