@@ -501,14 +501,22 @@ def bases_panel(db, user: User, month: date) -> None:
             st.rerun()
 
 
-def base_history_panel(db, user: User) -> None:
-    text = st.text_input("查找党员", key="bh_search", placeholder="党员编号或姓名")
+def _find_member(db, user: User, key: str, label: str, hint: str):
+    """A search box and a pick list of the members it finds → (found frame, picked id), or
+    (None, None) with the hint (or「没有找到。」) while nothing is picked."""
+    text = st.text_input(label, key=f"{key}_search", placeholder="党员编号或姓名")
     found = read(db, user, "find_members", text) if text.strip() else None
     if found is None or not found.height:
-        st.caption("输入党员编号或姓名，查看其历次计算基数。" if not text.strip() else "没有找到。")
-        return
+        st.caption(hint if not text.strip() else "没有找到。")
+        return None, None
     labels = dict(zip(found["id"].to_list(), (found["member_no"] + " " + found["name"] + "（" + found["org"] + "）").to_list()))
-    pick = st.selectbox("党员", list(labels), format_func=labels.get, key="bh_pick")
+    return found, st.selectbox("党员", list(labels), format_func=labels.get, key=f"{key}_pick")
+
+
+def base_history_panel(db, user: User) -> None:
+    _, pick = _find_member(db, user, "bh", "查找党员", "输入党员编号或姓名，查看其历次计算基数。")
+    if pick is None:
+        return
     hist, exc = run_safely(read, db, user, "base_history", pick)
     if exc is None:
         st.dataframe(hist.select(pl.col("month").alias("月份"), pl.col("base").cast(pl.Float64).alias("计算基数"),
@@ -525,14 +533,10 @@ def base_history_panel(db, user: User) -> None:
 def category_panel(db, user: User) -> None:
     """党员类别历史: a member's category from a month on (e.g. 在职 → 离退休); the roll and the
     back-calculation use each month's own category."""
-    text = st.text_input("要登记类别变化的党员", key="cat_search", placeholder="党员编号或姓名")
-    found = read(db, user, "find_members", text) if text.strip() else None
-    if found is None or not found.height:
-        st.caption("输入党员编号或姓名，查看或登记其党员类别的变化（如退休：在职 → 离退休）。" if not text.strip()
-                   else "没有找到。")
+    found, pick = _find_member(db, user, "cat", "要登记类别变化的党员",
+                               "输入党员编号或姓名，查看或登记其党员类别的变化（如退休：在职 → 离退休）。")
+    if pick is None:
         return
-    labels = dict(zip(found["id"].to_list(), (found["member_no"] + " " + found["name"] + "（" + found["org"] + "）").to_list()))
-    pick = st.selectbox("党员", list(labels), format_func=labels.get, key="cat_pick")
     hist = read(db, user, "category_history", pick)
     if hist.height:
         st.dataframe(hist.select(pl.col("month").dt.strftime("%Y-%m").alias("自月份起"), pl.col("category_label").alias("类别"),
@@ -651,14 +655,10 @@ def members_view(calc, frame: pl.DataFrame, key: str) -> None:
 
 
 def statement_panel(db, user: User, start: date, end: date) -> None:
-    text = st.text_input("查找党员", key="stm_search", placeholder="党员编号或姓名")
-    found = read(db, user, "find_members", text) if text.strip() else None
-    if found is None or not found.height:
-        st.caption("输入党员编号或姓名，生成该党员在所选期间的逐月对账单（应缴 / 实缴 / 补交）。" if not text.strip()
-                   else "没有找到。")
+    _, pick = _find_member(db, user, "stm", "查找党员",
+                           "输入党员编号或姓名，生成该党员在所选期间的逐月对账单（应缴 / 实缴 / 补交）。")
+    if pick is None:
         return
-    labels = dict(zip(found["id"].to_list(), (found["member_no"] + " " + found["name"] + "（" + found["org"] + "）").to_list()))
-    pick = st.selectbox("党员", list(labels), format_func=labels.get, key="stm_pick")
     res, exc = run_safely(read, db, user, "member_statement", pick, start, end)
     if exc is not None:
         return
