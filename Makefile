@@ -7,7 +7,7 @@ PORT ?= 8501
 PLATFORM ?= x86_64
 PYVER ?= 3.11
 
-.PHONY: install run test test-fast bench clean-venv bundle bundle-check test-bundle
+.PHONY: install run lint test test-fast bench clean-venv bundle bundle-check test-bundle
 
 install: $(STAMP)
 
@@ -21,7 +21,12 @@ run: install
 	$(BIN)/python -m dangjian_core db prepare
 	$(BIN)/streamlit run app.py --server.port=$(PORT) --server.address=127.0.0.1
 
-test: install
+# ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) over everything; mypy --strict over dangjian_core
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install lint
 	$(BIN)/python -m pytest -q
 
 test-fast: install

@@ -66,7 +66,8 @@ def _registry(db, seed: int = 5) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def run() -> list[dict]:
-    from dangjian_core import demo, dues, dues_store as ds, fileio
+    from dangjian_core import demo, dues, fileio
+    from dangjian_core import dues_store as ds
     from dangjian_core.auth import User
     from dangjian_core.db import Database
 

@@ -49,7 +49,7 @@ def run() -> list[dict]:
     cap = float(os.environ.get("BENCH_OBS_BOUND_S", "600"))
     only = [x for x in os.environ.get("BENCH_OBS_ONLY", "").split(",") if x]
     figures = []
-    for name, (desc, make, big) in INSTANCES.items():
+    for name, (desc, make, _big) in INSTANCES.items():
         if only and name not in only:
             continue
         P = make()

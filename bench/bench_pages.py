@@ -80,8 +80,8 @@ def registered_pages() -> list[tuple]:
 
 
 def run() -> list[dict]:
-    from streamlit.testing.v1 import AppTest
     import streamlit as st
+    from streamlit.testing.v1 import AppTest
 
     pages = registered_pages()
 

@@ -24,6 +24,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import polars as pl  # noqa: E402
+
 from dangjian_core import clock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +71,8 @@ def _city(tmp: Path) -> tuple[Path, float, float]:
 
 
 def core_figures(path: Path) -> list[dict]:
-    from dangjian_core import fileio, reports as R
+    from dangjian_core import fileio
+    from dangjian_core import reports as R
     from dangjian_core.auth import SYSTEM
     from dangjian_core.db import Database
 

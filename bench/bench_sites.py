@@ -80,10 +80,11 @@ def _build(path: Path) -> tuple[float, float, dict]:
 
 
 def _core(path: Path, out: list) -> None:
+    import polars as pl
+
     from dangjian_core import sites
     from dangjian_core.auth import User
     from dangjian_core.db import Database
-    import polars as pl
 
     editor = User("editor", "编辑", frozenset({"editor"}))
     db = Database(path)

@@ -11,7 +11,6 @@ from decimal import Decimal
 import polars as pl
 
 from . import clock
-
 from .auth import User, require
 from .errors import BadInput, ConflictError, NotFound, PermissionDenied
 
@@ -230,15 +229,20 @@ def list_changes(db, user: User, *, username: str | None = None, table: str | No
     cond, params = _reader_filter(user)
     where = [cond]
     if username:
-        where.append("l.username = ?"); params.append(username)
+        where.append("l.username = ?")
+        params.append(username)
     if table:
-        where.append("l.table_name = ?"); params.append(table)
+        where.append("l.table_name = ?")
+        params.append(table)
     if since:
-        where.append("l.created_at >= ?"); params.append(datetime.combine(since, datetime.min.time()))
+        where.append("l.created_at >= ?")
+        params.append(datetime.combine(since, datetime.min.time()))
     if until:
-        where.append("l.created_at < ? + INTERVAL 1 DAY"); params.append(datetime.combine(until, datetime.min.time()))
+        where.append("l.created_at < ? + INTERVAL 1 DAY")
+        params.append(datetime.combine(until, datetime.min.time()))
     if batch_id is not None:
-        where.append("l.batch_id = ?"); params.append(batch_id)
+        where.append("l.batch_id = ?")
+        params.append(batch_id)
     params.append(int(limit))
     with db.read() as cur:
         df = cur.sql(
@@ -334,7 +338,7 @@ def revert_batch(db, user: User, batch_id: int, *, entry_ids: list[int] | None =
             current_rows[table] = rows_json(cur, table, KEY_COLUMNS[table],
                                             [e[2] for e in entries if e[1] == table])
         conflicts = []
-        for _, table, row_key, action, before, after, _ in entries:
+        for _, table, row_key, action, _before, after, _ in entries:
             cur_json = current_rows[table].get(row_key)
             current = json.loads(cur_json) if cur_json else None
             expected = json.loads(after) if after else None

@@ -16,10 +16,10 @@ import weakref
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from . import clock
 from .auth import User, require
 from .db import BackupCheck, sweep_partial_files
 from .errors import BadInput
-from . import clock
 
 KEEP_DAYS = 30
 STALE_DAYS = 2          # the admin page warns when the last good backup is older than this

@@ -40,15 +40,15 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import polars as pl
 
-from . import clock
-from . import audit, vocab
+from . import audit, clock, vocab
 from .auth import User, require
 from .errors import BadInput, ConflictError, DangjianError, NotFound
 
@@ -356,7 +356,7 @@ class ChartSpec:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, default=str)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ChartSpec":
+    def from_dict(cls, data: dict) -> ChartSpec:
         if not isinstance(data, dict) or not data.get("dataset"):
             raise BadInput("图表配置已损坏：缺少数据集。请重新制作后保存。")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
@@ -366,7 +366,7 @@ class ChartSpec:
         return spec
 
     @classmethod
-    def from_json(cls, text: str) -> "ChartSpec":
+    def from_json(cls, text: str) -> ChartSpec:
         try:
             data = json.loads(text)
         except (TypeError, ValueError) as exc:

@@ -19,16 +19,16 @@ import os
 import re
 import shutil
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
-from .errors import BadInput, DangjianError, DatabaseLocked, DiskError
 from . import clock
+from .errors import BadInput, DangjianError, DatabaseLocked, DiskError
 
 DEFAULT_PATH = "data/dangjian.duckdb"
 
@@ -184,7 +184,7 @@ class Database:
             self._conn.close()
 
     # -- a dead connection (disk full, IO error) -------------------------------------------
-    def _recover(self, exc: BaseException, cur: "Cursor | None" = None, during_commit: bool = False) -> None:
+    def _recover(self, exc: BaseException, cur: Cursor | None = None, during_commit: bool = False) -> None:
         """After a fatal DuckDB error the instance refuses every statement until it is opened
         again: close the connection, open the file anew, and raise a Chinese message (saying
         whether the failed commit itself was kept)."""
@@ -297,7 +297,7 @@ class Database:
         return dest
 
     # -- checking a backup before it replaces everything ---------------------------------
-    def check_backup(self, src: str | os.PathLike) -> "BackupCheck":
+    def check_backup(self, src: str | os.PathLike) -> BackupCheck:
         """Open a backup file read-only and check it can replace this database: a DuckDB
         file, migrations this program knows (not newer than it), every table those migrations
         create present with its columns, and every table readable. Raises BadInput (in
@@ -333,7 +333,7 @@ class Database:
             finally:
                 _close_quietly(cur)
 
-    def restore_from(self, src: str | os.PathLike) -> "BackupCheck":
+    def restore_from(self, src: str | os.PathLike) -> BackupCheck:
         """Replace every table with the contents of a backup file, in one transaction, after
         `check_backup` accepted it. Nothing changes when the file is refused or the copy fails."""
         src = Path(src)

@@ -17,8 +17,8 @@ from datetime import date
 
 import polars as pl
 
-from .auth import SYSTEM
 from . import clock
+from .auth import SYSTEM
 
 DEMO_PASSWORD = "dangjian-demo"
 # bcrypt hash of the public demo password (precomputed so the first start stays fast)
@@ -81,7 +81,7 @@ def _orgs_frame(rng: random.Random, n_streets: int, per_street: int) -> pl.DataF
         rows.append(dict(id=top, name=f"{street}党工委", level="committee", parent_id=None,
                          category="community", street=street, lat=lat0, lon=lon0))
         parents = [top]
-        for j in range(per_street - 1):
+        for _j in range(per_street - 1):
             oid += 1
             cat = rng.choices(cats, w)[0]
             pattern = rng.choice(CATEGORY_NAMES[cat])

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from decimal import (
     ROUND_DOWN,
@@ -75,7 +76,6 @@ from decimal import (
     InvalidOperation,
     localcontext,
 )
-from typing import Iterable, Mapping
 
 import polars as pl
 
@@ -220,7 +220,7 @@ class DuesSettings:
         return d
 
     @classmethod
-    def from_dict(cls, data: Mapping | None) -> "DuesSettings":
+    def from_dict(cls, data: Mapping | None) -> DuesSettings:
         data = dict(data or {})
         known = {f for f in cls.__dataclass_fields__}
         unknown = sorted(set(data) - known)
@@ -238,7 +238,7 @@ class DuesSettings:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "DuesSettings":
+    def from_json(cls, text: str) -> DuesSettings:
         try:
             data = json.loads(text)
         except ValueError as exc:

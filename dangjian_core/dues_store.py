@@ -51,11 +51,10 @@ from decimal import Decimal
 
 import polars as pl
 
-from . import audit, dues, fileio
+from . import audit, clock, dues, fileio
 from .auth import User, mask_id_number, require
 from .errors import BadInput, CellError, ConflictError, DangjianError
 from .tables import Column, TableSpec, parse_value, register
-from . import clock
 
 PERM_READ = "dues.read"
 PERM_WRITE = "dues.write"
@@ -722,7 +721,7 @@ def roll_page(db, user: User, month, *, org_id=None, search: str = "", status: s
         raise BadInput(f"未知的筛选条件「{status}」")
     with db.read() as cur:
         scope = _scope(cur, org_id)
-        where = [f"r.month = ?", _scope_sql(cur, scope, "r.org_id"), _ROLL_STATUS[status]]
+        where = ["r.month = ?", _scope_sql(cur, scope, "r.org_id"), _ROLL_STATUS[status]]
         params: list = [m]
         if search and search.strip():
             where.append("(mem.member_no ILIKE ? OR mem.name ILIKE ?)")

@@ -14,9 +14,9 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import polars as pl
 
@@ -332,7 +332,7 @@ def _parse_excel_isolated(data: bytes, name: str, sheet: str | None, code_header
                         "mem_bytes": WORKER_MEMORY_BYTES, "cpu_seconds": WORKER_CPU_SECONDS}, data)
         meta, blob = recv_msg(conn)
         pid = None  # finished on its own
-    except socket.timeout:
+    except TimeoutError:
         raise BadInput(f"读取超时（超过 {WORKER_TIMEOUT_SECONDS:.0f} 秒）：文件太大或结构异常，"
                        "请拆分成几个小文件，或在 Excel/WPS 中另存为新的 .xlsx 再导入", file=name) from None
     except (EOFError, OSError, ValueError):

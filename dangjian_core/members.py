@@ -6,7 +6,6 @@ from __future__ import annotations
 from .tables import Column, TableSpec, register
 from .vocab import DUES_CATEGORIES, GENDERS, MEMBER_STATUS
 
-
 SPEC = register(TableSpec(
     table="members",
     label="党员",

@@ -1366,7 +1366,6 @@ def _ruin_recreate(I: _Inst, tt: _TT, cells: list[tuple[int, int]], before: tupl
     for d, y in cells:
         for t in range(y * S, y * S + S):
             tt.unplace(d, t)
-    import numpy as np
 
     give = np.zeros(I.H, dtype=int)  # each host may take back what it gave up …
     for h in old_hosts:

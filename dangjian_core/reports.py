@@ -41,19 +41,18 @@ import html
 import importlib
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Iterable
 
 import polars as pl
 
-from . import audit, fileio, tables
+from . import audit, clock, fileio, tables
 from . import reports_rules as rules
 from .auth import User, require
 from .errors import BadInput, CellError, ConflictError, NotFound
 from .tables import Changes, Column, ImportPreview, Issue, TableSpec, register
-from . import clock
 
 PERM = "reports.write"
 

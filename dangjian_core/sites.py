@@ -29,13 +29,12 @@ from pathlib import Path
 
 import polars as pl
 
-from . import audit, orgs, tables
+from . import audit, clock, orgs, tables
 from . import sites_rules as R
 from .auth import User, require
 from .errors import BadInput, CellError, ConflictError, NotFound, ValidationFailed
 from .tables import Changes, Column, Issue, TableSpec, register
 from .vocab import CATEGORIES
-from . import clock
 
 PERM = "sites.write"
 VISIT_GAP_DAYS = 90
@@ -1037,7 +1036,8 @@ def read_score_sheet(db, site_id: int, data: bytes, name: str) -> dict:
     it belongs to this site and that every rubric line is there; scores are checked (against
     the maxima) when the assessment is recorded."""
     from . import fileio
-    from .tables import Column as _Col, parse_value
+    from .tables import Column as _Col
+    from .tables import parse_value
 
     site = get_site(db, site_id)
     frame = fileio.read_frame(data=data, name=name, expected=SHEET_HEADER, sheet=SHEET)

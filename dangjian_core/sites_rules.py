@@ -21,10 +21,10 @@ suggestions; 6. status at each year's end (for briefings).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Iterable, Sequence
 
 from .errors import BadInput, CellError, ValidationFailed
 

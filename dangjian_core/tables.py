@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Iterable
 
 import polars as pl
 
-from . import audit
+from . import audit, clock
 from .auth import User, require
 from .errors import BadInput, CellError, ConflictError, ValidationFailed
-from . import clock
 
 KINDS = {"text", "int", "decimal", "float", "date", "bool", "choice", "ref"}
 # Exports carry each row's version under this header; an import compares it with the database
@@ -1102,7 +1101,7 @@ def display_value(col: Column, v, refs: dict | None = None, new_labels: dict | N
 
 def _row_changes(cur, spec: TableSpec, diffs: dict, current: pl.DataFrame, refs, number, how) -> list[RowChange]:
     new_labels = {}
-    for name, r in refs.items():
+    for _name, r in refs.items():
         new_labels.update({v: k for k, v in r["by_label"].items() if isinstance(v, int) and v < 0})
     rows = {r[spec.key]: r for r in current.filter(pl.col(spec.key).is_in(list(diffs))).to_dicts()} if diffs else {}
     out = []

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import platform
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,14 +25,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.e2e.helpers import (App, browser, exceptions, free_port, login, new_page, shot,
-                               wait_for_cookie, wait_idle)
+from tests.e2e.helpers import App, browser, exceptions, free_port, login, new_page, shot, wait_for_cookie, wait_idle
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bundle-test-pw-1"
 MACHINE = platform.machine()  # x86_64 on CI; the other platform is only checked
 OTHER = "aarch64" if MACHINE == "x86_64" else "x86_64"
-PYVER = "%d.%d" % sys.version_info[:2]  # the bundle is for this machine's Python (the office's: 3.11)
+PYVER = "{}.{}".format(*sys.version_info[:2])  # the bundle is for this machine's Python (the office's: 3.11)
 TEST_DEPS = ("pytest", "playwright", "hypothesis", "greenlet", "pluggy", "iniconfig")
 
 

@@ -5,12 +5,10 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
-from dangjian_core import audit, auth
 # every subject registers its tables with the history on import: list them all in the filter
-from dangjian_core import charts, dues_store, members, observation_store, orgs, reports, sites  # noqa: F401
+from dangjian_core import audit, auth, charts, clock, dues_store, members, observation_store, orgs, reports, sites  # noqa: F401
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
-from dangjian_core import clock
 
 db = get_db()
 user = current_user()

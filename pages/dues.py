@@ -4,11 +4,11 @@
 
 import streamlit as st
 
+from dangjian_core import clock
 from dangjian_core import dues_store as ds
 from ui import dues_widgets as W
 from ui.messages import show_flashes
 from ui.session import current_user, get_db
-from dangjian_core import clock
 
 db = get_db()
 user = current_user()

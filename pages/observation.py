@@ -4,14 +4,13 @@
 import polars as pl
 import streamlit as st
 
-from dangjian_core import documents
+from dangjian_core import clock, documents
 from dangjian_core import observation as O
 from dangjian_core import observation_store as S
 from ui import documents_widgets as DW
 from ui import observation_widgets as W
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
-from dangjian_core import clock
 
 db = get_db()
 user = current_user()

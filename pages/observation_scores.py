@@ -4,7 +4,7 @@
 import polars as pl
 import streamlit as st
 
-from dangjian_core import fileio
+from dangjian_core import clock, fileio
 from dangjian_core import observation as O
 from dangjian_core import observation_store as S
 from dangjian_core.errors import BadInput
@@ -12,7 +12,6 @@ from ui import observation_widgets as W
 from ui.charts_widgets import chart_with_export
 from ui.messages import flash, run_safely, show_exception, show_flashes
 from ui.session import current_user, get_db
-from dangjian_core import clock
 
 db = get_db()
 user = current_user()

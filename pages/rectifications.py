@@ -5,13 +5,12 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from dangjian_core import documents
+from dangjian_core import clock, documents
 from dangjian_core import reports as R
 from ui import reports_widgets as W
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
 from ui.table_editor import export_button, import_panel, table_editor
-from dangjian_core import clock
 
 db = get_db()
 user = current_user()

@@ -4,13 +4,12 @@
 import polars as pl
 import streamlit as st
 
-from dangjian_core import documents
+from dangjian_core import clock, documents
 from dangjian_core import reports as R
 from ui import reports_widgets as W
 from ui.messages import errors_frame, flash, run_safely, show_flashes
 from ui.session import current_user, get_db
 from ui.table_editor import table_editor
-from dangjian_core import clock
 
 db = get_db()
 user = current_user()

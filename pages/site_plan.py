@@ -4,7 +4,7 @@
 import polars as pl
 import streamlit as st
 
-from dangjian_core import documents, sites, sites_charts
+from dangjian_core import clock, documents, sites, sites_charts
 from dangjian_core import sites_rules as R
 from dangjian_core.vocab import CATEGORIES
 from ui import documents_widgets as DW
@@ -12,7 +12,6 @@ from ui import sites_widgets as W
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
 from ui.table_editor import table_editor
-from dangjian_core import clock
 
 db = get_db()
 user = current_user()

@@ -4,13 +4,12 @@
 import polars as pl
 import streamlit as st
 
-from dangjian_core import sites, tables
+from dangjian_core import clock, sites, tables
 from dangjian_core import sites_rules as R
 from dangjian_core.vocab import CATEGORIES
 from ui import sites_widgets as W
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
-from dangjian_core import clock
 
 db = get_db()
 user = current_user()

@@ -9,7 +9,8 @@ import shutil
 
 import pytest
 
-from dangjian_core import audit, auth, dues_store as ds, fileio, members, tables
+from dangjian_core import audit, auth, fileio, members, tables
+from dangjian_core import dues_store as ds
 from dangjian_core.db import Database
 from dangjian_core.errors import PermissionDenied
 from tests.conftest import ADMIN, EDITOR, TREASURER, VIEWER

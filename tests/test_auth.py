@@ -9,7 +9,7 @@ from tests.conftest import ADMIN, EDITOR, VIEWER
 
 def test_throttle_locks_after_five_failures_and_survives_reopen(demo_db, tmp_path):
     t0 = datetime(2026, 1, 1, 9, 0)
-    for i in range(5):
+    for _i in range(5):
         r = auth.authenticate(demo_db, "editor", "wrong", now=t0)
         assert not r.ok and r.message == auth.LOGIN_FAILED  # never "再错 N 次": that names a real user
     # correct password is refused while locked, also from a new process opening the file

@@ -1,6 +1,6 @@
-from datetime import datetime, timedelta
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest

@@ -44,8 +44,8 @@ def test_backup_before_migrating_a_database_with_data(tmp_path):
 
 
 def test_backup_restore_round_trip(demo_db, tmp_path):
-    from tests.conftest import EDITOR
     from dangjian_core import tables
+    from tests.conftest import EDITOR
 
     spec = tables.get_spec("orgs")
     before = tables.export_frame(demo_db, EDITOR, spec)

@@ -3,7 +3,7 @@ The bundle itself is tested by `make test-bundle` (deploy/test_bundle.py)."""
 
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dangjian_core import setup
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_login_cookie_is_marked_secure_only_behind_https(monkeypatch):
     from ui import login
 
-    expires = datetime(2026, 11, 23, 18, tzinfo=timezone.utc)
+    expires = datetime(2026, 11, 23, 18, tzinfo=UTC)
     monkeypatch.delenv("DANGJIAN_SECURE_COOKIES", raising=False)
     assert "Secure" not in login._cookie_script("t", expires)
     monkeypatch.setenv("DANGJIAN_SECURE_COOKIES", "1")

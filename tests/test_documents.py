@@ -14,8 +14,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import ADMIN, EDITOR, VIEWER
 from docx import Document
-from docx.oxml.ns import qn
 
 from dangjian_core import documents as DOC
 from dangjian_core.db import Database
@@ -23,8 +23,6 @@ from dangjian_core.documents import build_templates, fields
 from dangjian_core.documents import data as D
 from dangjian_core.documents import layout as L
 from dangjian_core.errors import BadInput, PermissionDenied
-
-from conftest import ADMIN, EDITOR, VIEWER
 
 ROOT = Path(__file__).resolve().parents[1]
 TITLE = "2026年第三季度全市党建工作情况通报"
@@ -173,8 +171,9 @@ def test_briefing_numbers_match_the_database(ddb, briefing):
     hosts = _one(ddb, "SELECT count(*) FROM obs_hosts h JOIN obs_events e ON e.id = h.event_id"
                       " WHERE e.event_date BETWEEN DATE '2026-07-01' AND DATE '2026-09-30'")
     assert f"安排观摩点{hosts}个" in text
-    from dangjian_core import observation_store as S
     import polars as pl
+
+    from dangjian_core import observation_store as S
 
     eid = _one(ddb, "SELECT max(id) FROM obs_events WHERE event_date BETWEEN DATE '2026-07-01' AND DATE '2026-09-30'")
     changes = S.proposals(ddb, eid).filter(pl.col("change")).height

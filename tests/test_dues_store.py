@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dangjian_core import audit, auth, charts, dues, dues_store as ds, fileio
+from dangjian_core import audit, auth, charts, dues, fileio
+from dangjian_core import dues_store as ds
 from dangjian_core.errors import BadInput, ConflictError, PermissionDenied
 from tests.conftest import ADMIN, EDITOR, TREASURER, VIEWER
 

@@ -14,8 +14,6 @@ import resource
 import time
 import tracemalloc
 
-import pytest
-
 from dangjian_core import fileio, tables
 from dangjian_core.cli import main as cli_main
 from dangjian_core.errors import BadInput, DangjianError

@@ -3,11 +3,6 @@ on the reader before this change (the dimension bomb even aborted the test proce
 
 from __future__ import annotations
 
-import io
-import os
-import zipfile
-
-import polars as pl
 import pytest
 
 from dangjian_core import fileio, sheet_guard, tables

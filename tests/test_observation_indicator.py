@@ -2,8 +2,7 @@
 
 from datetime import date
 
-from dangjian_core import observation_store, reports
-from dangjian_core import clock
+from dangjian_core import clock, observation_store, reports
 
 
 def test_observation_scores_feed_the_duty_report_indicator(demo_db_file, tmp_path):

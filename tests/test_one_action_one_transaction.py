@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from dangjian_core import audit, dues_store as ds
+from dangjian_core import audit
+from dangjian_core import dues_store as ds
 from dangjian_core.errors import BadInput
 from tests.conftest import TREASURER as T
 from tests.test_dues_store import bases, count, roll_row, town  # noqa: F401 — town is a fixture

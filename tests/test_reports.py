@@ -11,11 +11,12 @@ import io
 import polars as pl
 import pytest
 
-from dangjian_core import audit, fileio, reports as R, reports_rules as rules, tables
+from dangjian_core import audit, clock, fileio, tables
+from dangjian_core import reports as R
+from dangjian_core import reports_rules as rules
 from dangjian_core.db import Database, load_migrations
 from dangjian_core.errors import BadInput, ConflictError, NotFound, PermissionDenied, ValidationFailed
 from tests.conftest import EDITOR, VIEWER
-from dangjian_core import clock
 
 D = dt.date
 LATE = D(2024, 12, 31)  # "today" in these tests: after every 2024 session

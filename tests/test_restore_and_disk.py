@@ -12,7 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dangjian_core import backups, db as dbmod, setup, tables
+from dangjian_core import backups, setup, tables
+from dangjian_core import db as dbmod
 from dangjian_core.db import Database
 from dangjian_core.errors import BadInput, DangjianError, DiskError
 from tests.conftest import ADMIN, EDITOR

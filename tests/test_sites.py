@@ -12,12 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dangjian_core import audit, orgs, sites, tables
+from dangjian_core import audit, clock, orgs, sites, tables
 from dangjian_core import sites_rules as R
 from dangjian_core.db import Database
 from dangjian_core.errors import BadInput, ConflictError, NotFound, PermissionDenied, ValidationFailed
 from tests.conftest import EDITOR, VIEWER
-from dangjian_core import clock
 
 TODAY = clock.today()
 Y = TODAY.year

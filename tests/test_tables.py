@@ -1,6 +1,7 @@
 import polars as pl
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dangjian_core import audit, fileio, tables
 from dangjian_core.errors import ConflictError, PermissionDenied, ValidationFailed

@@ -18,12 +18,11 @@ from datetime import date, datetime
 import polars as pl
 import streamlit as st
 
-from dangjian_core import charts
+from dangjian_core import charts, clock
 from dangjian_core.auth import User
 from dangjian_core.errors import BadInput, DangjianError
 
 from .messages import show_exception
-from dangjian_core import clock
 
 PNG_NOTE = ("幻灯片请用 PNG（2 倍清晰度，直接粘贴）。SVG 可任意放大，但它只写字体名称、不内嵌字体，"
             "在没有相应中文字体的电脑上会换成本机字体。")

@@ -14,13 +14,13 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dangjian_core import dues, dues_store as ds, fileio
+from dangjian_core import clock, dues, fileio
+from dangjian_core import dues_store as ds
 from dangjian_core.auth import User
 from dangjian_core.errors import BadInput
 
 from .messages import flash, run_safely, show_exception
 from .table_editor import table_editor
-from dangjian_core import clock
 
 try:  # the house chart widget (PNG / SVG / xlsx buttons), when it is there
     from .charts_widgets import chart_with_export

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import streamlit as st
@@ -91,7 +91,7 @@ def _run_script(script: str) -> None:
 
 
 def _write_cookie(db, user: User) -> None:
-    expires = datetime.now(timezone.utc) + timedelta(hours=SESSION_HOURS)
+    expires = datetime.now(UTC) + timedelta(hours=SESSION_HOURS)
     token = encode_token(_cookie_key(db, db.path), user, expires.timestamp())
     _run_script(_cookie_script(token, expires))
 

@@ -3,16 +3,15 @@ setup form, the plan figures and the charts. No rules and no SQL: dangjian_core 
 
 from __future__ import annotations
 
-
 import altair as alt
 import polars as pl
 import streamlit as st
 
+from dangjian_core import clock
 from dangjian_core import observation as O
 from dangjian_core import observation_store as S
 
 from .messages import flash, run_safely
-from dangjian_core import clock
 
 NEW = "（新建观摩活动）"
 

@@ -10,14 +10,13 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dangjian_core import fileio
+from dangjian_core import clock, fileio
 from dangjian_core import reports as R
 from dangjian_core.auth import User
 from dangjian_core.errors import BadInput
 
 from .messages import errors_frame, flash, run_safely, show_exception
 from .table_editor import export_button, table_editor
-from dangjian_core import clock
 
 
 # -- cached reads ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from dangjian_core import sites, tables
+from dangjian_core import clock, sites, tables
 from dangjian_core import sites_rules as R
 from dangjian_core.auth import User
 from dangjian_core.errors import BadInput, DangjianError
@@ -17,7 +17,6 @@ from dangjian_core.vocab import CATEGORIES, LEVELS, TIERS
 
 from .messages import errors_frame, flash, run_safely
 from .table_editor import ROW_COL, changes_from_state, column_config
-from dangjian_core import clock
 
 
 # -- cached reads (keyed on db.generation, so any committed write refreshes them) ------------

@@ -10,12 +10,11 @@ import hashlib
 import polars as pl
 import streamlit as st
 
-from dangjian_core import fileio, tables
+from dangjian_core import clock, fileio, tables
 from dangjian_core.auth import User
 from dangjian_core.errors import BadInput
 
 from .messages import flash, run_safely, show_exception
-from dangjian_core import clock
 
 ROW_COL = "_row"
 

@@ -7,8 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import BadInput, DangjianError
 from dangjian_core import clock
+
+from ..errors import BadInput, DangjianError
 
 # duckdb, bcrypt and polars are imported inside the handlers: every CLI command loads this
 # module to register its arguments, and `dues calc` should not pay for the database.

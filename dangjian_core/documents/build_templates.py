@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from docx.shared import Mm, Pt
+from docx.shared import Pt
 
 from . import layout as L
 

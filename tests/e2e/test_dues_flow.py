@@ -10,8 +10,8 @@ from dangjian_core import dues_store as ds
 from dangjian_core.db import Database
 from tests.conftest import TREASURER
 from tests.e2e.helpers import exceptions, goto_page, nav_titles, new_page, wait_idle
-from tests.e2e.helpers import shot as _shot
 from tests.e2e.helpers import login as _login
+from tests.e2e.helpers import shot as _shot
 
 HEAD = "党员编号,姓名,职务工资,级别工资,工作性津贴,生活性补贴,通讯补贴,交通补贴,养老保险,医疗保险,职业年金,住房公积金,个人所得税,其他扣款"
 PAY = "1500,2000,1500,1000,300,500,480,120,240,720,60,88"  # counted 6000 − 1560 − 60 = 4380.00 → 43.80

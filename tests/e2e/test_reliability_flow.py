@@ -1,8 +1,8 @@
 """Several people at once in real browsers: nothing lost, the second save of a row is refused."""
 
 import os
-import signal
 import shutil
+import signal
 import time
 
 import polars as pl

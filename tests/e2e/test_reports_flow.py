@@ -5,11 +5,10 @@ escalation; a viewer finds no way to change anything. Screenshots of every scree
 
 from __future__ import annotations
 
-
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_idle
 from dangjian_core import clock
+from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_idle
 
 
 def _section(page, name: str) -> None:

@@ -6,11 +6,10 @@ assessment reverted; and the yearly plan page. Screenshots go to /tmp/dangjian-s
 import polars as pl
 import pytest
 
-from dangjian_core import fileio, sites
+from dangjian_core import clock, fileio, sites
 from dangjian_core.db import Database
 from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_idle
 from tests.test_sites import PNG, fill_xlsx
-from dangjian_core import clock
 
 Y = clock.today().year
 
@@ -38,7 +37,7 @@ def pick(where, label, text):
     """Choose in a Streamlit selectbox by typing (where: the page or a locator inside it)."""
     page = getattr(where, "page", where)
     box = where.get_by_label(label, exact=True)
-    for attempt in range(3):  # a click during a redraw may not open the list
+    for _attempt in range(3):  # a click during a redraw may not open the list
         box.click()
         try:
             page.get_by_role("option").first.wait_for(timeout=4000)

@@ -9,9 +9,9 @@ import io
 from docx import Document
 
 from dangjian_core import documents as DOC
-from ui.session import get_db
 from tests.conftest import ADMIN
 from tests.pages.apptest_helpers import app_for, problems
+from ui.session import get_db
 
 
 def _labels(at) -> set[str]:

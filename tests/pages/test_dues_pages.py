@@ -5,10 +5,10 @@ and report bad input by row and column."""
 
 import pytest
 
+from dangjian_core import clock
 from dangjian_core import dues_store as ds
 from tests.conftest import TREASURER
 from tests.pages.apptest_helpers import app_for, problems
-from dangjian_core import clock
 
 DUES_TABS = ["花名册", "登记缴费", "工资表与计算基数", "设置"]
 ARREARS_TABS = ["按党组织", "欠缴党员", "连续未缴提醒", "补交记录", "对账单", "图表"]

@@ -96,7 +96,7 @@ def test_scores_entry_ranking_and_tier_confirmation(monkeypatch, tmp_path, demo_
     assert not problems(at), problems(at)
     assert [t.label for t in at.tabs] == ["评分录入", "排名", "等次调整", "图表"]
     # change one score on screen
-    dl = at.selectbox(key="obs_score_del").value
+    assert at.selectbox(key="obs_score_del").value is not None
     before = S.scores(db_(), 1)
     key = at.session_state["obs_scores_key"]
     at.session_state[key] = {"edited_rows": {0: {"得分": 1.0}}, "added_rows": [], "deleted_rows": []}

@@ -9,10 +9,10 @@ from datetime import date
 import polars as pl
 import pytest
 
+from dangjian_core import clock
 from dangjian_core import reports as R
 from tests.conftest import EDITOR
 from tests.pages.apptest_helpers import app_for, problems
-from dangjian_core import clock
 
 REPORT_SECTIONS = ["场次安排", "选定述职单位", "测评结果", "进度分与指标", "述职效果"]
 RECT_SECTIONS = ["逾期看板", "整改事项", "打印通知单"]

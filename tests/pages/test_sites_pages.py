@@ -4,9 +4,8 @@
 import polars as pl
 import pytest
 
-from dangjian_core import sites
+from dangjian_core import clock, sites
 from tests.pages.apptest_helpers import app_for, problems
-from dangjian_core import clock
 
 Y = clock.today().year
 SITE_TABS = ["概况与联系人", "记录考评", "考评记录", "创建档案", "结对"]
