@@ -12,7 +12,6 @@ version it was loaded with, and a mismatch is a `ConflictError`, never a silent 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 import polars as pl
 
-from . import audit, clock
+from . import audit, clock, values
 from .auth import User, require
 from .errors import BadInput, CellError, ConflictError, ValidationFailed
 
@@ -135,90 +134,46 @@ def get_spec(table: str) -> TableSpec:
 
 
 # -- parsing one value -------------------------------------------------------------------
-_TRUE = {"true", "1", "是", "yes", "y", "t", "对", "√"}
-_FALSE = {"false", "0", "否", "no", "n", "f", "错", "×"}
-_DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
-
-
-def _blank(raw) -> bool:
-    if raw is None:
-        return True
-    if isinstance(raw, float) and math.isnan(raw):
-        return True
-    return isinstance(raw, str) and raw.strip() == ""
+_blank = values.blank
 
 
 def parse_value(col: Column, raw, refs: dict[str, dict] | None = None):
-    """Return (value, error_message or None). Blank → None (required is checked later)."""
+    """Return (value, error_message or None). Blank → None (required is checked later).
+    Numbers, dates and yes/no follow `values` (the one rule on every path)."""
     if _blank(raw):
         return None, None
     if isinstance(raw, str):
-        raw = raw.strip()
-        if raw.startswith("'") and len(raw) > 1 and raw[1] in "=+-@":
-            raw = raw[1:]  # our own export's formula escape
+        raw = values.unescape(raw.strip())
     kind = col.kind
-    if kind == "text":
-        if col.code and isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
-            return None, ("是数字，不是文本：编码类的值（身份证号、编号、电话）必须是文本，数字会丢掉开头的 0 "
-                          "和 15 位以后的数字。请在 Excel 中把这一列设为「文本」格式后重新输入")
-        text = str(raw)
-        if "\x00" in text:
-            return None, "含有空字符（NUL），请删除后重新输入"
-        if col.max_len and len(text) > col.max_len:
-            return None, f"太长了：最多 {col.max_len} 个字"
-        if col.format == "id_number":
-            return check_id_number(text)
-        return text, None
-    if kind == "int":
-        try:
-            d = Decimal(str(raw))
-            if not d.is_finite() or d != d.to_integral_value():
-                raise InvalidOperation
-            if d.adjusted() > 15:
-                return None, "数值太大"
-            v = int(d)
-        except (InvalidOperation, ValueError, OverflowError):
-            return None, "应为整数"
-        return _range(col, v)
-    if kind in ("decimal", "float"):
-        try:
-            d = Decimal(str(raw).replace("，", "").replace(",", "") if isinstance(raw, str) else str(raw))
-            if not d.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            return None, "应为数字"
+    try:
+        if kind == "text":
+            if col.code and isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
+                return None, values.CODE_NUMBER
+            # a 身份证号 has its own check (its message names scientific notation and length)
+            text = values.parse_code(raw) if col.code and col.format != "id_number" else str(raw)
+            if text is None:
+                return None, None
+            if "\x00" in text:
+                return None, "含有空字符（NUL），请删除后重新输入"
+            if col.max_len and len(text) > col.max_len:
+                return None, f"太长了：最多 {col.max_len} 个字"
+            if col.format == "id_number":
+                return check_id_number(text)
+            return text, None
+        if kind == "int":
+            return _range(col, values.parse_int(raw))
         if kind == "decimal":
-            if d.adjusted() > 15:
-                return None, "数值太大"
-            if d.as_tuple().exponent < -2 and d != d.quantize(Decimal("0.01")):
-                return None, "最多两位小数"
-            v = d.quantize(Decimal("0.01"))
-        else:
-            if d.adjusted() > 15:
-                return None, "数值太大"
-            v = round(float(d), 6)  # coordinates and ratios: 6 decimals is plenty (0.1 m)
-        return _range(col, v)
-    if kind == "date":
-        if isinstance(raw, datetime):
-            return raw.date(), None
-        if isinstance(raw, date):
-            return raw, None
-        m = _DATE_RE.match(str(raw))
-        if not m:
-            return None, "应为日期，例如 2024-03-15"
-        try:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))), None
-        except ValueError:
-            return None, "不是有效的日期"
-    if kind == "bool":
-        if isinstance(raw, bool):
-            return raw, None
-        t = str(raw).strip().lower()
-        if t in _TRUE:
-            return True, None
-        if t in _FALSE:
-            return False, None
-        return None, "应为 是 或 否"
+            return _range(col, values.parse_decimal(raw, places=2, currency=True))
+        if kind == "float":
+            d = values.parse_number(raw)
+            assert d is not None
+            return _range(col, round(float(d), 6))  # coordinates and ratios: 6 decimals is plenty (0.1 m)
+        if kind == "date":
+            return values.parse_date(raw), None
+        if kind == "bool":
+            return values.parse_bool(raw), None
+    except values.BadValue as exc:
+        return None, exc.message
     if kind == "choice":
         text = str(raw)
         assert col.choices is not None
