@@ -229,18 +229,6 @@ def _csv_reason(exc: Exception) -> str:
     return "引号或分隔符不规范"
 
 
-def _excel_cell_text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        if value.is_integer():
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 _CELL_RE = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
 
 
@@ -487,16 +475,8 @@ def _atomic_target(path: Path):
     return Path(tmp)
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # A plain number written as text ("-12.50", "+3") is a value, not a formula: left as it is.
 _PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
-
-
-def escape_formula_text(value: object) -> object:
-    """A text cell that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not re.match(_PLAIN_NUMBER, value):
-        return "'" + value
-    return value
 
 
 def escape_formulas(df: pl.DataFrame) -> pl.DataFrame:

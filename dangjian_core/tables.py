@@ -338,10 +338,6 @@ def _full_table(cur, spec: TableSpec) -> pl.DataFrame:
     return cur.sql(f'SELECT {cols} FROM "{spec.table}"').pl()
 
 
-def _python_rows(df: pl.DataFrame) -> dict:
-    return {r["__k"]: r for r in df.rename({df.columns[0]: "__k"}).to_dicts()}
-
-
 def register_keys(cur, name: str, keys) -> None:
     """Register integer keys as a one-column frame `name(k)` for `… IN (SELECT k FROM name)`;
     the caller unregisters it."""

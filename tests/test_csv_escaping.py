@@ -40,8 +40,8 @@ def test_write_frame_csv_escapes_text_but_not_numbers(tmp_path):
     assert [r[1] for r in got[1:4]] == ["-1", "2", "-3"], "a negative number is not a formula"
     assert got[1][2] == "-1.5"
     # the xlsx path applies the same rule (numbers-as-text untouched there too)
-    assert fileio.escape_formula_text("-12.50") == "-12.50"
-    assert fileio.escape_formula_text("-3党支部") == "'-3党支部"
+    escaped = fileio.escape_formulas(pl.DataFrame({"t": ["-12.50", "-3党支部"]}))
+    assert escaped["t"].to_list() == ["-12.50", "'-3党支部"]
 
 
 def test_db_export_csv_escapes_and_imports_back_unchanged(demo_db, tmp_path):
