@@ -23,8 +23,9 @@ def _median_ms(fn, n: int = 5) -> float:
 
 
 def run() -> list[dict]:
-    from dangjian_core import charts, demo
+    from dangjian_core import demo
     from dangjian_core.auth import User
+    from dangjian_core.charts import build, datasets, export, model, store, style
     from dangjian_core.db import Database
 
     user = User("viewer", "查看", frozenset({"viewer"}))
@@ -33,37 +34,37 @@ def run() -> list[dict]:
         db = Database(Path(d) / "city.duckdb")
         db.migrate()
         demo.build_demo(db, scale="city")
-        members = charts.load_frame(db, user, "members")
+        members = datasets.load_frame(db, user, "members")
         out.append({"name": f"load dataset members ({members.height} rows, median of 5)",
-                    "value": _median_ms(lambda: charts.load_frame(db, user, "members")), "unit": "ms"})
+                    "value": _median_ms(lambda: datasets.load_frame(db, user, "members")), "unit": "ms"})
         out.append({"name": "load dataset orgs (2000 rows, median of 5)",
-                    "value": _median_ms(lambda: charts.load_frame(db, user, "orgs")), "unit": "ms"})
-        stacked = charts.ChartSpec("members", "stacked", x="street", color="org_category",
+                    "value": _median_ms(lambda: datasets.load_frame(db, user, "orgs")), "unit": "ms"})
+        stacked = model.ChartSpec("members", "stacked", x="street", color="org_category",
                                    filters={"join_year": {"min": 1990}})
         out.append({"name": "build stacked bar over 100k members (filter+aggregate+altair, median of 5)",
-                    "value": _median_ms(lambda: charts.build_chart(stacked, members)), "unit": "ms"})
-        built = charts.build_chart(stacked, members)
+                    "value": _median_ms(lambda: build.build_chart(stacked, members)), "unit": "ms"})
+        built = build.build_chart(stacked, members)
         out.append({"name": "vega spec with house style (median of 5)",
-                    "value": _median_ms(lambda: charts.vega_spec(built.chart)), "unit": "ms"})
+                    "value": _median_ms(lambda: style.vega_spec(built.chart)), "unit": "ms"})
         t0 = time.perf_counter()
-        charts.export_png(built.chart)
+        export.export_png(built.chart)
         out.append({"name": "export PNG 2x, first call (starts vl-convert)",
                     "value": round((time.perf_counter() - t0) * 1000), "unit": "ms"})
         out.append({"name": "export PNG 2x 1600x900 stacked bar (median of 5)",
-                    "value": _median_ms(lambda: charts.export_png(built.chart)), "unit": "ms"})
+                    "value": _median_ms(lambda: export.export_png(built.chart)), "unit": "ms"})
         out.append({"name": "export SVG stacked bar (median of 5)",
-                    "value": _median_ms(lambda: charts.export_svg(built.chart)), "unit": "ms"})
+                    "value": _median_ms(lambda: export.export_svg(built.chart)), "unit": "ms"})
         out.append({"name": "export xlsx of the chart data (median of 5)",
-                    "value": _median_ms(lambda: charts.export_xlsx(built.table, built.title)), "unit": "ms"})
-        specs = [charts.ChartSpec("members", kind, x="org_category",
+                    "value": _median_ms(lambda: export.export_xlsx(built.table, built.title)), "unit": "ms"})
+        specs = [model.ChartSpec("members", kind, x="org_category",
                                   color="status" if kind in ("stacked", "heatmap", "table") else None)
-                 for kind in charts.CHART_TYPES]
+                 for kind in model.CHART_TYPES]
         out.append({"name": "build all 7 chart types over 100k members (median of 5)",
-                    "value": _median_ms(lambda: [charts.build_chart(s, members) for s in specs]),
+                    "value": _median_ms(lambda: [build.build_chart(s, members) for s in specs]),
                     "unit": "ms"})
-        saved = charts.list_charts(db, on_home=True)
+        saved = store.list_charts(db, on_home=True)
         out.append({"name": f"draw the {len(saved)} demo saved charts from the database (median of 5)",
-                    "value": _median_ms(lambda: [charts.render_saved(db, user, c) for c in saved]),
+                    "value": _median_ms(lambda: [store.render_saved(db, user, c) for c in saved]),
                     "unit": "ms"})
         db.close()
     return out

@@ -26,8 +26,9 @@ def _timed(fn, n: int = 3) -> tuple[float, object]:
 
 
 def run() -> list[dict]:
-    from dangjian_core import charts, demo, documents
+    from dangjian_core import demo, documents
     from dangjian_core.auth import SYSTEM
+    from dangjian_core.charts import export, style
     from dangjian_core.db import Database
     from dangjian_core.documents import data
 
@@ -37,7 +38,7 @@ def run() -> list[dict]:
         db.migrate()
         demo.build_demo(db, scale="city")
         period = data.last_quarter()
-        charts.export_png(charts.vega_spec({"mark": "point", "data": {"values": []}}))  # start vl-convert once
+        export.export_png(style.vega_spec({"mark": "point", "data": {"values": []}}))  # start vl-convert once
         t0 = time.perf_counter()
         documents.briefing(db, SYSTEM, period)
         out.append({"name": f"通报 {period.code} at city scale, first call", "value": round(time.perf_counter() - t0, 2),

@@ -29,7 +29,7 @@ DEMO_USERS = [
     ("treasurer", "党费管理员（演示）", "treasurer"),
     ("viewer", "只读用户（演示）", "viewer"),
 ]
-WORKFLOW_MODULES = ["sites", "dues_store", "reports", "observation_store", "charts"]
+WORKFLOW_MODULES = ["sites", "dues_store", "reports", "observation_store", "charts.demo"]
 
 STREET_NAMES = [
     "东湖街道", "西城街道", "南山街道", "北塘街道", "中心街道", "新桥街道", "白云街道", "青石街道",

@@ -2317,7 +2317,8 @@ def _dataset_category(db, user: User) -> pl.DataFrame:
 
 def _register_datasets() -> None:
     try:
-        from . import charts, vocab
+        from . import vocab
+        from .charts import model as charts
     except ImportError:
         return
     charts.register_dataset(charts.Dataset(

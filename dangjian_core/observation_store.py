@@ -974,7 +974,7 @@ def _dataset_scores(db, user) -> pl.DataFrame:
 
 def _register_dataset() -> None:
     try:
-        from . import charts
+        from .charts import model as charts
     except ImportError:
         return
     charts.register_dataset(charts.Dataset(

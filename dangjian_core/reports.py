@@ -1778,7 +1778,8 @@ def _dataset_items(db, user: User) -> pl.DataFrame:
 
 def _register_datasets() -> None:
     try:
-        from . import charts, vocab
+        from . import vocab
+        from .charts import model as charts
     except ImportError:
         return
     F = charts.Field

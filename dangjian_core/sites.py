@@ -1120,7 +1120,8 @@ def _dataset_sites(db, user) -> pl.DataFrame:
 
 
 def _register_dataset() -> None:
-    from . import charts, vocab
+    from . import vocab
+    from .charts import model as charts
 
     F = charts.Field
     charts.register_dataset(charts.Dataset(

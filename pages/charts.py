@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from dangjian_core import charts
-from dangjian_core.charts import AGGREGATIONS, CHART_TYPES, SORTS, ChartSpec
+from dangjian_core.charts import build, model, store
+from dangjian_core.charts.datasets import available_datasets
+from dangjian_core.charts.model import AGGREGATIONS, CHART_TYPES, SORTS, ChartSpec
 from dangjian_core.errors import BadInput, DangjianError
 from ui.charts_widgets import cached_frame, chart_with_export, filters_panel
 from ui.messages import flash, run_safely, show_exception, show_flashes
@@ -15,7 +16,7 @@ st.title("简报图表")
 show_flashes()
 ss = st.session_state
 
-datasets = {d.code: d for d in charts.available_datasets(db, user)}
+datasets = {d.code: d for d in available_datasets(db, user)}
 if not datasets:
     st.info("暂时没有可用的数据集。")
     st.stop()
@@ -26,7 +27,7 @@ initial_filters = None
 load_id = ss.pop("ch_load", None)
 if load_id is not None:
     try:
-        saved = charts.get_chart(db, load_id)
+        saved = store.get_chart(db, load_id)
         spec = saved.spec()
         if spec.dataset not in datasets:
             raise BadInput(f"图表「{saved.name}」使用的数据集现在不可用。")
@@ -80,8 +81,8 @@ with left:
                             help="按数值从大到小取前几项；饼图其余合并为「其他」")
     horizontal = st.checkbox("横向条形图（分类名称较长时）", key="ch_horizontal",
                              disabled=kind not in ("bar", "stacked"))
-    title = st.text_input("标题（空着则自动生成）", key="ch_title", max_chars=charts.MAX_TITLE)
-    subtitle = st.text_input("副标题", key="ch_subtitle", max_chars=charts.MAX_SUBTITLE,
+    title = st.text_input("标题（空着则自动生成）", key="ch_title", max_chars=model.MAX_TITLE)
+    subtitle = st.text_input("副标题", key="ch_subtitle", max_chars=model.MAX_SUBTITLE,
                              placeholder="例如：数据截至 2025 年 6 月底")
 
 frame, exc = run_safely(cached_frame, db, user, code)
@@ -105,7 +106,7 @@ with right:
             ss.pop("ch_name", None)
             st.rerun()
     try:
-        built = charts.build_chart(spec, frame, ds)
+        built = build.build_chart(spec, frame, ds)
     except BadInput as exc:
         st.info(exc.message, icon=":material/info:")  # what to choose, in place of the chart
     except DangjianError as exc:
@@ -120,17 +121,17 @@ with right:
         st.caption("您的角色可以制作和导出图表，但不能保存（需要「保存图表」权限）。")
     elif built is not None:
         if not ss.get("ch_name") or ss["ch_name"] == ss.get("ch_name_auto"):  # not typed by the user
-            ss["ch_name"] = ss["ch_name_auto"] = built.title[:charts.MAX_NAME]
+            ss["ch_name"] = ss["ch_name_auto"] = built.title[:model.MAX_NAME]
         ss.setdefault("ch_on_home", True)
         with st.form("ch_save_form", border=False):
-            name = st.text_input("图表名称", key="ch_name", max_chars=charts.MAX_NAME)
+            name = st.text_input("图表名称", key="ch_name", max_chars=model.MAX_NAME)
             on_home = st.checkbox("在首页「常用图表」中显示（每月简报随数据更新）", key="ch_on_home")
             b1, b2 = st.columns(2)
             as_new = b1.form_submit_button("保存为新图表", type="primary")
             update = b2.form_submit_button("保存修改", disabled=not editing)
         if as_new or update:
             chart_id, version = (editing[0], editing[1]) if update else (None, None)
-            new_id, exc = run_safely(charts.save_chart, db, user, name, spec, chart_id=chart_id,
+            new_id, exc = run_safely(store.save_chart, db, user, name, spec, chart_id=chart_id,
                                      version=version, on_home=bool(on_home))
             if exc is None:
                 flash(f"已保存图表「{name.strip()}」。所有人都能在首页和这里看到它；"
@@ -140,13 +141,13 @@ with right:
 
 st.divider()
 st.subheader("已保存的图表")
-items = charts.visible_charts(db, user)
+items = store.visible_charts(db, user)
 if not items:
     st.caption("还没有保存的图表。")
 else:
     names = {c.id: c.name for c in items}
     st.dataframe(
-        [{"名称": c.name, "数据集": getattr(charts.DATASETS.get(c.dataset), "label", c.dataset),
+        [{"名称": c.name, "数据集": getattr(model.REGISTERED.get(c.dataset), "label", c.dataset),
           "首页显示": "是" if c.on_home else "否", "修改人": c.updated_by or "",
           "修改时间": f"{c.updated_at:%Y-%m-%d %H:%M}" if c.updated_at else ""} for c in items],
         hide_index=True, width="stretch", placeholder="—")
@@ -159,7 +160,7 @@ else:
         sure = s3.checkbox("确认删除", key=f"ch_del_sure_{ss.get('ch_del_n', 0)}")
         if s3.button("删除", key="ch_delete", disabled=not sure):
             current = next(c for c in items if c.id == chosen)
-            _, exc = run_safely(charts.delete_chart, db, user, chosen, current.version)
+            _, exc = run_safely(store.delete_chart, db, user, chosen, current.version)
             if exc is None:
                 flash(f"已删除图表「{current.name}」，可在「操作记录」中撤销。")
                 if editing and editing[0] == chosen:

@@ -60,13 +60,13 @@ def test_db_migrate_upgrades_an_existing_database_and_never_creates_one(tmp_path
 
 
 def test_bundled_font_folder_counts_as_a_chinese_font(tmp_path, monkeypatch):
-    from dangjian_core import charts
+    from dangjian_core.charts import export
 
     (tmp_path / "NotoSansCJK-Regular.ttc").write_bytes(b"font")
-    monkeypatch.setattr(charts, "_FONT_DIRS", [str(tmp_path / "nothing-here")])
-    monkeypatch.setattr(charts, "_font_ok", None)
+    monkeypatch.setattr(export, "_FONT_DIRS", [str(tmp_path / "nothing-here")])
+    monkeypatch.setattr(export, "_font_ok", None)
     monkeypatch.delenv("DANGJIAN_FONT_DIR", raising=False)
-    assert charts.cjk_font_installed() is False
-    monkeypatch.setattr(charts, "_font_ok", None)
+    assert export.cjk_font_installed() is False
+    monkeypatch.setattr(export, "_font_ok", None)
     monkeypatch.setenv("DANGJIAN_FONT_DIR", str(tmp_path))
-    assert charts.cjk_font_installed() is True
+    assert export.cjk_font_installed() is True

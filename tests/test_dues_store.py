@@ -9,8 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dangjian_core import audit, auth, charts, dues, fileio
+from dangjian_core import audit, auth, dues, fileio
 from dangjian_core import dues_store as ds
+from dangjian_core.charts import datasets
 from dangjian_core.errors import BadInput, ConflictError, PermissionDenied
 from tests.conftest import ADMIN, EDITOR, TREASURER, VIEWER
 
@@ -459,12 +460,12 @@ def test_collection_rate_provider(rolled):
 
 
 def test_chart_datasets_are_for_dues_readers_only(rolled):
-    codes = {d.code for d in charts.available_datasets(rolled, T)}
+    codes = {d.code for d in datasets.available_datasets(rolled, T)}
     assert {"dues_collection", "dues_by_category"} <= codes
-    assert not {"dues_collection", "dues_by_category"} & {d.code for d in charts.available_datasets(rolled, EDITOR)}
-    df = charts.load_frame(rolled, T, "dues_collection")
+    assert not {"dues_collection", "dues_by_category"} & {d.code for d in datasets.available_datasets(rolled, EDITOR)}
+    df = datasets.load_frame(rolled, T, "dues_collection")
     assert df.height == 24 and df["due"].sum() > 0
-    assert charts.load_frame(rolled, T, "dues_by_category").height > 0
+    assert datasets.load_frame(rolled, T, "dues_by_category").height > 0
 
 
 # -- demo data --------------------------------------------------------------------------------

@@ -192,10 +192,10 @@ def test_setup_change_clears_plan_and_revert_restores(ddb):
 
 
 def test_chart_dataset_registered(ddb):
-    from dangjian_core import charts
+    from dangjian_core.charts import datasets
     from tests.conftest import ADMIN
 
-    df = charts.load_frame(ddb, ADMIN, "observation_scores")
+    df = datasets.load_frame(ddb, ADMIN, "observation_scores")
     assert df.height > 0 and "score" in df.columns
 
 

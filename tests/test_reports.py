@@ -647,16 +647,16 @@ def test_audit_labels_are_registered():
 
 
 def test_chart_datasets_for_briefings(demo_db):
-    from dangjian_core import charts
+    from dangjian_core.charts import datasets, model
     from tests.conftest import VIEWER as viewer
 
-    codes = {d.code for d in charts.available_datasets(demo_db, viewer)}
+    codes = {d.code for d in datasets.available_datasets(demo_db, viewer)}
     assert {"report_scores", "report_votes", "rectification_items"} <= codes
     for code in ("report_scores", "report_votes", "rectification_items"):
-        ds = charts.get_dataset(code)
-        frame = charts.load_frame(demo_db, viewer, ds)
+        ds = model.get_dataset(code)
+        frame = datasets.load_frame(demo_db, viewer, ds)
         assert frame.height > 0 and {f.name for f in ds.fields} <= set(frame.columns), code
-    items = charts.load_frame(demo_db, viewer, charts.get_dataset("rectification_items"))
+    items = datasets.load_frame(demo_db, viewer, model.get_dataset("rectification_items"))
     assert set(items["level"].unique().to_list()) <= set(R.LEVEL_NAMES.values())
 
 

@@ -18,8 +18,9 @@ from datetime import date, datetime
 import polars as pl
 import streamlit as st
 
-from dangjian_core import charts, clock
+from dangjian_core import clock
 from dangjian_core.auth import User
+from dangjian_core.charts import build, datasets, export, model, store, style
 from dangjian_core.errors import BadInput, DangjianError
 
 from .messages import show_exception
@@ -32,28 +33,28 @@ def chart_with_export(chart, data: pl.DataFrame | None, name: str, key: str, *,
                       note: bool = True) -> None:
     """Show `chart` and, under it, buttons to download it as PNG (2×) and SVG, and `data`
     as xlsx."""
-    spec = charts.vega_spec(chart)
+    spec = style.vega_spec(chart)
     # fills the column (autosize "fit"); the export keeps the chart's own 800×450 size
     multi = any(k in spec for k in ("facet", "hconcat", "vconcat", "concat", "repeat"))
     st.vega_lite_chart(spec=spec, theme=None, width="content" if multi else "stretch",
                        key=f"{key}_chart")
-    stem = f"{charts.safe_filename(name)}-{clock.now():%Y%m%d}"
+    stem = f"{export.safe_filename(name)}-{clock.now():%Y%m%d}"
     c1, c2, c3 = st.columns(3)
-    c1.download_button("下载 PNG（幻灯片用）", data=lambda: charts.export_png(spec),
+    c1.download_button("下载 PNG（幻灯片用）", data=lambda: export.export_png(spec),
                        file_name=f"{stem}.png", mime="image/png", key=f"{key}_png",
                        on_click="ignore", icon=":material/image:", type="primary")
-    c2.download_button("下载 SVG", data=lambda: charts.export_svg(spec).encode("utf-8"),
+    c2.download_button("下载 SVG", data=lambda: export.export_svg(spec).encode("utf-8"),
                        file_name=f"{stem}.svg", mime="image/svg+xml", key=f"{key}_svg",
                        on_click="ignore", icon=":material/draw:")
     if data is not None:
         frame = data if isinstance(data, pl.DataFrame) else pl.from_pandas(data)
-        c3.download_button("下载数据（Excel）", data=lambda: charts.export_xlsx(frame, name),
+        c3.download_button("下载数据（Excel）", data=lambda: export.export_xlsx(frame, name),
                            file_name=f"{stem}.xlsx", key=f"{key}_xlsx", on_click="ignore",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/table:")
     if note:
         st.caption(PNG_NOTE)
-    if not charts.cjk_font_installed():
+    if not export.cjk_font_installed():
         st.warning("服务器没有安装中文字体：导出的图片中汉字会显示不出来。请系统管理员安装 "
                    "fonts-noto-cjk（Debian/Ubuntu：apt install fonts-noto-cjk）。")
 
@@ -61,7 +62,7 @@ def chart_with_export(chart, data: pl.DataFrame | None, name: str, key: str, *,
 # -- cached reads shared by the chart page and the overview page --------------------------
 @st.cache_data(show_spinner=False, max_entries=32)
 def _frame(_db, generation: int, code: str, username: str, roles: tuple) -> pl.DataFrame:
-    return charts.load_frame(_db, User(username, username, frozenset(roles)), code)
+    return datasets.load_frame(_db, User(username, username, frozenset(roles)), code)
 
 
 def cached_frame(db, user: User, code: str) -> pl.DataFrame:
@@ -72,11 +73,11 @@ def cached_frame(db, user: User, code: str) -> pl.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _saved(_db, generation: int, chart_id: int, username: str, roles: tuple):
     user = User(username, username, frozenset(roles))
-    saved = charts.get_chart(_db, chart_id)
+    saved = store.get_chart(_db, chart_id)
     try:
         spec = saved.spec()
         ds = spec.validate()
-        built = charts.build_chart(spec, cached_frame(_db, user, ds.code), ds)
+        built = build.build_chart(spec, cached_frame(_db, user, ds.code), ds)
     except BadInput as exc:
         return None, None, f"图表「{saved.name}」现在画不出来：{exc.message}"
     return built.vega, built.table, built.title
@@ -98,7 +99,7 @@ def saved_chart(db, user: User, chart_id: int, key: str) -> None:
 
 def saved_charts_section(db, user: User, *, columns: int = 1) -> None:
     """「常用图表」 on the overview page: the shared saved charts, drawn live."""
-    items = charts.visible_charts(db, user, on_home=True)
+    items = store.visible_charts(db, user, on_home=True)
     st.subheader("常用图表")
     if not items:
         st.caption("还没有常用图表：在「简报图表」页做好图后保存，就会显示在这里，并随数据更新。")
@@ -127,7 +128,7 @@ def _coerce(value, like):
         return None
 
 
-def filters_panel(frame: pl.DataFrame, ds: charts.Dataset, prefix: str,
+def filters_panel(frame: pl.DataFrame, ds: model.Dataset, prefix: str,
                   initial: dict | None = None) -> dict:
     """One picker per field (values of a category; a range of numbers or dates); returns the
     ChartSpec filters. Values kept in session state under `prefix`+dataset+field; `initial`
@@ -139,10 +140,10 @@ def filters_panel(frame: pl.DataFrame, ds: charts.Dataset, prefix: str,
         key = f"{prefix}{ds.code}_{f.name}"
         box = cols[i % 2]
         cond = (initial or {}).get(f.name) or {}
-        if charts.filter_kind(frame, f.name) == "values":
-            options = charts.field_values(frame, ds, f.name)
+        if build.filter_kind(frame, f.name) == "values":
+            options = build.field_values(frame, ds, f.name)
             if frame[f.name].null_count():
-                options.append(charts.MISSING)
+                options.append(model.MISSING)
             if initial is not None:
                 st.session_state[key] = [v for v in cond.get("in", []) if v in options]
             elif any(v not in options for v in st.session_state.get(key, [])):

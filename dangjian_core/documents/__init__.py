@@ -340,7 +340,7 @@ def sites(db, user: User, year) -> bytes:
 
 def file_name(kind: str, what: str = "") -> str:
     """A download name: 「2026年第三季度党建工作通报.docx」."""
-    from ..charts import safe_filename
+    from ..charts.export import safe_filename
 
     base = f"{what}{KINDS.get(kind, kind)}" if what else KINDS.get(kind, kind)
     return f"{safe_filename(base)}.docx"

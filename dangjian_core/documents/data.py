@@ -86,17 +86,17 @@ def _png(chart) -> bytes:
     """The chart as a 2× PNG through the house export (vl-convert). The same chart drawn again
     (the same 通报 generated twice, by two people or twice in a row) comes from a small cache:
     vl-convert holds the interpreter while it draws, and drawing is most of a 通报's time."""
-    from .. import charts
+    from ..charts.style import vega_spec
 
-    spec = json.dumps(charts.vega_spec(chart), ensure_ascii=False, sort_keys=True, default=str)
+    spec = json.dumps(vega_spec(chart), ensure_ascii=False, sort_keys=True, default=str)
     return _png_of(spec)
 
 
 @functools.lru_cache(maxsize=32)
 def _png_of(spec_json: str) -> bytes:
-    from .. import charts
+    from ..charts.export import export_png
 
-    return charts.export_png(json.loads(spec_json), scale=2.0)
+    return export_png(json.loads(spec_json), scale=2.0)
 
 
 def _common(db) -> dict:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dangjian_core import charts
+from dangjian_core.charts import demo, model, store
 from tests.pages.apptest_helpers import app_for, problems
 
 
@@ -72,7 +72,7 @@ def test_editor_builds_saves_and_finds_the_chart_on_the_overview(monkeypatch, tm
     at.run()
     assert not problems(at)
     assert any(m.value == "**月度简报：等次分布**" for m in at.markdown)
-    assert len(vega_charts(at)) >= len(charts.DEMO_CHARTS) + 1
+    assert len(vega_charts(at)) >= len(demo.DEMO_CHARTS) + 1
 
 
 def test_open_edit_and_save_changes(monkeypatch, tmp_path, demo_db_file):
@@ -90,7 +90,7 @@ def test_open_edit_and_save_changes(monkeypatch, tmp_path, demo_db_file):
     assert not problems(at)
     from ui.session import get_db
 
-    saved = charts.get_chart(get_db(), 2)
+    saved = store.get_chart(get_db(), 2)
     assert saved.spec().subtitle == "截至本月底" and saved.version == 2
 
 
@@ -130,14 +130,14 @@ def test_delete_needs_confirmation(monkeypatch, tmp_path, demo_db_file):
     assert any("已删除图表「近年发展党员数」" in s.value for s in at.success)
     from ui.session import get_db
 
-    assert 4 not in [c.id for c in charts.list_charts(get_db())]
+    assert 4 not in [c.id for c in store.list_charts(get_db())]
 
 
 def test_overview_shows_a_message_for_a_saved_chart_that_no_longer_fits(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "viewer")
     from ui.session import get_db
 
-    spec = charts.ChartSpec("members", "bar", x="status").to_dict()
+    spec = model.ChartSpec("members", "bar", x="status").to_dict()
     spec["x"] = "political_face"
     with get_db().write() as cur:
         cur.execute("INSERT INTO charts(name, dataset, spec, position) VALUES ('旧口径图表', 'members', ?, 0)",
@@ -146,7 +146,7 @@ def test_overview_shows_a_message_for_a_saved_chart_that_no_longer_fits(monkeypa
     at.run()
     assert not problems(at)
     assert any("图表「旧口径图表」现在画不出来" in i.value and "political_face" in i.value for i in at.info)
-    assert len(vega_charts(at)) == 1 + len(charts.DEMO_CHARTS)  # the page's own chart + the demo ones
+    assert len(vega_charts(at)) == 1 + len(demo.DEMO_CHARTS)  # the page's own chart + the demo ones
 
 
 def test_every_dataset_and_chart_type_in_the_page_gives_a_chart_or_a_message(monkeypatch, tmp_path, demo_db_file):
@@ -155,12 +155,12 @@ def test_every_dataset_and_chart_type_in_the_page_gives_a_chart_or_a_message(mon
     assert len(labels) >= 2
     drawn = 0
     for label in labels:
-        code = next(d.code for d in charts.DATASETS.values() if d.label == label)
+        code = next(d.code for d in model.REGISTERED.values() if d.label == label)
         at.selectbox(key="ch_dataset").set_value(code)
-        for kind in charts.CHART_TYPES:
+        for kind in model.CHART_TYPES:
             at.selectbox(key="ch_kind").set_value(kind)
             at.run()
             assert not problems(at), (code, kind, problems(at))
             assert len(vega_charts(at)) == 1 or at.info, (code, kind)
             drawn += len(vega_charts(at))
-    assert drawn >= len(labels) * len(charts.CHART_TYPES) // 2, "most defaults draw a chart"
+    assert drawn >= len(labels) * len(model.CHART_TYPES) // 2, "most defaults draw a chart"

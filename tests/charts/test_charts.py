@@ -13,8 +13,9 @@ import polars as pl
 import pytest
 from PIL import Image, ImageChops
 
-from dangjian_core import audit, charts
-from dangjian_core.charts import ChartSpec, Dataset, Field
+from dangjian_core import audit, vocab
+from dangjian_core.charts import build, datasets, demo, export, model, store, style
+from dangjian_core.charts.model import ChartSpec, Dataset, Field
 from dangjian_core.errors import BadInput, ConflictError, NotFound, PermissionDenied
 from tests.conftest import ADMIN, EDITOR, TREASURER, VIEWER
 
@@ -44,14 +45,14 @@ def scratch_dataset():
         "amount": [Decimal("10.05") * (i + 1) for i in range(24)],
         "count": list(range(24)),
     }, schema_overrides={"amount": pl.Decimal(18, 2)})
-    ds = charts.register_dataset(Dataset(
+    ds = model.register_dataset(Dataset(
         code="scratch_test", label="测试数据", description="测试用",
         fields=[Field("month", "月份", "ordinal"), Field("grade", "测评等次", "ordinal"),
                 Field("day", "日期", "temporal"), Field("amount", "金额", "quantitative", unit="元"),
                 Field("count", "件数", "quantitative")],
         loader=lambda db, user: frame))
     yield ds
-    charts.DATASETS.pop("scratch_test", None)
+    model.REGISTERED.pop("scratch_test", None)
 
 
 def all_specs(ds: Dataset) -> list[ChartSpec]:
@@ -62,7 +63,7 @@ def all_specs(ds: Dataset) -> list[ChartSpec]:
     # a second dimension with few values (a declared order: categories, tiers, grades)
     second = next((f.name for f in ds.dimensions[1:] if f.order), dims[1] if len(dims) > 1 else None)
     out = []
-    for kind in charts.CHART_TYPES:
+    for kind in model.CHART_TYPES:
         color = second if kind in ("stacked", "heatmap", "table") else None
         out.append(ChartSpec(ds.code, kind, x=x, color=color, limit=8))
         if measure:
@@ -77,21 +78,21 @@ def all_specs(ds: Dataset) -> list[ChartSpec]:
 # -- the registry --------------------------------------------------------------------------
 def test_our_datasets_are_listed_for_every_role(demo_db):
     for user in (ADMIN, EDITOR, TREASURER, VIEWER):
-        codes = [d.code for d in charts.available_datasets(demo_db, user)]
+        codes = [d.code for d in datasets.available_datasets(demo_db, user)]
         assert set(OUR) <= set(codes), user
 
 
 def test_dataset_over_missing_table_is_absent_and_refused(demo_db):
-    charts.register_dataset(code="not_yet_test", label="还没有的表", description="",
+    model.register_dataset(code="not_yet_test", label="还没有的表", description="",
                             fields=[Field("a", "甲")], tables=("table_not_built_yet",),
                             loader=lambda db, user: db.read().__enter__().sql(
                                 "SELECT * FROM table_not_built_yet").pl())
     try:
-        assert "not_yet_test" not in [d.code for d in charts.available_datasets(demo_db, ADMIN)]
+        assert "not_yet_test" not in [d.code for d in datasets.available_datasets(demo_db, ADMIN)]
         with pytest.raises(BadInput, match="暂不可用"):
-            charts.load_frame(demo_db, ADMIN, "not_yet_test")
+            datasets.load_frame(demo_db, ADMIN, "not_yet_test")
     finally:
-        charts.DATASETS.pop("not_yet_test")
+        model.REGISTERED.pop("not_yet_test")
 
 
 def test_loader_hitting_a_missing_table_is_a_chinese_message(demo_db):
@@ -99,28 +100,28 @@ def test_loader_hitting_a_missing_table_is_a_chinese_message(demo_db):
         with db.read() as cur:
             return cur.sql("SELECT * FROM dues_payments_not_here").pl()
 
-    charts.register_dataset(code="undeclared_test", label="未声明表", description="",
+    model.register_dataset(code="undeclared_test", label="未声明表", description="",
                             fields=[Field("a", "甲")], loader=loader)
     try:
         with pytest.raises(BadInput, match="暂不可用"):
-            charts.load_frame(demo_db, ADMIN, "undeclared_test")
+            datasets.load_frame(demo_db, ADMIN, "undeclared_test")
     finally:
-        charts.DATASETS.pop("undeclared_test")
+        model.REGISTERED.pop("undeclared_test")
 
 
 def test_dues_like_dataset_needs_dues_read(demo_db):
-    charts.register_dataset(code="dues_test", label="党费（测试）", description="", perm="dues.read",
+    model.register_dataset(code="dues_test", label="党费（测试）", description="", perm="dues.read",
                             fields=[Field("a", "甲")],
                             loader=lambda db, user: pl.DataFrame({"a": ["x"]}))
     try:
-        assert "dues_test" in [d.code for d in charts.available_datasets(demo_db, TREASURER)]
-        assert "dues_test" in [d.code for d in charts.available_datasets(demo_db, ADMIN)]
+        assert "dues_test" in [d.code for d in datasets.available_datasets(demo_db, TREASURER)]
+        assert "dues_test" in [d.code for d in datasets.available_datasets(demo_db, ADMIN)]
         for user in (EDITOR, VIEWER):
-            assert "dues_test" not in [d.code for d in charts.available_datasets(demo_db, user)]
+            assert "dues_test" not in [d.code for d in datasets.available_datasets(demo_db, user)]
             with pytest.raises(PermissionDenied, match="查看党费"):
-                charts.load_frame(demo_db, user, "dues_test")
+                datasets.load_frame(demo_db, user, "dues_test")
     finally:
-        charts.DATASETS.pop("dues_test")
+        model.REGISTERED.pop("dues_test")
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -135,17 +136,17 @@ def test_registering_a_malformed_dataset_is_a_programming_error(kwargs):
     base = dict(code="bad_test", label="坏", description="", fields=[Field("a", "甲")],
                 loader=lambda db, user: None)
     with pytest.raises(ValueError):
-        charts.register_dataset(**{**base, **kwargs})
-    assert "bad_test" not in charts.DATASETS
+        model.register_dataset(**{**base, **kwargs})
+    assert "bad_test" not in model.REGISTERED
 
 
 def test_frames_carry_chinese_labels_and_no_personal_data(demo_db):
-    members = charts.load_frame(demo_db, VIEWER, "members")
+    members = datasets.load_frame(demo_db, VIEWER, "members")
     assert "name" not in members.columns and "id_number" not in members.columns
     assert set(members["status"].unique()) <= {"正式党员", "预备党员"}
-    orgs = charts.load_frame(demo_db, VIEWER, "orgs")
+    orgs = datasets.load_frame(demo_db, VIEWER, "orgs")
     assert set(orgs["tier"].unique()) <= {"先进", "达标", "后进"}
-    assert set(orgs["category"].unique()) <= set(charts.vocab.CATEGORIES.values())
+    assert set(orgs["category"].unique()) <= set(vocab.CATEGORIES.values())
 
 
 # -- natural order ---------------------------------------------------------------------------
@@ -161,16 +162,16 @@ def test_frames_carry_chinese_labels_and_no_personal_data(demo_db):
     ([2019, 2001, None, 2010], [2001, 2010, 2019, None]),
 ])
 def test_natural_order_never_by_code_point(shuffled, expected):
-    assert charts.natural_order(shuffled) == expected
+    assert build.natural_order(shuffled) == expected
 
 
 def test_declared_order_wins_and_unknown_values_follow():
-    assert charts.natural_order(["乙", "丙", "甲", "丁"], ["甲", "乙", "丙"]) == ["甲", "乙", "丙", "丁"]
+    assert build.natural_order(["乙", "丙", "甲", "丁"], ["甲", "乙", "丙"]) == ["甲", "乙", "丙", "丁"]
 
 
 def test_chart_axes_and_legends_follow_natural_order(scratch_dataset):
     frame = scratch_dataset.loader(None, None)
-    built = charts.build_chart(ChartSpec("scratch_test", "stacked", x="month", color="grade"), frame)
+    built = build.build_chart(ChartSpec("scratch_test", "stacked", x="month", color="grade"), frame)
     assert built.orders["month"] == ["1月", "2月", "3月", "10月", "11月", "12月"]
     assert built.orders["grade"] == ["好", "较好", "一般", "差"]
     layer = built.vega["layer"][0]
@@ -183,11 +184,11 @@ def test_chart_axes_and_legends_follow_natural_order(scratch_dataset):
 
 
 def test_categories_without_a_natural_order_go_largest_first(demo_db):
-    frame = charts.load_frame(demo_db, VIEWER, "members")
-    built = charts.build_chart(ChartSpec("members", "bar", x="street"), frame)
+    frame = datasets.load_frame(demo_db, VIEWER, "members")
+    built = build.build_chart(ChartSpec("members", "bar", x="street"), frame)
     values = built.data["value"].to_list()
     assert values == sorted(values, reverse=True)
-    asc = charts.build_chart(ChartSpec("members", "bar", x="category" if False else "org_category",
+    asc = build.build_chart(ChartSpec("members", "bar", x="category" if False else "org_category",
                                        sort="asc"), frame)
     assert asc.data["value"].to_list() == sorted(asc.data["value"].to_list())
 
@@ -214,32 +215,32 @@ def test_categories_without_a_natural_order_go_largest_first(demo_db):
 def test_impossible_charts_are_refused_in_chinese(demo_db, spec, message):
     with pytest.raises(BadInput, match=message):
         spec.validate()
-    if spec.dataset in charts.DATASETS:
+    if spec.dataset in model.REGISTERED:
         with pytest.raises(BadInput, match=message):
-            charts.build_chart(spec, charts.load_frame(demo_db, ADMIN, spec.dataset))
+            build.build_chart(spec, datasets.load_frame(demo_db, ADMIN, spec.dataset))
 
 
 def test_empty_filter_result_is_a_message(demo_db):
     spec = ChartSpec("orgs", "bar", x="category", filters={"street": {"in": ["没有这个街道"]}})
     with pytest.raises(BadInput, match="筛选后没有数据"):
-        charts.make_chart(demo_db, VIEWER, spec)
+        store.make_chart(demo_db, VIEWER, spec)
 
 
 def test_too_many_categories_asks_for_top_n(demo_db):
-    frame = charts.load_frame(demo_db, VIEWER, "members")
+    frame = datasets.load_frame(demo_db, VIEWER, "members")
     with pytest.raises(BadInput, match="只显示前几项"):
-        charts.build_chart(ChartSpec("members", "pie", x="join_year"), frame)
-    built = charts.build_chart(ChartSpec("members", "pie", x="join_year", limit=5), frame)
+        build.build_chart(ChartSpec("members", "pie", x="join_year"), frame)
+    built = build.build_chart(ChartSpec("members", "pie", x="join_year", limit=5), frame)
     assert built.orders["join_year"][-1] == "其他", "a pie keeps the whole: the rest is 其他"
     assert built.data["value"].sum() == frame.height
 
 
 def test_filters_by_values_and_range(demo_db):
-    frame = charts.load_frame(demo_db, VIEWER, "members")
+    frame = datasets.load_frame(demo_db, VIEWER, "members")
     street = frame["street"][0]
     spec = ChartSpec("members", "bar", x="status",
                      filters={"street": {"in": [street]}, "join_year": {"min": 2000, "max": 2010}})
-    built = charts.build_chart(spec, frame)
+    built = build.build_chart(spec, frame)
     expected = frame.filter((pl.col("street") == street) & pl.col("join_year").is_between(2000, 2010))
     assert built.data["value"].sum() == expected.height > 0
 
@@ -257,17 +258,17 @@ def test_spec_round_trips_through_json():
 # -- every chart type over every dataset -----------------------------------------------------
 def test_every_chart_type_builds_over_every_dataset(demo_db, scratch_dataset):
     built_kinds = set()
-    for ds in charts.available_datasets(demo_db, ADMIN):
-        frame = charts.load_frame(demo_db, ADMIN, ds)
+    for ds in datasets.available_datasets(demo_db, ADMIN):
+        frame = datasets.load_frame(demo_db, ADMIN, ds)
         for spec in all_specs(ds):
-            built = charts.build_chart(spec, frame, ds)
+            built = build.build_chart(spec, frame, ds)
             vega = built.vega
             assert vega["config"]["font"].startswith("Noto Sans CJK SC")
             assert built.table.columns[-1] == built.value_label
             assert built.data.height > 0
             built_kinds.add((ds.code, spec.kind))
     for code in OUR + ("scratch_test",):
-        assert {k for c, k in built_kinds if c == code} == set(charts.CHART_TYPES)
+        assert {k for c, k in built_kinds if c == code} == set(model.CHART_TYPES)
 
 
 def test_every_chart_type_exports_a_png_of_the_expected_size(demo_db):
@@ -275,34 +276,34 @@ def test_every_chart_type_exports_a_png_of_the_expected_size(demo_db):
     modules registered) is drawn at least once: the chart types are dealt round the datasets
     (each dataset's spec list rotated by its position) instead of drawing every type over every
     dataset — building every type over every dataset is proven above without rasterising."""
-    datasets = charts.available_datasets(demo_db, ADMIN)
+    offered = datasets.available_datasets(demo_db, ADMIN)
     drawn: set[str] = set()
     facet_drawn = False
-    for i, ds in enumerate(datasets):
+    for i, ds in enumerate(offered):
         specs = [s for s in all_specs(ds) if s.agg == "count"]
-        kinds_left = [k for k in charts.CHART_TYPES if k not in drawn]
-        share = max(1, -(-len(kinds_left) // (len(datasets) - i)))  # ceil: the rest, spread evenly
+        kinds_left = [k for k in model.CHART_TYPES if k not in drawn]
+        share = max(1, -(-len(kinds_left) // (len(offered) - i)))  # ceil: the rest, spread evenly
         mine = [s for s in specs if s.kind in kinds_left and not s.facet][:share] or specs[:1]
         if not facet_drawn:  # the grouped-bar and facet layouts once
             mine += [s for s in specs if s.kind == "bar" and s.color and s not in mine][:1]
             mine += [s for s in specs if s.facet][:1]
             facet_drawn = any(s.facet for s in mine)
-        check_pngs(ds, charts.load_frame(demo_db, ADMIN, ds), mine)
+        check_pngs(ds, datasets.load_frame(demo_db, ADMIN, ds), mine)
         drawn |= {s.kind for s in mine}
-    assert drawn == set(charts.CHART_TYPES) and facet_drawn
+    assert drawn == set(model.CHART_TYPES) and facet_drawn
 
 
 def check_pngs(ds, frame, specs=None):
     for spec in specs if specs is not None else all_specs(ds):
         if spec.agg != "count":
             continue
-        built = charts.build_chart(spec, frame, ds)
-        img = png_image(charts.export_png(built.chart))
+        built = build.build_chart(spec, frame, ds)
+        img = png_image(export.export_png(built.chart))
         if spec.kind == "table" or spec.facet:
             # a table or facet grid is as tall as its rows: small datasets give short images
             assert img.width >= 400 and img.height >= 150, (spec.kind, img.size)
         else:
-            assert img.size == (2 * charts.CHART_WIDTH, 2 * charts.CHART_HEIGHT), (spec.kind, img.size)
+            assert img.size == (2 * style.CHART_WIDTH, 2 * style.CHART_HEIGHT), (spec.kind, img.size)
         assert ink(img) > img.width * img.height * 0.01, f"{ds.code} {spec.kind}: the PNG is blank"
         # the party red is used for the first series
         colours = {c for _, c in img.getcolors(img.width * img.height)}
@@ -313,15 +314,15 @@ def test_chinese_labels_are_drawn_not_boxes(demo_db):
     """Render the same bar chart three ways: the CJK font draws different glyphs for different
     Chinese titles (a missing font draws identical boxes, or nothing), and hiding the category
     labels (same layout, labels transparent) changes only the label band, by their ink."""
-    frame = charts.load_frame(demo_db, ADMIN, "orgs")
+    frame = datasets.load_frame(demo_db, ADMIN, "orgs")
 
     def render(title, labels=True):
-        built = charts.build_chart(ChartSpec("orgs", "bar", x="category", title=title), frame)
+        built = build.build_chart(ChartSpec("orgs", "bar", x="category", title=title), frame)
         vega = built.vega
         if not labels:
             for layer in vega["layer"]:
                 layer["encoding"]["x"]["axis"]["labelOpacity"] = 0
-        return png_image(charts.export_png(vega))
+        return png_image(export.export_png(vega))
 
     a, b = render("党组织数量统计"), render("示范点考评结果")
     w, h = a.size
@@ -338,85 +339,85 @@ def test_chinese_labels_are_drawn_not_boxes(demo_db):
 
 
 def test_svg_names_the_cjk_font_and_keeps_chinese_text(demo_db):
-    built = charts.make_chart(demo_db, VIEWER, ChartSpec("orgs", "bar", x="tier", title="评定等次分布"))
-    svg = charts.export_svg(built.chart)
+    built = store.make_chart(demo_db, VIEWER, ChartSpec("orgs", "bar", x="tier", title="评定等次分布"))
+    svg = export.export_svg(built.chart)
     assert svg.lstrip().startswith("<svg")
     assert "Noto Sans CJK SC" in svg and "Microsoft YaHei" in svg
     assert "评定等次分布" in svg and "先进" in svg
 
 
 def test_xlsx_has_chinese_headers_and_the_chart_numbers(demo_db):
-    built = charts.make_chart(demo_db, VIEWER, ChartSpec("orgs", "stacked", x="category", color="tier"))
-    data = charts.export_xlsx(built.table, built.title)
+    built = store.make_chart(demo_db, VIEWER, ChartSpec("orgs", "stacked", x="category", color="tier"))
+    data = export.export_xlsx(built.table, built.title)
     back = pl.read_excel(io.BytesIO(data))
     assert back.columns == ["类别", "评定等次", "党组织数"]
-    assert back["党组织数"].sum() == charts.load_frame(demo_db, VIEWER, "orgs").height
+    assert back["党组织数"].sum() == datasets.load_frame(demo_db, VIEWER, "orgs").height
 
 
 def test_house_style_sits_under_a_charts_own_config():
     import altair as alt
 
     chart = alt.Chart(pl.DataFrame({"a": ["甲"], "n": [1]})).mark_bar().encode(x="a:N", y="n:Q")
-    spec = charts.vega_spec(chart.configure_axis(labelFontSize=30))
+    spec = style.vega_spec(chart.configure_axis(labelFontSize=30))
     assert spec["config"]["axis"]["labelFontSize"] == 30, "the chart's own setting wins"
-    assert spec["config"]["axis"]["titleFontSize"] == charts.HOUSE_CONFIG["axis"]["titleFontSize"]
+    assert spec["config"]["axis"]["titleFontSize"] == style.HOUSE_CONFIG["axis"]["titleFontSize"]
     assert spec["config"]["range"]["category"][0] == "#C8161D"
     assert "dangjian" in alt.theme.names()
 
 
 def test_temporal_and_decimal_fields(scratch_dataset):
     frame = scratch_dataset.loader(None, None)
-    built = charts.build_chart(ChartSpec("scratch_test", "line", x="day", y="amount", agg="sum"), frame)
+    built = build.build_chart(ChartSpec("scratch_test", "line", x="day", y="amount", agg="sum"), frame)
     assert built.orders["day"][0] == "2025年1月"
     assert built.value_label == "金额合计（元）"
     assert built.data["value"].dtype == pl.Float64
     spec = ChartSpec("scratch_test", "bar", x="month", filters={"day": {"min": "2025-03-01"}})
-    assert charts.build_chart(spec, frame).data["value"].sum() == 16
+    assert build.build_chart(spec, frame).data["value"].sum() == 16
 
 
 # -- saved charts ------------------------------------------------------------------------------
 def test_save_edit_delete_with_audit_and_revert(demo_db):
     spec = ChartSpec("orgs", "bar", x="category", title="各类别党组织数量")
-    before = len(charts.list_charts(demo_db))
-    cid = charts.save_chart(demo_db, EDITOR, "月度简报：党组织数量", spec)
-    saved = charts.get_chart(demo_db, cid)
+    before = len(store.list_charts(demo_db))
+    cid = store.save_chart(demo_db, EDITOR, "月度简报：党组织数量", spec)
+    saved = store.get_chart(demo_db, cid)
     assert saved.spec() == spec and saved.on_home and saved.version == 1
-    assert len(charts.list_charts(demo_db)) == before + 1
+    assert len(store.list_charts(demo_db)) == before + 1
 
     spec2 = ChartSpec("orgs", "stacked", x="category", color="tier")
-    charts.save_chart(demo_db, TREASURER, "月度简报：党组织数量", spec2, chart_id=cid, version=1,
+    store.save_chart(demo_db, TREASURER, "月度简报：党组织数量", spec2, chart_id=cid, version=1,
                       on_home=False)
-    saved = charts.get_chart(demo_db, cid)
+    saved = store.get_chart(demo_db, cid)
     assert saved.spec().kind == "stacked" and not saved.on_home and saved.version == 2
-    assert cid not in [c.id for c in charts.list_charts(demo_db, on_home=True)]
+    assert cid not in [c.id for c in store.list_charts(demo_db, on_home=True)]
     with pytest.raises(ConflictError, match="修改过"):
-        charts.save_chart(demo_db, EDITOR, "月度简报：党组织数量", spec, chart_id=cid, version=1)
+        store.save_chart(demo_db, EDITOR, "月度简报：党组织数量", spec, chart_id=cid, version=1)
 
     changes = audit.list_changes(demo_db, ADMIN, table="charts")
     assert set(changes["action"].to_list()) == {"insert", "update"}
     assert "保存图表「月度简报：党组织数量」" in changes["description"].to_list()
 
-    charts.delete_chart(demo_db, EDITOR, cid, version=2)
+    store.delete_chart(demo_db, EDITOR, cid, version=2)
     with pytest.raises(NotFound):
-        charts.get_chart(demo_db, cid)
+        store.get_chart(demo_db, cid)
     batch = audit.list_changes(demo_db, ADMIN, table="charts")["batch_id"][0]
     audit.revert_batch(demo_db, EDITOR, int(batch))
-    assert charts.get_chart(demo_db, cid).name == "月度简报：党组织数量", "a deleted chart can be restored"
+    assert store.get_chart(demo_db, cid).name == "月度简报：党组织数量", "a deleted chart can be restored"
 
 
 def test_viewer_cannot_save_and_names_are_checked(demo_db):
     spec = ChartSpec("orgs", "bar", x="tier")
     with pytest.raises(PermissionDenied, match="保存图表"):
-        charts.save_chart(demo_db, VIEWER, "查看者的图", spec)
+        store.save_chart(demo_db, VIEWER, "查看者的图", spec)
     with pytest.raises(PermissionDenied):
-        charts.delete_chart(demo_db, VIEWER, 1)
-    charts.save_chart(demo_db, EDITOR, "等次分布", spec)
+        store.delete_chart(demo_db, VIEWER, 1)
+    store.save_chart(demo_db, EDITOR, "等次分布", spec)
     with pytest.raises(BadInput, match="已有名为"):
-        charts.save_chart(demo_db, ADMIN, " 等次分布 ", spec)
+        store.save_chart(demo_db, ADMIN, " 等次分布 ", spec)
     with pytest.raises(BadInput, match="起一个名称"):
-        charts.save_chart(demo_db, ADMIN, "  ", spec)
+        store.save_chart(demo_db, ADMIN, "  ", spec)
     with pytest.raises(BadInput, match="画不出来"):
-        charts.save_chart(demo_db, ADMIN, "坏图", ChartSpec("orgs", "pie", x="tier", color="level"))
+        store.save_chart(demo_db, ADMIN, "坏图", ChartSpec("orgs", "pie", x="tier", color="level"))
 
 
 def test_saved_chart_whose_dataset_changed_shape_gives_a_message(demo_db):
@@ -426,32 +427,32 @@ def test_saved_chart_whose_dataset_changed_shape_gives_a_message(demo_db):
         cur.execute("INSERT INTO charts(name, dataset, spec) VALUES ('旧图表', 'members', ?)",
                     [json.dumps(spec)])
         cur.execute("INSERT INTO charts(name, dataset, spec) VALUES ('坏配置', 'members', '{oops')")
-    by_name = {c.name: c for c in charts.list_charts(demo_db)}
+    by_name = {c.name: c for c in store.list_charts(demo_db)}
     with pytest.raises(BadInput, match="图表「旧图表」现在画不出来.*political_face.*已不在数据集"):
-        charts.render_saved(demo_db, VIEWER, by_name["旧图表"])
+        store.render_saved(demo_db, VIEWER, by_name["旧图表"])
     with pytest.raises(BadInput, match="图表「坏配置」现在画不出来.*已损坏"):
-        charts.render_saved(demo_db, VIEWER, by_name["坏配置"])
+        store.render_saved(demo_db, VIEWER, by_name["坏配置"])
 
 
 def test_demo_charts_are_seeded_and_draw(demo_db):
-    saved = charts.list_charts(demo_db, on_home=True)
-    assert [c.name for c in saved][:4] == [n for n, _ in charts.DEMO_CHARTS]
+    saved = store.list_charts(demo_db, on_home=True)
+    assert [c.name for c in saved][:4] == [n for n, _ in demo.DEMO_CHARTS]
     for c in saved:
-        built = charts.render_saved(demo_db, VIEWER, c)
+        built = store.render_saved(demo_db, VIEWER, c)
         assert built.data.height > 0
-    new_id = charts.save_chart(demo_db, EDITOR, "新图", ChartSpec("orgs", "bar", x="level"))
-    assert new_id == len(charts.DEMO_CHARTS) + 1, "the id sequence continues after the demo rows"
+    new_id = store.save_chart(demo_db, EDITOR, "新图", ChartSpec("orgs", "bar", x="level"))
+    assert new_id == len(demo.DEMO_CHARTS) + 1, "the id sequence continues after the demo rows"
 
 
 def test_charts_of_datasets_a_user_cannot_read_are_hidden(demo_db):
-    charts.register_dataset(code="dues_hidden_test", label="党费（测试）", description="",
+    model.register_dataset(code="dues_hidden_test", label="党费（测试）", description="",
                             perm="dues.read", fields=[Field("a", "甲")],
                             loader=lambda db, user: pl.DataFrame({"a": ["x", "y"]}))
     try:
-        charts.save_chart(demo_db, TREASURER, "党费图", ChartSpec("dues_hidden_test", "bar", x="a"))
+        store.save_chart(demo_db, TREASURER, "党费图", ChartSpec("dues_hidden_test", "bar", x="a"))
         with pytest.raises(PermissionDenied):
-            charts.save_chart(demo_db, EDITOR, "编辑的党费图", ChartSpec("dues_hidden_test", "bar", x="a"))
-        assert "党费图" in [c.name for c in charts.visible_charts(demo_db, TREASURER)]
-        assert "党费图" not in [c.name for c in charts.visible_charts(demo_db, EDITOR)]
+            store.save_chart(demo_db, EDITOR, "编辑的党费图", ChartSpec("dues_hidden_test", "bar", x="a"))
+        assert "党费图" in [c.name for c in store.visible_charts(demo_db, TREASURER)]
+        assert "党费图" not in [c.name for c in store.visible_charts(demo_db, EDITOR)]
     finally:
-        charts.DATASETS.pop("dues_hidden_test")
+        model.REGISTERED.pop("dues_hidden_test")

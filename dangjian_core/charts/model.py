@@ -1,0 +1,302 @@
+"""Chart types and constants: Field, Dataset, ChartSpec (with `validate`) and the registry of
+datasets by code. Pure: no database, no drawing."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from ..auth import User
+from ..errors import BadInput
+
+log = logging.getLogger(__name__)
+
+KINDS = ("nominal", "ordinal", "quantitative", "temporal")
+
+CHART_TYPES = {
+    "bar": "柱状图",
+    "stacked": "堆叠柱状图",
+    "line": "折线图",
+    "pie": "饼图",
+    "donut": "环形图",
+    "heatmap": "热力图",
+    "table": "表格",
+}
+AGGREGATIONS = {"count": "计数", "sum": "求和", "mean": "平均值", "min": "最小值", "max": "最大值"}
+_AGG_SHORT = {"sum": "合计", "mean": "平均", "min": "最小", "max": "最大"}
+SORTS = {"natural": "自然顺序", "desc": "按数值从大到小", "asc": "按数值从小到大"}
+MISSING = "（未填）"
+OTHER = "其他"
+VALUE = "value"  # the aggregated measure's column name in chart data
+
+# Limits that keep a chart readable; beyond them the user is told to filter or take top N.
+MAX_CATEGORIES = 60
+MAX_SLICES = 12
+MAX_SERIES = 20
+MAX_FACETS = 12
+MAX_TABLE_ROWS = 500
+MAX_NAME = 40
+MAX_TITLE = 60
+MAX_SUBTITLE = 120
+
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a dataset frame. `order`: the natural order of its (Chinese) values."""
+
+    name: str
+    label: str
+    kind: str = "nominal"          # nominal | ordinal | quantitative | temporal
+    order: list[str] | None = None
+    unit: str = ""
+    description: str = ""
+
+    @property
+    def is_measure(self) -> bool:
+        return self.kind == "quantitative"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named view over our data. `loader(db, user) -> pl.DataFrame` returns one row per
+    counted thing (an org, a member, a payment…) with a column per field, nominal values
+    already in Chinese. `tables`: the tables it reads (absent from the list until they all
+    exist). `count_label`: what "计数" counts, e.g. 党组织数."""
+
+    code: str
+    label: str
+    description: str
+    fields: list[Field]
+    loader: Callable[[Any, User], pl.DataFrame]
+    perm: str = "read"
+    tables: tuple[str, ...] = ()
+    count_label: str = "数量"
+
+    def field(self, name: str | None) -> Field | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    @property
+    def dimensions(self) -> list[Field]:
+        return [f for f in self.fields if not f.is_measure]
+
+    @property
+    def measures(self) -> list[Field]:
+        return [f for f in self.fields if f.is_measure]
+
+
+# Every dataset by code, in the order registered (the chart page lists them so). The package's
+# own (orgs, members) come first: dangjian_core/charts/__init__.py registers them before anything
+# else can import this module.
+REGISTERED: dict[str, Dataset] = {}
+
+# Modules imported before listing datasets, so the ones they register appear. A module that is
+# missing is skipped (its feature has not landed yet).
+DATASET_MODULES: list[str] = ["sites", "dues_store", "dues", "reports", "observation_store"]
+
+
+def register_dataset(dataset: Dataset | None = None, /, **kwargs) -> Dataset:
+    """Add (or replace) a dataset: `register_dataset(Dataset(...))` or
+    `register_dataset(code=..., label=..., description=..., fields=[...], loader=...)`.
+    Mistakes here are programming errors (ValueError), found by the module's own tests."""
+    ds = dataset if dataset is not None else Dataset(**kwargs)
+    if not _IDENT.match(ds.code):
+        raise ValueError(f"dataset code must be lower_snake_case: {ds.code!r}")
+    if not ds.fields:
+        raise ValueError(f"dataset {ds.code} has no fields")
+    names = set()
+    for f in ds.fields:
+        if not _IDENT.match(f.name) or f.name == VALUE:
+            raise ValueError(f"dataset {ds.code}: bad field name {f.name!r}")
+        if f.kind not in KINDS:
+            raise ValueError(f"dataset {ds.code}: field {f.name} kind {f.kind!r} not in {KINDS}")
+        if f.name in names:
+            raise ValueError(f"dataset {ds.code}: field {f.name} twice")
+        names.add(f.name)
+    if not ds.dimensions:
+        raise ValueError(f"dataset {ds.code} needs at least one non-quantitative field")
+    REGISTERED[ds.code] = ds
+    return ds
+
+
+_imported: set[str] = set()
+
+
+def _import_dataset_modules() -> None:
+    """Import each module of DATASET_MODULES once per process (their import registers)."""
+    for name in DATASET_MODULES:
+        if name in _imported:
+            continue
+        _imported.add(name)
+        try:
+            importlib.import_module(f"dangjian_core.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"dangjian_core.{name}":
+                log.warning("datasets of %s not loaded: %s", name, exc)
+        except Exception as exc:  # noqa: BLE001 — one broken module must not hide the others
+            log.warning("datasets of %s not loaded: %s", name, exc)
+
+
+def get_dataset(code: str) -> Dataset:
+    _import_dataset_modules()
+    ds = REGISTERED.get(code)
+    if ds is None:
+        raise BadInput(f"数据集「{code}」不存在（可能已被停用或改名）：请重新选择数据集。")
+    return ds
+
+@dataclass
+class ChartSpec:
+    """What a user chose. `y` is the measure (a quantitative field; None when counting).
+    For a heat map `color` is the second dimension (drawn on the vertical axis) and the
+    measure colours the cells; for a table `color` spreads into columns.
+    `filters`: {field: {"in": [values]}} or {field: {"min": a, "max": b}}.
+    `limit`: only the N categories with the largest values."""
+
+    dataset: str
+    kind: str = "bar"
+    x: str | None = None
+    y: str | None = None
+    agg: str = "count"
+    color: str | None = None
+    facet: str | None = None
+    filters: dict = field(default_factory=dict)
+    sort: str = "natural"
+    limit: int | None = None
+    horizontal: bool = False
+    title: str = ""
+    subtitle: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, default=str)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ChartSpec:
+        if not isinstance(data, dict) or not data.get("dataset"):
+            raise BadInput("图表配置已损坏：缺少数据集。请重新制作后保存。")
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        spec = cls(**known)
+        if not isinstance(spec.filters, dict):
+            spec.filters = {}
+        return spec
+
+    @classmethod
+    def from_json(cls, text: str) -> ChartSpec:
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise BadInput("图表配置已损坏，无法读取。请重新制作后保存。") from exc
+        return cls.from_dict(data)
+
+    # -- validation ----------------------------------------------------------------------
+    def validate(self, dataset: Dataset | None = None) -> Dataset:
+        """Raise BadInput (Chinese, saying what to choose) when this cannot be drawn."""
+        ds = dataset or get_dataset(self.dataset)
+        problems: list[str] = []
+
+        def need_field(role: str, name: str | None) -> Field | None:
+            if name is None or name == "":
+                return None
+            f = ds.field(name)
+            if f is None:
+                problems.append(f"{role}使用的字段「{name}」已不在数据集「{ds.label}」中"
+                                "（数据集已变化），请重新选择")
+            return f
+
+        if self.kind not in CHART_TYPES:
+            problems.append(f"不认识的图表类型「{self.kind}」，可选：{'、'.join(CHART_TYPES.values())}")
+        if self.agg not in AGGREGATIONS:
+            problems.append(f"不认识的统计方式「{self.agg}」，可选：{'、'.join(AGGREGATIONS.values())}")
+        if self.sort not in SORTS:
+            problems.append(f"不认识的排序方式「{self.sort}」")
+        kind_label = CHART_TYPES.get(self.kind, "图表")
+        x = need_field("横轴（分类）", self.x)
+        y = need_field("数值", self.y)
+        color = need_field("颜色分组", self.color)
+        facet = need_field("分面", self.facet)
+        if self.x in (None, ""):
+            problems.append("请选择横轴（分类）字段：图表按它分组")
+        for role, f in (("横轴（分类）", x), ("颜色分组", color), ("分面", facet)):
+            if f is not None and f.is_measure:
+                problems.append(f"「{f.label}」是数值字段，不能用作{role}：请选择分类字段，"
+                                "数值字段请放在「数值」")
+        if self.agg != "count" and self.agg in AGGREGATIONS:
+            if self.y in (None, ""):
+                problems.append(f"统计方式「{AGGREGATIONS[self.agg]}」需要选择一个数值字段；"
+                                "只想数个数请选「计数」")
+            elif y is not None and not y.is_measure:
+                problems.append(f"「{y.label}」不是数值字段，不能{AGGREGATIONS[self.agg]}：请选择数值字段，"
+                                "或改用「计数」")
+        named = [n for n in (self.x, self.color, self.facet) if n]
+        if len(set(named)) < len(named):
+            problems.append("横轴、颜色分组和分面不能选同一个字段")
+        if self.kind in ("pie", "donut"):
+            if self.color:
+                problems.append(f"{kind_label}只能按一个分类分扇区：请清空「颜色分组」，"
+                                "或改用堆叠柱状图")
+            if self.agg not in ("count", "sum"):
+                problems.append(f"{kind_label}表示各部分占总数的比例，统计方式只能是「计数」或「求和」")
+        if self.kind == "heatmap" and not self.color:
+            problems.append("热力图需要两个分类：请在「纵轴分类」中再选一个字段")
+        if self.limit is not None:
+            if not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit < 1:
+                problems.append("「只显示前几项」应为正整数")
+        if len(self.title or "") > MAX_TITLE:
+            problems.append(f"标题太长：最多 {MAX_TITLE} 个字")
+        if len(self.subtitle or "") > MAX_SUBTITLE:
+            problems.append(f"副标题太长：最多 {MAX_SUBTITLE} 个字")
+        for name, cond in (self.filters or {}).items():
+            f = need_field("筛选条件", name)
+            if f is None or not isinstance(cond, dict):
+                continue
+            lo, hi = cond.get("min"), cond.get("max")
+            if lo is not None and hi is not None:
+                try:
+                    if _as_bound(lo) > _as_bound(hi):
+                        problems.append(f"筛选条件「{f.label}」的下限大于上限")
+                except (TypeError, ValueError):
+                    problems.append(f"筛选条件「{f.label}」的范围无法识别")
+        if problems:
+            raise BadInput("这张图画不出来：" + "；".join(dict.fromkeys(problems)) + "。")
+        return ds
+
+
+def _as_bound(v):
+    if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+        return date.fromisoformat(v)
+    if isinstance(v, (int, float, Decimal, date)):
+        return v
+    return float(v)
+
+
+def value_label(spec: ChartSpec, ds: Dataset) -> str:
+    if spec.agg == "count" or not spec.y:
+        return ds.count_label
+    f = ds.field(spec.y)
+    unit = f"（{f.unit}）" if f and f.unit else ""
+    return f"{f.label if f else spec.y}{_AGG_SHORT.get(spec.agg, '')}{unit}"
+
+
+def default_title(spec: ChartSpec, ds: Dataset) -> str:
+    x = ds.field(spec.x)
+    c = ds.field(spec.color)
+    head = f"各{x.label}{value_label(spec, ds)}" if x else value_label(spec, ds)
+    if spec.kind in ("pie", "donut") and x:
+        head = f"{value_label(spec, ds)}按{x.label}构成"
+    f = ds.field(spec.facet)
+    return head + (f"（按{c.label}）" if c else "") + (f"（分{f.label}）" if f else "")
