@@ -31,14 +31,9 @@ def _city_db(path: Path):
     from dangjian_core import demo
     from dangjian_core.db import Database
 
-    keep = demo.WORKFLOW_MODULES
-    demo.WORKFLOW_MODULES = [m for m in keep if m in ("sites",)]
-    try:
-        db = Database(path)
-        db.migrate()
-        ctx = demo.build_demo(db, scale="city")
-    finally:
-        demo.WORKFLOW_MODULES = keep
+    db = Database(path)
+    db.migrate()
+    ctx = demo.build_demo(db, scale="city", subjects=("sites",))
     return db, ctx
 
 

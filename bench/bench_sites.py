@@ -59,14 +59,9 @@ def _build(path: Path) -> tuple[float, float, dict]:
 
     db = Database(path)
     db.migrate()
-    saved = demo.WORKFLOW_MODULES
-    demo.WORKFLOW_MODULES = []
-    try:
-        t0 = time.perf_counter()
-        ctx = demo.build_demo(db, scale="city")
-        registry = time.perf_counter() - t0
-    finally:
-        demo.WORKFLOW_MODULES = saved
+    t0 = time.perf_counter()
+    ctx = demo.build_demo(db, scale="city", subjects=())
+    registry = time.perf_counter() - t0
     t0 = time.perf_counter()
     with db.write() as cur:
         sites.seed_demo(cur, ctx)

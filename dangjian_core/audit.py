@@ -7,12 +7,20 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from . import clock
 from .auth import User, require
 from .errors import BadInput, ConflictError, NotFound, PermissionDenied
+
+if TYPE_CHECKING:
+    from .db import Database
+    from .uow import Action
+
+# an audit_log row as revert reads it: id, table, row_key, action, before, after, reverted_by
+Entry = tuple[Any, ...]
 
 # Tables that may be reverted generically, with their key column. Anything else is refused.
 KEY_COLUMNS: dict[str, str] = {}
@@ -78,7 +86,54 @@ def restrict_reading(table: str, read_perm: str | None = None, sensitive: dict[s
         SENSITIVE.setdefault(table, {}).update(sensitive)
 
 
+_synced = False
+
+
+def _sync() -> None:
+    """Take in, once per process, the tables the subjects declare as plain data (their
+    TableSpecs and AUDIT_TABLES, read from `registry`; the import is lazy: registry imports
+    the subjects, which import this module)."""
+    global _synced
+    if _synced:
+        return
+    _synced = True
+    try:
+        from . import registry
+
+        for spec in registry.specs().values():
+            if spec.table not in KEY_COLUMNS:
+                register_table(spec.table, spec.label, spec.key, spec.perm,
+                               sensitive={c.name: c.sensitive for c in spec.columns if c.sensitive})
+                register_columns(spec.table, {c.name: (c.label, c.choices) for c in spec.columns},
+                                 spec.delete_checks)
+        for t in registry.audit_tables():
+            if t.revertible:
+                register_table(t.table, t.label, t.key, t.perm, read_perm=t.read_perm, sensitive=dict(t.sensitive))
+            else:
+                TABLE_LABELS[t.table] = t.label
+                restrict_reading(t.table, t.read_perm, dict(t.sensitive))
+    except BaseException:
+        _synced = False
+        raise
+
+
+def table_labels() -> dict[str, str]:
+    """table → Chinese label of every table the history knows."""
+    _sync()
+    return dict(TABLE_LABELS)
+
+
+def key_column(table: str) -> str:
+    """The key column a table's history rows are keyed by."""
+    _sync()
+    if table == "users":
+        return "username"
+    _check_table(table)
+    return KEY_COLUMNS[table]
+
+
 def can_read_table(user: User, table: str) -> bool:
+    _sync()
     if table not in TABLE_LABELS and table not in READ_PERMS:
         return user.can("users.manage")
     return user.can(READ_PERMS.get(table, "read"))
@@ -86,6 +141,7 @@ def can_read_table(user: User, table: str) -> bool:
 
 def readable_tables(user: User) -> dict[str, str]:
     """table → Chinese label of the tables whose history this user may see."""
+    _sync()
     return {t: label for t, label in TABLE_LABELS.items() if can_read_table(user, t)}
 
 
@@ -121,6 +177,7 @@ def register_columns(table: str, columns: dict[str, tuple[str, dict | None]],
 
 
 def field_label(table: str, column: str) -> str:
+    _sync()
     info = COLUMNS.get(table, {}).get(column)
     return info[0] if info else FIELD_LABELS.get(column, column)
 
@@ -129,6 +186,7 @@ def display_value(table: str, column: str, value) -> str:
     """A value as a person reads it: codes as their Chinese, blanks as「空」, yes/no."""
     if value is None or value == "" or (isinstance(value, float) and value != value):
         return "空"
+    _sync()
     info = COLUMNS.get(table, {}).get(column)
     if info and info[1] and str(value) in info[1]:
         return str(info[1][str(value)])
@@ -212,6 +270,7 @@ def rows_json(cur, table: str, key: str, keys: list) -> dict[str, str]:
 
 
 def _check_table(table: str) -> None:
+    _sync()
     if table not in KEY_COLUMNS and table != "users":
         raise BadInput(f"表「{table}」不支持此操作。")
 
@@ -224,6 +283,7 @@ def list_changes(db, user: User, *, username: str | None = None, table: str | No
     cannot read are left out, sensitive columns (身份证号, salary items) are masked "***" in
     before/after for roles without the permission the data screens require."""
     require(user, "read")
+    _sync()
     if table and not can_read_table(user, table):
         raise PermissionDenied(f"您的角色（{user.role_label or '无'}）不能查看「{TABLE_LABELS.get(table, table)}」的修改记录。")
     cond, params = _reader_filter(user)
@@ -265,6 +325,7 @@ def list_changes(db, user: User, *, username: str | None = None, table: str | No
 def list_batches(db, user: User, limit: int = 200) -> pl.DataFrame:
     """Batches, newest first, that hold at least one change `user` may read (see list_changes)."""
     require(user, "read")
+    _sync()
     cond, params = _reader_filter(user)
     with db.read() as cur:
         return cur.sql(
@@ -308,18 +369,21 @@ def _same(current: dict | None, expected: dict | None) -> bool:
     return True
 
 
-def revert_batch(db, user: User, batch_id: int, *, entry_ids: list[int] | None = None) -> int:
+def revert_batch(db: Database, user: User, batch_id: int, *, entry_ids: list[int] | None = None) -> int:
     """Revert a whole batch (or some of its entries) as one new batch. Refuses with a
     conflict message when any row changed since. Returns the new batch id."""
-    require(user, "audit.revert")
-    with db.write() as cur:
+    from . import uow  # undoing is itself an action (uow imports this module)
+
+    _sync()
+    with uow.action(db, user, "audit.revert", "revert", f"撤销第 {batch_id} 批修改", reverts=batch_id) as act:
+        cur = act.cur
         b = cur.execute("SELECT description, reverted_by FROM audit_batches WHERE id = ?",
                         [batch_id]).fetchone()
         if b is None:
             raise NotFound(f"找不到第 {batch_id} 批修改记录。")
         sql = ("SELECT id, table_name, row_key, action, CAST(before AS VARCHAR),"
                " CAST(after AS VARCHAR), reverted_by FROM audit_log WHERE batch_id = ?")
-        params: list = [batch_id]
+        params: list[object] = [batch_id]
         if entry_ids is not None:
             sql += " AND id IN (SELECT unnest(?))"
             params.append([int(i) for i in entry_ids])
@@ -338,7 +402,10 @@ def revert_batch(db, user: User, batch_id: int, *, entry_ids: list[int] | None =
             current_rows[table] = rows_json(cur, table, KEY_COLUMNS[table],
                                             [e[2] for e in entries if e[1] == table])
         conflicts = []
-        for _, table, row_key, action, _before, after, _ in entries:
+        newest: dict[tuple[str, str], Entry] = {}
+        for e in entries:  # a row changed twice in the batch must look as the last change left it
+            newest.setdefault((e[1], e[2]), e)
+        for _, table, row_key, action, _before, after, _ in newest.values():
             cur_json = current_rows[table].get(row_key)
             current = json.loads(cur_json) if cur_json else None
             expected = json.loads(after) if after else None
@@ -347,23 +414,24 @@ def revert_batch(db, user: User, batch_id: int, *, entry_ids: list[int] | None =
                 conflicts.append(f"{label} 第 {row_key} 条记录在这次修改之后又被改过")
         if conflicts:
             raise ConflictError("无法撤销：" + "；".join(conflicts[:10]) + "。请先撤销之后的修改。")
-        new_id = new_batch(cur, user, "revert", f"撤销：{b[0]}", reverts=batch_id)
+        act.describe(f"撤销：{b[0]}")
+        new_id = act.batch()
         # Undo set-based, newest first: consecutive entries of one table, action and column set
         # form a run undone by one statement (the order between runs is kept).
-        runs: list[list] = []
+        runs: list[tuple[tuple[str, str, tuple[str, ...] | None], list[Entry]]] = []
         for e in entries:
             shape = (e[1], e[3], None if e[3] == "insert" else tuple(json.loads(e[4])))
             if runs and runs[-1][0] == shape:
                 runs[-1][1].append(e)
             else:
-                runs.append([shape, [e]])
+                runs.append((shape, [e]))
         for (table, action, cols), run in runs:
-            _undo_run(cur, user, new_id, table, action, cols, run)
+            _undo_run(act, table, action, cols, run)
         cur.execute("UPDATE audit_log SET reverted_by = ? WHERE id IN (SELECT unnest(?))",
                     [new_id, [e[0] for e in entries]])
         if entry_ids is None:
             cur.execute("UPDATE audit_batches SET reverted_by = ? WHERE id = ?", [new_id, batch_id])
-        return new_id
+    return new_id
 
 
 def _column_types(cur, table: str) -> dict[str, str]:
@@ -378,9 +446,10 @@ def _typed(col: str, ctype: str) -> str:
     return f"CAST(f.before {'->' if nested else '->>'} {path} AS {ctype})"
 
 
-def _undo_run(cur, user: User, new_id: int, table: str, action: str, cols, run: list) -> None:
+def _undo_run(act: Action, table: str, action: str, cols: tuple[str, ...] | None, run: list[Entry]) -> None:
     """Undo entries of one table and action (and, for update/delete, one column set) at once:
     insert → delete the rows; update → set the before values back; delete → insert them again."""
+    cur = act.cur
     key = KEY_COLUMNS[table]
     keys = [e[2] for e in run]
     old_after = rows_json(cur, table, key, keys)
@@ -422,7 +491,7 @@ def _undo_run(cur, user: User, new_id: int, table: str, action: str, cols, run: 
         cur.unregister("audit_revert_frame")
     new_after = {} if action == "insert" else rows_json(cur, table, key, keys)
     undo = {"insert": "delete", "update": "update", "delete": "insert"}[action]
-    record_many(cur, new_id, user, table, pl.DataFrame(
+    act.record_many(table, pl.DataFrame(
         {"row_key": keys, "action": [undo] * len(keys),
          "before": [old_after.get(k) for k in keys], "after": [new_after.get(k) for k in keys]},
         schema={"row_key": pl.String, "action": pl.String, "before": pl.String, "after": pl.String}))

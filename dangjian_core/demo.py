@@ -2,23 +2,23 @@
 
 `build_demo(db, scale="demo")` — 12 streets, ~300 orgs, ~8,000 members;
 `scale="city"` — 30 streets, 2,000 orgs, 100,000 members (for benchmarks).
-The registry is built here; each workflow module may add its own demo rows by defining
-`seed_demo(cur, ctx)` — it is called in the order of `WORKFLOW_MODULES`.
+The orgs and members are built here; each subject may add its own demo rows by defining
+`seed_demo(cur, ctx)` in its package — `registry.demo_seeders()` gives them in order.
 Everything is generated set-based (polars frames inserted in one statement) and seeded,
 so two builds give the same data.
 """
 
 from __future__ import annotations
 
-import importlib
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
 
-from . import clock
-from .auth import SYSTEM
+from . import clock, uow
+from .db import Database
 
 DEMO_PASSWORD = "dangjian-demo"
 # bcrypt hash of the public demo password (precomputed so the first start stays fast)
@@ -29,7 +29,6 @@ DEMO_USERS = [
     ("treasurer", "党费管理员（演示）", "treasurer"),
     ("viewer", "只读用户（演示）", "viewer"),
 ]
-WORKFLOW_MODULES = ["sites", "dues_store", "reports", "observation_store", "charts.demo"]
 
 STREET_NAMES = [
     "东湖街道", "西城街道", "南山街道", "北塘街道", "中心街道", "新桥街道", "白云街道", "青石街道",
@@ -181,8 +180,11 @@ def _subtree_counts(orgs: pl.DataFrame, members: pl.DataFrame) -> list[int]:
     return [total[i] for i in ids]
 
 
-def build_demo(db, scale: str = "demo", *, today: date | None = None, seed: int = 20261123) -> DemoContext:
-    """Fill an empty, migrated database with demo data. Refuses a database that has orgs."""
+def build_demo(db: Database, scale: str = "demo", *, today: date | None = None, seed: int = 20261123,
+               subjects: Iterable[str] | None = None) -> DemoContext:
+    """Fill an empty, migrated database with demo data. Refuses a database that has orgs.
+    `subjects`: only these subjects' demo rows (default all; benchmarks seed fewer)."""
+    from . import registry
     from .errors import BadInput
 
     with db.read() as cur:
@@ -203,7 +205,7 @@ def build_demo(db, scale: str = "demo", *, today: date | None = None, seed: int 
     ctx = DemoContext(rng=rng, scale=scale, today=today or clock.today(),
                       streets=STREET_NAMES[:n_streets], orgs=orgs,
                       members=members.select("id", "member_no", "org_id", "dues_category", "status"))
-    with db.write() as cur:
+    with uow.bookkeeping(db) as cur:
         for username, display, roles in DEMO_USERS:
             cur.execute("INSERT INTO users(username, display_name, password_hash, roles)"
                         " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -223,17 +225,9 @@ def build_demo(db, scale: str = "demo", *, today: date | None = None, seed: int 
         cur.execute("SELECT setval('members_seq', (SELECT max(id) FROM members))")
         cur.execute("INSERT OR REPLACE INTO app_meta VALUES ('demo', ?), ('demo_scale', ?)",
                     ["true", scale])
-        for name in WORKFLOW_MODULES:
-            try:
-                module = importlib.import_module(f"dangjian_core.{name}")
-            except ModuleNotFoundError as exc:
-                if exc.name == f"dangjian_core.{name}":
-                    continue
-                raise
-            seeder = getattr(module, "seed_demo", None)
-            if seeder:
+        for subject, seeder in registry.demo_seeders().items():
+            if subjects is None or subject in subjects:
                 seeder(cur, ctx)
-    _ = SYSTEM
     return ctx
 
 

@@ -7,15 +7,11 @@ import importlib
 import json
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-import polars as pl
-
-from ..auth import User
+from ..contracts import Dataset, Field
 from ..errors import BadInput
 
 log = logging.getLogger(__name__)
@@ -49,53 +45,6 @@ MAX_TITLE = 60
 MAX_SUBTITLE = 120
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class Field:
-    """One column of a dataset frame. `order`: the natural order of its (Chinese) values."""
-
-    name: str
-    label: str
-    kind: str = "nominal"          # nominal | ordinal | quantitative | temporal
-    order: list[str] | None = None
-    unit: str = ""
-    description: str = ""
-
-    @property
-    def is_measure(self) -> bool:
-        return self.kind == "quantitative"
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A named view over our data. `loader(db, user) -> pl.DataFrame` returns one row per
-    counted thing (an org, a member, a payment…) with a column per field, nominal values
-    already in Chinese. `tables`: the tables it reads (absent from the list until they all
-    exist). `count_label`: what "计数" counts, e.g. 党组织数."""
-
-    code: str
-    label: str
-    description: str
-    fields: list[Field]
-    loader: Callable[[Any, User], pl.DataFrame]
-    perm: str = "read"
-    tables: tuple[str, ...] = ()
-    count_label: str = "数量"
-
-    def field(self, name: str | None) -> Field | None:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        return None
-
-    @property
-    def dimensions(self) -> list[Field]:
-        return [f for f in self.fields if not f.is_measure]
-
-    @property
-    def measures(self) -> list[Field]:
-        return [f for f in self.fields if f.is_measure]
 
 
 # Every dataset by code, in the order registered (the chart page lists them so). The package's
