@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,6 +12,7 @@ from typing import Any
 import polars as pl
 
 from .. import vocab
+from ..contracts import Dataset
 from ..errors import BadInput
 from .model import (
     MAX_CATEGORIES,
@@ -22,9 +24,9 @@ from .model import (
     OTHER,
     VALUE,
     ChartSpec,
-    Dataset,
     _as_bound,
     default_title,
+    field_of,
     value_label,
 )
 from .style import CHART_HEIGHT, CHART_WIDTH, FMT, PALETTE, PARTY_RED, vega_spec
@@ -67,13 +69,17 @@ def _cn_int(text: str) -> int:
     return total + cur
 
 
-def _natural_key(text: str):
+# A cell of a dataset frame as polars gives it: str, int, float, Decimal, date, datetime or None.
+Cell = Any
+
+
+def _natural_key(text: str) -> tuple[tuple[int, float | str], ...]:
     text = _CN_NUM.sub(lambda m: str(_cn_int(m.group(0))), text)
     parts = re.split(r"(\d+(?:\.\d+)?)", text)
     return tuple((0, float(p)) if i % 2 else (1, p) for i, p in enumerate(parts) if p != "")
 
 
-def has_natural_order(values, declared: list[str] | None = None) -> bool:
+def has_natural_order(values: Iterable[Cell], declared: list[str] | None = None) -> bool:
     vals = {v for v in values if v is not None}
     if not vals:
         return True
@@ -86,16 +92,17 @@ def has_natural_order(values, declared: list[str] | None = None) -> bool:
     return all(re.search(r"\d", _CN_NUM.sub("0", str(v))) for v in vals)
 
 
-def natural_order(values, declared: list[str] | None = None) -> list:
+def natural_order(values: Iterable[Cell], declared: list[str] | None = None) -> list[Cell]:
     """Distinct values in the order an office expects: the field's declared order, else a
     known vocabulary (先进/达标/后进, 好/较好/一般/差, categories, months), else by the numbers
     in them (2024年3月, 第二季度), else by text. Nulls last."""
+    values = list(values)
     vals = list(dict.fromkeys(v for v in values if v is not None))
     has_null = any(v is None for v in values)
+    out: list[Cell] = []
     if all(isinstance(v, (int, float, Decimal, date)) for v in vals):
         out = sorted(vals)
     else:
-        out = []
         rest = vals
         if declared:
             out = [v for v in declared if v in set(vals)]
@@ -111,7 +118,7 @@ def natural_order(values, declared: list[str] | None = None) -> list:
     return out + [None] if has_null else out
 
 
-def field_values(frame: pl.DataFrame, dataset: Dataset, name: str) -> list:
+def field_values(frame: pl.DataFrame, dataset: Dataset, name: str) -> list[Cell]:
     """Distinct values of a field in natural order (for filter pickers)."""
     f = dataset.field(name)
     if f is None or name not in frame.columns:
@@ -135,24 +142,23 @@ class BuiltChart:
     dataset: Dataset
     chart: Any
     data: pl.DataFrame
-    orders: dict[str, list]
+    orders: dict[str, list[str]]
     value_label: str
     title: str
 
     @property
     def table(self) -> pl.DataFrame:
-        cols = [n for n in (self.spec.x, self.spec.color, self.spec.facet) if n]
         return self.data.select(
-            [pl.col(n).alias(self.dataset.field(n).label) for n in cols]
+            [pl.col(n).alias(field_of(self.dataset, n).label) for n in self.spec.dimensions()]
             + [pl.col(VALUE).alias(self.value_label)])
 
     @property
-    def vega(self) -> dict:
+    def vega(self) -> dict[str, Any]:
         return vega_spec(self.chart)
 
 
 def apply_filters(frame: pl.DataFrame, spec: ChartSpec, ds: Dataset) -> pl.DataFrame:
-    exprs = []
+    exprs: list[pl.Expr] = []
     for name, cond in (spec.filters or {}).items():
         if ds.field(name) is None or not isinstance(cond, dict):
             continue
@@ -169,14 +175,14 @@ def apply_filters(frame: pl.DataFrame, spec: ChartSpec, ds: Dataset) -> pl.DataF
             bound = cond.get(key)
             if bound is None:
                 continue
-            bound = _as_bound(bound)
-            if dtype == pl.Date and isinstance(bound, datetime):
-                bound = bound.date()
-            exprs.append(getattr(col, op)(pl.lit(bound)))
+            value = _as_bound(bound)
+            if dtype == pl.Date and isinstance(value, datetime):
+                value = value.date()
+            exprs.append(col.ge(pl.lit(value)) if op == "ge" else col.le(pl.lit(value)))
     return frame.filter(exprs) if exprs else frame
 
 
-def _text(v) -> str:
+def _text(v: Cell) -> str:
     if v is None:
         return MISSING
     if isinstance(v, datetime):
@@ -188,7 +194,7 @@ def _text(v) -> str:
     return str(v)
 
 
-def _date_text(values: list) -> dict:
+def _date_text(values: list[Cell]) -> dict[Cell, str]:
     """Dates as Chinese text at the coarsest exact grain (2025年, 2025年3月, 2025-03-14)."""
     ds = [v for v in values if isinstance(v, date)]
     if ds and all(d.day == 1 for d in ds):
@@ -199,8 +205,8 @@ def _date_text(values: list) -> dict:
 
 
 def _aggregate(frame: pl.DataFrame, spec: ChartSpec, ds: Dataset) -> pl.DataFrame:
-    keys = [n for n in (spec.x, spec.color, spec.facet) if n]
-    if spec.agg == "count":
+    keys = spec.dimensions()
+    if spec.agg == "count" or not spec.y:
         expr = pl.len()
     else:
         col = pl.col(spec.y)
@@ -224,33 +230,34 @@ def build_chart(spec: ChartSpec, frame: pl.DataFrame, dataset: Dataset | None = 
         raise BadInput("筛选后没有数据：请放宽或清除筛选条件。")
     data = _aggregate(df, spec, ds)
     if data.height == 0:
-        raise BadInput(f"「{ds.field(spec.y).label}」在筛选出的数据中都是空的，没有可画的数值。")
+        raise BadInput(f"「{field_of(ds, spec.y).label}」在筛选出的数据中都是空的，没有可画的数值。")
 
     # order of each dimension, computed on the raw values (numbers, dates, Chinese labels)
-    orders: dict[str, list] = {}
-    for name in (spec.x, spec.color, spec.facet):
-        if name:
-            orders[name] = natural_order(data[name].unique().to_list(), ds.field(name).order)
-    x = spec.x
+    raw_orders: dict[str, list[Cell]] = {}
+    for name in spec.dimensions():
+        raw_orders[name] = natural_order(data[name].unique().to_list(), field_of(ds, name).order)
+    x = spec.dimensions()[0]
     totals = data.group_by(x).agg(pl.col(VALUE).sum().alias("t"))
     total_of = dict(zip(totals[x].to_list(), totals["t"].to_list()))
     top = None
-    if spec.limit and spec.limit < len(orders[x]):
-        top = sorted(total_of, key=lambda v: (-(total_of[v] or 0), orders[x].index(v)))[:spec.limit]
-        orders[x] = [v for v in orders[x] if v in set(top)]
+    xs = raw_orders[x]
+    if spec.limit and spec.limit < len(xs):
+        top = sorted(total_of, key=lambda v: (-(total_of[v] or 0), xs.index(v)))[:spec.limit]
+        xs = raw_orders[x] = [v for v in xs if v in set(top)]
     sort = spec.sort
-    if sort == "natural" and not has_natural_order(orders[x], ds.field(x).order):
+    if sort == "natural" and not has_natural_order(xs, field_of(ds, x).order):
         sort = "desc"  # streets, org names: no natural order, so largest first
     if spec.kind != "line" and sort in ("desc", "asc"):  # a line keeps its x in sequence
         sign = -1 if sort == "desc" else 1
-        orders[x] = sorted(orders[x], key=lambda v: (sign * (total_of.get(v) or 0), orders[x].index(v)))
+        raw_orders[x] = sorted(xs, key=lambda v: (sign * (total_of.get(v) or 0), xs.index(v)))
 
     # every dimension becomes text, in the computed order
-    for name in list(orders):
+    orders: dict[str, list[str]] = {}
+    for name, order in raw_orders.items():
         raw = natural_order(data[name].unique().to_list()) if name != x else list(total_of)
         mapping = {v: _text(v) for v in raw}
         mapping.update(_date_text(raw))
-        orders[name] = [mapping[v] for v in orders[name]]
+        orders[name] = [mapping[v] for v in order]
         mapping.pop(None, None)
         data = data.with_columns(pl.col(name).replace_strict(
             mapping, default=None, return_dtype=pl.String).fill_null(MISSING))
@@ -258,9 +265,9 @@ def build_chart(spec: ChartSpec, frame: pl.DataFrame, dataset: Dataset | None = 
         kept = data.filter(pl.col(x).is_in(orders[x]))
         if spec.kind in ("pie", "donut"):  # a pie shows the whole: the rest becomes 其他
             keys = [spec.facet] if spec.facet else []
-            rest = data.filter(~pl.col(x).is_in(orders[x]))
-            rest = (rest.group_by(keys).agg(pl.col(VALUE).sum()) if keys
-                    else rest.select(pl.col(VALUE).sum()))
+            others = data.filter(~pl.col(x).is_in(orders[x]))
+            rest = (others.group_by(keys).agg(pl.col(VALUE).sum()) if keys
+                    else others.select(pl.col(VALUE).sum()))
             rest = rest.with_columns(pl.lit(OTHER).alias(x)).select(kept.columns)
             kept = pl.concat([kept, rest.cast(kept.schema)])
             orders[x] = orders[x] + [OTHER]
@@ -282,13 +289,14 @@ def build_chart(spec: ChartSpec, frame: pl.DataFrame, dataset: Dataset | None = 
     label = value_label(spec, ds)
     title = spec.title.strip() or default_title(spec, ds)
     chart = _draw(spec, ds, data, orders, label, title, width or CHART_WIDTH, height or CHART_HEIGHT)
-    out = data.select([n for n in (spec.x, spec.color, spec.facet) if n] + [VALUE])
+    out = data.select([*spec.dimensions(), VALUE])
     return BuiltChart(spec, ds, chart, out, orders, label, title)
 
 
-def _check_size(spec: ChartSpec, ds: Dataset, orders: dict) -> None:
-    n = len(orders[spec.x])
-    xl = ds.field(spec.x).label
+def _check_size(spec: ChartSpec, ds: Dataset, orders: dict[str, list[str]]) -> None:
+    x = spec.dimensions()[0]
+    n = len(orders[x])
+    xl = field_of(ds, x).label
     if spec.kind in ("pie", "donut") and n > MAX_SLICES:
         raise BadInput(f"「{xl}」有 {n} 个分类，饼图最多 {MAX_SLICES} 个扇区：请用「只显示前几项」，"
                        "或改用柱状图。")
@@ -297,23 +305,24 @@ def _check_size(spec: ChartSpec, ds: Dataset, orders: dict) -> None:
         raise BadInput(f"「{xl}」有 {n} 个分类，图太挤（最多 {limit} 个）：请加筛选条件，"
                        "或用「只显示前几项」。")
     if spec.color and len(orders[spec.color]) > (limit if spec.kind == "heatmap" else MAX_SERIES):
-        raise BadInput(f"「{ds.field(spec.color).label}」有 {len(orders[spec.color])} 个分类，"
+        raise BadInput(f"「{field_of(ds, spec.color).label}」有 {len(orders[spec.color])} 个分类，"
                        "分组太多：请换一个字段，或加筛选条件。")
     if spec.facet and len(orders[spec.facet]) > MAX_FACETS:
-        raise BadInput(f"「{ds.field(spec.facet).label}」有 {len(orders[spec.facet])} 个分类，"
+        raise BadInput(f"「{field_of(ds, spec.facet).label}」有 {len(orders[spec.facet])} 个分类，"
                        f"分面最多 {MAX_FACETS} 个小图：请换一个字段，或加筛选条件。")
 
 
 
-def _draw(spec: ChartSpec, ds: Dataset, data: pl.DataFrame, orders: dict, label: str,
-          title: str, width: int, height: int):
+def _draw(spec: ChartSpec, ds: Dataset, data: pl.DataFrame, orders: dict[str, list[str]], label: str,
+          title: str, width: int, height: int) -> Any:
+    """The altair chart (a Chart, LayerChart or FacetChart, hence Any)."""
     import altair as alt
 
-    x, c, fct = spec.x, spec.color, spec.facet
-    xl = ds.field(x).label
-    cl = ds.field(c).label if c else None
+    x, c, fct = spec.dimensions()[0], spec.color, spec.facet
+    xl = field_of(ds, x).label
+    cl = field_of(ds, c).label if c else None
     fmt = FMT
-    tip = [alt.Tooltip(f"{n}:N", title=ds.field(n).label) for n in (x, c, fct) if n]
+    tip = [alt.Tooltip(f"{n}:N", title=field_of(ds, n).label) for n in spec.dimensions()]
     tip.append(alt.Tooltip(f"{VALUE}:Q", title=label, format=fmt))
     # counts and sums of whole numbers: no 0.5 ticks
     val_axis = alt.Axis(tickMinStep=1) if data[VALUE].dtype.is_integer() else alt.Axis()
@@ -324,7 +333,10 @@ def _draw(spec: ChartSpec, ds: Dataset, data: pl.DataFrame, orders: dict, label:
     w = width if not fct else max(200, (width - 40 * cols) // cols)
     h = height if not fct else max(180, int(w * 0.6))
 
-    def color_enc(field_name, legend_title):
+    mark_kw: dict[str, Any] = {} if c else {"color": PARTY_RED}
+    chart: Any
+
+    def color_enc(field_name: str, legend_title: str | None) -> alt.Color:
         order = orders[field_name]
         return alt.Color(f"{field_name}:N", sort=order, title=legend_title,
                          scale=alt.Scale(domain=order, range=(PALETTE * 3)[:len(order)]))
@@ -337,7 +349,7 @@ def _draw(spec: ChartSpec, ds: Dataset, data: pl.DataFrame, orders: dict, label:
         cat = (alt.Y if horiz else alt.X)(f"{x}:N", sort=orders[x], title=xl, axis=cat_axis)
         val = (alt.X if horiz else alt.Y)(f"{VALUE}:Q", title=label, axis=val_axis,
                                           stack="zero" if stacked else None)
-        enc = {"y" if horiz else "x": cat, "x" if horiz else "y": val, "tooltip": tip}
+        enc: dict[str, Any] = {"y" if horiz else "x": cat, "x" if horiz else "y": val, "tooltip": tip}
         if c:
             enc["color"] = color_enc(c, cl)
             if stacked:
@@ -346,11 +358,11 @@ def _draw(spec: ChartSpec, ds: Dataset, data: pl.DataFrame, orders: dict, label:
                 enc["yOffset"] = alt.YOffset(f"{c}:N", sort=orders[c])
             else:
                 enc["xOffset"] = alt.XOffset(f"{c}:N", sort=orders[c])
-        bars = base.mark_bar(**({} if c else {"color": PARTY_RED})).encode(**enc)
-        text_kw = dict(dx=5, align="left") if horiz else dict(dy=-6, baseline="bottom")
+        bars = base.mark_bar(**mark_kw).encode(**enc)
+        text_kw: dict[str, Any] = dict(dx=5, align="left") if horiz else dict(dy=-6, baseline="bottom")
         if stacked and c:
-            keys = [x] + ([fct] if fct else [])
-            text = base.transform_aggregate(total=f"sum({VALUE})", groupby=keys).mark_text(
+            groupby: list[str | alt.FieldName] = [x, fct] if fct else [x]
+            text = base.transform_aggregate(total=f"sum({VALUE})", groupby=groupby).mark_text(
                 **text_kw).encode(**{"y" if horiz else "x": cat,
                                      "x" if horiz else "y": alt.X("total:Q") if horiz else alt.Y("total:Q"),
                                      "text": alt.Text("total:Q", format=fmt)})
@@ -365,7 +377,7 @@ def _draw(spec: ChartSpec, ds: Dataset, data: pl.DataFrame, orders: dict, label:
                "y": alt.Y(f"{VALUE}:Q", title=label, axis=val_axis), "tooltip": tip}
         if c:
             enc["color"] = color_enc(c, cl)
-        line = base.mark_line(point=True, **({} if c else {"color": PARTY_RED})).encode(**enc)
+        line = base.mark_line(point=True, **mark_kw).encode(**enc)
         chart = line
         if not c and n <= 24:
             chart = alt.layer(line, base.mark_text(dy=-12).encode(
@@ -397,8 +409,8 @@ def _draw(spec: ChartSpec, ds: Dataset, data: pl.DataFrame, orders: dict, label:
                                     fontWeight="bold", lineBreak="\n", fontSize=15).encode(
             theta=theta, order=alt.Order("_rank:Q", sort="ascending"), text="_label:N")
         chart = alt.layer(arcs, labels)
-    elif spec.kind == "heatmap":
-        top = data[VALUE].max() or 0
+    elif spec.kind == "heatmap" and c:
+        top: Any = data[VALUE].max() or 0
         enc = dict(x=alt.X(f"{x}:N", sort=orders[x], title=xl,
                            axis=alt.Axis(labelAngle=0 if n * (longest + 12) < w * 0.85 else -40)),
                    y=alt.Y(f"{c}:N", sort=orders[c], title=cl))
@@ -438,6 +450,6 @@ def _draw(spec: ChartSpec, ds: Dataset, data: pl.DataFrame, orders: dict, label:
         text=title, subtitle=spec.subtitle.strip() or alt.Undefined))
 
 
-def _label_px(text: str, size: int = 14) -> int:
+def _label_px(text: str, size: int = 14) -> float:
     """Rough width of an axis label: CJK characters are square, Latin about half."""
     return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in str(text))

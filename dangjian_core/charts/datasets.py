@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from .. import clock, vocab
@@ -9,15 +11,18 @@ from ..auth import User, require
 from ..errors import BadInput, DangjianError
 from .model import REGISTERED, Dataset, Field, _import_dataset_modules, get_dataset, register_dataset
 
+if TYPE_CHECKING:
+    from ..db import Database
 
-def _existing_tables(db) -> set[str]:
+
+def _existing_tables(db: Database) -> set[str]:
     with db.read() as cur:
         return {r[0] for r in cur.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
         ).fetchall()}
 
 
-def available_datasets(db, user: User) -> list[Dataset]:
+def available_datasets(db: Database, user: User) -> list[Dataset]:
     """The datasets this user may chart now: permission held and every table present."""
     _import_dataset_modules()
     have = _existing_tables(db)
@@ -25,7 +30,7 @@ def available_datasets(db, user: User) -> list[Dataset]:
             if user.can(d.perm) and all(t in have for t in d.tables)]
 
 
-def load_frame(db, user: User, dataset: Dataset | str) -> pl.DataFrame:
+def load_frame(db: Database, user: User, dataset: Dataset | str) -> pl.DataFrame:
     """The dataset's rows for this user, checked against its declared fields."""
     import duckdb
 
@@ -44,22 +49,22 @@ def load_frame(db, user: User, dataset: Dataset | str) -> pl.DataFrame:
     return frame.select([f.name for f in ds.fields])
 
 
-def _labels(col: str, mapping: dict) -> pl.Expr:
+def _labels(col: str, mapping: dict[str, str]) -> pl.Expr:
     return pl.col(col).replace_strict(mapping, default=pl.col(col), return_dtype=pl.String)
 
 
-def _load_orgs(db, user: User) -> pl.DataFrame:
+def _load_orgs(db: Database, user: User) -> pl.DataFrame:
     with db.read() as cur:
-        df = cur.sql("SELECT o.name, o.street, o.category, o.level, o.tier,"
+        df: pl.DataFrame = cur.sql("SELECT o.name, o.street, o.category, o.level, o.tier,"
                      " CAST(o.member_count AS BIGINT) AS member_count, p.name AS parent"
                      " FROM orgs o LEFT JOIN orgs p ON p.id = o.parent_id").pl()
     return df.with_columns(_labels("category", vocab.CATEGORIES), _labels("level", vocab.LEVELS),
                            _labels("tier", vocab.TIERS))
 
 
-def _load_members(db, user: User) -> pl.DataFrame:
+def _load_members(db: Database, user: User) -> pl.DataFrame:
     with db.read() as cur:
-        df = cur.sql(
+        df: pl.DataFrame = cur.sql(
             "SELECT o.street, o.name AS org, o.category AS org_category, o.tier AS org_tier,"
             " m.status, m.gender, m.dues_category,"
             " CAST(year(m.join_date) AS BIGINT) AS join_year,"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import polars as pl
 
 from .model import ChartSpec
+
+if TYPE_CHECKING:
+    from ..db import Cursor
 
 DEMO_CHARTS = [
     ("各类别党组织数量", ChartSpec("orgs", "bar", x="category", title="各类别党组织数量",
@@ -17,7 +22,7 @@ DEMO_CHARTS = [
 ]
 
 
-def seed_demo(cur, ctx) -> None:
+def seed_demo(cur: Cursor, ctx: Any) -> None:
     """Four saved charts for the overview page's 「常用图表」 (demo.WORKFLOW_MODULES)."""
     frame = pl.DataFrame({
         "id": list(range(1, len(DEMO_CHARTS) + 1)),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import glob
 import os
 import re
+from types import ModuleType
+from typing import Any
 
 import polars as pl
 
@@ -21,7 +23,7 @@ def _bundled_font_dir() -> str | None:
     return d if d and os.path.isdir(d) else None
 
 
-def _vlc():
+def _vlc() -> ModuleType:
     global _fonts_registered
     try:
         import vl_convert
@@ -35,22 +37,25 @@ def _vlc():
     return vl_convert
 
 
-def export_png(chart, *, scale: float = 2.0) -> bytes:
-    """PNG for slides (2× by default: an 800×450 chart gives 1600×900 pixels)."""
+def export_png(chart: Any, *, scale: float = 2.0) -> bytes:
+    """PNG for slides (2× by default: an 800×450 chart gives 1600×900 pixels). `chart`: an
+    altair chart or a Vega-Lite dict."""
     try:
-        return _vlc().vegalite_to_png(vega_spec(chart), vl_version=VL_VERSION, scale=scale,
-                                      format_locale="zh-CN", time_format_locale="zh-CN")
+        png: bytes = _vlc().vegalite_to_png(vega_spec(chart), vl_version=VL_VERSION, scale=scale,
+                                           format_locale="zh-CN", time_format_locale="zh-CN")
     except ValueError as exc:
         raise BadInput(f"无法导出这张图：{exc}") from exc
+    return png
 
 
-def export_svg(chart) -> str:
+def export_svg(chart: Any) -> str:
     """SVG: sharp at any size, but it names its fonts rather than embedding them."""
     try:
-        return _vlc().vegalite_to_svg(vega_spec(chart), vl_version=VL_VERSION,
-                                      format_locale="zh-CN", time_format_locale="zh-CN")
+        svg: str = _vlc().vegalite_to_svg(vega_spec(chart), vl_version=VL_VERSION,
+                                          format_locale="zh-CN", time_format_locale="zh-CN")
     except ValueError as exc:
         raise BadInput(f"无法导出这张图：{exc}") from exc
+    return svg
 
 
 def export_xlsx(data: pl.DataFrame, name: str = "数据") -> bytes:
@@ -70,7 +75,8 @@ def cjk_font_installed() -> bool:
     """Whether the server has a Chinese font for PNG export (else text comes out blank)."""
     global _font_ok
     if _font_ok is None:
-        dirs = _FONT_DIRS + ([_bundled_font_dir()] if _bundled_font_dir() else [])
+        bundled = _bundled_font_dir()
+        dirs = _FONT_DIRS + ([bundled] if bundled else [])
         _font_ok = any(any(k.lower() in os.path.basename(p).lower() for k in _FONT_FILES)
                        for d in dirs for p in glob.glob(os.path.join(d, "**", "*"), recursive=True))
     return _font_ok

@@ -10,6 +10,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from ..contracts import Dataset, Field
 from ..errors import BadInput
@@ -57,7 +58,7 @@ REGISTERED: dict[str, Dataset] = {}
 DATASET_MODULES: list[str] = ["sites", "dues_store", "dues", "reports", "observation_store"]
 
 
-def register_dataset(dataset: Dataset | None = None, /, **kwargs) -> Dataset:
+def register_dataset(dataset: Dataset | None = None, /, **kwargs: Any) -> Dataset:
     """Add (or replace) a dataset: `register_dataset(Dataset(...))` or
     `register_dataset(code=..., label=..., description=..., fields=[...], loader=...)`.
     Mistakes here are programming errors (ValueError), found by the module's own tests."""
@@ -121,21 +122,21 @@ class ChartSpec:
     agg: str = "count"
     color: str | None = None
     facet: str | None = None
-    filters: dict = field(default_factory=dict)
+    filters: dict[str, dict[str, Any]] = field(default_factory=dict)  # JSON
     sort: str = "natural"
     limit: int | None = None
     horizontal: bool = False
     title: str = ""
     subtitle: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, default=str)
 
     @classmethod
-    def from_dict(cls, data: dict) -> ChartSpec:
+    def from_dict(cls, data: dict[str, Any]) -> ChartSpec:
         if not isinstance(data, dict) or not data.get("dataset"):
             raise BadInput("图表配置已损坏：缺少数据集。请重新制作后保存。")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
@@ -151,6 +152,10 @@ class ChartSpec:
         except (TypeError, ValueError) as exc:
             raise BadInput("图表配置已损坏，无法读取。请重新制作后保存。") from exc
         return cls.from_dict(data)
+
+    def dimensions(self) -> list[str]:
+        """The fields that group the data: x, then colour, then facet (those chosen)."""
+        return [n for n in (self.x, self.color, self.facet) if n]
 
     # -- validation ----------------------------------------------------------------------
     def validate(self, dataset: Dataset | None = None) -> Dataset:
@@ -216,7 +221,7 @@ class ChartSpec:
             lo, hi = cond.get("min"), cond.get("max")
             if lo is not None and hi is not None:
                 try:
-                    if _as_bound(lo) > _as_bound(hi):
+                    if _reversed(_as_bound(lo), _as_bound(hi)):
                         problems.append(f"筛选条件「{f.label}」的下限大于上限")
                 except (TypeError, ValueError):
                     problems.append(f"筛选条件「{f.label}」的范围无法识别")
@@ -225,12 +230,33 @@ class ChartSpec:
         return ds
 
 
-def _as_bound(v):
+def field_of(ds: Dataset, name: str | None) -> Field:
+    """A field of a validated spec's dataset (validate() has checked it is there)."""
+    f = ds.field(name)
+    if f is None:
+        raise ValueError(f"dataset {ds.code} has no field {name!r}")
+    return f
+
+
+Bound = date | int | float | Decimal
+
+
+def _as_bound(v: Any) -> Bound:
+    """A filter's min/max as saved (JSON: a number, or a date as ISO text) for comparing."""
     if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
         return date.fromisoformat(v)
     if isinstance(v, (int, float, Decimal, date)):
         return v
     return float(v)
+
+
+def _reversed(lo: Bound, hi: Bound) -> bool:
+    """lo > hi; TypeError when one is a date and the other a number."""
+    if isinstance(lo, date) and isinstance(hi, date):
+        return lo > hi
+    if isinstance(lo, date) or isinstance(hi, date):
+        raise TypeError("a date and a number")
+    return lo > hi
 
 
 def value_label(spec: ChartSpec, ds: Dataset) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .. import audit
 from ..auth import User, require
@@ -13,6 +14,9 @@ from ..errors import BadInput, ConflictError, NotFound
 from .build import BuiltChart, build_chart
 from .datasets import load_frame
 from .model import MAX_NAME, REGISTERED, ChartSpec, _import_dataset_modules
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 audit.register_table("charts", "简报图表", "id", "charts.write")
 
@@ -26,7 +30,7 @@ class SavedChart:
     on_home: bool
     position: int
     version: int
-    updated_at: Any
+    updated_at: datetime | None
     updated_by: str | None
     note: str | None = None
 
@@ -37,7 +41,7 @@ class SavedChart:
 _SAVED_COLS = "id, name, dataset, spec, on_home, position, version, updated_at, updated_by, note"
 
 
-def list_charts(db, *, on_home: bool | None = None) -> list[SavedChart]:
+def list_charts(db: Database, *, on_home: bool | None = None) -> list[SavedChart]:
     sql = f"SELECT {_SAVED_COLS} FROM charts"
     if on_home is not None:
         sql += " WHERE on_home = ?"
@@ -46,7 +50,7 @@ def list_charts(db, *, on_home: bool | None = None) -> list[SavedChart]:
     return [SavedChart(*r) for r in rows]
 
 
-def get_chart(db, chart_id: int) -> SavedChart:
+def get_chart(db: Database, chart_id: int) -> SavedChart:
     with db.read() as cur:
         row = cur.execute(f"SELECT {_SAVED_COLS} FROM charts WHERE id = ?", [int(chart_id)]).fetchone()
     if row is None:
@@ -54,7 +58,7 @@ def get_chart(db, chart_id: int) -> SavedChart:
     return SavedChart(*row)
 
 
-def visible_charts(db, user: User, *, on_home: bool | None = None) -> list[SavedChart]:
+def visible_charts(db: Database, user: User, *, on_home: bool | None = None) -> list[SavedChart]:
     """Saved charts whose dataset this user may read (a dues chart is hidden from editors)."""
     out = []
     for c in list_charts(db, on_home=on_home):
@@ -67,12 +71,12 @@ def visible_charts(db, user: User, *, on_home: bool | None = None) -> list[Saved
     return out
 
 
-def make_chart(db, user: User, spec: ChartSpec) -> BuiltChart:
+def make_chart(db: Database, user: User, spec: ChartSpec) -> BuiltChart:
     ds = spec.validate()
     return build_chart(spec, load_frame(db, user, ds), ds)
 
 
-def render_saved(db, user: User, saved: SavedChart) -> BuiltChart:
+def render_saved(db: Database, user: User, saved: SavedChart) -> BuiltChart:
     """Draw a saved chart with today's data; a BadInput names the chart and what changed."""
     try:
         return make_chart(db, user, saved.spec())
@@ -89,7 +93,7 @@ def _check_name(name: str) -> str:
     return name
 
 
-def save_chart(db, user: User, name: str, spec: ChartSpec, *, chart_id: int | None = None,
+def save_chart(db: Database, user: User, name: str, spec: ChartSpec, *, chart_id: int | None = None,
                version: int | None = None, on_home: bool = True, position: int | None = None,
                note: str | None = None) -> int:
     """Save a new chart (chart_id None) or change one (with the version it was loaded at).
@@ -135,7 +139,7 @@ def save_chart(db, user: User, name: str, spec: ChartSpec, *, chart_id: int | No
         return int(chart_id)
 
 
-def delete_chart(db, user: User, chart_id: int, version: int | None = None) -> None:
+def delete_chart(db: Database, user: User, chart_id: int, version: int | None = None) -> None:
     require(user, "charts.write")
     with db.write() as cur:
         before = audit.rows_json(cur, "charts", "id", [chart_id]).get(str(chart_id))

@@ -4,6 +4,7 @@ under a chart's own config — the same dict is shown on the page and exported."
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 PARTY_RED = "#C8161D"
 PALETTE = [PARTY_RED, "#F2A33A", "#3B6FB6", "#5B8C5A", "#8E5EA2", "#7F7F7F", "#D9822B",
@@ -16,7 +17,8 @@ FONT = "Noto Sans CJK SC, Source Han Sans SC, WenQuanYi Micro Hei, Microsoft YaH
 CHART_WIDTH, CHART_HEIGHT = 800, 450      # 16:9; 1600×900 pixels as a 2× PNG
 VL_VERSION = "6.4"
 
-HOUSE_CONFIG: dict = {
+# Vega-Lite config (JSON)
+HOUSE_CONFIG: dict[str, Any] = {
     "font": FONT,
     "background": "white",
     "padding": 8,
@@ -44,8 +46,8 @@ def _register_theme() -> None:
 
     try:
         @alt.theme.register("dangjian", enable=False)
-        def _theme():
-            return alt.theme.ThemeConfig(config=copy.deepcopy(HOUSE_CONFIG))
+        def _theme() -> alt.theme.ThemeConfig:
+            return alt.theme.ThemeConfig(config=copy.deepcopy(HOUSE_CONFIG))  # type: ignore[typeddict-item]
     except Exception:  # noqa: BLE001 — an older altair without alt.theme: config still merged
         pass
 
@@ -53,18 +55,18 @@ def _register_theme() -> None:
 _register_theme()
 
 
-def _merge(base: dict, over: dict) -> dict:
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
         out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
-def vega_spec(chart) -> dict:
+def vega_spec(chart: Any) -> dict[str, Any]:
     """The Vega-Lite dict of an altair chart (or dict) with the house style beneath its own
     config — the same dict is shown on the page and exported."""
-    spec = chart if isinstance(chart, dict) else chart.to_dict()
-    spec = copy.deepcopy(spec)
+    raw: dict[str, Any] = chart if isinstance(chart, dict) else chart.to_dict()
+    spec = copy.deepcopy(raw)
     spec["config"] = _merge(HOUSE_CONFIG, spec.get("config") or {})
     return spec
 

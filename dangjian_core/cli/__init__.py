@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from ..errors import BadInput, DangjianError
 
@@ -17,7 +18,7 @@ GROUPS = ["dues", "reports", "observe", "db", "users", "docs"]
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's own errors: exit 2 as bad input
+    def error(self, message: str) -> NoReturn:  # argparse's own errors: exit 2 as bad input
         self.print_usage(sys.stderr)
         print(f"参数错误：{message}", file=sys.stderr)
         raise SystemExit(2)

@@ -2,38 +2,57 @@
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dangjian_core import clock
 
 from ..errors import BadInput, DangjianError
 
+if TYPE_CHECKING:
+    from ..db import Database
+
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
 # duckdb, bcrypt and polars are imported inside the handlers: every CLI command loads this
 # module to register its arguments, and `dues calc` should not pay for the database.
 
 
-def _db_arg(p):
+def _db_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=None, help="数据库文件（默认 $DANGJIAN_DB 或 data/dangjian.duckdb）")
 
 
-def _path(args) -> str:
+def _path(args: argparse.Namespace) -> str:
     from ..db import default_path
 
     return args.db or default_path()
 
 
-def _open(args, must_exist: bool = True):
+def _open(args: argparse.Namespace) -> Database:
     from ..db import Database
 
     path = _path(args)
-    if must_exist and not Path(path).exists():
+    if not Path(path).exists():
         raise DangjianError(f"数据库文件 {path} 不存在：请先运行 python -m dangjian_core db init")
     db = Database(path)
     db.migrate()
     return db
+
+
+@contextmanager
+def opened(args: argparse.Namespace) -> Iterator[Database]:
+    """The database named by --db (it must exist), migrated, closed on the way out."""
+    db = _open(args)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def _read_password(prompt: str) -> str:
@@ -52,7 +71,7 @@ def _read_password(prompt: str) -> str:
     return first
 
 
-def cmd_init(args) -> int:
+def cmd_init(args: argparse.Namespace) -> int:
     from .. import demo, setup
     from ..auth import SYSTEM, add_user
     from ..db import Database
@@ -62,8 +81,8 @@ def cmd_init(args) -> int:
         db = Database(path)
         db.migrate()
         with db.read() as cur:
-            n = cur.execute("SELECT count(*) FROM orgs").fetchone()[0]
-        if n:
+            row = cur.execute("SELECT count(*) FROM orgs").fetchone()
+        if row and row[0]:
             raise BadInput(f"数据库 {path} 已存在且有数据，没有做任何修改（如需重建，请先备份并删除该文件）")
     else:
         db = Database(path)
@@ -82,7 +101,7 @@ def cmd_init(args) -> int:
     return 0
 
 
-def cmd_prepare(args) -> int:
+def cmd_prepare(args: argparse.Namespace) -> int:
     from .. import setup
 
     db, created = setup.prepare(_path(args))
@@ -92,7 +111,7 @@ def cmd_prepare(args) -> int:
     return 0
 
 
-def cmd_migrate(args) -> int:
+def cmd_migrate(args: argparse.Namespace) -> int:
     """Upgrade an existing database to this version (install.sh runs it on upgrade); a
     database that holds data is backed up first (backups/迁移前-…). Never creates one."""
     from ..db import Database
@@ -110,22 +129,20 @@ def cmd_migrate(args) -> int:
     return 0
 
 
-def cmd_backup(args) -> int:
-    db = _open(args)
+def cmd_backup(args: argparse.Namespace) -> int:
     dest = Path(args.dest)
     if dest.is_dir():
         dest = dest / f"dangjian-{clock.now():%Y%m%d-%H%M%S}.duckdb"
-    db.backup(dest)
-    db.close()
+    with opened(args) as db:
+        db.backup(dest)
     print(f"已备份到 {dest}")
     return 0
 
 
-def cmd_restore(args) -> int:
+def cmd_restore(args: argparse.Namespace) -> int:
     if not Path(args.src).is_file():
         raise BadInput(f"备份文件不存在：{args.src}")
-    db = _open(args)
-    try:
+    with opened(args) as db:
         # a bad file is refused (exit 2) before anything, even the safety copy, is written
         check = db.check_backup(args.src)
         print(f"备份 {Path(args.src).name} 检查通过（数据库第 {max(check.migrations):03d} 步），各表行数：")
@@ -135,25 +152,20 @@ def cmd_restore(args) -> int:
         db.backup(before)
         db.restore_from(args.src)
         db.migrate()
-    finally:
-        db.close()
     print(f"已从 {args.src} 恢复（恢复前的数据已另存为 {before}）")
     return 0
 
 
-def cmd_import(args) -> int:
+def cmd_import(args: argparse.Namespace) -> int:
     from .. import fileio, tables
     from ..auth import SYSTEM
 
     spec = tables.get_spec(args.table)
     frame = fileio.read_frame(args.file, expected=[c.label for c in spec.columns] + spec.names)
-    db = _open(args)
-    try:
+    with opened(args) as db:
         preview = tables.import_frame(db, SYSTEM, spec, frame, commit=True, kind="cli",
                                       description=f"命令行导入{spec.label}：{Path(args.file).name}",
                                       match_by_name=args.match_name, confirm_overwrite=args.confirm_overwrite)
-    finally:
-        db.close()
     if preview.errors:
         if preview.needs_confirmation and not args.confirm_overwrite:
             lines = [f"  第 {c.row} 行「{c.name}」{label}：{old} → {new}"
@@ -169,20 +181,19 @@ def cmd_import(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     from .. import fileio, tables
     from ..auth import SYSTEM
 
     spec = tables.get_spec(args.table)
-    db = _open(args)
-    df = tables.export_frame(db, SYSTEM, spec)
-    db.close()
+    with opened(args) as db:
+        df = tables.export_frame(db, SYSTEM, spec)
     fileio.write_frame(df, args.file, sheet=spec.label)
     print(f"已导出 {df.height} 行到 {args.file}")
     return 0
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("db", help="数据库：初始化、备份、恢复、导入、导出")
     s = p.add_subparsers(dest="db_cmd", required=True)
     q = s.add_parser("init", help="创建数据库（--demo 带演示数据）")
