@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: make the repo importable
 
 import polars as pl  # noqa: E402
 
-from dangjian_core import reports_rules as rules  # noqa: E402
+from dangjian_core.reports import rules  # noqa: E402
 
 N_UNITS = 2_000
 N_MONTHS = 24

@@ -72,9 +72,9 @@ def _city(tmp: Path) -> tuple[Path, float, float]:
 
 def core_figures(path: Path) -> list[dict]:
     from dangjian_core import fileio
-    from dangjian_core import reports as R
     from dangjian_core.auth import SYSTEM
     from dangjian_core.db import Database
+    from dangjian_core.reports import effect, indicators, picks, rectifications, sessions
 
     out = []
     db = Database(path)
@@ -86,26 +86,26 @@ def core_figures(path: Path) -> list[dict]:
             n_items = cur.execute("SELECT count(*) FROM rectification_items").fetchone()[0]
         out += [_ms("units", n_units, "orgs"), _ms("indicator_value_rows", n_values, "rows"),
                 _ms("indicator_months", months, "months"), _ms("rectification_items", n_items, "items")]
-        draft = R.sessions(db).filter(pl.col("status") == "draft")
+        draft = sessions.sessions(db).filter(pl.col("status") == "draft")
         if draft.height == 0:
-            R.create_year(db, SYSTEM, clock.today().year + 1)
-            draft = R.sessions(db).filter(pl.col("status") == "draft")
+            sessions.create_year(db, SYSTEM, clock.today().year + 1)
+            draft = sessions.sessions(db).filter(pl.col("status") == "draft")
         sid = draft["id"][0]
-        ms, sc = _best(lambda: R.scores(db))
+        ms, sc = _best(lambda: indicators.scores(db))
         out.append(_ms("scores_2000_units_from_db", ms))
-        ms, rk = _best(lambda: R.ranking(db, sid))
+        ms, rk = _best(lambda: picks.ranking(db, sid))
         assert rk.ranked.height == sc.table.filter(pl.col("progress").is_not_null()).height
         out.append(_ms("ranking_all_units_with_reasons", ms))
-        ms, res = _best(lambda: R.draft_picks(db, SYSTEM, sid), repeats=3)
+        ms, res = _best(lambda: picks.draft_picks(db, SYSTEM, sid), repeats=3)
         out.append(_ms("draft_picks_write_path_audited", ms))
-        p = R.picks(db, sid)
-        R.lock_pick(db, SYSTEM, p["id"][0], True)
+        p = picks.picks(db, sid)
+        picks.lock_pick(db, SYSTEM, p["id"][0], True)
         t0 = time.perf_counter()
-        R.swap_pick(db, SYSTEM, p["id"][1], rk.ranked["unit_id"][-1], "基准测试调换")
+        picks.swap_pick(db, SYSTEM, p["id"][1], rk.ranked["unit_id"][-1], "基准测试调换")
         out.append(_ms("swap_pick", round((time.perf_counter() - t0) * 1000, 1)))
-        ms, _ = _best(lambda: R.board(db), repeats=3)
+        ms, _ = _best(lambda: rectifications.board(db), repeats=3)
         out.append(_ms("overdue_board", ms))
-        ms, _ = _best(lambda: (R.effect(db), R.effect_by_session(db)), repeats=3)
+        ms, _ = _best(lambda: (effect.effect(db), effect.effect_by_session(db)), repeats=3)
         out.append(_ms("effect_all_sessions", ms))
         # a month of entered values for every unit (wide file: 2 indicators × 2,000 units)
         units = sc.table.select("name")
@@ -114,14 +114,14 @@ def core_figures(path: Path) -> list[dict]:
         nxt = clock.today().replace(day=1)
         period = f"{nxt.year + (nxt.month == 12)}-{nxt.month % 12 + 1:02d}"
         t0 = time.perf_counter()
-        pv = R.import_indicator_values(db, SYSTEM, frame, period=period)
+        pv = indicators.import_indicator_values(db, SYSTEM, frame, period=period)
         out.append(_ms("import_month_4000_values_dry_run", round((time.perf_counter() - t0) * 1000, 1)))
         assert pv.ok, pv.errors[:3]
         t0 = time.perf_counter()
-        R.import_indicator_values(db, SYSTEM, frame, period=period, commit=True)
+        indicators.import_indicator_values(db, SYSTEM, frame, period=period, commit=True)
         out.append(_ms("import_month_4000_values_commit", round((time.perf_counter() - t0) * 1000, 1)))
         t0 = time.perf_counter()
-        pub = R.publish(db, SYSTEM, sid)
+        pub = picks.publish(db, SYSTEM, sid)
         out.append(_ms("publish_with_2000_score_snapshot", round((time.perf_counter() - t0) * 1000, 1)))
         assert pub.scored > 0
     finally:

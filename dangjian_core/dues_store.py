@@ -2355,7 +2355,7 @@ REPORT_INDICATOR_PROVIDERS = {"dues_collection_rate": collection_rate_by_org}
 
 def _register_provider() -> bool:
     try:
-        from . import reports
+        from .reports import indicators as reports
     except ImportError:
         return False
     if hasattr(reports, "register_provider"):

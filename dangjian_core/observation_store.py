@@ -1026,7 +1026,7 @@ def observation_score_by_org(cur, period) -> pl.DataFrame:
     latest scored observation event on or before `period`, its mean score on a 0–100 scale
     (each delegation's item total ÷ the rubric's total points × 100, averaged over the
     delegations that scored it, own-street delegations excluded except in 街道内部观摩)."""
-    from .reports import as_of_date
+    from .reports.model import as_of_date
 
     as_of = as_of_date(period)
     rows = cur.execute(

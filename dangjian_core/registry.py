@@ -113,10 +113,10 @@ def indicators() -> dict[str, Indicator]:
     """code → computed 述职 indicator."""
     modules()
     out: dict[str, Indicator] = {}
-    reports = _import("reports")
+    reports = _import("reports.indicators")
     load = getattr(reports, "load_providers", None)
     if callable(load):  # old style: reports.register_provider
-        sources = _legacy("reports", "PROVIDER_SOURCES")
+        sources = _legacy("reports.indicators", "PROVIDER_SOURCES")
         for code, fn in load().items():
             out[code] = Indicator(code, sources.get(code, code), fn, sources.get(code, "自动计算"))
     out.update({i.code: i for i in _plain("INDICATORS")})

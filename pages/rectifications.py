@@ -6,7 +6,8 @@ import polars as pl
 import streamlit as st
 
 from dangjian_core import clock, documents
-from dangjian_core import reports as R
+from dangjian_core.reports import model, rectifications, specs
+from dangjian_core.reports import notices as notices_core
 from ui import reports_widgets as W
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
@@ -16,18 +17,18 @@ db = get_db()
 user = current_user()
 st.title("整改跟踪")
 show_flashes()
-can = user.can(R.PERM)
+can = user.can(model.PERM)
 today = clock.today()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _board(_db, generation: int, day: date):
-    return R.board(_db, day), R.counts(_db, day)
+    return rectifications.board(_db, day), rectifications.counts(_db, day)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _items(_db, generation: int, status: str):
-    return R.items(_db, status=status)
+    return rectifications.items(_db, status=status)
 
 
 board, n = _board(db, db.generation, today)
@@ -72,11 +73,11 @@ def overdue() -> None:
     pending = st.session_state.get("rc_pending")
     if pending:
         n = len(pending["items"])
-        st.warning(R.escalation_question(pending["items"]) + f"（确认日期 {pending['on']}）")
+        st.warning(rectifications.escalation_question(pending["items"]) + f"（确认日期 {pending['on']}）")
         b1, b2, _ = st.columns([1, 1, 3])
         if b1.button(f"是，升级 {n} 项", type="primary", key="rc_escalate_yes"):
             st.session_state.pop("rc_pending", None)
-            _, exc = run_safely(R.confirm_escalations, db, user, pending["items"], confirmed_on=pending["on"],
+            _, exc = run_safely(rectifications.confirm_escalations, db, user, pending["items"], confirmed_on=pending["on"],
                                 note=pending["note"])
             if exc is None:
                 flash(f"已确认升级 {n} 项，可在「打印通知单」中打印新的通知单。")
@@ -93,7 +94,7 @@ def register_items() -> None:
             with st.form("rc_new", clear_on_submit=True):
                 unit = W.unit_picker(db, "单位", "rc_new_unit")
                 c1, c2 = st.columns(2)
-                source = c1.selectbox("来源", list(R.SOURCES), format_func=R.SOURCES.get, key="rc_new_source")
+                source = c1.selectbox("来源", list(model.SOURCES), format_func=model.SOURCES.get, key="rc_new_source")
                 ss = W.sessions(db, db.generation, None).filter(pl.col("status") == "published")
                 titles = dict(zip(ss["id"].to_list(), ss["title"].to_list()))
                 sess = c2.selectbox("述职场次（来源为述职评议时选择）", list(titles), index=None,
@@ -105,7 +106,7 @@ def register_items() -> None:
                 opened = c4.date_input("下发日期", today, max_value=today, key="rc_new_opened")
                 deadline = c5.date_input("整改期限", None, key="rc_new_deadline")
                 if st.form_submit_button("登记（下发问题整改意见单）", type="primary"):
-                    iid, exc = run_safely(R.add_item, db, user, unit_id=unit, problem=problem, measure=measure,
+                    iid, exc = run_safely(rectifications.add_item, db, user, unit_id=unit, problem=problem, measure=measure,
                                           responsible=who, opened=opened, deadline=deadline, source=source,
                                           session_id=sess)
                     if exc is None:
@@ -124,16 +125,16 @@ def register_items() -> None:
                 closed = c1.date_input("销号日期", today, max_value=today, key="rc_close_on")
                 note = c2.text_input("销号说明", key="rc_close_note", placeholder="例如：已整改到位，材料已归档")
                 if st.button("销号", key="rc_close", type="primary"):
-                    _, exc = run_safely(R.close_item, db, user, iid, closed, note, expected_version=versions[iid])
+                    _, exc = run_safely(rectifications.close_item, db, user, iid, closed, note, expected_version=versions[iid])
                     if exc is None:
                         flash(f"第 {iid} 号事项已销号。")
                         st.rerun()
     st.caption("可在表中修改问题、措施、责任人和期限；级别只能在逾期看板中确认升级。")
-    table_editor(db, user, R.ITEMS_SPEC, key="rc_items", filter_columns=["source"], page_size=300)
-    export_button(db, user, R.ITEMS_SPEC, key="rc_items")
+    table_editor(db, user, specs.ITEMS_SPEC, key="rc_items", filter_columns=["source"], page_size=300)
+    export_button(db, user, specs.ITEMS_SPEC, key="rc_items")
     if can:
         with st.expander("从 Excel 导入整改事项"):
-            import_panel(db, user, R.ITEMS_SPEC, key="rc_items_import")
+            import_panel(db, user, specs.ITEMS_SPEC, key="rc_items_import")
 
 
 def notices() -> None:
@@ -145,11 +146,11 @@ def notices() -> None:
               for r in all_items.iter_rows(named=True)}
     iid = st.selectbox("事项", list(labels), format_func=labels.get, key="rc_doc_item",
                        index=0, placeholder="输入单位名称查找")
-    docs = R.documents(db, iid)
+    docs = rectifications.documents(db, iid)
     lv = st.radio("通知单", [d["level"] for d in docs], horizontal=True, key="rc_doc_level",
-                  format_func=lambda v: f"{R.LEVEL_NAMES.get(v, v)}（{next((d['issued'] for d in docs if d['level'] == v), '')}）",
+                  format_func=lambda v: f"{model.LEVEL_NAMES.get(v, v)}（{next((d['issued'] for d in docs if d['level'] == v), '')}）",
                   index=len(docs) - 1)
-    W.printable(R.rectification_notice_html(db, iid, lv), f"{R.LEVEL_NAMES[lv]}-第{iid}号", f"rc_doc_{iid}_{lv}",
+    W.printable(notices_core.rectification_notice_html(db, iid, lv), f"{model.LEVEL_NAMES[lv]}-第{iid}号", f"rc_doc_{iid}_{lv}",
                 docx=lambda: documents.rectification(db, user, iid, lv))
 
 

@@ -5,7 +5,7 @@ import polars as pl
 import streamlit as st
 
 from dangjian_core import clock, documents
-from dangjian_core import reports as R
+from dangjian_core.reports import model, notices, picks, sessions, specs, votes
 from ui import reports_widgets as W
 from ui.messages import errors_frame, flash, run_safely, show_flashes
 from ui.session import current_user, get_db
@@ -15,7 +15,7 @@ db = get_db()
 user = current_user()
 st.title("述职评议")
 show_flashes()
-can = user.can(R.PERM)
+can = user.can(model.PERM)
 today = clock.today()
 SECTIONS = ["场次安排", "选定述职单位", "测评结果", "进度分与指标", "述职效果"]
 c1, c2 = st.columns([1, 4])
@@ -30,7 +30,7 @@ def calendar() -> None:
     if s.height == 0:
         st.info(f"{year} 年还没有述职安排。")
         if can and st.button(f"生成 {year} 年六场述职安排", type="primary", key="rp_make_year"):
-            _, exc = run_safely(R.create_year, db, user, year)
+            _, exc = run_safely(sessions.create_year, db, user, year)
             if exc is None:
                 flash(f"已生成 {year} 年 6 场述职安排（每两个月一场），日期可在下表中修改。")
                 st.rerun()
@@ -43,7 +43,7 @@ def calendar() -> None:
     st.caption("一年六场，每两个月一场。日期、主题、名额、开始时间、每个单位时长和地点可直接在表中修改后点「保存」；"
                "两场不能同一天，名额至少 1 个；已发布的场次已冻结。")
     st.session_state["rp_sessions_f_year"] = [year]  # the table follows the year chosen above
-    table_editor(db, user, R.SESSIONS_SPEC, key="rp_sessions", filter_columns=["year"], page_size=60)
+    table_editor(db, user, specs.SESSIONS_SPEC, key="rp_sessions", filter_columns=["year"], page_size=60)
 
 
 def picking() -> None:
@@ -53,14 +53,14 @@ def picking() -> None:
         return
     sid = s["id"]
     st.markdown(f"**{s['title']}** {s['session_date']:%Y-%m-%d} · {s['theme']} · 名额 {s['capacity']} 个 · "
-                f"{R.SESSION_STATUS[s['status']]}")
+                f"{model.SESSION_STATUS[s['status']]}")
     p = W.picks(db, db.generation, sid)
     picked = p.filter(pl.col("status") == "picked")
     draft = s["status"] == "draft"
     if draft and can:
         label = "重新生成建议名单（保留锁定、调换和增加的单位）" if picked.height else "生成建议名单"
         if st.button(label, type="primary" if not picked.height else "secondary", key="rp_draft"):
-            res, exc = run_safely(R.draft_picks, db, user, sid)
+            res, exc = run_safely(picks.draft_picks, db, user, sid)
             if exc is None:
                 flash(f"已按规则选出 {res.picked} 个单位" + (f"，保留 {res.kept} 个" if res.kept else "") + "。")
                 for n in res.notes:
@@ -72,8 +72,8 @@ def picking() -> None:
         st.dataframe(p.select(
             pl.col("order").alias("序号"), pl.col("name").alias("单位"), pl.col("street").alias("街道/系统"),
             pl.col("progress").alias("进度分"),
-            pl.col("status").replace_strict(R.PICK_STATUS).alias("状态"),
-            pl.col("source").replace_strict(R.PICK_SOURCES).alias("来源"),
+            pl.col("status").replace_strict(model.PICK_STATUS).alias("状态"),
+            pl.col("source").replace_strict(model.PICK_SOURCES).alias("来源"),
             pl.when(pl.col("locked")).then(pl.lit("🔒")).otherwise(pl.lit("")).alias("锁定"),
             pl.col("note").alias("说明")), hide_index=True, width="stretch", placeholder="—")
         st.markdown("**入选理由**\n\n" + "\n".join(f"{r['order']}. **{r['name']}**：{r['reason']}"
@@ -82,7 +82,7 @@ def picking() -> None:
         adjust(s, p, picked)
     elif not draft:
         st.success(f"名单已于 {s['published_at']:%Y-%m-%d %H:%M} 由 {s['published_by']} 发布，已冻结。")
-        W.printable(R.notice_html(db, sid), f"{s['title']}述职评议会通知", "rp_notice", xlsx=lambda: R.notice_xlsx(db, sid),
+        W.printable(notices.notice_html(db, sid), f"{s['title']}述职评议会通知", "rp_notice", xlsx=lambda: notices.notice_xlsx(db, sid),
                     docx=lambda: documents.notice(db, user, sid))
     if picked.height:
         with st.expander("查看入选单位的进度分构成"):
@@ -111,7 +111,7 @@ def adjust(s: dict, p: pl.DataFrame, picked: pl.DataFrame) -> None:
         pid = st.selectbox("单位", list(names), format_func=lambda i: ("🔒 " if locked.get(i) else "") + str(names.get(i, i)),
                            key="rp_lock_pick")
         if st.button("解除锁定" if locked[pid] else "锁定", key="rp_lock"):
-            _, exc = run_safely(R.lock_pick, db, user, pid, not locked[pid], expected_version=versions[pid])
+            _, exc = run_safely(picks.lock_pick, db, user, pid, not locked[pid], expected_version=versions[pid])
             if exc is None:
                 flash(f"已{'解除锁定' if locked[pid] else '锁定'}：{names[pid]}")
                 st.rerun()
@@ -120,7 +120,7 @@ def adjust(s: dict, p: pl.DataFrame, picked: pl.DataFrame) -> None:
         new = W.unit_picker(db, "换成", "rp_swap_in", exclude=taken)
         note = st.text_input("说明（必填）", key="rp_swap_note", placeholder="例如：该单位书记参加集中培训，下一场再述职")
         if st.button("调换", key="rp_swap"):
-            _, exc = run_safely(R.swap_pick, db, user, out, new, note, expected_version=versions[out])
+            _, exc = run_safely(picks.swap_pick, db, user, out, new, note, expected_version=versions[out])
             if exc is None:
                 flash(f"已调换：{names[out]} 调出。")
                 st.rerun()
@@ -128,14 +128,14 @@ def adjust(s: dict, p: pl.DataFrame, picked: pl.DataFrame) -> None:
         new = W.unit_picker(db, "增加单位", "rp_add_unit", exclude=taken)
         note = st.text_input("说明（必填）", key="rp_add_note", placeholder="例如：分管领导要求本场听取该单位述职")
         if st.button("增加", key="rp_add"):
-            _, exc = run_safely(R.add_pick, db, user, s["id"], new, note)
+            _, exc = run_safely(picks.add_pick, db, user, s["id"], new, note)
             if exc is None:
                 flash("已增加述职单位。")
                 st.rerun()
     st.divider()
     sure = st.checkbox("名单已核对无误。发布后名单冻结，不能再调整。", key="rp_publish_sure")
     if st.button("发布名单", type="primary", disabled=not sure, key="rp_publish"):
-        res, exc = run_safely(R.publish, db, user, s["id"], expected_version=s["version"])
+        res, exc = run_safely(picks.publish, db, user, s["id"], expected_version=s["version"])
         if exc is None:
             flash(f"已发布{s['title']}名单（{res.picked} 个单位），现在可以下载通知。")
             st.rerun()
@@ -155,7 +155,7 @@ def voting() -> None:
                               pl.col("poor").alias("差"), pl.col("good_rate").alias("好+较好率%"),
                               pl.col("comments").alias("评议意见")), hide_index=True, width="stretch", placeholder="—")
     with st.expander(f"{year} 年全年汇总（各场测评票合计）"):
-        yv = R.year_votes(db, year)
+        yv = votes.year_votes(db, year)
         if yv.height:
             st.dataframe(yv.select(pl.col("rank").alias("排名"), pl.col("name").alias("单位"),
                                    pl.col("sessions").alias("述职场次"), pl.col("voters").alias("参评人数"),
@@ -175,12 +175,12 @@ def voting() -> None:
         return
     W.vote_form(db, user, sid, v, p)
     with st.expander("导入填好的测评表（Excel）"):
-        st.download_button("下载本场测评表", lambda: R.vote_sheet_xlsx(db, sid), file_name=f"{s['title']}测评表.xlsx",
+        st.download_button("下载本场测评表", lambda: votes.vote_sheet_xlsx(db, sid), file_name=f"{s['title']}测评表.xlsx",
                            key="rp_vote_tpl")
         up = st.file_uploader("选择填好的测评表", type=["xlsx", "xls", "csv"], key="rp_vote_upload")
         if up is not None:
             frame = W._as_frame(up.getvalue(), up.name)
-            pv, exc = (None, True) if frame is None else run_safely(R.import_votes, db, user, sid, frame)
+            pv, exc = (None, True) if frame is None else run_safely(votes.import_votes, db, user, sid, frame)
             if exc is None and pv.errors:
                 st.error(f"检查发现 {len(pv.errors)} 处错误，没有导入任何数据：")
                 st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch", placeholder="—")
@@ -189,7 +189,7 @@ def voting() -> None:
                     st.warning(w)
                 st.success(f"检查通过：新增 {pv.inserts} 个单位，更正 {pv.updates} 个单位。")
                 if st.button("确认导入测评表", type="primary", key="rp_vote_commit"):
-                    done, exc = run_safely(R.import_votes, db, user, sid, frame, commit=True)
+                    done, exc = run_safely(votes.import_votes, db, user, sid, frame, commit=True)
                     if exc is None and done.ok:
                         flash(f"已导入测评表（第 {done.batch_id} 批，可整批撤销）。")
                         st.session_state.pop("rp_vote_upload", None)

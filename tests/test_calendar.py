@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
-from dangjian_core import clock, demo, dues_store, fileio, reports, sites, tables
+from dangjian_core import clock, demo, dues_store, fileio, sites, tables
 from dangjian_core.db import Database
+from dangjian_core.reports import indicators
 from tests.conftest import ADMIN, TREASURER
 
 DATES = ["2026-12-01", "2026-12-31", "2027-01-01", "2028-02-29", "2027-03-01"]
@@ -45,7 +46,7 @@ def test_demo_round_trips_and_reads_on_any_date(tmp_path, pinned, day):
     assert tables.export_frame(db, ADMIN, sites.PAIRINGS_SPEC).height > 0
     assert sites.list_sites(db).height > 0
     sites.checks(db)
-    assert reports.scores(db).table.height > 0
+    assert indicators.scores(db).table.height > 0
     month = today.replace(day=1)
     calc = dues_store.back_calculate(db, TREASURER, date(month.year - 1, month.month, 1), month)
     assert dues_store.arrears_members_frame(calc) is not None

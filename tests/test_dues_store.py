@@ -444,7 +444,7 @@ def test_roll_xlsx_reads_back(rolled):
 
 # -- providers and datasets -------------------------------------------------------------------
 def test_collection_rate_provider(rolled):
-    from dangjian_core import reports
+    from dangjian_core.reports import indicators
 
     text = "党员编号,月份,实缴金额\nM1,2024-02,76.50\nM2,2024-02,30\n"
     ds.record_payments(rolled, T, frame(text, "p.csv"), default_method="cash", default_date=date(2024, 2, 20),
@@ -456,7 +456,7 @@ def test_collection_rate_provider(rolled):
         assert v[1] == pytest.approx(106.50 / 136.90 * 100, abs=0.01)  # + the committee's student 0.20
         year = dict(ds.collection_rate_by_org(cur, date(2024, 12, 31)).iter_rows())
         assert 0 < year[1] < 10
-    assert reports.PROVIDERS["dues_collection_rate"] is ds.collection_rate_by_org
+    assert indicators.PROVIDERS["dues_collection_rate"] is ds.collection_rate_by_org
 
 
 def test_chart_datasets_are_for_dues_readers_only(rolled):

@@ -110,15 +110,15 @@ def test_sites_dataset_for_briefing_charts_speaks_chinese(demo_db):
 
 
 def test_vote_roll_up_per_year_sums_every_session(demo_db):
-    from dangjian_core import reports
+    from dangjian_core.reports import votes
 
     with demo_db.read() as cur:
         year, = cur.execute("SELECT max(s.year) FROM report_votes v JOIN report_sessions s ON s.id = v.session_id").fetchone()
         sessions = [r[0] for r in cur.execute("SELECT id FROM report_sessions WHERE year = ?", [year]).fetchall()]
-    y = reports.year_votes(demo_db, year)
+    y = votes.year_votes(demo_db, year)
     assert y.height > 0
     unit = y.row(0, named=True)
-    per_session = [reports.votes(demo_db, s).filter(pl.col("unit_id") == unit["unit_id"]) for s in sessions]
+    per_session = [votes.votes(demo_db, s).filter(pl.col("unit_id") == unit["unit_id"]) for s in sessions]
     assert unit["good"] == sum(int(v["good"][0]) for v in per_session if v.height)
     assert unit["sessions"] == sum(1 for v in per_session if v.height)
     assert unit["rank"] == 1 and y["rank"].is_sorted()

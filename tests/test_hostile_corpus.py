@@ -87,10 +87,10 @@ def _run(case, db, tmp) -> tuple[str, str]:
                 ds.import_bases(db, ADMIN, frame, commit=True)
             return "accepted", ""
         if kind == "reports" and arg == "values":
-            from dangjian_core import reports as R
+            from dangjian_core.reports import indicators
 
             frame = fileio.read_frame(path, expected=["单位", "指标", "月份", "数值"])
-            res = R.import_indicator_values(db, ADMIN, frame, commit=True)
+            res = indicators.import_indicator_values(db, ADMIN, frame, commit=True)
             if res.ok:
                 return "accepted", ""
             return "refused", f"文件 {case.name}：" + "\n".join(str(e) for e in res.errors)
@@ -106,10 +106,10 @@ def _run(case, db, tmp) -> tuple[str, str]:
             sites.read_score_sheet(db, 1, case.data, case.name)
             return "accepted", ""
         if kind == "reports" and arg == "votes":
-            from dangjian_core import reports as R
+            from dangjian_core.reports import votes
 
-            frame = fileio.read_frame(path, expected=list(R.VOTE_HEADERS))
-            res = R.import_votes(db, ADMIN, 1, frame, commit=True)
+            frame = fileio.read_frame(path, expected=list(votes.VOTE_HEADERS))
+            res = votes.import_votes(db, ADMIN, 1, frame, commit=True)
             if res.ok:
                 return "accepted", ""
             return "refused", f"文件 {case.name}：" + "\n".join(str(e) for e in res.errors)

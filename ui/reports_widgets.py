@@ -11,9 +11,13 @@ import polars as pl
 import streamlit as st
 
 from dangjian_core import clock, fileio
-from dangjian_core import reports as R
 from dangjian_core.auth import User
 from dangjian_core.errors import BadInput
+from dangjian_core.reports import effect as effect_core
+from dangjian_core.reports import indicators, model, specs
+from dangjian_core.reports import picks as picks_core
+from dangjian_core.reports import sessions as sessions_core
+from dangjian_core.reports import votes as votes_core
 
 from .messages import errors_frame, flash, run_safely, show_exception
 from .table_editor import export_button, table_editor
@@ -22,47 +26,47 @@ from .table_editor import export_button, table_editor
 # -- cached reads ----------------------------------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=32)
 def sessions(_db, generation: int, year: int | None) -> pl.DataFrame:
-    return R.sessions(_db, year)
+    return sessions_core.sessions(_db, year)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def years(_db, generation: int) -> list[int]:
-    return R.years(_db)
+    return sessions_core.years(_db)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def scores(_db, generation: int, as_of: date) -> R.Scores:
-    return R.scores(_db, as_of)
+def scores(_db, generation: int, as_of: date) -> indicators.Scores:
+    return indicators.scores(_db, as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def ranking(_db, generation: int, session_id: int, today: date) -> R.Ranking:
-    return R.ranking(_db, session_id, today)
+def ranking(_db, generation: int, session_id: int, today: date) -> picks_core.Ranking:
+    return picks_core.ranking(_db, session_id, today)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def picks(_db, generation: int, session_id: int) -> pl.DataFrame:
-    return R.picks(_db, session_id)
+    return picks_core.picks(_db, session_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def votes(_db, generation: int, session_id: int) -> pl.DataFrame:
-    return R.votes(_db, session_id)
+    return votes_core.votes(_db, session_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def coverage(_db, generation: int, year: int) -> pl.DataFrame:
-    return R.coverage(_db, year)
+    return picks_core.coverage(_db, year)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def effect(_db, generation: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return R.effect(_db), R.effect_by_session(_db)
+    return effect_core.effect(_db), effect_core.effect_by_session(_db)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def units(_db, generation: int) -> pl.DataFrame:
-    return R.scores(_db, clock.today()).table.select("unit_id", "name", "street", "progress")
+    return indicators.scores(_db, clock.today()).table.select("unit_id", "name", "street", "progress")
 
 
 # -- pickers ---------------------------------------------------------------------------------
@@ -90,7 +94,7 @@ def session_picker(db, year: int, key: str, *, published_only: bool = False, lab
         default = upcoming[0] if upcoming else len(rows) - 1
     ids = [r["id"] for r in rows]
     by_id = {r["id"]: r for r in rows}
-    sid = st.selectbox(label, ids, index=default, key=key, format_func=lambda i: R.session_label(by_id[i]) if i in by_id else str(i))
+    sid = st.selectbox(label, ids, index=default, key=key, format_func=lambda i: sessions_core.session_label(by_id[i]) if i in by_id else str(i))
     return by_id[sid]
 
 
@@ -139,7 +143,7 @@ def printable(html_doc: str, file_name: str, key: str, *, xlsx=None, docx=None) 
         st.iframe(html_doc, height="content")  # an iframe: the document's own print styles stay inside it
 
 
-def breakdown(sc: R.Scores, unit_id: int, name: str) -> None:
+def breakdown(sc: indicators.Scores, unit_id: int, name: str) -> None:
     """One unit's progress score, indicator by indicator."""
     row = sc.table.filter(pl.col("unit_id") == int(unit_id)).to_dicts()
     if not row or row[0]["progress"] is None:
@@ -186,7 +190,7 @@ def values_import(db, user: User, key: str) -> None:
     frame = _as_frame(up.getvalue(), up.name)
     if frame is None:
         return
-    pv, exc = run_safely(R.import_indicator_values, db, user, frame, period=month or None)
+    pv, exc = run_safely(indicators.import_indicator_values, db, user, frame, period=month or None)
     if exc is not None:
         return
     for w in pv.warnings:
@@ -197,7 +201,7 @@ def values_import(db, user: User, key: str) -> None:
         return
     st.success(f"检查通过：将新增 {pv.inserts} 个数值，更新 {pv.updates} 个，{pv.unchanged} 个没有变化。")
     if pv.inserts + pv.updates and st.button("确认导入", type="primary", key=f"{key}_commit"):
-        done, exc = run_safely(R.import_indicator_values, db, user, frame, period=month or None, commit=True)
+        done, exc = run_safely(indicators.import_indicator_values, db, user, frame, period=month or None, commit=True)
         if exc is None and done.ok:
             flash(f"导入完成：新增 {done.inserts} 个，更新 {done.updates} 个（第 {done.batch_id} 批，可整批撤销）。")
             st.session_state.pop(f"{key}_upload", None)
@@ -223,24 +227,24 @@ def indicator_panel(db, user: User) -> None:
     with st.expander("计算方法", expanded=False):
         st.markdown(FORMULA)
     st.subheader("指标设置")
-    ind = R.indicators(db)
+    ind = indicators.indicators(db)
     st.dataframe(ind.select(pl.col("name").alias("指标"), pl.col("source").alias("数据来源"),
                             pl.col("share").round(1).alias("权重占比%"), pl.col("n_values").alias("已录入数值"),
                             pl.col("latest_period").alias("最近月份")), hide_index=True, width="stretch", placeholder="—")
-    if R.PROVIDER_ERRORS:
-        st.warning("以下模块暂时不能提供自动指标：" + "；".join(R.PROVIDER_ERRORS))
+    if indicators.PROVIDER_ERRORS:
+        st.warning("以下模块暂时不能提供自动指标：" + "；".join(indicators.PROVIDER_ERRORS))
     st.caption("可修改权重、目标值、底线值，启用或停用指标，也可新增由办公室录入的指标。所有启用指标的权重之和必须大于 0。")
-    table_editor(db, user, R.INDICATORS_SPEC, key="rp_ind", page_size=100)
+    table_editor(db, user, specs.INDICATORS_SPEC, key="rp_ind", page_size=100)
     st.subheader("其他设置")
-    table_editor(db, user, R.SETTINGS_SPEC, key="rp_settings", page_size=5)
+    table_editor(db, user, specs.SETTINGS_SPEC, key="rp_settings", page_size=5)
     st.subheader("录入和导入的指标数值")
     with db.read() as cur:
-        R.refresh_indicator_choices(cur)
-    if user.can(R.PERM):
+        indicators.refresh_indicator_choices(cur)
+    if user.can(model.PERM):
         with st.expander("从 Excel 导入指标数值"):
             values_import(db, user, "rp_values_import")
-    table_editor(db, user, R.VALUES_SPEC, key="rp_values", filter_columns=["indicator"], page_size=200)
-    export_button(db, user, R.VALUES_SPEC, key="rp_values")
+    table_editor(db, user, specs.VALUES_SPEC, key="rp_values", filter_columns=["indicator"], page_size=200)
+    export_button(db, user, specs.VALUES_SPEC, key="rp_values")
 
 
 def effect_panel(db) -> None:
@@ -295,7 +299,7 @@ def vote_form(db, user: User, sid: int, v: pl.DataFrame, p: pl.DataFrame) -> Non
                  for i, (k, lbl) in enumerate(fields)}
             comments = st.text_area("评议意见", key=f"rp_vote_comments_{uid}", height=80)
             if st.form_submit_button("保存测评票", type="primary"):
-                batch, exc = run_safely(R.record_votes, db, user, sid, uid, n["good"], n["fairly_good"], n["average"],
+                batch, exc = run_safely(votes_core.record_votes, db, user, sid, uid, n["good"], n["fairly_good"], n["average"],
                                         n["poor"], n["voters"], comments, expected_version=version)
                 if exc is None:
                     flash(f"已保存「{names[uid]}」的测评票。" if batch else f"「{names[uid]}」的测评票没有变化。")

@@ -1,6 +1,6 @@
 """`python -m dangjian_core reports pick` — choose the units for a 述职评议 session.
 
-Contract: shared/spec/cli.md (section `reports`); the rules live in `reports_rules`.
+Contract: shared/spec/cli.md (section `reports`); the rules live in `reports.rules`.
 
 UNITS columns: `unit_id`, `name`, and either `progress` (0–100) or indicator columns named
 by the default indicator codes (or their Chinese names):
@@ -38,9 +38,9 @@ from pathlib import Path
 
 import polars as pl
 
-from .. import reports_rules as rules
 from ..errors import BadInput, CellError, DangjianError
 from ..fileio import TEXT_EXTS, read_frame, write_frame
+from ..reports import rules
 
 OUTPUT_COLUMNS = ["unit_id", "name", "progress", "rank", "reason"]
 _NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$"

@@ -75,9 +75,9 @@ def names_list(names: list[str], limit: int = 5) -> str:
 
 def _issuer(db) -> str:
     try:
-        from .. import reports
+        from ..reports import specs
 
-        return reports.settings(db).get("issuer") or DEFAULT_ISSUER
+        return specs.settings(db).get("issuer") or DEFAULT_ISSUER
     except Exception:  # noqa: BLE001 — a database without the 述职评议 tables still has documents
         return DEFAULT_ISSUER
 
@@ -229,7 +229,7 @@ LEVELS = {1: "问题整改意见单", 2: "通报批评单", 3: "主要领导约�
 
 
 def _reports_section(db, p: Period) -> dict:
-    from .. import reports
+    from ..reports import votes as report_votes
 
     with db.read() as cur:
         if not _has_table(cur, "report_sessions"):
@@ -246,7 +246,7 @@ def _reports_section(db, p: Period) -> dict:
                  "session_titles": "、".join(sess["title"].to_list()), "units": int(units)}
     votes = []
     for sid, title in zip(sess["id"].to_list(), sess["title"].to_list()):
-        v = reports.votes(db, sid)
+        v = report_votes.votes(db, sid)
         if v.height:
             votes.append(v.with_columns(pl.lit(title).alias("session")))
     v = pl.concat(votes, how="diagonal_relaxed") if votes else pl.DataFrame()
@@ -457,15 +457,15 @@ def briefing_context(db, user: User, period, sections=None, *, issue_no=None) ->
 # 述职评议通知
 # =============================================================================================
 def notice_context(db, session_id) -> dict:
-    from .. import reports
+    from ..reports import model, notices
 
-    s, table = reports.notice(db, session_id)
+    s, table = notices.notice(db, session_id)
     if table.height == 0:
         raise BadInput(f"{s['title']}还没有选定述职单位：请先在「述职评议」中生成并发布名单")
     return _common(db) | {
         "session": {"title": s["title"], "date_cn": date_cn(s["session_date"]), "start_time": s["start_time"] or "",
                     "venue": s["venue"] or "（地点另行通知）", "theme": s["theme"], "units": table.height,
-                    "minutes": int(s["minutes_per_unit"] or 15), "kind": reports.KINDS.get(s["kind"], s["kind"])},
+                    "minutes": int(s["minutes_per_unit"] or 15), "kind": model.KINDS.get(s["kind"], s["kind"])},
         "units": [{"no": str(r["序号"]), "name": r["单位"] or "", "street": r["街道/系统"] or "",
                    "secretary": r["书记"] or "", "time": r["述职时间"], "focus": r["述职重点"]}
                   for r in table.iter_rows(named=True)],
@@ -477,15 +477,15 @@ def notice_context(db, session_id) -> dict:
 # =============================================================================================
 def rectification_context(db, item_id, level=None) -> tuple[int, dict]:
     """(level, context) for the item's document at `level` (default: the level it is at now)."""
-    from .. import reports
+    from ..reports import rectifications
 
     try:
         iid = int(item_id)
     except (TypeError, ValueError):
         raise BadInput(f"整改事项编号应为整数，而不是「{item_id}」") from None
     with db.read() as cur:
-        r = reports._item_row(cur, iid)
-    docs = reports.documents(db, iid)
+        r = rectifications.item_row(cur, iid)
+    docs = rectifications.documents(db, iid)
     lv = int(r["level"]) if level is None else int(level)
     doc = next((d for d in docs if d["level"] == lv), None)
     if doc is None:

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from dangjian_core import clock
-from dangjian_core import reports as R
+from dangjian_core.reports import model, picks, rectifications, sessions, specs, votes
 from tests.conftest import EDITOR
 from tests.pages.apptest_helpers import app_for, problems
 
@@ -42,10 +42,10 @@ def _open(at, page, section=None, key="rp_section"):
 def _draft_session(at) -> dict:
     """The next draft session (making next year's sessions if this year has none left)."""
     db = _db()
-    s = R.sessions(db).filter(pl.col("status") == "draft")
+    s = sessions.sessions(db).filter(pl.col("status") == "draft")
     if s.height == 0:
-        R.create_year(db, EDITOR, clock.today().year + 1)
-        s = R.sessions(db).filter(pl.col("status") == "draft")
+        sessions.create_year(db, EDITOR, clock.today().year + 1)
+        s = sessions.sessions(db).filter(pl.col("status") == "draft")
     row = s.to_dicts()[0]
     at.selectbox(key="rp_year").set_value(row["year"])
     at.run()
@@ -82,19 +82,19 @@ def test_editor_generates_locks_swaps_and_publishes(monkeypatch, tmp_path, demo_
     at.run()
     assert not problems(at), problems(at)
     assert any("已按规则选出" in x.value for x in at.success)
-    picks = R.picks(_db(), s["id"]).filter(pl.col("status") == "picked")
-    assert picks.height == s["capacity"]
+    listed = picks.picks(_db(), s["id"]).filter(pl.col("status") == "picked")
+    assert listed.height == s["capacity"]
     assert any("入选理由" in m.value and "进度分" in m.value for m in at.markdown)
     # lock the first
-    first = picks.to_dicts()[0]
+    first = listed.to_dicts()[0]
     at.selectbox(key="rp_lock_pick").set_value(first["id"])
     at.run()
     _button(at, "锁定").click()
     at.run()
-    assert R.picks(_db(), s["id"]).filter(pl.col("id") == first["id"])["locked"][0] is True
+    assert picks.picks(_db(), s["id"]).filter(pl.col("id") == first["id"])["locked"][0] is True
     # a swap without a note is refused in Chinese, nothing changes
-    second = picks.to_dicts()[1]
-    outsider = R.ranking(_db(), s["id"]).ranked.filter(~pl.col("unit_id").is_in(picks["unit_id"].to_list()))["unit_id"][0]
+    second = listed.to_dicts()[1]
+    outsider = picks.ranking(_db(), s["id"]).ranked.filter(~pl.col("unit_id").is_in(listed["unit_id"].to_list()))["unit_id"][0]
     at.radio(key="rp_adjust").set_value("调换")
     at.run()
     at.selectbox(key="rp_swap_out").set_value(second["id"])
@@ -103,12 +103,12 @@ def test_editor_generates_locks_swaps_and_publishes(monkeypatch, tmp_path, demo_
     _button(at, "调换").click()
     at.run()
     assert any("必须填写说明" in e.value for e in at.error)
-    assert R.picks(_db(), s["id"]).filter(pl.col("status") == "removed").height == 0
+    assert picks.picks(_db(), s["id"]).filter(pl.col("status") == "removed").height == 0
     at.text_input(key="rp_swap_note").input("书记参加集中培训")
     _button(at, "调换").click()
     at.run()
     assert not problems(at), problems(at)
-    now = R.picks(_db(), s["id"])
+    now = picks.picks(_db(), s["id"])
     assert now.filter(pl.col("unit_id") == second["unit_id"])["status"][0] == "removed"
     assert now.filter(pl.col("unit_id") == outsider)["source"][0] == "swap"
     # publish: needs the confirmation box
@@ -118,7 +118,7 @@ def test_editor_generates_locks_swaps_and_publishes(monkeypatch, tmp_path, demo_
     _button(at, "发布名单").click()
     at.run()
     assert not problems(at), problems(at)
-    assert R.session(_db(), s["id"])["status"] == "published"
+    assert sessions.session(_db(), s["id"])["status"] == "published"
     assert any("已冻结" in x.value for x in at.success)
     assert {"下载打印版（网页）", "下载 Excel"} <= {d.label for d in at.get("download_button")}
     assert "发布名单" not in {b.label for b in at.button}
@@ -127,7 +127,7 @@ def test_editor_generates_locks_swaps_and_publishes(monkeypatch, tmp_path, demo_
 def test_capacity_zero_in_the_calendar_is_refused(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
     _open(at, "pages/reports.py", "场次安排")
-    s = R.sessions(_db(), clock.today().year).to_dicts()
+    s = sessions.sessions(_db(), clock.today().year).to_dicts()
     nonce = at.session_state["rp_sessions_nonce"]
     draft_pos = next(i for i, r in enumerate(s) if r["status"] == "draft") if any(r["status"] == "draft" for r in s) else None
     if draft_pos is None:
@@ -140,19 +140,19 @@ def test_capacity_zero_in_the_calendar_is_refused(monkeypatch, tmp_path, demo_db
     assert any("没有保存" in e.value for e in at.error)
     table = next(d.value for d in at.dataframe if "问题" in d.value.columns)
     assert "名额数必须大于 0" in " ".join(table["问题"].to_list())
-    assert R.session(_db(), s[draft_pos]["id"])["capacity"] > 0
+    assert sessions.session(_db(), s[draft_pos]["id"])["capacity"] > 0
 
 
 def test_editor_records_votes_and_a_bad_sum_is_refused(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
     _open(at, "pages/reports.py", "测评结果")
-    past = R.sessions(_db()).filter((pl.col("status") == "published") & (pl.col("session_date") <= clock.today()))
+    past = sessions.sessions(_db()).filter((pl.col("status") == "published") & (pl.col("session_date") <= clock.today()))
     s = past.to_dicts()[-1]
     at.selectbox(key="rp_year").set_value(s["year"])
     at.run()
     at.selectbox(key="rp_vote_session").set_value(s["id"])
     at.run()
-    unit = R.picks(_db(), s["id"]).filter(pl.col("status") == "picked")["unit_id"][0]
+    unit = picks.picks(_db(), s["id"]).filter(pl.col("status") == "picked")["unit_id"][0]
     at.selectbox(key="rp_vote_unit").set_value(unit)
     at.run()  # the form is filled from the saved votes of the unit chosen
     for k, v in {"voters": 40, "good": 20, "fairly_good": 10, "average": 5, "poor": 4}.items():
@@ -161,21 +161,21 @@ def test_editor_records_votes_and_a_bad_sum_is_refused(monkeypatch, tmp_path, de
     at.run()
     assert any("应等于参评人数" in " ".join(str(x) for x in d.value["问题"].to_list())
                for d in at.dataframe if "问题" in d.value.columns)
-    before = R.votes(_db(), s["id"]).filter(pl.col("unit_id") == unit)["voters"][0]
+    before = votes.votes(_db(), s["id"]).filter(pl.col("unit_id") == unit)["voters"][0]
     assert before != 40
     at.number_input(key=f"rp_vote_poor_{unit}").set_value(5)
     at.text_area(key=f"rp_vote_comments_{unit}").input("问题查找准确，措施具体")
     _button(at, "保存测评票").click()
     at.run()
     assert not problems(at), problems(at)
-    v = R.votes(_db(), s["id"]).filter(pl.col("unit_id") == unit).to_dicts()[0]
+    v = votes.votes(_db(), s["id"]).filter(pl.col("unit_id") == unit).to_dicts()[0]
     assert (v["voters"], v["good"], v["good_rate"], v["comments"]) == (40, 20, 75.0, "问题查找准确，措施具体")
 
 
 def test_editor_confirms_an_overdue_escalation(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
     _open(at, "pages/rectifications.py", "逾期看板", key="rc_section")
-    board = R.board(_db()).filter(~pl.col("at_top"))
+    board = rectifications.board(_db()).filter(~pl.col("at_top"))
     item = board.to_dicts()[0]
     assert at.multiselect(key="rc_pick").proto.select_all == 0, "no「全选」on a list that creates documents"
     at.multiselect(key="rc_pick").select(item["item_id"])
@@ -183,15 +183,15 @@ def test_editor_confirms_an_overdue_escalation(monkeypatch, tmp_path, demo_db_fi
     at.run()
     assert not problems(at), problems(at)
     # a second step names the count and the document before anything is written
-    question = f"将升级 1 项整改事项为{R.LEVEL_NAMES[item['level'] + 1]}，确认？"
+    question = f"将升级 1 项整改事项为{model.LEVEL_NAMES[item['level'] + 1]}，确认？"
     assert any(question in w.value for w in at.warning), [w.value for w in at.warning]
-    assert R.items(_db()).filter(pl.col("id") == item["item_id"])["level"][0] == item["level"]
+    assert rectifications.items(_db()).filter(pl.col("id") == item["item_id"])["level"][0] == item["level"]
     _button(at, "是，升级 1 项").click()
     at.run()
     assert not problems(at), problems(at)
-    it = R.items(_db()).filter(pl.col("id") == item["item_id"]).to_dicts()[0]
+    it = rectifications.items(_db()).filter(pl.col("id") == item["item_id"]).to_dicts()[0]
     assert it["level"] == item["level"] + 1
-    assert (it["deadline"] - clock.today()).days == R.settings(_db())["escalation_days"]
+    assert (it["deadline"] - clock.today()).days == specs.settings(_db())["escalation_days"]
     assert any("已确认升级 1 项" in x.value for x in at.success)
     # the new notice can be printed
     at.radio(key="rc_section").set_value("打印通知单")
@@ -199,36 +199,36 @@ def test_editor_confirms_an_overdue_escalation(monkeypatch, tmp_path, demo_db_fi
     at.selectbox(key="rc_doc_item").set_value(item["item_id"])
     at.run()
     assert not problems(at)
-    assert R.LEVEL_NAMES[it["level"]] in at.radio(key="rc_doc_level").format_func(at.radio(key="rc_doc_level").value)
+    assert model.LEVEL_NAMES[it["level"]] in at.radio(key="rc_doc_level").format_func(at.radio(key="rc_doc_level").value)
 
 
 def test_registering_an_item_with_a_deadline_before_it_opens_is_refused(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
     _open(at, "pages/rectifications.py", "整改事项", key="rc_section")
-    n = R.counts(_db())["total"]
-    at.selectbox(key="rc_new_unit").set_value(int(R.items(_db())["unit_id"][0]))
+    n = rectifications.counts(_db())["total"]
+    at.selectbox(key="rc_new_unit").set_value(int(rectifications.items(_db())["unit_id"][0]))
     at.text_area(key="rc_new_problem").input("组织生活会会前谈心谈话不充分")
     at.text_input(key="rc_new_who").input("支部书记")
     at.date_input(key="rc_new_deadline").set_value(date(2000, 1, 1))
     _button(at, "登记（下发问题整改意见单）").click()
     at.run()
     assert any("没有保存" in e.value for e in at.error)
-    assert R.counts(_db())["total"] == n
+    assert rectifications.counts(_db())["total"] == n
 
 
 def test_escalating_several_asks_with_the_count_and_cancel_writes_nothing(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
     _open(at, "pages/rectifications.py", "逾期看板", key="rc_section")
-    board = R.board(_db()).filter(~pl.col("at_top") & (pl.col("level") == 1)).head(2)
+    board = rectifications.board(_db()).filter(~pl.col("at_top") & (pl.col("level") == 1)).head(2)
     assert board.height == 2
-    before = R.counts(_db())
+    before = rectifications.counts(_db())
     at.multiselect(key="rc_pick").set_value(board["item_id"].to_list())
     _button(at, "确认升级").click()
     at.run()
     assert any("将升级 2 项整改事项为通报批评单，确认？" in w.value for w in at.warning)
     _button(at, "取消").click()
     at.run()
-    assert not problems(at) and R.counts(_db()) == before, "cancel writes nothing"
+    assert not problems(at) and rectifications.counts(_db()) == before, "cancel writes nothing"
     assert not [b for b in at.button if b.label.startswith("是，升级")]
 
 

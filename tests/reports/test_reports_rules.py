@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dangjian_core import reports_rules as r
 from dangjian_core.errors import BadInput
+from dangjian_core.reports import rules as r
 
 D = dt.date
 
@@ -440,10 +440,10 @@ def test_excluded_units_still_count_in_the_rank_wording():
 
 
 def test_ranks_are_worded_in_one_place():
-    """Every 「…个单位中倒数第…」 comes from reports_rules.RANK_WORDING (issue 14)."""
+    """Every 「…个单位中倒数第…」 comes from rules.RANK_WORDING (issue 14)."""
     import pathlib
 
-    root = pathlib.Path(r.__file__).parent
+    root = pathlib.Path(r.__file__).parents[1]  # all of dangjian_core
     hits = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py") for i, line in
             enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
             if ("倒数" in line or "个单位中" in line) and "RANK_WORDING =" not in line]

@@ -13,13 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dangjian_core.cli import main
+from tests.reports.test_reports_rules import reference_pick  # the plain-Python reference of the ranking rule
 
-try:  # the plain-Python reference of the ranking rule lives beside the rule tests
-    from test_reports_rules import reference_pick
-except ImportError:  # pragma: no cover - when tests/ is a package
-    from tests.test_reports_rules import reference_pick
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COLUMNS = ["unit_id", "name", "progress", "rank", "reason"]
 
 UNITS = """unit_id,name,progress

@@ -7,22 +7,22 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from dangjian_core import audit, fileio
-from dangjian_core import reports as R
+from dangjian_core import audit, clock, fileio
 from dangjian_core.errors import ConflictError
+from dangjian_core.reports import sessions, votes
 from tests.conftest import EDITOR
 from tests.pages.apptest_helpers import app_for, problems
-from tests.test_reports import LATE, held, rdb  # noqa: F401 — fixtures
+from tests.reports.test_reports import LATE, held, rdb  # noqa: F401 — fixtures
 
 
 def vote(db, sid, unit) -> dict:
-    return R.votes(db, sid).filter(pl.col("unit_id") == unit).to_dicts()[0]
+    return votes.votes(db, sid).filter(pl.col("unit_id") == unit).to_dicts()[0]
 
 
 def test_correcting_the_numbers_keeps_the_saved_comments(held):  # noqa: F811
     db, s = held
-    R.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "问题查找准确", today=LATE)
-    R.record_votes(db, EDITOR, s["id"], 1, 12, 5, 2, 1, 20, today=LATE)  # numbers only
+    votes.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "问题查找准确", today=LATE)
+    votes.record_votes(db, EDITOR, s["id"], 1, 12, 5, 2, 1, 20, today=LATE)  # numbers only
     v = vote(db, s["id"], 1)
     assert (v["good"], v["comments"]) == (12, "问题查找准确")
     # the history shows the numbers that changed and nothing else
@@ -33,38 +33,38 @@ def test_correcting_the_numbers_keeps_the_saved_comments(held):  # noqa: F811
 
 def test_an_unchanged_correction_writes_nothing(held):  # noqa: F811
     db, s = held
-    R.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "很好", today=LATE)
+    votes.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "很好", today=LATE)
     version = vote(db, s["id"], 1)["version"]
     n = audit.list_batches(db, EDITOR).height
-    assert R.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "很好", today=LATE) is None
+    assert votes.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "很好", today=LATE) is None
     assert vote(db, s["id"], 1)["version"] == version and audit.list_batches(db, EDITOR).height == n
 
 
 def test_a_correction_from_a_stale_form_is_refused(held):  # noqa: F811
     db, s = held
-    R.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "很好", today=LATE)
+    votes.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "很好", today=LATE)
     v = vote(db, s["id"], 1)
-    R.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "同事补充的意见", today=LATE)  # a colleague
+    votes.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "同事补充的意见", today=LATE)  # a colleague
     with pytest.raises(ConflictError, match="已被别人修改"):
-        R.record_votes(db, EDITOR, s["id"], 1, 11, 5, 3, 1, 20, v["comments"], expected_version=v["version"],
+        votes.record_votes(db, EDITOR, s["id"], 1, 11, 5, 3, 1, 20, v["comments"], expected_version=v["version"],
                        today=LATE)
     assert vote(db, s["id"], 1)["comments"] == "同事补充的意见"
     with pytest.raises(ConflictError):  # the form thought there were no votes yet
-        R.record_votes(db, EDITOR, s["id"], 1, 11, 5, 3, 1, 20, expected_version=0, today=LATE)
+        votes.record_votes(db, EDITOR, s["id"], 1, 11, 5, 3, 1, 20, expected_version=0, today=LATE)
 
 
 def test_an_imported_sheet_without_comments_keeps_them(held):  # noqa: F811
     db, s = held
-    R.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "有亮点", today=LATE)
-    R.record_votes(db, EDITOR, s["id"], 2, 10, 5, 3, 2, 20, "需加强", today=LATE)
+    votes.record_votes(db, EDITOR, s["id"], 1, 10, 5, 3, 2, 20, "有亮点", today=LATE)
+    votes.record_votes(db, EDITOR, s["id"], 2, 10, 5, 3, 2, 20, "需加强", today=LATE)
     numbers = pl.DataFrame({"单位": ["第1支部", "第2支部"], "参评人数": ["20", "20"], "好": ["11", "10"],
                             "较好": ["4", "5"], "一般": ["3", "3"], "差": ["2", "2"]})
-    pv = R.import_votes(db, EDITOR, s["id"], fileio.Frame(numbers, "只有票数.xlsx"), commit=True, today=LATE)
+    pv = votes.import_votes(db, EDITOR, s["id"], fileio.Frame(numbers, "只有票数.xlsx"), commit=True, today=LATE)
     assert pv.ok and (pv.inserts, pv.updates, pv.unchanged) == (0, 1, 1)
     assert vote(db, s["id"], 1)["comments"] == "有亮点" and vote(db, s["id"], 1)["good"] == 11
     assert vote(db, s["id"], 2)["comments"] == "需加强"
     blank = numbers.with_columns(pl.Series("评议意见", [None, "改写的意见"]))
-    R.import_votes(db, EDITOR, s["id"], fileio.Frame(blank, "空意见.xlsx"), commit=True, today=LATE)
+    votes.import_votes(db, EDITOR, s["id"], fileio.Frame(blank, "空意见.xlsx"), commit=True, today=LATE)
     assert vote(db, s["id"], 1)["comments"] == "有亮点" and vote(db, s["id"], 2)["comments"] == "改写的意见"
 
 
@@ -77,10 +77,10 @@ def test_the_correction_form_is_prefilled_and_keeps_the_comments(monkeypatch, tm
     from ui.session import get_db
 
     db = get_db()
-    today = R.clock.today()
+    today = clock.today()
     voted = None
-    for s in R.sessions(db).filter(pl.col("status") == "published").to_dicts():
-        v = R.votes(db, s["id"])
+    for s in sessions.sessions(db).filter(pl.col("status") == "published").to_dicts():
+        v = votes.votes(db, s["id"])
         if s["session_date"] <= today and v.height and v["comments"].is_not_null().any():
             voted = (s, v.filter(pl.col("comments").is_not_null()).to_dicts()[0])
             break

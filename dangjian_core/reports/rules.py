@@ -26,7 +26,7 @@ from typing import Literal
 
 import polars as pl
 
-from .errors import BadInput, CellError
+from ..errors import BadInput, CellError
 
 # --------------------------------------------------------------------------------------------
 # 1. Indicators → progress score

@@ -1,0 +1,323 @@
+"""述职评议 indicators: where each value comes from (providers: code → ``fn(cur, period) ->
+pl.DataFrame[unit_id, value]``, computed from other tables; otherwise the entered / imported
+monthly values), the progress score of every unit (`compute_scores`, `Scores`) and the
+import of entered values (long or wide files). A provider's value wins over an entered one.
+Other modules plug in with `register_provider`; the modules in `OPTIONAL_MODULES` are
+imported once so their registrations run (a module that is missing, or fails to import,
+only leaves its indicator without computed values)."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from .. import clock, fileio, tables
+from ..auth import User, require
+from ..errors import CellError
+from ..tables import Column, ImportPreview
+from . import rules
+from .model import PERM, as_of_date, defs_from_frame, has_table, parse_period, period_of
+from .specs import VALUES_SPEC
+
+# =============================================================================================
+# Indicator providers
+# =============================================================================================
+Provider = Callable[[object, object], pl.DataFrame]
+PROVIDERS: dict[str, Provider] = {}
+PROVIDER_SOURCES: dict[str, str] = {}   # code → where the value comes from (Chinese)
+PROVIDER_ERRORS: dict[str, str] = {}    # optional module → why it could not be loaded
+OPTIONAL_MODULES = ("dues_store", "sites", "observation_store")
+MODULE_LABELS = {"dues_store": "党费收缴", "sites": "示范点", "observation_store": "观摩互进"}
+_loaded = False
+VALUE_SCHEMA = {"unit_id": pl.Int64, "value": pl.Float64}
+
+
+def register_provider(code: str, fn: Provider, source: str = "") -> None:
+    """Plug in a computed indicator: ``fn(cur, period)`` returns `[unit_id, value]` for every
+    unit it knows, as of `period` (a `datetime.date`; use `as_of_date(period)` /
+    `period_of(...)`), reading only through `cur` (inside the caller's unit of work). A unit
+    left out has no value for this indicator (its weight is shared among the others).
+    The indicator must also be defined in 指标设置 (`report_indicators`) with this code."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", code):
+        raise ValueError(f"bad indicator code {code!r}")
+    PROVIDERS[code] = fn
+    PROVIDER_SOURCES[code] = source or "自动计算"
+
+
+def load_providers() -> dict[str, Provider]:
+    """Import the optional modules once so that their `register_provider` calls run."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for name in OPTIONAL_MODULES:
+            try:
+                module = importlib.import_module(f"dangjian_core.{name}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"dangjian_core.{name}":
+                    PROVIDER_ERRORS[name] = f"缺少模块 {exc.name}"
+                continue
+            except Exception as exc:  # noqa: BLE001 — another module's bug must not stop this page
+                PROVIDER_ERRORS[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            extra = getattr(module, "REPORT_INDICATOR_PROVIDERS", None)
+            if isinstance(extra, dict):
+                for code, fn in extra.items():
+                    if code not in PROVIDERS:
+                        register_provider(code, fn, f"{MODULE_LABELS.get(name, name)}（自动计算）")
+    return PROVIDERS
+
+
+def _empty_values() -> pl.DataFrame:
+    return pl.DataFrame(schema=VALUE_SCHEMA)
+
+
+# An item's deadline in force on a given day: the latest escalation issued by then, or the
+# first deadline (the one the first escalation replaced, or the item's own if never escalated).
+_EFFECTIVE_DEADLINE = """
+SELECT r.id, r.unit_id, r.opened, r.closed,
+       coalesce(
+         (SELECT e.deadline FROM rectification_escalations e WHERE e.item_id = r.id AND e.issued <= $d
+          ORDER BY e.issued DESC, e.id DESC LIMIT 1),
+         (SELECT e.from_deadline FROM rectification_escalations e WHERE e.item_id = r.id
+          ORDER BY e.issued, e.id LIMIT 1),
+         r.deadline) AS deadline
+FROM rectification_items r WHERE r.opened <= $d AND (r.closed IS NULL OR r.closed > $d)
+"""
+
+
+def _open_rectifications(cur, period) -> pl.DataFrame:
+    d = as_of_date(period)
+    return cur.sql("SELECT CAST(o.id AS BIGINT) AS unit_id, CAST(count(r.id) AS DOUBLE) AS value FROM orgs o"
+                   " LEFT JOIN rectification_items r ON r.unit_id = o.id AND r.opened <= $d"
+                   " AND (r.closed IS NULL OR r.closed > $d) GROUP BY o.id", params={"d": d}).pl()
+
+
+def _overdue_rectifications(cur, period) -> pl.DataFrame:
+    d = as_of_date(period)
+    return cur.sql(f"WITH open_items AS ({_EFFECTIVE_DEADLINE}) SELECT CAST(o.id AS BIGINT) AS unit_id,"
+                   " CAST(count(i.id) AS DOUBLE) AS value FROM orgs o"
+                   " LEFT JOIN open_items i ON i.unit_id = o.id AND i.deadline < $d GROUP BY o.id",
+                   params={"d": d}).pl()
+
+
+def _site_assessment_score(cur, period) -> pl.DataFrame:
+    """The latest site assessment total on or before the date (demonstration-site units only)."""
+    if not (has_table(cur, "site_assessments") and has_table(cur, "sites")):
+        return _empty_values()
+    d = as_of_date(period)
+    return cur.sql("SELECT CAST(s.org_id AS BIGINT) AS unit_id, CAST(a.total AS DOUBLE) AS value"
+                   " FROM site_assessments a JOIN sites s ON s.id = a.site_id WHERE a.assessed_on <= ?"
+                   " QUALIFY row_number() OVER (PARTITION BY s.org_id ORDER BY a.assessed_on DESC, a.id DESC) = 1",
+                   params=[d]).pl()
+
+
+register_provider("open_rectifications", _open_rectifications, "整改跟踪（未销号事项数）")
+register_provider("overdue_rectifications", _overdue_rectifications, "整改跟踪（逾期事项数）")
+register_provider("site_assessment_score", _site_assessment_score, "示范点考评（最近一次总分）")
+
+
+def refresh_indicator_choices(cur) -> dict[str, str]:
+    """The value table's 指标 column offers the indicators now defined (code → name)."""
+    choices = {c: n for c, n in cur.execute("SELECT code, name FROM report_indicators ORDER BY position, id").fetchall()}
+    i = VALUES_SPEC.names.index("indicator")
+    if VALUES_SPEC.columns[i].choices != choices:
+        old = VALUES_SPEC.columns[i]
+        VALUES_SPEC.columns[i] = Column(old.name, old.label, "choice", required=True, choices=choices)
+    return choices
+
+
+def indicator_defs(cur, *, enabled_only: bool = True) -> list[rules.IndicatorDef]:
+    df = cur.sql("SELECT code, name, weight, direction, target, floor, display_unit, max_value, position, id, enabled"
+                 " FROM report_indicators").pl()
+    if enabled_only:
+        df = df.filter(pl.col("enabled"))
+    return defs_from_frame(df)
+
+
+def indicators(db) -> pl.DataFrame:
+    """The indicator settings with where each value comes from (for the settings screen)."""
+    load_providers()
+    with db.read() as cur:
+        df = cur.sql("SELECT i.*, (SELECT count(*) FROM report_indicator_values v WHERE v.indicator = i.code) AS n_values,"
+                     " (SELECT max(period) FROM report_indicator_values v WHERE v.indicator = i.code) AS latest_period"
+                     " FROM report_indicators i ORDER BY position, id").pl()
+    total = float(df.filter(pl.col("enabled"))["weight"].sum() or 0)
+    return df.with_columns(
+        source=pl.col("code").map_elements(lambda c: PROVIDER_SOURCES.get(c, "录入或导入"), return_dtype=pl.String),
+        share=pl.when(pl.col("enabled") & (total > 0)).then(pl.col("weight") / total * 100).otherwise(None),
+    )
+
+
+# =============================================================================================
+# Scores
+# =============================================================================================
+@dataclass
+class Scores:
+    """Every unit's progress score as of a date. `table`: unit_id, name, street, secretary,
+    progress (None: no indicator data), n_indicators, lagging. `contributions`: one row per
+    unit and indicator present (rules.indicator_contributions plus name/target/unit).
+    `values`: the values used, with `source` (computed / entered)."""
+
+    as_of: date
+    defs: list
+    table: pl.DataFrame
+    contributions: pl.DataFrame
+    values: pl.DataFrame
+    no_data: int = 0
+
+    def contributions_of(self, unit_id: int) -> pl.DataFrame:
+        """Each indicator's part in one unit's score, ready to show."""
+        c = self.contributions.filter(pl.col("unit_id") == int(unit_id))
+        return c.select(
+            pl.col("name_zh").alias("指标"),
+            pl.concat_str(rules._num_text(pl.col("value")), pl.col("display_unit")).alias("数值"),
+            pl.concat_str(rules._num_text(pl.col("target")), pl.col("display_unit")).alias("目标"),
+            pl.col("score").round(1).alias("指标得分"),
+            (pl.col("share") * 100).round(1).alias("权重占比%"),
+            pl.col("contribution").round(1).alias("贡献分"),
+            pl.col("shortfall").round(1).alias("失分"),
+            pl.col("source_zh").alias("来源"),
+        )
+
+
+def units_frame(cur) -> pl.DataFrame:
+    return cur.sql("SELECT CAST(id AS BIGINT) AS unit_id, name, street, secretary FROM orgs ORDER BY id").pl()
+
+
+def indicator_values(cur, as_of: date, defs: list) -> pl.DataFrame:
+    """`[unit_id, indicator, value, source]` as of a date: for each enabled indicator the
+    provider's value where there is one, else the latest entered value of a month on or
+    before `as_of`'s month."""
+    load_providers()
+    codes = [d.code for d in defs]
+    entered = cur.sql(
+        "SELECT CAST(unit_id AS BIGINT) AS unit_id, indicator, arg_max(value, period) AS value"
+        " FROM report_indicator_values WHERE period <= ? AND indicator IN (SELECT unnest(?)) GROUP BY ALL",
+        params=[period_of(as_of), codes]).pl().with_columns(source=pl.lit("entered"))
+    parts = []
+    for code in codes:
+        fn = PROVIDERS.get(code)
+        if fn is None:
+            continue
+        try:
+            got = fn(cur, as_of)
+        except Exception as exc:  # noqa: BLE001 — a plug-in's failure leaves its indicator without values
+            PROVIDER_ERRORS[code] = f"{PROVIDER_SOURCES.get(code, code)}：{type(exc).__name__}: {str(exc)[:160]}"
+            continue
+        PROVIDER_ERRORS.pop(code, None)
+        if got is None or got.height == 0:
+            continue
+        parts.append(got.select(pl.col("unit_id").cast(pl.Int64), pl.lit(code).alias("indicator"),
+                                pl.col("value").cast(pl.Float64), pl.lit("computed").alias("source")))
+    computed = pl.concat(parts) if parts else entered.clear()
+    computed = computed.filter(pl.col("value").is_not_null() & pl.col("value").is_finite() & (pl.col("value") >= 0)
+                               ).unique(["unit_id", "indicator"], keep="first", maintain_order=True)
+    entered = entered.join(computed.select("unit_id", "indicator"), on=["unit_id", "indicator"], how="anti")
+    return pl.concat([computed, entered]).sort("unit_id", "indicator")
+
+
+def compute_scores(cur, as_of: date, defs: list | None = None) -> Scores:
+    """Each unit's progress score as of `as_of` (rules.progress_scores' formula)."""
+    defs = defs if defs is not None else indicator_defs(cur)
+    rules.check_defs(defs)
+    units = units_frame(cur)
+    vals = indicator_values(cur, as_of, defs).join(units.select("unit_id"), on="unit_id", how="semi")
+    weights = pl.DataFrame({"indicator": [d.code for d in defs], "_w": [float(d.weight) for d in defs]})
+    vals = (vals.join(weights, on="indicator", how="left")
+            .filter(pl.col("_w").sum().over("unit_id") > 0).drop("_w"))
+    contrib = rules.indicator_contributions(vals.select("unit_id", "indicator", "value"), defs)
+    progress = rules.progress_from_contributions(contrib)
+    lag = rules.lagging_reasons(contrib, defs)
+    table = (units.join(progress, on="unit_id", how="left", maintain_order="left")
+             .join(lag, on="unit_id", how="left", maintain_order="left"))
+    d = rules._defs_frame(defs).select("indicator", "name_zh", "target", "floor", "display_unit")
+    contrib = (contrib.join(d, on="indicator", how="left", maintain_order="left")
+               .join(vals.select("unit_id", "indicator", "source"), on=["unit_id", "indicator"], how="left",
+                     maintain_order="left")
+               .with_columns(source_zh=pl.when(pl.col("source") == "computed")
+                             .then(pl.lit("自动计算")).otherwise(pl.lit("录入/导入"))))
+    return Scores(as_of, list(defs), table, contrib, vals, int(table["progress"].null_count()))
+
+
+def scores(db, as_of: date | None = None) -> Scores:
+    with db.read() as cur:
+        return compute_scores(cur, as_of or clock.today())
+
+
+# =============================================================================================
+# Indicator values import (long or wide files)
+# =============================================================================================
+class _RowFrame(fileio.Frame):
+    """A frame whose rows came from other spreadsheet rows (a wide file made long)."""
+
+    def __init__(self, df, file, first_row, rows):
+        super().__init__(df=df, file=file, first_row=first_row)
+        self._rows = rows
+
+    def row_number(self, index: int) -> int:
+        return self._rows[index] if 0 <= index < len(self._rows) else self.first_row + index
+
+
+def import_indicator_values(db, user: User, frame: fileio.Frame, *, period=None, commit: bool = False) -> ImportPreview:
+    """Import entered indicator values through the table write path (all or nothing).
+
+    Long files: 单位, 指标, 月份, 数值[, 备注]. Wide files: 单位[, 月份] and one column per
+    indicator (its name or code) — `period` gives the month when the file has no 月份 column.
+    A row for a unit, indicator and month that already has a value updates it."""
+    require(user, PERM)
+    with db.read() as cur:
+        choices = refresh_indicator_choices(cur)
+        orgs = dict(cur.execute("SELECT name, id FROM orgs").fetchall())
+    by_header = {**{c: c for c in choices}, **{n: c for c, n in choices.items()}}
+    df = frame.df.rename({c: c.strip() for c in frame.df.columns})
+    unit_col = next((c for c in ("单位", "unit_id", "单位名称", "name") if c in df.columns), None)
+    rows = [frame.row_number(i) for i in range(df.height)]
+    if "指标" not in df.columns and "indicator" not in df.columns:
+        ind_cols = [c for c in df.columns if c in by_header]
+        if unit_col is None or not ind_cols:
+            return ImportPreview(0, 0, 0, [CellError(frame.first_row - 1, None, None,
+                                 "表头应为「单位、指标、月份、数值」，或「单位、月份」加各指标名称（如「10件实事进度」）")], [])
+        month_col = next((c for c in ("月份", "period") if c in df.columns), None)
+        p = parse_period(period) if period is not None else None
+        if month_col is None and p is None:
+            return ImportPreview(0, 0, 0, [CellError(frame.first_row - 1, "月份", period,
+                                 "文件没有「月份」列：请在页面上选择这些数值所属的月份")], [])
+        base = df.with_columns(_row=pl.Series(rows, dtype=pl.Int64),
+                               _month=pl.col(month_col).cast(pl.String) if month_col else pl.lit(p))
+        long = (base.unpivot(on=ind_cols, index=[unit_col, "_month", "_row"], variable_name="指标", value_name="数值")
+                .filter(pl.col("数值").is_not_null() & (pl.col("数值").cast(pl.String).str.strip_chars() != ""))
+                .with_columns(pl.col("指标").replace_strict(by_header))
+                .sort("_row", maintain_order=True))
+        df = long.select(pl.col(unit_col).cast(pl.String).alias("单位"), "指标", pl.col("_month").alias("月份"),
+                         pl.col("数值").cast(pl.String))
+        rows = long["_row"].to_list()
+    # normalise the month, find the row each (unit, indicator, month) already has
+    month_src = next((c for c in ("月份", "period") if c in df.columns), None)
+    ind_src = next((c for c in ("指标", "indicator") if c in df.columns), None)
+    unit_src = next((c for c in ("单位", "unit_id", "单位名称", "name") if c in df.columns), None)
+    if month_src:
+        df = df.with_columns(pl.col(month_src).map_elements(lambda v: parse_period(v) or v, return_dtype=pl.String))
+    if month_src and ind_src and unit_src and df.height:
+        uid = [orgs.get(str(v).strip()) if v is not None and str(v).strip() in orgs else
+               (int(str(v).strip()) if v is not None and str(v).strip().isdigit() else None) for v in df[unit_src].to_list()]
+        codes = [by_header.get(str(v).strip(), str(v).strip()) if v is not None else None for v in df[ind_src].to_list()]
+        key = pl.DataFrame({"_i": range(df.height), "unit_id": uid, "indicator": codes,
+                            "period": df[month_src].to_list()},
+                           schema={"_i": pl.Int64, "unit_id": pl.Int64, "indicator": pl.String, "period": pl.String})
+        with db.read() as cur:
+            cur.register("imp_keys", key)
+            found = cur.sql("SELECT k._i, v.id FROM imp_keys k JOIN report_indicator_values v ON v.unit_id = k.unit_id"
+                            " AND v.indicator = k.indicator AND v.period = k.period").pl()
+            cur.unregister("imp_keys")
+        ids = dict(zip(found["_i"].to_list(), found["id"].to_list()))
+        df = df.with_columns(pl.Series("编号", [ids.get(i) for i in range(df.height)], dtype=pl.Int64))
+    mapped = _RowFrame(df, frame.file, frame.first_row, rows)
+    # a value file is a month's figures, matched by unit, indicator and month (not an export of
+    # ours with versions): updating the stored value is what it is for
+    return tables.import_frame(db, user, VALUES_SPEC, mapped, commit=commit, confirm_overwrite=True,
+                               description=f"导入述职指标数值：{frame.file}")

@@ -1,0 +1,119 @@
+"""述职评议: constants, the month/period helpers and the small checks every part shares
+(no database reads here; `log_rows` writes audit entries for rows a caller already read)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from .. import audit, clock, tables
+from ..auth import User
+from ..errors import BadInput, ConflictError
+from . import rules
+
+PERM = "reports.write"
+
+KINDS = {"year_start": "年初述职", "ordinary": "常规述职", "mid_year": "年中述职", "year_end": "年底考评"}
+SESSION_STATUS = {"draft": "未发布", "published": "已发布"}
+PICK_SOURCES = {"rule": "按规则选定", "swap": "调换调入", "added": "增加"}
+PICK_STATUS = {"picked": "入选", "removed": "已调出"}
+SOURCES = {"session": "述职评议发现", "supervision": "督查发现"}
+DIRECTIONS = {"higher_better": "越高越好", "lower_better": "越低越好"}
+LEVEL_NAMES = rules.LEVEL_NAMES
+GRADE_LABELS = {"good": "好", "fairly_good": "较好", "average": "一般", "poor": "差"}
+MAX_NOTE = 200
+
+
+def resolve_today(today: date | None) -> date:
+    return today or clock.today()
+
+
+keys_frame = tables.register_keys
+
+
+def has_table(cur, name: str) -> bool:
+    return bool(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+                            " AND schema_name = 'main' AND table_name = ?", [name]).fetchone()[0])
+
+
+new_keys = tables.new_keys
+
+
+def log_rows(cur, batch: int, user: User, table: str, action: str, keys: Iterable,
+         before: dict | None = None, after: dict | None = None) -> None:
+    """Audit entries for rows already read as JSON (audit.rows_json) before / after."""
+    keys = [str(k) for k in keys]
+    if not keys:
+        return
+    audit.record_many(cur, batch, user, table, pl.DataFrame({
+        "row_key": keys, "action": [action] * len(keys),
+        "before": [(before or {}).get(k) for k in keys], "after": [(after or {}).get(k) for k in keys],
+    }, schema={"row_key": pl.String, "action": pl.String, "before": pl.String, "after": pl.String}))
+
+
+def log_inserts(cur, batch, user, table: str, keys: list) -> None:
+    log_rows(cur, batch, user, table, "insert", keys, None, audit.rows_json(cur, table, "id", keys))
+
+
+def required_note(note, what: str) -> str:
+    text = (note or "").strip()
+    if not text:
+        raise BadInput(f"{what}必须填写说明（为什么这样调整），说明会随名单一起保存并记入操作记录")
+    if len(text) > MAX_NOTE:
+        raise BadInput(f"说明太长了：最多 {MAX_NOTE} 个字")
+    return text
+
+
+def check_version(row: dict, expected, what: str) -> None:
+    if expected is not None and int(expected) != int(row["version"]):
+        raise ConflictError(f"{what}在您打开页面之后已被别人修改。您的操作没有保存，请刷新页面后再做。")
+
+
+# =============================================================================================
+# Dates and periods
+# =============================================================================================
+_PERIOD_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*\d{1,2}\s*日?)?(?:[ T]00:00(?::00(?:\.0+)?)?)?\s*$")
+
+
+def period_of(d: date) -> str:
+    """The month a date falls in, as 'YYYY-MM'."""
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def as_of_date(period) -> date:
+    """The date a provider computes for: a date as it is; 'YYYY-MM' → the last day of that month."""
+    if isinstance(period, datetime):
+        return period.date()
+    if isinstance(period, date):
+        return period
+    p = parse_period(period)
+    if p is None:
+        raise BadInput(f"月份「{period}」无效，应写成 2024-05")
+    y, m = int(p[:4]), int(p[5:])
+    return (date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1))
+
+
+def parse_period(raw) -> str | None:
+    """'2024-05', '2024/5', '2024年5月', '2024-05-01' (an Excel date) → '2024-05'; None if not a month."""
+    if raw is None:
+        return None
+    if isinstance(raw, (date, datetime)):
+        return period_of(raw)
+    m = _PERIOD_RE.match(str(raw))
+    if not m:
+        return None
+    y, mo = int(m.group(1)), int(m.group(2))
+    if not (1 <= mo <= 12 and 1900 <= y <= 2200):
+        return None
+    return f"{y:04d}-{mo:02d}"
+
+
+def defs_from_frame(df: pl.DataFrame) -> list[rules.IndicatorDef]:
+    """`report_indicators` rows (in their 顺序) as the rules' indicator definitions."""
+    return [rules.IndicatorDef(r["code"], r["name"], float(r["weight"]), r["direction"], float(r["target"]),
+                               float(r["floor"]), r.get("display_unit") or "",
+                               None if r.get("max_value") is None else float(r["max_value"]))
+            for r in df.sort("position", "id").to_dicts()]

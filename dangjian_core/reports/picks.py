@@ -1,0 +1,293 @@
+"""述职评议 picks (`report_picks`): `draft_picks` fills the free places by the rule
+(rules.pick_units: lowest progress first, 120-day cool-down, ties by time since the last
+report), keeping what the office locked, swapped in or added; `lock_pick`, `swap_pick`,
+`add_pick` (swap and add need a note); `publish` freezes the list and stores every unit's
+score of that moment (`report_session_scores`, read by `effect`); `coverage` of a year."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+
+from .. import audit, clock
+from ..auth import User, require
+from ..errors import BadInput, NotFound
+from . import rules
+from .indicators import Scores, compute_scores, units_frame
+from .model import MAX_NOTE, PERM, check_version, keys_frame, log_inserts, log_rows, required_note, resolve_today
+from .sessions import session_row
+from .specs import read_settings
+
+
+def report_history(cur) -> pl.DataFrame:
+    """Past duty reports: the picked units of published sessions, dated by the session."""
+    return cur.sql("SELECT CAST(p.unit_id AS BIGINT) AS unit_id, s.session_date AS date FROM report_picks p"
+                   " JOIN report_sessions s ON s.id = p.session_id"
+                   " WHERE s.status = 'published' AND p.status = 'picked'").pl()
+
+
+def _check_draft(s: dict) -> None:
+    if s["status"] == "published":
+        raise BadInput(f"{s['title']}的名单已发布，已经冻结，不能再调整；确需调整请在「操作记录」中撤销发布")
+
+
+@dataclass
+class Ranking:
+    """The rule's full ranking for a session (`ranked`: rules.pick_units columns plus
+    street), and notes for the office."""
+
+    session: dict
+    as_of: date
+    ranked: pl.DataFrame
+    notes: list = field(default_factory=list)
+
+
+def rank_units(cur, s: dict, today: date, *, exclude: Iterable = (), capacity: int | None = None,
+          sc: Scores | None = None) -> tuple[pl.DataFrame, Scores, list[str]]:
+    as_of = min(s["session_date"], today)
+    sc = sc or compute_scores(cur, as_of)
+    cooldown = int(read_settings(cur)["cooldown_days"])
+    scored = sc.table.filter(pl.col("progress").is_not_null())
+    exclude = list(exclude)
+    # the kept units are not picked again, but every reason ranks among all scored units
+    units = scored.filter(~pl.col("unit_id").is_in(exclude)) if exclude else scored
+    notes = []
+    if sc.no_data:
+        notes.append(f"有 {sc.no_data} 个单位没有任何指标数据，未参加排序")
+    if units.height == 0:
+        return pl.DataFrame(), sc, notes + ["没有可排序的单位"]
+    n = units.height if capacity is None else rules.check_capacity(capacity)
+    ranked = rules.pick_units(scored.select("unit_id", "name", "progress"), report_history(cur), s["session_date"], n,
+                              cooldown, lagging=sc.table.select("unit_id", "lagging"), exclude=exclude)
+    notes += rules.pick_notes(ranked, units.height, n, cooldown) if capacity is not None else []
+    ranked = ranked.join(units.select("unit_id", "street"), on="unit_id", how="left", maintain_order="left")
+    return ranked, sc, notes
+
+
+def ranking(db, session_id, today: date | None = None) -> Ranking:
+    """Every unit in the rule's order for this session, with the reason in Chinese."""
+    with db.read() as cur:
+        s = session_row(cur, session_id)
+        ranked, sc, notes = rank_units(cur, s, resolve_today(today))
+    return Ranking(s, sc.as_of, ranked, notes)
+
+
+def picks(db, session_id) -> pl.DataFrame:
+    """The session's list (picked first, in notice order; then units swapped out)."""
+    with db.read() as cur:
+        return cur.sql(
+            "SELECT p.id, p.unit_id, o.name, o.street, o.secretary, p.status, p.source, p.locked, p.rule_rank,"
+            " p.progress, p.reason, p.note, p.replaces_id, p.version, p.updated_by, p.updated_at"
+            " FROM report_picks p LEFT JOIN orgs o ON o.id = p.unit_id WHERE p.session_id = ?"
+            " ORDER BY p.status = 'removed', p.source = 'added', p.progress NULLS LAST, p.unit_id",
+            params=[int(session_id)]).pl().with_columns(
+                pl.int_range(1, pl.len() + 1).over("status").alias("order"))
+
+
+@dataclass
+class DraftResult:
+    picked: int
+    kept: int
+    notes: list
+    batch_id: int
+
+
+def draft_picks(db, user: User, session_id, *, today: date | None = None) -> DraftResult:
+    """生成/重新生成建议名单: keep locked, swapped-in and added units (and remember units swapped
+    out), drop the other rule picks, and fill the free places by the rule."""
+    require(user, PERM)
+    today = resolve_today(today)
+    with db.write() as cur:
+        s = session_row(cur, session_id)
+        _check_draft(s)
+        rules.check_capacity(int(s["capacity"]))
+        rows = cur.sql("SELECT id, unit_id, status, source, locked FROM report_picks WHERE session_id = ?",
+                       params=[s["id"]]).pl()
+        keep_mask = (pl.col("status") == "removed") | (pl.col("source") != "rule") | pl.col("locked")
+        keep, drop = rows.filter(keep_mask), rows.filter(~keep_mask)
+        slots = int(s["capacity"]) - keep.filter((pl.col("status") == "picked") & (pl.col("source") != "added")).height
+        notes: list[str] = []
+        batch = audit.new_batch(cur, user, "report_pick", f"生成述职建议名单：{s['title']}")
+        if drop.height:
+            ids = drop["id"].to_list()
+            before = audit.rows_json(cur, "report_picks", "id", ids)
+            keys_frame(cur, "drop_picks", ids)
+            cur.execute("DELETE FROM report_picks WHERE id IN (SELECT k FROM drop_picks)")
+            cur.unregister("drop_picks")
+            log_rows(cur, batch, user, "report_picks", "delete", ids, before, None)
+        picked = pl.DataFrame()
+        if slots > 0:
+            picked, _, notes = rank_units(cur, s, today, exclude=keep["unit_id"].to_list(), capacity=slots)
+        else:
+            notes.append(f"锁定和调换的单位已占满 {s['capacity']} 个名额，没有再按规则增选")
+        if picked.height:
+            ids = [r[0] for r in cur.execute("SELECT nextval('report_picks_seq') FROM range(?)", [picked.height]).fetchall()]
+            frame = picked.select(pl.Series("id", ids, dtype=pl.Int64), "unit_id", pl.col("rank").alias("rule_rank"),
+                                  "progress", "reason")
+            cur.register("new_picks", frame)
+            cur.execute("INSERT INTO report_picks (id, session_id, unit_id, status, source, locked, rule_rank, progress,"
+                        " reason, updated_by) SELECT id, ?, unit_id, 'picked', 'rule', false, rule_rank, progress, reason, ?"
+                        " FROM new_picks", [s["id"], user.username])
+            cur.unregister("new_picks")
+            log_inserts(cur, batch, user, "report_picks", ids)
+    return DraftResult(picked.height, keep.filter(pl.col("status") == "picked").height, notes, batch)
+
+
+def _pick_row(cur, pick_id) -> dict:
+    rows = cur.sql("SELECT p.*, o.name FROM report_picks p LEFT JOIN orgs o ON o.id = p.unit_id WHERE p.id = ?",
+                   params=[int(pick_id)]).pl().to_dicts()
+    if not rows:
+        raise NotFound("名单中找不到这个单位（名单可能刚被重新生成），请刷新页面")
+    return rows[0]
+
+
+def _update_pick(cur, batch, user, pick_id: int, sets: dict) -> None:
+    before = audit.rows_json(cur, "report_picks", "id", [pick_id])
+    cols = ", ".join(f"{c} = ?" for c in sets)
+    cur.execute(f"UPDATE report_picks SET {cols}, version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
+                [*sets.values(), clock.now(), user.username, pick_id])
+    log_rows(cur, batch, user, "report_picks", "update", [pick_id], before, audit.rows_json(cur, "report_picks", "id", [pick_id]))
+
+
+def lock_pick(db, user: User, pick_id, locked: bool = True, note: str | None = None, *, expected_version=None) -> None:
+    """Lock a picked unit (it stays when the list is regenerated) or unlock it."""
+    require(user, PERM)
+    if note is not None and len(note.strip()) > MAX_NOTE:
+        raise BadInput(f"说明太长了：最多 {MAX_NOTE} 个字")
+    with db.write() as cur:
+        p = _pick_row(cur, pick_id)
+        s = session_row(cur, p["session_id"])
+        _check_draft(s)
+        check_version(p, expected_version, f"「{p['name']}」")
+        if p["status"] != "picked":
+            raise BadInput(f"「{p['name']}」已被调出名单，不能锁定")
+        batch = audit.new_batch(cur, user, "report_pick", f"{'锁定' if locked else '解除锁定'}述职单位：{s['title']} {p['name']}")
+        sets: dict = {"locked": bool(locked)}
+        if note and note.strip():
+            sets["note"] = note.strip()
+        _update_pick(cur, batch, user, p["id"], sets)
+
+
+def unit_row(cur, unit_id) -> dict:
+    try:
+        uid = int(unit_id)
+    except (TypeError, ValueError):
+        raise BadInput("请选择单位") from None
+    row = cur.execute("SELECT id, name FROM orgs WHERE id = ?", [uid]).fetchone()
+    if row is None:
+        raise NotFound("找不到这个单位（可能已被删除）")
+    return {"id": row[0], "name": row[1]}
+
+
+def _unit_in_session(cur, session_id: int, unit: dict) -> None:
+    row = cur.execute("SELECT status FROM report_picks WHERE session_id = ? AND unit_id = ? LIMIT 1",
+                      [session_id, unit["id"]]).fetchone()
+    if row is not None:
+        where = "已在本场名单中" if row[0] == "picked" else "已从本场名单中调出"
+        raise BadInput(f"「{unit['name']}」{where}，不能重复加入；如需恢复请在「操作记录」中撤销那次调整")
+
+
+def _insert_manual_pick(cur, batch, user, s: dict, unit: dict, source: str, note: str, today: date,
+                        replaces: dict | None) -> int:
+    sc = compute_scores(cur, min(s["session_date"], today))
+    row = sc.table.filter(pl.col("unit_id") == unit["id"]).to_dicts()
+    progress = row[0]["progress"] if row else None
+    lag = row[0]["lagging"] if row else None
+    what = f"调换：替换「{replaces['name']}」" if replaces else "办公室增加"
+    score = "无指标数据" if progress is None else f"进度分 {progress:g}"
+    reason = f"{what}（说明：{note}）；{score}" + (f"；滞后指标：{lag}" if lag and lag != rules.ALL_TARGETS_MET else "")
+    pid = cur.execute("SELECT nextval('report_picks_seq')").fetchone()[0]
+    cur.execute("INSERT INTO report_picks (id, session_id, unit_id, status, source, locked, progress, reason, note,"
+                " replaces_id, updated_by) VALUES (?, ?, ?, 'picked', ?, false, ?, ?, ?, ?, ?)",
+                [pid, s["id"], unit["id"], source, progress, reason, note, replaces["id"] if replaces else None,
+                 user.username])
+    log_inserts(cur, batch, user, "report_picks", [pid])
+    return pid
+
+
+def swap_pick(db, user: User, pick_id, unit_id, note: str, *, expected_version=None, today: date | None = None) -> int:
+    """Replace a picked unit by another (a note is required). Returns the new pick's id."""
+    require(user, PERM)
+    note = required_note(note, "调换单位")
+    today = resolve_today(today)
+    with db.write() as cur:
+        p = _pick_row(cur, pick_id)
+        s = session_row(cur, p["session_id"])
+        _check_draft(s)
+        check_version(p, expected_version, f"「{p['name']}」")
+        if p["status"] != "picked":
+            raise BadInput(f"「{p['name']}」已被调出名单")
+        if p["locked"]:
+            raise BadInput(f"「{p['name']}」已锁定：确需调换请先解除锁定")
+        unit = unit_row(cur, unit_id)
+        _unit_in_session(cur, s["id"], unit)
+        batch = audit.new_batch(cur, user, "report_pick", f"调换述职单位：{s['title']} {p['name']} → {unit['name']}")
+        _update_pick(cur, batch, user, p["id"], {"status": "removed", "locked": False, "note": f"调出：{note}"})
+        return _insert_manual_pick(cur, batch, user, s, unit, "added" if p["source"] == "added" else "swap",
+                                   note, today, {"id": p["id"], "name": p["name"]})
+
+
+def add_pick(db, user: User, session_id, unit_id, note: str, *, today: date | None = None) -> int:
+    """Add a unit beyond the rule's list (a note is required). Returns the new pick's id."""
+    require(user, PERM)
+    note = required_note(note, "增加单位")
+    today = resolve_today(today)
+    with db.write() as cur:
+        s = session_row(cur, session_id)
+        _check_draft(s)
+        unit = unit_row(cur, unit_id)
+        _unit_in_session(cur, s["id"], unit)
+        batch = audit.new_batch(cur, user, "report_pick", f"增加述职单位：{s['title']} {unit['name']}")
+        return _insert_manual_pick(cur, batch, user, s, unit, "added", note, today, None)
+
+
+@dataclass
+class PublishResult:
+    picked: int
+    scored: int
+    batch_id: int
+
+
+def publish(db, user: User, session_id, *, expected_version=None, today: date | None = None) -> PublishResult:
+    """发布名单: freeze the session and its list; store every unit's score of this moment."""
+    require(user, PERM)
+    today = resolve_today(today)
+    with db.write() as cur:
+        s = session_row(cur, session_id)
+        _check_draft(s)
+        check_version(s, expected_version, s["title"])
+        n = cur.execute("SELECT count(*) FROM report_picks WHERE session_id = ? AND status = 'picked'", [s["id"]]).fetchone()[0]
+        if not n:
+            raise BadInput(f"{s['title']}还没有述职单位：请先点「生成建议名单」")
+        batch = audit.new_batch(cur, user, "report_publish", f"发布述职名单：{s['title']}（{n} 个单位）")
+        before = audit.rows_json(cur, "report_sessions", "id", [s["id"]])
+        cur.execute("UPDATE report_sessions SET status = 'published', published_at = ?, published_by = ?,"
+                    " version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
+                    [clock.now(), user.username, clock.now(), user.username, s["id"]])
+        log_rows(cur, batch, user, "report_sessions", "update", [s["id"]], before,
+             audit.rows_json(cur, "report_sessions", "id", [s["id"]]))
+        scored = snapshot_scores(cur, s["id"], compute_scores(cur, min(s["session_date"], today)))
+    return PublishResult(n, scored, batch)
+
+
+def snapshot_scores(cur, session_id: int, sc: Scores) -> int:
+    t = sc.table.filter(pl.col("progress").is_not_null()).select(
+        pl.lit(session_id, dtype=pl.Int64).alias("session_id"), "unit_id", "progress",
+        pl.col("n_indicators").cast(pl.Int64), "lagging")
+    cur.execute("DELETE FROM report_session_scores WHERE session_id = ?", [session_id])
+    cur.register("snap", t)
+    cur.execute("INSERT INTO report_session_scores SELECT session_id, unit_id, progress, n_indicators, lagging FROM snap")
+    cur.unregister("snap")
+    return t.height
+
+
+def coverage(db, year: int) -> pl.DataFrame:
+    """Who reported in the year and who never has (rules.coverage), with streets."""
+    with db.read() as cur:
+        units = units_frame(cur)
+        hist = report_history(cur)
+    return rules.coverage(hist, units.select("unit_id", "name", "street"), int(year)).join(
+        units.select("unit_id", "street"), on="unit_id", how="left", maintain_order="left")
