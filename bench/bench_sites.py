@@ -77,39 +77,39 @@ def _build(path: Path) -> tuple[float, float, dict]:
 def _core(path: Path, out: list) -> None:
     import polars as pl
 
-    from dangjian_core import sites
     from dangjian_core.auth import User
     from dangjian_core.db import Database
+    from dangjian_core.sites import sheets, store
 
     editor = User("editor", "编辑", frozenset({"editor"}))
     db = Database(path)
     today = clock.today()
-    for name, fn in [("list_sites", lambda: sites.list_sites(db)),
-                     ("checks", lambda: sites.checks(db)),
-                     ("due_and_overdue", lambda: sites.due_and_overdue(db)),
-                     ("plan_years", lambda: sites.plan_years(db)),
-                     ("status_over_years", lambda: sites.status_over_years(db)),
-                     ("assessments (all)", lambda: sites.assessments(db))]:
+    for name, fn in [("list_sites", lambda: store.list_sites(db)),
+                     ("checks", lambda: store.checks(db)),
+                     ("due_and_overdue", lambda: store.due_and_overdue(db)),
+                     ("plan_years", lambda: store.plan_years(db)),
+                     ("status_over_years", lambda: store.status_over_years(db)),
+                     ("assessments (all)", lambda: store.assessments(db))]:
         t, _ = _timed(fn)
         out.append({"name": f"sites core {name}", "value": _ms(t), "unit": "ms"})
-    site = sites.list_sites(db).filter((pl.col("status") == "creating") & (pl.col("due_year") == today.year))
+    site = store.list_sites(db).filter((pl.col("status") == "creating") & (pl.col("due_year") == today.year))
     if site.height:
         s = site.row(0, named=True)
-        _, lines = sites.rubric_for(db, today.year, s["category"])
+        _, lines = store.rubric_for(db, today.year, s["category"])
         for ln in lines:
             if ln.kind == "score":
                 ln.score = ln.max_points * Decimal("0.9")
         t0 = time.perf_counter()
-        res = sites.record_assessment(db, editor, s["id"], today.year, today, "考评组", "exemplary", lines)
+        res = store.record_assessment(db, editor, s["id"], today.year, today, "考评组", "exemplary", lines)
         out.append({"name": "sites record_assessment (18 lines, audited)", "value": _ms(time.perf_counter() - t0),
                     "unit": "ms"})
         t0 = time.perf_counter()
-        sites.revert_assessment(db, editor, res["assessment_id"])
+        store.revert_assessment(db, editor, res["assessment_id"])
         out.append({"name": "sites revert_assessment (status restored)", "value": _ms(time.perf_counter() - t0),
                     "unit": "ms"})
-        t, data = _timed(sites.score_sheet_xlsx, db, s["id"], today.year)
+        t, data = _timed(sheets.score_sheet_xlsx, db, s["id"], today.year)
         out.append({"name": "sites score sheet xlsx out", "value": _ms(t), "unit": "ms"})
-        t, _ = _timed(sites.read_score_sheet, db, s["id"], data, "sheet.xlsx")
+        t, _ = _timed(sheets.read_score_sheet, db, s["id"], data, "sheet.xlsx")
         out.append({"name": "sites score sheet read back", "value": _ms(t), "unit": "ms"})
     db.close()
 

@@ -140,7 +140,7 @@ def overview(db) -> dict:
 def tree(db) -> pl.DataFrame:
     """The org tree in display order (parents before children, siblings by name) with level,
     members, tier and demonstration-site status (labels, not codes): depth for indenting."""
-    from .sites_rules import STATUSES  # a sibling subject's labels; no import cycle
+    from .sites.rules import STATUSES  # a sibling subject's labels; no import cycle
 
     with db.read() as cur:
         df = cur.sql("""

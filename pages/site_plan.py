@@ -4,8 +4,10 @@
 import polars as pl
 import streamlit as st
 
-from dangjian_core import clock, documents, sites, sites_charts
-from dangjian_core import sites_rules as R
+from dangjian_core import clock, documents
+from dangjian_core.sites import charts as sites_charts
+from dangjian_core.sites import model, specs, store
+from dangjian_core.sites import rules as R
 from dangjian_core.vocab import CATEGORIES
 from ui import documents_widgets as DW
 from ui import sites_widgets as W
@@ -17,7 +19,7 @@ db = get_db()
 user = current_user()
 st.title("年度计划与考评")
 show_flashes()
-can = user.can(sites.PERM)
+can = user.can(model.PERM)
 today = clock.today()
 _yc, _dc, _ = st.columns([1, 1, 3], vertical_alignment="bottom")
 year = _yc.number_input("年度", R.MIN_YEAR, today.year + 5, today.year, key="sp_year")
@@ -59,7 +61,7 @@ with tabs[0]:
             if c2.button("保存计划", type="primary", key="plan_save"):
                 code = {v: k for k, v in CATEGORIES.items()}
                 planned = {code[r["类别"]]: r["计划创建"] for r in pl.DataFrame(edited).iter_rows(named=True)}
-                batch, exc = run_safely(sites.save_plan, db, user, int(year), planned, target)
+                batch, exc = run_safely(store.save_plan, db, user, int(year), planned, target)
                 if exc is None:
                     flash(f"已保存 {year} 年计划。" if batch else "计划没有变化。")
                     st.session_state["plan_nonce"] = nonce + 1
@@ -79,21 +81,21 @@ with tabs[2]:
         c = W.read(db, db.generation, "checks", today=today, year=int(year))
         ex = c["experiences"]
         short = int(ex["short"].sum())
-        st.markdown(f"**典型经验**：每个责任单位每年至少总结 {sites.MIN_EXPERIENCES} 篇示范点经验。"
+        st.markdown(f"**典型经验**：每个责任单位每年至少总结 {model.MIN_EXPERIENCES} 篇示范点经验。"
                     f"{year} 年还有 **{short}** 个责任单位不足。")
         st.dataframe(ex.select(pl.col("unit").alias("责任单位"), pl.col("sites").alias("在创在册示范点"),
                                pl.col("experiences").alias(f"{year}年经验篇数"),
                                pl.when(pl.col("short")).then(pl.lit("不足")).otherwise(pl.lit("")).alias("提醒")),
                      hide_index=True, placeholder="", width="stretch")
         nv = c["no_visit"]
-        st.markdown(f"**超过 {sites.VISIT_GAP_DAYS} 天没有督查指导**：{nv.height} 个（截至 {today:%Y-%m-%d}）")
+        st.markdown(f"**超过 {model.VISIT_GAP_DAYS} 天没有督查指导**：{nv.height} 个（截至 {today:%Y-%m-%d}）")
         if nv.height:
             st.dataframe(nv.select(pl.col("name").alias("党组织"), cat_label(nv, "status", R.STATUSES).alias("状态"),
                                    pl.col("supervisor").alias("督查指导员"), pl.col("last_visit").cast(pl.String).alias("最近指导"),
                                    pl.col("days").alias("距今天数")), hide_index=True, placeholder="", width="stretch")
         st.markdown("**督查指导员工作量**（在创在册示范点）")
         st.dataframe(c["workload"].select(pl.col("supervisor").alias("督查指导员"), pl.col("sites").alias("联系示范点"),
-                                          pl.col("visits_90d").alias(f"近{sites.VISIT_GAP_DAYS}天指导次数"),
+                                          pl.col("visits_90d").alias(f"近{model.VISIT_GAP_DAYS}天指导次数"),
                                           pl.col("no_visit_90d").alias("超期未指导"), pl.col("overdue").alias("考评逾期")),
                      hide_index=True, placeholder="", width="stretch")
 with tabs[3]:
@@ -101,7 +103,7 @@ with tabs[3]:
         rubs = W.read(db, db.generation, "rubrics")
         st.caption("每年每个类别一套考评细则（「适用类别」留空为通用）：评分项的满分合计通常 100 分；加分项、扣分项填上限；"
                    "否决项不设分值，触发即不合格。已用于考评的细则条目会随考评记录一起保存，之后修改细则不影响已有考评。")
-        table_editor(db, user, sites.RUBRICS_SPEC, key="rubrics", page_size=100)
+        table_editor(db, user, specs.RUBRICS_SPEC, key="rubrics", page_size=100)
         if rubs.height:
             names = dict(zip(rubs["id"].to_list(), rubs["name"].to_list()))
             if st.session_state.get("rubric_pick_next") in names:
@@ -109,14 +111,14 @@ with tabs[3]:
             rid = st.selectbox("编辑细则条目", list(names), format_func=names.get, key="rubric_pick")
             r = rubs.filter(pl.col("id") == rid).row(0, named=True)
             st.caption(f"共 {r['items']} 条，评分项满分合计 {float(r['full_marks']):g} 分，合格线 {float(r['pass_mark']):g} 分。")
-            W.scoped_editor(db, user, sites.RUBRIC_ITEMS_SPEC, key=f"items_{rid}", fixed={"rubric_id": rid})
+            W.scoped_editor(db, user, specs.RUBRIC_ITEMS_SPEC, key=f"items_{rid}", fixed={"rubric_id": rid})
             if can:
                 with st.form("copy_rubric"):
                     k1, k2, k3 = st.columns([1, 1, 1])
                     to_year = k1.number_input("复制到年度", R.MIN_YEAR, today.year + 5, int(year) + 1)
-                    to_cat = k2.selectbox("适用类别", list(sites.RUBRIC_CATEGORIES), format_func=sites.RUBRIC_CATEGORIES.get)
+                    to_cat = k2.selectbox("适用类别", list(model.RUBRIC_CATEGORIES), format_func=model.RUBRIC_CATEGORIES.get)
                     if k3.form_submit_button("复制这套细则"):
-                        new, exc = run_safely(sites.copy_rubric, db, user, rid, int(to_year), to_cat)
+                        new, exc = run_safely(store.copy_rubric, db, user, rid, int(to_year), to_cat)
                         if exc is None:
                             flash(f"已复制为 {to_year} 年的细则，可继续修改条目。")
                             st.session_state["rubric_pick_next"] = new

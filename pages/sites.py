@@ -4,8 +4,9 @@
 import polars as pl
 import streamlit as st
 
-from dangjian_core import clock, sites, tables
-from dangjian_core import sites_rules as R
+from dangjian_core import clock, tables
+from dangjian_core.sites import attachments, model, specs, store
+from dangjian_core.sites import rules as R
 from dangjian_core.vocab import CATEGORIES
 from ui import sites_widgets as W
 from ui.messages import flash, run_safely, show_flashes
@@ -15,7 +16,7 @@ db = get_db()
 user = current_user()
 st.title("示范点")
 show_flashes()
-can = user.can(sites.PERM)
+can = user.can(model.PERM)
 today = clock.today()
 df = W.sites_now(db)
 
@@ -62,7 +63,7 @@ if can:
             liaison = b2.text_input("联络员")
             brand = b3.text_input("特色品牌（可后补）")
             if st.form_submit_button("申报", type="primary"):
-                sid, exc = run_safely(sites.apply_site, db, user, org, int(year), applied_on=applied_on,
+                sid, exc = run_safely(store.apply_site, db, user, org, int(year), applied_on=applied_on,
                                       responsible_unit=unit or None, liaison=liaison or None, brand=brand or None)
                 if exc is None:
                     flash(f"已登记申报：{names[org]}，{year} 年。确定为创建单位后即可跟踪和考评。")
@@ -105,14 +106,14 @@ with tabs[0]:
             s1, s2 = st.columns([1, 3])
             on = s1.date_input("立项日期", today, key=f"sel_on_{pick}")
             if s2.button("确定为创建单位", type="primary", key=f"sel_{pick}"):
-                _, exc = run_safely(sites.select_site, db, user, pick, selected_on=on,
+                _, exc = run_safely(store.select_site, db, user, pick, selected_on=on,
                                     expected_version=site["version"])
                 if exc is None:
                     flash(f"「{site['name']}」已确定为 {site['creation_year']} 年创建单位。")
                     st.rerun()
         with st.form(f"people_{pick}"):
             p1, p2, p3 = st.columns(3)
-            vals = {k: box.text_input(sites.SITES_SPEC.column(k).label, site[k] or "", disabled=not can)
+            vals = {k: box.text_input(specs.SITES_SPEC.column(k).label, site[k] or "", disabled=not can)
                     for box, k in ((p1, "supervisor"), (p2, "liaison"), (p3, "leader"))}
             q1, q2, q3 = st.columns([2, 2, 1])
             vals["responsible_unit"] = q1.text_input("责任单位", site["responsible_unit"] or "", disabled=not can)
@@ -121,7 +122,7 @@ with tabs[0]:
                                                        disabled=not can)
             vals["note"] = st.text_input("备注", site["note"] or "", disabled=not can)
             if st.form_submit_button("保存联系人和设置", disabled=not can):
-                res, exc = run_safely(sites.update_people, db, user, pick, vals, site["version"])
+                res, exc = run_safely(store.update_people, db, user, pick, vals, site["version"])
                 if exc is None:
                     flash("已保存。" if res.batch_id else "没有修改。")
                     st.rerun()
@@ -139,7 +140,7 @@ with tabs[3]:
         m1.metric(f"{today.year} 年督查指导", f"{(this_year['kind'] == 'guidance_visit').sum()} 次")
         m2.metric(f"{today.year} 年典型经验", f"{(this_year['kind'] == 'experience').sum()} 篇")
         m3.metric("以奖代投累计", f"{float(ev['amount'].cast(pl.Float64).sum() or 0):,.0f} 元")
-        W.scoped_editor(db, user, sites.EVENTS_SPEC, key=f"ev_{site['org_id']}", fixed={"org_id": site["org_id"]})
+        W.scoped_editor(db, user, specs.EVENTS_SPEC, key=f"ev_{site['org_id']}", fixed={"org_id": site["org_id"]})
         W.attachments(db, ev)
         if can:
             with st.form(f"upload_{pick}", clear_on_submit=True):
@@ -149,14 +150,14 @@ with tabs[3]:
                 kind = u3.selectbox("类型", list(R.EVENT_KINDS), index=4, format_func=R.EVENT_KINDS.get)
                 up = st.file_uploader("照片或文件（最大 20 MB）", key=f"upl_{pick}")
                 if st.form_submit_button("上传到创建档案") and up is not None:
-                    _, exc = run_safely(sites.add_attachment, db, user, site["org_id"], on, title, up.name,
+                    _, exc = run_safely(attachments.add_attachment, db, user, site["org_id"], on, title, up.name,
                                         up.getvalue(), kind=kind)
                     if exc is None:
                         flash(f"已上传：{up.name}")
                         st.rerun()
 with tabs[4]:
     if tabs[4].open is not False:
-        W.scoped_editor(db, user, sites.PAIRINGS_SPEC, key=f"pair_{site['org_id']}",
+        W.scoped_editor(db, user, specs.PAIRINGS_SPEC, key=f"pair_{site['org_id']}",
                         fixed={"site_org_id": site["org_id"]})
         sugg = W.read(db, db.generation, "pairing_suggestions", site["org_id"])
         st.markdown("**结对建议**：就近的后进党组织（5 公里内；无坐标时按同一街道）")
@@ -171,7 +172,7 @@ with tabs[4]:
                 g1, g2 = st.columns([3, 1])
                 partner = g1.selectbox("采纳建议", list(names), format_func=names.get, key=f"sugg_{pick}")
                 if g2.button("登记结对", key=f"sugg_go_{pick}"):
-                    _, exc = run_safely(tables.save, db, user, sites.PAIRINGS_SPEC, tables.Changes(inserts=[
+                    _, exc = run_safely(tables.save, db, user, specs.PAIRINGS_SPEC, tables.Changes(inserts=[
                         {"site_org_id": site["org_id"], "partner_org_id": partner, "started_on": today}]))
                     if exc is None:
                         flash(f"已登记结对：{site['name']} ↔ {names[partner]}，请补充结对活动。")

@@ -7,9 +7,10 @@ from datetime import date
 
 import pytest
 
-from dangjian_core import clock, demo, dues_store, fileio, sites, tables
+from dangjian_core import clock, demo, dues_store, fileio, tables
 from dangjian_core.db import Database
 from dangjian_core.reports import indicators
+from dangjian_core.sites import specs, store
 from tests.conftest import ADMIN, TREASURER
 
 DATES = ["2026-12-01", "2026-12-31", "2027-01-01", "2028-02-29", "2027-03-01"]
@@ -43,9 +44,9 @@ def test_demo_round_trips_and_reads_on_any_date(tmp_path, pinned, day):
         assert preview.ok, (name, day, preview.errors[:3])
         assert (preview.inserts, preview.updates) == (0, 0), (name, day)
     # pairings exist whatever the date (the round trip of cli.md needs something to carry)
-    assert tables.export_frame(db, ADMIN, sites.PAIRINGS_SPEC).height > 0
-    assert sites.list_sites(db).height > 0
-    sites.checks(db)
+    assert tables.export_frame(db, ADMIN, specs.PAIRINGS_SPEC).height > 0
+    assert store.list_sites(db).height > 0
+    store.checks(db)
     assert indicators.scores(db).table.height > 0
     month = today.replace(day=1)
     calc = dues_store.back_calculate(db, TREASURER, date(month.year - 1, month.month, 1), month)

@@ -102,11 +102,12 @@ def test_org_tree_and_levels_that_do_not_fit_their_size_both_ways(demo_db):
 def test_sites_dataset_for_briefing_charts_speaks_chinese(demo_db):
     from dangjian_core import sites  # noqa: F401 — sites registers the dataset
     from dangjian_core.charts import datasets
+    from dangjian_core.sites import rules as R
     from tests.conftest import VIEWER
 
     assert "sites" in [d.code for d in datasets.available_datasets(demo_db, VIEWER)]
     df = datasets.load_frame(demo_db, VIEWER, "sites")
-    assert df.height > 0 and set(df["status"]) <= set(sites.R.STATUSES.values())
+    assert df.height > 0 and set(df["status"]) <= set(R.STATUSES.values())
 
 
 def test_vote_roll_up_per_year_sums_every_session(demo_db):

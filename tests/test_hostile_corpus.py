@@ -101,9 +101,9 @@ def _run(case, db, tmp) -> tuple[str, str]:
             S.save_scores(db, ADMIN, 1, frame)
             return "accepted", ""
         if kind == "sites":
-            from dangjian_core import sites
+            from dangjian_core.sites import sheets
 
-            sites.read_score_sheet(db, 1, case.data, case.name)
+            sheets.read_score_sheet(db, 1, case.data, case.name)
             return "accepted", ""
         if kind == "reports" and arg == "votes":
             from dangjian_core.reports import votes

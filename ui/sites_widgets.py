@@ -9,10 +9,12 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from dangjian_core import clock, sites, tables
-from dangjian_core import sites_rules as R
+from dangjian_core import clock, tables
 from dangjian_core.auth import User
 from dangjian_core.errors import BadInput, DangjianError
+from dangjian_core.sites import attachments as site_files
+from dangjian_core.sites import model, sheets, store
+from dangjian_core.sites import rules as R
 from dangjian_core.vocab import CATEGORIES, LEVELS, TIERS
 
 from .messages import errors_frame, flash, run_safely
@@ -22,13 +24,13 @@ from .table_editor import ROW_COL, changes_from_state, column_config
 # -- cached reads (keyed on db.generation, so any committed write refreshes them) ------------
 @st.cache_data(show_spinner=False, max_entries=8)
 def site_list(_db, generation: int, today: str) -> pl.DataFrame:
-    return sites.list_sites(_db, today=date.fromisoformat(today))
+    return store.list_sites(_db, today=date.fromisoformat(today))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def read(_db, generation: int, name: str, *args, **kwargs):
-    """Any read function of dangjian_core.sites by name, cached per generation and args."""
-    return getattr(sites, name)(_db, *args, **kwargs)
+    """Any read function of dangjian_core.sites.store by name, cached per generation and args."""
+    return getattr(store, name)(_db, *args, **kwargs)
 
 
 def sites_now(db) -> pl.DataFrame:
@@ -177,7 +179,7 @@ def assessment_entry(db, user: User, site: dict) -> None:
         st.info(f"当前状态为「{R.status_label(site['status'])}」，不需要考评。"
                 + ("请先在「概况」中确定为创建单位。" if site["status"] == "applied" else ""))
         return
-    if not user.can(sites.PERM):
+    if not user.can(model.PERM):
         st.caption("您的角色只能查看考评记录，不能录入考评。")
         return
     today = clock.today()
@@ -209,12 +211,12 @@ def assessment_entry(db, user: User, site: dict) -> None:
     st.caption(f"考评细则：{rub['name']}（合格线 {rub['pass_mark']} 分）")
     with st.expander("评分表：下载后带到现场填写，填好后上传"):
         d1, d2 = st.columns([1, 2])
-        d1.download_button("下载评分表（Excel）", data=lambda: sites.score_sheet_xlsx(db, sid, int(year)),
+        d1.download_button("下载评分表（Excel）", data=lambda: sheets.score_sheet_xlsx(db, sid, int(year)),
                            file_name=f"评分表-{site['name']}-{year}.xlsx", key=f"as_sheet_{sid}",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         up = d2.file_uploader("上传填好的评分表", type=["xlsx", "xls"], key=f"as_upload_{sid}")
         if up is not None and st.session_state.get(f"as_upload_done_{sid}") != up.file_id:
-            parsed, exc = run_safely(sites.read_score_sheet, db, sid, up.getvalue(), up.name)
+            parsed, exc = run_safely(sheets.read_score_sheet, db, sid, up.getvalue(), up.name)
             if exc is None:
                 st.session_state[f"as_import_{sid}"] = parsed
                 st.session_state[f"as_upload_done_{sid}"] = up.file_id
@@ -240,7 +242,7 @@ def assessment_entry(db, user: User, site: dict) -> None:
         if not entered:  # nothing typed yet: nothing to find fault with
             raise _NothingYet
         res = R.score(lines, rub["pass_mark"])
-        after = R.after_assessment(sites.state_of(site), int(year), res.result)
+        after = R.after_assessment(store.state_of(site), int(year), res.result)
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("自评总分", "—" if res.self_total is None else f"{res.self_total}")
         m2.metric("考评总分", f"{res.total}")
@@ -261,7 +263,7 @@ def assessment_entry(db, user: User, site: dict) -> None:
                         index=kinds.index(imported["kind"]) if imported and imported["kind"] else 0)
     note = st.text_input("备注", imported["note"] if imported and imported["note"] else "", key=f"as_note_{sid}")
     if st.button("记录考评", type="primary", key=f"as_save_{sid}"):
-        out, exc = run_safely(sites.record_assessment, db, user, sid, int(year), on, who, kind, lines,
+        out, exc = run_safely(store.record_assessment, db, user, sid, int(year), on, who, kind, lines,
                               note=note or None, expected_version=site["version"])
         if exc is None:
             flash(f"已记录「{out['name']}」{out['year']} 年度考评：{out['total']} 分，{R.RESULTS[out['result']]}；"
@@ -300,11 +302,11 @@ def history(db, user: User, site: dict) -> None:
                            pl.when(pl.col("vetoed")).then(pl.lit("是")).otherwise(pl.lit("")).alias("否决"),
                            pl.col("note").alias("备注")), hide_index=True, placeholder="", width="stretch")
     mine = a.filter(pl.col("site_id") == site["id"])
-    if mine.height and user.can("audit.revert") and user.can(sites.PERM):
+    if mine.height and user.can("audit.revert") and user.can(model.PERM):
         last = mine.row(-1, named=True)
         if st.button(f"撤销 {last['year']} 年度考评（状态恢复为「{R.status_label(last['status_before'])}」）",
                      key=f"hist_revert_{site['id']}"):
-            _, exc = run_safely(sites.revert_assessment, db, user, last["id"])
+            _, exc = run_safely(store.revert_assessment, db, user, last["id"])
             if exc is None:
                 flash(f"已撤销 {last['year']} 年度考评，状态已恢复为「{R.status_label(last['status_before'])}」。")
                 st.rerun()
@@ -318,12 +320,12 @@ def attachments(db, ev: pl.DataFrame, limit: int = 12, previews: int = 4) -> Non
     for r in files.head(limit).iter_rows(named=True):
         c1, c2 = st.columns([3, 1])
         c1.caption(f"{r['event_date']} {r['title']}：{r['file_name']}")
-        c2.download_button("下载", data=lambda i=r["id"]: sites.attachment(db, i)[1], file_name=r["file_name"],
+        c2.download_button("下载", data=lambda i=r["id"]: site_files.attachment(db, i)[1], file_name=r["file_name"],
                            key=f"file_{r['id']}")
-        if shown < previews and r["file_name"].lower().endswith(tuple(sites.IMAGE_TYPES)):
+        if shown < previews and r["file_name"].lower().endswith(tuple(model.IMAGE_TYPES)):
             shown += 1
             try:
-                st.image(sites.attachment(db, r["id"])[1], width=240)
+                st.image(site_files.attachment(db, r["id"])[1], width=240)
             except Exception:  # noqa: BLE001 — a missing or damaged photo must not break the page
                 st.caption("（这张图片无法预览：文件可能已损坏或被移走）")
     if files.height > limit:

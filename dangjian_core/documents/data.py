@@ -185,21 +185,22 @@ def _bar(df: pl.DataFrame, x: str, y: str, *, title: str, sort: list, y_title: s
 
 
 def _sites_section(db, p: Period) -> dict:
-    from .. import sites, sites_charts
+    from ..sites import charts as sites_charts
+    from ..sites import store
     from ..vocab import CATEGORIES
 
     with db.read() as cur:
         if not _has_table(cur, "sites"):
             return {"has_data": False}
-    rounds = sites.list_sites(db, today=p.end)
+    rounds = store.list_sites(db, today=p.end)
     year = p.end.year
     counts = {k: rounds.filter(pl.col("status") == k).height for k in ("named", "consolidating", "creating", "applied")}
     total = sum(counts.values())
-    ass = sites.assessments(db)
+    ass = store.assessments(db)
     ass_p = ass.filter(pl.col("assessed_on").is_between(p.start, p.end)) if ass.height else ass
     if total == 0 and ass_p.height == 0:
         return {"has_data": False}
-    plan = sites.plan(db, year)
+    plan = store.plan(db, year)
     by = plan["by_category"]
     planned, actual = int(by["planned"].sum()), int(by["actual"].sum())
     named_year = rounds.filter(pl.col("named_year") == year).height
@@ -544,7 +545,7 @@ def observation_context(db, event_id) -> dict:
 # 示范点命名名单
 # =============================================================================================
 def sites_context(db, year) -> dict:
-    from .. import sites
+    from ..sites import store
     from ..vocab import CATEGORIES
 
     try:
@@ -553,8 +554,8 @@ def sites_context(db, year) -> dict:
         raise BadInput(f"年度应为四位数字，例如 2026，而不是「{year}」") from None
     if not 2000 <= y <= 2100:
         raise BadInput(f"年度应为四位数字，例如 2026，而不是「{year}」")
-    df = sites.list_sites(db).filter(pl.col("named_year") == y).sort("street", "name")
-    ass = sites.assessments(db)
+    df = store.list_sites(db).filter(pl.col("named_year") == y).sort("street", "name")
+    ass = store.assessments(db)
     score = {}
     if ass.height:
         for r in ass.filter((pl.col("year") == y) & (pl.col("status_after") == "named")).iter_rows(named=True):

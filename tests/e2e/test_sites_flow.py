@@ -6,10 +6,11 @@ assessment reverted; and the yearly plan page. Screenshots go to /tmp/dangjian-s
 import polars as pl
 import pytest
 
-from dangjian_core import clock, fileio, sites
+from dangjian_core import clock, fileio
 from dangjian_core.db import Database
+from dangjian_core.sites import sheets, store
 from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_idle
-from tests.test_sites import PNG, fill_xlsx
+from tests.sites.test_sites import PNG, fill_xlsx
 
 Y = clock.today().year
 
@@ -19,8 +20,8 @@ def facts(demo_db_file):
     """Names picked from the demo file the app was copied from (the app holds its own copy)."""
     db = Database(demo_db_file, read_only=True)
     try:
-        cand = sites.open_candidates(db)
-        creating = sites.list_sites(db).filter((pl.col("status") == "creating") & (pl.col("due_year") == Y))
+        cand = store.open_candidates(db)
+        creating = store.list_sites(db).filter((pl.col("status") == "creating") & (pl.col("due_year") == Y))
         return {"org": cand["name"][0], "creating": creating["name"][0]}
     finally:
         db.close()
@@ -69,7 +70,7 @@ def fill_downloaded_sheet(page, ratio=0.9) -> bytes:
     with page.expect_download() as dl:
         page.get_by_role("button", name="下载评分表（Excel）").click()
     data = open(dl.value.path(), "rb").read()
-    frame = fileio.read_frame(data=data, name="sheet.xlsx", expected=sites.SHEET_HEADER, sheet=sites.SHEET)
+    frame = fileio.read_frame(data=data, name="sheet.xlsx", expected=sheets.SHEET_HEADER, sheet=sheets.SHEET)
     cells = {}
     for i, r in enumerate(frame.df.iter_rows(named=True)):
         if r["类型"] == "评分项":

@@ -4,7 +4,8 @@
 import polars as pl
 import pytest
 
-from dangjian_core import clock, sites
+from dangjian_core import clock
+from dangjian_core.sites import specs, store
 from tests.pages.apptest_helpers import app_for, problems
 
 Y = clock.today().year
@@ -34,12 +35,12 @@ def button(at, starts):
 
 
 def a_creating_site_due_this_year():
-    df = sites.list_sites(db_())
+    df = store.list_sites(db_())
     return df.filter((pl.col("status") == "creating") & (pl.col("due_year") == Y)).row(0, named=True)
 
 
 def fill_scores(at, site, factor=1.0, extra=None):
-    _, lines = sites.rubric_for(db_(), Y, site["category"])
+    _, lines = store.rubric_for(db_(), Y, site["category"])
     edits = {i: {"考评得分": float(ln.max_points) * factor} for i, ln in enumerate(lines) if ln.kind == "score"}
     for i, v in (extra or {}).items():
         edits.setdefault(i, {}).update(v)
@@ -84,7 +85,7 @@ def test_editor_records_an_assessment_sees_the_status_change_and_reverts_it(monk
     at.run()
     assert not problems(at)
     assert any("创建中 → 已授牌" in s.value for s in at.success)
-    assert sites.get_site(db_(), site["id"])["status"] == "named"
+    assert store.get_site(db_(), site["id"])["status"] == "named"
     at.session_state["site_tab"] = "考评记录"
     at.run()
     hist = next(d.value for d in at.dataframe if "状态变化" in d.value.columns)
@@ -92,7 +93,7 @@ def test_editor_records_an_assessment_sees_the_status_change_and_reverts_it(monk
     button(at, f"撤销 {Y} 年度考评").click()
     at.run()
     assert any("已撤销" in s.value for s in at.success)
-    assert sites.get_site(db_(), site["id"])["status"] == "creating"
+    assert store.get_site(db_(), site["id"])["status"] == "creating"
 
 
 def test_a_score_above_the_maximum_is_listed_by_row_and_nothing_is_saved(monkeypatch, tmp_path, demo_db_file):
@@ -106,15 +107,15 @@ def test_a_score_above_the_maximum_is_listed_by_row_and_nothing_is_saved(monkeyp
     table = next(d.value for d in at.dataframe if "问题" in d.value.columns)
     assert table["行"].to_list() == ["1"] and table["列"].to_list() == ["考评得分"]
     assert "超过该项满分" in table["问题"][0]
-    assert sites.get_site(db_(), site["id"])["status"] == "creating"
-    assert sites.assessments(db_(), site["id"]).height == 0
+    assert store.get_site(db_(), site["id"])["status"] == "creating"
+    assert store.assessments(db_(), site["id"]).height == 0
 
 
 def test_a_veto_fails_the_assessment_on_screen(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
     site = a_creating_site_due_this_year()
     open_site(at, site["id"], "记录考评")
-    _, lines = sites.rubric_for(db_(), Y, site["category"])
+    _, lines = store.rubric_for(db_(), Y, site["category"])
     veto = next(i for i, ln in enumerate(lines) if ln.kind == "veto")
     fill_scores(at, site, 1.0, extra={veto: {"否决": True}})
     m = {m.label: m.value for m in at.metric}
@@ -125,33 +126,33 @@ def test_apply_then_select_through_the_page(monkeypatch, tmp_path, demo_db_file)
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
     at.switch_page("pages/sites.py")
     at.run()
-    org = int(sites.open_candidates(db_())["id"][0])
+    org = int(store.open_candidates(db_())["id"][0])
     next(s for s in at.selectbox if s.label == "党组织").set_value(org)
     next(t for t in at.text_input if t.label == "责任单位").input("东湖街道党工委")
     button(at, "申报").click()
     at.run()
     assert not problems(at)
     assert any("已登记申报" in s.value for s in at.success)
-    new = sites.rounds_of_org(db_(), org).row(-1, named=True)
+    new = store.rounds_of_org(db_(), org).row(-1, named=True)
     assert new["status"] == "applied" and at.selectbox(key="site_pick").value == new["id"]
     button(at, "确定为创建单位").click()
     at.run()
-    assert sites.get_site(db_(), new["id"])["status"] == "creating"
+    assert store.get_site(db_(), new["id"])["status"] == "creating"
 
 
 def test_people_are_saved_from_the_form(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    site = sites.list_sites(db_()).filter(pl.col("status") == "consolidating").row(0, named=True)
+    site = store.list_sites(db_()).filter(pl.col("status") == "consolidating").row(0, named=True)
     open_site(at, site["id"])
     next(t for t in at.text_input if t.label == "督查指导员").input("页面测试督查员")
     button(at, "保存联系人和设置").click()
     at.run()
-    assert sites.get_site(db_(), site["id"])["supervisor"] == "页面测试督查员"
+    assert store.get_site(db_(), site["id"])["supervisor"] == "页面测试督查员"
 
 
 def test_an_archive_entry_is_added_in_the_site_table(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    site = sites.list_sites(db_()).filter(pl.col("status") == "named").row(0, named=True)
+    site = store.list_sites(db_()).filter(pl.col("status") == "named").row(0, named=True)
     open_site(at, site["id"], "创建档案")
     key = f"ev_{site['org_id']}_editor_0"
     at.session_state[key] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
@@ -160,7 +161,7 @@ def test_an_archive_entry_is_added_in_the_site_table(monkeypatch, tmp_path, demo
     next(b for b in at.button if b.label == "保存" and b.key == f"ev_{site['org_id']}_save").click()
     at.run()
     assert not problems(at)
-    ev = sites.events(db_(), site["org_id"])
+    ev = store.events(db_(), site["org_id"])
     assert "页面测试经验材料" in ev["title"].to_list()
 
 
@@ -177,7 +178,7 @@ def test_plan_is_saved_and_shown_against_actual(monkeypatch, tmp_path, demo_db_f
     button(at, "保存计划").click()
     at.run()
     assert not problems(at)
-    p = sites.plan(db_(), Y + 1)
+    p = store.plan(db_(), Y + 1)
     assert not p["is_default"] and p["named_target"] == 27
     assert p["by_category"].filter(pl.col("category") == "rural")["planned"][0] == 24
 
@@ -187,11 +188,11 @@ def test_due_and_checks_tabs_list_what_the_core_finds(monkeypatch, tmp_path, dem
     at.switch_page("pages/site_plan.py")
     at.session_state["sp_tab"] = "到期与逾期"
     at.run()
-    d = sites.due_and_overdue(db_())
+    d = store.due_and_overdue(db_())
     assert len(at.dataframe[0].value) == d["due"].height
     at.session_state["sp_tab"] = "督查提醒"
     at.run()
-    c = sites.checks(db_())
+    c = store.checks(db_())
     assert len(at.dataframe[0].value) == c["experiences"].height
     shown = at.dataframe[0].value
     assert (shown["提醒"] == "不足").sum() == int(c["experiences"]["short"].sum())
@@ -206,12 +207,12 @@ def test_rubric_is_copied_to_next_year_from_the_page(monkeypatch, tmp_path, demo
     at.run()
     assert not problems(at)
     assert any("已复制" in s.value for s in at.success)
-    assert sites.rubrics(db_()).filter(pl.col("year") == Y + 1).height == 1
+    assert store.rubrics(db_()).filter(pl.col("year") == Y + 1).height == 1
 
 
 def test_unsaved_archive_edits_survive_a_colleagues_save(monkeypatch, tmp_path, demo_db_file):
     at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    site = sites.list_sites(db_()).filter(pl.col("status") == "consolidating").row(0, named=True)
+    site = store.list_sites(db_()).filter(pl.col("status") == "consolidating").row(0, named=True)
     open_site(at, site["id"], "创建档案")
     key = f"ev_{site['org_id']}_editor_0"
     at.session_state[key] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
@@ -220,12 +221,12 @@ def test_unsaved_archive_edits_survive_a_colleagues_save(monkeypatch, tmp_path, 
     from dangjian_core import tables
     from tests.conftest import EDITOR
 
-    tables.save(db_(), EDITOR, sites.EVENTS_SPEC, tables.Changes(inserts=[  # a colleague, same site
+    tables.save(db_(), EDITOR, specs.EVENTS_SPEC, tables.Changes(inserts=[  # a colleague, same site
         {"org_id": site["org_id"], "event_date": clock.today(), "kind": "典型经验", "title": "同事的记录"}]))
     at.run()
     assert any("数据已有更新" in c.value for c in at.caption)
     next(b for b in at.button if b.key == f"ev_{site['org_id']}_save").click()
     at.run()
     assert not problems(at)
-    titles = sites.events(db_(), site["org_id"])["title"].to_list()
+    titles = store.events(db_(), site["org_id"])["title"].to_list()
     assert "我的未保存记录" in titles and "同事的记录" in titles

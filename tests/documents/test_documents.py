@@ -24,7 +24,7 @@ from dangjian_core.documents import data as D
 from dangjian_core.documents import layout as L
 from dangjian_core.errors import BadInput, PermissionDenied
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TITLE = "2026年第三季度全市党建工作情况通报"
 
 

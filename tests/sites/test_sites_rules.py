@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dangjian_core import sites_rules as R
 from dangjian_core.errors import BadInput, ValidationFailed
+from dangjian_core.sites import rules as R
 
 TODAY = date(2026, 11, 23)
 

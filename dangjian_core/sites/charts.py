@@ -1,6 +1,6 @@
 """Briefing charts for the site programme, built in the core as functions returning altair
 charts, so a page shows them with `st.altair_chart` and `charts.py` can export them (PNG/SVG
-for slides) without a page. Inputs are the frames `sites.py` returns (code values); labels
+for slides) without a page. Inputs are the frames `store.py` returns (code values); labels
 are put in Chinese here, and every nominal axis gets an explicit order (Chinese sorts by
 code point otherwise)."""
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from . import sites_rules as R
-from .vocab import CATEGORIES
+from ..vocab import CATEGORIES, TIERS
+from . import rules as R
+from .store import list_sites
 
 RED = "#C8161D"
 STATUS_COLORS = {"已申报": "#BDBDBD", "创建中": "#F2A33A", "未通过命名": "#8C8C8C", "已授牌": "#E0542E",
@@ -145,3 +146,43 @@ ALL = {
     "score_distribution": score_distribution,
     "kinds_over_years": kinds_over_years,
 }
+
+
+# 简报图表 dataset (the chart page's 「示范点」)
+def _dataset_sites(db, user) -> pl.DataFrame:
+    df = list_sites(db)
+    return df.select(
+        pl.col("name").alias("org"), "street",
+        pl.col("category").replace_strict(CATEGORIES, default=pl.col("category"), return_dtype=pl.String),
+        pl.col("tier").replace_strict(TIERS, default=pl.col("tier"), return_dtype=pl.String),
+        pl.col("status").replace_strict(R.STATUSES, default=pl.col("status"), return_dtype=pl.String),
+        pl.col("creation_year").cast(pl.String).alias("creation_year"),
+        pl.col("named_year").cast(pl.String).alias("named_year"),
+        pl.col("responsible_unit"),
+        pl.when(pl.col("overdue")).then(pl.lit("逾期未考评")).otherwise(pl.lit("按期")).alias("due_state"),
+        pl.col("last_total").cast(pl.Float64).alias("last_total"),
+        pl.col("assessments").cast(pl.Int64),
+    )
+
+
+def _register_dataset() -> None:
+    from .. import vocab
+    from ..charts import model as charts
+
+    F = charts.Field
+    charts.register_dataset(charts.Dataset(
+        code="sites", label="示范点",
+        description="每个示范点（含创建单位）一行：可按状态、类别、街道/系统、创建年度、授牌年度、"
+                    "责任单位统计数量，或对最近一次考评得分求平均。",
+        fields=[F("status", "状态", "ordinal", order=list(R.STATUSES.values())),
+                F("category", "类别", order=vocab.order_of(vocab.CATEGORIES)),
+                F("street", "街道/系统"), F("org", "党组织"),
+                F("tier", "评定等次", "ordinal", order=vocab.order_of(vocab.TIERS)),
+                F("creation_year", "创建年度", "ordinal"), F("named_year", "授牌年度", "ordinal"),
+                F("responsible_unit", "责任单位"), F("due_state", "考评是否到期", order=["按期", "逾期未考评"]),
+                F("last_total", "最近考评得分", "quantitative", unit="分"),
+                F("assessments", "考评次数", "quantitative", unit="次")],
+        loader=_dataset_sites, tables=("sites", "orgs"), count_label="示范点数"))
+
+
+_register_dataset()

@@ -1,7 +1,7 @@
 """示范点 (demonstration sites): the pure rules, no database.
 
 The lifecycle is a state machine; the only ways to move a site are these functions, and the
-core (`sites.py`) calls them inside the write transaction, so a page, an import and the CLI
+core (`store.py`) calls them inside the write transaction, so a page, an import and the CLI
 cannot disagree about what an assessment does.
 
     申报 applied ──立项──▶ 创建中 creating (year Y)
@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from .errors import BadInput, CellError, ValidationFailed
+from ..errors import BadInput, CellError, ValidationFailed
 
 # ---------------------------------------------------------------------------------------
 # 1. Vocabulary (code → Chinese, in the order offices use)

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from . import sites_rules as R
-from .sites import ALL_CATEGORIES
+from . import rules as R
+from .model import ALL_CATEGORIES
 
 RUBRIC_TEMPLATE = [
     # (kind, item, content, max, rule, method)
@@ -57,7 +57,7 @@ def seed(cur, ctx) -> None:
     """Sites at every stage over the last years with assessments, rubrics, events, pairings
     and plans. demo: ~50 rounds over 3 years; city: 300 rounds over 10 years (~1,500
     assessments); tiny: a handful. Set-based inserts, seeded, so builds are repeatable."""
-    from .demo import GIVEN, SURNAMES
+    from ..demo import GIVEN, SURNAMES
 
     rng, today = ctx.rng, ctx.today
     Y = today.year
