@@ -7,7 +7,6 @@ import streamlit as st
 
 # every subject registers its tables with the history on import: list them all in the filter
 from dangjian_core import audit, auth, clock, dues_store, members, observation_store, orgs, reports, sites  # noqa: F401
-from dangjian_core.charts import store as charts_store  # noqa: F401 — registers the charts audit table
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
 

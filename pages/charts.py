@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dangjian_core.charts import build, model, store
-from dangjian_core.charts.datasets import available_datasets
+from dangjian_core.charts.datasets import all_datasets, available_datasets
 from dangjian_core.charts.model import AGGREGATIONS, CHART_TYPES, SORTS, ChartSpec
 from dangjian_core.errors import BadInput, DangjianError
 from ui.charts_widgets import cached_frame, chart_with_export, filters_panel
@@ -146,8 +146,9 @@ if not items:
     st.caption("还没有保存的图表。")
 else:
     names = {c.id: c.name for c in items}
+    known = all_datasets()
     st.dataframe(
-        [{"名称": c.name, "数据集": getattr(model.REGISTERED.get(c.dataset), "label", c.dataset),
+        [{"名称": c.name, "数据集": getattr(known.get(c.dataset), "label", c.dataset),
           "首页显示": "是" if c.on_home else "否", "修改人": c.updated_by or "",
           "修改时间": f"{c.updated_at:%Y-%m-%d %H:%M}" if c.updated_at else ""} for c in items],
         hide_index=True, width="stretch", placeholder="—")

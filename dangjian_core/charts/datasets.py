@@ -1,4 +1,5 @@
-"""Which datasets a user may chart and their frames; the datasets over orgs and members."""
+"""Which datasets a user may chart and their frames; the datasets over orgs and members
+(declared in the package's `DATASETS`, like every subject's)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import polars as pl
 
 from .. import clock, vocab
 from ..auth import User, require
+from ..contracts import Dataset, Field
 from ..errors import BadInput, DangjianError
-from .model import REGISTERED, Dataset, Field, _import_dataset_modules, get_dataset, register_dataset
+from .model import get_dataset
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -22,11 +24,18 @@ def _existing_tables(db: Database) -> set[str]:
         ).fetchall()}
 
 
+def all_datasets() -> dict[str, Dataset]:
+    """code → every subject's chart dataset (the registry's), the general ones over orgs and
+    members first (the chart page offers them first)."""
+    from .. import registry  # lazily: registry imports the subjects, which import this package
+
+    return {d.code: d for d in (ORGS, MEMBERS, *registry.datasets().values())}
+
+
 def available_datasets(db: Database, user: User) -> list[Dataset]:
     """The datasets this user may chart now: permission held and every table present."""
-    _import_dataset_modules()
     have = _existing_tables(db)
-    return [d for d in REGISTERED.values()
+    return [d for d in all_datasets().values()
             if user.can(d.perm) and all(t in have for t in d.tables)]
 
 
@@ -119,7 +128,4 @@ MEMBERS = Dataset(
     tables=("members", "orgs"),
     count_label="党员人数",
 )
-
-register_dataset(ORGS)
-register_dataset(MEMBERS)
 

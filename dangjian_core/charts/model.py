@@ -1,11 +1,9 @@
-"""Chart types and constants: Field, Dataset, ChartSpec (with `validate`) and the registry of
-datasets by code. Pure: no database, no drawing."""
+"""Chart constants, `ChartSpec` (with `validate`), `check_dataset` and `get_dataset` (by code, from
+the registry). The Dataset/Field types are in `dangjian_core.contracts`. No database, no drawing."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import logging
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -14,8 +12,6 @@ from typing import Any
 
 from ..contracts import Dataset, Field
 from ..errors import BadInput
-
-log = logging.getLogger(__name__)
 
 KINDS = ("nominal", "ordinal", "quantitative", "temporal")
 
@@ -48,21 +44,10 @@ MAX_SUBTITLE = 120
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-# Every dataset by code, in the order registered (the chart page lists them so). The package's
-# own (orgs, members) come first: dangjian_core/charts/__init__.py registers them before anything
-# else can import this module.
-REGISTERED: dict[str, Dataset] = {}
-
-# Modules imported before listing datasets, so the ones they register appear. A module that is
-# missing is skipped (its feature has not landed yet).
-DATASET_MODULES: list[str] = ["sites", "dues_store", "dues", "reports", "observation_store"]
-
-
-def register_dataset(dataset: Dataset | None = None, /, **kwargs: Any) -> Dataset:
-    """Add (or replace) a dataset: `register_dataset(Dataset(...))` or
-    `register_dataset(code=..., label=..., description=..., fields=[...], loader=...)`.
-    Mistakes here are programming errors (ValueError), found by the module's own tests."""
-    ds = dataset if dataset is not None else Dataset(**kwargs)
+def check_dataset(ds: Dataset) -> None:
+    """A dataset's declaration is well formed (codes lower_snake_case, known kinds, no field twice,
+    at least one dimension). Mistakes are programming errors (ValueError); the chart tests check
+    every dataset the registry offers."""
     if not _IDENT.match(ds.code):
         raise ValueError(f"dataset code must be lower_snake_case: {ds.code!r}")
     if not ds.fields:
@@ -78,34 +63,30 @@ def register_dataset(dataset: Dataset | None = None, /, **kwargs: Any) -> Datase
         names.add(f.name)
     if not ds.dimensions:
         raise ValueError(f"dataset {ds.code} needs at least one non-quantitative field")
+
+
+# The old import-time registry, read by `registry.datasets()` until every subject declares its
+# datasets as plain data (`DATASETS` in its package); then this and `register_dataset` go.
+REGISTERED: dict[str, Dataset] = {}
+
+
+def register_dataset(dataset: Dataset | None = None, /, **kwargs: Any) -> Dataset:
+    """Old style: add (or replace) a dataset at import time. Declare `DATASETS` instead."""
+    ds = dataset if dataset is not None else Dataset(**kwargs)
+    check_dataset(ds)
     REGISTERED[ds.code] = ds
     return ds
 
 
-_imported: set[str] = set()
-
-
-def _import_dataset_modules() -> None:
-    """Import each module of DATASET_MODULES once per process (their import registers)."""
-    for name in DATASET_MODULES:
-        if name in _imported:
-            continue
-        _imported.add(name)
-        try:
-            importlib.import_module(f"dangjian_core.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"dangjian_core.{name}":
-                log.warning("datasets of %s not loaded: %s", name, exc)
-        except Exception as exc:  # noqa: BLE001 — one broken module must not hide the others
-            log.warning("datasets of %s not loaded: %s", name, exc)
-
-
 def get_dataset(code: str) -> Dataset:
-    _import_dataset_modules()
-    ds = REGISTERED.get(code)
+    """The dataset with this code (from every subject, through the registry)."""
+    from .. import registry  # lazily: registry imports the subjects, which import this package
+
+    ds = registry.datasets().get(code)
     if ds is None:
         raise BadInput(f"数据集「{code}」不存在（可能已被停用或改名）：请重新选择数据集。")
     return ds
+
 
 @dataclass
 class ChartSpec:

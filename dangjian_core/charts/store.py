@@ -1,25 +1,21 @@
 """Saved charts: `save_chart` / `delete_chart` / `list_charts` over table `charts`
-(migration 050), permission `charts.write`, audited and revertible like every write."""
+(migration 050), permission `charts.write`; each write is one `uow.action` (undoable in 操作记录)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .. import audit
+from .. import uow
 from ..auth import User, require
 from ..errors import BadInput, ConflictError, NotFound
 from .build import BuiltChart, build_chart
-from .datasets import load_frame
-from .model import MAX_NAME, REGISTERED, ChartSpec, _import_dataset_modules
+from .datasets import all_datasets, load_frame
+from .model import MAX_NAME, ChartSpec
 
 if TYPE_CHECKING:
     from ..db import Database
-
-audit.register_table("charts", "简报图表", "id", "charts.write")
-
 
 @dataclass
 class SavedChart:
@@ -60,12 +56,10 @@ def get_chart(db: Database, chart_id: int) -> SavedChart:
 
 def visible_charts(db: Database, user: User, *, on_home: bool | None = None) -> list[SavedChart]:
     """Saved charts whose dataset this user may read (a dues chart is hidden from editors)."""
+    known = all_datasets()
     out = []
     for c in list_charts(db, on_home=on_home):
-        ds = REGISTERED.get(c.dataset)
-        if ds is None:
-            _import_dataset_modules()
-            ds = REGISTERED.get(c.dataset)
+        ds = known.get(c.dataset)
         if ds is None or user.can(ds.perm):
             out.append(c)
     return out
@@ -97,58 +91,57 @@ def save_chart(db: Database, user: User, name: str, spec: ChartSpec, *, chart_id
                version: int | None = None, on_home: bool = True, position: int | None = None,
                note: str | None = None) -> int:
     """Save a new chart (chart_id None) or change one (with the version it was loaded at).
-    Returns the chart's id. Audited as one batch; 操作记录 can revert it."""
-    require(user, "charts.write")
-    name = _check_name(name)
-    ds = spec.validate()
-    require(user, ds.perm)
-    text = spec.to_json()
-    with db.write() as cur:
+    Returns the chart's id. One action: one transaction, one batch 操作记录 can revert."""
+    with uow.action(db, user, "charts.write", "charts", "保存图表") as act:
+        name = _check_name(name)
+        require(user, spec.validate().perm)
+        cur = act.cur
         clash = cur.execute("SELECT id FROM charts WHERE lower(trim(name)) = lower(?) AND id <> ?",
                             [name, int(chart_id or -1)]).fetchone()
         if clash:
             raise BadInput(f"已有名为「{name}」的图表：请换一个名称，或打开那张图表修改。")
         if chart_id is None:
-            if position is None:
-                position = cur.execute("SELECT coalesce(max(position), 0) + 1 FROM charts").fetchone()[0]
-            new_id = cur.execute(
-                "INSERT INTO charts(name, dataset, spec, on_home, position, note, created_by, updated_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                [name, spec.dataset, text, bool(on_home), int(position), note, user.username,
-                 user.username]).fetchone()[0]
-            batch = audit.new_batch(cur, user, "charts", f"保存图表「{name}」")
-            audit.record(cur, batch, user, "charts", new_id, "insert", None,
-                         audit.rows_json(cur, "charts", "id", [new_id]).get(str(new_id)))
-            return int(new_id)
-        before = audit.rows_json(cur, "charts", "id", [chart_id]).get(str(chart_id))
-        if before is None:
-            raise NotFound(f"找不到要修改的图表（第 {chart_id} 号），可能已被别人删除。")
-        row = json.loads(before)
-        if version is not None and row["version"] != version:
-            raise ConflictError(f"图表「{row['name']}」在您打开之后被 {row.get('updated_by') or '别人'}"
-                                "修改过：请重新打开后再改。")
-        cur.execute("UPDATE charts SET name = ?, dataset = ?, spec = ?, on_home = ?, position = ?,"
-                    " note = ?, version = version + 1, updated_at = current_timestamp, updated_by = ?"
-                    " WHERE id = ?",
-                    [name, spec.dataset, text, bool(on_home),
-                     int(row["position"] if position is None else position), note, user.username,
-                     int(chart_id)])
-        batch = audit.new_batch(cur, user, "charts", f"修改图表「{name}」")
-        audit.record(cur, batch, user, "charts", chart_id, "update", before,
-                     audit.rows_json(cur, "charts", "id", [chart_id]).get(str(chart_id)))
+            act.describe(f"保存图表「{name}」")
+            with act.track("charts", []) as tracked:
+                if position is None:
+                    position = _one(cur.execute("SELECT coalesce(max(position), 0) + 1 FROM charts").fetchone())
+                new_id = _one(cur.execute(
+                    "INSERT INTO charts(name, dataset, spec, on_home, position, note, created_by, updated_by)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    [name, spec.dataset, spec.to_json(), bool(on_home), int(position), note, user.username,
+                     user.username]).fetchone())
+                tracked.add([new_id])
+            return new_id
+        act.describe(f"修改图表「{name}」")
+        with act.track("charts", [chart_id]):
+            row = cur.execute("SELECT name, version, updated_by, position FROM charts WHERE id = ?",
+                              [int(chart_id)]).fetchone()
+            if row is None:
+                raise NotFound(f"找不到要修改的图表（第 {chart_id} 号），可能已被别人删除。")
+            if version is not None and row[1] != version:
+                raise ConflictError(f"图表「{row[0]}」在您打开之后被 {row[2] or '别人'}修改过：请重新打开后再改。")
+            cur.execute("UPDATE charts SET name = ?, dataset = ?, spec = ?, on_home = ?, position = ?,"
+                        " note = ?, version = version + 1, updated_at = current_timestamp, updated_by = ?"
+                        " WHERE id = ?",
+                        [name, spec.dataset, spec.to_json(), bool(on_home),
+                         int(row[3] if position is None else position), note, user.username, int(chart_id)])
         return int(chart_id)
 
 
 def delete_chart(db: Database, user: User, chart_id: int, version: int | None = None) -> None:
-    require(user, "charts.write")
-    with db.write() as cur:
-        before = audit.rows_json(cur, "charts", "id", [chart_id]).get(str(chart_id))
-        if before is None:
+    with uow.action(db, user, "charts.write", "charts", "删除图表") as act:
+        row = act.cur.execute("SELECT name, version FROM charts WHERE id = ?", [int(chart_id)]).fetchone()
+        if row is None:
             raise NotFound(f"找不到要删除的图表（第 {chart_id} 号），可能已被别人删除。")
-        row = json.loads(before)
-        if version is not None and row["version"] != version:
-            raise ConflictError(f"图表「{row['name']}」在您打开之后被修改过：请刷新后再删除。")
-        cur.execute("DELETE FROM charts WHERE id = ?", [int(chart_id)])
-        batch = audit.new_batch(cur, user, "charts", f"删除图表「{row['name']}」")
-        audit.record(cur, batch, user, "charts", chart_id, "delete", before, None)
+        if version is not None and row[1] != version:
+            raise ConflictError(f"图表「{row[0]}」在您打开之后被修改过：请刷新后再删除。")
+        act.describe(f"删除图表「{row[0]}」")
+        with act.track("charts", [chart_id]):
+            act.cur.execute("DELETE FROM charts WHERE id = ?", [int(chart_id)])
 
+
+def _one(row: tuple[Any, ...] | None) -> int:
+    """The integer in a one-value row (count, max, RETURNING id)."""
+    if row is None:
+        raise ValueError("the statement returned no row")
+    return int(row[0])

@@ -13,7 +13,8 @@ import polars as pl
 import pytest
 from PIL import Image, ImageChops
 
-from dangjian_core import audit, vocab
+import dangjian_core.charts as charts_package
+from dangjian_core import audit, registry, vocab
 from dangjian_core.charts import build, datasets, demo, export, model, store, style
 from dangjian_core.charts.model import ChartSpec, Dataset, Field
 from dangjian_core.errors import BadInput, ConflictError, NotFound, PermissionDenied
@@ -34,8 +35,17 @@ def ink(img: Image.Image, box=None) -> int:
     return int((np.asarray(region.convert("L")) < 200).sum())
 
 
+def declare(monkeypatch, dataset: Dataset | None = None, **kwargs) -> Dataset:
+    """Declare one more dataset for this test, the way a subject does: in its package's DATASETS
+    (the registry reads them live)."""
+    ds = dataset or Dataset(**kwargs)
+    model.check_dataset(ds)
+    monkeypatch.setattr(charts_package, "DATASETS", charts_package.DATASETS + (ds,))
+    return ds
+
+
 @pytest.fixture
-def scratch_dataset():
+def scratch_dataset(monkeypatch):
     """A dataset of our own (no tables): months, grades, a date, a Decimal measure."""
     months = [f"{m}月" for m in (12, 3, 1, 11, 2, 10)]
     frame = pl.DataFrame({
@@ -45,14 +55,12 @@ def scratch_dataset():
         "amount": [Decimal("10.05") * (i + 1) for i in range(24)],
         "count": list(range(24)),
     }, schema_overrides={"amount": pl.Decimal(18, 2)})
-    ds = model.register_dataset(Dataset(
+    return declare(monkeypatch, Dataset(
         code="scratch_test", label="测试数据", description="测试用",
         fields=[Field("month", "月份", "ordinal"), Field("grade", "测评等次", "ordinal"),
                 Field("day", "日期", "temporal"), Field("amount", "金额", "quantitative", unit="元"),
                 Field("count", "件数", "quantitative")],
         loader=lambda db, user: frame))
-    yield ds
-    model.REGISTERED.pop("scratch_test", None)
 
 
 def all_specs(ds: Dataset) -> list[ChartSpec]:
@@ -82,46 +90,35 @@ def test_our_datasets_are_listed_for_every_role(demo_db):
         assert set(OUR) <= set(codes), user
 
 
-def test_dataset_over_missing_table_is_absent_and_refused(demo_db):
-    model.register_dataset(code="not_yet_test", label="还没有的表", description="",
-                            fields=[Field("a", "甲")], tables=("table_not_built_yet",),
-                            loader=lambda db, user: db.read().__enter__().sql(
-                                "SELECT * FROM table_not_built_yet").pl())
-    try:
-        assert "not_yet_test" not in [d.code for d in datasets.available_datasets(demo_db, ADMIN)]
-        with pytest.raises(BadInput, match="暂不可用"):
-            datasets.load_frame(demo_db, ADMIN, "not_yet_test")
-    finally:
-        model.REGISTERED.pop("not_yet_test")
+def test_dataset_over_missing_table_is_absent_and_refused(demo_db, monkeypatch):
+    declare(monkeypatch, code="not_yet_test", label="还没有的表", description="",
+            fields=[Field("a", "甲")], tables=("table_not_built_yet",),
+            loader=lambda db, user: db.read().__enter__().sql("SELECT * FROM table_not_built_yet").pl())
+    assert "not_yet_test" not in [d.code for d in datasets.available_datasets(demo_db, ADMIN)]
+    with pytest.raises(BadInput, match="暂不可用"):
+        datasets.load_frame(demo_db, ADMIN, "not_yet_test")
 
 
-def test_loader_hitting_a_missing_table_is_a_chinese_message(demo_db):
+def test_loader_hitting_a_missing_table_is_a_chinese_message(demo_db, monkeypatch):
     def loader(db, user):
         with db.read() as cur:
             return cur.sql("SELECT * FROM dues_payments_not_here").pl()
 
-    model.register_dataset(code="undeclared_test", label="未声明表", description="",
-                            fields=[Field("a", "甲")], loader=loader)
-    try:
-        with pytest.raises(BadInput, match="暂不可用"):
-            datasets.load_frame(demo_db, ADMIN, "undeclared_test")
-    finally:
-        model.REGISTERED.pop("undeclared_test")
+    declare(monkeypatch, code="undeclared_test", label="未声明表", description="",
+            fields=[Field("a", "甲")], loader=loader)
+    with pytest.raises(BadInput, match="暂不可用"):
+        datasets.load_frame(demo_db, ADMIN, "undeclared_test")
 
 
-def test_dues_like_dataset_needs_dues_read(demo_db):
-    model.register_dataset(code="dues_test", label="党费（测试）", description="", perm="dues.read",
-                            fields=[Field("a", "甲")],
-                            loader=lambda db, user: pl.DataFrame({"a": ["x"]}))
-    try:
-        assert "dues_test" in [d.code for d in datasets.available_datasets(demo_db, TREASURER)]
-        assert "dues_test" in [d.code for d in datasets.available_datasets(demo_db, ADMIN)]
-        for user in (EDITOR, VIEWER):
-            assert "dues_test" not in [d.code for d in datasets.available_datasets(demo_db, user)]
-            with pytest.raises(PermissionDenied, match="查看党费"):
-                datasets.load_frame(demo_db, user, "dues_test")
-    finally:
-        model.REGISTERED.pop("dues_test")
+def test_dues_like_dataset_needs_dues_read(demo_db, monkeypatch):
+    declare(monkeypatch, code="dues_test", label="党费（测试）", description="", perm="dues.read",
+            fields=[Field("a", "甲")], loader=lambda db, user: pl.DataFrame({"a": ["x"]}))
+    assert "dues_test" in [d.code for d in datasets.available_datasets(demo_db, TREASURER)]
+    assert "dues_test" in [d.code for d in datasets.available_datasets(demo_db, ADMIN)]
+    for user in (EDITOR, VIEWER):
+        assert "dues_test" not in [d.code for d in datasets.available_datasets(demo_db, user)]
+        with pytest.raises(PermissionDenied, match="查看党费"):
+            datasets.load_frame(demo_db, user, "dues_test")
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -132,12 +129,19 @@ def test_dues_like_dataset_needs_dues_read(demo_db):
     dict(fields=[Field("a", "甲"), Field("a", "乙")]),
     dict(fields=[Field("n", "数", "quantitative")]),
 ])
-def test_registering_a_malformed_dataset_is_a_programming_error(kwargs):
+def test_a_malformed_dataset_is_a_programming_error(kwargs):
     base = dict(code="bad_test", label="坏", description="", fields=[Field("a", "甲")],
                 loader=lambda db, user: None)
     with pytest.raises(ValueError):
-        model.register_dataset(**{**base, **kwargs})
-    assert "bad_test" not in model.REGISTERED
+        model.check_dataset(Dataset(**{**base, **kwargs}))
+
+
+def test_every_declared_dataset_is_well_formed_and_listed_once():
+    declared = registry.datasets()
+    assert set(OUR) <= set(declared)
+    for ds in declared.values():
+        model.check_dataset(ds)
+    assert list(datasets.all_datasets())[:2] == list(OUR), "the general datasets come first"
 
 
 def test_frames_carry_chinese_labels_and_no_personal_data(demo_db):
@@ -215,7 +219,7 @@ def test_categories_without_a_natural_order_go_largest_first(demo_db):
 def test_impossible_charts_are_refused_in_chinese(demo_db, spec, message):
     with pytest.raises(BadInput, match=message):
         spec.validate()
-    if spec.dataset in model.REGISTERED:
+    if spec.dataset in datasets.all_datasets():
         with pytest.raises(BadInput, match=message):
             build.build_chart(spec, datasets.load_frame(demo_db, ADMIN, spec.dataset))
 
@@ -444,15 +448,12 @@ def test_demo_charts_are_seeded_and_draw(demo_db):
     assert new_id == len(demo.DEMO_CHARTS) + 1, "the id sequence continues after the demo rows"
 
 
-def test_charts_of_datasets_a_user_cannot_read_are_hidden(demo_db):
-    model.register_dataset(code="dues_hidden_test", label="党费（测试）", description="",
-                            perm="dues.read", fields=[Field("a", "甲")],
-                            loader=lambda db, user: pl.DataFrame({"a": ["x", "y"]}))
-    try:
-        store.save_chart(demo_db, TREASURER, "党费图", ChartSpec("dues_hidden_test", "bar", x="a"))
-        with pytest.raises(PermissionDenied):
-            store.save_chart(demo_db, EDITOR, "编辑的党费图", ChartSpec("dues_hidden_test", "bar", x="a"))
-        assert "党费图" in [c.name for c in store.visible_charts(demo_db, TREASURER)]
-        assert "党费图" not in [c.name for c in store.visible_charts(demo_db, EDITOR)]
-    finally:
-        model.REGISTERED.pop("dues_hidden_test")
+def test_charts_of_datasets_a_user_cannot_read_are_hidden(demo_db, monkeypatch):
+    declare(monkeypatch, code="dues_hidden_test", label="党费（测试）", description="",
+            perm="dues.read", fields=[Field("a", "甲")],
+            loader=lambda db, user: pl.DataFrame({"a": ["x", "y"]}))
+    store.save_chart(demo_db, TREASURER, "党费图", ChartSpec("dues_hidden_test", "bar", x="a"))
+    with pytest.raises(PermissionDenied):
+        store.save_chart(demo_db, EDITOR, "编辑的党费图", ChartSpec("dues_hidden_test", "bar", x="a"))
+    assert "党费图" in [c.name for c in store.visible_charts(demo_db, TREASURER)]
+    assert "党费图" not in [c.name for c in store.visible_charts(demo_db, EDITOR)]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dangjian_core.charts import demo, model, store
+from dangjian_core.charts import datasets, demo, model, store
 from tests.pages.apptest_helpers import app_for, problems
 
 
@@ -155,7 +155,7 @@ def test_every_dataset_and_chart_type_in_the_page_gives_a_chart_or_a_message(mon
     assert len(labels) >= 2
     drawn = 0
     for label in labels:
-        code = next(d.code for d in model.REGISTERED.values() if d.label == label)
+        code = next(d.code for d in datasets.all_datasets().values() if d.label == label)
         at.selectbox(key="ch_dataset").set_value(code)
         for kind in model.CHART_TYPES:
             at.selectbox(key="ch_kind").set_value(kind)
