@@ -238,13 +238,12 @@ def indicator_panel(db, user: User) -> None:
     st.subheader("其他设置")
     table_editor(db, user, specs.SETTINGS_SPEC, key="rp_settings", page_size=5)
     st.subheader("录入和导入的指标数值")
-    with db.read() as cur:
-        indicators.refresh_indicator_choices(cur)
     if user.can(model.PERM):
         with st.expander("从 Excel 导入指标数值"):
             values_import(db, user, "rp_values_import")
-    table_editor(db, user, specs.VALUES_SPEC, key="rp_values", filter_columns=["indicator"], page_size=200)
-    export_button(db, user, specs.VALUES_SPEC, key="rp_values")
+    values_spec = indicators.values_spec(db)  # its 指标 column offers the indicators defined now
+    table_editor(db, user, values_spec, key="rp_values", filter_columns=["indicator"], page_size=200)
+    export_button(db, user, values_spec, key="rp_values")
 
 
 def effect_panel(db) -> None:

@@ -14,15 +14,17 @@ What is where:
   `rectifications` — the rectification chain and the overdue board; `effect` — did reporting help.
 * `charts` — datasets for 简报图表; `demo` — `seed_demo` (domain modules never import it).
 
+Plain data for `registry`: `SPECS`, `AUDIT_TABLES`, `DATASETS`, `INDICATORS`, `seed_demo`.
+
 Every write checks `reports.write` and is recorded in one audit batch in the same
 transaction (操作记录 can revert it). Messages are Chinese and say what to fix.
 """
 
 from __future__ import annotations
 
-# importing these registers the subject's table specs, audit tables, indicator providers and
-# chart datasets (until the registry reads plain data instead)
-from . import charts, indicators, specs  # noqa: F401
+from .charts import DATASETS
 from .demo import seed_demo
+from .indicators import INDICATORS
+from .specs import AUDIT_TABLES, SPECS
 
-__all__ = ["seed_demo"]
+__all__ = ["AUDIT_TABLES", "DATASETS", "INDICATORS", "SPECS", "seed_demo"]

@@ -1,4 +1,4 @@
-"""述职评议 datasets for 简报图表 (registered when the charts module exists)."""
+"""述职评议 datasets for 简报图表 (`DATASETS`, collected by `registry.datasets()`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import polars as pl
 
 from .. import clock, vocab
 from ..auth import User
+from ..contracts import Dataset, Field
 from ..vocab import CATEGORIES, TIERS
 from .indicators import scores
 from .model import LEVEL_NAMES, SOURCES
@@ -59,20 +60,16 @@ def _dataset_items(db, user: User) -> pl.DataFrame:
         .then((pl.lit(today) - pl.col("deadline")).dt.total_days()).otherwise(0).cast(pl.Int64).alias("days_overdue"))
 
 
-def _register_datasets() -> None:
-    try:
-        from ..charts import model as charts
-    except ImportError:
-        return
-    F = charts.Field
-    charts.register_dataset(charts.Dataset(
+F = Field
+DATASETS = (
+    Dataset(
         code="report_scores", label="述职评议进度分（各单位当前）",
         description="每个单位一行：按「进度分与指标」中的公式算出的当前进度分（0–100）、分数段和有数据的指标数。",
         fields=[F("unit", "单位"), F("street", "街道/系统"), F("category", "类别", order=vocab.order_of(vocab.CATEGORIES)),
                 F("tier", "评定等次", order=vocab.order_of(vocab.TIERS)), F("band", "进度分段", "ordinal", order=SCORE_BANDS),
                 F("progress", "进度分", "quantitative", unit="分"), F("n_indicators", "指标数", "quantitative", unit="项")],
-        loader=_dataset_scores, tables=("report_indicators", "report_indicator_values", "orgs"), count_label="单位数"))
-    charts.register_dataset(charts.Dataset(
+        loader=_dataset_scores, tables=("report_indicators", "report_indicator_values", "orgs"), count_label="单位数"),
+    Dataset(
         code="report_votes", label="述职测评结果",
         description="每场述职每个单位一行：参评人数和好、较好、一般、差的票数，好+较好率（%）。",
         fields=[F("session", "场次", "ordinal"), F("year", "年度", "ordinal"), F("unit", "单位"),
@@ -80,8 +77,8 @@ def _register_datasets() -> None:
                 F("good_rate", "好+较好率", "quantitative", unit="%"), F("voters", "参评人数", "quantitative", unit="人"),
                 F("good", "好", "quantitative", unit="票"), F("fairly_good", "较好", "quantitative", unit="票"),
                 F("average", "一般", "quantitative", unit="票"), F("poor", "差", "quantitative", unit="票")],
-        loader=_dataset_votes, tables=("report_votes", "report_sessions", "orgs"), count_label="单位·场次数"))
-    charts.register_dataset(charts.Dataset(
+        loader=_dataset_votes, tables=("report_votes", "report_sessions", "orgs"), count_label="单位·场次数"),
+    Dataset(
         code="rectification_items", label="整改事项",
         description="每个整改事项一行：下发月份、来源、当前级别（整改意见单/通报批评单/约谈单）、状态和逾期天数。",
         fields=[F("month", "下发月份", "ordinal"), F("year", "年度", "ordinal"), F("street", "街道/系统"),
@@ -90,7 +87,16 @@ def _register_datasets() -> None:
                 F("level", "级别", "ordinal", order=list(LEVEL_NAMES.values())),
                 F("state", "状态", order=["整改中", "逾期", "已销号"]),
                 F("days_overdue", "逾期天数", "quantitative", unit="天")],
-        loader=_dataset_items, tables=("rectification_items", "orgs"), count_label="事项数"))
+        loader=_dataset_items, tables=("rectification_items", "orgs"), count_label="事项数"),
+)
 
 
-_register_datasets()
+def _register_legacy() -> None:
+    """charts.available_datasets still reads its own dict (until it reads registry.datasets())."""
+    from ..charts import model as charts
+
+    for ds in DATASETS:
+        charts.register_dataset(ds)
+
+
+_register_legacy()

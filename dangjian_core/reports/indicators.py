@@ -1,79 +1,56 @@
-"""述职评议 indicators: where each value comes from (providers: code → ``fn(cur, period) ->
-pl.DataFrame[unit_id, value]``, computed from other tables; otherwise the entered / imported
-monthly values), the progress score of every unit (`compute_scores`, `Scores`) and the
-import of entered values (long or wide files). A provider's value wins over an entered one.
-Other modules plug in with `register_provider`; the modules in `OPTIONAL_MODULES` are
-imported once so their registrations run (a module that is missing, or fails to import,
-only leaves its indicator without computed values)."""
+"""述职评议 indicators: where each value comes from — computed indicators
+(`contracts.Indicator`: ``provider(cur, as_of) -> pl.DataFrame[unit_id, value]``, collected by
+`registry.indicators()` from every subject's `INDICATORS`; this subject's own are `INDICATORS`
+below) or else the entered / imported monthly values; the progress score of every unit
+(`compute_scores`, `Scores`); the import of entered values (long or wide files). A computed
+value wins over an entered one. `register_provider` / `REPORT_INDICATOR_PROVIDERS` are the old
+way other modules plugged in, read by the registry until they declare `INDICATORS`."""
 
 from __future__ import annotations
 
-import importlib
-import re
+import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import polars as pl
 
-from .. import clock, fileio, tables
+from .. import clock, fileio, registry, tables
 from ..auth import User, require
+from ..contracts import Indicator
+from ..db import Cursor, Database
 from ..errors import CellError
-from ..tables import Column, ImportPreview
+from ..tables import ImportPreview, TableSpec
 from . import rules
-from .model import PERM, as_of_date, defs_from_frame, has_table, parse_period, period_of
+from .model import PERM, as_of_date, defs_from_frame, parse_period, period_of
 from .specs import VALUES_SPEC
 
-# =============================================================================================
-# Indicator providers
-# =============================================================================================
-Provider = Callable[[object, object], pl.DataFrame]
+PROVIDER_ERRORS: dict[str, str] = {}    # indicator code → why its provider failed last time
+
+# -- the old plug-in way (until dues and observation declare INDICATORS) ----------------------
+Provider = Callable[..., pl.DataFrame]
 PROVIDERS: dict[str, Provider] = {}
 PROVIDER_SOURCES: dict[str, str] = {}   # code → where the value comes from (Chinese)
-PROVIDER_ERRORS: dict[str, str] = {}    # optional module → why it could not be loaded
-OPTIONAL_MODULES = ("dues_store", "sites", "observation_store")
-MODULE_LABELS = {"dues_store": "党费收缴", "sites": "示范点", "observation_store": "观摩互进"}
-_loaded = False
-VALUE_SCHEMA = {"unit_id": pl.Int64, "value": pl.Float64}
+SUBJECT_LABELS = {"dues": "党费收缴", "sites": "示范点", "observation": "观摩互进"}
 
 
 def register_provider(code: str, fn: Provider, source: str = "") -> None:
-    """Plug in a computed indicator: ``fn(cur, period)`` returns `[unit_id, value]` for every
-    unit it knows, as of `period` (a `datetime.date`; use `as_of_date(period)` /
-    `period_of(...)`), reading only through `cur` (inside the caller's unit of work). A unit
-    left out has no value for this indicator (its weight is shared among the others).
-    The indicator must also be defined in 指标设置 (`report_indicators`) with this code."""
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", code):
-        raise ValueError(f"bad indicator code {code!r}")
+    """Old style: plug in a computed indicator (declare `INDICATORS` in your package instead)."""
+    Indicator(code, code, fn)  # refuses a bad code
     PROVIDERS[code] = fn
     PROVIDER_SOURCES[code] = source or "自动计算"
 
 
 def load_providers() -> dict[str, Provider]:
-    """Import the optional modules once so that their `register_provider` calls run."""
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for name in OPTIONAL_MODULES:
-            try:
-                module = importlib.import_module(f"dangjian_core.{name}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"dangjian_core.{name}":
-                    PROVIDER_ERRORS[name] = f"缺少模块 {exc.name}"
-                continue
-            except Exception as exc:  # noqa: BLE001 — another module's bug must not stop this page
-                PROVIDER_ERRORS[name] = f"{type(exc).__name__}: {exc}"
-                continue
-            extra = getattr(module, "REPORT_INDICATOR_PROVIDERS", None)
-            if isinstance(extra, dict):
-                for code, fn in extra.items():
-                    if code not in PROVIDERS:
-                        register_provider(code, fn, f"{MODULE_LABELS.get(name, name)}（自动计算）")
+    """Old style: the providers registered with `register_provider` or listed in a subject
+    module's `REPORT_INDICATOR_PROVIDERS` (registry.indicators() merges them in)."""
+    for subject, module in registry.modules():
+        extra = getattr(module, "REPORT_INDICATOR_PROVIDERS", None)
+        if isinstance(extra, dict):
+            for code, fn in extra.items():
+                if code not in PROVIDERS:
+                    register_provider(code, fn, f"{SUBJECT_LABELS.get(subject, subject)}（自动计算）")
     return PROVIDERS
-
-
-def _empty_values() -> pl.DataFrame:
-    return pl.DataFrame(schema=VALUE_SCHEMA)
 
 
 # An item's deadline in force on a given day: the latest escalation issued by then, or the
@@ -105,10 +82,8 @@ def _overdue_rectifications(cur, period) -> pl.DataFrame:
                    params={"d": d}).pl()
 
 
-def _site_assessment_score(cur, period) -> pl.DataFrame:
+def _site_assessment_score(cur: Cursor, period: object) -> pl.DataFrame:
     """The latest site assessment total on or before the date (demonstration-site units only)."""
-    if not (has_table(cur, "site_assessments") and has_table(cur, "sites")):
-        return _empty_values()
     d = as_of_date(period)
     return cur.sql("SELECT CAST(s.org_id AS BIGINT) AS unit_id, CAST(a.total AS DOUBLE) AS value"
                    " FROM site_assessments a JOIN sites s ON s.id = a.site_id WHERE a.assessed_on <= ?"
@@ -116,19 +91,28 @@ def _site_assessment_score(cur, period) -> pl.DataFrame:
                    params=[d]).pl()
 
 
-register_provider("open_rectifications", _open_rectifications, "整改跟踪（未销号事项数）")
-register_provider("overdue_rectifications", _overdue_rectifications, "整改跟踪（逾期事项数）")
-register_provider("site_assessment_score", _site_assessment_score, "示范点考评（最近一次总分）")
+INDICATORS = (
+    Indicator("open_rectifications", "未销号整改事项数", _open_rectifications, "整改跟踪（未销号事项数）"),
+    Indicator("overdue_rectifications", "逾期整改事项数", _overdue_rectifications, "整改跟踪（逾期事项数）"),
+    Indicator("site_assessment_score", "示范点考评得分", _site_assessment_score, "示范点考评（最近一次总分）"),
+)
 
 
-def refresh_indicator_choices(cur) -> dict[str, str]:
-    """The value table's 指标 column offers the indicators now defined (code → name)."""
-    choices = {c: n for c, n in cur.execute("SELECT code, name FROM report_indicators ORDER BY position, id").fetchall()}
-    i = VALUES_SPEC.names.index("indicator")
-    if VALUES_SPEC.columns[i].choices != choices:
-        old = VALUES_SPEC.columns[i]
-        VALUES_SPEC.columns[i] = Column(old.name, old.label, "choice", required=True, choices=choices)
-    return choices
+def indicator_choices(cur: Cursor) -> dict[str, str]:
+    """The indicators defined now, code → name (in their 顺序)."""
+    return {c: n for c, n in cur.execute("SELECT code, name FROM report_indicators ORDER BY position, id").fetchall()}
+
+
+def _values_spec(choices: dict[str, str]) -> TableSpec:
+    spec = copy.copy(VALUES_SPEC)  # a copy: the shared spec is never rewritten
+    spec.columns = [replace(c, choices=choices) if c.name == "indicator" else c for c in VALUES_SPEC.columns]
+    return spec
+
+
+def values_spec(db: Database) -> TableSpec:
+    """The value table's spec whose 指标 column offers the indicators defined now."""
+    with db.read() as cur:
+        return _values_spec(indicator_choices(cur))
 
 
 def indicator_defs(cur, *, enabled_only: bool = True) -> list[rules.IndicatorDef]:
@@ -141,14 +125,14 @@ def indicator_defs(cur, *, enabled_only: bool = True) -> list[rules.IndicatorDef
 
 def indicators(db) -> pl.DataFrame:
     """The indicator settings with where each value comes from (for the settings screen)."""
-    load_providers()
+    sources = {code: ind.source for code, ind in registry.indicators().items()}
     with db.read() as cur:
         df = cur.sql("SELECT i.*, (SELECT count(*) FROM report_indicator_values v WHERE v.indicator = i.code) AS n_values,"
                      " (SELECT max(period) FROM report_indicator_values v WHERE v.indicator = i.code) AS latest_period"
                      " FROM report_indicators i ORDER BY position, id").pl()
     total = float(df.filter(pl.col("enabled"))["weight"].sum() or 0)
     return df.with_columns(
-        source=pl.col("code").map_elements(lambda c: PROVIDER_SOURCES.get(c, "录入或导入"), return_dtype=pl.String),
+        source=pl.col("code").replace_strict(sources, default="录入或导入", return_dtype=pl.String),
         share=pl.when(pl.col("enabled") & (total > 0)).then(pl.col("weight") / total * 100).otherwise(None),
     )
 
@@ -193,7 +177,7 @@ def indicator_values(cur, as_of: date, defs: list) -> pl.DataFrame:
     """`[unit_id, indicator, value, source]` as of a date: for each enabled indicator the
     provider's value where there is one, else the latest entered value of a month on or
     before `as_of`'s month."""
-    load_providers()
+    computed_by = registry.indicators()
     codes = [d.code for d in defs]
     entered = cur.sql(
         "SELECT CAST(unit_id AS BIGINT) AS unit_id, indicator, arg_max(value, period) AS value"
@@ -201,13 +185,13 @@ def indicator_values(cur, as_of: date, defs: list) -> pl.DataFrame:
         params=[period_of(as_of), codes]).pl().with_columns(source=pl.lit("entered"))
     parts = []
     for code in codes:
-        fn = PROVIDERS.get(code)
-        if fn is None:
+        ind = computed_by.get(code)
+        if ind is None:
             continue
         try:
-            got = fn(cur, as_of)
-        except Exception as exc:  # noqa: BLE001 — a plug-in's failure leaves its indicator without values
-            PROVIDER_ERRORS[code] = f"{PROVIDER_SOURCES.get(code, code)}：{type(exc).__name__}: {str(exc)[:160]}"
+            got = ind.provider(cur, as_of)
+        except Exception as exc:  # noqa: BLE001 — another subject's failure leaves its indicator without values
+            PROVIDER_ERRORS[code] = f"{ind.source}：{type(exc).__name__}: {str(exc)[:160]}"
             continue
         PROVIDER_ERRORS.pop(code, None)
         if got is None or got.height == 0:
@@ -271,7 +255,7 @@ def import_indicator_values(db, user: User, frame: fileio.Frame, *, period=None,
     A row for a unit, indicator and month that already has a value updates it."""
     require(user, PERM)
     with db.read() as cur:
-        choices = refresh_indicator_choices(cur)
+        choices = indicator_choices(cur)
         orgs = dict(cur.execute("SELECT name, id FROM orgs").fetchall())
     by_header = {**{c: c for c in choices}, **{n: c for c, n in choices.items()}}
     df = frame.df.rename({c: c.strip() for c in frame.df.columns})
@@ -319,5 +303,5 @@ def import_indicator_values(db, user: User, frame: fileio.Frame, *, period=None,
     mapped = _RowFrame(df, frame.file, frame.first_row, rows)
     # a value file is a month's figures, matched by unit, indicator and month (not an export of
     # ours with versions): updating the stored value is what it is for
-    return tables.import_frame(db, user, VALUES_SPEC, mapped, commit=commit, confirm_overwrite=True,
+    return tables.import_frame(db, user, _values_spec(choices), mapped, commit=commit, confirm_overwrite=True,
                                description=f"导入述职指标数值：{frame.file}")

@@ -1,16 +1,14 @@
 """述职评议: constants, the month/period helpers and the small checks every part shares
-(no database reads here; `log_rows` writes audit entries for rows a caller already read)."""
+(no database reads here)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from .. import audit, clock, tables
-from ..auth import User
+from .. import clock, tables
 from ..errors import BadInput, ConflictError
 from . import rules
 
@@ -34,28 +32,7 @@ def resolve_today(today: date | None) -> date:
 keys_frame = tables.register_keys
 
 
-def has_table(cur, name: str) -> bool:
-    return bool(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
-                            " AND schema_name = 'main' AND table_name = ?", [name]).fetchone()[0])
-
-
 new_keys = tables.new_keys
-
-
-def log_rows(cur, batch: int, user: User, table: str, action: str, keys: Iterable,
-         before: dict | None = None, after: dict | None = None) -> None:
-    """Audit entries for rows already read as JSON (audit.rows_json) before / after."""
-    keys = [str(k) for k in keys]
-    if not keys:
-        return
-    audit.record_many(cur, batch, user, table, pl.DataFrame({
-        "row_key": keys, "action": [action] * len(keys),
-        "before": [(before or {}).get(k) for k in keys], "after": [(after or {}).get(k) for k in keys],
-    }, schema={"row_key": pl.String, "action": pl.String, "before": pl.String, "after": pl.String}))
-
-
-def log_inserts(cur, batch, user, table: str, keys: list) -> None:
-    log_rows(cur, batch, user, table, "insert", keys, None, audit.rows_json(cur, table, "id", keys))
 
 
 def required_note(note, what: str) -> str:

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import polars as pl
 
-from .. import audit, clock
-from ..auth import User, require
+from .. import clock, uow
+from ..auth import User
+from ..db import Database
 from ..errors import BadInput, NotFound
 from . import rules
 from .indicators import Scores, compute_scores, units_frame
-from .model import MAX_NOTE, PERM, check_version, keys_frame, log_inserts, log_rows, required_note, resolve_today
+from .model import MAX_NOTE, PERM, check_version, keys_frame, required_note, resolve_today
 from .sessions import session_row
 from .specs import read_settings
 
@@ -92,48 +94,46 @@ class DraftResult:
     picked: int
     kept: int
     notes: list
-    batch_id: int
+    batch_id: int | None
 
 
-def draft_picks(db, user: User, session_id, *, today: date | None = None) -> DraftResult:
+def draft_picks(db: Database, user: User, session_id: object, *, today: date | None = None) -> DraftResult:
     """生成/重新生成建议名单: keep locked, swapped-in and added units (and remember units swapped
     out), drop the other rule picks, and fill the free places by the rule."""
-    require(user, PERM)
     today = resolve_today(today)
-    with db.write() as cur:
+    with uow.action(db, user, PERM, "report_pick", "生成述职建议名单") as act:
+        cur = act.cur
         s = session_row(cur, session_id)
         _check_draft(s)
         rules.check_capacity(int(s["capacity"]))
+        act.describe(f"生成述职建议名单：{s['title']}")
         rows = cur.sql("SELECT id, unit_id, status, source, locked FROM report_picks WHERE session_id = ?",
                        params=[s["id"]]).pl()
         keep_mask = (pl.col("status") == "removed") | (pl.col("source") != "rule") | pl.col("locked")
         keep, drop = rows.filter(keep_mask), rows.filter(~keep_mask)
         slots = int(s["capacity"]) - keep.filter((pl.col("status") == "picked") & (pl.col("source") != "added")).height
         notes: list[str] = []
-        batch = audit.new_batch(cur, user, "report_pick", f"生成述职建议名单：{s['title']}")
-        if drop.height:
-            ids = drop["id"].to_list()
-            before = audit.rows_json(cur, "report_picks", "id", ids)
-            keys_frame(cur, "drop_picks", ids)
-            cur.execute("DELETE FROM report_picks WHERE id IN (SELECT k FROM drop_picks)")
-            cur.unregister("drop_picks")
-            log_rows(cur, batch, user, "report_picks", "delete", ids, before, None)
-        picked = pl.DataFrame()
-        if slots > 0:
-            picked, _, notes = rank_units(cur, s, today, exclude=keep["unit_id"].to_list(), capacity=slots)
-        else:
-            notes.append(f"锁定和调换的单位已占满 {s['capacity']} 个名额，没有再按规则增选")
-        if picked.height:
-            ids = [r[0] for r in cur.execute("SELECT nextval('report_picks_seq') FROM range(?)", [picked.height]).fetchall()]
-            frame = picked.select(pl.Series("id", ids, dtype=pl.Int64), "unit_id", pl.col("rank").alias("rule_rank"),
-                                  "progress", "reason")
-            cur.register("new_picks", frame)
-            cur.execute("INSERT INTO report_picks (id, session_id, unit_id, status, source, locked, rule_rank, progress,"
-                        " reason, updated_by) SELECT id, ?, unit_id, 'picked', 'rule', false, rule_rank, progress, reason, ?"
-                        " FROM new_picks", [s["id"], user.username])
-            cur.unregister("new_picks")
-            log_inserts(cur, batch, user, "report_picks", ids)
-    return DraftResult(picked.height, keep.filter(pl.col("status") == "picked").height, notes, batch)
+        with act.track("report_picks", drop["id"].to_list()) as tracked:
+            if drop.height:
+                keys_frame(cur, "drop_picks", drop["id"].to_list())
+                cur.execute("DELETE FROM report_picks WHERE id IN (SELECT k FROM drop_picks)")
+                cur.unregister("drop_picks")
+            picked = pl.DataFrame()
+            if slots > 0:
+                picked, _, notes = rank_units(cur, s, today, exclude=keep["unit_id"].to_list(), capacity=slots)
+            else:
+                notes.append(f"锁定和调换的单位已占满 {s['capacity']} 个名额，没有再按规则增选")
+            if picked.height:
+                ids = [r[0] for r in cur.execute("SELECT nextval('report_picks_seq') FROM range(?)", [picked.height]).fetchall()]
+                frame = picked.select(pl.Series("id", ids, dtype=pl.Int64), "unit_id", pl.col("rank").alias("rule_rank"),
+                                      "progress", "reason")
+                cur.register("new_picks", frame)
+                cur.execute("INSERT INTO report_picks (id, session_id, unit_id, status, source, locked, rule_rank, progress,"
+                            " reason, updated_by) SELECT id, ?, unit_id, 'picked', 'rule', false, rule_rank, progress, reason, ?"
+                            " FROM new_picks", [s["id"], user.username])
+                cur.unregister("new_picks")
+                tracked.add(ids)
+    return DraftResult(picked.height, keep.filter(pl.col("status") == "picked").height, notes, act.batch_id)
 
 
 def _pick_row(cur, pick_id) -> dict:
@@ -144,31 +144,30 @@ def _pick_row(cur, pick_id) -> dict:
     return rows[0]
 
 
-def _update_pick(cur, batch, user, pick_id: int, sets: dict) -> None:
-    before = audit.rows_json(cur, "report_picks", "id", [pick_id])
+def _update_pick(act: uow.Action, pick_id: int, sets: dict[str, object]) -> None:
     cols = ", ".join(f"{c} = ?" for c in sets)
-    cur.execute(f"UPDATE report_picks SET {cols}, version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
-                [*sets.values(), clock.now(), user.username, pick_id])
-    log_rows(cur, batch, user, "report_picks", "update", [pick_id], before, audit.rows_json(cur, "report_picks", "id", [pick_id]))
+    with act.track("report_picks", [pick_id]):
+        act.cur.execute(f"UPDATE report_picks SET {cols}, version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
+                        [*sets.values(), clock.now(), act.user.username, pick_id])
 
 
-def lock_pick(db, user: User, pick_id, locked: bool = True, note: str | None = None, *, expected_version=None) -> None:
+def lock_pick(db: Database, user: User, pick_id: object, locked: bool = True, note: str | None = None, *,
+              expected_version: int | None = None) -> None:
     """Lock a picked unit (it stays when the list is regenerated) or unlock it."""
-    require(user, PERM)
-    if note is not None and len(note.strip()) > MAX_NOTE:
-        raise BadInput(f"说明太长了：最多 {MAX_NOTE} 个字")
-    with db.write() as cur:
-        p = _pick_row(cur, pick_id)
-        s = session_row(cur, p["session_id"])
+    with uow.action(db, user, PERM, "report_pick", "锁定述职单位") as act:
+        if note is not None and len(note.strip()) > MAX_NOTE:
+            raise BadInput(f"说明太长了：最多 {MAX_NOTE} 个字")
+        p = _pick_row(act.cur, pick_id)
+        s = session_row(act.cur, p["session_id"])
         _check_draft(s)
         check_version(p, expected_version, f"「{p['name']}」")
         if p["status"] != "picked":
             raise BadInput(f"「{p['name']}」已被调出名单，不能锁定")
-        batch = audit.new_batch(cur, user, "report_pick", f"{'锁定' if locked else '解除锁定'}述职单位：{s['title']} {p['name']}")
-        sets: dict = {"locked": bool(locked)}
+        act.describe(f"{'锁定' if locked else '解除锁定'}述职单位：{s['title']} {p['name']}")
+        sets: dict[str, object] = {"locked": bool(locked)}
         if note and note.strip():
             sets["note"] = note.strip()
-        _update_pick(cur, batch, user, p["id"], sets)
+        _update_pick(act, p["id"], sets)
 
 
 def unit_row(cur, unit_id) -> dict:
@@ -190,8 +189,9 @@ def _unit_in_session(cur, session_id: int, unit: dict) -> None:
         raise BadInput(f"「{unit['name']}」{where}，不能重复加入；如需恢复请在「操作记录」中撤销那次调整")
 
 
-def _insert_manual_pick(cur, batch, user, s: dict, unit: dict, source: str, note: str, today: date,
-                        replaces: dict | None) -> int:
+def _insert_manual_pick(act: uow.Action, s: dict[str, Any], unit: dict[str, Any], source: str, note: str, today: date,
+                        replaces: dict[str, Any] | None) -> int:
+    cur = act.cur
     sc = compute_scores(cur, min(s["session_date"], today))
     row = sc.table.filter(pl.col("unit_id") == unit["id"]).to_dicts()
     progress = row[0]["progress"] if row else None
@@ -199,78 +199,76 @@ def _insert_manual_pick(cur, batch, user, s: dict, unit: dict, source: str, note
     what = f"调换：替换「{replaces['name']}」" if replaces else "办公室增加"
     score = "无指标数据" if progress is None else f"进度分 {progress:g}"
     reason = f"{what}（说明：{note}）；{score}" + (f"；滞后指标：{lag}" if lag and lag != rules.ALL_TARGETS_MET else "")
-    pid = cur.execute("SELECT nextval('report_picks_seq')").fetchone()[0]
-    cur.execute("INSERT INTO report_picks (id, session_id, unit_id, status, source, locked, progress, reason, note,"
-                " replaces_id, updated_by) VALUES (?, ?, ?, 'picked', ?, false, ?, ?, ?, ?, ?)",
-                [pid, s["id"], unit["id"], source, progress, reason, note, replaces["id"] if replaces else None,
-                 user.username])
-    log_inserts(cur, batch, user, "report_picks", [pid])
+    pid = int(cur.execute("SELECT nextval('report_picks_seq')").fetchone()[0])
+    with act.track("report_picks", [pid]):
+        cur.execute("INSERT INTO report_picks (id, session_id, unit_id, status, source, locked, progress, reason, note,"
+                    " replaces_id, updated_by) VALUES (?, ?, ?, 'picked', ?, false, ?, ?, ?, ?, ?)",
+                    [pid, s["id"], unit["id"], source, progress, reason, note, replaces["id"] if replaces else None,
+                     act.user.username])
     return pid
 
 
-def swap_pick(db, user: User, pick_id, unit_id, note: str, *, expected_version=None, today: date | None = None) -> int:
+def swap_pick(db: Database, user: User, pick_id: object, unit_id: object, note: str, *,
+              expected_version: int | None = None, today: date | None = None) -> int:
     """Replace a picked unit by another (a note is required). Returns the new pick's id."""
-    require(user, PERM)
-    note = required_note(note, "调换单位")
     today = resolve_today(today)
-    with db.write() as cur:
-        p = _pick_row(cur, pick_id)
-        s = session_row(cur, p["session_id"])
+    with uow.action(db, user, PERM, "report_pick", "调换述职单位") as act:
+        note = required_note(note, "调换单位")
+        p = _pick_row(act.cur, pick_id)
+        s = session_row(act.cur, p["session_id"])
         _check_draft(s)
         check_version(p, expected_version, f"「{p['name']}」")
         if p["status"] != "picked":
             raise BadInput(f"「{p['name']}」已被调出名单")
         if p["locked"]:
             raise BadInput(f"「{p['name']}」已锁定：确需调换请先解除锁定")
-        unit = unit_row(cur, unit_id)
-        _unit_in_session(cur, s["id"], unit)
-        batch = audit.new_batch(cur, user, "report_pick", f"调换述职单位：{s['title']} {p['name']} → {unit['name']}")
-        _update_pick(cur, batch, user, p["id"], {"status": "removed", "locked": False, "note": f"调出：{note}"})
-        return _insert_manual_pick(cur, batch, user, s, unit, "added" if p["source"] == "added" else "swap",
+        unit = unit_row(act.cur, unit_id)
+        _unit_in_session(act.cur, s["id"], unit)
+        act.describe(f"调换述职单位：{s['title']} {p['name']} → {unit['name']}")
+        _update_pick(act, p["id"], {"status": "removed", "locked": False, "note": f"调出：{note}"})
+        return _insert_manual_pick(act, s, unit, "added" if p["source"] == "added" else "swap",
                                    note, today, {"id": p["id"], "name": p["name"]})
 
 
-def add_pick(db, user: User, session_id, unit_id, note: str, *, today: date | None = None) -> int:
+def add_pick(db: Database, user: User, session_id: object, unit_id: object, note: str, *, today: date | None = None) -> int:
     """Add a unit beyond the rule's list (a note is required). Returns the new pick's id."""
-    require(user, PERM)
-    note = required_note(note, "增加单位")
     today = resolve_today(today)
-    with db.write() as cur:
-        s = session_row(cur, session_id)
+    with uow.action(db, user, PERM, "report_pick", "增加述职单位") as act:
+        note = required_note(note, "增加单位")
+        s = session_row(act.cur, session_id)
         _check_draft(s)
-        unit = unit_row(cur, unit_id)
-        _unit_in_session(cur, s["id"], unit)
-        batch = audit.new_batch(cur, user, "report_pick", f"增加述职单位：{s['title']} {unit['name']}")
-        return _insert_manual_pick(cur, batch, user, s, unit, "added", note, today, None)
+        unit = unit_row(act.cur, unit_id)
+        _unit_in_session(act.cur, s["id"], unit)
+        act.describe(f"增加述职单位：{s['title']} {unit['name']}")
+        return _insert_manual_pick(act, s, unit, "added", note, today, None)
 
 
 @dataclass
 class PublishResult:
     picked: int
     scored: int
-    batch_id: int
+    batch_id: int | None
 
 
-def publish(db, user: User, session_id, *, expected_version=None, today: date | None = None) -> PublishResult:
+def publish(db: Database, user: User, session_id: object, *, expected_version: int | None = None,
+            today: date | None = None) -> PublishResult:
     """发布名单: freeze the session and its list; store every unit's score of this moment."""
-    require(user, PERM)
     today = resolve_today(today)
-    with db.write() as cur:
+    with uow.action(db, user, PERM, "report_publish", "发布述职名单") as act:
+        cur = act.cur
         s = session_row(cur, session_id)
         _check_draft(s)
         check_version(s, expected_version, s["title"])
-        n = cur.execute("SELECT count(*) FROM report_picks WHERE session_id = ? AND status = 'picked'", [s["id"]]).fetchone()[0]
+        n = int(cur.execute("SELECT count(*) FROM report_picks WHERE session_id = ? AND status = 'picked'", [s["id"]]).fetchone()[0])
         if not n:
             raise BadInput(f"{s['title']}还没有述职单位：请先点「生成建议名单」")
-        batch = audit.new_batch(cur, user, "report_publish", f"发布述职名单：{s['title']}（{n} 个单位）")
-        before = audit.rows_json(cur, "report_sessions", "id", [s["id"]])
-        cur.execute("UPDATE report_sessions SET status = 'published', published_at = ?, published_by = ?,"
-                    " version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
-                    [clock.now(), user.username, clock.now(), user.username, s["id"]])
-        log_rows(cur, batch, user, "report_sessions", "update", [s["id"]], before,
-             audit.rows_json(cur, "report_sessions", "id", [s["id"]]))
+        act.describe(f"发布述职名单：{s['title']}（{n} 个单位）")
+        with act.track("report_sessions", [s["id"]]):
+            cur.execute("UPDATE report_sessions SET status = 'published', published_at = ?, published_by = ?,"
+                        " version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
+                        [clock.now(), user.username, clock.now(), user.username, s["id"]])
         scored = snapshot_scores(cur, s["id"], compute_scores(cur, min(s["session_date"], today)))
-    return PublishResult(n, scored, batch)
+    return PublishResult(n, scored, act.batch_id)
 
 
 def snapshot_scores(cur, session_id: int, sc: Scores) -> int:

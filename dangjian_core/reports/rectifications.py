@@ -8,12 +8,12 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from .. import audit, clock, tables
+from .. import clock, tables, uow
 from ..auth import User, require
 from ..errors import BadInput, CellError, NotFound
 from ..tables import Changes
 from . import rules
-from .model import LEVEL_NAMES, PERM, log_inserts, log_rows, resolve_today
+from .model import LEVEL_NAMES, PERM, resolve_today
 from .specs import ITEMS_SPEC, read_settings
 
 
@@ -136,14 +136,14 @@ def confirm_escalations(db, user: User, confirm: list[tuple[int, int]], *, confi
     level 3, or was escalated by someone else meanwhile; and for dates: not after today, not
     before the current document was issued, and never so far back that the new deadline has
     already passed (a document overdue at birth). Returns the audit batch id."""
-    require(user, PERM)
     today = resolve_today(today)
     confirmed_on = confirmed_on or today
-    if not confirm:
-        raise BadInput("请先选择要确认升级的事项")
-    if confirmed_on > today:
-        raise BadInput("确认日期不能晚于今天")
-    with db.write() as cur:
+    with uow.action(db, user, PERM, "rectification_escalate", "确认整改升级") as act:
+        cur = act.cur
+        if not confirm:
+            raise BadInput("请先选择要确认升级的事项")
+        if confirmed_on > today:
+            raise BadInput("确认日期不能晚于今天")
         days = int(read_settings(cur)["escalation_days"])
         plan, errors = [], []
         for item_id, level in confirm:
@@ -175,23 +175,22 @@ def confirm_escalations(db, user: User, confirm: list[tuple[int, int]], *, confi
         if errors:
             raise BadInput("以下事项不能升级，没有做任何改动：", errors)
         names = "、".join(f"{r['name']}→{e.name}" for r, e in plan[:3]) + ("等" if len(plan) > 3 else "")
-        batch = audit.new_batch(cur, user, "rectification_escalate", f"确认整改升级 {len(plan)} 项：{names}")
+        act.describe(f"确认整改升级 {len(plan)} 项：{names}")
         ids = [r[0] for r in cur.execute("SELECT nextval('rectification_escalations_seq') FROM range(?)",
                                          [len(plan)]).fetchall()]
-        keys = [r["id"] for r, _ in plan]
-        before = audit.rows_json(cur, "rectification_items", "id", keys)
         now = clock.now()
-        for eid, (r, e) in zip(ids, plan):
-            cur.execute("INSERT INTO rectification_escalations (id, item_id, from_level, to_level, issued, deadline,"
-                        " from_deadline, days_overdue, note, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [eid, r["id"], r["level"], e.level, e.issued, e.deadline, r["deadline"],
-                         (confirmed_on - r["deadline"]).days, (note or "").strip() or None, now, user.username])
-            cur.execute("UPDATE rectification_items SET level = ?, deadline = ?, version = version + 1, updated_at = ?,"
-                        " updated_by = ? WHERE id = ?", [e.level, e.deadline, now, user.username, r["id"]])
-        log_inserts(cur, batch, user, "rectification_escalations", ids)
-        log_rows(cur, batch, user, "rectification_items", "update", keys, before,
-             audit.rows_json(cur, "rectification_items", "id", keys))
-    return batch
+        with act.track("rectification_items", [r["id"] for r, _ in plan]), \
+                act.track("rectification_escalations", []) as escalated:
+            for eid, (r, e) in zip(ids, plan):
+                cur.execute("INSERT INTO rectification_escalations (id, item_id, from_level, to_level, issued, deadline,"
+                            " from_deadline, days_overdue, note, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [eid, r["id"], r["level"], e.level, e.issued, e.deadline, r["deadline"],
+                             (confirmed_on - r["deadline"]).days, (note or "").strip() or None, now, user.username])
+                cur.execute("UPDATE rectification_items SET level = ?, deadline = ?, version = version + 1, updated_at = ?,"
+                            " updated_by = ? WHERE id = ?", [e.level, e.deadline, now, user.username, r["id"]])
+            escalated.add(ids)
+    assert act.batch_id is not None  # a confirmed plan always writes
+    return act.batch_id
 
 
 def escalations(db, item_id) -> pl.DataFrame:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from .. import audit, tables
-from ..auth import User, require
+from .. import tables, uow
+from ..auth import User
+from ..db import Database
 from ..errors import BadInput, NotFound
 from ..tables import Changes
 from . import rules
-from .model import KINDS, PERM, log_inserts
+from .model import KINDS, PERM
 from .specs import SESSIONS_SPEC, read_settings
 
 
@@ -50,25 +51,30 @@ def session_label(row: dict) -> str:
     return f"{row['title']}（{d:%m月%d日}，{KINDS.get(row['kind'], row['kind'])}）"
 
 
-def create_year(db, user: User, year) -> list[int]:
+def create_year(db: Database, user: User, year: object) -> list[int]:
     """The six default sessions of a year (rules.default_sessions), with the default
     capacity, start time and time per unit from the settings. Returns the new ids."""
-    require(user, PERM)
+    with uow.action(db, user, PERM, "report_sessions", "生成年度述职场次") as act:
+        y = parse_year(year)
+        act.describe(f"生成 {y} 年述职场次（6 场）")
+        n = act.cur.execute("SELECT count(*) FROM report_sessions WHERE year = ?", [y]).fetchone()[0]
+        if n:
+            raise BadInput(f"{y} 年已有 {n} 场述职安排，不能重复生成；日期可在表格中直接修改")
+        with act.track("report_sessions", []) as tracked:
+            ids = insert_sessions(act.cur, y, rules.default_sessions(y), read_settings(act.cur), user.username)
+            tracked.add(ids)
+    return ids
+
+
+def parse_year(year: object) -> int:
+    """A year the office may plan (2000–2100), or BadInput in Chinese."""
     try:
-        y = int(year)
+        y = int(year)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise BadInput(f"年度「{year}」无效") from None
     if not 2000 <= y <= 2100:
         raise BadInput(f"年度「{y}」无效，应在 2000–2100 之间")
-    with db.write() as cur:
-        n = cur.execute("SELECT count(*) FROM report_sessions WHERE year = ?", [y]).fetchone()[0]
-        if n:
-            raise BadInput(f"{y} 年已有 {n} 场述职安排，不能重复生成；日期可在表格中直接修改")
-        s = read_settings(cur)
-        ids = insert_sessions(cur, y, rules.default_sessions(y), s, user.username)
-        batch = audit.new_batch(cur, user, "report_sessions", f"生成 {y} 年述职场次（6 场）")
-        log_inserts(cur, batch, user, "report_sessions", ids)
-    return ids
+    return y
 
 
 def insert_sessions(cur, year: int, plan: list, s: dict, who: str, status: str = "draft") -> list[int]:

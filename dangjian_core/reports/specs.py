@@ -10,10 +10,11 @@ from datetime import datetime
 
 import polars as pl
 
-from .. import audit, clock, tables
+from .. import clock, tables
 from ..auth import User
+from ..contracts import AuditTable
 from ..errors import BadInput
-from ..tables import Changes, Column, Issue, TableSpec, register
+from ..tables import Changes, Column, Issue, TableSpec
 from . import rules
 from .model import DIRECTIONS, KINDS, PERM, SESSION_STATUS, SOURCES, defs_from_frame, keys_frame, new_keys, parse_period
 
@@ -28,7 +29,7 @@ def _settings_checks(cur, after: pl.DataFrame, touched: set, deleted: set) -> li
     return issues
 
 
-SETTINGS_SPEC = register(TableSpec(
+SETTINGS_SPEC = TableSpec(
     table="report_settings", label="述职评议设置", perm=PERM, natural_key=None,
     columns=[
         Column("cooldown_days", "冷却期（天）", "int", required=True, min=0, max=730, default=rules.COOLDOWN_DAYS,
@@ -43,7 +44,7 @@ SETTINGS_SPEC = register(TableSpec(
                default="calendar", help="逾期看板的逾期天数按自然日还是工作日计算（工作日只扣除周六、周日）"),
     ],
     checks=[_settings_checks],
-))
+)
 
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -101,7 +102,7 @@ def _new_indicator_code() -> str:
     return f"custom_{uuid.uuid4().hex[:12]}"
 
 
-INDICATORS_SPEC = register(TableSpec(
+INDICATORS_SPEC = TableSpec(
     table="report_indicators", label="述职指标设置", perm=PERM, natural_key="code", order_by="position, id",
     columns=[
         # the code is the key values and formulas refer to: kept, never shown (people read the
@@ -120,7 +121,7 @@ INDICATORS_SPEC = register(TableSpec(
     ],
     checks=[_check_indicators],
     delete_checks=[_refuse_delete_indicators],
-))
+)
 
 
 def _indicator_choices() -> dict[str, str]:
@@ -150,7 +151,7 @@ def _check_values(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[
     return issues
 
 
-VALUES_SPEC = register(TableSpec(
+VALUES_SPEC = TableSpec(
     table="report_indicator_values", label="述职指标数值", perm=PERM, natural_key=None,
     order_by="period DESC, unit_id, indicator",
     columns=[
@@ -161,7 +162,7 @@ VALUES_SPEC = register(TableSpec(
         Column("note", "备注", max_len=200),
     ],
     checks=[_check_values],
-))
+)
 
 
 def _check_sessions(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
@@ -207,7 +208,7 @@ def _refuse_delete_sessions(cur, keys: list) -> list[str]:
             if st == "published" or n]
 
 
-SESSIONS_SPEC = register(TableSpec(
+SESSIONS_SPEC = TableSpec(
     table="report_sessions", label="述职场次", perm=PERM, natural_key="title", order_by="session_date, id",
     columns=[
         Column("title", "场次", editable=False, max_len=40),
@@ -225,7 +226,7 @@ SESSIONS_SPEC = register(TableSpec(
     ],
     checks=[_check_sessions],
     delete_checks=[_refuse_delete_sessions],
-))
+)
 
 
 def _check_items(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
@@ -263,7 +264,7 @@ def _refuse_delete_items(cur, keys: list) -> list[str]:
     return [f"「{name}」的第 {k} 号事项已升级过 {n} 次，不能删除：整改完成请销号" for k, name, n in rows]
 
 
-ITEMS_SPEC = register(TableSpec(
+ITEMS_SPEC = TableSpec(
     table="rectification_items", label="整改事项", perm=PERM, natural_key=None, order_by="id",
     columns=[
         Column("unit_id", "单位", "ref", required=True, ref="orgs", width="large"),
@@ -280,11 +281,13 @@ ITEMS_SPEC = register(TableSpec(
     ],
     checks=[_check_items],
     delete_checks=[_refuse_delete_items],
-))
+)
 
-for _table, _label in (("report_picks", "述职名单"), ("report_votes", "测评票"),
-                       ("rectification_escalations", "整改升级记录")):
-    audit.register_table(_table, _label, "id", PERM)
+SPECS = (SETTINGS_SPEC, INDICATORS_SPEC, VALUES_SPEC, SESSIONS_SPEC, ITEMS_SPEC)
+AUDIT_TABLES = tuple(AuditTable(table=t, label=label, perm=PERM) for t, label in (
+    ("report_picks", "述职名单"), ("report_votes", "测评票"), ("rectification_escalations", "整改升级记录")))
+for _spec in SPECS:  # tables.get_spec still reads its own dict (until it reads the registry)
+    tables.register(_spec)
 
 
 # =============================================================================================

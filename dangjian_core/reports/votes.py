@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import polars as pl
 
-from .. import audit, clock, fileio
+from .. import clock, fileio, uow
 from ..auth import User, require
+from ..db import Database
 from ..errors import BadInput, CellError, ConflictError
 from ..tables import ImportPreview
 from . import rules
-from .model import GRADE_LABELS, PERM, log_inserts, log_rows, resolve_today
+from .model import GRADE_LABELS, PERM, resolve_today
 from .notices import notice
 from .picks import unit_row
 from .sessions import session_row
@@ -61,52 +63,52 @@ def _vote_changes(stored: dict[int, dict], rows: list[dict]) -> tuple[list[dict]
     return ins, upd, same
 
 
-def _write_votes(cur, batch, user, session_id: int, rows: list[dict]) -> tuple[int, int]:
+def _write_votes(act: uow.Action, session_id: int, rows: list[dict[str, Any]]) -> tuple[int, int]:
     """Insert or update one vote row per unit (rows: unit_id, voters, good, …, comments —
     `KEEP` or a missing field keeps the stored value); only rows that change are written."""
+    cur, who = act.cur, act.user.username
     stored = _stored_votes(cur, session_id)
     existing = {u: r["id"] for u, r in stored.items()}
     ins, upd, _ = _vote_changes(stored, rows)
     now = clock.now()
-    if upd:
-        keys = [existing[r["unit_id"]] for r in upd]
-        before = audit.rows_json(cur, "report_votes", "id", keys)
-        frame = pl.DataFrame([{**r, "id": existing[r["unit_id"]]} for r in upd]).select(
-            pl.col("id").cast(pl.Int64), *[pl.col(c).cast(pl.Int64) for c in ("voters", *rules.GRADE_COLUMNS)],
-            pl.col("comments").cast(pl.String))
-        cur.register("upd_votes", frame)
-        cur.execute("UPDATE report_votes AS t SET voters = f.voters, good = f.good, fairly_good = f.fairly_good,"
-                    " average = f.average, poor = f.poor, comments = f.comments, version = t.version + 1,"
-                    " updated_at = ?, updated_by = ? FROM upd_votes f WHERE t.id = f.id", [now, user.username])
-        cur.unregister("upd_votes")
-        log_rows(cur, batch, user, "report_votes", "update", keys, before, audit.rows_json(cur, "report_votes", "id", keys))
-    if ins:
-        ids = [r[0] for r in cur.execute("SELECT nextval('report_votes_seq') FROM range(?)", [len(ins)]).fetchall()]
-        frame = pl.DataFrame([{**r, "id": i} for r, i in zip(ins, ids)]).select(
-            pl.col("id").cast(pl.Int64), pl.col("unit_id").cast(pl.Int64),
-            *[pl.col(c).cast(pl.Int64) for c in ("voters", *rules.GRADE_COLUMNS)], pl.col("comments").cast(pl.String))
-        cur.register("ins_votes", frame)
-        cur.execute("INSERT INTO report_votes (id, session_id, unit_id, voters, good, fairly_good, average, poor,"
-                    " comments, updated_at, updated_by) SELECT id, ?, unit_id, voters, good, fairly_good, average, poor,"
-                    " comments, ?, ? FROM ins_votes", [session_id, now, user.username])
-        cur.unregister("ins_votes")
-        log_inserts(cur, batch, user, "report_votes", ids)
+    with act.track("report_votes", [existing[r["unit_id"]] for r in upd]) as tracked:
+        if upd:
+            frame = pl.DataFrame([{**r, "id": existing[r["unit_id"]]} for r in upd]).select(
+                pl.col("id").cast(pl.Int64), *[pl.col(c).cast(pl.Int64) for c in ("voters", *rules.GRADE_COLUMNS)],
+                pl.col("comments").cast(pl.String))
+            cur.register("upd_votes", frame)
+            cur.execute("UPDATE report_votes AS t SET voters = f.voters, good = f.good, fairly_good = f.fairly_good,"
+                        " average = f.average, poor = f.poor, comments = f.comments, version = t.version + 1,"
+                        " updated_at = ?, updated_by = ? FROM upd_votes f WHERE t.id = f.id", [now, who])
+            cur.unregister("upd_votes")
+        if ins:
+            ids = [r[0] for r in cur.execute("SELECT nextval('report_votes_seq') FROM range(?)", [len(ins)]).fetchall()]
+            frame = pl.DataFrame([{**r, "id": i} for r, i in zip(ins, ids)]).select(
+                pl.col("id").cast(pl.Int64), pl.col("unit_id").cast(pl.Int64),
+                *[pl.col(c).cast(pl.Int64) for c in ("voters", *rules.GRADE_COLUMNS)], pl.col("comments").cast(pl.String))
+            cur.register("ins_votes", frame)
+            cur.execute("INSERT INTO report_votes (id, session_id, unit_id, voters, good, fairly_good, average, poor,"
+                        " comments, updated_at, updated_by) SELECT id, ?, unit_id, voters, good, fairly_good, average, poor,"
+                        " comments, ?, ? FROM ins_votes", [session_id, now, who])
+            cur.unregister("ins_votes")
+            tracked.add(ids)
     return len(ins), len(upd)
 
 
-def record_votes(db, user: User, session_id, unit_id, good, fairly_good, average, poor, voters,
-                 comments=KEEP, *, expected_version: int | None = None, today: date | None = None) -> int | None:
+def record_votes(db: Database, user: User, session_id: object, unit_id: object, good: object, fairly_good: object,
+                 average: object, poor: object, voters: object, comments: object = KEEP, *,
+                 expected_version: int | None = None, today: date | None = None) -> int | None:
     """Record (or correct) one unit's appraisal votes. A correction writes only what changed:
     `comments` left out (KEEP) keeps the saved 评议意见; an unchanged form writes nothing
     (returns None). `expected_version` is the version the form was filled from (0: no votes
     yet) — a row changed by someone else since refuses the save. Returns the audit batch id."""
-    require(user, PERM)
-    tally = rules.tally_votes(good, fairly_good, average, poor, voters)
-    if comments is not KEEP:
-        comments = (comments or "").strip() or None
-        if comments and len(comments) > 1000:
-            raise BadInput("评议意见太长了：最多 1000 个字")
-    with db.write() as cur:
+    with uow.action(db, user, PERM, "report_votes", "录入测评票") as act:
+        cur = act.cur
+        tally = rules.tally_votes(good, fairly_good, average, poor, voters)
+        if comments is not KEEP:
+            comments = (str(comments or "")).strip() or None
+            if comments and len(comments) > 1000:
+                raise BadInput("评议意见太长了：最多 1000 个字")
         s = _vote_session(cur, session_id, resolve_today(today))
         unit = unit_row(cur, unit_id)
         if unit["id"] not in _picked_units(cur, s["id"]):
@@ -117,13 +119,9 @@ def record_votes(db, user: User, session_id, unit_id, good, fairly_good, average
                                 "请刷新页面，核对最新的票数后再改。")
         row = {"unit_id": unit["id"], "voters": tally.voters, "good": tally.good, "fairly_good": tally.fairly_good,
                "average": tally.average, "poor": tally.poor, "comments": comments}
-        ins, upd, _ = _vote_changes({unit["id"]: old} if old else {}, [row])
-        if not ins and not upd:
-            return None
-        batch = audit.new_batch(cur, user, "report_votes",
-                                f"{'更正' if old else '录入'}测评票：{s['title']} {unit['name']}")
-        _write_votes(cur, batch, user, s["id"], [row])
-    return batch
+        act.describe(f"{'更正' if old else '录入'}测评票：{s['title']} {unit['name']}")
+        _write_votes(act, s["id"], [row])
+    return act.batch_id
 
 
 def votes(db, session_id) -> pl.DataFrame:
@@ -270,12 +268,8 @@ def import_votes(db, user: User, session_id, frame: fileio.Frame, *, commit: boo
         preview.warnings.append(f"名单中还有 {len(in_list) - len(rows)} 个单位没有测评票")
     if not commit:
         return preview
-    with db.write() as cur:
-        _vote_session(cur, session_id, today)
-        ins, upd, _ = _vote_changes(_stored_votes(cur, s["id"]), rows)
-        batch = None
-        if ins or upd:
-            batch = audit.new_batch(cur, user, "report_votes", f"导入测评表：{s['title']}（{frame.file}）")
-            _write_votes(cur, batch, user, s["id"], rows)
-    preview.committed, preview.batch_id = True, batch
+    with uow.action(db, user, PERM, "report_votes", f"导入测评表：{s['title']}（{frame.file}）") as act:
+        _vote_session(act.cur, session_id, today)
+        _write_votes(act, s["id"], rows)
+    preview.committed, preview.batch_id = True, act.batch_id
     return preview

@@ -11,7 +11,7 @@ import io
 import polars as pl
 import pytest
 
-from dangjian_core import audit, clock, fileio, tables
+from dangjian_core import audit, clock, fileio, registry, tables
 from dangjian_core.db import Database, load_migrations
 from dangjian_core.errors import BadInput, ConflictError, NotFound, PermissionDenied, ValidationFailed
 from dangjian_core.reports import effect, indicators, model, notices, picks, rectifications, rules, sessions, specs, votes
@@ -138,25 +138,25 @@ def test_a_registered_provider_plugs_in_and_wins_over_entered_values(rdb, monkey
     assert sc.contributions.filter(pl.col("unit_id") == 1)["source_zh"][0] == "自动计算"
 
 
-def test_register_provider_api_and_missing_optional_modules(monkeypatch):
-    monkeypatch.setattr(indicators, "_loaded", False)
-    monkeypatch.setattr(indicators, "OPTIONAL_MODULES", ("no_such_module_here",))
-    indicators.load_providers()  # a missing module is simply skipped
-    assert "no_such_module_here" not in indicators.PROVIDER_ERRORS
+def test_computed_indicators_come_from_the_registry_and_old_style_providers_still_plug_in(monkeypatch):
+    got = registry.indicators()
+    assert {"open_rectifications", "overdue_rectifications", "site_assessment_score"} <= set(got)
+    assert got["open_rectifications"].source == "整改跟踪（未销号事项数）"
     with pytest.raises(ValueError):
         indicators.register_provider("Bad Code", lambda cur, p: None)
     monkeypatch.setattr(indicators, "PROVIDERS", dict(indicators.PROVIDERS))
+    monkeypatch.setattr(indicators, "PROVIDER_SOURCES", dict(indicators.PROVIDER_SOURCES))
     indicators.register_provider("custom_rate", lambda cur, p: pl.DataFrame(), "测试")
-    assert indicators.PROVIDER_SOURCES["custom_rate"] == "测试"
+    assert registry.indicators()["custom_rate"].source == "测试"
 
 
-def test_site_provider_is_empty_when_the_sites_tables_do_not_exist(tmp_path):
+def test_a_failing_provider_leaves_its_indicator_without_values_and_the_scores_still_come(tmp_path):
     d = Database(tmp_path / "no_sites.duckdb")
-    d.migrate([m for m in load_migrations() if m.version in (1, 30)])
+    d.migrate([m for m in load_migrations() if m.version in (1, 30)])  # no sites tables: that provider fails
     add_orgs(d, 2)
     with d.read() as cur:
-        assert indicators._site_assessment_score(cur, D(2024, 5, 1)).height == 0
         assert indicators.compute_scores(cur, D(2024, 5, 1)).table.height == 2
+    assert "site_assessment_score" in indicators.PROVIDER_ERRORS
     d.close()
 
 
@@ -227,7 +227,7 @@ def test_indicator_definition_checks(rdb):
                                   "target": 100, "floor": 0, "enabled": "是", "position": 8}])
     tables.save(rdb, EDITOR, spec, ok)
     with rdb.read() as cur:
-        assert "party_day" in indicators.refresh_indicator_choices(cur)
+        assert "party_day" in indicators.indicator_choices(cur)
 
 
 def test_import_indicator_values_long_wide_update_and_errors(rdb):
@@ -642,7 +642,7 @@ def test_demo_data_is_consistent(demo_db):
 def test_audit_labels_are_registered():
     for t in ("report_sessions", "report_picks", "report_votes", "rectification_items", "rectification_escalations",
               "report_indicators", "report_indicator_values", "report_settings"):
-        assert t in audit.KEY_COLUMNS and audit.WRITE_PERMS[t] == model.PERM
+        assert audit.key_column(t) == "id" and audit.WRITE_PERMS[t] == model.PERM and audit.table_labels()[t]
 
 
 def test_chart_datasets_for_briefings(demo_db):
@@ -697,7 +697,7 @@ def test_indicator_code_is_hidden_and_made_up_for_a_new_indicator(rdb):
     code = indicators.indicators(rdb).filter(pl.col("name") == "主题党日开展率二")["code"][0]
     assert specs._CODE_RE.match(code)
     with rdb.read() as cur:
-        assert indicators.refresh_indicator_choices(cur)[code] == "主题党日开展率二"
+        assert indicators.indicator_choices(cur)[code] == "主题党日开展率二"
 
 
 def test_rank_wording_is_one_and_counts_the_same_units_after_a_lock(rdb):
