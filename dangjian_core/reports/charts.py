@@ -90,13 +90,3 @@ DATASETS = (
         loader=_dataset_items, tables=("rectification_items", "orgs"), count_label="事项数"),
 )
 
-
-def _register_legacy() -> None:
-    """charts.available_datasets still reads its own dict (until it reads registry.datasets())."""
-    from ..charts import model as charts
-
-    for ds in DATASETS:
-        charts.register_dataset(ds)
-
-
-_register_legacy()
