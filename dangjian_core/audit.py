@@ -497,14 +497,6 @@ def _undo_run(act: Action, table: str, action: str, cols: tuple[str, ...] | None
         schema={"row_key": pl.String, "action": pl.String, "before": pl.String, "after": pl.String}))
 
 
-def revert_change(db, user: User, entry_id: int) -> int:
-    with db.read() as cur:
-        row = cur.execute("SELECT batch_id FROM audit_log WHERE id = ?", [entry_id]).fetchone()
-    if row is None:
-        raise NotFound(f"找不到第 {entry_id} 条修改记录。")
-    return revert_batch(db, user, row[0], entry_ids=[entry_id])
-
-
 def _write_perm(table: str) -> str:
     return WRITE_PERMS.get(table, "orgs.write")
 

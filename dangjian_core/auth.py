@@ -7,12 +7,18 @@ called by every core function that writes. A viewer calling a write function get
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import bcrypt
 
 from .errors import BadInput, PermissionDenied
+
+if TYPE_CHECKING:
+    from .db import Database
+    from .uow import Action
 
 ROLES = {
     "admin": "系统管理员",
@@ -153,17 +159,11 @@ def list_users(db) -> list[dict]:
     return [dict(zip(keys, r)) for r in rows]
 
 
-def _audit_user_change(cur, actor: User, username: str, action: str, before, after, text: str):
-    from . import audit
+def _user_action(db: Database, actor: User | None, perm: str, description: str) -> AbstractContextManager[Action]:
+    """One audited action on the users table (uow imports this module, hence the late import)."""
+    from . import uow
 
-    batch = audit.new_batch(cur, actor, "users", text)
-    audit.record(cur, batch, actor, "users", username, action, before, after)
-
-
-def _public(row: dict | None) -> dict | None:
-    if row is None:
-        return None
-    return {k: v for k, v in row.items() if k not in ("password_hash",)}
+    return uow.action(db, actor, perm, "users", description)
 
 
 def _user_row(cur, username: str) -> dict | None:
@@ -183,49 +183,50 @@ def add_user(db, actor: User, username: str, display_name: str, password: str, r
         raise BadInput("用户名只能包含字母、数字、下划线、连字符或点，且不能为空。")
     role_set = parse_roles(",".join(roles) if not isinstance(roles, str) else roles)
     hashed = hash_password(password)
-    with db.write() as cur:
+    with _user_action(db, actor, "users.manage", f"新增用户 {username}") as act:
+        cur = act.cur
         if _user_row(cur, username):
             raise BadInput(f"用户名「{username}」已存在。")
         cur.execute("INSERT INTO users(username, display_name, password_hash, roles)"
                     " VALUES (?, ?, ?, ?)",
                     [username, display_name or username, hashed, ",".join(sorted(role_set))])
-        _audit_user_change(cur, actor, username, "insert", None, _public(_user_row(cur, username)),
-                           f"新增用户 {username}")
+        act.record("users", username, "insert", None, _user_row(cur, username))
 
 
 def set_password(db, actor: User, username: str, password: str) -> None:
-    if actor.username != username:
-        require(actor, "users.manage")
+    own = actor is not None and actor.username == username  # everyone may change their own password
+    require(actor, "read" if own else "users.manage")
     hashed = hash_password(password)
-    with db.write() as cur:
+    with _user_action(db, actor, "read" if own else "users.manage", f"修改用户 {username} 的密码") as act:
+        cur = act.cur
         before = _user_row(cur, username)
         if before is None:
             raise BadInput(f"用户「{username}」不存在。")
         cur.execute("UPDATE users SET password_hash = ?, token_version = token_version + 1,"
                     " failed_logins = 0, locked_until = NULL WHERE username = ?",
                     [hashed, username])
-        _audit_user_change(cur, actor, username, "update", _public(before),
-                           _public(_user_row(cur, username)), f"修改用户 {username} 的密码")
+        act.record("users", username, "update", before, _user_row(cur, username))
 
 
 def set_disabled(db, actor: User, username: str, disabled: bool = True) -> None:
     require(actor, "users.manage")
     if disabled and actor.username == username:
         raise BadInput("不能停用自己的账号。")
-    with db.write() as cur:
+    with _user_action(db, actor, "users.manage", f"{'停用' if disabled else '启用'}用户 {username}") as act:
+        cur = act.cur
         before = _user_row(cur, username)
         if before is None:
             raise BadInput(f"用户「{username}」不存在。")
         cur.execute("UPDATE users SET disabled = ?, token_version = token_version + 1"
                     " WHERE username = ?", [disabled, username])
-        _audit_user_change(cur, actor, username, "update", before, _user_row(cur, username),
-                           f"{'停用' if disabled else '启用'}用户 {username}")
+        act.record("users", username, "update", before, _user_row(cur, username))
 
 
 def set_roles(db, actor: User, username: str, roles) -> None:
     require(actor, "users.manage")
     role_set = parse_roles(",".join(roles) if not isinstance(roles, str) else roles)
-    with db.write() as cur:
+    with _user_action(db, actor, "users.manage", f"修改用户 {username} 的角色") as act:
+        cur = act.cur
         before = _user_row(cur, username)
         if before is None:
             raise BadInput(f"用户「{username}」不存在。")
@@ -233,8 +234,7 @@ def set_roles(db, actor: User, username: str, roles) -> None:
             raise BadInput("不能去掉自己的管理员角色。")
         cur.execute("UPDATE users SET roles = ?, token_version = token_version + 1"
                     " WHERE username = ?", [",".join(sorted(role_set)), username])
-        _audit_user_change(cur, actor, username, "update", before, _user_row(cur, username),
-                           f"修改用户 {username} 的角色")
+        act.record("users", username, "update", before, _user_row(cur, username))
 
 
 class LoginResult:
@@ -267,8 +267,10 @@ def authenticate(db, username: str, password: str, now: datetime | None = None) 
     username = (username or "").strip()
     if not username or not password:
         return LoginResult(None, "请输入用户名和密码。")
+    from . import uow
+
     # only the login counters and last_login change, which no cached page read shows
-    with db.write(invalidates_cache=False) as cur:
+    with uow.bookkeeping(db, invalidates_cache=False) as cur:
         row = cur.execute(
             "SELECT username, display_name, roles, token_version, password_hash, disabled,"
             " failed_logins, locked_until FROM users WHERE username = ?", [username]).fetchone()
@@ -303,17 +305,18 @@ def unlock_user(db, actor: User, username: str) -> bool:
     users.manage; audited. Returns False when the account was not locked (nothing written)."""
     require(actor, "users.manage")
     username = (username or "").strip()
-    with db.write() as cur:
+    with _user_action(db, actor, "users.manage", f"解除用户 {username} 的登录锁定") as act:
+        cur = act.cur
         row = cur.execute("SELECT failed_logins, locked_until FROM users WHERE username = ?",
                           [username]).fetchone()
         if row is None:
             raise BadInput(f"用户「{username}」不存在。")
         if not row[0] and row[1] is None:
             return False
-        before = {**_user_row(cur, username), "failed_logins": row[0], "locked_until": row[1]}
+        before = {**(_user_row(cur, username) or {}), "failed_logins": row[0], "locked_until": row[1]}
         cur.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?", [username])
-        after = {**_user_row(cur, username), "failed_logins": 0, "locked_until": None}
-        _audit_user_change(cur, actor, username, "update", before, after, f"解除用户 {username} 的登录锁定")
+        after = {**(_user_row(cur, username) or {}), "failed_logins": 0, "locked_until": None}
+        act.record("users", username, "update", before, after)
     return True
 
 

@@ -16,9 +16,9 @@ import weakref
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from . import clock
+from . import audit, clock, uow
 from .auth import User, require
-from .db import BackupCheck, sweep_partial_files
+from .db import BackupCheck, Database, sweep_partial_files
 from .errors import BadInput
 
 KEEP_DAYS = 30
@@ -115,9 +115,9 @@ _OS_REASONS = {errno.EACCES: "没有写入权限（请让服务用户 dangjian �
                errno.ENOENT: "文件夹不存在（共享目录没有挂载？）"}
 
 
-def _record(db, key: str, value) -> None:
+def _record(db: Database, key: str, value: datetime | str | None) -> None:
     text = value.isoformat(timespec="seconds") if isinstance(value, datetime) else value
-    with db.write() as cur:
+    with uow.bookkeeping(db) as cur:
         if text is None:
             cur.execute("DELETE FROM app_meta WHERE key = ?", [key])
         else:
@@ -202,15 +202,14 @@ def compare_counts(db, user: User, check: BackupCheck):
     """Rows per table in the backup next to the rows now, with Chinese table names."""
     import polars as pl
 
-    from . import audit
-
     require(user, "backup")
     with db.read() as cur:
         now = {t: cur.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for (t,) in cur.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
     names = sorted(set(check.row_counts) | (set(now) - {"schema_migrations"}))
+    labels = audit.table_labels()
     return pl.DataFrame({
-        "数据表": [audit.TABLE_LABELS.get(t, t) for t in names],
+        "数据表": [labels.get(t, t) for t in names],
         "表名": names,
         "备份中的行数": [check.row_counts.get(t) for t in names],
         "当前行数": [now.get(t) for t in names],
@@ -232,21 +231,3 @@ def restore(db, user: User, name: str) -> Path:
 def sweep_partial(db) -> list[Path]:
     """Remove the `.part` files of backups that were killed half-way (run at startup)."""
     return sweep_partial_files(backup_dir(db))
-
-
-def save_uploaded(db, user: User, filename: str, data: bytes) -> str:
-    """Keep an uploaded backup in the backup folder, only when `check_backup` accepts it."""
-    require(user, "backup")
-    if len(data) < 1024 or data[8:12] != b"DUCK":
-        raise BadInput("上传的文件不是有效的备份（不是 DuckDB 数据库文件）")
-    d = backup_dir(db)
-    d.mkdir(parents=True, exist_ok=True)
-    name = f"上传-{clock.now():%Y%m%d-%H%M%S}-{Path(filename).stem[:40]}.duckdb"
-    tmp = d / (name + ".part")
-    try:
-        tmp.write_bytes(data)
-        db.check_backup(tmp)
-        tmp.replace(d / name)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return name

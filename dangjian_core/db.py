@@ -499,10 +499,3 @@ def copy_file_backup(path: str | os.PathLike, dest: str | os.PathLike) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, dest)
     return dest
-
-
-def open_database(path: str | os.PathLike | None = None, *, migrate: bool = True) -> Database:
-    db = Database(path)
-    if migrate:
-        db.migrate()
-    return db

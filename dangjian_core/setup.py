@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from . import uow
 from .db import Database, default_path
 
 
@@ -15,7 +16,7 @@ def get_meta(db, key: str) -> str | None:
 
 
 def set_meta(db, key: str, value: str) -> None:
-    with db.write() as cur:
+    with uow.bookkeeping(db) as cur:
         cur.execute("INSERT OR REPLACE INTO app_meta VALUES (?, ?)", [key, value])
 
 

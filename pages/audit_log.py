@@ -5,8 +5,7 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
-# every subject registers its tables with the history on import: list them all in the filter
-from dangjian_core import audit, auth, clock, dues_store, members, observation_store, orgs, reports, sites  # noqa: F401
+from dangjian_core import audit, auth, clock
 from ui.messages import flash, run_safely, show_flashes
 from ui.session import current_user, get_db
 
@@ -34,7 +33,7 @@ shown = log.with_columns(
     pl.struct(["table_name", "action", "before", "after"]).map_elements(
         lambda r: audit.describe_change(r["table_name"], r["action"], r["before"], r["after"]),
         return_dtype=pl.String).alias("内容"),
-    pl.col("table_name").replace_strict(audit.TABLE_LABELS, default=pl.col("table_name")).alias("数据表"),
+    pl.col("table_name").replace_strict(audit.table_labels(), default=pl.col("table_name")).alias("数据表"),
     pl.col("action").replace_strict({"insert": "新增", "update": "修改", "delete": "删除"},
                                     default=pl.col("action")).alias("操作"),
     pl.when(pl.col("reverted_by").is_not_null()).then(pl.lit("已撤销")).otherwise(pl.lit("")).alias("状态"),
@@ -63,11 +62,12 @@ if user.can("audit.revert"):
     with c2:
         entries = shown.filter(pl.col("状态") == "")
         if entries.height:
-            one = {f"记录号 {r['记录号']}（第 {r['批次']} 批）{r['数据表']}：{r['内容'][:40]}": r["记录号"]
+            one = {f"记录号 {r['记录号']}（第 {r['批次']} 批）{r['数据表']}：{r['内容'][:40]}": (r["批次"], r["记录号"])
                    for r in entries.head(300).iter_rows(named=True)}
             pick_one = st.selectbox("只撤销其中一条修改", list(one), key="al_entry")
             if st.button("撤销这一条", key="al_revert_one"):
-                new_id, exc = run_safely(audit.revert_change, db, user, one[pick_one])
+                batch_id, entry_id = one[pick_one]
+                new_id, exc = run_safely(audit.revert_batch, db, user, batch_id, entry_ids=[entry_id])
                 if exc is None:
                     flash(f"已撤销这一条修改（撤销操作本身记为第 {new_id} 批，也可以再撤销）。")
                     st.rerun()

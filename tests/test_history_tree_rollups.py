@@ -37,19 +37,19 @@ def _batch_with_org_and_member(db):
 def test_undoing_one_insert_that_others_depend_on_is_refused_with_the_reason(demo_db):
     batch, org_id, member_id, entry = _batch_with_org_and_member(demo_db)
     with pytest.raises(ConflictError) as exc:
-        audit.revert_change(demo_db, ADMIN, entry["orgs"])
+        audit.revert_batch(demo_db, ADMIN, batch, entry_ids=[entry["orgs"]])
     assert "撤销测试党支部" in str(exc.value) and "党员" in str(exc.value)
     with demo_db.read() as cur:
         assert cur.execute("SELECT count(*) FROM orgs WHERE id = ?", [org_id]).fetchone()[0] == 1
 
     # the member alone can go; then the org has nothing depending on it
-    audit.revert_change(demo_db, ADMIN, entry["members"])
-    audit.revert_change(demo_db, ADMIN, entry["orgs"])
+    audit.revert_batch(demo_db, ADMIN, batch, entry_ids=[entry["members"]])
+    audit.revert_batch(demo_db, ADMIN, batch, entry_ids=[entry["orgs"]])
     with demo_db.read() as cur:
         assert cur.execute("SELECT count(*) FROM orgs WHERE id = ?", [org_id]).fetchone()[0] == 0
         assert cur.execute("SELECT count(*) FROM members WHERE id = ?", [member_id]).fetchone()[0] == 0
     with pytest.raises(ConflictError, match="撤销过"):
-        audit.revert_change(demo_db, ADMIN, entry["members"])
+        audit.revert_batch(demo_db, ADMIN, batch, entry_ids=[entry["members"]])
 
 
 def test_undoing_the_whole_batch_removes_the_dependent_rows_first(demo_db):
@@ -66,7 +66,7 @@ def test_one_update_inside_a_batch_is_undone_alone(demo_db):
         updates={a: {"name": na + "甲"}, b: {"name": nb + "乙"}}, versions={a: va, b: vb}))
     log = audit.list_changes(demo_db, ADMIN, batch_id=res.batch_id)
     first = next(i for i, k in zip(log["id"], log["row_key"]) if k == str(a))
-    audit.revert_change(demo_db, ADMIN, first)
+    audit.revert_batch(demo_db, ADMIN, res.batch_id, entry_ids=[first])
     names = dict(tables.load(demo_db, ADMIN, orgs.SPEC).select("id", "name").rows())
     assert names[a] == na and names[b] == nb + "乙"
 
