@@ -5,6 +5,7 @@ an assessment with the status change it caused) is a write like any other."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -16,8 +17,12 @@ from .auth import User, require
 from .errors import BadInput, ConflictError, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
-    from .db import Database
+    from .db import Cursor, Database
     from .uow import Action
+
+Choices = Mapping[str, str] | None   # a column's code → display, if it has codes
+# (cur, keys) → Chinese reasons why these rows may not be removed
+DeleteCheck = Callable[["Cursor", list[Any]], list[str]]
 
 # an audit_log row as revert reads it: id, table, row_key, action, before, after, reverted_by
 Entry = tuple[Any, ...]
@@ -37,9 +42,9 @@ HIDDEN = "***"
 
 
 # table → column → (Chinese label, {code: display} or None); filled by tables.TableSpec
-COLUMNS: dict[str, dict[str, tuple[str, dict | None]]] = {}
+COLUMNS: dict[str, dict[str, tuple[str, Choices]]] = {}
 # table → [(cur, keys) → reasons a row may not go]: asked before undoing the insert of a row
-DELETE_CHECKS: dict[str, list] = {}
+DELETE_CHECKS: dict[str, list[DeleteCheck]] = {}
 # Chinese names of columns of workflow tables that have no TableSpec (shared names first)
 FIELD_LABELS: dict[str, str] = {
     "name": "名称", "title": "标题", "note": "备注", "status": "状态", "level": "等级",
@@ -161,15 +166,15 @@ def _mask_json(text: str | None, hidden: set[str]) -> str | None:
     return json.dumps(row, ensure_ascii=False, sort_keys=True)
 
 
-def _reader_filter(user: User) -> tuple[str, list]:
+def _reader_filter(user: User) -> tuple[str, list[Any]]:
     """SQL condition on l.table_name (with its parameters) keeping what `user` may read."""
     if user.can("users.manage") and all(user.can(p) for p in READ_PERMS.values()):
         return "1=1", []
     return "l.table_name IN (SELECT unnest(?))", [sorted(readable_tables(user))]
 
 
-def register_columns(table: str, columns: dict[str, tuple[str, dict | None]],
-                     delete_checks: list | None = None) -> None:
+def register_columns(table: str, columns: dict[str, tuple[str, Choices]],
+                     delete_checks: Iterable[DeleteCheck] | None = None) -> None:
     """Chinese labels (and code → display) of a table's columns for the history, and the
     checks that say why a row may not be removed (asked when undoing its insert)."""
     COLUMNS[table] = dict(columns)
@@ -182,7 +187,7 @@ def field_label(table: str, column: str) -> str:
     return info[0] if info else FIELD_LABELS.get(column, column)
 
 
-def display_value(table: str, column: str, value) -> str:
+def display_value(table: str, column: str, value: object) -> str:
     """A value as a person reads it: codes as their Chinese, blanks as「空」, yes/no."""
     if value is None or value == "" or (isinstance(value, float) and value != value):
         return "空"
@@ -200,7 +205,7 @@ def display_value(table: str, column: str, value) -> str:
     return text
 
 
-def _json_default(v):
+def _json_default(v: object) -> str:
     if isinstance(v, (datetime, date)):
         return v.isoformat(sep=" ") if isinstance(v, datetime) else v.isoformat()
     if isinstance(v, Decimal):
@@ -208,20 +213,21 @@ def _json_default(v):
     return str(v)
 
 
-def to_json(value) -> str | None:
+def to_json(value: object) -> str | None:
     if value is None:
         return None
     return json.dumps(value, ensure_ascii=False, default=_json_default, sort_keys=True)
 
 
-def new_batch(cur, user: User, kind: str, description: str, reverts: int | None = None) -> int:
+def new_batch(cur: Cursor, user: User, kind: str, description: str, reverts: int | None = None) -> int:
     batch_id = cur.execute("SELECT nextval('audit_batch_seq')").fetchone()[0]
     cur.execute("INSERT INTO audit_batches(id, username, created_at, kind, description, reverts)"
                 " VALUES (?, ?, ?, ?, ?, ?)", [batch_id, user.username, clock.now(), kind, description, reverts])
-    return batch_id
+    return int(batch_id)
 
 
-def record(cur, batch_id: int, user: User, table: str, row_key, action: str, before, after) -> None:
+def record(cur: Cursor, batch_id: int, user: User, table: str, row_key: object, action: str,
+           before: object, after: object) -> None:
     cur.execute(
         "INSERT INTO audit_log(batch_id, username, created_at, table_name, row_key, action, before, after)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -230,7 +236,7 @@ def record(cur, batch_id: int, user: User, table: str, row_key, action: str, bef
          after if isinstance(after, str) or after is None else to_json(after)])
 
 
-def record_many(cur, batch_id: int, user: User, table: str, entries: pl.DataFrame) -> None:
+def record_many(cur: Cursor, batch_id: int, user: User, table: str, entries: pl.DataFrame) -> None:
     """entries: row_key (str), action, before (json str|null), after (json str|null)."""
     if entries.height == 0:
         return
@@ -253,12 +259,13 @@ def record_many(cur, batch_id: int, user: User, table: str, entries: pl.DataFram
         cur.unregister("audit_entries_frame")
 
 
-def rows_json(cur, table: str, key: str, keys: list) -> dict[str, str]:
+def rows_json(cur: Cursor, table: str, key: str, keys: Iterable[object]) -> dict[str, str]:
     """Current rows as JSON text, keyed by the key's text, read inside the transaction."""
-    if not keys:
+    texts = [str(k) for k in keys]
+    if not texts:
         return {}
     _check_table(table)
-    frame = pl.DataFrame({"k": [str(k) for k in keys]})
+    frame = pl.DataFrame({"k": texts})
     cur.register("audit_keys_frame", frame)
     try:
         rows = cur.execute(
@@ -276,7 +283,7 @@ def _check_table(table: str) -> None:
 
 
 # -- reading history ---------------------------------------------------------------------
-def list_changes(db, user: User, *, username: str | None = None, table: str | None = None,
+def list_changes(db: Database, user: User, *, username: str | None = None, table: str | None = None,
                  since: date | None = None, until: date | None = None,
                  batch_id: int | None = None, limit: int = 500) -> pl.DataFrame:
     """History entries, newest first, as `user` may see them: tables whose screens the user
@@ -305,7 +312,7 @@ def list_changes(db, user: User, *, username: str | None = None, table: str | No
         params.append(batch_id)
     params.append(int(limit))
     with db.read() as cur:
-        df = cur.sql(
+        df: pl.DataFrame = cur.sql(
             "SELECT l.id, l.batch_id, l.created_at AS at, l.username, l.table_name, l.row_key, l.action,"
             " CAST(l.before AS VARCHAR) AS before, CAST(l.after AS VARCHAR) AS after,"
             " l.reverted_by, b.description, b.kind"
@@ -322,16 +329,17 @@ def list_changes(db, user: User, *, username: str | None = None, table: str | No
     return df
 
 
-def list_batches(db, user: User, limit: int = 200) -> pl.DataFrame:
+def list_batches(db: Database, user: User, limit: int = 200) -> pl.DataFrame:
     """Batches, newest first, that hold at least one change `user` may read (see list_changes)."""
     require(user, "read")
     _sync()
     cond, params = _reader_filter(user)
     with db.read() as cur:
-        return cur.sql(
+        batches: pl.DataFrame = cur.sql(
             "SELECT b.id, b.created_at AS at, b.username, b.kind, b.description, b.reverts, b.reverted_by,"
             " count(l.id) AS changes FROM audit_batches b LEFT JOIN audit_log l ON l.batch_id = b.id"
             f" WHERE {cond} GROUP BY ALL ORDER BY b.id DESC LIMIT ?", params=params + [int(limit)]).pl()
+    return batches
 
 
 def describe_change(table: str, action: str, before: str | None, after: str | None) -> str:
@@ -340,7 +348,7 @@ def describe_change(table: str, action: str, before: str | None, after: str | No
     b = json.loads(before) if before else {}
     a = json.loads(after) if after else {}
 
-    def title(row: dict) -> str:
+    def title(row: dict[str, Any]) -> str:
         for k in ("name", "title", "item", "problem", "display_name", "username"):
             if row.get(k):
                 return str(row[k])
@@ -358,7 +366,7 @@ def describe_change(table: str, action: str, before: str | None, after: str | No
 
 
 # -- undo --------------------------------------------------------------------------------
-def _same(current: dict | None, expected: dict | None) -> bool:
+def _same(current: dict[str, Any] | None, expected: dict[str, Any] | None) -> bool:
     if current is None or expected is None:
         return current is None and expected is None
     for k, v in expected.items():
@@ -434,7 +442,7 @@ def revert_batch(db: Database, user: User, batch_id: int, *, entry_ids: list[int
     return new_id
 
 
-def _column_types(cur, table: str) -> dict[str, str]:
+def _column_types(cur: Cursor, table: str) -> dict[str, str]:
     return dict(cur.execute("SELECT column_name, data_type FROM information_schema.columns"
                             " WHERE table_name = ? AND table_schema = current_schema()", [table]).fetchall())
 
@@ -473,6 +481,7 @@ def _undo_run(act: Action, table: str, action: str, cols: tuple[str, ...] | None
             cur.execute(f'DELETE FROM "{table}" WHERE CAST("{key}" AS VARCHAR)'
                         " IN (SELECT k FROM audit_revert_frame)")
         else:
+            assert cols is not None  # an update or delete entry names its columns
             types = _column_types(cur, table)
             unknown = [c for c in cols if c not in types]
             if unknown:
@@ -501,7 +510,7 @@ def _write_perm(table: str) -> str:
     return WRITE_PERMS.get(table, "orgs.write")
 
 
-def usernames(db) -> list[str]:
+def usernames(db: Database) -> list[str]:
     """Everyone who appears in the history (for its 操作人 filter)."""
     with db.read() as cur:
         return [r[0] for r in cur.execute(

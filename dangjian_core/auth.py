@@ -7,17 +7,18 @@ called by every core function that writes. A viewer calling a write function get
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import bcrypt
 
 from .errors import BadInput, PermissionDenied
 
 if TYPE_CHECKING:
-    from .db import Database
+    from .db import Cursor, Database
     from .uow import Action
 
 ROLES = {
@@ -136,12 +137,12 @@ def parse_roles(text: str) -> frozenset[str]:
 
 
 # -- users in the database ---------------------------------------------------------------
-def _row_to_user(row) -> User:
+def _row_to_user(row: tuple[Any, ...]) -> User:
     username, display_name, roles, token_version = row
     return User(username, display_name, parse_roles(roles), token_version)
 
 
-def get_user(db, username: str) -> User | None:
+def get_user(db: Database, username: str) -> User | None:
     with db.read() as cur:
         row = cur.execute(
             "SELECT username, display_name, roles, token_version FROM users"
@@ -149,7 +150,7 @@ def get_user(db, username: str) -> User | None:
     return _row_to_user(row) if row else None
 
 
-def list_users(db) -> list[dict]:
+def list_users(db: Database) -> list[dict[str, Any]]:
     with db.read() as cur:
         rows = cur.execute(
             "SELECT username, display_name, roles, disabled, failed_logins, locked_until,"
@@ -166,7 +167,7 @@ def _user_action(db: Database, actor: User | None, perm: str, description: str) 
     return uow.action(db, actor, perm, "users", description)
 
 
-def _user_row(cur, username: str) -> dict | None:
+def _user_row(cur: Cursor, username: str) -> dict[str, Any] | None:
     rel = cur.execute(
         "SELECT username, display_name, roles, disabled, token_version FROM users"
         " WHERE username = ?", [username])
@@ -176,7 +177,8 @@ def _user_row(cur, username: str) -> dict | None:
     return dict(zip(["username", "display_name", "roles", "disabled", "token_version"], row))
 
 
-def add_user(db, actor: User, username: str, display_name: str, password: str, roles) -> None:
+def add_user(db: Database, actor: User, username: str, display_name: str, password: str,
+             roles: str | Iterable[str]) -> None:
     require(actor, "users.manage")
     username = (username or "").strip()
     if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
@@ -193,7 +195,7 @@ def add_user(db, actor: User, username: str, display_name: str, password: str, r
         act.record("users", username, "insert", None, _user_row(cur, username))
 
 
-def set_password(db, actor: User, username: str, password: str) -> None:
+def set_password(db: Database, actor: User, username: str, password: str) -> None:
     own = actor is not None and actor.username == username  # everyone may change their own password
     require(actor, "read" if own else "users.manage")
     hashed = hash_password(password)
@@ -208,7 +210,7 @@ def set_password(db, actor: User, username: str, password: str) -> None:
         act.record("users", username, "update", before, _user_row(cur, username))
 
 
-def set_disabled(db, actor: User, username: str, disabled: bool = True) -> None:
+def set_disabled(db: Database, actor: User, username: str, disabled: bool = True) -> None:
     require(actor, "users.manage")
     if disabled and actor.username == username:
         raise BadInput("不能停用自己的账号。")
@@ -222,7 +224,7 @@ def set_disabled(db, actor: User, username: str, disabled: bool = True) -> None:
         act.record("users", username, "update", before, _user_row(cur, username))
 
 
-def set_roles(db, actor: User, username: str, roles) -> None:
+def set_roles(db: Database, actor: User, username: str, roles: str | Iterable[str]) -> None:
     require(actor, "users.manage")
     role_set = parse_roles(",".join(roles) if not isinstance(roles, str) else roles)
     with _user_action(db, actor, "users.manage", f"修改用户 {username} 的角色") as act:
@@ -238,7 +240,7 @@ def set_roles(db, actor: User, username: str, roles) -> None:
 
 
 class LoginResult:
-    def __init__(self, user: User | None, message: str = ""):
+    def __init__(self, user: User | None, message: str = "") -> None:
         self.user = user
         self.message = message
 
@@ -256,7 +258,7 @@ LOGIN_FAILED = (f"用户名或密码不正确。连续输错 {MAX_FAILED_LOGINS}
 _DUMMY_HASH = "$2b$12$m5vkH57RYuoOyJX/wnEk/Ousw.oX59wDcavMQ.UStdYdvrtZcDvTK"
 
 
-def authenticate(db, username: str, password: str, now: datetime | None = None) -> LoginResult:
+def authenticate(db: Database, username: str, password: str, now: datetime | None = None) -> LoginResult:
     """Check a password with throttling kept in the database (survives restarts):
     5 failures lock the account for 15 minutes (an admin can unlock it: `unlock_user`).
 
@@ -300,7 +302,7 @@ def authenticate(db, username: str, password: str, now: datetime | None = None) 
         return LoginResult(User(username, display_name, parse_roles(roles), tv))
 
 
-def unlock_user(db, actor: User, username: str) -> bool:
+def unlock_user(db: Database, actor: User, username: str) -> bool:
     """Lift a login lock (and the failure count) before its 15 minutes are up. Needs
     users.manage; audited. Returns False when the account was not locked (nothing written)."""
     require(actor, "users.manage")
@@ -320,7 +322,7 @@ def unlock_user(db, actor: User, username: str) -> bool:
     return True
 
 
-def session_user(db, username: str, token_version: int | None) -> User | None:
+def session_user(db: Database, username: str, token_version: int | None) -> User | None:
     """The user behind a session or cookie, or None when disabled or the token is stale."""
     user = get_user(db, username)
     if user is None or (token_version is not None and user.token_version != token_version):

@@ -15,6 +15,9 @@ import threading
 import weakref
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import polars as pl
 
 from . import audit, clock, uow
 from .auth import User, require
@@ -26,11 +29,11 @@ STALE_DAYS = 2          # the admin page warns when the last good backup is olde
 SECOND_DIR_ENV = "DANGJIAN_BACKUP_DIR"
 
 
-def backup_dir(db) -> Path:
+def backup_dir(db: Database) -> Path:
     return Path(db.path).resolve().parent / "backups"
 
 
-def list_backups(db) -> list[dict]:
+def list_backups(db: Database) -> list[dict[str, Any]]:
     d = backup_dir(db)
     if not d.exists():
         return []
@@ -42,14 +45,14 @@ def list_backups(db) -> list[dict]:
     return out
 
 
-def make_backup(db, user: User, label: str = "手动") -> Path:
+def make_backup(db: Database, user: User, label: str = "手动") -> Path:
     require(user, "backup")
     made = db.backup(backup_dir(db) / f"{label}-{clock.now():%Y%m%d-%H%M%S}.duckdb")
     _record(db, "backup_last_ok", clock.now())
     return made
 
 
-def daily_backup(db, now: datetime | None = None, keep_days: int = KEEP_DAYS) -> Path | None:
+def daily_backup(db: Database, now: datetime | None = None, keep_days: int = KEEP_DAYS) -> Path | None:
     """Make today's automatic backup if there is none yet; drop automatic ones older than
     `keep_days`. Returns the new file, or None when today's exists."""
     now = now or clock.now()
@@ -82,7 +85,7 @@ def second_dir() -> Path | None:
     return Path(value) if value else None
 
 
-def _copy_to_second_place(db, today: Path, now: datetime, keep_days: int) -> None:
+def _copy_to_second_place(db: Database, today: Path, now: datetime, keep_days: int) -> None:
     """Copy today's automatic backup to the second folder (once a day) and apply the same
     retention there. The folder is never created here: a share that is not mounted must not
     become a folder on the local disk; a failure is recorded for the admin page, not raised."""
@@ -105,7 +108,7 @@ def _copy_to_second_place(db, today: Path, now: datetime, keep_days: int) -> Non
             _record(db, "backup_second_error", None)
         _drop_old(dest_dir, now, keep_days)
     except OSError as exc:
-        reason = _OS_REASONS.get(exc.errno) or exc.strerror or str(exc)
+        reason = (_OS_REASONS.get(exc.errno) if exc.errno is not None else None) or exc.strerror or str(exc)
         _record(db, "backup_second_error", f"{now:%Y-%m-%d %H:%M} 复制到 {dest_dir} 失败：{reason}")
 
 
@@ -124,48 +127,48 @@ def _record(db: Database, key: str, value: datetime | str | None) -> None:
             cur.execute("INSERT OR REPLACE INTO app_meta VALUES (?, ?)", [key, text])
 
 
-def _read(db, key: str) -> str | None:
+def _read(db: Database, key: str) -> str | None:
     with db.read() as cur:
         row = cur.execute("SELECT value FROM app_meta WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
 
-def status(db, now: datetime | None = None) -> dict:
+def status(db: Database, now: datetime | None = None) -> dict[str, Any]:
     """What the admin page shows: the last successful backup here and at the second place,
     the second place's last error, and warnings (Chinese) when a backup is over two days old."""
     now = now or clock.now()
     stale = now - timedelta(days=STALE_DAYS)
 
-    def when(key):
+    def when(key: str) -> datetime | None:
         v = _read(db, key)
         return datetime.fromisoformat(v) if v else None
 
     last, d2 = when("backup_last_ok"), second_dir()
-    out = {"last_ok": last, "second_dir": str(d2) if d2 else None,
-           "second_last_ok": when("backup_second_last_ok") if d2 else None,
-           "second_error": _read(db, "backup_second_error") if d2 else None, "warnings": []}
+    when2 = when("backup_second_last_ok") if d2 else None
+    warnings: list[str] = []
     if last is None or last < stale:
-        out["warnings"].append("最近一次成功备份" + (f"是 {last:%Y-%m-%d %H:%M}，已超过 {STALE_DAYS} 天"
-                                                    if last else "没有记录") + "：请立即备份，并检查应用是否一直在运行。")
-    if d2 is not None and (out["second_last_ok"] is None or out["second_last_ok"] < stale):
-        when2 = out["second_last_ok"]
-        out["warnings"].append(f"第二备份位置 {d2} 最近一次成功备份" +
-                               (f"是 {when2:%Y-%m-%d %H:%M}，已超过 {STALE_DAYS} 天" if when2 else "没有记录") +
-                               "：请检查该硬盘或共享目录是否挂载、是否可写。")
+        warnings.append("最近一次成功备份" + (f"是 {last:%Y-%m-%d %H:%M}，已超过 {STALE_DAYS} 天"
+                                            if last else "没有记录") + "：请立即备份，并检查应用是否一直在运行。")
+    if d2 is not None and (when2 is None or when2 < stale):
+        warnings.append(f"第二备份位置 {d2} 最近一次成功备份" +
+                        (f"是 {when2:%Y-%m-%d %H:%M}，已超过 {STALE_DAYS} 天" if when2 else "没有记录") +
+                        "：请检查该硬盘或共享目录是否挂载、是否可写。")
+    out: dict[str, Any] = {"last_ok": last, "second_dir": str(d2) if d2 else None, "second_last_ok": when2,
+                           "second_error": _read(db, "backup_second_error") if d2 else None, "warnings": warnings}
     return out
 
 
 _daily_threads: dict[int, threading.Thread] = {}
 
 
-def start_daily(db, interval_s: float = 3600) -> None:
+def start_daily(db: Database, interval_s: float = 3600) -> None:
     """Keep making the daily backup while the app runs for weeks: a daemon thread calls
     `daily_backup` every hour (it does nothing when today's exists). Started once per database."""
     if id(db) in _daily_threads:
         return
     ref = weakref.ref(db)  # the thread must not keep a closed or forgotten database alive
 
-    def loop():
+    def loop() -> None:
         stop = threading.Event()
         while not stop.wait(interval_s):
             target = ref()
@@ -182,7 +185,7 @@ def start_daily(db, interval_s: float = 3600) -> None:
     t.start()
 
 
-def _backup_file(db, name: str) -> Path:
+def _backup_file(db: Database, name: str) -> Path:
     d = backup_dir(db)
     src = (d / name).resolve()
     if src.parent != d.resolve() or not src.exists():
@@ -190,7 +193,7 @@ def _backup_file(db, name: str) -> Path:
     return src
 
 
-def check(db, user: User, name: str) -> BackupCheck:
+def check(db: Database, user: User, name: str) -> BackupCheck:
     """Check a backup of the backup folder before restoring it: refused (BadInput, Chinese)
     when it is not a whole backup of this program; else the row count of every table, for the
     admin to confirm."""
@@ -198,10 +201,8 @@ def check(db, user: User, name: str) -> BackupCheck:
     return db.check_backup(_backup_file(db, name))
 
 
-def compare_counts(db, user: User, check: BackupCheck):
+def compare_counts(db: Database, user: User, check: BackupCheck) -> pl.DataFrame:
     """Rows per table in the backup next to the rows now, with Chinese table names."""
-    import polars as pl
-
     require(user, "backup")
     with db.read() as cur:
         now = {t: cur.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for (t,) in cur.execute(
@@ -216,7 +217,7 @@ def compare_counts(db, user: User, check: BackupCheck):
     }, schema={"数据表": pl.String, "表名": pl.String, "备份中的行数": pl.Int64, "当前行数": pl.Int64})
 
 
-def restore(db, user: User, name: str) -> Path:
+def restore(db: Database, user: User, name: str) -> Path:
     """Restore a backup from the backup folder (by file name) after checking it; the current
     state is saved first, so a restore can itself be undone."""
     require(user, "backup")
@@ -228,6 +229,6 @@ def restore(db, user: User, name: str) -> Path:
     return safety
 
 
-def sweep_partial(db) -> list[Path]:
+def sweep_partial(db: Database) -> list[Path]:
     """Remove the `.part` files of backups that were killed half-way (run at startup)."""
     return sweep_partial_files(backup_dir(db))

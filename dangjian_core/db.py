@@ -19,11 +19,12 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -65,14 +66,15 @@ class Result:
 
     __slots__ = ("_rows", "description")
 
-    def __init__(self, raw):
+    def __init__(self, raw: duckdb.DuckDBPyConnection) -> None:
         self.description = raw.description
-        self._rows = raw.fetchall() if raw.description else []
+        self._rows: list[Any] = raw.fetchall() if raw.description else []
 
-    def fetchone(self):
+    def fetchone(self) -> Any:
+        """The first row (a tuple), or None."""
         return self._rows[0] if self._rows else None
 
-    def fetchall(self):
+    def fetchall(self) -> list[Any]:
         return self._rows
 
 
@@ -81,30 +83,31 @@ class Cursor:
 
     __slots__ = ("_raw", "_parent")
 
-    def __init__(self, raw, parent=None):
+    def __init__(self, raw: duckdb.DuckDBPyConnection, parent: duckdb.DuckDBPyConnection | None = None) -> None:
         self._raw = raw
         self._parent = parent  # the process connection this cursor came from
 
-    def execute(self, sql: str, params=None) -> Result:
+    def execute(self, sql: str, params: object = None) -> Result:
         if params is None:
             self._raw.execute(sql)
         else:
             self._raw.execute(sql, params)
         return Result(self._raw)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
+        """Everything else (sql, register, unregister…) is the DuckDB cursor's own."""
         return getattr(self._raw, name)
 
 
 class Database:
     """One DuckDB file opened once per process."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
         self.path = str(path or default_path())
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = duckdb.connect(self.path, read_only=read_only)
+            self._conn: duckdb.DuckDBPyConnection | None = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:
             text = str(exc)
             if "lock" in text.lower():
@@ -193,7 +196,8 @@ class Database:
             # another thread may have reopened it already: never close a fresh connection
             if cur is None or cur._parent is self._conn:
                 try:
-                    self._conn.close()
+                    if self._conn is not None:
+                        self._conn.close()
                 except Exception:  # noqa: BLE001 — an invalidated connection may refuse to close
                     pass
                 try:
@@ -216,7 +220,7 @@ class Database:
     @property
     def catalog(self) -> str:
         with self.read() as cur:
-            return cur.execute("SELECT current_database()").fetchone()[0]
+            return str(cur.execute("SELECT current_database()").fetchone()[0])
 
     # -- migrations ----------------------------------------------------------------------
     def applied_versions(self) -> set[int]:
@@ -235,10 +239,10 @@ class Database:
                 "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
                 " AND table_name <> 'schema_migrations' AND estimated_size > 0"
             ).fetchone()[0]
-        return n > 0
+        return bool(n > 0)
 
     def migrate(self, migrations: list[Migration] | None = None,
-                backup_dir: str | os.PathLike | None = None) -> list[int]:
+                backup_dir: str | os.PathLike[str] | None = None) -> list[int]:
         """Apply pending migrations in order, each in its own transaction. Returns versions
         applied. A failing migration is rolled back and raised; earlier ones stay."""
         migrations = load_migrations() if migrations is None else migrations
@@ -260,7 +264,7 @@ class Database:
         return applied
 
     # -- backup and restore --------------------------------------------------------------
-    def backup(self, dest: str | os.PathLike) -> Path:
+    def backup(self, dest: str | os.PathLike[str]) -> Path:
         """A consistent copy of the whole database into a new DuckDB file (app may be running).
         The copy is written to `<dest>.part` and renamed when complete; on any failure the
         partial file is removed (a killed process leaves one behind: `sweep_partial_files`)."""
@@ -297,7 +301,7 @@ class Database:
         return dest
 
     # -- checking a backup before it replaces everything ---------------------------------
-    def check_backup(self, src: str | os.PathLike) -> BackupCheck:
+    def check_backup(self, src: str | os.PathLike[str]) -> BackupCheck:
         """Open a backup file read-only and check it can replace this database: a DuckDB
         file, migrations this program knows (not newer than it), every table those migrations
         create present with its columns, and every table readable. Raises BadInput (in
@@ -333,7 +337,7 @@ class Database:
             finally:
                 _close_quietly(cur)
 
-    def restore_from(self, src: str | os.PathLike) -> BackupCheck:
+    def restore_from(self, src: str | os.PathLike[str]) -> BackupCheck:
         """Replace every table with the contents of a backup file, in one transaction, after
         `check_backup` accepted it. Nothing changes when the file is refused or the copy fails."""
         src = Path(src)
@@ -391,7 +395,7 @@ class BackupCheck:
         return [f"{t}：{n} 行" for t, n in self.row_counts.items()]
 
 
-def expected_tables(versions) -> dict[str, set[str]]:
+def expected_tables(versions: Iterable[int]) -> dict[str, set[str]]:
     """The tables (and their columns) that applying these migrations creates."""
     key = tuple(sorted(versions))
     if key not in _EXPECTED_CACHE:
@@ -411,10 +415,10 @@ def expected_tables(versions) -> dict[str, set[str]]:
     return _EXPECTED_CACHE[key]
 
 
-_EXPECTED_CACHE: dict[tuple, dict[str, set[str]]] = {}
+_EXPECTED_CACHE: dict[tuple[int, ...], dict[str, set[str]]] = {}
 
 
-def _inspect_backup(cur, alias: str, name: str, known: dict) -> BackupCheck:
+def _inspect_backup(cur: Cursor, alias: str, name: str, known: dict[int, Migration]) -> BackupCheck:
     tables = {r[0] for r in cur.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]).fetchall()}
     if "schema_migrations" not in tables:
@@ -454,7 +458,7 @@ def _remove_partial(tmp: Path) -> None:
     Path(str(tmp) + ".wal").unlink(missing_ok=True)
 
 
-def sweep_partial_files(folder: str | os.PathLike) -> list[Path]:
+def sweep_partial_files(folder: str | os.PathLike[str]) -> list[Path]:
     """Remove `*.part` files a killed backup left behind (call at startup, when no backup of
     this process can be running). Returns what was removed."""
     folder = Path(folder)
@@ -478,7 +482,7 @@ def _is_io_error(exc: BaseException) -> bool:
     return "Could not write file" in text or "No space left" in text or "IO Error" in text
 
 
-def _close_quietly(cur) -> None:
+def _close_quietly(cur: Cursor) -> None:
     try:
         cur.close()
     except Exception:  # noqa: BLE001 — closing a cursor of an invalidated database may raise
@@ -493,7 +497,7 @@ def _stamp() -> str:
     return clock.now().strftime("%Y%m%d-%H%M%S")
 
 
-def copy_file_backup(path: str | os.PathLike, dest: str | os.PathLike) -> Path:
+def copy_file_backup(path: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
     """Copy a database file that no process holds (CLI with the app stopped)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -61,7 +62,7 @@ class DemoContext:
     streets: list[str]
     orgs: pl.DataFrame            # id, name, level, parent_id, category, street, tier, member_count
     members: pl.DataFrame         # id, member_no, org_id, dues_category, status
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _orgs_frame(rng: random.Random, n_streets: int, per_street: int) -> pl.DataFrame:
@@ -231,7 +232,7 @@ def build_demo(db: Database, scale: str = "demo", *, today: date | None = None, 
     return ctx
 
 
-def is_demo(db) -> bool:
+def is_demo(db: Database) -> bool:
     with db.read() as cur:
         row = cur.execute("SELECT value FROM app_meta WHERE key = 'demo'").fetchone()
     return bool(row and row[0] == "true")

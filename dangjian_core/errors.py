@@ -25,7 +25,7 @@ class CellError:
     value: object
     message: str
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # a 300-digit number or a 10,000-character cell is shown shortened, never echoed whole
         if self.value is not None:
             text = str(self.value)

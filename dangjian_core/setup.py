@@ -9,18 +9,18 @@ from . import uow
 from .db import Database, default_path
 
 
-def get_meta(db, key: str) -> str | None:
+def get_meta(db: Database, key: str) -> str | None:
     with db.read() as cur:
         row = cur.execute("SELECT value FROM app_meta WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
 
-def set_meta(db, key: str, value: str) -> None:
+def set_meta(db: Database, key: str, value: str) -> None:
     with uow.bookkeeping(db) as cur:
         cur.execute("INSERT OR REPLACE INTO app_meta VALUES (?, ?)", [key, value])
 
 
-def ensure_secrets(db) -> str:
+def ensure_secrets(db: Database) -> str:
     """The cookie signing key: random per installation, kept in the database (never in git)."""
     key = get_meta(db, "cookie_key")
     if not key:
@@ -52,6 +52,6 @@ def prepare(path: str | None = None, *, demo_if_new: bool | None = None, scale: 
     return db, created
 
 
-def has_users(db) -> bool:
+def has_users(db: Database) -> bool:
     with db.read() as cur:
-        return cur.execute("SELECT count(*) FROM users WHERE NOT disabled").fetchone()[0] > 0
+        return bool(cur.execute("SELECT count(*) FROM users WHERE NOT disabled").fetchone()[0] > 0)

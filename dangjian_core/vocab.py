@@ -14,10 +14,12 @@ CATEGORIES = {
 TIERS = {"advanced": "先进", "standard": "达标", "lagging": "后进"}
 MEMBER_STATUS = {"full": "正式党员", "probationary": "预备党员"}
 GENDERS = {"male": "男", "female": "女"}
+# The one table of dues categories (shared/spec/dues.md), in the order of its rate rules: the
+# dues package takes its CATEGORIES from here (vocab imports nothing, so no circle).
 DUES_CATEGORIES = {
     "employed": "在职",
     "annual_salary": "年薪制",
-    "self_employed": "个体经营",
+    "self_employed": "个体经营/不按月取得收入",
     "retired": "离退休",
     "farmer": "农民",
     "student": "学生",
@@ -26,10 +28,10 @@ DUES_CATEGORIES = {
     "low_income": "领取最低生活保障金",
     "exempt": "免交",
     "reduced": "少交",
-    "suspended": "停止党籍/暂停",
+    "suspended": "停止党籍/出国暂停",
 }
 
 
-def order_of(mapping: dict) -> list[str]:
+def order_of(mapping: dict[str, str]) -> list[str]:
     """Chinese labels in their natural order (for chart sort= and table ordering)."""
     return list(mapping.values())
