@@ -21,6 +21,7 @@ import streamlit as st
 from dangjian_core import clock
 from dangjian_core.auth import User
 from dangjian_core.charts import build, datasets, export, model, store, style
+from dangjian_core.contracts import Dataset
 from dangjian_core.errors import BadInput, DangjianError
 
 from .messages import show_exception
@@ -128,7 +129,7 @@ def _coerce(value, like):
         return None
 
 
-def filters_panel(frame: pl.DataFrame, ds: model.Dataset, prefix: str,
+def filters_panel(frame: pl.DataFrame, ds: Dataset, prefix: str,
                   initial: dict | None = None) -> dict:
     """One picker per field (values of a category; a range of numbers or dates); returns the
     ChartSpec filters. Values kept in session state under `prefix`+dataset+field; `initial`

@@ -31,13 +31,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m dangjian_core", description="党建工作台 命令行")
     sub = parser.add_subparsers(dest="group", required=True, parser_class=_Parser)
     for name in ([only] if only in GROUPS else GROUPS):
-        try:
-            module = importlib.import_module(f"dangjian_core.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"dangjian_core.cli.{name}":
-                continue  # command group not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"dangjian_core.cli.{name}").register(sub)
     return parser
 
 

@@ -16,7 +16,8 @@ from PIL import Image, ImageChops
 import dangjian_core.charts as charts_package
 from dangjian_core import audit, registry, vocab
 from dangjian_core.charts import build, datasets, demo, export, model, store, style
-from dangjian_core.charts.model import ChartSpec, Dataset, Field
+from dangjian_core.charts.model import ChartSpec
+from dangjian_core.contracts import Dataset, Field
 from dangjian_core.errors import BadInput, ConflictError, NotFound, PermissionDenied
 from tests.conftest import ADMIN, EDITOR, TREASURER, VIEWER
 
