@@ -38,16 +38,13 @@ from pathlib import Path
 
 import polars as pl
 
+from .. import values
 from ..errors import BadInput, CellError, DangjianError
 from ..fileio import TEXT_EXTS, read_frame, write_frame
 from ..reports import rules
 
 OUTPUT_COLUMNS = ["unit_id", "name", "progress", "rank", "reason"]
 _NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$"
-_DATE = re.compile(
-    r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\s*$"
-)
 
 
 def register(subparsers) -> None:
@@ -76,13 +73,10 @@ def _warn(message: str) -> None:
 # ----------------------------------------------------------------------------- arguments
 
 def parse_date_arg(text: str, option: str = "--date") -> dt.date:
-    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", text or "")
-    try:
-        if not m:
-            raise ValueError
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        raise BadInput(f"参数 {option} 的值「{text}」不是有效日期，应为 YYYY-MM-DD 格式，例如 2024-06-25") from None
+    day = parse_date_text(text or "")
+    if day is None:
+        raise BadInput(f"参数 {option} 的值「{text}」不是有效日期，应为 YYYY-MM-DD 格式，例如 2024-06-25")
+    return day
 
 
 def parse_positive_int(text: str, option: str, *, allow_zero: bool = False) -> int:
@@ -224,12 +218,10 @@ def load_units(path: str, defs=rules.DEFAULT_INDICATORS) -> tuple[pl.DataFrame, 
 # ----------------------------------------------------------------------------- HISTORY
 
 def parse_date_text(text: str) -> dt.date | None:
-    m = _DATE.match(text)
-    if not m:
-        return None
+    """A date as every path reads it (values.parse_date); None when blank or not a date."""
     try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
+        return values.parse_date(text)
+    except values.BadValue:
         return None
 
 

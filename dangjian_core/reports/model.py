@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from .. import clock, tables
+from .. import clock, tables, values
 from ..errors import BadInput, ConflictError
 from . import rules
 
@@ -52,9 +51,6 @@ def check_version(row: dict, expected, what: str) -> None:
 # =============================================================================================
 # Dates and periods
 # =============================================================================================
-_PERIOD_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*\d{1,2}\s*日?)?(?:[ T]00:00(?::00(?:\.0+)?)?)?\s*$")
-
-
 def period_of(d: date) -> str:
     """The month a date falls in, as 'YYYY-MM'."""
     return f"{d.year:04d}-{d.month:02d}"
@@ -73,19 +69,14 @@ def as_of_date(period) -> date:
     return (date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1))
 
 
-def parse_period(raw) -> str | None:
-    """'2024-05', '2024/5', '2024年5月', '2024-05-01' (an Excel date) → '2024-05'; None if not a month."""
-    if raw is None:
+def parse_period(raw: object) -> str | None:
+    """A month as every path reads it (values.parse_month: '2024-05', '2024/5', '2024年5月', an
+    Excel date …) as 'YYYY-MM'; None when blank or not a month."""
+    try:
+        month = values.parse_month(raw)
+    except values.BadValue:
         return None
-    if isinstance(raw, (date, datetime)):
-        return period_of(raw)
-    m = _PERIOD_RE.match(str(raw))
-    if not m:
-        return None
-    y, mo = int(m.group(1)), int(m.group(2))
-    if not (1 <= mo <= 12 and 1900 <= y <= 2200):
-        return None
-    return f"{y:04d}-{mo:02d}"
+    return None if month is None else period_of(month)
 
 
 def defs_from_frame(df: pl.DataFrame) -> list[rules.IndicatorDef]:
