@@ -22,7 +22,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from .. import audit, clock
+from .. import clock, uow
 from ..auth import User, require
 from ..errors import BadInput, DangjianError, NotFound
 from . import data
@@ -93,12 +93,13 @@ def _meta(kind: str, file_name: str, content: bytes) -> dict:
 def upload_template(db, user: User, kind: str, content: bytes, file_name: str = "") -> None:
     """Replace the template of `kind` with an uploaded .docx (admins only). Validated first:
     on any problem a BadInput names it and the template in use stays."""
-    require(user, PERM_MANAGE)
+    require(user, PERM_MANAGE)  # before reading the file (validation renders it); the action checks again
     _kind(kind)
     file_name = (file_name or f"{kind}.docx").strip()
     validate_template(kind, content, file_name)
     after = _meta(kind, file_name, content)
-    with db.write() as cur:
+    with uow.action(db, user, PERM_MANAGE, "doc_template", f"上传公文模板「{KINDS[kind]}」：{file_name}") as act:
+        cur = act.cur
         old = cur.execute("SELECT id, file_name, content FROM doc_templates WHERE kind = ?", [kind]).fetchall()
         before = _meta(kind, old[0][1], bytes(old[0][2])) if old else None
         cur.execute("DELETE FROM doc_templates WHERE kind = ?", [kind])
@@ -106,22 +107,17 @@ def upload_template(db, user: User, kind: str, content: bytes, file_name: str = 
             "INSERT INTO doc_templates (kind, file_name, content, size, sha256, updated_at, updated_by)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [kind, file_name, content, len(content), after["sha256"], clock.now(), user.username]).fetchone()[0]
-        batch = audit.new_batch(cur, user, "doc_template", f"上传公文模板「{KINDS[kind]}」：{file_name}")
-        audit.record(cur, batch, user, "doc_templates", new_id, "update" if old else "insert", before, after)
+        act.record("doc_templates", new_id, "update" if old else "insert", before, after)
 
 
 def restore_default(db, user: User, kind: str) -> bool:
     """Go back to the shipped template (admins only). False when the default was in use."""
-    require(user, PERM_MANAGE)
-    _kind(kind)
-    with db.write() as cur:
-        old = cur.execute("SELECT id, file_name, content FROM doc_templates WHERE kind = ?", [kind]).fetchall()
+    with uow.action(db, user, PERM_MANAGE, "doc_template", f"公文模板「{KINDS[_kind(kind)]}」恢复默认") as act:
+        old = act.cur.execute("SELECT id, file_name, content FROM doc_templates WHERE kind = ?", [kind]).fetchall()
         if not old:
             return False
-        cur.execute("DELETE FROM doc_templates WHERE kind = ?", [kind])
-        batch = audit.new_batch(cur, user, "doc_template", f"公文模板「{KINDS[kind]}」恢复默认")
-        audit.record(cur, batch, user, "doc_templates", old[0][0], "delete",
-                     _meta(kind, old[0][1], bytes(old[0][2])), None)
+        act.cur.execute("DELETE FROM doc_templates WHERE kind = ?", [kind])
+        act.record("doc_templates", old[0][0], "delete", _meta(kind, old[0][1], bytes(old[0][2])), None)
     return True
 
 

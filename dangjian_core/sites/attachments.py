@@ -9,13 +9,12 @@ import uuid
 from datetime import date
 from pathlib import Path
 
-from .. import audit, clock
-from ..auth import User, require
+from .. import clock, uow
+from ..auth import User
 from ..errors import BadInput, NotFound
 from . import rules as R
 from .model import ATTACHMENT_TYPES, IMAGE_TYPES, MAX_ATTACHMENT_BYTES, PERM
 from .specs import org_ids_in_programme
-from .store import _audit_insert
 
 
 def files_root(db) -> Path:
@@ -32,9 +31,37 @@ def _safe_name(name: str) -> str:
 
 def add_attachment(db, user: User, org_id: int, event_date: date, title: str, file_name: str, data: bytes,
                    *, kind: str = "photo", today: date | None = None) -> int:
-    """Store a photo or document under data/attachments/sites/<org>/ and file it in the archive."""
-    require(user, PERM)
+    """Store a photo or document under data/attachments/sites/<org>/ and file it in the archive.
+    The file is written inside the action and removed again when the action fails."""
     today = today or clock.today()
+    name = _safe_name(file_name)
+    target: Path | None = None
+    try:
+        with uow.action(db, user, PERM, "site_file", f"上传示范点附件：{name}") as act:
+            _check_upload(file_name, data, kind, title, event_date, today)
+            if int(org_id) not in org_ids_in_programme(act.cur):
+                raise BadInput("这个党组织不在示范点台账中：请先申报")
+            rel = Path(str(int(org_id))) / f"{uuid.uuid4().hex[:8]}_{name}"
+            target = files_root(db) / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".part")
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+            with act.track("site_events", []) as added:
+                eid = act.cur.execute(
+                    "INSERT INTO site_events (org_id, event_date, kind, title, file_name, file_path, updated_by)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    [int(org_id), event_date, kind, title.strip()[:100], name, rel.as_posix(),
+                     user.username]).fetchone()[0]
+                added.add([eid])
+    except BaseException:
+        if target is not None:
+            target.unlink(missing_ok=True)
+        raise
+    return int(eid)
+
+
+def _check_upload(file_name: str, data: bytes, kind: str, title: str, event_date: date | None, today: date) -> None:
     ext = Path(file_name or "").suffix.lower()
     if ext not in ATTACHMENT_TYPES:
         raise BadInput("附件类型不支持：可以上传照片（jpg、png）、PDF、Word、Excel、PPT 或文本文件", file=file_name)
@@ -51,27 +78,6 @@ def add_attachment(db, user: User, org_id: int, event_date: date, title: str, fi
         raise BadInput("请填写事项（例如「创建活动照片」）")
     if event_date is None or event_date > today:
         raise BadInput("日期不能为空，也不能晚于今天")
-    rel = Path(str(int(org_id))) / f"{uuid.uuid4().hex[:8]}_{_safe_name(file_name)}"
-    target = files_root(db) / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
-    try:
-        with db.write() as cur:
-            if int(org_id) not in org_ids_in_programme(cur):
-                raise BadInput("这个党组织不在示范点台账中：请先申报")
-            eid = cur.execute(
-                "INSERT INTO site_events (org_id, event_date, kind, title, file_name, file_path, updated_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                [int(org_id), event_date, kind, title.strip()[:100], _safe_name(file_name), rel.as_posix(),
-                 user.username]).fetchone()[0]
-            batch = audit.new_batch(cur, user, "site_file", f"上传示范点附件：{_safe_name(file_name)}")
-            _audit_insert(cur, batch, user, "site_events", eid)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return eid
 
 
 def attachment(db, event_id: int) -> tuple[str, bytes]:

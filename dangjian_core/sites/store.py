@@ -14,9 +14,9 @@ from decimal import Decimal
 
 import polars as pl
 
-from .. import audit, clock, orgs, tables
-from ..auth import User, require
-from ..errors import BadInput, CellError, ConflictError, NotFound, ValidationFailed
+from .. import audit, clock, orgs, tables, uow, values
+from ..auth import User
+from ..errors import BadInput, ConflictError, ErrorCollector, NotFound
 from ..tables import Changes
 from ..vocab import CATEGORIES
 from . import rules as R
@@ -317,10 +317,6 @@ def pairing_suggestions(db, org_id: int | None = None, *, max_km: float = 5.0, p
 # =======================================================================================
 # Lifecycle actions (each: permission → validation → one transaction with its audit batch)
 # =======================================================================================
-def _audit_insert(cur, batch, user, table, key) -> None:
-    audit.record(cur, batch, user, table, key, "insert", None, audit.rows_json(cur, table, "id", [key]).get(str(key)))
-
-
 def _check_version(row: dict, expected_version) -> None:
     if expected_version is not None and int(expected_version) != int(row["version"]):
         raise ConflictError(f"「{row['name']}」在您打开页面之后已被修改（例如别人刚录入了考评）。"
@@ -330,19 +326,19 @@ def _check_version(row: dict, expected_version) -> None:
 def apply_site(db, user: User, org_id, year, *, applied_on: date | None = None, today: date | None = None,
                inspection_interval: int = 1, **people) -> int:
     """申报: start a new round for an org. Returns the new site id."""
-    require(user, PERM)
     today = _today(today)
-    applied_on = applied_on or today
-    if applied_on > today:
-        raise BadInput("申报日期不能晚于今天")
-    interval = R.check_interval(inspection_interval)
-    unknown = set(people) - {"brand", "responsible_unit", "supervisor", "liaison", "leader", "note"}
-    if unknown:
-        raise ValueError(unknown)
-    for k, v in people.items():
-        if v is not None and len(str(v)) > SITES_SPEC.column(k).max_len:
-            raise BadInput(f"「{SITES_SPEC.column(k).label}」太长了：最多 {SITES_SPEC.column(k).max_len} 个字")
-    with db.write() as cur:
+    with uow.action(db, user, PERM, "site_apply", "示范点申报") as act:
+        cur = act.cur
+        applied_on = applied_on or today
+        if applied_on > today:
+            raise BadInput("申报日期不能晚于今天")
+        interval = R.check_interval(inspection_interval)
+        unknown = set(people) - {"brand", "responsible_unit", "supervisor", "liaison", "leader", "note"}
+        if unknown:
+            raise ValueError(unknown)
+        for k, v in people.items():
+            if v is not None and len(str(v)) > SITES_SPEC.column(k).max_len:
+                raise BadInput(f"「{SITES_SPEC.column(k).label}」太长了：最多 {SITES_SPEC.column(k).max_len} 个字")
         try:
             oid = int(org_id)
         except (TypeError, ValueError):
@@ -359,33 +355,31 @@ def apply_site(db, user: User, org_id, year, *, applied_on: date | None = None, 
                 *people, "updated_by"]
         vals = [sid, oid, "applied", y, applied_on, applied_on, interval,
                 *[(str(v).strip() or None) if v is not None else None for v in people.values()], user.username]
-        cur.execute(f"INSERT INTO sites ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", vals)
-        batch = audit.new_batch(cur, user, "site_apply", f"示范点申报：{org[0]}（{y} 年）")
-        _audit_insert(cur, batch, user, "sites", sid)
+        act.describe(f"示范点申报：{org[0]}（{y} 年）")
+        with act.track("sites", [sid]):
+            cur.execute(f"INSERT INTO sites ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", vals)
     return sid
 
 
 def select_site(db, user: User, site_id, *, selected_on: date | None = None, today: date | None = None,
                 expected_version=None) -> None:
     """立项: an applied unit becomes a creating unit of its year."""
-    require(user, PERM)
     today = _today(today)
-    selected_on = selected_on or today
-    if selected_on > today:
-        raise BadInput("立项日期不能晚于今天")
-    with db.write() as cur:
+    with uow.action(db, user, PERM, "site_select", "确定为创建单位") as act:
+        cur = act.cur
+        selected_on = selected_on or today
+        if selected_on > today:
+            raise BadInput("立项日期不能晚于今天")
         row = _site_row(cur, site_id)
         _check_version(row, expected_version)
         new = R.select(state_of(row), row["name"])
         if row["applied_on"] and selected_on < row["applied_on"]:
             raise BadInput(f"立项日期 {selected_on} 早于申报日期 {row['applied_on']}")
-        before = audit.rows_json(cur, "sites", "id", [row["id"]])
-        cur.execute("UPDATE sites SET status = ?, selected_on = ?, status_since = ?, version = version + 1,"
-                    " updated_at = ?, updated_by = ? WHERE id = ?",
-                    [new.status, selected_on, selected_on, clock.now(), user.username, row["id"]])
-        after = audit.rows_json(cur, "sites", "id", [row["id"]])
-        batch = audit.new_batch(cur, user, "site_select", f"确定为创建单位：{row['name']}（{row['creation_year']} 年）")
-        audit.record(cur, batch, user, "sites", row["id"], "update", before[str(row["id"])], after[str(row["id"])])
+        act.describe(f"确定为创建单位：{row['name']}（{row['creation_year']} 年）")
+        with act.track("sites", [row["id"]]):
+            cur.execute("UPDATE sites SET status = ?, selected_on = ?, status_since = ?, version = version + 1,"
+                        " updated_at = ?, updated_by = ? WHERE id = ?",
+                        [new.status, selected_on, selected_on, clock.now(), user.username, row["id"]])
 
 
 def record_assessment(db, user: User, site_id, year, assessed_on: date | None, assessor: str | None,
@@ -394,10 +388,10 @@ def record_assessment(db, user: User, site_id, year, assessed_on: date | None, a
     """Record one year's assessment of a round: validates the state, the dates and every
     score line, computes total and result, writes the assessment, its lines and the status
     change in one transaction and one audit batch. Returns a summary dict."""
-    require(user, PERM)
     today = _today(today)
     assessor = (assessor or "").strip()
-    with db.write() as cur:
+    with uow.action(db, user, PERM, "assessment", "考评") as act:
+        cur = act.cur
         row = _site_row(cur, site_id)
         _check_version(row, expected_version)
         state = state_of(row)
@@ -425,14 +419,18 @@ def record_assessment(db, user: User, site_id, year, assessed_on: date | None, a
                  for ln in sorted(lines, key=lambda ln: (items[ln.rubric_item_id][1], ln.rubric_item_id))]
         res = R.score(fixed, Decimal(str(rub["pass_mark"])))
         new = R.after_assessment(state, y, res.result)
+        change = (f"{R.status_label(state.status)}→{R.status_label(new.status)}" if new.status != state.status
+                  else f"仍为{R.status_label(new.status)}")
+        act.describe(f"考评：{row['name']} {y} 年度 {res.total} 分，{res.result_label}，{change}")
         aid = cur.execute("SELECT nextval('site_assessments_seq')").fetchone()[0]
         now = clock.now()
-        cur.execute("INSERT INTO site_assessments (id, site_id, year, assessed_on, assessor, rubric_id, stage,"
-                    " self_total, total, vetoed, result, kind, status_before, status_after, note, updated_at,"
-                    " updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [aid, row["id"], y, assessed_on, assessor, rub["id"], R.stage_of(state.status), res.self_total,
-                     res.total, res.vetoed, res.result, kind, state.status, new.status, note or None, now,
-                     user.username])
+        with act.track("site_assessments", [aid]):
+            cur.execute("INSERT INTO site_assessments (id, site_id, year, assessed_on, assessor, rubric_id, stage,"
+                        " self_total, total, vetoed, result, kind, status_before, status_after, note, updated_at,"
+                        " updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [aid, row["id"], y, assessed_on, assessor, rub["id"], R.stage_of(state.status),
+                         res.self_total, res.total, res.vetoed, res.result, kind, state.status, new.status,
+                         note or None, now, user.username])
         ids = [r[0] for r in cur.execute("SELECT nextval('site_assessment_lines_seq') FROM range(?)",
                                          [len(res.lines)]).fetchall()]
         frame = pl.DataFrame({
@@ -446,30 +444,20 @@ def record_assessment(db, user: User, site_id, year, assessed_on: date | None, a
                    "item": pl.String, "kind": pl.String, "max_points": pl.Decimal(8, 2),
                    "self_score": pl.Decimal(8, 2), "score": pl.Decimal(8, 2), "vetoed": pl.Boolean,
                    "note": pl.String})
-        cur.register("new_lines", frame)
-        cur.execute("INSERT INTO site_assessment_lines (id, assessment_id, rubric_item_id, seq, item, kind,"
-                    " max_points, self_score, score, vetoed, note, updated_at, updated_by)"
-                    " SELECT id, assessment_id, rubric_item_id, seq, item, kind, max_points, self_score, score,"
-                    " vetoed, note, ?, ? FROM new_lines", [now, user.username])
-        cur.unregister("new_lines")
-        before = audit.rows_json(cur, "sites", "id", [row["id"]])[str(row["id"])]
-        cur.execute("UPDATE sites SET status = ?, named_year = ?, last_assessed_year = ?, status_since = ?,"
-                    " version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
-                    [new.status, new.named_year, new.last_year,
-                     assessed_on if new.status != state.status else row["status_since"], now, user.username,
-                     row["id"]])
-        after = audit.rows_json(cur, "sites", "id", [row["id"]])[str(row["id"])]
-        change = (f"{R.status_label(state.status)}→{R.status_label(new.status)}" if new.status != state.status
-                  else f"仍为{R.status_label(new.status)}")
-        batch = audit.new_batch(cur, user, "assessment",
-                                f"考评：{row['name']} {y} 年度 {res.total} 分，{res.result_label}，{change}")
-        _audit_insert(cur, batch, user, "site_assessments", aid)
-        audit.record_many(cur, batch, user, "site_assessment_lines", cur.sql(
-            "SELECT CAST(id AS VARCHAR) AS row_key, 'insert' AS action, CAST(NULL AS VARCHAR) AS before,"
-            " CAST(to_json(t) AS VARCHAR) AS after FROM site_assessment_lines t WHERE assessment_id = ?"
-            " ORDER BY id", params=[aid]).pl())
-        audit.record(cur, batch, user, "sites", row["id"], "update", before, after)
-    return {"assessment_id": aid, "batch_id": batch, "total": res.total, "self_total": res.self_total,
+        with act.track("site_assessment_lines", ids):
+            cur.register("new_lines", frame)
+            cur.execute("INSERT INTO site_assessment_lines (id, assessment_id, rubric_item_id, seq, item, kind,"
+                        " max_points, self_score, score, vetoed, note, updated_at, updated_by)"
+                        " SELECT id, assessment_id, rubric_item_id, seq, item, kind, max_points, self_score, score,"
+                        " vetoed, note, ?, ? FROM new_lines", [now, user.username])
+            cur.unregister("new_lines")
+        with act.track("sites", [row["id"]]):
+            cur.execute("UPDATE sites SET status = ?, named_year = ?, last_assessed_year = ?, status_since = ?,"
+                        " version = version + 1, updated_at = ?, updated_by = ? WHERE id = ?",
+                        [new.status, new.named_year, new.last_year,
+                         assessed_on if new.status != state.status else row["status_since"], now, user.username,
+                         row["id"]])
+    return {"assessment_id": aid, "batch_id": act.batch_id, "total": res.total, "self_total": res.self_total,
             "result": res.result, "vetoed": res.vetoed, "status_before": state.status,
             "status_after": new.status, "name": row["name"], "year": y}
 
@@ -490,85 +478,65 @@ def revert_assessment(db, user: User, assessment_id: int) -> int:
     return audit.revert_batch(db, user, batch)
 
 
-def _whole(raw) -> int | None:
-    """A whole number as typed (blank → 0), or None when it is not one."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return 0
+def _count(raw: object, column: str, errors: ErrorCollector) -> int | None:
+    """A whole number as typed (blank → 0), or None (with the error collected)."""
     try:
-        d = Decimal(str(raw).strip())
-    except Exception:  # noqa: BLE001 — any unreadable text is "not a whole number"
+        return values.parse_int(raw) or 0
+    except values.BadValue as exc:
+        errors.add(None, column, raw, exc.message)
         return None
-    if not d.is_finite() or d != d.to_integral_value():
-        return None
-    return int(d)
 
 
 def save_plan(db, user: User, year, planned: dict, named_target) -> int | None:
     """Save one year's plan (creating units per category and the number to be named).
     Returns the audit batch id, or None when nothing changed."""
-    require(user, PERM)
-    y = R.check_year(year)
-    errors = []
-    clean = {}
-    for cat in CATEGORIES:
-        raw = planned.get(cat, 0)
-        v = _whole(raw)
-        if v is None:
-            errors.append(CellError(None, CATEGORIES[cat], raw, "应为整数"))
-        elif not 0 <= v <= 1000:
-            errors.append(CellError(None, CATEGORIES[cat], v, "应在 0—1000 之间"))
-        else:
-            clean[cat] = v
-    for u in set(planned) - set(CATEGORIES):
-        errors.append(CellError(None, "类别", u, "不是已知的类别"))
-    target = _whole(named_target)
-    if target is None:
-        errors.append(CellError(None, "计划命名数", named_target, "应为整数"))
-    if errors:
-        raise ValidationFailed("年度计划有错误，没有保存：", errors)
-    if target < 0 or target > sum(clean.values()):
-        raise BadInput(f"计划命名数 {target} 应在 0 到创建单位总数 {sum(clean.values())} 之间")
-    with db.write() as cur:
-        cur_rows = {c: (i, p) for i, c, p in cur.execute(
+    with uow.action(db, user, PERM, "site_plan", "示范点年度计划") as act:
+        y = R.check_year(year)
+        act.describe(f"示范点年度计划：{y} 年")
+        errors = ErrorCollector()
+        clean = {}
+        for cat, label in CATEGORIES.items():
+            v = _count(planned.get(cat, 0), label, errors)
+            if v is not None and not 0 <= v <= 1000:
+                errors.add(None, label, v, "应在 0—1000 之间")
+            elif v is not None:
+                clean[cat] = v
+        for u in set(planned) - set(CATEGORIES):
+            errors.add(None, "类别", u, "不是已知的类别")
+        target = _count(named_target, "计划命名数", errors)
+        errors.raise_if_any("年度计划有错误，没有保存：")
+        assert target is not None
+        if target < 0 or target > sum(clean.values()):
+            raise BadInput(f"计划命名数 {target} 应在 0 到创建单位总数 {sum(clean.values())} 之间")
+        cur, now = act.cur, clock.now()
+        stored = {c: (i, p) for i, c, p in cur.execute(
             "SELECT id, category, planned FROM site_plans WHERE year = ?", [y]).fetchall()}
+        with act.track("site_plans", [i for i, _ in stored.values()]) as added:
+            for c, v in clean.items():
+                if c not in stored:
+                    added.add([cur.execute("INSERT INTO site_plans (year, category, planned, updated_by)"
+                                           " VALUES (?, ?, ?, ?) RETURNING id", [y, c, v, user.username]).fetchone()[0]])
+                elif stored[c][1] != v:
+                    cur.execute("UPDATE site_plans SET planned = ?, version = version + 1, updated_at = ?,"
+                                " updated_by = ? WHERE id = ?", [v, now, user.username, stored[c][0]])
         yr = cur.execute("SELECT id, named_target FROM site_plan_years WHERE year = ?", [y]).fetchone()
-        todo = [(c, v) for c, v in clean.items() if c not in cur_rows or cur_rows[c][1] != v]
-        if not todo and yr is not None and yr[1] == target:
-            return None
-        batch = audit.new_batch(cur, user, "site_plan", f"示范点年度计划：{y} 年")
-        now = clock.now()
-        for c, v in todo:
-            if c in cur_rows:
-                key = cur_rows[c][0]
-                before = audit.rows_json(cur, "site_plans", "id", [key])[str(key)]
-                cur.execute("UPDATE site_plans SET planned = ?, version = version + 1, updated_at = ?,"
-                            " updated_by = ? WHERE id = ?", [v, now, user.username, key])
-                audit.record(cur, batch, user, "site_plans", key, "update", before,
-                             audit.rows_json(cur, "site_plans", "id", [key])[str(key)])
-            else:
-                key = cur.execute("INSERT INTO site_plans (year, category, planned, updated_by)"
-                                  " VALUES (?, ?, ?, ?) RETURNING id", [y, c, v, user.username]).fetchone()[0]
-                _audit_insert(cur, batch, user, "site_plans", key)
-        if yr is None:
-            key = cur.execute("INSERT INTO site_plan_years (year, named_target, updated_by) VALUES (?, ?, ?)"
-                              " RETURNING id", [y, target, user.username]).fetchone()[0]
-            _audit_insert(cur, batch, user, "site_plan_years", key)
-        elif yr[1] != target:
-            before = audit.rows_json(cur, "site_plan_years", "id", [yr[0]])[str(yr[0])]
-            cur.execute("UPDATE site_plan_years SET named_target = ?, version = version + 1, updated_at = ?,"
-                        " updated_by = ? WHERE id = ?", [target, now, user.username, yr[0]])
-            audit.record(cur, batch, user, "site_plan_years", yr[0], "update", before,
-                         audit.rows_json(cur, "site_plan_years", "id", [yr[0]])[str(yr[0])])
-    return batch
+        with act.track("site_plan_years", [yr[0]] if yr else []) as added:
+            if yr is None:
+                added.add([cur.execute("INSERT INTO site_plan_years (year, named_target, updated_by) VALUES (?, ?, ?)"
+                                       " RETURNING id", [y, target, user.username]).fetchone()[0]])
+            elif yr[1] != target:
+                cur.execute("UPDATE site_plan_years SET named_target = ?, version = version + 1, updated_at = ?,"
+                            " updated_by = ? WHERE id = ?", [target, now, user.username, yr[0]])
+    return act.batch_id
 
 
 def copy_rubric(db, user: User, source_id: int, year, category: str = ALL_CATEGORIES) -> int:
     """A new rubric for `year` (and category) with the items of an existing one."""
-    require(user, PERM)
-    y = R.check_year(year)
-    if category not in RUBRIC_CATEGORIES:
-        raise BadInput(f"未知的类别「{category}」")
-    with db.write() as cur:
+    with uow.action(db, user, PERM, "site_rubric", "新建考评细则（复制）") as act:
+        cur = act.cur
+        y = R.check_year(year)
+        if category not in RUBRIC_CATEGORIES:
+            raise BadInput(f"未知的类别「{category}」")
         src = cur.execute("SELECT name, pass_mark, note FROM site_rubrics WHERE id = ?", [int(source_id)]).fetchone()
         if src is None:
             raise NotFound("找不到要复制的考评细则")
@@ -578,18 +546,19 @@ def copy_rubric(db, user: User, source_id: int, year, category: str = ALL_CATEGO
         name = f"{y}年度示范点考评细则（{CATEGORIES.get(category, '通用')}）"
         if cur.execute("SELECT count(*) FROM site_rubrics WHERE name = ?", [name]).fetchone()[0]:
             name += f"-{uuid.uuid4().hex[:4]}"
-        rid = cur.execute("INSERT INTO site_rubrics (name, year, category, pass_mark, note, updated_by)"
-                          " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                          [name, y, category, src[1], f"复制自「{src[0]}」", user.username]).fetchone()[0]
-        cur.execute("INSERT INTO site_rubric_items (rubric_id, seq, item, content, kind, max_points, scoring_rule,"
-                    " method, updated_by) SELECT ?, seq, item, content, kind, max_points, scoring_rule, method, ?"
-                    " FROM site_rubric_items WHERE rubric_id = ? ORDER BY seq, id", [rid, user.username, int(source_id)])
-        batch = audit.new_batch(cur, user, "site_rubric", f"新建考评细则：{name}（复制）")
-        _audit_insert(cur, batch, user, "site_rubrics", rid)
-        audit.record_many(cur, batch, user, "site_rubric_items", cur.sql(
-            "SELECT CAST(id AS VARCHAR) AS row_key, 'insert' AS action, CAST(NULL AS VARCHAR) AS before,"
-            " CAST(to_json(t) AS VARCHAR) AS after FROM site_rubric_items t WHERE rubric_id = ?", params=[rid]).pl())
-    return rid
+        act.describe(f"新建考评细则：{name}（复制）")
+        with act.track("site_rubrics", []) as added:
+            rid = cur.execute("INSERT INTO site_rubrics (name, year, category, pass_mark, note, updated_by)"
+                              " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                              [name, y, category, src[1], f"复制自「{src[0]}」", user.username]).fetchone()[0]
+            added.add([rid])
+        with act.track("site_rubric_items", []) as added:
+            added.add(r[0] for r in cur.execute(
+                "INSERT INTO site_rubric_items (rubric_id, seq, item, content, kind, max_points, scoring_rule,"
+                " method, updated_by) SELECT ?, seq, item, content, kind, max_points, scoring_rule, method, ?"
+                " FROM site_rubric_items WHERE rubric_id = ? ORDER BY seq, id RETURNING id",
+                [rid, user.username, int(source_id)]).fetchall())
+    return int(rid)
 
 
 def update_people(db, user: User, site_id: int, values: dict, version: int):
