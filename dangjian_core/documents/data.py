@@ -546,14 +546,10 @@ def observation_context(db, event_id) -> dict:
 # =============================================================================================
 def sites_context(db, year) -> dict:
     from ..sites import store
+    from ..sites.rules import check_year
     from ..vocab import CATEGORIES
 
-    try:
-        y = int(str(year).strip().removesuffix("年"))
-    except (TypeError, ValueError):
-        raise BadInput(f"年度应为四位数字，例如 2026，而不是「{year}」") from None
-    if not 2000 <= y <= 2100:
-        raise BadInput(f"年度应为四位数字，例如 2026，而不是「{year}」")
+    y = check_year(year)
     df = store.list_sites(db).filter(pl.col("named_year") == y).sort("street", "name")
     ass = store.assessments(db)
     score = {}

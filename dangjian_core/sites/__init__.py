@@ -15,18 +15,45 @@ What is where:
   `charts.py`       briefing charts (altair) and the 简报图表 dataset
   `demo.py`         demo rows (`seed_demo`)
 
+Plain data for `registry` (nothing here registers itself, see _register_old_style): SPECS (the
+five editable tables), AUDIT_TABLES (assessments, their lines, plans), DATASETS (示范点),
+INDICATORS (none: reports computes 示范点考评得分 itself), seed_demo.
+
 A general rubric has category 'all' (shown as 通用), not NULL as the comment in migration 010
 says, so the table editor can show and require it.
 """
 
 from __future__ import annotations
 
-from . import charts as _charts  # noqa: F401 — registers the 简报图表 dataset
-from . import specs as _specs  # noqa: F401 — registers the table specs and audit labels
+from typing import Any
+
+from ..contracts import Dataset, Indicator
+from .charts import SITES_DATASET
+from .specs import AUDIT_TABLES, SPECS
+
+__all__ = ["AUDIT_TABLES", "DATASETS", "INDICATORS", "SPECS", "seed_demo"]
+
+DATASETS: tuple[Dataset, ...] = (SITES_DATASET,)
+# the 述职 indicator 示范点考评（最近一次总分） is computed in reports/indicators.py
+INDICATORS: tuple[Indicator, ...] = ()
 
 
-def seed_demo(cur, ctx) -> None:
-    """Demo rows for the programme (called by demo.build_demo): see demo.py."""
+def seed_demo(cur: Any, ctx: Any) -> None:
+    """Demo rows for the programme (called through registry.demo_seeders): see demo.py."""
     from .demo import seed
 
     seed(cur, ctx)
+
+
+def _register_old_style() -> None:
+    """Until tables.get_spec and the chart datasets read `registry` (values / charts helpers),
+    hand them the same plain data the old way."""
+    from .. import tables
+    from ..charts.model import register_dataset
+
+    for spec in SPECS:
+        tables.register(spec)
+    register_dataset(SITES_DATASET)
+
+
+_register_old_style()

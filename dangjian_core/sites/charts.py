@@ -9,6 +9,8 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from .. import vocab
+from ..contracts import Dataset, Field
 from ..vocab import CATEGORIES, TIERS
 from . import rules as R
 from .store import list_sites
@@ -165,24 +167,16 @@ def _dataset_sites(db, user) -> pl.DataFrame:
     )
 
 
-def _register_dataset() -> None:
-    from .. import vocab
-    from ..charts import model as charts
-
-    F = charts.Field
-    charts.register_dataset(charts.Dataset(
-        code="sites", label="示范点",
-        description="每个示范点（含创建单位）一行：可按状态、类别、街道/系统、创建年度、授牌年度、"
-                    "责任单位统计数量，或对最近一次考评得分求平均。",
-        fields=[F("status", "状态", "ordinal", order=list(R.STATUSES.values())),
-                F("category", "类别", order=vocab.order_of(vocab.CATEGORIES)),
-                F("street", "街道/系统"), F("org", "党组织"),
-                F("tier", "评定等次", "ordinal", order=vocab.order_of(vocab.TIERS)),
-                F("creation_year", "创建年度", "ordinal"), F("named_year", "授牌年度", "ordinal"),
-                F("responsible_unit", "责任单位"), F("due_state", "考评是否到期", order=["按期", "逾期未考评"]),
-                F("last_total", "最近考评得分", "quantitative", unit="分"),
-                F("assessments", "考评次数", "quantitative", unit="次")],
-        loader=_dataset_sites, tables=("sites", "orgs"), count_label="示范点数"))
-
-
-_register_dataset()
+SITES_DATASET = Dataset(
+    code="sites", label="示范点",
+    description="每个示范点（含创建单位）一行：可按状态、类别、街道/系统、创建年度、授牌年度、"
+                "责任单位统计数量，或对最近一次考评得分求平均。",
+    fields=[Field("status", "状态", "ordinal", order=list(R.STATUSES.values())),
+            Field("category", "类别", order=vocab.order_of(CATEGORIES)),
+            Field("street", "街道/系统"), Field("org", "党组织"),
+            Field("tier", "评定等次", "ordinal", order=vocab.order_of(TIERS)),
+            Field("creation_year", "创建年度", "ordinal"), Field("named_year", "授牌年度", "ordinal"),
+            Field("responsible_unit", "责任单位"), Field("due_state", "考评是否到期", order=["按期", "逾期未考评"]),
+            Field("last_total", "最近考评得分", "quantitative", unit="分"),
+            Field("assessments", "考评次数", "quantitative", unit="次")],
+    loader=_dataset_sites, tables=("sites", "orgs"), count_label="示范点数")

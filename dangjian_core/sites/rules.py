@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from .. import values
 from ..errors import BadInput, CellError, ValidationFailed
 
 # ---------------------------------------------------------------------------------------
@@ -82,10 +83,13 @@ class SiteState:
 
 
 def check_year(year, what: str = "年度") -> int:
+    """A year as typed ("2026", "2026年", 2026) within MIN_YEAR..2100."""
     try:
-        y = int(year)
-    except (TypeError, ValueError):
-        raise BadInput(f"{what}应为四位数的年份，例如 2026") from None
+        y = values.parse_int(year.strip().removesuffix("年") if isinstance(year, str) else year)
+    except values.BadValue:
+        y = None
+    if y is None:
+        raise BadInput(f"{what}应为四位数的年份，例如 2026")
     if y < MIN_YEAR or y > 2100:
         raise BadInput(f"{what}「{y}」不合理：应在 {MIN_YEAR}—2100 之间")
     return y

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 
+from .. import fileio, values
 from ..errors import BadInput, CellError
 from . import rules as R
 from .store import get_site, rubric_for, rubric_items
@@ -73,9 +73,6 @@ def read_score_sheet(db, site_id: int, data: bytes, name: str) -> dict:
     """A filled score sheet → {year, assessed_on, assessor, kind, note, lines}. Checks that
     it belongs to this site and that every rubric line is there; scores are checked (against
     the maxima) when the assessment is recorded."""
-    from .. import fileio
-    from ..tables import Column as _Col
-    from ..tables import parse_value
 
     site = get_site(db, site_id)
     frame = fileio.read_frame(data=data, name=name, expected=SHEET_HEADER, sheet=SHEET)
@@ -94,9 +91,10 @@ def read_score_sheet(db, site_id: int, data: bytes, name: str) -> dict:
     if missing:
         raise BadInput(f"评分表缺少列：{'、'.join(missing)}。请使用从本系统下载的评分表", file=name)
     year = R.check_year(info.get("考评年度"), "考评年度")
-    on, err = parse_value(_Col("d", "考评日期", "date"), info.get("考评日期"))
-    if err:
-        raise BadInput(f"「基本信息」中的考评日期：{err}", file=name)
+    try:
+        on = values.parse_date(info.get("考评日期"))
+    except values.BadValue as exc:
+        raise BadInput(f"「基本信息」中的考评日期：{exc.message}", file=name) from None
     kind_text = str(info.get("类型判定") or "").strip()
     kind = next((k for k, v in R.KINDS.items() if kind_text in (k, v)), None) if kind_text else None
     if kind_text and kind is None:
@@ -107,8 +105,10 @@ def read_score_sheet(db, site_id: int, data: bytes, name: str) -> dict:
     for i, r in enumerate(frame.df.iter_rows(named=True)):
         rown = frame.row_number(i)
         try:
-            iid = int(Decimal(str(r["细则编号"]).strip()))
-        except Exception:  # noqa: BLE001
+            iid = values.parse_int(r["细则编号"])
+        except values.BadValue:
+            iid = None
+        if iid is None:
             errors.append(CellError(rown, "细则编号", r["细则编号"], "细则编号不对：请不要修改这一列"))
             continue
         if iid not in by_id:

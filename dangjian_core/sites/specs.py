@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import polars as pl
 
-from .. import audit, clock, orgs, tables
-from ..tables import Column, Issue, TableSpec, register
+from .. import clock, orgs, tables
+from ..contracts import AuditTable
+from ..tables import Column, Issue, TableSpec
 from . import rules as R
 from .model import ALL_CATEGORIES, PERM, RUBRIC_CATEGORIES
 
@@ -40,7 +41,7 @@ def _refuse_delete_sites(cur, keys: list) -> list[str]:
 
 # a rubric applies to one category, or to all of them ("all": the general rubric)
 
-SITES_SPEC = register(TableSpec(
+SITES_SPEC = TableSpec(
     table="sites",
     label="示范点",
     perm=PERM,
@@ -63,7 +64,7 @@ SITES_SPEC = register(TableSpec(
     ],
     checks=[_refuse_new_sites],
     delete_checks=[_refuse_delete_sites],
-))
+)
 
 
 def org_ids_in_programme(cur) -> set:
@@ -92,7 +93,7 @@ def _check_events(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[
     return out
 
 
-EVENTS_SPEC = register(TableSpec(
+EVENTS_SPEC = TableSpec(
     table="site_events",
     label="示范点创建档案",
     perm=PERM,
@@ -109,7 +110,7 @@ EVENTS_SPEC = register(TableSpec(
         Column("file_name", "附件", editable=False),
     ],
     checks=[_check_events],
-))
+)
 
 
 def _check_pairings(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
@@ -140,7 +141,7 @@ def _check_pairings(cur, after: pl.DataFrame, touched: set, deleted: set) -> lis
     return out
 
 
-PAIRINGS_SPEC = register(TableSpec(
+PAIRINGS_SPEC = TableSpec(
     table="site_pairings",
     label="示范点结对",
     perm=PERM,
@@ -155,7 +156,7 @@ PAIRINGS_SPEC = register(TableSpec(
         Column("note", "备注", max_len=500),
     ],
     checks=[_check_pairings],
-))
+)
 
 
 def _check_rubrics(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
@@ -193,7 +194,7 @@ def _refuse_delete_rubrics(cur, keys: list) -> list[str]:
     return out
 
 
-RUBRICS_SPEC = register(TableSpec(
+RUBRICS_SPEC = TableSpec(
     table="site_rubrics",
     label="考评细则",
     perm=PERM,
@@ -208,7 +209,7 @@ RUBRICS_SPEC = register(TableSpec(
     ],
     checks=[_check_rubrics],
     delete_checks=[_refuse_delete_rubrics],
-))
+)
 
 
 def _check_rubric_items(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
@@ -234,7 +235,7 @@ def _check_rubric_items(cur, after: pl.DataFrame, touched: set, deleted: set) ->
     return out
 
 
-RUBRIC_ITEMS_SPEC = register(TableSpec(
+RUBRIC_ITEMS_SPEC = TableSpec(
     table="site_rubric_items",
     label="考评细则条目",
     perm=PERM,
@@ -251,11 +252,14 @@ RUBRIC_ITEMS_SPEC = register(TableSpec(
         Column("method", "考评方式", max_len=100, help="查阅资料、实地察看、座谈走访、问卷测评等"),
     ],
     checks=[_check_rubric_items],
-))
+)
 
-for _table, _label in (("site_assessments", "示范点考评"), ("site_assessment_lines", "示范点考评评分"),
-                       ("site_plans", "示范点年度计划"), ("site_plan_years", "示范点年度命名目标")):
-    audit.register_table(_table, _label, "id", PERM)
+SPECS = (SITES_SPEC, EVENTS_SPEC, PAIRINGS_SPEC, RUBRICS_SPEC, RUBRIC_ITEMS_SPEC)
+
+# tables written only by the lifecycle actions: listed in 操作记录 and undone there
+AUDIT_TABLES = tuple(AuditTable(table=t, label=label, perm=PERM) for t, label in (
+    ("site_assessments", "示范点考评"), ("site_assessment_lines", "示范点考评评分"),
+    ("site_plans", "示范点年度计划"), ("site_plan_years", "示范点年度命名目标")))
 
 
 # -- orgs may not be deleted while they are in the programme -------------------------------

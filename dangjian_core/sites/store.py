@@ -256,22 +256,6 @@ def status_over_years(db) -> pl.DataFrame:
     return df.group_by("year", "category", "status").len("n").sort("year", "category", "status")
 
 
-def latest_scores(db) -> pl.DataFrame:
-    """org_id → the latest assessment (year, total, result): for the duty-report indicator."""
-    with db.read() as cur:
-        return cur.sql("SELECT s.org_id, a.year, a.total, a.result FROM site_assessments a"
-                       " JOIN sites s ON s.id = a.site_id"
-                       " QUALIFY row_number() OVER (PARTITION BY s.org_id ORDER BY a.year DESC, a.id DESC) = 1"
-                       " ORDER BY s.org_id").pl()
-
-
-def site_org_ids(db, statuses=("named", "consolidating")) -> list[int]:
-    """Orgs that are (named) demonstration sites: hosts for observation rounds."""
-    with db.read() as cur:
-        return [r[0] for r in cur.execute("SELECT DISTINCT org_id FROM sites WHERE status IN (SELECT unnest(?))"
-                                          " ORDER BY 1", [list(statuses)]).fetchall()]
-
-
 def org_tree(db) -> pl.DataFrame:
     """The org tree (from orgs.tree_paths) with level, street, size, tier and site status."""
     tree = orgs.tree_paths(db)
