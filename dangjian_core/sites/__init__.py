@@ -46,14 +46,11 @@ def seed_demo(cur: Any, ctx: Any) -> None:
 
 
 def _register_old_style() -> None:
-    """Until tables.get_spec and the chart datasets read `registry` (values / charts helpers),
-    hand them the same plain data the old way."""
+    """Until tables.get_spec reads `registry` (values helper), hand it the specs the old way."""
     from .. import tables
-    from ..charts.model import register_dataset
 
     for spec in SPECS:
         tables.register(spec)
-    register_dataset(SITES_DATASET)
 
 
 _register_old_style()
