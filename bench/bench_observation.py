@@ -1,12 +1,12 @@
-"""Benchmark: the 观摩互进 solver (dangjian_core.observation.solve) on the instances of issue 16
-(bench/observation_instances.py): solve time, total travel, a proven travel lower bound and the
+"""Benchmark: the 观摩互进 solver (dangjian_core.observation.solver.solve) on the instances of issue 16
+(tests/observation/instances.py): solve time, total travel, a proven travel lower bound and the
 gap, and whether objectives 1–3 equal the solver's before the travel work.
 
 Run: `.venv/bin/python bench/bench_observation.py` (or `make bench`). `run()` returns
 `[{"name", "value", "unit"}]`. Targets: every instance within 5 % of the optimum; city scale
 (30 streets) under 2 s.
 
-The bound (dangjian_core/observation_bound.py) is the column-generation LP over day-routes
+The bound (dangjian_core/observation/bound.py) is the column-generation LP over day-routes
 with the rows implied by "objectives 1–3 equal to this plan's"; the value printed is the
 Lagrangian bound, proven at every iteration and equal to the LP optimum when column
 generation converged ("LP converged" in the figure). Its time is not part of the solve time.
@@ -26,10 +26,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.observation_instances import INSTANCES  # noqa: E402
-from dangjian_core.observation import check_plan, plan_cost, solve  # noqa: E402
+from dangjian_core.observation.rules import check_plan, plan_cost  # noqa: E402
+from dangjian_core.observation.solver import solve  # noqa: E402
+from tests.observation.instances import INSTANCES  # noqa: E402
 
-# objectives 1–3 of the solver before the travel work (tests/test_observation_travel.py)
+# objectives 1–3 of the solver before the travel work (tests/observation/test_observation_travel.py)
 BEFORE = {
     "small_cross_5x10": (0, 25, 0, 2, 0, 0, 15),
     "medium_cross_10x49": (0, 30, 0, 2, 0, 0, 30),
@@ -44,7 +45,7 @@ SEEDS = (0, 1)
 
 
 def run() -> list[dict]:
-    from dangjian_core.observation_bound import travel_bound
+    from dangjian_core.observation.bound import travel_bound
 
     cap = float(os.environ.get("BENCH_OBS_BOUND_S", "600"))
     only = [x for x in os.environ.get("BENCH_OBS_ONLY", "").split(",") if x]

@@ -39,9 +39,8 @@ def _city_db(path: Path):
 
 def run() -> list[dict]:
     from dangjian_core import fileio
-    from dangjian_core import observation as O
-    from dangjian_core import observation_store as S
     from dangjian_core.auth import User
+    from dangjian_core.observation import demo, exports, model, rules, scores, store
 
     editor = User("editor", "编辑", frozenset({"editor"}))
     out = []
@@ -49,38 +48,38 @@ def run() -> list[dict]:
         db, ctx = _city_db(Path(tmp) / "city.duckdb")
         t = time.perf_counter()
         with db.write() as cur:
-            S.seed_demo(cur, ctx)
+            demo.seed_demo(cur, ctx)
         out.append({"name": "seed 4 rounds (plans + scores), city", "value": _ms(t), "unit": "ms"})
         t = time.perf_counter()
-        eid = S.save_event(db, editor, name="基准交叉观摩", mode="cross", days=2, slots_per_day=3,
+        eid = store.save_event(db, editor, name="基准交叉观摩", mode="cross", days=2, slots_per_day=3,
                            slot_times="08:30,10:00,14:30", previous_event_id=4)
         out.append({"name": "create event with default hosts", "value": _ms(t), "unit": "ms"})
-        out.append({"name": "default hosts", "value": S.hosts(db, eid).height, "unit": "hosts"})
+        out.append({"name": "default hosts", "value": store.hosts(db, eid).height, "unit": "hosts"})
         t = time.perf_counter()
-        s = S.solve_event(db, editor, eid)
+        s = store.solve_event(db, editor, eid)
         out.append({"name": "solve + store plan (30 delegations x 6 visits)", "value": _ms(t), "unit": "ms"})
         out.append({"name": "host load spread - bound", "value": s["host_load_gap"], "unit": "visits"})
-        P = S.problem_for(db, eid)
-        vs, _ = S.plan_visits(db, eid)
+        P = store.problem_for(db, eid)
+        vs, _ = store.plan_visits(db, eid)
         t = time.perf_counter()
-        S.save_plan(db, editor, eid, vs)
+        store.save_plan(db, editor, eid, vs)
         out.append({"name": "hand edit saved (check_plan + replace)", "value": _ms(t), "unit": "ms"})
         t = time.perf_counter()
-        data = S.plan_xlsx(db, eid)
+        data = exports.plan_xlsx(db, eid)
         out.append({"name": "观摩活动安排表 xlsx", "value": _ms(t), "unit": "ms"})
         out.append({"name": "观摩活动安排表 size", "value": round(len(data) / 1024, 1), "unit": "KB"})
         t = time.perf_counter()
-        sheet = S.score_sheet_xlsx(db, 4)
+        sheet = exports.score_sheet_xlsx(db, 4)
         out.append({"name": "score sheet xlsx (round 4)", "value": _ms(t), "unit": "ms"})
-        fr = fileio.read_frame(data=sheet, name="s.xlsx", expected=S.SHEET_HEADER, sheet=S.SHEET)
+        fr = fileio.read_frame(data=sheet, name="s.xlsx", expected=model.SHEET_HEADER, sheet=model.SHEET)
         t = time.perf_counter()
-        S.save_scores(db, editor, 4, fr, commit=False)
+        scores.save_scores(db, editor, 4, fr, commit=False)
         out.append({"name": "score sheet checked back in", "value": _ms(t), "unit": "ms"})
         t = time.perf_counter()
-        p = S.proposals(db, 4)
+        p = scores.proposals(db, 4)
         out.append({"name": "ranking + tier proposals", "value": _ms(t), "unit": "ms"})
         out.append({"name": "hosts ranked", "value": int(p["score"].is_not_null().sum()), "unit": "hosts"})
-        assert O.check_plan(P, S.plan_visits(db, eid)[0]) == []
+        assert rules.check_plan(P, store.plan_visits(db, eid)[0]) == []
         db.close()
         out += _pages(Path(tmp) / "city.duckdb")
     return out

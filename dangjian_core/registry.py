@@ -41,7 +41,7 @@ SUBJECTS: dict[str, tuple[str, ...]] = {
     "sites": ("sites",),
     "dues": ("dues", "dues_store"),
     "reports": ("reports",),
-    "observation": ("observation", "observation_store"),
+    "observation": ("observation", "observation.demo"),
     "charts": ("charts", "charts.demo"),
 }
 

@@ -5,8 +5,7 @@ import polars as pl
 import streamlit as st
 
 from dangjian_core import clock, documents
-from dangjian_core import observation as O
-from dangjian_core import observation_store as S
+from dangjian_core.observation import exports, model, rules, store, views
 from ui import documents_widgets as DW
 from ui import observation_widgets as W
 from ui.messages import flash, run_safely, show_flashes
@@ -14,7 +13,7 @@ from ui.session import current_user, get_db
 
 db = get_db()
 user = current_user()
-can = user.can(S.PERM)
+can = user.can(model.PERM)
 st.title("观摩安排")
 show_flashes()
 st.caption("选择观摩方式、日期时段和观摩点后生成安排：不超容量、一团一时段一处、交叉观摩不看本街道，"
@@ -39,7 +38,7 @@ with t_plan:
     if c1.button("生成安排" if not visits else "重新生成（保留手工安排）", type="primary", disabled=not can,
                  key="obs_solve"):
         with st.spinner("正在安排……"):
-            s, exc = run_safely(S.solve_event, db, user, eid)
+            s, exc = run_safely(store.solve_event, db, user, eid)
         if exc is None:
             flash("已生成安排。" + s["text"])
             st.session_state["obs_grid_nonce"] = st.session_state.get("obs_grid_nonce", 0) + 1
@@ -48,14 +47,14 @@ with t_plan:
                             help="用更长的时间（约一分钟）缩短各团路线，并给出与可证下界的差距；"
                                  "接待均衡、后进看先进、不重复等要求不变"):
         with st.spinner("正在进一步优化路线（约一分钟）……"):
-            s, exc = run_safely(S.solve_event, db, user, eid, time_limit=60.0, exact=True)
+            s, exc = run_safely(store.solve_event, db, user, eid, time_limit=60.0, exact=True)
         if exc is None:
             flash("已优化路线。" + s["text"])
             st.session_state["obs_grid_nonce"] = st.session_state.get("obs_grid_nonce", 0) + 1
             st.rerun()
     if not visits:
         st.stop()
-    W.figures(O.summarise(P, visits))
+    W.figures(rules.summarise(P, visits))
     if locked:
         st.caption(f"其中 {len(locked)} 次参观是手工安排的，重新生成时保留。")
 
@@ -70,8 +69,8 @@ with t_plan:
         pending = ((nonce, stored), list(visits))
         st.session_state[pend_key] = pending
     base = pending[1]
-    grid0 = S.grid_frame(P, base)
-    dnames = S.delegation_names(P)
+    grid0 = views.grid_frame(P, base)
+    dnames = views.delegation_names(P)
     shown_ids = None
     if len(P.delegations) > 24:  # an internal round: one column per unit is too wide to read
         streets = sorted({d.street for d in P.delegations})
@@ -89,14 +88,14 @@ with t_plan:
     edited = st.data_editor(grid0, key=grid_key, hide_index=True, disabled=not can,
                             column_config=cfg, width="stretch", placeholder="")
     grid = edited if isinstance(edited, pl.DataFrame) else pl.from_pandas(edited)
-    new, exc = run_safely(S.visits_from_grid, P, grid)
+    new, exc = run_safely(views.visits_from_grid, P, grid)
     if exc is None and shown_ids is not None:  # the other streets' visits stay as they were
         new = [v for v in base if v.delegation not in shown_ids] + list(new)
     if exc is None and can:
         with st.expander("调整一次参观（也可以直接改上面的单元格）", expanded=False):
-            slots = S.slot_labels(P)
+            slots = views.slot_labels(P)
             m1, m2, m3, m4 = st.columns([2, 2, 3, 1])
-            md = m1.selectbox("观摩团", [d.id for d in P.delegations], format_func=S.delegation_names(P).get,
+            md = m1.selectbox("观摩团", [d.id for d in P.delegations], format_func=views.delegation_names(P).get,
                               key=f"obs_mv_del_{eid}")
             ms = m2.selectbox("时段", range(len(slots)), format_func=lambda i: slots[i][2], key=f"obs_mv_slot_{eid}")
             mh = m3.selectbox("改到观摩点", [None] + [h.org_id for h in P.hosts], key=f"obs_mv_host_{eid}",
@@ -106,21 +105,21 @@ with t_plan:
                 day, slot = slots[ms][0], slots[ms][1]
                 moved = [v for v in new if not (v.delegation == md and v.day == day and v.slot == slot)]
                 if mh is not None:
-                    moved.append(O.Visit(day, slot, md, mh))
+                    moved.append(model.Visit(day, slot, md, mh))
                 st.session_state[pend_key] = (pending[0], moved)
                 st.rerun()
     if exc is None and sorted(new) != sorted(visits):
-        problems = O.check_plan(P, new)
+        problems = rules.check_plan(P, new)
         changed = set(new) - set(visits)
         if problems:
             st.error(f"这样调整有 {len(problems)} 处不符合要求：")
             st.dataframe(pl.DataFrame({"问题": problems}), hide_index=True, width="stretch", placeholder="—")
         else:
             st.success("调整后的安排符合全部要求。")
-            W.figures(O.summarise(P, new))
+            W.figures(rules.summarise(P, new))
         b1, b2, b3 = st.columns(3)
         if b1.button("保存手工调整", type="primary", disabled=bool(problems) or not can, key="obs_save_grid"):
-            s, exc2 = run_safely(S.save_plan, db, user, eid, new)
+            s, exc2 = run_safely(store.save_plan, db, user, eid, new)
             if exc2 is None:
                 flash(f"已保存手工调整（{len(changed)} 处新安排已锁定，重新生成时保留）。")
                 st.session_state["obs_grid_nonce"] = nonce + 1
@@ -128,7 +127,7 @@ with t_plan:
         if b2.button("保留这些调整，其余重新安排", disabled=not can, key="obs_resolve",
                      help="把改过的参观锁定，其余参观由系统重新安排，使整份安排重新符合要求"):
             with st.spinner("正在围绕手工调整重新安排……"):
-                s, exc2 = run_safely(S.solve_event, db, user, eid, locked=changed | (locked & set(new)))
+                s, exc2 = run_safely(store.solve_event, db, user, eid, locked=changed | (locked & set(new)))
             if exc2 is None:
                 flash("已围绕手工调整重新安排。" + s["text"])
                 st.session_state["obs_grid_nonce"] = nonce + 1
@@ -139,17 +138,17 @@ with t_plan:
             st.rerun()
 
 with t_export:
-    ev = S.get_event(db, eid)
+    ev = store.get_event(db, eid)
     stem = f"观摩活动安排表-{ev['name']}-{clock.now():%Y%m%d}"
     c1, c2, c3 = st.columns(3)
     DW.word_button(c3, lambda: documents.observation(db, user, eid), f"{stem}.docx", "obs_docx",
                    label="下载 Word（公文格式）")
-    c1.download_button("下载观摩活动安排表（Excel）", data=lambda: S.plan_xlsx(db, eid), file_name=f"{stem}.xlsx",
+    c1.download_button("下载观摩活动安排表（Excel）", data=lambda: exports.plan_xlsx(db, eid), file_name=f"{stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key="obs_xlsx", on_click="ignore", type="primary", icon=":material/table:")
-    c2.download_button("下载打印版（网页，每团一页）", data=lambda: S.plan_print_html(db, eid).encode("utf-8"),
+    c2.download_button("下载打印版（网页，每团一页）", data=lambda: exports.plan_print_html(db, eid).encode("utf-8"),
                        file_name=f"{stem}.html", mime="text/html", key="obs_html", on_click="ignore",
                        icon=":material/print:")
     st.caption("Excel 中第一张表是总表（时段 × 观摩团），其后每个观摩团一张，列出它的路线、时间和地址，可直接打印发给各团。")
-    table = S.plan_table(P, visits, locked)
+    table = views.plan_table(P, visits, locked)
     st.dataframe(table, hide_index=True, width="stretch", placeholder="—")

@@ -5,9 +5,8 @@ import polars as pl
 import streamlit as st
 
 from dangjian_core import clock, fileio
-from dangjian_core import observation as O
-from dangjian_core import observation_store as S
 from dangjian_core.errors import BadInput
+from dangjian_core.observation import exports, model, scores, store, views
 from ui import observation_widgets as W
 from ui.charts_widgets import chart_with_export
 from ui.messages import flash, run_safely, show_exception, show_flashes
@@ -15,7 +14,7 @@ from ui.session import current_user, get_db
 
 db = get_db()
 user = current_user()
-can = user.can(S.PERM)
+can = user.can(model.PERM)
 st.title("观摩评分")
 show_flashes()
 st.caption("每个观摩团给看过的观摩点打分（按评分细则逐项）；排名只用其他街道观摩团的评分，"
@@ -25,18 +24,18 @@ P, err, visits, _ = W.plan_state(db, db.generation, eid)
 if P is None or not visits:
     st.warning(err or "该观摩活动还没有安排：请先在「观摩安排」中生成安排。")
     st.stop()
-names = S.delegation_names(P)
+names = views.delegation_names(P)
 t_entry, t_rank, t_tier, t_chart = st.tabs(["评分录入", "排名", "等次调整", "图表"], key="obs_scores_tab",
                                           on_change="rerun")
 
 with t_entry:
     with st.expander("评分细则（项目和满分）", expanded=False):
-        rub = S.rubric(db, eid).select(pl.col("item").alias("评分项目"), pl.col("max_points").cast(pl.Float64).alias("满分"))
+        rub = scores.rubric(db, eid).select(pl.col("item").alias("评分项目"), pl.col("max_points").cast(pl.Float64).alias("满分"))
         r_edit = st.data_editor(rub, key=f"obs_rubric_{eid}_{db.generation}", num_rows="dynamic" if can else "fixed",
                                 disabled=not can, hide_index=True, width="stretch", placeholder="")
         if can and st.button("保存评分细则", key="obs_rubric_save"):
             rows = r_edit if isinstance(r_edit, pl.DataFrame) else pl.from_pandas(r_edit)
-            _, exc = run_safely(S.set_rubric, db, user, eid, rows)
+            _, exc = run_safely(scores.set_rubric, db, user, eid, rows)
             if exc is None:
                 flash("已保存评分细则。")
                 st.rerun()
@@ -51,14 +50,14 @@ with t_entry:
         | {"得分": st.column_config.NumberColumn(step=0.5, format="%.1f")}, placeholder="")
     if can and st.button("保存评分", type="primary", key="obs_scores_save"):
         rows = edited if isinstance(edited, pl.DataFrame) else pl.from_pandas(edited)
-        n, exc = run_safely(S.save_scores, db, user, eid, rows)
+        n, exc = run_safely(scores.save_scores, db, user, eid, rows)
         if exc is None:
             flash(f"已保存 {names[dl]} 的评分（{n} 项）。")
             st.rerun()
     st.divider()
     st.markdown("**评分表（Excel）：下载打印到现场填写，填好后上传**")
-    ev = S.get_event(db, eid)
-    st.download_button("下载评分表（Excel）", data=lambda: S.score_sheet_xlsx(db, eid), key="obs_sheet_dl",
+    ev = store.get_event(db, eid)
+    st.download_button("下载评分表（Excel）", data=lambda: exports.score_sheet_xlsx(db, eid), key="obs_sheet_dl",
                        file_name=f"观摩评分表-{ev['name']}-{clock.now():%Y%m%d}.xlsx", on_click="ignore",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:")
@@ -68,15 +67,15 @@ with t_entry:
         if up is not None:
             try:
                 fileio.check_upload_size(up.size, up.name)
-                frame = fileio.read_frame(data=up.getvalue(), name=up.name, expected=S.SHEET_HEADER,
-                                          sheet=S.SHEET if up.name.lower().endswith((".xlsx", ".xls")) else None)
-                n = S.save_scores(db, user, eid, frame, commit=False)
+                frame = fileio.read_frame(data=up.getvalue(), name=up.name, expected=model.SHEET_HEADER,
+                                          sheet=model.SHEET if up.name.lower().endswith((".xlsx", ".xls")) else None)
+                n = scores.save_scores(db, user, eid, frame, commit=False)
             except BadInput as exc:
                 show_exception(exc)
             else:
                 st.success(f"检查通过：共 {n} 项得分。")
                 if st.button("确认导入评分", type="primary", key="obs_sheet_commit"):
-                    n2, exc = run_safely(S.save_scores, db, user, eid, frame)
+                    n2, exc = run_safely(scores.save_scores, db, user, eid, frame)
                     if exc is None:
                         flash(f"已导入评分（{n2} 项有变化）。")
                         st.session_state["obs_sheet_n"] = up_n + 1
@@ -118,7 +117,7 @@ with t_tier:
         st.session_state["obs_tiers_key"] = tk = f"obs_tiers_{eid}_{db.generation}_{top}_{bottom}_{min_n}"
         t_edit = st.data_editor(ch, key=tk, hide_index=True,
                                 disabled=["编号", "观摩点", "得分", "评分数", "现等次"] if can_tier else True,
-                                column_config={"调整为": st.column_config.SelectboxColumn(options=list(O.TIER_CN.values()))},
+                                column_config={"调整为": st.column_config.SelectboxColumn(options=list(model.TIER_CN.values()))},
                                 width="stretch", placeholder="")
         if can_tier and st.button("确认调整等次", type="primary", key="obs_tiers_apply"):
             rows = (t_edit if isinstance(t_edit, pl.DataFrame) else pl.from_pandas(t_edit)).filter("采纳")
@@ -128,7 +127,7 @@ with t_tier:
                 st.session_state["obs_tiers_pending"] = rows.select("编号", "观摩点", "现等次", "调整为").to_dicts()
         pending = st.session_state.get("obs_tiers_pending") if can_tier else None
         if pending:
-            order = list(O.TIER_CN.values())  # 先进, 达标, 后进
+            order = list(model.TIER_CN.values())  # 先进, 达标, 后进
             down = sum(1 for r in pending if r["现等次"] in order and r["调整为"] in order
                        and order.index(r["调整为"]) > order.index(r["现等次"]))
             st.warning(f"将调整 {len(pending)} 个党组织的等次（其中 {down} 个降低），写入党组织台账，确认？\n\n"
@@ -137,7 +136,7 @@ with t_tier:
             b1, b2, _ = st.columns([1, 1, 3])
             if b1.button(f"是，调整 {len(pending)} 个", type="primary", key="obs_tiers_yes"):
                 st.session_state.pop("obs_tiers_pending", None)
-                n, exc = run_safely(S.apply_tiers, db, user, eid,
+                n, exc = run_safely(scores.apply_tiers, db, user, eid,
                                     [{"org_id": r["编号"], "tier": r["调整为"], "current": r["现等次"]} for r in pending])
                 if exc is None:
                     flash(f"已调整 {n} 个党组织的等次。可在「操作记录」中撤销。")

@@ -95,10 +95,10 @@ def _run(case, db, tmp) -> tuple[str, str]:
                 return "accepted", ""
             return "refused", f"文件 {case.name}：" + "\n".join(str(e) for e in res.errors)
         if kind == "observe":
-            from dangjian_core import observation_store as S
+            from dangjian_core.observation import model, scores
 
-            frame = fileio.read_frame(path, expected=S.SHEET_HEADER)
-            S.save_scores(db, ADMIN, 1, frame)
+            frame = fileio.read_frame(path, expected=model.SHEET_HEADER)
+            scores.save_scores(db, ADMIN, 1, frame)
             return "accepted", ""
         if kind == "sites":
             from dangjian_core.sites import sheets

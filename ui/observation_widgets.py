@@ -8,8 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dangjian_core import clock
-from dangjian_core import observation as O
-from dangjian_core import observation_store as S
+from dangjian_core.observation import model, scores, store
 
 from .messages import flash, run_safely
 
@@ -18,63 +17,63 @@ NEW = "（新建观摩活动）"
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def events(_db, generation: int) -> pl.DataFrame:
-    return S.events(_db)
+    return store.events(_db)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def candidates(_db, generation: int) -> pl.DataFrame:
-    return S.candidate_hosts(_db)
+    return store.candidate_hosts(_db)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def auto_setup(_db, generation: int) -> str:
     """One line: what 天数/每团参观次数「自动」come to for each mode with the default hosts."""
     parts = []
-    for m in O.MODES:
+    for m in model.MODES:
         try:
-            h = S.suggested_setup(_db, m)
+            h = store.suggested_setup(_db, m)
         except Exception as exc:  # noqa: BLE001 — the line just says so
-            parts.append(f"{O.MODE_CN[m]}：{exc}")
+            parts.append(f"{model.MODE_CN[m]}：{exc}")
             continue
-        parts.append(f"{O.MODE_CN[m]} {h['days']} 天、每团参观 {h['visits'] or h['days'] * h['slots_per_day']} 次"
-                     if not h["text"] else f"{O.MODE_CN[m]}：{h['text']}")
+        parts.append(f"{model.MODE_CN[m]} {h['days']} 天、每团参观 {h['visits'] or h['days'] * h['slots_per_day']} 次"
+                     if not h["text"] else f"{model.MODE_CN[m]}：{h['text']}")
     return "按默认观摩点（容量 1）、每天 3 个时段自动测算：" + "；".join(parts) + "。"
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def event_hosts(_db, generation: int, event_id: int) -> pl.DataFrame:
-    return S.hosts(_db, event_id)
+    return store.hosts(_db, event_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def plan_state(_db, generation: int, event_id: int):
     """(problem or None, error text, visits, locked)."""
     try:
-        P = S.problem_for(_db, event_id)
+        P = store.problem_for(_db, event_id)
     except Exception as exc:  # noqa: BLE001 — shown as a message on the page
         return None, str(exc), [], set()
-    vs, locked = S.plan_visits(_db, event_id)
+    vs, locked = store.plan_visits(_db, event_id)
     return P, None, vs, locked
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def ranking(_db, generation: int, event_id: int, top: float, bottom: float, min_scores: int) -> pl.DataFrame:
-    return S.proposals(_db, event_id, top_share=top, bottom_share=bottom, min_scores=min_scores)
+    return scores.proposals(_db, event_id, top_share=top, bottom_share=bottom, min_scores=min_scores)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def totals(_db, generation: int, event_id: int) -> pl.DataFrame:
-    return S.score_totals(_db, event_id)
+    return scores.score_totals(_db, event_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def score_sheet(_db, generation: int, event_id: int, delegation: str) -> pl.DataFrame:
-    return S.score_sheet(_db, event_id, delegation)
+    return scores.score_sheet(_db, event_id, delegation)
 
 
 def event_label(r: dict) -> str:
     when = f"{r['event_date']} " if r.get("event_date") else ""
-    return f"{when}{r['name']}（{O.MODE_CN.get(r['mode'], r['mode'])}）"
+    return f"{when}{r['name']}（{model.MODE_CN.get(r['mode'], r['mode'])}）"
 
 
 def event_picker(db, key: str, *, allow_new: bool) -> int | None:
@@ -94,8 +93,8 @@ def event_picker(db, key: str, *, allow_new: bool) -> int | None:
 
 def setup_form(db, user, event_id: int | None) -> None:
     """Mode, days, slots and times, visits, previous round, hosts and capacity → save_event."""
-    can = user.can(S.PERM)
-    ev = S.get_event(db, event_id) if event_id is not None else {}
+    can = user.can(model.PERM)
+    ev = store.get_event(db, event_id) if event_id is not None else {}
     allev = events(db, db.generation)
     prev_opts = [None] + [int(i) for i in allev["id"] if i != event_id]
     prev_names = {int(r["id"]): event_label(r) for r in allev.iter_rows(named=True)}
@@ -104,15 +103,15 @@ def setup_form(db, user, event_id: int | None) -> None:
         hosts = cand.filter("default").select("name", "street", "tier", "is_site").with_columns(capacity=pl.lit(1))
     else:
         hosts = event_hosts(db, db.generation, event_id).select("name", "street", "tier", "is_site", "capacity")
-    hosts = hosts.with_columns(pl.col("tier").replace_strict(O.TIER_CN, default=None, return_dtype=pl.String))
+    hosts = hosts.with_columns(pl.col("tier").replace_strict(model.TIER_CN, default=None, return_dtype=pl.String))
     hosts = hosts.rename({"name": "观摩点", "street": "所在街道", "tier": "等次", "is_site": "示范点", "capacity": "容量"})
     k = f"obs_setup_{event_id}"
     with st.form(k):
         c1, c2, c3 = st.columns([3, 2, 2])
         name = c1.text_input("活动名称", ev.get("name", f"{clock.today().year}年各街道交叉观摩"), key=f"{k}_name")
-        modes = list(O.MODES)
+        modes = list(model.MODES)
         mode = c2.selectbox("观摩方式", modes, index=modes.index(ev.get("mode", "cross")),
-                            format_func=O.MODE_CN.get, key=f"{k}_mode")
+                            format_func=model.MODE_CN.get, key=f"{k}_mode")
         when = c3.date_input("日期", ev.get("event_date") or clock.today(), key=f"{k}_date")
         c4, c5, c6, c7 = st.columns(4)
         days = c4.number_input("天数（0 = 自动）", 0, 10, int(ev.get("days", 0)), key=f"{k}_days",
@@ -146,11 +145,11 @@ def setup_form(db, user, event_id: int | None) -> None:
         st.caption("您的角色只能查看，不能修改观摩活动。")
     if go:
         rows = pl.from_pandas(edited) if not isinstance(edited, pl.DataFrame) else edited
-        eid, exc = run_safely(S.save_event, db, user, event_id, name=name, mode=mode, days=int(days) or None,
+        eid, exc = run_safely(store.save_event, db, user, event_id, name=name, mode=mode, days=int(days) or None,
                               slots_per_day=int(spd), slot_times=times, visits=int(visits) or None, event_date=when,
                               previous_event_id=prev, hosts=rows.select("观摩点", "容量").to_dicts())
         if exc is None:
-            e = S.get_event(db, eid)
+            e = store.get_event(db, eid)
             how = (f"（{e['days']} 天 × 每天 {e['slots_per_day']} 个时段，"
                    f"每团参观 {e['visits_per_delegation'] or e['days'] * e['slots_per_day']} 次）")
             flash(f"已保存观摩活动设置{how}。" if event_id is not None

@@ -23,7 +23,10 @@ from pathlib import Path
 
 from ..errors import BadInput, DangjianError
 from ..fileio import TEXT_EXTS, read_frame, write_frame
-from ..observation import ORG_COLUMNS, PLAN_COLUMNS, build_problem, plan_frame, solve
+from ..observation.inputs import build_problem
+from ..observation.model import ORG_COLUMNS, PLAN_COLUMNS
+from ..observation.solver import solve
+from ..observation.views import plan_frame
 
 
 def register(subparsers) -> None:

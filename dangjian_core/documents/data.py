@@ -1,6 +1,6 @@
 """The data each document is filled with: plain dicts of text and numbers (and PNG bytes for
 charts), gathered from the core's own reads — `sites`, `reports`, `dues_store`,
-`observation_store` — so a figure in a 通报 is the figure on the page that shows it.
+`observation` — so a figure in a 通报 is the figure on the page that shows it.
 
 Numbers are formatted here the way the office writes them (counts as digits, money in 元 with
 two decimals or 万元 in sentences, rates with one decimal and 「%」, dates 2026年12月1日).
@@ -358,13 +358,12 @@ def _dues_section(db, user: User, p: Period) -> dict:
 
 
 def _observation_section(db, p: Period, top_n: int = 10) -> dict:
-    from .. import observation as O
-    from .. import observation_store as S
+    from ..observation import model, rules, scores, store
 
     with db.read() as cur:
         if not _has_table(cur, "obs_events"):
             return {"has_data": False, "has_ranking": False}
-    ev = S.events(db).filter(pl.col("event_date").is_between(p.start, p.end)).sort("event_date", "id")
+    ev = store.events(db).filter(pl.col("event_date").is_between(p.start, p.end)).sort("event_date", "id")
     if ev.height == 0:
         return {"has_data": False, "has_ranking": False}
     with db.read() as cur:
@@ -378,15 +377,15 @@ def _observation_section(db, p: Period, top_n: int = 10) -> dict:
         return out | {"has_ranking": False, "ranking_text": "评分结果尚未录入。", "tier_text": "", "ranked_event": "",
                       "rank_rows": [], "chart": None}
     e = scored.row(scored.height - 1, named=True)
-    ranking = S.ranking(db, e["id"])
+    ranking = scores.ranking(db, e["id"])
     r = ranking.filter(pl.col("rank").is_not_null())
     top = r.head(3)["name"].to_list()
     tail = r.tail(3).sort("rank", descending=True)["name"].to_list() if r.height > 6 else []
     text = f"在{e['name']}中，综合得分前三名的观摩点是{'、'.join(top)}"
     text += f"；得分靠后的是{'、'.join(tail)}。" if tail else "。"
-    # S.proposals(db, id) with its defaults, from the ranking already read
-    prop = O.propose_tiers(ranking, 0.2, 0.2, min_scores=1).with_columns(
-        current=pl.col("tier").replace_strict(O.TIER_CN, default=None, return_dtype=pl.String))
+    # scores.proposals(db, id) with its defaults, from the ranking already read
+    prop = rules.propose_tiers(ranking, 0.2, 0.2, min_scores=1).with_columns(
+        current=pl.col("tier").replace_strict(model.TIER_CN, default=None, return_dtype=pl.String))
     ch = prop.filter(pl.col("proposed_tier").is_not_null() & (pl.col("proposed_tier") != pl.col("current")))
     up = ch.filter(pl.col("proposed_tier") == "先进").height
     down = ch.filter(pl.col("proposed_tier") == "后进").height
@@ -506,25 +505,24 @@ def rectification_context(db, item_id, level=None) -> tuple[int, dict]:
 # 观摩活动安排表
 # =============================================================================================
 def observation_context(db, event_id) -> dict:
-    from .. import observation as O
-    from .. import observation_store as S
+    from ..observation import model, store, views
 
     try:
         eid = int(event_id)
     except (TypeError, ValueError):
         raise BadInput(f"观摩活动编号应为整数，而不是「{event_id}」") from None
-    ev = S.get_event(db, eid)
-    P = S.problem_for(db, eid)
-    visits, _ = S.plan_visits(db, eid)
+    ev = store.get_event(db, eid)
+    P = store.problem_for(db, eid)
+    visits, _ = store.plan_visits(db, eid)
     if not visits:
         raise BadInput(f"观摩活动「{ev['name']}」还没有安排：请先在「观摩互进」中生成安排")
-    plan = S.plan_table(P, visits).sort("天", "时段", "观摩团")
-    label = {(d, s): lab for d, s, lab in S.slot_labels(P)}
+    plan = views.plan_table(P, visits).sort("天", "时段", "观摩团")
+    label = {(d, s): lab for d, s, lab in views.slot_labels(P)}
     overall = [{"slot": label.get((r["天"], r["时段"]), ""), "delegation": r["观摩团"], "host": r["观摩点"] or "",
                 "street": r["所在街道"] or ""} for r in plan.iter_rows(named=True)]
     dels = []
     for d in P.delegations:
-        name = S.delegation_names(P)[d.id]
+        name = views.delegation_names(P)[d.id]
         part = plan.filter(pl.col("观摩团") == name)
         dels.append({"name": name, "visits": part.height,
                      "rows": [{"day": f"第{r['天']}天", "slot": P.slot_label(r["天"], r["时段"]),
@@ -533,7 +531,7 @@ def observation_context(db, event_id) -> dict:
     return _common(db) | {
         "event": {"name": ev["name"],
                   "title": ev["name"] + ("活动安排表" if ev["name"].endswith("观摩") else "观摩活动安排表"),
-                  "mode": O.MODE_CN.get(ev["mode"], ev["mode"]),
+                  "mode": model.MODE_CN.get(ev["mode"], ev["mode"]),
                   "date_cn": date_cn(ev.get("event_date")) or "另行通知", "days": ev["days"],
                   "slots_per_day": ev["slots_per_day"], "delegations": len(P.delegations), "hosts": len(P.hosts),
                   "visits": len(visits)},

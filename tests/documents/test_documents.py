@@ -173,12 +173,12 @@ def test_briefing_numbers_match_the_database(ddb, briefing):
     assert f"安排观摩点{hosts}个" in text
     import polars as pl
 
-    from dangjian_core import observation_store as S
+    from dangjian_core.observation import scores
 
     eid = _one(ddb, "SELECT max(id) FROM obs_events WHERE event_date BETWEEN DATE '2026-07-01' AND DATE '2026-09-30'")
-    changes = S.proposals(ddb, eid).filter(pl.col("change")).height
+    changes = scores.proposals(ddb, eid).filter(pl.col("change")).height
     assert (f"建议调整{changes}个观摩点的评定等次" if changes else "评定等次不需调整") in text
-    top = S.ranking(ddb, eid).filter(pl.col("rank") == 1)["name"][0]
+    top = scores.ranking(ddb, eid).filter(pl.col("rank") == 1)["name"][0]
     assert f"综合得分前三名的观摩点是{top}" in text
     # the dues table: one row per street plus 合计, each street's rate as the collection series gives it
     streets = _one(ddb, "SELECT count(DISTINCT o.street) FROM dues_roll r JOIN orgs o ON o.id = r.org_id"

@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 
 from dangjian_core import fileio
-from dangjian_core import observation_store as S
 from dangjian_core.db import Database
+from dangjian_core.observation import model, store, views
 from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_idle
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -21,10 +21,10 @@ def move(demo_db_file):
 
     db = Database(demo_db_file, read_only=True)
     try:
-        P = S.problem_for(db, 1)
-        vs, _ = S.plan_visits(db, 1)
+        P = store.problem_for(db, 1)
+        vs, _ = store.plan_visits(db, 1)
         d, i, h = a_valid_move(P, vs)
-        return {"delegation": S.delegation_names(P)[d.id], "slot": S.slot_labels(P)[i][2], "host": h.name}
+        return {"delegation": views.delegation_names(P)[d.id], "slot": views.slot_labels(P)[i][2], "host": h.name}
     finally:
         db.close()
 
@@ -125,7 +125,7 @@ def test_setup_plan_edit_export_score_rank(app, chromium, move):
     with page.expect_download() as dl:
         page.get_by_role("button", name="下载评分表（Excel）").click()
     sheet = fileio.read_frame(data=open(dl.value.path(), "rb").read(), name="s.xlsx",
-                              expected=S.SHEET_HEADER, sheet=S.SHEET).df
+                              expected=model.SHEET_HEADER, sheet=model.SHEET).df
     filled = sheet.with_columns(得分=(pl.col("满分").cast(pl.Float64)
                                      * (0.6 + (pl.int_range(pl.len()) % 7) * 0.05)).round(1))
     # first a bad sheet: a score above the maximum is refused with a Chinese row message
@@ -133,14 +133,14 @@ def test_setup_plan_edit_export_score_rank(app, chromium, move):
                               .otherwise(pl.col("得分")).alias("得分"))
     upl = page.locator("[data-testid='stFileUploaderDropzoneInput']").first
     upl.set_input_files(files=[{"name": "坏评分表.xlsx", "mimeType": XLSX,
-                                "buffer": fileio.xlsx_bytes({S.SHEET: bad})}])
+                                "buffer": fileio.xlsx_bytes({model.SHEET: bad})}])
     wait_idle(page)
     page.wait_for_timeout(500)
     wait_idle(page)
     see(page, "没有保存任何评分")
     shot(page, "e2e-obs-06-bad-sheet")
     upl.set_input_files(files=[{"name": "评分表.xlsx", "mimeType": XLSX,
-                                "buffer": fileio.xlsx_bytes({S.SHEET: filled})}])
+                                "buffer": fileio.xlsx_bytes({model.SHEET: filled})}])
     wait_idle(page)
     page.wait_for_timeout(500)
     wait_idle(page)

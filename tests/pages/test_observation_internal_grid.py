@@ -1,8 +1,7 @@
 """An internal round has one 观摩团 per unit: the slot grid is shown one street at a time, and
 an edit in one street keeps every other street's visits."""
 
-from dangjian_core import observation as O
-from dangjian_core import observation_store as S
+from dangjian_core.observation import rules, store
 from tests.conftest import EDITOR
 from tests.pages.apptest_helpers import app_for, problems
 
@@ -12,10 +11,10 @@ def test_internal_round_grid_per_street(monkeypatch, tmp_path, demo_db_file):
     from ui.session import get_db
 
     db = get_db()
-    eid = S.save_event(db, EDITOR, name="街道内部观摩（测试）", mode="internal", days=2, slots_per_day=4,
+    eid = store.save_event(db, EDITOR, name="街道内部观摩（测试）", mode="internal", days=2, slots_per_day=4,
                        visits=1)
-    S.solve_event(db, EDITOR, eid)
-    P = S.problem_for(db, eid)
+    store.solve_event(db, EDITOR, eid)
+    P = store.problem_for(db, eid)
     assert len(P.delegations) > 24
     at.switch_page("pages/observation.py")
     at.session_state["obs_event"] = eid
@@ -31,5 +30,5 @@ def test_internal_round_grid_per_street(monkeypatch, tmp_path, demo_db_file):
     at.selectbox(key=f"obs_grid_street_{eid}").select(sorted({d.street for d in P.delegations})[-1])
     at.run()
     assert not problems(at), problems(at)
-    vs, _ = S.plan_visits(db, eid)
-    assert O.check_plan(P, vs) == []
+    vs, _ = store.plan_visits(db, eid)
+    assert rules.check_plan(P, vs) == []

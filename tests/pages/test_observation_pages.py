@@ -3,8 +3,7 @@
 import polars as pl
 import pytest
 
-from dangjian_core import observation as O
-from dangjian_core import observation_store as S
+from dangjian_core.observation import model, rules, scores, store, views
 from tests.pages.apptest_helpers import app_for, problems
 
 
@@ -47,30 +46,30 @@ def test_editor_creates_solves_and_hand_edits(monkeypatch, tmp_path, demo_db_fil
     button(at, "新建观摩活动").click()
     at.run()
     assert not problems(at), problems(at)
-    ev = S.events(db_()).filter(pl.col("name") == "页面测试观摩")
+    ev = store.events(db_()).filter(pl.col("name") == "页面测试观摩")
     assert ev.height == 1
     eid = int(ev["id"][0])
     assert at.session_state["obs_event"] == eid
     button(at, "生成安排").click()
     at.run()
     assert not problems(at), problems(at)
-    P = S.problem_for(db_(), eid)
-    vs, _ = S.plan_visits(db_(), eid)
-    assert len(vs) == 12 * 2 and O.check_plan(P, vs) == []
+    P = store.problem_for(db_(), eid)
+    vs, _ = store.plan_visits(db_(), eid)
+    assert len(vs) == 12 * 2 and rules.check_plan(P, vs) == []
     # a hand edit that breaks a rule: the first delegation goes to its own street
     d = P.delegations[0]
     own = next(h for h in P.hosts if h.street == d.street)
     key = at.session_state["obs_grid_key"]
-    col = S.delegation_names(P)[d.id]
+    col = views.delegation_names(P)[d.id]
     at.session_state[key] = {"edited_rows": {0: {col: own.name}}, "added_rows": [], "deleted_rows": []}
     at.run()
     assert any("本街道" in str(df.value) for df in at.dataframe) or any("不符合要求" in e.value for e in at.error)
     assert button(at, "保存手工调整").disabled
     button(at, "保留这些调整").click()
     at.run()
-    vs2, locked = S.plan_visits(db_(), eid)
-    assert O.Visit(1, 1, d.id, own.org_id) not in vs2 or O.check_plan(P, vs2) == []
-    assert O.check_plan(P, vs2) == []
+    vs2, locked = store.plan_visits(db_(), eid)
+    assert model.Visit(1, 1, d.id, own.org_id) not in vs2 or rules.check_plan(P, vs2) == []
+    assert rules.check_plan(P, vs2) == []
 
 
 def test_bad_setup_shows_chinese_message_and_writes_nothing(monkeypatch, tmp_path, demo_db_file):
@@ -80,13 +79,13 @@ def test_bad_setup_shows_chinese_message_and_writes_nothing(monkeypatch, tmp_pat
     sb = at.selectbox(key="obs_event")
     sb.select_index(len(sb.options) - 1)
     at.run()
-    n = S.events(db_()).height
+    n = store.events(db_()).height
     at.number_input(key="obs_setup_None_spd").set_value(0)
     button(at, "新建观摩活动").click()
     at.run()
     assert not at.exception
     assert any("设置有误" in e.value for e in at.error)
-    assert S.events(db_()).height == n
+    assert store.events(db_()).height == n
 
 
 def test_scores_entry_ranking_and_tier_confirmation(monkeypatch, tmp_path, demo_db_file):
@@ -97,13 +96,13 @@ def test_scores_entry_ranking_and_tier_confirmation(monkeypatch, tmp_path, demo_
     assert [t.label for t in at.tabs] == ["评分录入", "排名", "等次调整", "图表"]
     # change one score on screen
     assert at.selectbox(key="obs_score_del").value is not None
-    before = S.scores(db_(), 1)
+    before = scores.scores(db_(), 1)
     key = at.session_state["obs_scores_key"]
     at.session_state[key] = {"edited_rows": {0: {"得分": 1.0}}, "added_rows": [], "deleted_rows": []}
     at.button(key="obs_scores_save").click()
     at.run()
     assert not problems(at), problems(at)
-    after = S.scores(db_(), 1)
+    after = scores.scores(db_(), 1)
     assert after["score"].min() == 1.0 and after.height == before.height
     # a score above the item's maximum is refused in Chinese, nothing written
     key = at.session_state["obs_scores_key"]
@@ -111,9 +110,9 @@ def test_scores_entry_ranking_and_tier_confirmation(monkeypatch, tmp_path, demo_
     at.button(key="obs_scores_save").click()
     at.run()
     assert any("没有保存" in e.value for e in at.error)
-    assert S.scores(db_(), 1)["score"].max() <= 25
+    assert scores.scores(db_(), 1)["score"].max() <= 25
     # confirm the proposed tier changes
-    props = S.proposals(db_(), 1, min_scores=2).filter("change")
+    props = scores.proposals(db_(), 1, min_scores=2).filter("change")
     assert props.height
     tk = at.session_state["obs_tiers_key"]
     shown = next(e for e in at.data_editor if "采纳" in e.value.columns).value
@@ -137,12 +136,12 @@ def test_scores_entry_ranking_and_tier_confirmation(monkeypatch, tmp_path, demo_
     assert not problems(at), problems(at)
     with db_().read() as cur:
         tiers = dict(cur.execute("SELECT CAST(id AS VARCHAR), tier FROM orgs").fetchall())
-    assert all(O.TIER_CN[tiers[h]] == t for h, t in zip(props["host_org_id"], props["proposed_tier"]))
+    assert all(model.TIER_CN[tiers[h]] == t for h, t in zip(props["host_org_id"], props["proposed_tier"]))
 
 
 def a_valid_move(P, vs):
     """(delegation, slot index, host) that keeps every rule: a free, allowed, unseen host."""
-    slots = S.slot_labels(P)
+    slots = views.slot_labels(P)
     for d in P.delegations:
         seen = {v.host_org_id for v in vs if v.delegation == d.id}
         for i, (day, slot, _) in enumerate(slots):
@@ -160,8 +159,8 @@ def test_move_one_visit_check_save_and_lock(monkeypatch, tmp_path, demo_db_file)
     at.switch_page("pages/observation.py")
     at.run()
     assert at.selectbox(key="obs_event").value == 1
-    P = S.problem_for(db_(), 1)
-    vs, _ = S.plan_visits(db_(), 1)
+    P = store.problem_for(db_(), 1)
+    vs, _ = store.plan_visits(db_(), 1)
     d, i, h = a_valid_move(P, vs)
     at.selectbox(key="obs_mv_del_1").set_value(d.id)
     at.selectbox(key="obs_mv_slot_1").set_value(i)
@@ -173,9 +172,9 @@ def test_move_one_visit_check_save_and_lock(monkeypatch, tmp_path, demo_db_file)
     at.button(key="obs_save_grid").click()
     at.run()
     assert not problems(at), problems(at)
-    day, slot, _ = S.slot_labels(P)[i]
-    vs2, locked = S.plan_visits(db_(), 1)
-    assert locked == {O.Visit(day, slot, d.id, h.org_id)} and O.check_plan(P, vs2) == []
+    day, slot, _ = views.slot_labels(P)[i]
+    vs2, locked = store.plan_visits(db_(), 1)
+    assert locked == {model.Visit(day, slot, d.id, h.org_id)} and rules.check_plan(P, vs2) == []
 
 
 def test_new_internal_round_with_the_form_defaults_gets_a_plan(monkeypatch, tmp_path, demo_db_file):
@@ -192,12 +191,12 @@ def test_new_internal_round_with_the_form_defaults_gets_a_plan(monkeypatch, tmp_
     button(at, "新建观摩活动").click()
     at.run()
     assert not problems(at), problems(at)
-    ev = S.events(db_()).filter(pl.col("name") == "内部观摩默认设置")
+    ev = store.events(db_()).filter(pl.col("name") == "内部观摩默认设置")
     assert ev.height == 1
     eid = int(ev["id"][0])
     button(at, "生成安排").click()
     at.run()
     assert not problems(at), problems(at)
-    P = S.problem_for(db_(), eid)
-    vs, _ = S.plan_visits(db_(), eid)
-    assert len(vs) == len(P.delegations) * P.visits_per_delegation > 0 and O.check_plan(P, vs) == []
+    P = store.problem_for(db_(), eid)
+    vs, _ = store.plan_visits(db_(), eid)
+    assert len(vs) == len(P.delegations) * P.visits_per_delegation > 0 and rules.check_plan(P, vs) == []

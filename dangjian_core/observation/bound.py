@@ -40,7 +40,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from .observation import Problem, Visit, allowed_hosts, plan_cost, water_level
+from .model import Problem, Visit, allowed_hosts
+from .rules import plan_cost, water_level
 
 R_EARTH = 6371.0088
 MANY = 10  # columns added per (delegation, day) and pricing round

@@ -1,6 +1,7 @@
 """The 观摩互进 instances of issue 16 (own instances of the same sizes), shared by
-bench/bench_observation.py (travel, bound, gap, time) and tests/test_observation_travel.py
-(objectives 1–3 never worse than the solver before the travel work).
+tests/observation/test_observation_travel.py (objectives 1–3 never worse than the solver before
+the travel work) and bench/bench_observation.py (travel, bound, gap, time). They live with the
+tests so that the suite never imports bench/; the benchmark imports them from here.
 
 Geography as in the office's city: streets are clusters (~2 km across) scattered over ~30 km;
 tiers mixed; every third org of a street is a demonstration site.
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import random
 
-from dangjian_core.observation import Org, build_problem
+from dangjian_core.observation.inputs import build_problem
+from dangjian_core.observation.model import Org
 
 
 def city(n_streets: int, per_street: int, *, hosts_per_street: int | None = None, capacity: int = 1,

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEADER = ["org_id", "name", "street", "tier", "is_site", "host", "capacity", "lat", "lon"]
 ORGS = [
     ["E1", "东一社区", "东湖街道", "先进", "true", "", "1", "30.10", "120.10"],

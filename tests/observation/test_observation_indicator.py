@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from dangjian_core import clock, observation_store
-from dangjian_core.reports import indicators
+from dangjian_core import clock, registry
+from dangjian_core.observation import indicators
 
 
 def test_observation_scores_feed_the_duty_report_indicator(demo_db_file, tmp_path):
@@ -16,7 +16,7 @@ def test_observation_scores_feed_the_duty_report_indicator(demo_db_file, tmp_pat
     db = Database(p)
     db.migrate()
     with db.read() as cur:
-        got = observation_store.observation_score_by_org(cur, clock.today())
+        got = indicators.observation_score_by_org(cur, clock.today())
         n_hosts_scored = cur.execute(
             "SELECT count(DISTINCT host_org_id) FROM obs_scores").fetchone()[0]
         defined = cur.execute("SELECT count(*) FROM report_indicators WHERE code = 'observation_score'"
@@ -24,7 +24,7 @@ def test_observation_scores_feed_the_duty_report_indicator(demo_db_file, tmp_pat
     assert defined == 1
     assert 0 < got.height <= n_hosts_scored
     assert got["value"].min() >= 0 and got["value"].max() <= 100
-    assert "observation_score" in indicators.load_providers()
+    assert "observation_score" in registry.indicators()
     with db.read() as cur:  # before any event: nothing
-        assert observation_store.observation_score_by_org(cur, date(2000, 1, 1)).height == 0
+        assert indicators.observation_score_by_org(cur, date(2000, 1, 1)).height == 0
     db.close()

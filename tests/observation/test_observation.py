@@ -2,7 +2,7 @@
 
 The hard constraints are re-checked here by `violations` (written independently of
 `check_plan`); infeasibility is confirmed either by the b-matching Hall condition (exact without
-locked visits, by König's edge-colouring theorem — see observation_solver) or by brute force
+locked visits, by König's edge-colouring theorem — see dangjian_core/observation/solver.py) or by brute force
 over every timetable of a tiny instance.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import time
 from collections import Counter, defaultdict
 
 import polars as pl
@@ -20,23 +19,11 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from dangjian_core.errors import BadInput
-from dangjian_core.observation import (
-    Delegation,
-    Host,
-    Infeasible,
-    Org,
-    Problem,
-    Visit,
-    build_problem,
-    check_plan,
-    load_spread_bound,
-    plan_cost,
-    plan_frame,
-    propose_tiers,
-    rank_hosts,
-    solve,
-    summarise,
-)
+from dangjian_core.observation.inputs import build_problem
+from dangjian_core.observation.model import Delegation, Host, Infeasible, Org, Problem, Visit
+from dangjian_core.observation.rules import check_plan, load_spread_bound, plan_cost, propose_tiers, rank_hosts, summarise
+from dangjian_core.observation.solver import solve
+from dangjian_core.observation.views import plan_frame
 
 # ============================================================================ independent oracles
 
@@ -640,120 +627,75 @@ def test_bad_scores_are_refused():
         propose_tiers(rank_hosts(_scores()), 0.7, 0.5)
 
 
-# ============================================================================ the phases, white-box
-
-from dangjian_core import observation_solver as osv  # noqa: E402
-
-
-def _bip_from(P: Problem, assignment: dict[str, list[str]]):
-    I = osv._Inst(P)
-    B = osv._Bip(I)
-    for d, hs in assignment.items():
-        for h in hs:
-            B.add(I.did[d], I.hid[h])
-    return I, B
+# ============================================================================ the phases, through `solve`
+# Without locks, every 'who visits whom' assignment (k distinct allowed hosts per delegation, at
+# most min(capacity × slots, delegations allowed there) visits per host) fits in the slots (König),
+# so brute force over assignments is an oracle for objectives 0–2 on instances too big to
+# enumerate timetables. `time_limit=0`: phases A–C only (the objective 1–3 search keeps its own
+# budget), no travel search.
 
 
-def _best_bipartite(P: Problem, key):
-    """Brute force over every 'who visits whom' assignment (by König each fits in the slots)."""
-    I = osv._Inst(P)
-    per = [list(itertools.combinations(I.allowed[d], I.k)) for d in range(I.D)]
-    best = None
+def _assignments(P: Problem):
+    T, k = P.slots, P.visits_per_delegation
+    n_allowed = Counter(h.org_id for d in P.delegations for h in allowed(P, d))
+    u = {h.org_id: min(h.capacity * T, n_allowed[h.org_id]) for h in P.hosts}
+    per = [[[Visit(1, 1, d.id, h) for h in hs] for hs in itertools.combinations([h.org_id for h in allowed(P, d)], k)]
+           for d in P.delegations]
     for combo in itertools.product(*per):
-        load = Counter(h for hs in combo for h in hs)
-        if any(load[h] > I.u[h] for h in load):
-            continue
-        B = osv._Bip(I)
-        for d, hs in enumerate(combo):
-            for h in hs:
-                B.add(d, h)
-        v = key(I, B)
-        best = v if best is None or v < best else best
-    return best
+        vs = [v for part in combo for v in part]
+        load = Counter(v.host_org_id for v in vs)
+        if all(load[h] <= u[h] for h in load):
+            yield vs
 
 
-def _bip_size(P: Problem) -> int:
-    I = osv._Inst(P)
+def _assignment_count(P: Problem) -> int:
     n = 1
-    for d in range(I.D):
-        n *= max(1, math.comb(len(I.allowed[d]), I.k))
+    for d in P.delegations:
+        n *= max(1, math.comb(len(allowed(P, d)), P.visits_per_delegation))
     return n
 
 
-def _levels(I, B):
-    loads = [B.load[h] for h in range(I.H)]
-    own = sum(len(B.sets[d] & I.own[d]) for d in range(I.D))
-    unc = sum(1 for d in range(I.D) if I.lag[d] and B.cov[d] == 0)
-    return own, sum(x * x for x in loads), unc
+def _sum_sq(vs) -> int:
+    return sum(x * x for x in Counter(v.host_org_id for v in vs).values())
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(org_lists(max_streets=3, max_per_street=3))
-def test_balance_phase_reaches_the_optimum_from_a_skewed_start(args):
+def test_host_loads_are_as_even_as_any_assignment_allows(args):
     P = build_or_skip(args)
     assume(P.visits_per_delegation <= P.slots and len(P.delegations) <= 4 and len(P.hosts) <= 6)
-    assume(hall_feasible(P) and _bip_size(P) <= 20_000)
-    I = osv._Inst(P)
-    B = osv._Bip(I)
-    osv._complete(I, B, False)  # augmenting paths from empty: piles onto the first hosts
-    osv._balance(I, B, time.perf_counter() + 10)
-    loads = [B.load[h] for h in range(I.H)]
-    best = _best_bipartite(P, lambda I, B: max(B.load) - min(B.load))
-    assert max(loads) - min(loads) == best
-    best_sq = _best_bipartite(P, lambda I, B: sum(x * x for x in B.load))
+    assume(hall_feasible(P) and _assignment_count(P) <= 20_000)
+    plan = solve(P, time_limit=0)
+    every = list(_assignments(P))
+    assert spread(P, plan.visits) == min(spread(P, vs) for vs in every)
     if P.mode != "district":  # (district first minimises own-street visits)
-        assert sum(x * x for x in loads) == best_sq
+        assert _sum_sq(plan.visits) == min(_sum_sq(vs) for vs in every)
 
 
-def test_balance_phase_needs_long_paths():
-    # a chain: d0 can only see h0,h1; d1 h1,h2; d2 h2,h3 — start with everything on the left
-    hosts = [Host(f"h{i}", f"h{i}", f"x{i}", "advanced", True, 3) for i in range(4)]
-    dels = [Delegation(f"d{i}", f"d{i}") for i in range(3)]
-    P = Problem("district", hosts, dels, 1, 1, 1)
-    I, B = _bip_from(P, {"d0": ["h0"], "d1": ["h1"], "d2": ["h2"]})
-    I.allowed = [[0, 1], [1, 2], [2, 3]]
-    I.allowed_set = [set(a) for a in I.allowed]
-    B.remove(1, 1)
-    B.add(1, 1)
-    osv._balance(I, B, time.perf_counter() + 5)
-    assert max(B.load) - min(B.load) <= 1
-
-
-def test_local_search_needs_a_three_cycle():
+def test_lagging_streets_covered_even_when_it_takes_rotating_three_delegations():
     # the lagging delegation s1 can only be covered by rotating three delegations at once
     P = Problem("district",
                 [Host("o2", "o2", "s0", "lagging", False, 1), Host("o4", "o4", "s1", "lagging", True, 2),
                  Host("o6", "o6", "s2", "advanced", False, 1)],
                 [Delegation("s0", "s0", True), Delegation("s1", "s1", True), Delegation("s2", "s2", False)],
                 1, 2, 1, frozenset({("s2", "o6")}))
-    I, B = _bip_from(P, {"s0": ["o6"], "s2": ["o4"], "s1": ["o2"]})
-    assert _levels(I, B)[2] == 1
-    osv._improve_bip(I, B, time.perf_counter() + 5)
-    assert _levels(I, B) == _best_bipartite(P, _levels) and _levels(I, B)[2] == 0
-    # and whatever the greedy start (seed), the solver ends with both lagging streets covered
-    assert {solve(P, seed=s).summary["lagging_covered"] for s in range(12)} == {2}
+    best = min(cheap_levels(P, vs)[:3] for vs in _assignments(P))
+    assert best[2] == 0
+    for seed in range(12):  # whatever the greedy start, both lagging streets end up covered
+        plan = solve(P, seed=seed)
+        assert cheap_levels(P, plan.visits)[:3] == best
+        assert plan.summary["lagging_covered"] == 2
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(org_lists(max_streets=3, max_per_street=3))
-def test_local_search_phase_from_a_poor_start(args):
+def test_objectives_0_to_2_match_the_best_assignment(args):
     P = build_or_skip(args)
     assume(P.visits_per_delegation <= P.slots and len(P.delegations) <= 4 and len(P.hosts) <= 6)
-    assume(hall_feasible(P) and _bip_size(P) <= 20_000)
-    I = osv._Inst(P)
-    B = osv._Bip(I)
-    osv._complete(I, B, False)
-    osv._reduce_own(I, B)
-    osv._balance(I, B, time.perf_counter() + 10)
-    before = _levels(I, B)
-    osv._improve_bip(I, B, time.perf_counter() + 10)
-    after = _levels(I, B)
-    assert all(B.load[h] <= I.u[h] for h in range(I.H))
-    assert all(len(B.sets[d]) == I.k and B.sets[d] <= I.allowed_set[d] for d in range(I.D))
-    assert after <= before
-    assert after[:2] == before[:2] or after < before
-    best = _best_bipartite(P, _levels)
-    assert after == best
+    assume(hall_feasible(P) and _assignment_count(P) <= 20_000)
+    plan = solve(P, time_limit=0)
+    assert check_plan(P, plan) == []
+    assert cheap_levels(P, plan.visits)[:3] == min(cheap_levels(P, vs)[:3] for vs in _assignments(P))
 
 
 def test_check_plan_mode_rules_internal_and_district():

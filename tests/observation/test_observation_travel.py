@@ -2,7 +2,7 @@
 objectives 1–3 for travel, and the travel lower bound is a real bound.
 
 Objective values below are the solver's before the travel work (commit 6da5641, seeds 0 and 1
-agree), on the issue's instances (bench/observation_instances.py). Times and travel figures are
+agree), on the issue's instances (tests/observation/instances.py). Times and travel figures are
 in bench/bench_observation.py, not here."""
 
 from __future__ import annotations
@@ -11,19 +11,11 @@ import itertools
 
 import pytest
 
-from bench.observation_instances import INSTANCES
-from dangjian_core.observation import (
-    Delegation,
-    Host,
-    Problem,
-    Visit,
-    check_plan,
-    plan_cost,
-    route_length_km,
-    solve,
-    summary_text,
-)
-from dangjian_core.observation_bound import travel_bound
+from dangjian_core.observation.bound import travel_bound
+from dangjian_core.observation.model import Delegation, Host, Problem, Visit
+from dangjian_core.observation.rules import check_plan, plan_cost, route_length_km, summary_text
+from dangjian_core.observation.solver import solve
+from tests.observation.instances import INSTANCES
 
 BEFORE = {  # (own street, Σ load², uncovered lagging, non-preferred, repeated pairs, street pairs, spread)
     "small_cross_5x10": (0, 25, 0, 2, 0, 0, 15),

@@ -1,0 +1,28 @@
+"""观摩互进 (cross-observation): arrange who visits whom and when, score the hosts after the event.
+
+What is where:
+- `model`       the types (`Org`, `Host`, `Delegation`, `Problem`, `Visit`, `Plan`, `Infeasible`) and constants
+- `inputs`      orgs input / previous round / slot times → `Problem` (`build_problem`)
+- `rules`       pure rules: what fits, `check_plan`, `plan_cost`, `summarise`, `rank_hosts`, `propose_tiers`
+- `views`       a plan as tables: the visit list, the slot × delegation grid and back
+- `solver`      `solve(problem, locked)`: the method, and the entry point over the phases in
+                `solver_state` (index form), `construction` (A–B), `local_search` (A5, C), `travel` (D)
+- `bound`       the proven travel lower bound (column generation, scipy/HiGHS)
+- `store`       the database side of an event: setup, hosts, the stored plan
+- `scores`      rubric, scores, ranking and tier changes (database side)
+- `exports`     安排表 xlsx / printable page, score sheet xlsx
+- `charts`, `indicators`, `demo`   the chart dataset, the 述职 indicator, demo rows
+
+The registry reads AUDIT_TABLES, DATASETS and INDICATORS below; the delete check on orgs is
+added when `store` is imported (the registry imports `demo`, which imports it).
+"""
+
+from ..contracts import AuditTable, Indicator
+from .charts import SCORES
+from .indicators import observation_score_by_org
+from .model import PERM, TABLES
+
+# what the registry reads (plain data; `seed_demo` is in `demo`, listed in registry.SUBJECTS)
+AUDIT_TABLES = tuple(AuditTable(table=t, label=label, perm=PERM) for t, label in TABLES.items())
+DATASETS = (SCORES,)
+INDICATORS = (Indicator("observation_score", "观摩评分", observation_score_by_org, "观摩互进（自动计算）"),)
