@@ -11,13 +11,14 @@ from pathlib import Path
 
 from .. import clock, uow
 from ..auth import User
+from ..db import Database
 from ..errors import BadInput, NotFound
 from . import rules as R
 from .model import ATTACHMENT_TYPES, IMAGE_TYPES, MAX_ATTACHMENT_BYTES, PERM
 from .specs import org_ids_in_programme
 
 
-def files_root(db) -> Path:
+def files_root(db: Database) -> Path:
     """data/attachments/sites/ beside the database file (data/attachments/ is kept out of git)."""
     base = Path(db.path).parent if db.path != ":memory:" else Path("data")
     return base / "attachments" / "sites"
@@ -29,7 +30,7 @@ def _safe_name(name: str) -> str:
     return base[-80:] or "附件"
 
 
-def add_attachment(db, user: User, org_id: int, event_date: date, title: str, file_name: str, data: bytes,
+def add_attachment(db: Database, user: User, org_id: int, event_date: date, title: str, file_name: str, data: bytes,
                    *, kind: str = "photo", today: date | None = None) -> int:
     """Store a photo or document under data/attachments/sites/<org>/ and file it in the archive.
     The file is written inside the action and removed again when the action fails."""
@@ -80,7 +81,7 @@ def _check_upload(file_name: str, data: bytes, kind: str, title: str, event_date
         raise BadInput("日期不能为空，也不能晚于今天")
 
 
-def attachment(db, event_id: int) -> tuple[str, bytes]:
+def attachment(db: Database, event_id: int) -> tuple[str, bytes]:
     with db.read() as cur:
         row = cur.execute("SELECT file_name, file_path FROM site_events WHERE id = ?", [int(event_id)]).fetchone()
     if row is None or not row[1]:

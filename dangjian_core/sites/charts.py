@@ -1,10 +1,13 @@
-"""Briefing charts for the site programme, built in the core as functions returning altair
+"""Briefing charts for the site programme (altair Chart or LayerChart, hence `Any`), built in the core as functions returning altair
 charts, so a page shows them with `st.altair_chart` and `charts.py` can export them (PNG/SVG
 for slides) without a page. Inputs are the frames `store.py` returns (code values); labels
 are put in Chinese here, and every nominal axis gets an explicit order (Chinese sorts by
 code point otherwise)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import polars as pl
@@ -15,6 +18,10 @@ from ..vocab import CATEGORIES, TIERS
 from . import rules as R
 from .store import list_sites
 
+if TYPE_CHECKING:
+    from ..auth import User
+    from ..db import Database
+
 RED = "#C8161D"
 STATUS_COLORS = {"已申报": "#BDBDBD", "创建中": "#F2A33A", "未通过命名": "#8C8C8C", "已授牌": "#E0542E",
                  "巩固提升": RED, "已摘牌": "#4D4D4D"}
@@ -22,16 +29,16 @@ CATEGORY_ORDER = list(CATEGORIES.values())
 STATUS_ORDER = list(R.STATUSES.values())
 
 
-def _label(df: pl.DataFrame, col: str, mapping: dict, alias: str) -> pl.Expr:
+def _label(df: pl.DataFrame, col: str, mapping: Mapping[str, str], alias: str) -> pl.Expr:
     return pl.col(col).replace_strict(mapping, default=pl.col(col), return_dtype=pl.String).alias(alias)
 
 
-def _empty(title: str) -> alt.Chart:
+def _empty(title: str) -> Any:
     return alt.Chart(pl.DataFrame({"说明": ["暂无数据"]})).mark_text(size=16).encode(
         text="说明:N").properties(title=title, height=120)
 
 
-def plan_vs_actual(by_category: pl.DataFrame, year: int, named_target: int | None = None) -> alt.Chart:
+def plan_vs_actual(by_category: pl.DataFrame, year: int, named_target: int | None = None) -> Any:
     """Planned creating units vs creating units actually set up and named, by category."""
     title = f"{year} 年示范点创建计划与完成情况（按类别）"
     if by_category.height == 0:
@@ -51,7 +58,7 @@ def plan_vs_actual(by_category: pl.DataFrame, year: int, named_target: int | Non
     ).properties(title=alt.TitleParams(title, subtitle=sub), height=320)
 
 
-def plan_over_years(plan_years: pl.DataFrame) -> alt.Chart:
+def plan_over_years(plan_years: pl.DataFrame) -> Any:
     """Totals per year: planned, actual creating, named, and the named target."""
     title = "历年创建计划与完成"
     if plan_years.height == 0:
@@ -73,7 +80,7 @@ def plan_over_years(plan_years: pl.DataFrame) -> alt.Chart:
     ).properties(title=title, height=300)
 
 
-def status_over_years(df: pl.DataFrame) -> alt.Chart:
+def status_over_years(df: pl.DataFrame) -> Any:
     """Rounds by status at each year's end (not named / removed shown in their year only)."""
     title = "历年示范点状态（年末）"
     if df.height == 0:
@@ -91,7 +98,7 @@ def status_over_years(df: pl.DataFrame) -> alt.Chart:
     ).properties(title=title, height=300)
 
 
-def category_over_years(df: pl.DataFrame) -> alt.Chart:
+def category_over_years(df: pl.DataFrame) -> Any:
     """Units in the programme (creating, named, consolidating) by category, year by year."""
     title = "历年在创在册示范点（按类别）"
     d = df.filter(pl.col("status").is_in(list(R.ACTIVE)))
@@ -106,7 +113,7 @@ def category_over_years(df: pl.DataFrame) -> alt.Chart:
     ).properties(title=title, height=300)
 
 
-def score_distribution(assessments: pl.DataFrame, pass_mark: float = 80) -> alt.Chart:
+def score_distribution(assessments: pl.DataFrame, pass_mark: float = 80) -> Any:
     """Histogram of assessment totals (5-point bins), coloured by result, with the pass mark."""
     title = "考评得分分布"
     if assessments.height == 0:
@@ -125,7 +132,7 @@ def score_distribution(assessments: pl.DataFrame, pass_mark: float = 80) -> alt.
     return (bars + rule).properties(title=alt.TitleParams(title, subtitle=f"虚线为合格线 {pass_mark:g} 分"), height=280)
 
 
-def kinds_over_years(assessments: pl.DataFrame) -> alt.Chart:
+def kinds_over_years(assessments: pl.DataFrame) -> Any:
     """How assessors judged the sites: true model / resting on the plaque / working alone."""
     title = "考评类型判定（真示范 / 守牌子 / 闭门造车）"
     if assessments.height == 0:
@@ -151,7 +158,7 @@ ALL = {
 
 
 # 简报图表 dataset (the chart page's 「示范点」)
-def _dataset_sites(db, user) -> pl.DataFrame:
+def _dataset_sites(db: Database, user: User) -> pl.DataFrame:
     df = list_sites(db)
     return df.select(
         pl.col("name").alias("org"), "street",

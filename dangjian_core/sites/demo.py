@@ -10,11 +10,18 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from . import rules as R
 from .model import ALL_CATEGORIES
+
+if TYPE_CHECKING:
+    from ..db import Cursor
+    from ..demo import DemoContext
+
+Row = dict[str, Any]
 
 RUBRIC_TEMPLATE = [
     # (kind, item, content, max, rule, method)
@@ -53,7 +60,7 @@ def _responsible_unit(category: str, street: str) -> str:
     return {"organ": "市直机关工委", "school": "市教育工委", "enterprise": "市经贸工委"}.get(category, f"{street}党工委")
 
 
-def seed(cur, ctx) -> None:
+def seed(cur: Cursor, ctx: DemoContext) -> None:
     """Sites at every stage over the last years with assessments, rubrics, events, pairings
     and plans. demo: ~50 rounds over 3 years; city: 300 rounds over 10 years (~1,500
     assessments); tiny: a handful. Set-based inserts, seeded, so builds are repeatable."""
@@ -68,7 +75,7 @@ def seed(cur, ctx) -> None:
     p_skip, p_two = (0.01, 0.08) if ctx.scale == "city" else (0.04, 0.4)
     years = list(range(Y - n_years + 1, Y + 1))
 
-    def person():
+    def person() -> str:
         return rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.4 else "")
 
     supervisors = [person() for _ in range({"city": 18, "demo": 6}.get(ctx.scale, 2))]
@@ -79,8 +86,9 @@ def seed(cur, ctx) -> None:
     rng.shuffle(pool)
 
     # -- rubrics: a general one per year, and a rural one this year -------------------------
-    rubric_rows, item_rows = [], []
-    rubric_of: dict = {}
+    rubric_rows: list[Row] = []
+    item_rows: list[Row] = []
+    rubric_of: dict[tuple[int, str], int] = {}
     for y in years:
         variants = [(ALL_CATEGORIES, "通用")] + ([("rural", "农村")] if y == Y else [])
         for cat, label in variants:
@@ -97,12 +105,16 @@ def seed(cur, ctx) -> None:
                                   "content": content, "kind": kind,
                                   "max_points": None if mx is None else Decimal(mx), "scoring_rule": rule,
                                   "method": method})
-    items_by_rubric: dict = {}
+    items_by_rubric: dict[int, list[Row]] = {}
     for it in item_rows:
         items_by_rubric.setdefault(it["rubric_id"], []).append(it)
 
     # -- rounds, simulated through the real state machine ---------------------------------
-    site_rows, ass_rows, line_rows, event_rows, pair_rows = [], [], [], [], []
+    site_rows: list[Row] = []
+    ass_rows: list[Row] = []
+    line_rows: list[Row] = []
+    event_rows: list[Row] = []
+    pair_rows: list[Row] = []
     not_named_orgs: list[tuple[int, int]] = []
     # the oldest cohort and last year's show every stage whatever the scale
     forced = {0: ["pass_all", "fail_first", "fail_second", "fail_later"], n_years - 2: ["pass_once"]}
@@ -110,14 +122,16 @@ def seed(cur, ctx) -> None:
     def half(x: float) -> Decimal:
         return Decimal(round(x * 2) / 2).quantize(Decimal("0.01"))
 
-    def assess(site_id, org, state, y, on, fate_fail):
+    def assess(site_id: int, org: Row, state: R.SiteState, y: int, on: date, fate_fail: bool) -> R.SiteState:
         cat = org["category"]
         rid = rubric_of.get((y, cat)) or rubric_of[(y, ALL_CATEGORIES)]
         veto = fate_fail and rng.random() < 0.2
         lo, hi = (0.55, 0.82) if fate_fail and not veto else (0.84, 1.0)
-        lines = []
+        lines: list[R.Line] = []
         for it in items_by_rubric[rid]:
-            mx = it["max_points"]
+            mx: Decimal = it["max_points"]
+            sc: Decimal | None
+            self_sc: Decimal | None
             if it["kind"] == "score":
                 sc = half(float(mx) * rng.uniform(lo, hi))
                 self_sc = min(mx, half(float(sc) + rng.uniform(0, 1.5)))
@@ -147,7 +161,7 @@ def seed(cur, ctx) -> None:
                               "self_score": ln.self_score, "score": ln.score, "vetoed": bool(ln.vetoed)})
         return new
 
-    def assessment_date(y):
+    def assessment_date(y: int) -> date | None:
         if y < Y:
             d = date(y, 12, rng.randint(5, 28)) if rng.random() < 0.6 else date(y + 1, 1, rng.randint(5, 25))
             return d if d <= today else date(y, 12, 10)
@@ -155,7 +169,7 @@ def seed(cur, ctx) -> None:
             return date(Y, 11, rng.randint(1, min(today.day - 1, 28) or 1))
         return None
 
-    def events_for(org_id, start: date, end: date, named_year):
+    def events_for(org_id: int, start: date, end: date, named_year: int | None) -> None:
         event_rows.append({"org_id": org_id, "event_date": min(end, start + timedelta(days=rng.randint(10, 40))),
                            "kind": "plan_filed", "title": "创建工作实施方案备案", "detail": "方案、措施和进度安排已报备",
                            "amount": None, "person": None})
@@ -230,7 +244,7 @@ def seed(cur, ctx) -> None:
                     since = on
                 if state.status not in R.ACTIVE:
                     break
-            if state.status == "not_named":
+            if state.status == "not_named" and state.last_year is not None:
                 not_named_orgs.append((oid, state.last_year))
             end = today if state.status in R.ACTIVE else since
             site_rows.append({"id": sid, "org_id": oid, "status": state.status, "creation_year": cy,
@@ -254,7 +268,7 @@ def seed(cur, ctx) -> None:
                           "supervisor": None, "liaison": person(), "leader": None, "note": "演示：待立项"})
 
     # -- pairings: named sites with lagging orgs of their street ---------------------------
-    lagging: dict = {}
+    lagging: dict[str, list[int]] = {}
     for r in orgs_df.filter(pl.col("tier") == "lagging").to_dicts():
         lagging.setdefault(r["street"], []).append(r["id"])
     site_orgs = {s["org_id"] for s in site_rows}
@@ -272,12 +286,12 @@ def seed(cur, ctx) -> None:
                 lagging[org_rows[s["org_id"]]["street"]].remove(o)
     if not pair_rows:  # small demos: keep one pairing whatever the dice and the date say
         named = [s for s in site_rows if s["status"] in ("named", "consolidating")]
-        others = [o for o in ctx.orgs.sort("id").to_dicts() if o["id"] not in site_orgs and o["parent_id"] is not None]
+        others = [r for r in ctx.orgs.sort("id").to_dicts() if r["id"] not in site_orgs and r["parent_id"] is not None]
         for s in named:
             street = org_rows[s["org_id"]]["street"]
-            cands = sorted(others, key=lambda o: (o["tier"] != "lagging", o["street"] != street, o["id"]))
-            if cands:
-                pair_rows.append({"site_org_id": s["org_id"], "partner_org_id": cands[0]["id"],
+            nearest = sorted(others, key=lambda r: (r["tier"] != "lagging", r["street"] != street, r["id"]))
+            if nearest:
+                pair_rows.append({"site_org_id": s["org_id"], "partner_org_id": nearest[0]["id"],
                                   "started_on": min(today - timedelta(days=30),
                                                     date(s["named_year"] + 1, 3, 1)),
                                   "ended_on": None, "activities": "；".join(ACTIVITIES[:3]), "note": None})
@@ -288,7 +302,7 @@ def seed(cur, ctx) -> None:
                  for i, (y, c, n) in enumerate((y, c, n) for y in years for c, n in R.DEFAULT_PLAN.items())]
     plan_year_rows = [{"id": i + 1, "year": y, "named_target": R.DEFAULT_NAMED_TARGET} for i, y in enumerate(years)]
 
-    def insert(table: str, rows: list[dict], schema: dict) -> None:
+    def insert(table: str, rows: list[Row], schema: dict[str, Any]) -> None:
         if not rows:
             return
         if "id" not in rows[0]:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from .. import values
 from ..errors import BadInput, CellError, ValidationFailed
@@ -82,7 +83,7 @@ class SiteState:
     interval: int = 1
 
 
-def check_year(year, what: str = "年度") -> int:
+def check_year(year: object, what: str = "年度") -> int:
     """A year as typed ("2026", "2026年", 2026) within MIN_YEAR..2100."""
     try:
         y = values.parse_int(year.strip().removesuffix("年") if isinstance(year, str) else year)
@@ -122,7 +123,7 @@ def stage_of(status: str) -> str | None:
     return {"creating": "first", "named": "second", "consolidating": "inspection"}.get(status)
 
 
-def check_assessment(state: SiteState, year, assessed_on: date | None, today: date,
+def check_assessment(state: SiteState, year: object, assessed_on: date | None, today: date,
                      name: str = "该示范点") -> int:
     """Refuse an assessment this round cannot take. Returns the year as int."""
     if state.status == "applied":
@@ -134,25 +135,25 @@ def check_assessment(state: SiteState, year, assessed_on: date | None, today: da
         raise BadInput(f"「{name}」已于 {state.last_year} 年摘牌，不能再考评")
     if state.status not in ACTIVE:
         raise BadInput(f"「{name}」的状态「{state.status}」无法考评")
-    year = check_year(year, "考评年度")
-    if year < state.creation_year:
-        raise BadInput(f"考评年度 {year} 早于「{name}」的创建年度 {state.creation_year}：请检查年度")
-    if state.last_year is not None and year == state.last_year:
-        raise BadInput(f"「{name}」{year} 年度已经考评过了，一年只考评一次。如需更正，"
+    y = check_year(year, "考评年度")
+    if y < state.creation_year:
+        raise BadInput(f"考评年度 {y} 早于「{name}」的创建年度 {state.creation_year}：请检查年度")
+    if state.last_year is not None and y == state.last_year:
+        raise BadInput(f"「{name}」{y} 年度已经考评过了，一年只考评一次。如需更正，"
                        "请在「操作记录」中撤销原来的考评后重新录入")
-    if state.last_year is not None and year < state.last_year:
-        raise BadInput(f"考评年度 {year} 早于「{name}」上一次考评的年度 {state.last_year}：考评要按年度顺序录入")
-    if year > today.year:
-        raise BadInput(f"考评年度 {year} 还没到（今天是 {today:%Y-%m-%d}）")
+    if state.last_year is not None and y < state.last_year:
+        raise BadInput(f"考评年度 {y} 早于「{name}」上一次考评的年度 {state.last_year}：考评要按年度顺序录入")
+    if y > today.year:
+        raise BadInput(f"考评年度 {y} 还没到（今天是 {today:%Y-%m-%d}）")
     if assessed_on is None:
         raise BadInput("请填写考评日期")
     if assessed_on > today:
         raise BadInput(f"考评日期 {assessed_on:%Y-%m-%d} 晚于今天：不能预先录入考评")
-    if assessed_on.year < year:
-        raise BadInput(f"考评日期 {assessed_on:%Y-%m-%d} 早于考评年度 {year}：{year} 年度的考评应在 {year} 年内或次年进行")
-    if assessed_on.year > year + 1:
-        raise BadInput(f"考评日期 {assessed_on:%Y-%m-%d} 离考评年度 {year} 太远：应在 {year} 年内或 {year + 1} 年进行")
-    return year
+    if assessed_on.year < y:
+        raise BadInput(f"考评日期 {assessed_on:%Y-%m-%d} 早于考评年度 {y}：{y} 年度的考评应在 {y} 年内或次年进行")
+    if assessed_on.year > y + 1:
+        raise BadInput(f"考评日期 {assessed_on:%Y-%m-%d} 离考评年度 {y} 太远：应在 {y} 年内或 {y + 1} 年进行")
+    return y
 
 
 def after_assessment(state: SiteState, year: int, result: str) -> SiteState:
@@ -169,12 +170,12 @@ def after_assessment(state: SiteState, year: int, result: str) -> SiteState:
     raise BadInput(f"状态「{status_label(s)}」不能考评")
 
 
-def check_interval(value) -> int:
+def check_interval(value: object) -> int:
     try:
-        v = int(value)
-    except (TypeError, ValueError):
+        v = values.parse_int(value)
+    except values.BadValue:
         v = None
-    if v not in INTERVALS:
+    if v is None or v not in INTERVALS:
         raise BadInput("年检周期应为 1 或 2（年）")
     return v
 
@@ -229,7 +230,7 @@ class ScoreResult:
     total: Decimal
     vetoed: bool
     result: str                          # pass / fail
-    lines: tuple                         # the lines with parsed Decimal points
+    lines: tuple[Line, ...]              # the lines with parsed Decimal points
 
     @property
     def result_label(self) -> str:
@@ -240,7 +241,7 @@ _TRUE = {"true", "1", "是", "yes", "y", "√", "否决", "x", "×"}
 _FALSE = {"false", "0", "否", "no", "n", ""}
 
 
-def parse_points(raw) -> Decimal | None:
+def parse_points(raw: object) -> Decimal | None:
     """Points as typed: blank → None; at most two decimals; else ValueError(Chinese)."""
     if raw is None:
         return None
@@ -265,7 +266,7 @@ def parse_points(raw) -> Decimal | None:
     return d.quantize(Decimal("0.01"))
 
 
-def parse_flag(raw) -> bool:
+def parse_flag(raw: object) -> bool:
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
         return False
     if isinstance(raw, bool):
@@ -296,7 +297,7 @@ def score(lines: Iterable[Line], pass_mark: Decimal = DEFAULT_PASS_MARK, *,
             mx = parse_points(mx)
         except ValueError:
             mx = None
-        vals = {}
+        vals: dict[str, Decimal | None] = {}
         for col, label in (("self_score", "自评分"), ("score", "考评得分")):
             try:
                 v = parse_points(getattr(ln, col))
@@ -353,7 +354,7 @@ def _fmt(d: Decimal) -> str:
     return format(d.normalize(), "f") if d == d.to_integral_value() else format(d, "f").rstrip("0")
 
 
-def rubric_issues(items: Sequence[dict]) -> list[tuple[int, str, str, bool]]:
+def rubric_issues(items: Sequence[dict[str, Any]]) -> list[tuple[int, str, str, bool]]:
     """Checks on one rubric's items: (index, column, message, hard)."""
     out = []
     total = Decimal("0")
@@ -374,8 +375,8 @@ def rubric_issues(items: Sequence[dict]) -> list[tuple[int, str, str, bool]]:
 # ---------------------------------------------------------------------------------------
 # 5. Pairing suggestions (结对): advanced sites ↔ lagging orgs within reach
 # ---------------------------------------------------------------------------------------
-def distance_km(lat1, lon1, lat2, lon2) -> float | None:
-    if None in (lat1, lon1, lat2, lon2):
+def distance_km(lat1: float | None, lon1: float | None, lat2: float | None, lon2: float | None) -> float | None:
+    if lat1 is None or lon1 is None or lat2 is None or lon2 is None:
         return None
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
@@ -383,8 +384,8 @@ def distance_km(lat1, lon1, lat2, lon2) -> float | None:
     return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, a)))
 
 
-def suggest_pairings(sites: Sequence[dict], candidates: Sequence[dict], *, max_km: float = 5.0,
-                     per_site: int = 2, taken: Iterable[int] = ()) -> list[dict]:
+def suggest_pairings(sites: Sequence[dict[str, Any]], candidates: Sequence[dict[str, Any]], *, max_km: float = 5.0,
+                     per_site: int = 2, taken: Iterable[int] = ()) -> list[dict[str, Any]]:
     """Greedy nearest-first twinning. `sites`: org_id, name, street, lat, lon;
     `candidates`: lagging orgs (org_id, name, street, lat, lon). Within reach means within
     `max_km` when both have coordinates, else in the same street. Each candidate is suggested
@@ -408,8 +409,8 @@ def suggest_pairings(sites: Sequence[dict], candidates: Sequence[dict], *, max_k
                 continue
             pairs.append((key, s["org_id"], c["org_id"], s, c, d))
     pairs.sort(key=lambda p: (p[0], p[1], p[2]))
-    used_c: set = set()
-    load: dict = {}
+    used_c: set[int] = set()
+    load: dict[int, int] = {}
     out = []
     for _, sid, cid, s, c, d in pairs:
         if cid in used_c or load.get(sid, 0) >= per_site:

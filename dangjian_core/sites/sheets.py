@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from .. import fileio, values
+from ..db import Database
 from ..errors import BadInput, CellError
 from . import rules as R
 from .store import get_site, rubric_for, rubric_items
@@ -15,7 +17,7 @@ SHEET_HEADER = ["细则编号", "序号", "类型", "考评项目", "考评内�
                 "考评得分", "否决", "备注"]
 
 
-def score_sheet_xlsx(db, site_id: int, year: int) -> bytes:
+def score_sheet_xlsx(db: Database, site_id: int, year: int) -> bytes:
     import xlsxwriter
 
     site = get_site(db, site_id)
@@ -69,7 +71,7 @@ def score_sheet_xlsx(db, site_id: int, year: int) -> bytes:
     return buf.getvalue()
 
 
-def read_score_sheet(db, site_id: int, data: bytes, name: str) -> dict:
+def read_score_sheet(db: Database, site_id: int, data: bytes, name: str) -> dict[str, Any]:
     """A filled score sheet → {year, assessed_on, assessor, kind, note, lines}. Checks that
     it belongs to this site and that every rubric line is there; scores are checked (against
     the maxima) when the assessment is recorded."""

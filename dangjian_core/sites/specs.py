@@ -5,11 +5,13 @@ the delete check the programme adds to the orgs table."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
 from .. import clock, orgs, tables
 from ..contracts import AuditTable
+from ..db import Cursor
 from ..tables import Column, Issue, TableSpec
 from . import rules as R
 from .model import ALL_CATEGORIES, PERM, RUBRIC_CATEGORIES
@@ -18,12 +20,12 @@ _keys_frame = tables.register_keys
 _new_keys = tables.new_keys
 
 
-def _refuse_new_sites(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+def _refuse_new_sites(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     return [Issue(k, "org_id", None, "新的示范点请在「示范点」页面用「申报」登记，不能在表格中直接添加")
             for k in _new_keys(cur, "sites", touched)]
 
 
-def _refuse_delete_sites(cur, keys: list) -> list[str]:
+def _refuse_delete_sites(cur: Cursor, keys: list[Any]) -> list[str]:
     _keys_frame(cur, "del_sites", keys)
     try:
         rows = cur.execute(
@@ -67,12 +69,12 @@ SITES_SPEC = TableSpec(
 )
 
 
-def org_ids_in_programme(cur) -> set:
+def org_ids_in_programme(cur: Cursor) -> set[int]:
     """Every org that has (had) a round in the programme."""
     return {r[0] for r in cur.execute("SELECT DISTINCT org_id FROM sites").fetchall()}
 
 
-def _check_events(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+def _check_events(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     if not touched:
         return []
     site_orgs = org_ids_in_programme(cur)
@@ -113,14 +115,14 @@ EVENTS_SPEC = TableSpec(
 )
 
 
-def _check_pairings(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+def _check_pairings(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     if not touched:
         return []
     site_orgs = org_ids_in_programme(cur)
     today = clock.today()
     out = []
     rows = after.to_dicts()
-    active = {}
+    active: dict[tuple[int, int], list[int]] = {}
     for r in rows:
         if r.get("ended_on") is None or r["ended_on"] >= today:
             active.setdefault((r["site_org_id"], r["partner_org_id"]), []).append(r["id"])
@@ -159,9 +161,9 @@ PAIRINGS_SPEC = TableSpec(
 )
 
 
-def _check_rubrics(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+def _check_rubrics(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     out = []
-    seen: dict = {}
+    seen: dict[tuple[int, str], list[int]] = {}
     for r in after.to_dicts():
         seen.setdefault((r["year"], r["category"]), []).append(r["id"])
     for (year, cat), ids in seen.items():
@@ -176,7 +178,7 @@ def _check_rubrics(cur, after: pl.DataFrame, touched: set, deleted: set) -> list
     return out
 
 
-def _refuse_delete_rubrics(cur, keys: list) -> list[str]:
+def _refuse_delete_rubrics(cur: Cursor, keys: list[Any]) -> list[str]:
     _keys_frame(cur, "del_rubrics", keys)
     try:
         rows = cur.execute(
@@ -212,7 +214,7 @@ RUBRICS_SPEC = TableSpec(
 )
 
 
-def _check_rubric_items(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+def _check_rubric_items(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     if after.height == 0 or not (touched or deleted):
         return []
     affected = set(after.filter(pl.col("id").is_in(list(touched)))["rubric_id"].to_list()) if touched else set()
@@ -225,7 +227,7 @@ def _check_rubric_items(cur, after: pl.DataFrame, touched: set, deleted: set) ->
             if idx >= 0 and k not in touched:
                 continue
             out.append(Issue(k, col, rows[idx].get(col) if idx >= 0 else None, msg, hard))
-        seqs: dict = {}
+        seqs: dict[int, list[int]] = {}
         for r in rows:
             seqs.setdefault(r["seq"], []).append(r["id"])
         for s, ids in seqs.items():
@@ -263,7 +265,7 @@ AUDIT_TABLES = tuple(AuditTable(table=t, label=label, perm=PERM) for t, label in
 
 
 # -- orgs may not be deleted while they are in the programme -------------------------------
-def refuse_delete_orgs_in_programme(cur, keys: list) -> list[str]:
+def refuse_delete_orgs_in_programme(cur: Cursor, keys: list[Any]) -> list[str]:
     """delete_check for orgs.SPEC: an org with a site round, or an active pairing, stays."""
     _keys_frame(cur, "del_site_orgs", keys)
     try:

@@ -11,17 +11,25 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
 from .. import audit, clock, orgs, tables, uow, values
 from ..auth import User
+from ..db import Cursor, Database
 from ..errors import BadInput, ConflictError, ErrorCollector, NotFound
-from ..tables import Changes
+from ..tables import Changes, SaveResult
 from ..vocab import CATEGORIES
 from . import rules as R
 from .model import ALL_CATEGORIES, MIN_EXPERIENCES, PERM, RUBRIC_CATEGORIES, VISIT_GAP_DAYS
 from .specs import SITES_SPEC
+
+
+def _frame(relation: Any) -> pl.DataFrame:
+    """A DuckDB relation as a polars frame (the cursor's relations are untyped)."""
+    df: pl.DataFrame = relation.pl()
+    return df
 
 
 def _today(today: date | None) -> date:
@@ -54,64 +62,65 @@ LEFT JOIN visit v ON v.org_id = s.org_id
 """
 
 
-def list_sites(db, *, today: date | None = None) -> pl.DataFrame:
+def list_sites(db: Database, *, today: date | None = None) -> pl.DataFrame:
     """Every round with its org, last assessment, last guidance visit and due year/overdue."""
     today = _today(today)
     with db.read() as cur:
-        df = cur.sql(_SITES_SQL + " ORDER BY s.id").pl()
+        df = _frame(cur.sql(_SITES_SQL + " ORDER BY s.id"))
     return df.with_columns(
         pl.when(pl.col("due_year").is_not_null()).then(pl.date(pl.col("due_year"), 12, 31)).alias("due_date"),
     ).with_columns((pl.col("due_date") < pl.lit(today)).fill_null(False).alias("overdue"))
 
 
-def state_of(row: dict) -> R.SiteState:
+def state_of(row: dict[str, Any]) -> R.SiteState:
     return R.SiteState(row["status"], row["creation_year"], row.get("named_year"),
                        row.get("last_assessed_year"), row.get("inspection_interval") or 1)
 
 
-def _site_row(cur, site_id) -> dict:
+def _site_row(cur: Cursor, site_id: object) -> dict[str, Any]:
     try:
-        sid = int(site_id)
+        sid = int(str(site_id))
     except (TypeError, ValueError):
         raise NotFound("请选择一个示范点") from None
     df = cur.sql(_SITES_SQL + " WHERE s.id = ?", params=[sid]).pl()
     if df.height == 0:
         raise NotFound(f"找不到第 {sid} 号示范点记录（可能已被撤销）")
-    return df.row(0, named=True)
+    row: dict[str, Any] = df.row(0, named=True)
+    return row
 
 
-def get_site(db, site_id) -> dict:
+def get_site(db: Database, site_id: object) -> dict[str, Any]:
     with db.read() as cur:
         return _site_row(cur, site_id)
 
 
-def rounds_of_org(db, org_id: int) -> pl.DataFrame:
+def rounds_of_org(db: Database, org_id: int) -> pl.DataFrame:
     with db.read() as cur:
-        return cur.sql(_SITES_SQL + " WHERE s.org_id = ? ORDER BY s.id", params=[int(org_id)]).pl()
+        return _frame(cur.sql(_SITES_SQL + " WHERE s.org_id = ? ORDER BY s.id", params=[int(org_id)]))
 
 
-def assessments(db, site_id=None, *, org_id=None) -> pl.DataFrame:
+def assessments(db: Database, site_id: int | None = None, *, org_id: int | None = None) -> pl.DataFrame:
     where, params = "1=1", []
     if site_id is not None:
         where, params = "a.site_id = ?", [int(site_id)]
     elif org_id is not None:
         where, params = "s.org_id = ?", [int(org_id)]
     with db.read() as cur:
-        return cur.sql(
+        return _frame(cur.sql(
             "SELECT a.id, a.site_id, s.org_id, o.name, o.category, a.year, a.assessed_on, a.assessor, a.stage,"
             " a.self_total, a.total, a.vetoed, a.result, a.kind, a.status_before, a.status_after, a.note,"
             " a.rubric_id FROM site_assessments a JOIN sites s ON s.id = a.site_id"
-            f" LEFT JOIN orgs o ON o.id = s.org_id WHERE {where} ORDER BY a.year, a.id", params=params).pl()
+            f" LEFT JOIN orgs o ON o.id = s.org_id WHERE {where} ORDER BY a.year, a.id", params=params))
 
 
-def assessment_lines(db, assessment_id: int) -> pl.DataFrame:
+def assessment_lines(db: Database, assessment_id: int) -> pl.DataFrame:
     with db.read() as cur:
-        return cur.sql("SELECT seq, kind, item, max_points, self_score, score, vetoed, note"
+        return _frame(cur.sql("SELECT seq, kind, item, max_points, self_score, score, vetoed, note"
                        " FROM site_assessment_lines WHERE assessment_id = ? ORDER BY seq, id",
-                       params=[int(assessment_id)]).pl()
+                       params=[int(assessment_id)]))
 
 
-def _rubric(cur, year: int, category: str | None) -> dict | None:
+def _rubric(cur: Cursor, year: int, category: str | None) -> dict[str, Any] | None:
     row = cur.execute(
         "SELECT id, name, year, category, pass_mark FROM site_rubrics WHERE year = ?"
         " AND (category = ? OR category = 'all') ORDER BY category = 'all', id LIMIT 1",
@@ -121,7 +130,7 @@ def _rubric(cur, year: int, category: str | None) -> dict | None:
     return dict(zip(["id", "name", "year", "category", "pass_mark"], row))
 
 
-def rubric_for(db, year: int, category: str | None) -> tuple[dict | None, list[R.Line]]:
+def rubric_for(db: Database, year: int, category: str | None) -> tuple[dict[str, Any] | None, list[R.Line]]:
     """The rubric that applies to a category in a year (its own, else the general one) and
     its items as empty score lines."""
     with db.read() as cur:
@@ -133,22 +142,22 @@ def rubric_for(db, year: int, category: str | None) -> tuple[dict | None, list[R
     return rub, [R.Line(seq, item, kind, mx, rubric_item_id=iid) for iid, seq, item, kind, mx in rows]
 
 
-def rubric_items(db, rubric_id: int) -> pl.DataFrame:
+def rubric_items(db: Database, rubric_id: int) -> pl.DataFrame:
     with db.read() as cur:
-        return cur.sql("SELECT id, seq, item, content, kind, max_points, scoring_rule, method"
-                       " FROM site_rubric_items WHERE rubric_id = ? ORDER BY seq, id", params=[int(rubric_id)]).pl()
+        return _frame(cur.sql("SELECT id, seq, item, content, kind, max_points, scoring_rule, method"
+                       " FROM site_rubric_items WHERE rubric_id = ? ORDER BY seq, id", params=[int(rubric_id)]))
 
 
-def rubrics(db) -> pl.DataFrame:
+def rubrics(db: Database) -> pl.DataFrame:
     with db.read() as cur:
-        return cur.sql("SELECT r.id, r.name, r.year, r.category, r.pass_mark,"
+        return _frame(cur.sql("SELECT r.id, r.name, r.year, r.category, r.pass_mark,"
                        " (SELECT count(*) FROM site_rubric_items i WHERE i.rubric_id = r.id) AS items,"
                        " (SELECT coalesce(sum(max_points), 0) FROM site_rubric_items i WHERE i.rubric_id = r.id"
                        "  AND i.kind = 'score') AS full_marks"
-                       " FROM site_rubrics r ORDER BY r.year DESC, r.category = 'all' DESC, r.category, r.id").pl()
+                       " FROM site_rubrics r ORDER BY r.year DESC, r.category = 'all' DESC, r.category, r.id"))
 
 
-def plan(db, year: int) -> dict:
+def plan(db: Database, year: object) -> dict[str, Any]:
     """Plan vs actual for one year: per category planned / applied / creating (selected) /
     named, and the named target. Without a saved plan the default plan is shown."""
     year = R.check_year(year)
@@ -173,7 +182,7 @@ def plan(db, year: int) -> dict:
             "named_target": int(target[0]) if target else R.DEFAULT_NAMED_TARGET}
 
 
-def plan_years(db) -> pl.DataFrame:
+def plan_years(db: Database) -> pl.DataFrame:
     """Plan vs actual over all years that have a plan or a cohort (briefings)."""
     with db.read() as cur:
         years = [r[0] for r in cur.execute(
@@ -187,7 +196,7 @@ def plan_years(db) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame()
 
 
-def due_and_overdue(db, *, today: date | None = None, year: int | None = None) -> dict:
+def due_and_overdue(db: Database, *, today: date | None = None, year: int | None = None) -> dict[str, Any]:
     """Rounds whose assessment falls due in `year` (default this year), and overdue ones."""
     today = _today(today)
     year = year or today.year
@@ -196,7 +205,7 @@ def due_and_overdue(db, *, today: date | None = None, year: int | None = None) -
             "overdue": df.filter(pl.col("overdue")).sort("due_year", "name")}
 
 
-def checks(db, *, today: date | None = None, year: int | None = None) -> dict:
+def checks(db: Database, *, today: date | None = None, year: int | None = None) -> dict[str, Any]:
     """The office's rules of thumb: ≥ 2 experience write-ups a year per responsible unit,
     a guidance visit at least every 90 days, and each supervisor's workload."""
     today = _today(today)
@@ -233,7 +242,7 @@ def checks(db, *, today: date | None = None, year: int | None = None) -> dict:
     return {"experiences": exp, "no_visit": no_visit, "workload": load, "year": year, "cutoff": cutoff}
 
 
-def status_over_years(db) -> pl.DataFrame:
+def status_over_years(db: Database) -> pl.DataFrame:
     """Rounds by status (at each year's end) and category, year by year."""
     with db.read() as cur:
         s = cur.sql("SELECT s.id, s.creation_year, s.status <> 'applied' AS selected, o.category"
@@ -243,7 +252,7 @@ def status_over_years(db) -> pl.DataFrame:
                            " FROM sites", [clock.today().year]).fetchone()
     if s.height == 0:
         return pl.DataFrame(schema={"year": pl.Int64, "category": pl.String, "status": pl.String, "n": pl.Int64})
-    by_site: dict = {}
+    by_site: dict[int, list[tuple[int, str]]] = {}
     for sid, y, st in a.iter_rows():
         by_site.setdefault(sid, []).append((y, st))
     rows = []
@@ -256,7 +265,7 @@ def status_over_years(db) -> pl.DataFrame:
     return df.group_by("year", "category", "status").len("n").sort("year", "category", "status")
 
 
-def org_tree(db) -> pl.DataFrame:
+def org_tree(db: Database) -> pl.DataFrame:
     """The org tree (from orgs.tree_paths) with level, street, size, tier and site status."""
     tree = orgs.tree_paths(db)
     with db.read() as cur:
@@ -265,22 +274,22 @@ def org_tree(db) -> pl.DataFrame:
     return tree.join(info, on="id", how="left", maintain_order="left")
 
 
-def open_candidates(db) -> pl.DataFrame:
+def open_candidates(db: Database) -> pl.DataFrame:
     """Orgs that may apply now (no open round, never removed), for the 申报 picker."""
     with db.read() as cur:
-        return cur.sql("SELECT id, name, street, category, tier FROM orgs WHERE id NOT IN (SELECT org_id FROM sites"
+        return _frame(cur.sql("SELECT id, name, street, category, tier FROM orgs WHERE id NOT IN (SELECT org_id FROM sites"
                        " WHERE status IN ('applied', 'creating', 'named', 'consolidating', 'removed'))"
-                       " ORDER BY street, name").pl()
+                       " ORDER BY street, name"))
 
 
-def events(db, org_id: int) -> pl.DataFrame:
+def events(db: Database, org_id: int) -> pl.DataFrame:
     with db.read() as cur:
-        return cur.sql("SELECT id, event_date, kind, title, detail, amount, person, file_name, file_path"
+        return _frame(cur.sql("SELECT id, event_date, kind, title, detail, amount, person, file_name, file_path"
                        " FROM site_events WHERE org_id = ? ORDER BY event_date DESC, id DESC",
-                       params=[int(org_id)]).pl()
+                       params=[int(org_id)]))
 
 
-def pairing_suggestions(db, org_id: int | None = None, *, max_km: float = 5.0, per_site: int = 3) -> list[dict]:
+def pairing_suggestions(db: Database, org_id: int | None = None, *, max_km: float = 5.0, per_site: int = 3) -> list[dict[str, Any]]:
     """Lagging orgs within reach of named sites (or of one site), not yet paired."""
     with db.read() as cur:
         sites_ = cur.sql("SELECT DISTINCT o.id AS org_id, o.name, o.street, o.lat, o.lon FROM sites s"
@@ -301,14 +310,14 @@ def pairing_suggestions(db, org_id: int | None = None, *, max_km: float = 5.0, p
 # =======================================================================================
 # Lifecycle actions (each: permission → validation → one transaction with its audit batch)
 # =======================================================================================
-def _check_version(row: dict, expected_version) -> None:
-    if expected_version is not None and int(expected_version) != int(row["version"]):
+def _check_version(row: dict[str, Any], expected_version: object) -> None:
+    if expected_version is not None and int(str(expected_version)) != int(row["version"]):
         raise ConflictError(f"「{row['name']}」在您打开页面之后已被修改（例如别人刚录入了考评）。"
                             "您的操作没有保存，请刷新页面后再做。")
 
 
-def apply_site(db, user: User, org_id, year, *, applied_on: date | None = None, today: date | None = None,
-               inspection_interval: int = 1, **people) -> int:
+def apply_site(db: Database, user: User, org_id: object, year: object, *, applied_on: date | None = None, today: date | None = None,
+               inspection_interval: int = 1, **people: str | None) -> int:
     """申报: start a new round for an org. Returns the new site id."""
     today = _today(today)
     with uow.action(db, user, PERM, "site_apply", "示范点申报") as act:
@@ -321,10 +330,10 @@ def apply_site(db, user: User, org_id, year, *, applied_on: date | None = None, 
         if unknown:
             raise ValueError(unknown)
         for k, v in people.items():
-            if v is not None and len(str(v)) > SITES_SPEC.column(k).max_len:
+            if v is not None and len(str(v)) > (SITES_SPEC.column(k).max_len or 0):
                 raise BadInput(f"「{SITES_SPEC.column(k).label}」太长了：最多 {SITES_SPEC.column(k).max_len} 个字")
         try:
-            oid = int(org_id)
+            oid = int(str(org_id))
         except (TypeError, ValueError):
             raise BadInput("请选择申报的党组织") from None
         org = cur.execute("SELECT name FROM orgs WHERE id = ?", [oid]).fetchone()
@@ -342,11 +351,11 @@ def apply_site(db, user: User, org_id, year, *, applied_on: date | None = None, 
         act.describe(f"示范点申报：{org[0]}（{y} 年）")
         with act.track("sites", [sid]):
             cur.execute(f"INSERT INTO sites ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", vals)
-    return sid
+    return int(sid)
 
 
-def select_site(db, user: User, site_id, *, selected_on: date | None = None, today: date | None = None,
-                expected_version=None) -> None:
+def select_site(db: Database, user: User, site_id: object, *, selected_on: date | None = None, today: date | None = None,
+                expected_version: object = None) -> None:
     """立项: an applied unit becomes a creating unit of its year."""
     today = _today(today)
     with uow.action(db, user, PERM, "site_select", "确定为创建单位") as act:
@@ -366,9 +375,9 @@ def select_site(db, user: User, site_id, *, selected_on: date | None = None, tod
                         [new.status, selected_on, selected_on, clock.now(), user.username, row["id"]])
 
 
-def record_assessment(db, user: User, site_id, year, assessed_on: date | None, assessor: str | None,
+def record_assessment(db: Database, user: User, site_id: object, year: object, assessed_on: date | None, assessor: str | None,
                       kind: str | None, lines: list[R.Line], *, note: str | None = None,
-                      expected_version=None, today: date | None = None) -> dict:
+                      expected_version: object = None, today: date | None = None) -> dict[str, Any]:
     """Record one year's assessment of a round: validates the state, the dates and every
     score line, computes total and result, writes the assessment, its lines and the status
     change in one transaction and one audit batch. Returns a summary dict."""
@@ -446,7 +455,7 @@ def record_assessment(db, user: User, site_id, year, assessed_on: date | None, a
             "status_after": new.status, "name": row["name"], "year": y}
 
 
-def assessment_batch(db, assessment_id: int) -> int | None:
+def assessment_batch(db: Database, assessment_id: int) -> int | None:
     with db.read() as cur:
         row = cur.execute("SELECT batch_id FROM audit_log WHERE table_name = 'site_assessments' AND row_key = ?"
                           " AND action = 'insert' AND reverted_by IS NULL ORDER BY id DESC LIMIT 1",
@@ -454,7 +463,7 @@ def assessment_batch(db, assessment_id: int) -> int | None:
     return row[0] if row else None
 
 
-def revert_assessment(db, user: User, assessment_id: int) -> int:
+def revert_assessment(db: Database, user: User, assessment_id: int) -> int:
     """Undo an assessment and the status change it caused (one audit batch)."""
     batch = assessment_batch(db, assessment_id)
     if batch is None:
@@ -471,7 +480,7 @@ def _count(raw: object, column: str, errors: ErrorCollector) -> int | None:
         return None
 
 
-def save_plan(db, user: User, year, planned: dict, named_target) -> int | None:
+def save_plan(db: Database, user: User, year: object, planned: dict[str, object], named_target: object) -> int | None:
     """Save one year's plan (creating units per category and the number to be named).
     Returns the audit batch id, or None when nothing changed."""
     with uow.action(db, user, PERM, "site_plan", "示范点年度计划") as act:
@@ -514,7 +523,7 @@ def save_plan(db, user: User, year, planned: dict, named_target) -> int | None:
     return act.batch_id
 
 
-def copy_rubric(db, user: User, source_id: int, year, category: str = ALL_CATEGORIES) -> int:
+def copy_rubric(db: Database, user: User, source_id: int, year: object, category: str = ALL_CATEGORIES) -> int:
     """A new rubric for `year` (and category) with the items of an existing one."""
     with uow.action(db, user, PERM, "site_rubric", "新建考评细则（复制）") as act:
         cur = act.cur
@@ -545,7 +554,7 @@ def copy_rubric(db, user: User, source_id: int, year, category: str = ALL_CATEGO
     return int(rid)
 
 
-def update_people(db, user: User, site_id: int, values: dict, version: int):
+def update_people(db: Database, user: User, site_id: int, values: dict[str, object], version: int) -> SaveResult:
     """People and settings of a round (督查指导员、联络员、联系领导、责任单位、品牌、年检周期)
     through the ordinary table write path."""
     ch = Changes(updates={int(site_id): dict(values)}, versions={int(site_id): version},
