@@ -11,7 +11,7 @@
   members × 36 months (text columns, as a csv import gives them), also by the dated rules and
   with amounts fixed for the year.
 
-The CLI takes `dues_sql.try_calc_parquet` for this file (parquet in, parquet out, plain types):
+The CLI takes `dues.sql.try_calc_parquet` for this file (parquet in, parquet out, plain types):
 DuckDB alone, no polars import. Target (issue 17): ≤ 1.5× the floor, printed with the ratio.
 
 `run()` returns a list of {"name", "value", "unit"} for `bench/__main__.py`.
@@ -143,7 +143,10 @@ def make_arrears(members: int, months: int, seed: int = 11) -> pl.DataFrame:
 
 
 def run(*, repeat: int = 3, n: int = N_MEMBERS) -> list[dict]:
-    from dangjian_core import dues
+    from dangjian_core.dues import arrears_rules
+    from dangjian_core.dues import engine as dues_engine
+    from dangjian_core.dues import model as dues_model
+    from dangjian_core.dues import rules as dues_rules
 
     results: list[dict] = []
 
@@ -193,32 +196,32 @@ def run(*, repeat: int = 3, n: int = N_MEMBERS) -> list[dict]:
         rec("python_import_duckdb_wall", duck_wall, "s")
 
         t0 = time.perf_counter()
-        res = dues.calc_dues_frame(df)
-        dues.format_dues(res)
+        res = dues_engine.calc_dues_frame(df)
+        dues_engine.format_dues(res)
         rec("dues_calc_frame_1m_in_process", time.perf_counter() - t0, "s")
 
         text_df = df.with_columns(pl.col("base_income").cast(pl.String), pl.col("fixed_amount").cast(pl.String))
         t0 = time.perf_counter()
-        dues.calc_dues_frame(text_df)
+        dues_engine.calc_dues_frame(text_df)
         rec("dues_calc_frame_1m_text_in_process", time.perf_counter() - t0, "s")
 
         # scalar path for reference (10,000 rows, scaled)
         sample = df.head(10_000).rows()
         t0 = time.perf_counter()
         for _, c, b_, f in sample:
-            dues.calc_dues(c, b_, f)
+            dues_rules.calc_dues(c, b_, f)
         rec("dues_calc_scalar_per_1m_estimated", (time.perf_counter() - t0) * (1_000_000 / len(sample)), "s")
 
     arr = make_arrears(ARREARS_MEMBERS, ARREARS_MONTHS)
     t0 = time.perf_counter()
-    out = dues.compute_arrears(arr)
+    out = arrears_rules.compute_arrears(arr)
     rec("arrears_100k_x_36_in_process", time.perf_counter() - t0, "s")
     rec("arrears_100k_x_36_flagged_members", float(out["flag_six_months"].sum()), "members")
     t0 = time.perf_counter()
-    dues.compute_arrears(arr, rules=dues.BUILTIN_RULES)
+    arrears_rules.compute_arrears(arr, rules=dues_model.BUILTIN_RULES)
     rec("arrears_100k_x_36_dated_rules_in_process", time.perf_counter() - t0, "s")
     t0 = time.perf_counter()
-    dues.compute_arrears(arr, rules=dues.BUILTIN_RULES, amount_mode="fixed_for_year")
+    arrears_rules.compute_arrears(arr, rules=dues_model.BUILTIN_RULES, amount_mode="fixed_for_year")
     rec("arrears_100k_x_36_fixed_for_year_in_process", time.perf_counter() - t0, "s")
     return results
 

@@ -66,10 +66,13 @@ def _registry(db, seed: int = 5) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def run() -> list[dict]:
-    from dangjian_core import demo, dues, fileio
-    from dangjian_core import dues_store as ds
+    from dangjian_core import demo, fileio
     from dangjian_core.auth import User
     from dangjian_core.db import Database
+    from dangjian_core.dues import arrears, indicators, payments, payroll, roll
+    from dangjian_core.dues import demo as dues_demo
+    from dangjian_core.dues import exports as dues_exports
+    from dangjian_core.dues import model as dues_model
 
     treasurer = User("bench", "bench", frozenset({"treasurer"}))
     results: list[dict] = []
@@ -89,39 +92,39 @@ def run() -> list[dict]:
         db = Database(Path(tmp) / "roll.duckdb")
         db.migrate()
         orgs, members = _registry(db)
-        based = members.filter(pl.col("dues_category").is_in(list(dues.BASE_CATEGORIES)))
+        based = members.filter(pl.col("dues_category").is_in(list(dues_model.BASE_CATEGORIES)))
         rng = random.Random(9)
         text = "党员编号,月份,计算基数\n" + "".join(
             f"{no},2025-01,{rng.randint(200000, 2000000) / 100:.2f}\n" for no in based["member_no"].to_list())
         frame = fileio.read_frame(data=text.encode(), name="bases.csv")
-        timed("bases_import_70k_rows", ds.import_bases, db, treasurer, frame, commit=True)
+        timed("bases_import_70k_rows", payroll.import_bases, db, treasurer, frame, commit=True)
 
-        res = timed("roll_generate_100k_x_12_months", ds.generate_roll, db, treasurer, months=MONTHS)
+        res = timed("roll_generate_100k_x_12_months", roll.generate_roll, db, treasurer, months=MONTHS)
         rec("roll_generate_rows", res.inserted, "rows")
-        timed("roll_recompute_one_month_unchanged", ds.generate_roll, db, treasurer, MONTHS[5], recompute=True)
-        timed("roll_summary_one_month_city", ds.roll_summary, db, treasurer, MONTHS[5])
-        timed("roll_by_org_one_month_city", ds.roll_by_org, db, treasurer, MONTHS[5])
-        timed("roll_page_100_rows_city", ds.roll_page, db, treasurer, MONTHS[5], limit=100, offset=50_000)
+        timed("roll_recompute_one_month_unchanged", roll.generate_roll, db, treasurer, MONTHS[5], recompute=True)
+        timed("roll_summary_one_month_city", roll.roll_summary, db, treasurer, MONTHS[5])
+        timed("roll_by_org_one_month_city", roll.roll_by_org, db, treasurer, MONTHS[5])
+        timed("roll_page_100_rows_city", roll.roll_page, db, treasurer, MONTHS[5], limit=100, offset=50_000)
 
-        page, _ = ds.roll_page(db, treasurer, MONTHS[5], limit=MEMBERS)
+        page, _ = roll.roll_page(db, treasurer, MONTHS[5], limit=MEMBERS)
         bank = page.filter(pl.col("due") > 0).select(
             pl.col("member_no").alias("党员编号"), pl.col("due").cast(pl.String).alias("扣款金额"),
             pl.lit("成功").alias("扣款状态"), pl.lit("2025-06-20").alias("扣款日期"))
         data = bank.write_csv().encode()
         bank_frame = fileio.read_frame(data=data, name="bank.csv")
-        timed("bank_file_100k_check", ds.record_payments, db, treasurer, bank_frame, month=MONTHS[5],
+        timed("bank_file_100k_check", payments.record_payments, db, treasurer, bank_frame, month=MONTHS[5],
               source="bank", today=date(2026, 1, 15))
-        timed("bank_file_100k_commit", ds.record_payments, db, treasurer, bank_frame, month=MONTHS[5],
+        timed("bank_file_100k_commit", payments.record_payments, db, treasurer, bank_frame, month=MONTHS[5],
               source="bank", commit=True, today=date(2026, 1, 15))
 
-        calc = timed("back_calculate_100k_x_12", ds.back_calculate, db, treasurer, MONTHS[0], MONTHS[-1])
+        calc = timed("back_calculate_100k_x_12", arrears.back_calculate, db, treasurer, MONTHS[0], MONTHS[-1])
         rec("back_calculate_members_flagged", int((calc.members["warning"] == "flag").sum()), "members")
         with db.read() as cur:
             t0 = time.perf_counter()
-            rates = ds.collection_rate_by_org(cur, date(2025, 12, 31))
+            rates = indicators.collection_rate_by_org(cur, date(2025, 12, 31))
             rec("provider_collection_rate_12_months", time.perf_counter() - t0, "s")
         rec("provider_units", rates.height, "orgs")
-        timed("roll_xlsx_one_month_city", ds.roll_xlsx, db, treasurer, MONTHS[5])
+        timed("roll_xlsx_one_month_city", dues_exports.roll_xlsx, db, treasurer, MONTHS[5])
         db.close()
 
         # the city demo seeder on its own (100,000 members × 36 months)
@@ -134,7 +137,7 @@ def run() -> list[dict]:
                                                        pl.lit("full").alias("status")))
         t0 = time.perf_counter()
         with db2.write() as cur:
-            ds.seed_demo(cur, ctx)
+            dues_demo.seed_demo(cur, ctx)
         rec("demo_seed_city_100k_x_36", time.perf_counter() - t0, "s")
         with db2.read() as cur:
             rec("demo_seed_city_roll_rows", cur.execute("SELECT count(*) FROM dues_roll").fetchone()[0], "rows")

@@ -64,12 +64,14 @@ def _setup(db, members: int, orgs: int = 2_000) -> None:
 def child(mode: str, members: int, path: str) -> dict:
     """One step of one size in this process, so ru_maxrss is that step's own peak: "roll"
     builds the database at `path` and generates the roll; "back" opens it and back-calculates."""
-    from dangjian_core import dues_store as ds
     from dangjian_core.auth import User
     from dangjian_core.db import Database
+    from dangjian_core.dues import arrears
+    from dangjian_core.dues import roll as dues_roll
+    from dangjian_core.dues import store as dues_store
 
     user = User("bench", "bench", frozenset({"treasurer"}))
-    months = [ds.add_months(date(2023, 1, 1), i) for i in range(MONTHS)]
+    months = [dues_store.add_months(date(2023, 1, 1), i) for i in range(MONTHS)]
     db = Database(Path(path))
     out: dict = {}
     if mode == "roll":
@@ -77,13 +79,13 @@ def child(mode: str, members: int, path: str) -> dict:
         _setup(db, members)
         out["setup_peak_mib"] = _peak_mib()
         t0 = time.perf_counter()
-        res = ds.generate_roll(db, user, months=months)
+        res = dues_roll.generate_roll(db, user, months=months)
         out["roll_s"] = time.perf_counter() - t0
         out["roll_rows"] = res.inserted
         out["roll_peak_mib"] = _peak_mib()
     else:
         t0 = time.perf_counter()
-        calc = ds.back_calculate(db, user, months[0], months[-1])
+        calc = arrears.back_calculate(db, user, months[0], months[-1])
         out["back_s"] = time.perf_counter() - t0
         out["back_members"] = calc.members.height
         out["back_peak_mib"] = _peak_mib()
@@ -93,29 +95,31 @@ def child(mode: str, members: int, path: str) -> dict:
 
 def _page_path(rec) -> None:
     """The 欠缴与补交 page's cached path on 100,000 members × 12 months."""
-    from dangjian_core import dues_store as ds
     from dangjian_core.auth import User
     from dangjian_core.db import Database
+    from dangjian_core.dues import arrears, payments
+    from dangjian_core.dues import roll as dues_roll
+    from dangjian_core.dues import store as dues_store
 
     user = User("bench", "bench", frozenset({"treasurer"}))
-    months = [ds.add_months(date(2025, 1, 1), i) for i in range(13)]
+    months = [dues_store.add_months(date(2025, 1, 1), i) for i in range(13)]
     with tempfile.TemporaryDirectory(prefix="bench_dues_page_") as tmp:
         db = Database(Path(tmp) / "page.duckdb")
         db.migrate()
         _setup(db, 100_000)
-        ds.generate_roll(db, user, months=months)
+        dues_roll.generate_roll(db, user, months=months)
         cache: dict = {}
 
         def period(start, end):
-            ms = [m for m in ds.months_between(start, end)]
-            fps = ds.month_fingerprints(db, user, ms)
+            ms = [m for m in dues_store.months_between(start, end)]
+            fps = arrears.month_fingerprints(db, user, ms)
             need = [m for m in ms if (m, fps[m]) not in cache]
-            for m, frame in ds.months_rows(db, user, need).items():   # the missing months in one query
+            for m, frame in arrears.months_rows(db, user, need).items():   # the missing months in one query
                 cache[(m, fps[m])] = frame
-            return ds.back_calculate_rows(db, user, start, end, [cache[(m, fps[m])] for m in ms])
+            return arrears.back_calculate_rows(db, user, start, end, [cache[(m, fps[m])] for m in ms])
 
         t0 = time.perf_counter()
-        ds.back_calculate(db, user, months[0], months[11])
+        arrears.back_calculate(db, user, months[0], months[11])
         scratch = time.perf_counter() - t0
         rec("arrears_page_from_scratch_100k_x_12", scratch, "s (what every period change cost before)")
         t0 = time.perf_counter()
@@ -126,9 +130,9 @@ def _page_path(rec) -> None:
         change = time.perf_counter() - t0
         rec("arrears_page_change_end_month", change, "s (one new month + assembly)")
         rec("arrears_page_change_end_month_vs_scratch", change / scratch, "x")
-        roll, _ = ds.roll_page(db, user, months[5], limit=1)
+        roll, _ = dues_roll.roll_page(db, user, months[5], limit=1)
         r = roll.row(0, named=True)
-        ds.save_roll_edits(db, user, [{"id": r["id"], "paid": str(r["due"]), "paid_on": "2025-06-10", "method": "cash",
+        payments.save_roll_edits(db, user, [{"id": r["id"], "paid": str(r["due"]), "paid_on": "2025-06-10", "method": "cash",
                                        "version": r["version"]}], today=date(2025, 6, 30))
         t0 = time.perf_counter()
         period(months[1], months[12])

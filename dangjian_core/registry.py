@@ -39,7 +39,7 @@ SUBJECTS: dict[str, tuple[str, ...]] = {
     "orgs": ("orgs",),
     "members": ("members",),
     "sites": ("sites",),
-    "dues": ("dues", "dues_store"),
+    "dues": ("dues", "dues.demo"),
     "reports": ("reports",),
     "observation": ("observation", "observation.demo"),
     "charts": ("charts", "charts.demo"),

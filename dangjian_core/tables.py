@@ -121,7 +121,7 @@ def get_spec(table: str) -> TableSpec:
     import importlib
 
     from . import members, orgs  # noqa: F401
-    for name in ("sites", "dues_store", "reports", "observation.store"):
+    for name in ("sites", "dues.settings", "reports", "observation.store"):
         try:
             importlib.import_module(f"dangjian_core.{name}")
         except ModuleNotFoundError as exc:

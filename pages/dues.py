@@ -5,7 +5,7 @@
 import streamlit as st
 
 from dangjian_core import clock
-from dangjian_core import dues_store as ds
+from dangjian_core.dues import store as dues_store
 from ui import dues_widgets as W
 from ui.messages import show_flashes
 from ui.session import current_user, get_db
@@ -14,7 +14,7 @@ db = get_db()
 user = current_user()
 st.title("党费收缴")
 show_flashes()
-if not user.can(ds.PERM_READ):  # the navigation hides the page; this guards a direct run
+if not user.can(dues_store.PERM_READ):  # the navigation hides the page; this guards a direct run
     st.error("您的角色没有「查看党费」的权限。")
     st.stop()
 
@@ -30,14 +30,14 @@ with tabs[0]:
             W.roll_editor(db, user, month, org_id)
             W.roll_downloads(db, user, month, org_id)
         else:
-            st.info(f"{ds.month_text(month)} 还没有花名册：点「生成」为已入党的党员计算本月应缴。", icon=":material/info:")
+            st.info(f"{dues_store.month_text(month)} 还没有花名册：点「生成」为已入党的党员计算本月应缴。", icon=":material/info:")
 
 with tabs[1]:
     if tabs[1].open:
-        if not user.can(ds.PERM_WRITE):
+        if not user.can(dues_store.PERM_WRITE):
             st.info("您的角色只能查看。")
         else:
-            st.caption(f"登记到 {ds.month_text(month)}（表中有「月份」列时按表中月份）。每种方式都先检查，全部无误才登记，"
+            st.caption(f"登记到 {dues_store.month_text(month)}（表中有「月份」列时按表中月份）。每种方式都先检查，全部无误才登记，"
                        "登记作为一批记录，可在「操作记录」中整批撤销。")
             with st.expander("粘贴表格", expanded=True):
                 W.paste_panel(db, user, month)
@@ -50,7 +50,7 @@ with tabs[1]:
 
 with tabs[2]:
     if tabs[2].open:
-        if not user.can(ds.PERM_SALARY):
+        if not user.can(dues_store.PERM_SALARY):
             st.info("工资和计算基数只有党费管理员和系统管理员可见。")
         else:
             st.caption("计算基数 = 计入的工资项目 − 个人缴纳的社保、公积金、年金 − 个人所得税（口径见「设置」）。"

@@ -10,8 +10,9 @@ import shutil
 import pytest
 
 from dangjian_core import audit, auth, fileio, members, tables
-from dangjian_core import dues_store as ds
 from dangjian_core.db import Database
+from dangjian_core.dues import payroll as dues_payroll
+from dangjian_core.dues import roll as dues_roll
 from dangjian_core.errors import PermissionDenied
 from tests.conftest import ADMIN, EDITOR, TREASURER, VIEWER
 from tests.pages.apptest_helpers import app_for, problems
@@ -38,8 +39,8 @@ def _history(db) -> None:
                     " ('clerk', '办事员', 'x', 'viewer')")
     tables.save(db, ADMIN, members.SPEC, tables.Changes(updates={1: {"id_number": ID}}, versions={1: 1}))
     payroll = fileio.read_frame(data=f"{HEAD}\nM1,张三,6000,2000,800,100\n".encode(), name="工资.csv")
-    ds.commit_payroll(db, TREASURER, 1, "2024-01", payroll, MAPPING)
-    ds.generate_roll(db, TREASURER, "2024-02")
+    dues_payroll.commit_payroll(db, TREASURER, 1, "2024-01", payroll, MAPPING)
+    dues_roll.generate_roll(db, TREASURER, "2024-02")
     auth.set_password(db, ADMIN, "clerk", "new-password-1")
     tables.save(db, EDITOR, tables.get_spec("orgs"), tables.Changes(updates={2: {"name": "改名的支部"}},
                                                                    versions={2: 1}))

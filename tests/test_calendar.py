@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
-from dangjian_core import clock, demo, dues_store, fileio, tables
+from dangjian_core import clock, demo, fileio, tables
 from dangjian_core.db import Database
+from dangjian_core.dues import arrears
 from dangjian_core.reports import indicators
 from dangjian_core.sites import specs, store
 from tests.conftest import ADMIN, TREASURER
@@ -49,8 +50,8 @@ def test_demo_round_trips_and_reads_on_any_date(tmp_path, pinned, day):
     store.checks(db)
     assert indicators.scores(db).table.height > 0
     month = today.replace(day=1)
-    calc = dues_store.back_calculate(db, TREASURER, date(month.year - 1, month.month, 1), month)
-    assert dues_store.arrears_members_frame(calc) is not None
+    calc = arrears.back_calculate(db, TREASURER, date(month.year - 1, month.month, 1), month)
+    assert arrears.arrears_members_frame(calc) is not None
     db.close()
 
 

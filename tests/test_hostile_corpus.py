@@ -78,13 +78,13 @@ def _run(case, db, tmp) -> tuple[str, str]:
                 return "accepted", ""
             return "refused", f"文件 {case.name}：" + "\n".join(str(e) for e in res.errors)
         if kind == "dues":
-            from dangjian_core import dues_store as ds
+            from dangjian_core.dues import payments, payroll
 
             frame = fileio.read_frame(path)
             if arg == "payments":
-                ds.record_payments(db, ADMIN, frame, commit=True)
+                payments.record_payments(db, ADMIN, frame, commit=True)
             else:
-                ds.import_bases(db, ADMIN, frame, commit=True)
+                payroll.import_bases(db, ADMIN, frame, commit=True)
             return "accepted", ""
         if kind == "reports" and arg == "values":
             from dangjian_core.reports import indicators

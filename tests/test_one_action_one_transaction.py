@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 
 from dangjian_core import audit
-from dangjian_core import dues_store as ds
+from dangjian_core.dues import payments, roll
 from dangjian_core.errors import BadInput
 from tests.conftest import TREASURER as T
-from tests.test_dues_store import bases, count, roll_row, town  # noqa: F401 — town is a fixture
+from tests.dues.test_dues_store import bases, count, roll_row, town  # noqa: F401 — town is a fixture
 
 TODAY = date(2024, 12, 20)
 
@@ -36,14 +36,14 @@ def state(db) -> tuple[int, int, int]:
 def test_a_refused_payment_writes_no_roll_rows_and_no_batch(based, amount, paid_on, message):
     before = state(based)
     with pytest.raises(BadInput) as e:
-        ds.record_multi_month(based, T, "M1", "2024-04", 3, amount, paid_on, "cash", consent=True, today=TODAY)
+        payments.record_multi_month(based, T, "M1", "2024-04", 3, amount, paid_on, "cash", consent=True, today=TODAY)
     assert message in str(e.value) + " ".join(x.message for x in e.value.errors)
     assert state(based) == before, "nothing written: no roll rows, no audit batch"
 
 
 def test_an_accepted_payment_is_one_batch_and_one_undo(based):
     rolls, batches, _ = state(based)
-    res = ds.record_multi_month(based, T, "M1", "2024-04", 3, "229.50", date(2024, 4, 2), "cash", consent=True,
+    res = payments.record_multi_month(based, T, "M1", "2024-04", 3, "229.50", date(2024, 4, 2), "cash", consent=True,
                                 today=TODAY)
     assert res.rows == 3 and res.total_fen == 22950
     assert count(based, "dues_roll") == rolls + 3
@@ -56,9 +56,9 @@ def test_an_accepted_payment_is_one_batch_and_one_undo(based):
 
 
 def test_a_payment_over_existing_and_missing_months_undoes_as_one(based):
-    ds.generate_roll(based, T, "2024-04")
+    roll.generate_roll(based, T, "2024-04")
     rolls = count(based, "dues_roll")
-    res = ds.record_multi_month(based, T, "M1", "2024-04", 3, "229.50", date(2024, 4, 2), "cash", consent=True,
+    res = payments.record_multi_month(based, T, "M1", "2024-04", 3, "229.50", date(2024, 4, 2), "cash", consent=True,
                                 today=TODAY)
     entries = audit.list_changes(based, T, batch_id=res.batch_id)
     assert sorted(entries["action"].to_list()) == ["insert", "insert", "update"]

@@ -15,7 +15,7 @@ def _specs():
     import importlib
 
     tables.get_spec("orgs")  # registers the built-in specs
-    for name in ("sites", "dues_store", "reports", "observation.store", "charts"):
+    for name in ("sites", "dues.settings", "reports", "observation.store", "charts"):
         try:
             importlib.import_module(f"dangjian_core.{name}")  # their specs register on import
         except ModuleNotFoundError:

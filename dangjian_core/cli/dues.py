@@ -7,7 +7,7 @@ same in csv, xlsx and parquet; `rate` is text ("0.005", "0.01", "0.015", "0.02")
 in csv). Bad input raises BadInput (exit 2) before anything is written; the output is
 written atomically, so a failed run leaves no file.
 
-`dues calc` from parquet to parquet first tries `dues_sql.try_calc_parquet` (DuckDB alone, exact
+`dues calc` from parquet to parquet first tries `dues.sql.try_calc_parquet` (DuckDB alone, exact
 integer arithmetic in SQL, no polars import); a file it does not take as plain — or any bad
 cell — goes the general way below, which words the errors.
 """
@@ -72,19 +72,20 @@ def _read(path: str, expected: list[str]):
 def run_calc(args) -> int:
     _check_output(args.output)
     if Path(args.input).suffix.lower() == ".parquet" and Path(args.output).suffix.lower() == ".parquet":
-        from ..dues_sql import try_calc_parquet  # DuckDB alone: polars is not even imported
+        from ..dues.sql import try_calc_parquet  # DuckDB alone: polars is not even imported
 
         if try_calc_parquet(args.input, args.output, precision=args.precision, rounding=args.rounding,
                             cap=args.cap != "none"):
             return 0
-    from .. import dues
+    from ..dues import engine as dues_engine
+    from ..dues import model as dues_model
     from ..fileio import write_frame
 
-    settings = dues.DuesSettings(precision=args.precision, rounding=args.rounding,
+    settings = dues_model.DuesSettings(precision=args.precision, rounding=args.rounding,
                                  cap=args.cap != "none")
     frame = _read(args.input, CALC_COLUMNS)
     df = frame.df.select([c for c in frame.df.columns if c in CALC_COLUMNS])  # extra columns ignored
-    out = dues.calc_dues_table(df, settings, first_row=frame.first_row, file=frame.file)
+    out = dues_engine.calc_dues_table(df, settings, first_row=frame.first_row, file=frame.file)
     write_frame(out, args.output)
     return 0
 
@@ -94,7 +95,8 @@ def run_arrears(args) -> int:
     2017-01 — no 1000-yuan ceiling —, the 2017 notice from then), unless `--rules current`.
     The CLI learns "fixed for the year" from `--amount-mode` (and the optional `redetermine`
     column); by default each row's base_income is that month's base, as cli.md says."""
-    from .. import dues
+    from ..dues import arrears_rules
+    from ..dues import model as dues_model
     from ..fileio import write_frame
 
     _check_output(args.output)
@@ -103,17 +105,17 @@ def run_arrears(args) -> int:
         _check_output(detail_path)
         if Path(detail_path).resolve() == Path(args.output).resolve():
             raise BadInput("--detail 的文件不能与 OUTPUT 相同", file=detail_path)
-    rules = dues.BUILTIN_RULES if getattr(args, "rules", "dated") == "dated" else None
+    rules = dues_model.BUILTIN_RULES if getattr(args, "rules", "dated") == "dated" else None
     frame = _read(args.input, ARREARS_COLUMNS)
     df = frame.df.select([c for c in frame.df.columns if c in ARREARS_COLUMNS])
-    settings = dues.BUILTIN_RULES.latest.settings
-    detail = dues.arrears_detail(df, settings, rules=rules, amount_mode=getattr(args, "amount_mode", "monthly"),
+    settings = dues_model.BUILTIN_RULES.latest.settings
+    detail = arrears_rules.arrears_detail(df, settings, rules=rules, amount_mode=getattr(args, "amount_mode", "monthly"),
                                  first_row=frame.first_row, file=frame.file)
-    result = dues.summarize_arrears(detail, settings)
+    result = arrears_rules.summarize_arrears(detail, settings)
     if detail_path:
-        write_frame(dues.format_arrears_detail(detail), detail_path)
+        write_frame(arrears_rules.format_arrears_detail(detail), detail_path)
     try:
-        write_frame(dues.format_arrears(result), args.output)
+        write_frame(arrears_rules.format_arrears(result), args.output)
     except BaseException:
         if detail_path:
             Path(detail_path).unlink(missing_ok=True)

@@ -1,5 +1,5 @@
 """The data each document is filled with: plain dicts of text and numbers (and PNG bytes for
-charts), gathered from the core's own reads — `sites`, `reports`, `dues_store`,
+charts), gathered from the core's own reads — `sites`, `reports`, `dues`,
 `observation` — so a figure in a 通报 is the figure on the page that shows it.
 
 Numbers are formatted here the way the office writes them (counts as digits, money in 元 with
@@ -309,13 +309,13 @@ def _reports_section(db, p: Period) -> dict:
 
 
 def _dues_section(db, user: User, p: Period) -> dict:
-    from .. import dues_store
+    from ..dues import charts as dues_charts
 
     with db.read() as cur:
         if not _has_table(cur, "dues_roll"):
             return {"has_data": False}
     a, b = p.months
-    s = dues_store.collection_series(db, user, a, b, by="street")
+    s = dues_charts.collection_series(db, user, a, b, by="street")
     if s.height == 0:
         return {"has_data": False}
     by = s.group_by("grp").agg(pl.col("due_fen").sum(), pl.col("collected_fen").sum())

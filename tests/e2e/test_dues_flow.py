@@ -6,8 +6,9 @@ no dues pages."""
 import pytest
 from playwright.sync_api import expect
 
-from dangjian_core import dues_store as ds
 from dangjian_core.db import Database
+from dangjian_core.dues import roll
+from dangjian_core.dues import store as dues_store
 from tests.conftest import TREASURER
 from tests.e2e.helpers import exceptions, goto_page, nav_titles, new_page, wait_idle
 from tests.e2e.helpers import login as _login
@@ -28,8 +29,8 @@ def facts(demo_db_file):
             org = cur.execute("SELECT name FROM orgs WHERE id = ?", [org_id]).fetchone()[0]
             rows = cur.execute("SELECT member_no, name FROM members WHERE org_id = ? AND dues_category = 'employed'"
                                " ORDER BY member_no LIMIT 3", [org_id]).fetchall()
-        months = ds.roll_months(db, TREASURER)
-        return {"org": org, "members": rows, "month": ds.month_text(months[0])}
+        months = roll.roll_months(db, TREASURER)
+        return {"org": org, "members": rows, "month": dues_store.month_text(months[0])}
     finally:
         db.close()
 

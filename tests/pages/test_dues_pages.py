@@ -6,7 +6,8 @@ and report bad input by row and column."""
 import pytest
 
 from dangjian_core import clock
-from dangjian_core import dues_store as ds
+from dangjian_core.dues import payments, payroll, roll
+from dangjian_core.dues import settings as dues_settings
 from tests.conftest import TREASURER
 from tests.pages.apptest_helpers import app_for, problems
 
@@ -76,7 +77,7 @@ def test_a_hand_edit_records_a_payment_and_a_bad_one_names_row_and_column(monkey
     at.run()
     key = f"roll_editor_{at.session_state['roll_nonce']}"
     # the first row the page shows (owing members of the org, as the page sorts them)
-    page, _ = ds.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=at.session_state["dues_org"],
+    page, _ = roll.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=at.session_state["dues_org"],
                            status="owing", limit=1)
     due = page["due"][0]
     at.session_state[key] = {"edited_rows": {0: {"paid": float(due) + 1}}, "added_rows": [], "deleted_rows": []}
@@ -104,7 +105,7 @@ def test_pasted_payments_are_checked_then_recorded(monkeypatch, tmp_path, demo_d
     at.switch_page("pages/dues.py")
     at.run()
     org_id = one_org(at)
-    page, _ = ds.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=org_id, status="unpaid", limit=2)
+    page, _ = roll.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=org_id, status="unpaid", limit=2)
     at.session_state["dues_tab"] = "登记缴费"
     at.run()
     rows = "\n".join(f"{no}\t{due}" for no, due in zip(page["member_no"], page["due"]))
@@ -137,7 +138,7 @@ def test_settings_save_a_new_version(monkeypatch, tmp_path, demo_db_file):
     at.run()
     assert not problems(at), problems(at)
     assert any("第 2 版" in s.value for s in at.success)
-    assert ds.current_settings(db_now(), TREASURER)[1].precision == "jiao"
+    assert dues_settings.current_settings(db_now(), TREASURER)[1].precision == "jiao"
     at.text_input(key="set_farmer").input("1.50")
     button(at, "保存设置").click()
     at.run()
@@ -156,7 +157,7 @@ def test_generating_next_month(monkeypatch, tmp_path, demo_db_file):
     at.run()
     assert not problems(at), problems(at)
     assert any("花名册已更新：新增" in s.value for s in at.success)
-    assert ds.roll_summary(db_now(), TREASURER, nxt)["members"] > 0
+    assert roll.roll_summary(db_now(), TREASURER, nxt)["members"] > 0
 
 
 def test_statement_of_one_member(monkeypatch, tmp_path, demo_db_file):
@@ -189,7 +190,7 @@ def test_a_category_change_is_recorded_from_the_bases_tab(monkeypatch, tmp_path,
     at.run()
     assert not problems(at), problems(at)
     member = at.selectbox(key="cat_pick").value
-    hist = ds.category_history(db_now(), TREASURER, member)
+    hist = payroll.category_history(db_now(), TREASURER, member)
     assert hist["category"].to_list()[-1] == "retired" and hist.height == 2
 
 
@@ -201,11 +202,11 @@ def test_unsaved_edits_survive_a_colleagues_save_and_a_stale_row_is_refused(monk
     at.session_state["roll_status"] = "owing"
     at.run()
     key = f"roll_editor_{at.session_state['roll_nonce']}"
-    page, _ = ds.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=org_id, status="owing", limit=2)
+    page, _ = roll.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=org_id, status="owing", limit=2)
     at.session_state[key] = {"edited_rows": {1: {"paid": float(page["due"][1]), "method": "现金"}},
                              "added_rows": [], "deleted_rows": []}
     at.run()
-    ds.save_settings(db_now(), TREASURER, {"warn_from_months": 2})  # someone else writes: new generation
+    dues_settings.save_settings(db_now(), TREASURER, {"warn_from_months": 2})  # someone else writes: new generation
     at.run()
     assert any("数据已有更新" in c.value for c in at.caption)
     assert f"roll_editor_{at.session_state['roll_nonce']}" == key, "the editor keeps its edits"
@@ -218,9 +219,9 @@ def test_unsaved_edits_survive_a_colleagues_save_and_a_stale_row_is_refused(monk
     # a row changed by someone else since it was loaded: the save is refused, nothing written
     key = f"roll_editor_{at.session_state['roll_nonce']}"
     at.run()
-    fresh, _ = ds.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=org_id, status="owing", limit=1)
+    fresh, _ = roll.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=org_id, status="owing", limit=1)
     r = fresh.row(0, named=True)
-    ds.save_roll_edits(db_now(), TREASURER, [{"id": r["id"], "version": r["version"], "row": 1, "paid": "0.01",
+    payments.save_roll_edits(db_now(), TREASURER, [{"id": r["id"], "version": r["version"], "row": 1, "paid": "0.01",
                                               "paid_on": clock.today().isoformat(), "method": "cash"}])
     at.session_state[key] = {"edited_rows": {0: {"paid": 0.02, "method": "现金"}}, "added_rows": [], "deleted_rows": []}
     at.run()

@@ -12,7 +12,7 @@ within 0.20–1.00 and reduced amounts above 0 — and then writes the result wi
 Anything else (an alias such as 在职, a text or float column, any bad cell) returns False and
 the caller takes the general path (`dues.calc_dues_table`), which gives the Chinese messages
 naming row and column. So this path never decides an error, and where it runs its output is
-the general path's, byte for byte in the values (tests/test_dues_sql.py proves it with
+the general path's, byte for byte in the values (tests/dues/test_dues_sql.py proves it with
 hypothesis against `dues.calc_dues_table` and on the public vectors).
 
 Arithmetic (as `dues.dues_exprs`): base in 分 × rate in ‰ = dues in 1/1000 分, rounded once to
@@ -25,7 +25,7 @@ import os
 import tempfile
 from pathlib import Path
 
-# the same codes and numbers as dues.py (tests/test_dues_sql.py checks they agree)
+# the same codes and numbers as dues/model.py (tests/dues/test_dues_sql.py checks they agree)
 CATEGORY_CODES = ("employed", "annual_salary", "self_employed", "retired", "farmer", "student",
                   "unemployed", "relief", "low_income", "exempt", "reduced", "suspended")
 BRACKET = ("employed", "annual_salary", "self_employed")

@@ -13,19 +13,17 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from dangjian_core import dues
-from dangjian_core.dues import (
-    DuesSettings,
-    calc_dues,
-    calc_dues_frame,
-    compute_arrears,
-    compute_base,
-    compute_base_frame,
-    format_dues,
-)
+from dangjian_core.dues import arrears_rules
+from dangjian_core.dues import engine as dues_engine
+from dangjian_core.dues import model as dues_model
+from dangjian_core.dues import rules as dues_rules
+from dangjian_core.dues.arrears_rules import compute_arrears
+from dangjian_core.dues.engine import calc_dues_frame, format_dues
+from dangjian_core.dues.model import DuesSettings
+from dangjian_core.dues.rules import calc_dues, compute_base, compute_base_frame
 from dangjian_core.errors import BadInput
 
-DATA = Path(__file__).parent / "data" / "dues"
+DATA = Path(__file__).parent.parent / "data" / "dues"
 D = Decimal
 VECTORS = list(csv.DictReader((DATA / "public_vectors.csv").open(encoding="utf-8")))
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -44,7 +42,7 @@ def _frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame({c: [r.get(c) for r in rows] for c in cols}, schema={c: pl.String for c in cols})
 
 
-def _vector_dues(rows, s=dues.DEFAULT_SETTINGS) -> list[str]:
+def _vector_dues(rows, s=dues_model.DEFAULT_SETTINGS) -> list[str]:
     out = format_dues(calc_dues_frame(_frame(rows), s))
     return out["dues"].to_list()
 
@@ -161,7 +159,7 @@ def test_cap_rule_codes():
 
 # ---------------------------------------------------------------- properties
 
-CATS = list(dues.CATEGORY_CODES)
+CATS = list(dues_model.CATEGORY_CODES)
 BOUNDS_FEN = [0, 300000, 500000, 1000000]
 
 base_fen_st = st.one_of(
@@ -216,7 +214,7 @@ def test_scalar_equals_vectorised(rows, s):
         r = calc_dues(row["category"], D(base), _opt(row["fixed_amount"] or ""), s)
         assert got["dues"] == str(r.dues), row
         assert got["rule"] == r.rule
-        assert got["rate"] == (None if r.rate is None else dues.RATE_TEXT[int(r.rate * 1000)])
+        assert got["rate"] == (None if r.rate is None else dues_model.RATE_TEXT[int(r.rate * 1000)])
         assert D(got["rate"]) == r.rate if got["rate"] else r.rate is None
     assert res["dues_fen"].dtype == pl.Int64
 
@@ -256,7 +254,7 @@ def test_jumps_only_at_the_bounds(fen, s, retired):
 def test_rounding_mode_relations(fen, precision):
     r = {m: calc_dues("employed", D(fen) / 100, None, DuesSettings(precision=precision, rounding=m, cap=False)).dues
          for m in ("half_up", "up", "down", "half_even")}
-    unit = D(dues.PRECISIONS[precision]) / 100
+    unit = D(dues_model.PRECISIONS[precision]) / 100
     assert r["down"] <= r["half_even"] <= r["half_up"] <= r["up"]
     assert r["up"] - r["down"] in (D(0), unit)
     for v in r.values():
@@ -292,22 +290,22 @@ def test_cap(fen, s, retired):
     ("５００９", None, "not_number"),
 ])
 def test_money_text(text, fen, problem):
-    f, p = dues.money_to_fen(pl.Series([text, "1.00"], dtype=pl.String))
+    f, p = dues_engine.money_to_fen(pl.Series([text, "1.00"], dtype=pl.String))
     assert f.to_list() == [fen, 100]
     assert p.to_list() == [problem, None]
 
 
 def test_money_numeric_types_are_exact():
-    f, p = dues.money_to_fen(pl.Series([5009.01, 5100.0, 0.1 + 0.2, -1.0, float("nan"), None]))
+    f, p = dues_engine.money_to_fen(pl.Series([5009.01, 5100.0, 0.1 + 0.2, -1.0, float("nan"), None]))
     assert f.to_list() == [500901, 510000, None, None, None, None]
     assert p.to_list() == [None, None, "decimals", "negative", "not_number", "missing"]
-    f, p = dues.money_to_fen(pl.Series([D("5009.01"), D("-2.50"), None], dtype=pl.Decimal(12, 2)))
+    f, p = dues_engine.money_to_fen(pl.Series([D("5009.01"), D("-2.50"), None], dtype=pl.Decimal(12, 2)))
     assert f.to_list() == [500901, None, None] and p.to_list() == [None, "negative", "missing"]
-    f, p = dues.money_to_fen(pl.Series([D("5009.010"), D("5009.011")], dtype=pl.Decimal(12, 3)))
+    f, p = dues_engine.money_to_fen(pl.Series([D("5009.010"), D("5009.011")], dtype=pl.Decimal(12, 3)))
     assert f.to_list() == [500901, None] and p.to_list() == [None, "decimals"]
-    f, p = dues.money_to_fen(pl.Series([5009, -3], dtype=pl.Int32))
+    f, p = dues_engine.money_to_fen(pl.Series([5009, -3], dtype=pl.Int32))
     assert f.to_list() == [500900, None] and p.to_list() == [None, "negative"]
-    f, p = dues.money_to_fen(pl.Series([0.2, 5009.01], dtype=pl.Float32))
+    f, p = dues_engine.money_to_fen(pl.Series([0.2, 5009.01], dtype=pl.Float32))
     assert f.to_list() == [20, 500901]
 
 
@@ -504,7 +502,7 @@ def test_overpaid_month_never_offsets_another_and_partial_payment_is_not_unpaid(
     s = _summary(rows)["a"]
     assert (s["due_total_fen"], s["paid_total_fen"], s["arrears_fen"]) == (4 * 7650, 22000, 7650 + 5650 + 7650)
     assert s["max_consecutive_unpaid"] == 1
-    detail = dues.arrears_detail(_arr(rows))
+    detail = arrears_rules.arrears_detail(_arr(rows))
     assert detail["back_pay_fen"].to_list() == [0, 7650, 5650, 7650]
     assert detail["consecutive_unpaid"].to_list() == [0, 1, 0, 1]
 
@@ -515,7 +513,7 @@ def test_arrears_output_order_and_unsorted_input():
     out = compute_arrears(_arr(rows))
     assert out["member_id"].to_list() == ["z", "a"]
     assert out["max_consecutive_unpaid"].to_list() == [2, 1]
-    fmt = dues.format_arrears(out)
+    fmt = arrears_rules.format_arrears(out)
     assert fmt.columns == ["member_id", "months", "due_total", "paid_total", "arrears",
                            "max_consecutive_unpaid", "flag_six_months"]
     assert fmt.row(0) == ("z", 2, "0.40", "0.00", "0.40", 2, False)
@@ -538,13 +536,13 @@ def test_arrears_validation():
 
 
 def test_month_spellings():
-    idx, problem = dues.month_index(pl.Series(["2024-03", "2024-3", "2024/03", "2024年3月",
+    idx, problem = arrears_rules.month_index(pl.Series(["2024-03", "2024-3", "2024/03", "2024年3月",
                                                "2024-03-01 00:00:00", "2008-04"]))
     assert problem.null_count() == 6
     assert idx.to_list() == [2024 * 12 + 2] * 5 + [2008 * 12 + 3]
 
 
-def _reference_arrears(rows, s=dues.DEFAULT_SETTINGS):
+def _reference_arrears(rows, s=dues_model.DEFAULT_SETTINGS):
     """Plain Python, month by month, straight from cli.md."""
     by_member: dict[str, list] = {}
     for m, month, cat, base, paid in rows:
@@ -600,22 +598,22 @@ def test_arrears_matches_plain_python_reference(rows):
         assert r["arrears_fen"] == int(arrears * 100)
         assert r["max_consecutive_unpaid"] == run
         assert r["flag_six_months"] == flag
-        assert r["warning"] == dues.warning_level(run)
+        assert r["warning"] == arrears_rules.warning_level(run)
 
 
 # ---------------------------------------------------------------- flags
 
 def test_warning_levels_and_flags():
-    assert [dues.warning_level(n) for n in (0, 2, 3, 5, 6, 12)] == ["none", "none", "warn", "warn", "flag", "flag"]
-    assert dues.warning_level(4, DuesSettings(warn_from_months=2, flag_months=4)) == "flag"
-    assert not dues.voluntary_payment_flag(D("999.99"))
-    assert dues.voluntary_payment_flag(D("1000.00")) and dues.voluntary_payment_flag("1500")
-    assert not dues.back_payment_flag(6) and dues.back_payment_flag(7)
+    assert [arrears_rules.warning_level(n) for n in (0, 2, 3, 5, 6, 12)] == ["none", "none", "warn", "warn", "flag", "flag"]
+    assert arrears_rules.warning_level(4, DuesSettings(warn_from_months=2, flag_months=4)) == "flag"
+    assert not arrears_rules.voluntary_payment_flag(D("999.99"))
+    assert arrears_rules.voluntary_payment_flag(D("1000.00")) and arrears_rules.voluntary_payment_flag("1500")
+    assert not arrears_rules.back_payment_flag(6) and arrears_rules.back_payment_flag(7)
     with pytest.raises(BadInput):
-        dues.back_payment_flag(-1)
+        arrears_rules.back_payment_flag(-1)
     df = pl.DataFrame({"fen": [99999, 100000], "months": [6, 7]})
-    assert df.select(dues.voluntary_payment_flag_expr("fen"))["fen"].to_list() == [False, True]
-    assert df.select(dues.back_payment_flag_expr("months"))["months"].to_list() == [False, True]
+    assert df.select(arrears_rules.voluntary_payment_flag_expr("fen"))["fen"].to_list() == [False, True]
+    assert df.select(arrears_rules.back_payment_flag_expr("months"))["months"].to_list() == [False, True]
 
 
 
@@ -631,31 +629,31 @@ def test_arrears_from_native_parquet_types():
     })
     r = compute_arrears(df).row(0, named=True)
     assert (r["member_id"], r["months"], r["arrears_fen"], r["max_consecutive_unpaid"]) == ("7", 3, 15300, 2)
-    assert dues.arrears_detail(df)["month"].to_list() == ["2024-01", "2024-02", "2024-03"]
+    assert arrears_rules.arrears_detail(df)["month"].to_list() == ["2024-01", "2024-02", "2024-03"]
 
 
 # ---------------------------------------------------------------- dated rules (issue 16 §2)
 
 def test_builtin_rule_history_2008_then_2017():
-    r = dues.BUILTIN_RULES
+    r = dues_model.BUILTIN_RULES
     assert [p.code for p in r] == ["2008", "2017"]
-    assert r.at(dues.month_number(2016, 5)).code == "2008" and r.at(dues.month_number(2016, 12)).code == "2008"
-    assert r.at(dues.month_number(2017, 1)).code == "2017" and r.at(dues.month_number(2030, 6)).code == "2017"
-    s08 = r.at(dues.month_number(2016, 5)).settings
+    assert r.at(dues_model.month_number(2016, 5)).code == "2008" and r.at(dues_model.month_number(2016, 12)).code == "2008"
+    assert r.at(dues_model.month_number(2017, 1)).code == "2017" and r.at(dues_model.month_number(2030, 6)).code == "2017"
+    s08 = r.at(dues_model.month_number(2016, 5)).settings
     assert (s08.cap, s08.base_reading, s08.retiree_base, s08.amount_mode) == (False, "tax_only", "all_allowances", "monthly")
-    assert r.latest.settings == dues.DEFAULT_SETTINGS
+    assert r.latest.settings == dues_model.DEFAULT_SETTINGS
     with pytest.raises(BadInput):
-        dues.RuleHistory([])
+        dues_model.RuleHistory([])
 
 
 def test_2016_worked_example_no_ceiling_before_the_2017_notice():
     rows = [("a", "2016-05", "employed", "60000", "0"), ("a", "2017-05", "employed", "60000", "0")]
-    det = dues.arrears_detail(_arr(rows), rules=dues.BUILTIN_RULES)
+    det = arrears_rules.arrears_detail(_arr(rows), rules=dues_model.BUILTIN_RULES)
     assert det["due_fen"].to_list() == [120000, 100000]
     assert det["rule_version"].to_list() == ["2008", "2017"]
     assert det["rule"].cast(pl.String).to_list() == ["bracket_2", "bracket_2_capped"]
     # without the history every month gets today's rule (the old behaviour)
-    assert dues.arrears_detail(_arr(rows))["due_fen"].to_list() == [100000, 100000]
+    assert arrears_rules.arrears_detail(_arr(rows))["due_fen"].to_list() == [100000, 100000]
 
 
 def test_2017_worked_example_base_reading_by_rule():
@@ -669,8 +667,8 @@ def test_2017_worked_example_base_reading_by_rule():
                "住房公积金": "deducted", "个人所得税": "tax"}
     got = {}
     for y in (2016, 2017):
-        s = dues.BUILTIN_RULES.at(dues.month_number(y, 6)).settings
-        b = dues.compute_base(items, mapping, s)
+        s = dues_model.BUILTIN_RULES.at(dues_model.month_number(y, 6)).settings
+        b = dues_rules.compute_base(items, mapping, s)
         got[y] = (b.base, calc_dues("employed", b.base, None, s).dues)
     assert got == {2016: (D("5940.00"), D("89.10")), 2017: (D("4380.00"), D("43.80"))}
 
@@ -688,7 +686,7 @@ def _fixed_for_year_reference(rows, by_rule=False):
         for i, (idx, cat, base, redet) in enumerate(items):
             fixed = True
             if by_rule:
-                fixed = dues.BUILTIN_RULES.at(idx).settings.amount_mode == "fixed_for_year"
+                fixed = dues_model.BUILTIN_RULES.at(idx).settings.amount_mode == "fixed_for_year"
             now = (not fixed or i == 0 or cat != items[i - 1][1] or idx % 12 == 0 or redet)
             cands.append(((idx if now else (idx // 12 + 1) * 12), idx, base))
         for idx, cat, base, _ in items:
@@ -716,12 +714,12 @@ def test_fixed_for_year_matches_plain_python_and_each_month_uses_its_rule(rows, 
     df = pl.DataFrame({"member_id": [r[0] for r in rows], "month": [r[1] for r in rows],
                        "category": [r[2] for r in rows], "base_income": [r[3] for r in rows],
                        "paid": [r[4] for r in rows], "redetermine": ["是" if r[5] else "" for r in rows]})
-    det = dues.arrears_detail(df, rules=dues.BUILTIN_RULES, amount_mode=mode)
+    det = arrears_rules.arrears_detail(df, rules=dues_model.BUILTIN_RULES, amount_mode=mode)
     ref = _fixed_for_year_reference(rows, by_rule=mode == "by_rule")
     for r in det.iter_rows(named=True):
         base = ref[(r["member_id"], r["month_index"])]
         assert r["base_used_fen"] == int(D(base) * 100)
-        rule = dues.BUILTIN_RULES.at(r["month_index"])
+        rule = dues_model.BUILTIN_RULES.at(r["month_index"])
         assert r["rule_version"] == rule.code
         assert D(r["due_fen"]) / 100 == calc_dues(r["category"], D(base), None, rule.settings).dues
 
@@ -731,14 +729,14 @@ def test_fixed_for_year_matches_plain_python_and_each_month_uses_its_rule(rows, 
 def test_dated_rules_equal_the_current_rule_from_2017_on(rows):
     """Months from 2022 on (the strategy's range) fall under the 2017 rule: same as before."""
     a = compute_arrears(_arr(rows))
-    b = compute_arrears(_arr(rows), rules=dues.BUILTIN_RULES)
+    b = compute_arrears(_arr(rows), rules=dues_model.BUILTIN_RULES)
     assert a.equals(b)
 
 
 def test_redetermine_column_is_validated():
     df = _arr([("a", "2024-01", "employed", "5100", "0")]).with_columns(redetermine=pl.lit("也许"))
     with pytest.raises(BadInput) as exc:
-        dues.arrears_detail(df, amount_mode="fixed_for_year")
+        arrears_rules.arrears_detail(df, amount_mode="fixed_for_year")
     assert [(e.row, e.column) for e in exc.value.errors] == [(2, "redetermine")]
     with pytest.raises(BadInput, match="金额调整方式"):
-        dues.arrears_detail(df, amount_mode="yearly")
+        arrears_rules.arrears_detail(df, amount_mode="yearly")

@@ -13,8 +13,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).parent / "data" / "dues"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parent.parent / "data" / "dues"
 VECTORS = list(csv.DictReader((DATA / "public_vectors.csv").open(encoding="utf-8")))
 OUT_COLUMNS = ["member_id", "dues", "rate", "rule"]
 

@@ -1,4 +1,4 @@
-"""`dues calc` parquet → parquet in DuckDB alone (dues_sql) gives exactly the general path's
+"""`dues calc` parquet → parquet in DuckDB alone (dues.sql) gives exactly the general path's
 output (dues.calc_dues_table) wherever it runs, and steps aside (writing nothing) otherwise."""
 
 from __future__ import annotations
@@ -12,20 +12,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dangjian_core import dues, dues_sql
 from dangjian_core.cli import main
+from dangjian_core.dues import engine as dues_engine
+from dangjian_core.dues import model as dues_model
+from dangjian_core.dues import sql as dues_sql
 
-DATA = Path(__file__).parent / "data" / "dues"
+DATA = Path(__file__).parent.parent / "data" / "dues"
 VECTORS = list(csv.DictReader((DATA / "public_vectors.csv").open(encoding="utf-8")))
 MONEY = pl.Decimal(12, 2)
 
 
 def test_constants_agree_with_the_rules_module():
-    assert dues_sql.CATEGORY_CODES == dues.CATEGORY_CODES
-    assert set(dues_sql.BRACKET) == dues.BRACKET_CATEGORIES and set(dues_sql.FLAT) == dues.FLAT_CATEGORIES
-    assert dues_sql.PRECISION_FEN == dues.PRECISIONS
-    assert dues_sql.CAP_FEN == int(dues.CAP_AMOUNT * 100) and dues_sql.FLAT_FEN == int(dues.FLAT_AMOUNT * 100)
-    assert (dues_sql.FARMER_MIN_FEN, dues_sql.FARMER_MAX_FEN) == (int(dues.FARMER_MIN * 100), int(dues.FARMER_MAX * 100))
+    assert dues_model.CATEGORY_CODES == dues_model.CATEGORY_CODES
+    assert set(dues_sql.BRACKET) == dues_model.BRACKET_CATEGORIES and set(dues_sql.FLAT) == dues_model.FLAT_CATEGORIES
+    assert dues_sql.PRECISION_FEN == dues_model.PRECISIONS
+    assert dues_sql.CAP_FEN == int(dues_model.CAP_AMOUNT * 100) and dues_sql.FLAT_FEN == int(dues_model.FLAT_AMOUNT * 100)
+    assert (dues_sql.FARMER_MIN_FEN, dues_sql.FARMER_MAX_FEN) == (int(dues_model.FARMER_MIN * 100), int(dues_model.FARMER_MAX * 100))
 
 
 def _frame(rows):
@@ -37,11 +39,11 @@ def _both(tmp_path, df, **kw):
     src, fast = tmp_path / "in.parquet", tmp_path / "fast.parquet"
     df.write_parquet(src)
     took = dues_sql.try_calc_parquet(src, fast, **kw)
-    s = dues.DuesSettings(**kw)
-    return took, (pl.read_parquet(fast) if took else None), dues.calc_dues_table(df, s)
+    s = dues_model.DuesSettings(**kw)
+    return took, (pl.read_parquet(fast) if took else None), dues_engine.calc_dues_table(df, s)
 
 
-cats = st.sampled_from(dues.CATEGORY_CODES)
+cats = st.sampled_from(dues_model.CATEGORY_CODES)
 money = st.one_of(st.integers(0, 2_500_000), st.sampled_from([0, 300000, 300001, 500000, 500001, 1000000,
                                                               1000001, 5000000, 6666667, 99999999999]))
 
@@ -52,7 +54,7 @@ def plain_rows(draw):
     rows = []
     for i in range(n):
         c = draw(cats)
-        base = Decimal(draw(money)) / 100 if c in dues.BASE_CATEGORIES or draw(st.booleans()) else None
+        base = Decimal(draw(money)) / 100 if c in dues_model.BASE_CATEGORIES or draw(st.booleans()) else None
         fixed = None
         if c == "farmer":
             fixed = draw(st.one_of(st.none(), st.integers(20, 100).map(lambda v: Decimal(v) / 100)))
@@ -134,4 +136,4 @@ def test_row_order_is_kept_on_a_file_read_by_several_threads(tmp_path):
     assert dues_sql.try_calc_parquet(src, out)
     got = pl.read_parquet(out)
     assert got["member_id"].equals(df["member_id"])
-    assert got.equals(dues.calc_dues_table(df))
+    assert got.equals(dues_engine.calc_dues_table(df))

@@ -1,0 +1,333 @@
+"""Arrears in the database: back-calculation over any period (补交), statements per member,
+warning lists and their xlsx."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from .. import fileio
+from ..auth import User, require
+from ..errors import BadInput
+from .arrears_rules import back_payment_flag_expr, summarize_arrears
+from .model import _CATEGORY_ENUM, CATEGORIES, DuesSettings, RuleHistory, RulePeriod
+from .roll import _rate_expr
+from .settings import _rule_history, _settings, _this_month
+from .store import (
+    PERM_READ,
+    PERM_SALARY,
+    WARN_LABELS,
+    _base_by_reading,
+    _compute,
+    _dec,
+    _ids_frame,
+    _inputs,
+    _labels,
+    _register,
+    _scope,
+    _scope_sql,
+    month_end,
+    month_text,
+    months_between,
+    parse_month,
+    yuan,
+)
+
+
+# =======================================================================================
+# Arrears: back-calculation over any period (补交)
+# =======================================================================================
+@dataclass
+class BackCalc:
+    start: date
+    end: date
+    settings_id: int
+    settings: DuesSettings
+    detail: pl.DataFrame     # member_id, month (Date), category, base_fen, due_fen, roll_due_fen, paid_fen,
+    #                          back_pay_fen, unpaid, consecutive_unpaid, paid_on
+    members: pl.DataFrame    # member_id, member_no, name, org_id, org, street, months, due_total_fen, paid_total_fen,
+    #                          arrears_fen, max_consecutive_unpaid, trailing_unpaid, warning, flag_six_months
+    orgs: pl.DataFrame       # org_id, org, street, members, due_fen, paid_fen, arrears_fen, owing, warned, flagged, rate
+    missing: pl.DataFrame    # member_no, name, org, months: no base / fixed amount in force
+    back_pays: pl.DataFrame  # member_no, name, org, paid_on, months, amount_fen, flag (> 6 months)
+    rules: RuleHistory | None = None  # the dated rules the months were computed by
+
+    @property
+    def counted_end(self) -> date:
+        """The last month actually counted: months after this month are not owed yet."""
+        return min(self.end, _this_month())
+
+
+def back_calculate(db, user: User, start, end, *, org_id=None, member_ids=None,
+                   settings_id: int | None = None) -> BackCalc:
+    """For each member of the org (and sub-orgs) and each month of [start, end] after their
+    admission and not after this month (clock.today(): months that have not come yet are not
+    owed): 应缴 recomputed from the base in force that month (member_bases, read by that
+    month's rule) and the category of that month (member_categories, else the roll's, else the
+    register's) with the rule in force that month (the dated settings; or version
+    `settings_id` for every month), 实缴 from the roll, 补交 = max(应缴 − 实缴, 0), consecutive
+    unpaid runs and warnings. `detail.rule_version` / `rule_label` name the rule each month
+    used. Members whose base or approved amount is missing are listed apart (not counted as
+    arrears)."""
+    require(user, PERM_READ)
+    months = months_between(start, end)
+    first, last = months[0], months[-1]
+    months = [m for m in months if m <= _this_month()]
+    with db.read() as cur:
+        sid, settings = _settings(cur, settings_id)
+        if settings_id is None:
+            rules = _rule_history(cur)
+        else:
+            rules = RuleHistory([RulePeriod(0, settings, str(sid), f"第 {sid} 版设置（指定用于所有月份）")])
+        scope = _scope(cur, org_id)
+        # a year of months at a time: only the compact month rows of the whole period are held
+        # at once, not the wide inputs (10 M member-months: a quarter of the peak memory)
+        parts = [_month_rows(_inputs(cur, months[i:i + _CHUNK_MONTHS], scope=scope, member_ids=member_ids,
+                                     rules=rules), rules)
+                 for i in range(0, len(months), _CHUNK_MONTHS)]
+        labels = cur.sql("SELECT m.id AS member_id, m.member_no, m.name, m.org_id, o.name AS org, o.street"
+                         f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}").pl()
+        back = _back_payments(cur, first, last, scope, member_ids)
+    rows = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=_ROWS_SCHEMA)
+    del parts
+    return _assemble(rows, months, first, last, labels, back, rules, settings, sid, user)
+
+
+_CHUNK_MONTHS = 12
+
+
+_ROWS_SCHEMA = {"member_id": pl.Int32, "org_id": pl.Int32, "month": pl.Date, "category": _CATEGORY_ENUM,
+                "base_fen": pl.Int64, "dues_fen": pl.Int64, "rule": pl.String, "rule_version": pl.String,
+                "paid_fen": pl.Int64, "roll_due_fen": pl.Int64, "paid_on": pl.Date, "roll_id": pl.Int64}
+
+
+def _month_rows(raw: pl.DataFrame, rules: RuleHistory) -> pl.DataFrame:
+    """`_inputs` rows → what the back-calculation needs per (member, month), compactly: the
+    category of the month (history, else the roll's, else the register's), the base read by
+    the month's rule, 应缴 by that rule (null: no base / approved amount), 实缴 and the roll."""
+    raw = raw.with_columns(
+        base_fen=pl.coalesce("base_fen", "roll_base_fen"),
+        farmer_fen=pl.coalesce("roll_fixed_fen", "farmer_fen"),
+        member_fixed_fen=pl.coalesce("roll_fixed_fen", "member_fixed_fen"),
+        cat_used=pl.coalesce("hist_category", "roll_category", "dues_category"))
+    raw = raw.with_columns(base_fen=_base_by_reading(rules, pl.col("month"), pl.col("cat_used")))
+    comp = _compute(raw, rules, category="cat_used")
+    return comp.select(
+        pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32), "month", "category",
+        pl.col("base_fen").cast(pl.Int64), pl.col("dues_fen").cast(pl.Int64), pl.col("rule").cast(pl.String),
+        pl.col("rule_version").cast(pl.String), pl.col("paid_fen").fill_null(0).cast(pl.Int64),
+        pl.col("roll_due_fen").cast(pl.Int64), "paid_on", pl.col("roll_id").cast(pl.Int64))
+
+
+def month_rows(db, user: User, month) -> pl.DataFrame:
+    """The back-calculation's rows of one month for the whole city (the unit the 欠缴与补交
+    page caches: a change of period computes only the months it has not seen, and a write
+    recomputes only the months whose inputs changed — see `month_fingerprints`)."""
+    return months_rows(db, user, [month])[parse_month(month)]
+
+
+def months_rows(db, user: User, months) -> dict[date, pl.DataFrame]:
+    """`month_rows` of several months in one query (a first visit computes its months at once)."""
+    require(user, PERM_READ)
+    ms = sorted({parse_month(m) for m in months})
+    if not ms:
+        return {}
+    with db.read() as cur:
+        rules = _rule_history(cur)
+        raw = _inputs(cur, ms, rules=rules)
+    rows = _month_rows(raw, rules)
+    parts = {k[0]: v for k, v in rows.partition_by("month", as_dict=True, maintain_order=True).items()}
+    return {m: parts.get(m, rows.head(0)) for m in ms}
+
+
+_GLOBAL_INPUTS = ("members", "member_bases", "member_categories", "dues_settings", "dues_farmer_amounts")
+
+
+def month_fingerprints(db, user: User, months) -> dict[date, tuple]:
+    """A cheap fingerprint of everything a month's back-calculation reads: that month's roll
+    rows (count, versions, last change, payments) and the tables every month reads (members,
+    bases, categories, settings, farmer amounts: count, versions, last change). Equal
+    fingerprints → equal `month_rows`."""
+    require(user, PERM_READ)
+    ms = [parse_month(m) for m in months]
+    with db.read() as cur:
+        glob = tuple(cur.execute(f"SELECT count(*), sum(version), max(updated_at) FROM {t}").fetchall()[0]
+                     for t in _GLOBAL_INPUTS)
+        _register(cur, "dj_fp_months", pl.DataFrame({"month": ms}, schema={"month": pl.Date}))
+        per = {r[0]: tuple(r[1:]) for r in cur.execute(
+            "SELECT r.month, count(*), sum(r.version), max(r.updated_at), sum(r.paid) FROM dues_roll r"
+            " WHERE r.month IN (SELECT month FROM dj_fp_months) GROUP BY r.month").fetchall()}
+    return {m: (glob, per.get(m)) for m in ms}
+
+
+def back_calculate_rows(db, user: User, start, end, rows: list[pl.DataFrame], *, org_id=None) -> BackCalc:
+    """`back_calculate` from precomputed `month_rows` of the period's months (the page's
+    cached path; the same result)."""
+    require(user, PERM_READ)
+    months = months_between(start, end)
+    first, last = months[0], months[-1]
+    months = [m for m in months if m <= _this_month()]
+    with db.read() as cur:
+        sid, settings = _settings(cur)
+        rules = _rule_history(cur)
+        scope = _scope(cur, org_id)
+        labels = cur.sql("SELECT m.id AS member_id, m.member_no, m.name, m.org_id, o.name AS org, o.street"
+                         f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}").pl()
+        back = _back_payments(cur, first, last, scope, None)
+    frame = pl.concat([r for r in rows if r.height], how="vertical") if any(r.height for r in rows) else \
+        pl.DataFrame(schema=_ROWS_SCHEMA)
+    frame = frame.filter(pl.col("month").is_in(months))
+    if scope is not None:
+        frame = frame.filter(pl.col("org_id").is_in(scope))
+    return _assemble(frame, months, first, last, labels, back, rules, settings, sid, user)
+
+
+def _assemble(comp: pl.DataFrame, months, first, last, labels, back, rules, settings, sid, user) -> BackCalc:
+    """Runs, totals per member and org, the missing list — from computed month rows."""
+    if comp.height:  # one Int64 key sorts about twice as fast as (member_id, month)
+        key = (comp["member_id"].cast(pl.Int64) * 32768 + comp["month"].dt.year().cast(pl.Int64) * 12
+               + comp["month"].dt.month().cast(pl.Int64))
+        comp = comp[key.arg_sort()]
+    ok = comp.filter(pl.col("dues_fen").is_not_null())
+    miss = comp.filter(pl.col("dues_fen").is_null())
+    labels = labels.with_columns(pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32))
+    missing = (miss.group_by("member_id").agg(months=pl.len(), first=pl.col("month").min())
+               .join(labels, on="member_id", how="left")
+               .select("member_no", "name", "org", "months", pl.col("first").dt.strftime("%Y-%m").alias("from"))
+               .sort("member_no"))
+    if ok.height:
+        mi = pl.col("month").dt.year().cast(pl.Int64) * 12 + pl.col("month").dt.month().cast(pl.Int64) - 1
+        new_member = (pl.col("member_id") != pl.col("member_id").shift(1)).fill_null(True)
+        adjacent = (pl.col("month_index") == pl.col("month_index").shift(1) + 1).fill_null(False)
+        pos = pl.int_range(pl.len(), dtype=pl.Int64)
+        starts = pl.col("unpaid") & (new_member | ~adjacent | ~pl.col("unpaid").shift(1).fill_null(False))
+        run_start = pl.when(starts).then(pos).otherwise(None).forward_fill()
+        det = (ok.lazy()
+               .with_columns(month_index=mi, unpaid=(pl.col("dues_fen") > 0) & (pl.col("paid_fen") == 0))
+               .select("member_id", "month", "month_index", pl.col("category").cast(pl.String), "rule", "rule_version",
+                       pl.col("base_fen").alias("base_used_fen"), pl.col("dues_fen").alias("due_fen"), "paid_fen",
+                       back_pay_fen=pl.max_horizontal(pl.col("dues_fen") - pl.col("paid_fen"), pl.lit(0, pl.Int64)),
+                       unpaid="unpaid",
+                       consecutive_unpaid=pl.when(pl.col("unpaid")).then(pos - run_start + 1).otherwise(pl.lit(0, pl.Int64)),
+                       base_fen="base_fen", roll_due_fen="roll_due_fen", paid_on="paid_on", roll_id="roll_id",
+                       rule_label=pl.col("rule_version").replace_strict(rules.labels(), default=None))
+               .collect())
+        summ = summarize_arrears(det, settings)
+        trailing = det.filter(pl.col("month") == months[-1]).select("member_id", trailing_unpaid="consecutive_unpaid")
+        members = (summ.join(trailing, on="member_id", how="left")
+                   .with_columns(pl.col("trailing_unpaid").fill_null(0))
+                   .join(labels, on="member_id", how="left"))
+    else:
+        det = pl.DataFrame(schema={"member_id": pl.Int32, "month": pl.Date, "month_index": pl.Int64,
+                                   "category": pl.String, "rule": pl.String, "rule_version": pl.String,
+                                   "base_used_fen": pl.Int64, "due_fen": pl.Int64, "paid_fen": pl.Int64,
+                                   "back_pay_fen": pl.Int64, "unpaid": pl.Boolean, "consecutive_unpaid": pl.Int64,
+                                   "base_fen": pl.Int64, "roll_due_fen": pl.Int64, "paid_on": pl.Date,
+                                   "roll_id": pl.Int64, "rule_label": pl.String})
+        members = pl.DataFrame(schema={"member_id": pl.Int32, "months": pl.Int64, "due_total_fen": pl.Int64,
+                                       "paid_total_fen": pl.Int64, "arrears_fen": pl.Int64,
+                                       "max_consecutive_unpaid": pl.Int64, "flag_six_months": pl.Boolean,
+                                       "warning": pl.String, "trailing_unpaid": pl.Int64, "member_no": pl.String,
+                                       "name": pl.String, "org_id": pl.Int32, "org": pl.String, "street": pl.String})
+    orgs = (members.group_by("org_id", "org", "street")
+            .agg(members=pl.len(), due_fen=pl.col("due_total_fen").sum(), paid_fen=pl.col("paid_total_fen").sum(),
+                 arrears_fen=pl.col("arrears_fen").sum(), owing=(pl.col("arrears_fen") > 0).sum(),
+                 warned=(pl.col("warning") == "warn").sum(), flagged=(pl.col("warning") == "flag").sum())
+            .with_columns(collected_fen=pl.col("due_fen") - pl.col("arrears_fen"))
+            .with_columns(rate=_rate_expr())
+            .sort("arrears_fen", "org", descending=[True, False]))
+    if not user.can(PERM_SALARY):
+        det = det.with_columns(base_fen=pl.lit(None, pl.Int64), base_used_fen=pl.lit(None, pl.Int64))
+    return BackCalc(first, last, sid, settings, det, members, orgs, missing, back, rules)
+
+
+def _back_payments(cur, start: date, end: date, scope, member_ids) -> pl.DataFrame:
+    """Payments made after their month (补交), grouped by member and date; flag > 6 months."""
+    where = [_scope_sql(cur, scope, "r.org_id", "dj_scope_bp")]
+    if member_ids is not None:
+        _register(cur, "dj_bp_members", _ids_frame(member_ids))
+        where.append("r.member_id IN (SELECT k FROM dj_bp_members)")
+    df = cur.sql(
+        "SELECT m.member_no, m.name, o.name AS org, r.paid_on, count(*) AS months,"
+        " CAST(sum(r.paid) * 100 AS BIGINT) AS amount_fen, strftime(min(r.month), '%Y-%m') AS first,"
+        " strftime(max(r.month), '%Y-%m') AS last FROM dues_roll r JOIN members m ON m.id = r.member_id"
+        " JOIN orgs o ON o.id = r.org_id WHERE r.paid > 0 AND r.paid_on > last_day(r.month)"
+        f" AND r.paid_on BETWEEN ? AND ? AND {' AND '.join(where)}"
+        " GROUP BY ALL ORDER BY months DESC, r.paid_on DESC", params=[start, month_end(end)]).pl()
+    return df.with_columns(flag=back_payment_flag_expr(pl.col("months")))
+
+
+def warning_list(calc: BackCalc, level: str = "warn") -> pl.DataFrame:
+    """Members at a warning level or above ("warn": 3+, "flag": 6+), longest run first."""
+    levels = ["flag"] if level == "flag" else ["warn", "flag"]
+    return calc.members.filter(pl.col("warning").is_in(levels)).sort(
+        ["max_consecutive_unpaid", "arrears_fen"], descending=True)
+
+
+def member_statement(db, user: User, member_id: int, start, end) -> tuple[dict, pl.DataFrame]:
+    """One member's 应缴/实缴/补交 per month over the period, and a summary."""
+    calc = back_calculate(db, user, start, end, member_ids=[int(member_id)])
+    with db.read() as cur:
+        info = cur.execute("SELECT m.member_no, m.name, o.name, m.dues_category FROM members m JOIN orgs o"
+                           " ON o.id = m.org_id WHERE m.id = ?", [int(member_id)]).fetchone()
+    if info is None:
+        raise BadInput(f"找不到编号为 {member_id} 的党员")
+    s = calc.members.row(0, named=True) if calc.members.height else {}
+    summary = {"member_no": info[0], "name": info[1], "org": info[2], "category": info[3],
+               "start": month_text(calc.start), "end": month_text(calc.end),
+               "due_fen": s.get("due_total_fen", 0), "paid_fen": s.get("paid_total_fen", 0),
+               "arrears_fen": s.get("arrears_fen", 0), "max_run": s.get("max_consecutive_unpaid", 0),
+               "warning": s.get("warning", "none"), "missing_months": int(calc.missing["months"].sum() or 0)}
+    return summary, calc.detail
+
+
+def statement_frame(detail: pl.DataFrame, *, with_base: bool) -> pl.DataFrame:
+    cols = [pl.col("month").dt.strftime("%Y-%m").alias("月份"), _labels("category", CATEGORIES).alias("党员类别")]
+    if with_base:
+        cols.append(_dec("base_fen").alias("计算基数"))
+    if "rule_label" in detail.columns:
+        cols.append(pl.col("rule_label").alias("适用规定"))
+    cols += [_dec("due_fen").alias("应缴（按规定）"), _dec("roll_due_fen").alias("花名册应缴"),
+             _dec("paid_fen").alias("实缴"), _dec("back_pay_fen").alias("补交"),
+             pl.col("paid_on").alias("缴纳日期"), pl.col("consecutive_unpaid").alias("连续未缴月数")]
+    return detail.sort("month").select(cols)
+
+
+def member_statement_xlsx(db, user: User, member_id: int, start, end) -> bytes:
+    summary, detail = member_statement(db, user, member_id, start, end)
+    head = pl.DataFrame({
+        "项目": ["党员编号", "姓名", "所在党组织", "期间", "应缴合计", "实缴合计", "应补交", "最长连续未缴（月）", "说明"],
+        "内容": [summary["member_no"], summary["name"], summary["org"], f"{summary['start']} 至 {summary['end']}",
+               yuan(summary["due_fen"]), yuan(summary["paid_fen"]), yuan(summary["arrears_fen"]),
+               str(summary["max_run"]),
+               "应缴按各月有效的计算基数和党员类别、按各月施行的规定重新计算（“逐月明细”的“适用规定”列写明每月所用规定）；"
+               "实缴取党费花名册登记的金额；自愿多交不抵应缴。"],
+    })
+    return fileio.xlsx_bytes({"对账单": head, "逐月明细": statement_frame(detail, with_base=user.can(PERM_SALARY))})
+
+
+def arrears_members_frame(calc: BackCalc, df: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Member summary in Chinese, for tables and the xlsx."""
+    df = calc.members if df is None else df
+    return df.select(
+        pl.col("member_no").alias("党员编号"), pl.col("name").alias("姓名"), pl.col("org").alias("所在党组织"),
+        pl.col("months").alias("月数"), _dec("due_total_fen").alias("应缴"), _dec("paid_total_fen").alias("实缴"),
+        _dec("arrears_fen").alias("应补交"), pl.col("max_consecutive_unpaid").alias("最长连续未缴"),
+        pl.col("trailing_unpaid").alias("截至期末连续未缴"),
+        _labels("warning", WARN_LABELS).alias("提示"))
+
+
+def arrears_orgs_frame(calc: BackCalc) -> pl.DataFrame:
+    return calc.orgs.select(
+        pl.col("org").alias("党组织"), pl.col("street").alias("街道/系统"), pl.col("members").alias("人数"),
+        _dec("due_fen").alias("应缴"), _dec("paid_fen").alias("实缴"), _dec("arrears_fen").alias("应补交"),
+        pl.col("owing").alias("欠缴人数"), pl.col("warned").alias("提醒人数"), pl.col("flagged").alias("标记人数"),
+        pl.col("rate").alias("收缴率（%）"))
+
+
+def arrears_xlsx(calc: BackCalc) -> bytes:
+    return fileio.xlsx_bytes({"按党组织汇总": arrears_orgs_frame(calc),
+                              "欠缴党员": arrears_members_frame(calc, calc.members.filter(pl.col("arrears_fen") > 0)
+                                                             .sort("arrears_fen", descending=True))})
