@@ -7,8 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 import polars as pl
 
-from .. import audit
 from .. import orgs as orgs_mod
+from .. import uow
 from ..auth import User, require
 from ..errors import BadInput, CellError
 from .inputs import parse_rubric, parse_tier
@@ -29,13 +29,14 @@ def set_rubric(db, user: User, event_id, rows) -> None:
     """Replace the event's rubric (items and points); refused once scores exist."""
     require(user, PERM)
     rub = parse_rubric(rows)
-    with db.write() as cur:
+    with uow.action(db, user, PERM, "observation", "修改观摩评分细则") as act:
+        cur = act.cur
         ev = _event_row(cur, event_id)
         if cur.execute("SELECT count(*) FROM obs_scores WHERE event_id = ?", [ev["id"]]).fetchone()[0]:
             raise BadInput("已有评分，不能再修改评分细则")
-        batch = audit.new_batch(cur, user, "observation", f"修改观摩评分细则「{ev['name']}」")
-        _delete(cur, batch, user, "obs_rubric_items", "event_id = ?", [ev["id"]])
-        _insert_rubric(cur, batch, user, ev["id"], rub)
+        act.describe(f"修改观摩评分细则「{ev['name']}」")
+        _delete(act, "obs_rubric_items", "event_id = ?", [ev["id"]])
+        _insert_rubric(act, ev["id"], rub)
 
 
 def score_sheet(db, event_id, delegation: str | None = None) -> pl.DataFrame:
@@ -137,9 +138,10 @@ def save_scores(db, user: User, event_id, frame, *, commit: bool = True) -> int:
         raise BadInput(f"评分表有 {len(errors)} 处错误，没有保存任何评分", errors, file=file)
     if not commit or not keep:
         return sum(1 for x in keep if x[3] is not None)
-    with db.write() as cur:
+    with uow.action(db, user, PERM, "observation", "录入观摩评分") as act:
+        cur = act.cur
         ev = _event_row(cur, event_id)
-        batch = audit.new_batch(cur, user, "observation", f"录入观摩评分「{ev['name']}」")
+        act.describe(f"录入观摩评分「{ev['name']}」")
         cells = pl.DataFrame({"d": [x[0] for x in keep], "h": [x[1] for x in keep], "i": [x[2] for x in keep]},
                              schema={"d": pl.String, "h": pl.Int32, "i": pl.Int32})
         cur.register("obs_cells", cells)
@@ -155,9 +157,9 @@ def save_scores(db, user: User, event_id, frame, *, commit: bool = True) -> int:
         if not changed:
             return 0
         if ids:
-            _delete(cur, batch, user, "obs_scores", "id IN (SELECT unnest(?))", [ids])
+            _delete(act, "obs_scores", "id IN (SELECT unnest(?))", [ids])
         new = [x for x in keep if x[3] is not None]
-        _insert(cur, batch, user, "obs_scores", pl.DataFrame(
+        _insert(act, "obs_scores", pl.DataFrame(
             {"event_id": [ev["id"]] * len(new), "delegation": [x[0] for x in new], "host_org_id": [x[1] for x in new],
              "item_id": [x[2] for x in new], "score": [x[3] for x in new]},
             schema={"event_id": pl.Int32, "delegation": pl.String, "host_org_id": pl.Int32, "item_id": pl.Int32,

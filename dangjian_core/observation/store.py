@@ -17,8 +17,8 @@ from datetime import date
 
 import polars as pl
 
-from .. import audit
 from .. import orgs as orgs_mod
+from .. import uow
 from ..auth import User, require
 from ..errors import BadInput, CellError, NotFound, ValidationFailed
 from .inputs import build_problem, parse_capacity, parse_rubric, parse_slot_times
@@ -34,46 +34,40 @@ def _keys(cur, name: str, keys) -> None:
     cur.register(name, pl.DataFrame({"k": [int(k) for k in keys]}, schema={"k": pl.Int64}))
 
 
-def _insert(cur, batch: int, user: User, table: str, frame: pl.DataFrame) -> list[int]:
-    """Insert `frame` (without id/version columns) with fresh ids; audit each row."""
+def _insert(act: uow.Action, table: str, frame: pl.DataFrame) -> list[int]:
+    """Insert `frame` (without id/version columns) with fresh ids, recorded in the action."""
     if frame.height == 0:
         return []
+    cur = act.cur
     ids = [r[0] for r in cur.execute(f"SELECT nextval('{table}_seq') FROM range(?)", [frame.height]).fetchall()]
-    frame = frame.with_columns(pl.Series("id", ids, dtype=pl.Int64), pl.lit(user.username).alias("updated_by"))
+    frame = frame.with_columns(pl.Series("id", ids, dtype=pl.Int64), pl.lit(act.user.username).alias("updated_by"))
     cols = ", ".join(frame.columns)
-    cur.register("obs_ins_frame", frame)
-    try:
-        cur.execute(f"INSERT INTO {table}({cols}) SELECT {cols} FROM obs_ins_frame")
-    finally:
-        cur.unregister("obs_ins_frame")
-    after = audit.rows_json(cur, table, "id", ids)
-    audit.record_many(cur, batch, user, table, pl.DataFrame(
-        {"row_key": [str(i) for i in ids], "action": ["insert"] * len(ids), "before": [None] * len(ids),
-         "after": [after.get(str(i)) for i in ids]},
-        schema={"row_key": pl.String, "action": pl.String, "before": pl.String, "after": pl.String}))
+    with act.track(table, [], key="id") as tracked:
+        cur.register("obs_ins_frame", frame)
+        try:
+            cur.execute(f"INSERT INTO {table}({cols}) SELECT {cols} FROM obs_ins_frame")
+        finally:
+            cur.unregister("obs_ins_frame")
+        tracked.add(ids)
     return ids
 
 
-def _delete(cur, batch: int, user: User, table: str, where: str, params: list) -> int:
+def _delete(act: uow.Action, table: str, where: str, params: list) -> int:
+    cur = act.cur
     ids = [r[0] for r in cur.execute(f"SELECT id FROM {table} WHERE {where}", params).fetchall()]
     if not ids:
         return 0
-    before = audit.rows_json(cur, table, "id", ids)
-    audit.record_many(cur, batch, user, table, pl.DataFrame(
-        {"row_key": [str(i) for i in ids], "action": ["delete"] * len(ids),
-         "before": [before.get(str(i)) for i in ids], "after": [None] * len(ids)},
-        schema={"row_key": pl.String, "action": pl.String, "before": pl.String, "after": pl.String}))
-    _keys(cur, "obs_del_keys", ids)
-    try:
-        cur.execute(f"DELETE FROM {table} WHERE id IN (SELECT k FROM obs_del_keys)")
-    finally:
-        cur.unregister("obs_del_keys")
+    with act.track(table, ids, key="id"):
+        _keys(cur, "obs_del_keys", ids)
+        try:
+            cur.execute(f"DELETE FROM {table} WHERE id IN (SELECT k FROM obs_del_keys)")
+        finally:
+            cur.unregister("obs_del_keys")
     return len(ids)
 
 
-
-def _insert_rubric(cur, batch, user, eid: int, rub) -> None:
-    _insert(cur, batch, user, "obs_rubric_items", pl.DataFrame(
+def _insert_rubric(act: uow.Action, eid: int, rub) -> None:
+    _insert(act, "obs_rubric_items", pl.DataFrame(
         {"event_id": [eid] * len(rub), "seq": list(range(1, len(rub) + 1)), "item": [i for i, _ in rub],
          "max_points": [p for _, p in rub]},
         schema={"event_id": pl.Int32, "seq": pl.Int32, "item": pl.String, "max_points": pl.Decimal(8, 2)}))
@@ -317,7 +311,8 @@ def save_event(db, user: User, event_id=None, *, name: str, mode: str, days=1, s
         raise BadInput(f"每团参观次数（{k}）不能多于时段总数（{d} 天 × {s} 个时段 = {d * s}）")
     rub = parse_rubric(rubric if rubric is not None else DEFAULT_RUBRIC) if event_id is None or rubric is not None \
         else None
-    with db.write() as cur:
+    with uow.action(db, user, PERM, "observation", f"{'修改' if event_id is not None else '新建'}观摩活动「{name}」") as act:
+        cur = act.cur
         old = _event_row(cur, event_id) if event_id is not None else None
         if previous_event_id is not None:
             prev = _event_row(cur, previous_event_id)
@@ -340,49 +335,46 @@ def save_event(db, user: User, event_id=None, *, name: str, mode: str, days=1, s
         if old is not None and cur.execute("SELECT count(*) FROM obs_scores WHERE event_id = ?",
                                            [old["id"]]).fetchone()[0]:
             raise BadInput("该观摩活动已有评分，不能再修改设置和观摩点：如确需修改，请先删除评分")
-        batch = audit.new_batch(cur, user, "observation", f"{'修改' if old else '新建'}观摩活动「{name}」")
         if old is None:
-            eid = _insert(cur, batch, user, "obs_events", pl.DataFrame(
+            eid = _insert(act, "obs_events", pl.DataFrame(
                 [{k2: v for k2, v in ev.items() if k2 != "id"}],
                 schema={"name": pl.String, "mode": pl.String, "days": pl.Int32, "slots_per_day": pl.Int32,
                         "slot_times": pl.String, "visits_per_delegation": pl.Int32,
                         "previous_event_id": pl.Int32, "event_date": pl.Date, "note": pl.String}))[0]
         else:
             eid = old["id"]
-            before = audit.rows_json(cur, "obs_events", "id", [eid])
-            cur.execute("UPDATE obs_events SET name=?, mode=?, days=?, slots_per_day=?, slot_times=?,"
-                        " visits_per_delegation=?, previous_event_id=?, event_date=?, note=?, version=version+1,"
-                        " updated_at=current_timestamp, updated_by=? WHERE id=?",
-                        [name, m, d, s, ev["slot_times"], k, ev["previous_event_id"], event_date, ev["note"],
-                         user.username, eid])
-            after = audit.rows_json(cur, "obs_events", "id", [eid])
-            audit.record(cur, batch, user, "obs_events", eid, "update", before.get(str(eid)), after.get(str(eid)))
+            with act.track("obs_events", [eid], key="id"):
+                cur.execute("UPDATE obs_events SET name=?, mode=?, days=?, slots_per_day=?, slot_times=?,"
+                            " visits_per_delegation=?, previous_event_id=?, event_date=?, note=?, version=version+1,"
+                            " updated_at=current_timestamp, updated_by=? WHERE id=?",
+                            [name, m, d, s, ev["slot_times"], k, ev["previous_event_id"], event_date, ev["note"],
+                             user.username, eid])
             old_hosts = sorted(cur.execute("SELECT org_id, capacity FROM obs_hosts WHERE event_id = ?",
                                            [eid]).fetchall())
             changed = sorted(host_list) != old_hosts or any(
                 old[c] != ev[c] for c in ("mode", "days", "slots_per_day", "visits_per_delegation"))
             if changed:
-                _delete(cur, batch, user, "obs_visits", "event_id = ?", [eid])
+                _delete(act, "obs_visits", "event_id = ?", [eid])
             if sorted(host_list) != old_hosts:
-                _delete(cur, batch, user, "obs_hosts", "event_id = ?", [eid])
+                _delete(act, "obs_hosts", "event_id = ?", [eid])
             else:
                 host_list = []
-        _insert(cur, batch, user, "obs_hosts", pl.DataFrame(
+        _insert(act, "obs_hosts", pl.DataFrame(
             {"event_id": [eid] * len(host_list), "org_id": [h for h, _ in host_list],
              "capacity": [c for _, c in host_list]},
             schema={"event_id": pl.Int32, "org_id": pl.Int32, "capacity": pl.Int32}))
         if rub is not None:
-            _delete(cur, batch, user, "obs_rubric_items", "event_id = ?", [eid])
-            _insert_rubric(cur, batch, user, eid, rub)
+            _delete(act, "obs_rubric_items", "event_id = ?", [eid])
+            _insert_rubric(act, eid, rub)
     return eid
 
 
 # =========================================================================== the plan
-def _replace_visits(cur, batch, user, eid: int, visits, locked) -> None:
-    _delete(cur, batch, user, "obs_visits", "event_id = ?", [eid])
+def _replace_visits(act: uow.Action, eid: int, visits, locked) -> None:
+    _delete(act, "obs_visits", "event_id = ?", [eid])
     lk = set(locked)
     vs = sorted(visits)
-    _insert(cur, batch, user, "obs_visits", pl.DataFrame(
+    _insert(act, "obs_visits", pl.DataFrame(
         {"event_id": [eid] * len(vs), "day": [v.day for v in vs], "slot": [v.slot for v in vs],
          "delegation": [v.delegation for v in vs], "host_org_id": [int(v.host_org_id) for v in vs],
          "locked": [v in lk for v in vs]},
@@ -402,10 +394,10 @@ def solve_event(db, user: User, event_id, *, keep_locked: bool = True, locked=No
         locked = plan_visits(db, event_id)[1] if keep_locked else set()
     locked = list(locked)
     plan = solve(P, locked, seed=seed, time_limit=time_limit, exact=exact)
-    with db.write() as cur:
-        ev = _event_row(cur, event_id)
-        batch = audit.new_batch(cur, user, "observation", f"生成观摩安排「{ev['name']}」")
-        _replace_visits(cur, batch, user, ev["id"], plan.visits, set(locked) & set(plan.visits))
+    with uow.action(db, user, PERM, "observation", "生成观摩安排") as act:
+        ev = _event_row(act.cur, event_id)
+        act.describe(f"生成观摩安排「{ev['name']}」")
+        _replace_visits(act, ev["id"], plan.visits, set(locked) & set(plan.visits))
     return plan.summary
 
 
@@ -422,10 +414,10 @@ def save_plan(db, user: User, event_id, visits, locked=None) -> dict:
     old, old_locked = plan_visits(db, event_id)
     if locked is None:
         locked = (set(visits) - set(old)) | (old_locked & set(visits))
-    with db.write() as cur:
-        ev = _event_row(cur, event_id)
-        batch = audit.new_batch(cur, user, "observation", f"手工调整观摩安排「{ev['name']}」")
-        _replace_visits(cur, batch, user, ev["id"], visits, locked)
+    with uow.action(db, user, PERM, "observation", "手工调整观摩安排") as act:
+        ev = _event_row(act.cur, event_id)
+        act.describe(f"手工调整观摩安排「{ev['name']}」")
+        _replace_visits(act, ev["id"], visits, locked)
     return summarise(P, visits)
 
 
