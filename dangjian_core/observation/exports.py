@@ -7,7 +7,7 @@ import re
 
 import polars as pl
 
-from .. import fileio
+from .. import fileio, printing
 from ..errors import BadInput
 from .model import MODE_CN, SHEET
 from .scores import score_sheet
@@ -56,31 +56,21 @@ def score_sheet_xlsx(db, event_id) -> bytes:
 
 
 def plan_print_html(db, event_id) -> str:
-    """A printable 观摩活动安排表 (HTML, one page per delegation after the overall grid)."""
-    import html
-
+    """A printable 观摩活动安排表 (HTML from templates/plan_print.html: the overall grid, then one
+    page per delegation's route)."""
     ev = get_event(db, event_id)
     P = problem_for(db, event_id)
     visits, _ = plan_visits(db, event_id)
     if not visits:
         raise BadInput("该观摩活动还没有安排：请先点「生成安排」")
-
-    def table(df: pl.DataFrame) -> str:
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-        body = "".join("<tr>" + "".join(f"<td>{'' if v is None else html.escape(str(v))}</td>" for v in r) + "</tr>"
-                       for r in df.iter_rows())
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-    title = html.escape(f"{ev['name']} 观摩活动安排表")
-    when = f"{ev['event_date']}" if ev.get("event_date") else ""
-    parts = [f"<h1>{title}</h1><p>{MODE_CN[ev['mode']]} {when}</p>", table(grid_frame(P, visits))]
     full = plan_table(P, visits).drop("手工安排")
-    for d in P.delegations:
-        name = delegation_names(P)[d.id]
-        part = full.filter(pl.col("观摩团") == name).drop("观摩团")
-        parts.append(f"<div class='page'><h2>{html.escape(name)} 观摩路线</h2>{table(part)}</div>")
-    css = ("body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em}table{border-collapse:collapse;"
-           "margin:1em 0}th,td{border:1px solid #444;padding:4px 8px;font-size:12pt}"
-           ".page{page-break-before:always}@media print{body{margin:0}}")
-    return f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>{title}</title>" \
-           f"<style>{css}</style></head><body>{''.join(parts)}</body></html>"
+    names = delegation_names(P)
+    delegations = [{"name": names[d.id], "route": _table(full.filter(pl.col("观摩团") == names[d.id]).drop("观摩团"))}
+                   for d in P.delegations]
+    return printing.render("dangjian_core.observation", "plan_print.html", title=f"{ev['name']} 观摩活动安排表",
+                           mode=MODE_CN[ev["mode"]], when=f"{ev['event_date']}" if ev.get("event_date") else "",
+                           grid=_table(grid_frame(P, visits)), delegations=delegations)
+
+
+def _table(df: pl.DataFrame) -> dict[str, object]:
+    return {"columns": df.columns, "rows": list(df.iter_rows())}

@@ -252,3 +252,16 @@ def test_fit_advice_names_the_street_and_nearest_settings():
     assert msg.startswith("北街道 19 个观摩团、18 个观摩点，每个时段最多接待 18 个观摩团"), msg
     assert "每团参观次数改为 2" in msg and "每天时段数增加到 4" in msg and "天数增加到 2" in msg, msg
     assert rules.fit_advice(model.Problem("internal", hosts, dels, 1, 4, 3)) is None
+
+
+def test_printable_plan_shows_the_grid_and_one_page_per_delegation(ddb):
+    P = store.problem_for(ddb, 1)
+    vs, _ = store.plan_visits(ddb, 1)
+    page = exports.plan_print_html(ddb, 1)
+    ev = store.get_event(ddb, 1)
+    assert page.startswith("<!DOCTYPE html>") and f"<title>{ev['name']} 观摩活动安排表</title>" in page
+    assert page.count('<div class="page">') == len(P.delegations)
+    for name in views.delegation_names(P).values():
+        assert f"<h2>{name} 观摩路线</h2>" in page
+    hosts = {h.org_id: h.name for h in P.hosts}
+    assert all(f"<td>{hosts[v.host_org_id]}</td>" in page for v in vs)
