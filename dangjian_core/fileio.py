@@ -165,7 +165,12 @@ def _rows_to_frame(rows: list[list[str | None]], name: str, expected, sheet=None
     data = []
     errors: list[CellError] = []
     for i, r in enumerate(rows[h + 1:]):
-        cells = [None if c is None or str(c) == "" else str(c) for c in r]
+        # csv rows hold text, Excel rows text or None: an empty cell is None
+        cells = [c if c is None or c.__class__ is str else str(c) for c in r]
+        cells = [c or None for c in cells]
+        if len(cells) == width:
+            data.append(cells)
+            continue
         if len(cells) > width:
             extra = [(j, c) for j, c in enumerate(cells[width:], start=width) if c is not None and c.strip()]
             if extra and len(errors) <= MAX_ERRORS:
@@ -196,10 +201,7 @@ def _rows_to_frame(rows: list[list[str | None]], name: str, expected, sheet=None
             errors.sort(key=lambda e: e.row)
             raise BadInput("编码类的列（身份证号、党员编号、电话等）必须是文本格式，没有导入任何数据：",
                            _cap(errors), file=name)
-    df = pl.DataFrame(
-        {header[j]: [row[j] for row in data] for j in range(width)},
-        schema={c: pl.String for c in header},
-    )
+    df = pl.DataFrame(data, schema={c: pl.String for c in header}, orient="row")
     return Frame(df=df, file=name, first_row=h + 2, sheet=sheet)
 
 

@@ -227,10 +227,25 @@ def check_id_number(text: str):
     return t.upper(), None
 
 
+def _valid_id_numbers(s: pl.Series) -> pl.Series:
+    """True where a cell is a valid 身份证号 as `check_id_number` would keep it unchanged (18
+    characters, upper-case X, real birth date from 1900 to today, right check character)."""
+    ok = s.str.contains(r"^[0-9]{17}[0-9X]$").fill_null(False)
+    t = pl.select(pl.when(ok).then(s)).to_series()
+    born = t.str.slice(6, 8).str.strptime(pl.Date, "%Y%m%d", strict=False)
+    total = pl.select(pl.sum_horizontal(
+        t.str.slice(j, 1).cast(pl.Int64, strict=False) * w for j, w in enumerate(_ID_WEIGHTS))).to_series()
+    check = pl.select(pl.lit(pl.Series(list(_ID_CHECK))).gather(total % 11)).to_series()
+    return (ok & born.is_not_null() & (born >= date(1900, 1, 1)) & (born <= clock.today())
+            & (t.str.slice(17, 1) == check)).fill_null(False)
+
+
 def _range(col: Column, v):
-    if col.min is not None and v < col.min:
+    if v is None:
+        return None, None
+    if col.min is not None and v < (Decimal(repr(col.min)) if isinstance(v, Decimal) else col.min):
         return None, f"不能小于 {_fmt(col.min)}"
-    if col.max is not None and v > col.max:
+    if col.max is not None and v > (Decimal(repr(col.max)) if isinstance(v, Decimal) else col.max):
         return None, f"不能大于 {_fmt(col.max)}"
     return v, None
 
@@ -367,12 +382,16 @@ def allocate_keys(cur, spec: TableSpec, n: int) -> list[int]:
 def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_inserts: list,
            new_keys: list, deletes: list, versions: dict, row_number: Callable, kind: str,
            description: str, check_versions: bool = True,
-           pre_errors: list[CellError] | None = None, write: bool = True) -> SaveResult:
+           pre_errors: list[CellError] | None = None, write: bool = True,
+           insert_frame: pl.DataFrame | None = None, current: pl.DataFrame | None = None) -> SaveResult:
     """Validate the table as it would be after the change and write it, inside `cur`'s
     transaction. Raises ValidationFailed / ConflictError with nothing written.
-    `write=False` validates only (an import's dry run, on a read cursor outside the write lock)."""
+    `write=False` validates only (an import's dry run, on a read cursor outside the write lock).
+    New rows come as `parsed_inserts` (dicts, from the editor) or as `insert_frame` (typed
+    columns, from an import): either way they are checked and written as one frame."""
     key = spec.key
-    current = _full_table(cur, spec)
+    if current is None:  # (an import passes the table it read in the same transaction)
+        current = _full_table(cur, spec)
     # only the rows this change names come into Python; the rest of the table stays a frame
     named = list(dict.fromkeys([*parsed_updates, *deletes]))
     cur_rows = ({r[key]: r for r in current.filter(pl.col(key).is_in(named)).to_dicts()} if named else {})
@@ -408,26 +427,30 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
             merged.update(diff)
             after_rows[k] = merged
             changed_updates[k] = diff
-    for nk, vals in zip(new_keys, parsed_inserts):
-        row = {c.name: c.default() if callable(c.default) else c.default for c in spec.columns}
-        row.update({c: v for c, v in vals.items() if v is not None or c not in row})
-        row[key] = nk
-        row["version"] = 1
-        after_rows[nk] = row
+    # new rows: one typed frame (defaults where blank), never a dict per row
+    ins = _insert_frame(spec, insert_frame if insert_frame is not None else parsed_inserts, new_keys)
     touched = set(changed_updates) | set(new_keys)
 
     # 3. column rules on touched rows
-    for k in touched:
+    for k in changed_updates:
         row = after_rows[k]
         for c in spec.columns:
             v = row.get(c.name)
             if c.required and (v is None or (isinstance(v, str) and not v.strip())) \
                     and (row_number(k), c.label) not in bad_cells:
                 errors.append(CellError(row_number(k), c.label, None, "必填，不能为空"))
+    for c in spec.columns if ins.height else []:
+        if not c.required:
+            continue
+        col = pl.col(c.name)
+        empty = col.is_null() | (col.str.strip_chars() == "") if ins.schema[c.name] == pl.String else col.is_null()
+        for k in ins.filter(empty)[key].to_list():
+            if (row_number(k), c.label) not in bad_cells:
+                errors.append(CellError(row_number(k), c.label, None, "必填，不能为空"))
     unique = [c for c in spec.columns if c.unique]
     after_df = None
     if (unique and touched) or (spec.checks and (touched or deletes)):
-        after_df = _after_frame(spec, current, after_rows, changed_updates, new_keys, deleted)
+        after_df = _after_frame(spec, current, after_rows, changed_updates, ins, deleted)
     for c in unique if touched else []:
         # values held by more than one row of the table after the change (set-based)
         dup = after_df.select(key, c.name).filter(pl.col(c.name).is_not_null() & pl.col(c.name).is_duplicated())
@@ -439,7 +462,7 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
         for k, v in zip(dup[key].to_list(), dup[c.name].to_list()):
             if k in touched:
                 others = [row_number(o) for o in groups[v] if o != k]
-                errors.append(CellError(row_number(k), c.label, after_rows[k].get(c.name),
+                errors.append(CellError(row_number(k), c.label, v,
                                         f"与第 {others[0]} 行重复，{c.label}不能重复"))
     # 4. table-wide checks (cycles, levels, references that need the whole table)
     warnings: list[str] = []
@@ -498,8 +521,7 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
         entries += [(str(k), "update", before.get(str(k)), after.get(str(k))) for k in changed_updates]
     if new_keys:
         cols = [key, *spec.names]
-        frame = _typed_frame(spec, [after_rows[k] for k in new_keys], cols)
-        cur.register("ins_frame", frame)
+        cur.register("ins_frame", ins.select(cols))
         collist = ", ".join(f'"{c}"' for c in cols)
         cur.execute(f'INSERT INTO "{spec.table}" ({collist}, version, updated_at, updated_by)'
                     f' SELECT {collist}, 1, ?, ? FROM ins_frame', [now, user.username])
@@ -525,8 +547,32 @@ _POLARS_TYPES = {"text": pl.String, "choice": pl.String, "int": pl.Int64, "ref":
                  "bool": pl.Boolean}
 
 
+def _insert_frame(spec: TableSpec, rows: list[dict] | pl.DataFrame, new_keys: list) -> pl.DataFrame:
+    """New rows as one typed frame with every column (key, spec columns, version 1): a blank
+    cell takes the column's default (a callable default is called once per such row)."""
+    if isinstance(rows, pl.DataFrame):
+        given = rows
+    else:
+        names = list(dict.fromkeys(n for r in rows for n in r))
+        given = _typed_frame(spec, list(rows), names) if rows else pl.DataFrame()
+    n = len(new_keys)
+    exprs: list[pl.Series] = [pl.Series(spec.key, list(new_keys), dtype=pl.Int64)]
+    for c in spec.columns:
+        dtype = _POLARS_TYPES[c.kind]
+        s = (given[c.name].cast(dtype) if c.name in given.columns
+             else pl.Series(c.name, [None] * n, dtype=dtype))
+        if c.default is not None and s.null_count():
+            if callable(c.default):
+                s = pl.Series(c.name, [c.default() if v is None else v for v in s.to_list()], dtype=dtype)
+            else:
+                s = s.fill_null(pl.lit(c.default, dtype=dtype))
+        exprs.append(s.alias(c.name))
+    exprs.append(pl.Series("version", [1] * n, dtype=pl.Int64))
+    return pl.DataFrame(exprs)
+
+
 def _after_frame(spec: TableSpec, current: pl.DataFrame, after_rows: dict, changed: dict,
-                 new_keys: list, deleted: set) -> pl.DataFrame:
+                 ins: pl.DataFrame, deleted: set) -> pl.DataFrame:
     """The whole table as it would be after the change, as a frame in the table's order:
     deleted rows out, changed rows replaced in place, new rows at the end."""
     key, cols = spec.key, list(current.columns)
@@ -543,8 +589,8 @@ def _after_frame(spec: TableSpec, current: pl.DataFrame, after_rows: dict, chang
                        suffix="__new", maintain_order="left")
         out = out.with_columns([pl.when(pl.col("__hit")).then(pl.col(c + "__new")).otherwise(pl.col(c)).alias(c)
                                 for c in cols if c != key]).select(cols)
-    if new_keys:
-        out = pl.concat([out, frame(new_keys)], how="vertical_relaxed")
+    if ins.height:
+        out = pl.concat([out, ins.select(cols).cast(dict(current.schema), strict=False)], how="vertical_relaxed")
     return out
 
 
@@ -600,6 +646,87 @@ def _parse_rows(spec: TableSpec, rows: Iterable[tuple[object, dict]], refs, row_
                 out[name] = v
         parsed[k] = out
     return parsed, errors
+
+
+_TEXT_PLAIN = r"^[\s\x1c-\x1f']|[\s\x1c-\x1f]$|\x00"
+
+
+def _parse_column(col: Column, s: pl.Series, refs) -> values.Parsed:
+    """`parse_value` over a column: the common spellings take a vectorised path, every other
+    cell goes through `parse_value` once per distinct value (so the result is the same)."""
+    dtype = _POLARS_TYPES[col.kind]
+
+    def one(v):
+        out, err = parse_value(col, v, refs)
+        if err:
+            raise values.BadValue(err)
+        return out
+
+    if s.dtype != pl.String or col.kind in ("choice", "ref", "bool"):
+        return values.by_distinct(s, one, dtype)
+    if col.format == "id_number":
+        return values.with_fast(s, _valid_id_numbers(s), s, one, dtype)
+
+    def inside(x: pl.Series) -> pl.Series:  # strictly inside the range (the bounds go the slow way)
+        ok = pl.repeat(True, len(x), eager=True)
+        if col.min is not None:
+            ok = ok & (x > col.min)
+        if col.max is not None:
+            ok = ok & (x < col.max)
+        return ok.fill_null(False)
+
+    if col.kind == "text":
+        ok = ~s.str.contains(_TEXT_PLAIN) & (s.str.len_bytes() > 0)
+        if col.max_len:
+            ok = ok & (s.str.len_chars() <= col.max_len)
+        if col.code:
+            ok = ok & ~s.str.contains(values.FLOATISH_CODE)
+        return values.with_fast(s, ok, s, one, dtype)
+    if col.kind == "int":
+        fast = s.cast(pl.Int64, strict=False)
+        return values.with_fast(s, s.str.contains(r"^[0-9]{1,15}$") & inside(fast), fast, one, dtype)
+    if col.kind == "decimal":
+        fast = s.cast(pl.Decimal(18, 2), strict=False)
+        ok = s.str.contains(r"^[0-9]{1,13}(?:\.[0-9]{1,2})?$") & inside(fast.cast(pl.Float64))
+        return values.with_fast(s, ok, fast, one, dtype)
+    if col.kind == "float":
+        ok = s.str.contains(r"^-?[0-9]{1,4}(?:\.[0-9]{1,12})?$")
+        f = s.cast(pl.Float64, strict=False)
+        ok = ok & inside(f)
+        fast = pl.Series([None if x is None else round(x, 6) for x in f.to_list()], dtype=pl.Float64)
+        return values.with_fast(s, ok, fast, one, dtype)
+    if col.kind == "date":
+        fast = s.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        return values.with_fast(s, s.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$") & fast.is_not_null(),
+                                fast, one, dtype)
+    return values.by_distinct(s, one, dtype)
+
+
+def _parse_frame(spec: TableSpec, df: pl.DataFrame, keep: tuple, refs, row_number) -> tuple[pl.DataFrame, list[CellError]]:
+    """Parse the rows `keep` (indexes into `df`) column by column: a frame of typed columns
+    ("__i" = the row index) and the cell errors in row order (at most MAX_ERRORS + 1 per column,
+    enough to show the first ones)."""
+    idx = pl.Series("__i", list(keep), dtype=pl.Int64)
+    sub = df if len(keep) == df.height else df.select(pl.all().gather(idx))
+    out = [idx]
+    found: list[tuple[int, int, CellError]] = []
+    for pos, name in enumerate(sub.columns):
+        if name in (spec.key, "version", "updated_at", "updated_by"):
+            continue
+        try:
+            col = spec.column(name)
+        except KeyError:
+            continue
+        if not col.editable:
+            continue
+        got = _parse_column(col, sub[name], refs)
+        out.append(got.values.alias(name))
+        bad = got.errors.is_not_null().arg_true().head(MAX_ERRORS + 1)
+        for i, v, m in zip(idx.gather(bad).to_list(), sub[name].gather(bad).to_list(),
+                           got.errors.gather(bad).to_list(), strict=True):
+            found.append((i, pos, CellError(row_number(i), col.label, v, m)))
+    found.sort(key=lambda t: (t[0], t[1]))
+    return pl.DataFrame(out), [e for *_, e in found]
 
 
 def hidden_column_errors(spec: TableSpec, user: User, names, row) -> list[CellError]:
@@ -754,8 +881,7 @@ def import_frame(db, user: User, spec: TableSpec, frame, *, commit: bool = False
     if df.height == 0:
         return ImportPreview(0, 0, 0, [CellError(frame.first_row, None, None,
                                                   "文件中没有数据行（表头下面是空的）")], warnings)
-    rows = df.to_dicts()
-    ctx = _ImportContext(spec, frame, rows, match_by_name)
+    ctx = _ImportContext(spec, frame, df, match_by_name)
 
     # 1. parse and validate on one snapshot, without the write lock and without writing
     #    (a commit after a preview — expect_versions given — only parses here: the preview
@@ -799,11 +925,24 @@ class _ImportContext:
     """What one import keeps between its dry run and its commit: the file's rows, and the
     parsed values (parsing is the slow part: done once unless the references changed)."""
 
-    def __init__(self, spec, frame, rows, match_by_name):
-        self.spec, self.frame, self.rows, self.match_by_name = spec, frame, rows, match_by_name
+    def __init__(self, spec, frame, df: pl.DataFrame, match_by_name):
+        self.spec, self.frame, self.df, self.match_by_name = spec, frame, df, match_by_name
         self.parsed_for: tuple | None = None   # (refs fingerprint, matched rows) of `parsed`
-        self.parsed: dict = {}
+        self.parsed: pl.DataFrame = pl.DataFrame()  # "__i" (row index) + parsed columns
         self.parse_errors: list[CellError] = []
+
+    def blanks(self, name: str | None) -> list[bool]:
+        """Per row: is the cell of column `name` blank (as `values.blank` says)?"""
+        if not name or name not in self.df.columns:
+            return [True] * self.df.height
+        s = self.df[name]
+        if s.dtype != pl.String:
+            return [_blank(v) for v in s.to_list()]
+        return (s.is_null() | s.str.contains(r"^[\s\x1c-\x1f]*$")).to_list()
+
+    def column(self, name: str | None) -> list:
+        n = self.df.height
+        return self.df[name].to_list() if name and name in self.df.columns else [None] * n
 
     def row_number(self, k):
         return self.frame.row_number(k) if isinstance(k, int) else k
@@ -816,20 +955,21 @@ def _refs_fingerprint(refs) -> tuple:
 def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, description, *, write: bool,
                  expect_versions: dict | None = None, validate: bool = True,
                  confirm_overwrite: bool = True) -> ImportPreview:
-    rows, row_number = ctx.rows, ctx.row_number
+    row_number = ctx.row_number
+    raw_keys, raw_versions, raw_nat = ctx.column(spec.key), ctx.column("version"), ctx.column(spec.natural_key)
     refs = load_refs(cur, spec)
     current = _full_table(cur, spec)
     by_key = dict(zip(current[spec.key].to_list(), current["version"].to_list()))
     nat = spec.natural_key
-    by_nat = ({str(v): k for k, v in zip(current[spec.key], current[nat])} if nat else {})
+    by_nat = (dict(zip(current[nat].cast(pl.String).to_list(), current[spec.key].to_list())) if nat else {})
     nat_label = spec.column(nat).label if nat else ""
     errs: list[CellError] = []
     seen_keys, targets, insert_idx, how = {}, {}, [], {}
     file_versions: dict = {}
-    for i, raw in enumerate(rows):
-        k = raw.get(spec.key)
+    key_blank, nat_blank = ctx.blanks(spec.key), ctx.blanks(nat)
+    for i, k in enumerate(raw_keys):
         target = None
-        if not _blank(k):
+        if not key_blank[i]:
             try:
                 kd = Decimal(str(k).strip())
                 target = int(kd) if kd == kd.to_integral_value() else None
@@ -838,7 +978,7 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
             if target is None or target not in by_key:
                 errs.append(CellError(row_number(i), "编号", k, "编号不存在：新增的行请把编号留空"))
                 continue
-            v = raw.get("version")
+            v = raw_versions[i]
             if not _blank(v):
                 try:
                     vd = Decimal(str(v).strip())
@@ -851,12 +991,12 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
                     continue
             else:
                 how[target] = UNVERSIONED_HOW
-        elif nat and not _blank(raw.get(nat)):
-            found = by_nat.get(str(raw[nat]).strip())
+        elif nat and not nat_blank[i]:
+            found = by_nat.get(str(raw_nat[i]).strip())
             if found is not None:
                 if not ctx.match_by_name:
                     errs.append(CellError(
-                        row_number(i), nat_label, raw.get(nat),
+                        row_number(i), nat_label, raw_nat[i],
                         f"已有{nat_label}相同的记录（编号 {found}），而这一行没有编号：要修改那条记录，请填上它的编号"
                         f"（或勾选「没有编号的行按{nat_label}匹配已有记录」）；要新增，请换一个{nat_label}"))
                     continue
@@ -865,7 +1005,7 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
         if target is not None:
             if target in seen_keys:
                 label = "编号" if not _blank(k) else nat_label
-                errs.append(CellError(row_number(i), label, k if not _blank(k) else raw.get(nat),
+                errs.append(CellError(row_number(i), label, k if not _blank(k) else raw_nat[i],
                                       f"与第 {row_number(seen_keys[target])} 行是同一条记录，重复了"))
                 continue
             seen_keys[target] = i
@@ -874,19 +1014,19 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
             insert_idx.append(i)
     # new rows get real keys only when written; a dry run numbers them -1, -2, …
     new_keys = allocate_keys(cur, spec, len(insert_idx)) if write else [-(j + 1) for j in range(len(insert_idx))]
-    placeholder = {-(j + 1): nk for j, nk in enumerate(new_keys)}
     # rows of this file may refer to each other (a new branch under a new committee)
     self_refs = [c.name for c in spec.columns if c.kind == "ref" and c.ref == spec.table and nat and c.name in refs]
+    placeholder = {-(j + 1): nk for j, nk in enumerate(new_keys)} if self_refs and write else {}
     for name in self_refs:
         for j, i in enumerate(insert_idx):
-            label = rows[i].get(nat)
+            label = raw_nat[i]
             if not _blank(label):
                 refs[name]["by_label"].setdefault(str(label).strip(), -(j + 1))
             refs[name]["ids"].add(-(j + 1))
     keep = tuple(sorted(set(targets) | set(insert_idx)))
     fingerprint = (_refs_fingerprint(refs), keep)
     if ctx.parsed_for != fingerprint:
-        ctx.parsed, ctx.parse_errors = _parse_rows(spec, [(i, rows[i]) for i in keep], refs, row_number)
+        ctx.parsed, ctx.parse_errors = _parse_frame(spec, ctx.df, keep, refs, row_number)
         ctx.parsed_for = fingerprint
     errs += ctx.parse_errors
     if len(errs) > MAX_ERRORS:  # enough to fix first: do not validate the rest
@@ -895,15 +1035,21 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
     if not validate:  # parsed (the slow part) outside the lock; the write transaction validates
         return ImportPreview(0, 0, 0, errs, warnings)
 
-    def real(v):  # placeholder keys of new rows → the keys they get
-        return placeholder.get(v, v) if isinstance(v, int) else v
-
-    parsed = {i: ({c: (real(v) if c in self_refs else v) for c, v in vals.items()} if self_refs and write
-                  else dict(vals)) for i, vals in ctx.parsed.items()}
-    updates = {targets[i]: parsed[i] for i in targets}
-    inserts = [parsed[i] for i in insert_idx]
-    numbers = {t: row_number(i) for t, i in seen_keys.items()}
-    numbers.update({nk: row_number(i) for nk, i in zip(new_keys, insert_idx)})
+    parsed = ctx.parsed
+    if self_refs and write and placeholder:
+        parsed = parsed.with_columns(pl.col(c).replace(placeholder) for c in self_refs if c in parsed.columns)
+    # updates (usually few) as dicts without the cells that could not be read; new rows stay a frame
+    bad = {(e.row, e.column) for e in ctx.parse_errors}
+    labels = {c.name: c.label for c in spec.columns}
+    updates = {}
+    if targets:
+        for r in parsed.filter(pl.col("__i").is_in(list(targets))).to_dicts():
+            i = r.pop("__i")
+            updates[targets[i]] = {c: v for c, v in r.items() if (row_number(i), labels[c]) not in bad}
+    inserts = parsed.filter(pl.col("__i").is_in(insert_idx)).drop("__i") if insert_idx else None
+    first = ctx.frame.first_row
+    numbers = {t: first + i for t, i in seen_keys.items()}
+    numbers.update(zip(new_keys, [first + i for i in insert_idx], strict=True))
 
     def number(k):
         return numbers.get(k, k)
@@ -933,10 +1079,10 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
             warnings = warnings + [f"有 {len(kept)} 行在导出后已被别人修改，文件中这些行没有改动，保留了对方的修改："
                                    + "、".join(kept[:20]) + ("……" if len(kept) > 20 else "")]
     try:
-        result = _apply(cur, user, spec, parsed_updates=updates, parsed_inserts=inserts,
+        result = _apply(cur, user, spec, parsed_updates=updates, parsed_inserts=[], insert_frame=inserts,
                         new_keys=new_keys, deletes=[], versions={}, row_number=number, kind=kind,
                         description=description or f"导入{spec.label}：{ctx.frame.file}",
-                        check_versions=False, pre_errors=errs, write=write)
+                        check_versions=False, pre_errors=errs, write=write, current=current)
     except ValidationFailed as exc:
         return ImportPreview(0, 0, 0, exc.errors, warnings)
     # between the preview and the commit: a row someone saved in between is not overwritten

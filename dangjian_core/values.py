@@ -341,7 +341,8 @@ def parse_bool(raw: object) -> bool | None:
     raise BadValue(BOOL_MESSAGE)
 
 
-_FLOATISH_CODE_RE = re.compile(r"^[0-9]+\.0+$|^[0-9]+(?:\.[0-9]+)?[eE]\+?[0-9]+$")
+FLOATISH_CODE = r"^[0-9]+\.0+$|^[0-9]+(?:\.[0-9]+)?[eE]\+?[0-9]+$"
+_FLOATISH_CODE_RE = re.compile(FLOATISH_CODE)
 
 
 def parse_code(raw: object) -> str | None:
@@ -357,7 +358,7 @@ def parse_code(raw: object) -> str | None:
 
 
 # -- column-wise ----------------------------------------------------------------------------------
-def _by_distinct(s: pl.Series, parse: Callable[[object], T | None], dtype: pl.DataType) -> Parsed:
+def by_distinct(s: pl.Series, parse: Callable[[object], T | None], dtype: pl.DataType) -> Parsed:
     """Apply a scalar parser once per distinct value; blanks stay null without a message."""
     n = len(s)
     good: dict[object, object] = {}
@@ -380,7 +381,7 @@ def _by_distinct(s: pl.Series, parse: Callable[[object], T | None], dtype: pl.Da
     return Parsed(joined["v"].alias(s.name), joined["e"].alias(s.name))
 
 
-def _with_fast(s: pl.Series, fast_ok: pl.Series, fast_values: pl.Series,
+def with_fast(s: pl.Series, fast_ok: pl.Series, fast_values: pl.Series,
                parse: Callable[[object], object], dtype: pl.DataType) -> Parsed:
     """Cells where `fast_ok` holds take `fast_values`; the others go through the scalar parser."""
     rest = ~fast_ok.fill_null(False) & s.is_not_null()
@@ -388,7 +389,7 @@ def _with_fast(s: pl.Series, fast_ok: pl.Series, fast_values: pl.Series,
     errors = pl.repeat(None, len(s), dtype=pl.String, eager=True)
     if rest.any():
         idx = rest.arg_true()
-        sub = _by_distinct(s.gather(idx), parse, dtype)
+        sub = by_distinct(s.gather(idx), parse, dtype)
         values = values.scatter(idx, sub.values)
         errors = errors.scatter(idx, sub.errors)
     return Parsed(values.alias(s.name), errors.alias(s.name))
@@ -408,11 +409,11 @@ def decimal_column(s: pl.Series, *, places: int = 2, negative: bool = True, curr
                              max_int_digits=max_int_digits, messages=messages)
 
     if not _is_text(s):
-        return _by_distinct(s, one, dtype)
+        return by_distinct(s, one, dtype)
     digits = f"[0-9]{{1,{max_int_digits}}}"
     frac = rf"(?:\.[0-9]{{1,{places}}})?" if places else ""
     fast_ok = s.str.contains(f"^{digits}{frac}$")
-    return _with_fast(s, fast_ok, s.cast(dtype, strict=False), one, dtype)
+    return with_fast(s, fast_ok, s.cast(dtype, strict=False), one, dtype)
 
 
 def money_column(s: pl.Series, *, negative: bool = False, places: int = 2) -> Parsed:
@@ -434,9 +435,9 @@ def int_column(s: pl.Series, *, negative: bool = True) -> Parsed:
                 bad = bad | (v < 0)
             if not bad.any():
                 return Parsed(v.alias(s.name), pl.repeat(None, len(s), dtype=pl.String, eager=True).alias(s.name))
-        return _by_distinct(s, one, pl.Int64())
+        return by_distinct(s, one, pl.Int64())
     fast_ok = s.str.contains(r"^[0-9]{1,15}$")
-    return _with_fast(s, fast_ok, s.cast(pl.Int64, strict=False), one, pl.Int64())
+    return with_fast(s, fast_ok, s.cast(pl.Int64, strict=False), one, pl.Int64())
 
 
 def date_column(s: pl.Series) -> Parsed:
@@ -444,29 +445,29 @@ def date_column(s: pl.Series) -> Parsed:
     if s.dtype == pl.Date:
         return Parsed(s, pl.repeat(None, len(s), dtype=pl.String, eager=True).alias(s.name))
     if not _is_text(s):
-        return _by_distinct(s, parse_date, pl.Date())
+        return by_distinct(s, parse_date, pl.Date())
     fast_ok = s.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
     fast = s.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-    return _with_fast(s, fast_ok & fast.is_not_null(), fast, parse_date, pl.Date())
+    return with_fast(s, fast_ok & fast.is_not_null(), fast, parse_date, pl.Date())
 
 
 def month_column(s: pl.Series) -> Parsed:
     """`parse_month` over a column: Date values (first of the month)."""
-    return _by_distinct(s, parse_month, pl.Date())
+    return by_distinct(s, parse_month, pl.Date())
 
 
 def bool_column(s: pl.Series) -> Parsed:
     """`parse_bool` over a column: Boolean values."""
     if s.dtype == pl.Boolean:
         return Parsed(s, pl.repeat(None, len(s), dtype=pl.String, eager=True).alias(s.name))
-    return _by_distinct(s, parse_bool, pl.Boolean())
+    return by_distinct(s, parse_bool, pl.Boolean())
 
 
 def code_column(s: pl.Series) -> Parsed:
     """`parse_code` over a column: String values."""
     if not _is_text(s):
-        return _by_distinct(s, parse_code, pl.String())
+        return by_distinct(s, parse_code, pl.String())
     # cells with nothing to trim or unescape (almost all) are taken as they are
     plain = ~s.str.contains(r"^[\s\x1c-\x1f']|[\s\x1c-\x1f]$") & ~s.str.contains(_FLOATISH_CODE_RE.pattern) \
         & (s.str.len_bytes() > 0)
-    return _with_fast(s, plain, s, parse_code, pl.String())
+    return with_fast(s, plain, s, parse_code, pl.String())

@@ -184,3 +184,28 @@ def test_parse_int_never_raises_and_respects_range(raw):
     col = ORGS.column("member_count")
     v, err = tables.parse_value(col, raw)
     assert (v is None) or (err is None and 0 <= v <= 100000)
+
+
+_CELLS = st.one_of(
+    st.text(max_size=6), st.sampled_from(["", " ", None, "'=1", "12", "12.0", "-3", "0", "100000", "100001",
+                                          "30.5", "-90", "90", "90.0000001", "2024-03-15", "2024-02-30",
+                                          "是", "否", "党支部", "branch", "东湖街道党工委", "1", "11010519491231002X",
+                                          "11010519491231002x", "110101199001011200", "123.0", "x" * 101]),
+    st.integers(-10**6, 10**6).map(str),
+    st.decimals(min_value=-200, max_value=200, allow_nan=False, places=3).map(str),
+    st.dates().map(str),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_CELLS, min_size=1, max_size=25))
+def test_column_parsing_of_an_import_equals_parsing_cell_by_cell(cells):
+    refs = {"parent_id": {"ids": {1, 2}, "by_label": {"东湖街道党工委": 1}, "by_id": {1: "东湖街道党工委"}},
+            "org_id": {"ids": {1, 2}, "by_label": {"东湖街道党工委": 1}, "by_id": {1: "东湖街道党工委"}}}
+    s = pl.Series("x", cells, dtype=pl.String)
+    for spec in (ORGS, tables.get_spec("members")):
+        for col in spec.columns:
+            got = tables._parse_column(col, s, refs)
+            for raw, v, e in zip(cells, got.values.to_list(), got.errors.to_list(), strict=True):
+                want_v, want_e = tables.parse_value(col, raw, refs)
+                assert (v, e) == (want_v, want_e), (col.name, raw)
