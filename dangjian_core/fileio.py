@@ -464,6 +464,13 @@ def _read_parquet(src, name: str, max_rows: int = MAX_ROWS) -> Frame:
     return Frame(df=df, file=name)
 
 
+def read_upload(data: bytes, name: str, *, expected: Iterable[str] | None = None, sheet: str | None = None,
+                text_columns: Iterable[str] = ()) -> Frame:
+    """The one reader for a file uploaded in the browser: the web size limit, then `read_frame`."""
+    check_upload_size(len(data), name)
+    return read_frame(data=data, name=name, expected=expected, sheet=sheet, text_columns=text_columns)
+
+
 def check_upload_size(size: int, name: str) -> None:
     if size > MAX_UPLOAD_BYTES:
         raise BadInput(f"文件太大（{size / 1048576:.1f} MB）：网页导入最多 {MAX_UPLOAD_BYTES // 1048576} MB，"

@@ -3,10 +3,15 @@ general branches and branches, with category, street, tier and contacts."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from .tables import Column, Issue, TableSpec, register
 from .vocab import CATEGORIES, LEVELS, TIERS
+
+if TYPE_CHECKING:
+    from .db import Cursor
 
 # Party rules on size: a branch needs at least 3 full members (hard); a general branch
 # generally has over 50, a committee generally 100 or more (warnings).
@@ -100,6 +105,45 @@ SPEC = register(TableSpec(
 ))
 
 
+# -- the org tree (one recursive query for every caller) -----------------------------------
+# Deeper than any real structure (市委 → 党工委 → 党委 → 党总支 → 党支部); it only bounds the
+# recursion should the table ever hold a cycle (saves refuse one, see _check_tree).
+MAX_DEPTH = 20
+
+
+def tree_cte(name: str = "org_tree") -> str:
+    """A recursive CTE `name(id, parent_id, name, depth, name_path, id_path)`: every org under its
+    root (an org without a parent, or whose parent is gone), at most MAX_DEPTH levels down.
+    `name_path` is 「市委 / 东湖街道党工委 / …」; ordering by `id_path` puts children right after
+    their parent. Use as f"WITH RECURSIVE {tree_cte()} SELECT … FROM org_tree"."""
+    return f"""{name}(id, parent_id, name, depth, name_path, id_path) AS (
+        SELECT id, parent_id, name, 0, name, lpad(CAST(id AS VARCHAR), 9, '0') FROM orgs
+         WHERE parent_id IS NULL OR parent_id NOT IN (SELECT id FROM orgs)
+        UNION ALL
+        SELECT o.id, o.parent_id, o.name, t.depth + 1, t.name_path || ' / ' || o.name,
+               t.id_path || '/' || lpad(CAST(o.id AS VARCHAR), 9, '0')
+        FROM orgs o JOIN {name} t ON o.parent_id = t.id WHERE t.depth < {MAX_DEPTH})"""
+
+
+def ancestors_cte(name: str = "org_ancestors") -> str:
+    """A recursive CTE `name(org_id, unit_id, depth)`: each org paired with itself (depth 0) and
+    with every org above it — to roll figures up the tree."""
+    return f"""{name}(org_id, unit_id, depth) AS (
+        SELECT id, id, 0 FROM orgs
+        UNION ALL
+        SELECT a.org_id, o.parent_id, a.depth + 1 FROM {name} a JOIN orgs o ON o.id = a.unit_id
+        WHERE o.parent_id IS NOT NULL AND a.depth < {MAX_DEPTH})"""
+
+
+def subtree_ids(cur: Cursor, org_id: int) -> list[int]:
+    """The org and every org under it (empty when there is no such org)."""
+    rows = cur.execute(
+        f"WITH RECURSIVE t(id, depth) AS (SELECT id, 0 FROM orgs WHERE id = ?"
+        f" UNION ALL SELECT o.id, t.depth + 1 FROM orgs o JOIN t ON o.parent_id = t.id WHERE t.depth < {MAX_DEPTH})"
+        " SELECT DISTINCT id FROM t", [int(org_id)]).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 # -- queries for pages -------------------------------------------------------------------
 def streets(db) -> list[str]:
     with db.read() as cur:
@@ -117,13 +161,8 @@ def counts_by(db, field: str) -> pl.DataFrame:
 def tree_paths(db) -> pl.DataFrame:
     """Each org with its path from the top (for showing the tree)."""
     with db.read() as cur:
-        return cur.sql("""
-            WITH RECURSIVE t(id, name, parent_id, depth, path) AS (
-                SELECT id, name, parent_id, 0, name FROM orgs WHERE parent_id IS NULL
-                UNION ALL
-                SELECT o.id, o.name, o.parent_id, t.depth + 1, t.path || ' / ' || o.name
-                FROM orgs o JOIN t ON o.parent_id = t.id WHERE t.depth < 20
-            ) SELECT id, name, depth, path FROM t ORDER BY path""").pl()
+        return cur.sql(f"WITH RECURSIVE {tree_cte()} SELECT id, name, depth, name_path AS path"
+                       " FROM org_tree ORDER BY name_path").pl()
 
 
 def overview(db) -> dict:
@@ -143,19 +182,13 @@ def tree(db) -> pl.DataFrame:
     from .sites.rules import STATUSES  # a sibling subject's labels; no import cycle
 
     with db.read() as cur:
-        df = cur.sql("""
-            WITH RECURSIVE t(id, depth, path) AS (
-                SELECT id, 0, lpad(CAST(id AS VARCHAR), 9, '0') FROM orgs
-                 WHERE parent_id IS NULL OR parent_id NOT IN (SELECT id FROM orgs)
-                UNION ALL
-                SELECT o.id, t.depth + 1, t.path || '/' || lpad(CAST(o.id AS VARCHAR), 9, '0')
-                FROM orgs o JOIN t ON o.parent_id = t.id WHERE t.depth < 20
-            )
+        df = cur.sql(f"""
+            WITH RECURSIVE {tree_cte("t")}
             SELECT o.id, o.name, t.depth, o.level, o.member_count, o.tier, o.street, s.status AS site
             FROM t JOIN orgs o ON o.id = t.id
             LEFT JOIN (SELECT DISTINCT ON (org_id) org_id, status FROM sites ORDER BY org_id, id DESC) s
                    ON s.org_id = o.id  -- an org's latest round
-            ORDER BY t.path""").pl()
+            ORDER BY t.id_path""").pl()
     return df.with_columns(
         pl.col("level").replace_strict(LEVELS, default=pl.col("level")).alias("level_label"),
         pl.col("tier").replace_strict(TIERS, default=pl.col("tier")).alias("tier_label"),

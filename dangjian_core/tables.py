@@ -1230,6 +1230,16 @@ def search_columns(spec: TableSpec) -> list[Column]:
     return [c for c in spec.columns if c.kind == "text" and not c.sensitive and not c.hidden]
 
 
+def distinct_values(db, spec: TableSpec, column: str) -> list:
+    """The values a column holds (no blanks), sorted: the choices of a filter box. `column`
+    must be one of the spec's columns (never user text in SQL)."""
+    col = spec.column(column)
+    with db.read() as cur:
+        return [r[0] for r in cur.execute(
+            f'SELECT DISTINCT "{col.name}" FROM "{spec.table}" WHERE "{col.name}" IS NOT NULL ORDER BY 1'
+        ).fetchall()]
+
+
 def query(db, user: User, spec: TableSpec, *, search: str | None = None,
           filters: dict[str, object] | None = None, offset: int = 0,
           limit: int | None = 500) -> tuple[pl.DataFrame, int]:

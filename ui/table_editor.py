@@ -179,12 +179,7 @@ def table_editor(db, user: User, spec: tables.TableSpec, *, key: str,
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _distinct(_db, generation: int, table: str, column: str) -> list[str]:
-    spec = tables.get_spec(table)
-    col = spec.column(column)
-    with _db.read() as cur:
-        return [r[0] for r in cur.execute(
-            f'SELECT DISTINCT "{col.name}" FROM "{spec.table}" WHERE "{col.name}" IS NOT NULL ORDER BY 1'
-        ).fetchall()]
+    return tables.distinct_values(_db, tables.get_spec(table), column)
 
 
 def import_panel(db, user: User, spec: tables.TableSpec, *, key: str,
@@ -223,9 +218,7 @@ def import_panel(db, user: User, spec: tables.TableSpec, *, key: str,
     if checked is None or checked["token"] != token:
         checked = {"token": token, "generation": db.generation, "frame": None, "preview": None, "error": None}
         try:
-            fileio.check_upload_size(len(data), up.name)
-            checked["frame"] = fileio.read_frame(data=data, name=up.name,
-                                                 expected=[c.label for c in spec.columns] + spec.names)
+            checked["frame"] = fileio.read_upload(data, up.name, expected=[c.label for c in spec.columns] + spec.names)
         except BadInput as exc:
             checked["error"] = exc
         if checked["frame"] is not None:
