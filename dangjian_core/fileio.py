@@ -14,9 +14,10 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -112,7 +113,7 @@ def _norm_header(value: object) -> str:
     return "" if value is None else str(value).strip().replace("\n", "").replace("\ufeff", "")
 
 
-def _find_header(rows: list[list[str]], expected: Iterable[str] | None, name: str) -> int:
+def _find_header(rows: Sequence[Sequence[object]], expected: Iterable[str] | None, name: str) -> int:
     """Index of the header row: the first of the first 10 rows naming an expected column,
     else the first row with two or more filled cells. A header further down is refused."""
     wanted = {e.strip() for e in expected} if expected else set()
@@ -137,7 +138,7 @@ def _find_header(rows: list[list[str]], expected: Iterable[str] | None, name: st
     return 0
 
 
-def _rows_to_frame(rows: list[list[str | None]], name: str, expected, sheet=None, *,
+def _rows_to_frame(rows: list[list[Any]], name: str, expected: Iterable[str] | None, sheet: str | None = None, *,
                    numeric: dict[int, list[int]] | None = None,
                    code_headers: Iterable[str] = CODE_HEADERS, max_rows: int = MAX_ROWS) -> Frame:
     while rows and not any(_norm_header(c) for c in rows[-1]):
@@ -198,18 +199,18 @@ def _rows_to_frame(rows: list[list[str | None]], name: str, expected, sheet=None
                 if len(errors) > MAX_ERRORS:
                     break
         if errors:
-            errors.sort(key=lambda e: e.row)
+            errors.sort(key=lambda e: e.row or 0)
             raise BadInput("编码类的列（身份证号、党员编号、电话等）必须是文本格式，没有导入任何数据：",
                            _cap(errors), file=name)
     df = pl.DataFrame(data, schema={c: pl.String for c in header}, orient="row")
     return Frame(df=df, file=name, first_row=h + 2, sheet=sheet)
 
 
-def _read_csv_text(text: str, name: str, expected, code_headers=CODE_HEADERS,
+def _read_csv_text(text: str, name: str, expected: Iterable[str] | None, code_headers: Iterable[str] = CODE_HEADERS,
                    max_rows: int = MAX_ROWS) -> Frame:
     import csv
 
-    rows = []
+    rows: list[list[Any]] = []
     reader = csv.reader(io.StringIO(text))
     try:
         for row in reader:
@@ -267,7 +268,7 @@ def formulas_without_values(data: bytes) -> list[str]:
 
 
 _server_lock = threading.Lock()
-_server: dict = {}
+_server: dict[str, Any] = {}
 
 
 def _worker_socket() -> str:
@@ -280,13 +281,14 @@ def _worker_socket() -> str:
     with _server_lock:
         proc = _server.get("proc")
         if proc is not None and proc.poll() is None and _server.get("pid") == os.getpid():
-            return _server["path"]
+            return str(_server["path"])
         folder = tempfile.mkdtemp(prefix="dangjian-sheets-")
         path = os.path.join(folder, "s")
         root = str(Path(__file__).resolve().parents[1])
         env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
         proc = subprocess.Popen([sys.executable, "-m", "dangjian_core.sheet_worker", path],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root)
+        assert proc.stdout is not None
         line = proc.stdout.readline()
         if line.strip() != b"ready":
             proc.kill()
@@ -295,7 +297,8 @@ def _worker_socket() -> str:
         return path
 
 
-def _parse_excel_isolated(data: bytes, name: str, sheet: str | None, code_headers) -> tuple[dict, bytes]:
+def _parse_excel_isolated(data: bytes, name: str, sheet: str | None,
+                          code_headers: Iterable[str]) -> tuple[dict[str, Any], bytes]:
     """Parse in a forked child with memory/CPU limits and a wall-clock timeout."""
     global last_worker_rss_kb
     import signal
@@ -343,8 +346,8 @@ def _parse_excel_isolated(data: bytes, name: str, sheet: str | None, code_header
     return meta, blob
 
 
-def _read_excel_bytes(data: bytes, name: str, expected, sheet: str | None,
-                      code_headers=CODE_HEADERS) -> Frame:
+def _read_excel_bytes(data: bytes, name: str, expected: Iterable[str] | None, sheet: str | None,
+                      code_headers: Iterable[str] = CODE_HEADERS) -> Frame:
     info = None
     if data[:4] == b"PK\x03\x04":
         info = sheet_guard.inspect_xlsx(data, name, sheet)  # first wall: refuses before parsing
@@ -370,7 +373,7 @@ def _read_excel_bytes(data: bytes, name: str, expected, sheet: str | None,
 
 
 def read_frame(
-    path: str | os.PathLike | None = None,
+    path: str | os.PathLike[str] | None = None,
     *,
     data: bytes | None = None,
     name: str | None = None,
@@ -440,7 +443,7 @@ def read_frame(
     return _read_csv_text(_decode(data, name), name, expected, codes, max_rows)
 
 
-def _read_parquet(src, name: str, max_rows: int = MAX_ROWS) -> Frame:
+def _read_parquet(src: Path | io.BytesIO, name: str, max_rows: int = MAX_ROWS) -> Frame:
     try:
         meta = pl.read_parquet_schema(src)
         if isinstance(src, io.BytesIO):
@@ -477,7 +480,7 @@ def check_upload_size(size: int, name: str) -> None:
                        "更大的文件请拆分，或由管理员用命令行导入", file=name)
 
 
-def _atomic_target(path: Path):
+def _atomic_target(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
@@ -521,7 +524,7 @@ def xlsx_bytes(sheets: dict[str, pl.DataFrame], *, column_widths: int | None = N
     return buf.getvalue()
 
 
-def write_frame(df: pl.DataFrame, path: str | os.PathLike, *, sheet: str = "Sheet1") -> None:
+def write_frame(df: pl.DataFrame, path: str | os.PathLike[str], *, sheet: str = "Sheet1") -> None:
     """Write csv/xlsx/parquet by extension, atomically (no partial file on failure). Text cells
     that look like formulas are escaped in csv and xlsx alike (`escape_formulas`)."""
     p = Path(path)

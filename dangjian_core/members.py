@@ -3,10 +3,10 @@ ID numbers are sensitive: only roles with `salary.read` see them."""
 
 from __future__ import annotations
 
-from .tables import Column, TableSpec, register
+from .tables import Column, TableSpec
 from .vocab import DUES_CATEGORIES, GENDERS, MEMBER_STATUS
 
-SPEC = register(TableSpec(
+SPEC = TableSpec(
     table="members",
     label="党员",
     perm="members.write",
@@ -24,4 +24,5 @@ SPEC = register(TableSpec(
         Column("dues_category", "党费类别", "choice", required=True, choices=DUES_CATEGORIES,
                default="employed"),
     ],
-))
+)
+SPECS = (SPEC,)  # read by the registry

@@ -3,15 +3,15 @@ general branches and branches, with category, street, tier and contacts."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from .tables import Column, Issue, TableSpec, register
+from .tables import Column, Issue, TableSpec
 from .vocab import CATEGORIES, LEVELS, TIERS
 
 if TYPE_CHECKING:
-    from .db import Cursor
+    from .db import Cursor, Database
 
 # Party rules on size: a branch needs at least 3 full members (hard); a general branch
 # generally has over 50, a committee generally 100 or more (warnings).
@@ -20,7 +20,17 @@ GENERAL_BRANCH_TYPICAL = 50
 COMMITTEE_TYPICAL = 100
 
 
-def _check_tree(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+def _rows(cur: Cursor, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = cur.sql(sql, params=params).fetchall()
+    return rows
+
+
+def _frame(cur: Cursor, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+    df: pl.DataFrame = cur.sql(sql, params=params).pl()
+    return df
+
+
+def _check_tree(cur: Cursor, after: pl.DataFrame, touched: set[int], deleted: set[int]) -> list[Issue]:
     issues: list[Issue] = []
     if after.height == 0:
         return issues
@@ -51,8 +61,8 @@ def _check_tree(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Is
     return issues
 
 
-def _check_level_size(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
-    issues = []
+def _check_level_size(cur: Cursor, after: pl.DataFrame, touched: set[int], deleted: set[int]) -> list[Issue]:
+    issues: list[Issue] = []
     if not touched:
         return issues
     rows = after.filter(pl.col("id").is_in(list(touched))).select("id", "level", "member_count").to_dicts()
@@ -70,19 +80,18 @@ def _check_level_size(cur, after: pl.DataFrame, touched: set, deleted: set) -> l
     return issues
 
 
-def _refuse_delete_with_members(cur, keys: list) -> list[str]:
+def _refuse_delete_with_members(cur: Cursor, keys: list[int]) -> list[str]:
     frame = pl.DataFrame({"k": keys}, schema={"k": pl.Int64})
     cur.register("del_orgs", frame)
     try:
-        rows = cur.execute(
-            "SELECT o.name, count(m.id) FROM orgs o JOIN members m ON m.org_id = o.id"
-            " WHERE o.id IN (SELECT k FROM del_orgs) GROUP BY o.name ORDER BY o.name").fetchall()
+        rows = _rows(cur, "SELECT o.name, count(m.id) FROM orgs o JOIN members m ON m.org_id = o.id"
+                     " WHERE o.id IN (SELECT k FROM del_orgs) GROUP BY o.name ORDER BY o.name")
     finally:
         cur.unregister("del_orgs")
     return [f"「{name}」还有 {n} 名党员，不能删除：请先把党员转到其他党组织" for name, n in rows]
 
 
-SPEC = register(TableSpec(
+SPEC = TableSpec(
     table="orgs",
     label="基层党组织",
     perm="orgs.write",
@@ -102,7 +111,8 @@ SPEC = register(TableSpec(
     ],
     checks=[_check_tree, _check_level_size],
     delete_checks=[_refuse_delete_with_members],
-))
+)
+SPECS = (SPEC,)  # read by the registry
 
 
 # -- the org tree (one recursive query for every caller) -----------------------------------
@@ -137,58 +147,57 @@ def ancestors_cte(name: str = "org_ancestors") -> str:
 
 def subtree_ids(cur: Cursor, org_id: int) -> list[int]:
     """The org and every org under it (empty when there is no such org)."""
-    rows = cur.execute(
-        f"WITH RECURSIVE t(id, depth) AS (SELECT id, 0 FROM orgs WHERE id = ?"
-        f" UNION ALL SELECT o.id, t.depth + 1 FROM orgs o JOIN t ON o.parent_id = t.id WHERE t.depth < {MAX_DEPTH})"
-        " SELECT DISTINCT id FROM t", [int(org_id)]).fetchall()
+    rows = _rows(cur, "WITH RECURSIVE t(id, depth) AS (SELECT id, 0 FROM orgs WHERE id = ?"
+                 f" UNION ALL SELECT o.id, t.depth + 1 FROM orgs o JOIN t ON o.parent_id = t.id WHERE t.depth < {MAX_DEPTH})"
+                 " SELECT DISTINCT id FROM t", [int(org_id)])
     return [int(r[0]) for r in rows]
 
 
 # -- queries for pages -------------------------------------------------------------------
-def streets(db) -> list[str]:
+def streets(db: Database) -> list[str]:
     with db.read() as cur:
-        return [r[0] for r in cur.execute("SELECT DISTINCT street FROM orgs ORDER BY street").fetchall()]
+        return [str(r[0]) for r in _rows(cur, "SELECT DISTINCT street FROM orgs ORDER BY street")]
 
 
-def counts_by(db, field: str) -> pl.DataFrame:
+def counts_by(db: Database, field: str) -> pl.DataFrame:
     """Org counts by one of the fixed fields (category, tier, level, street)."""
     if field not in ("category", "tier", "level", "street"):
         raise ValueError(field)
     with db.read() as cur:
-        return cur.sql(f"SELECT {field} AS key, count(*) AS n FROM orgs GROUP BY 1 ORDER BY 1").pl()
+        return _frame(cur, f"SELECT {field} AS key, count(*) AS n FROM orgs GROUP BY 1 ORDER BY 1")
 
 
-def tree_paths(db) -> pl.DataFrame:
+def tree_paths(db: Database) -> pl.DataFrame:
     """Each org with its path from the top (for showing the tree)."""
     with db.read() as cur:
-        return cur.sql(f"WITH RECURSIVE {tree_cte()} SELECT id, name, depth, name_path AS path"
-                       " FROM org_tree ORDER BY name_path").pl()
+        return _frame(cur, f"WITH RECURSIVE {tree_cte()} SELECT id, name, depth, name_path AS path"
+                           " FROM org_tree ORDER BY name_path")
 
 
-def overview(db) -> dict:
+def overview(db: Database) -> dict[str, Any]:
     """Headline figures for the first screen."""
     with db.read() as cur:
-        n_orgs, n_streets = cur.execute("SELECT count(*), count(DISTINCT street) FROM orgs").fetchone()
-        n_members, n_prob = cur.execute(
-            "SELECT count(*), count(*) FILTER (WHERE status = 'probationary') FROM members").fetchone()
-        by = cur.sql("SELECT category, tier, count(*) AS n FROM orgs GROUP BY ALL").pl()
+        n_orgs, n_streets = _rows(cur, "SELECT count(*), count(DISTINCT street) FROM orgs")[0]
+        n_members, n_prob = _rows(
+            cur, "SELECT count(*), count(*) FILTER (WHERE status = 'probationary') FROM members")[0]
+        by = _frame(cur, "SELECT category, tier, count(*) AS n FROM orgs GROUP BY ALL")
     return {"orgs": n_orgs, "streets": n_streets, "members": n_members, "probationary": n_prob,
             "by_category_tier": by}
 
 
-def tree(db) -> pl.DataFrame:
+def tree(db: Database) -> pl.DataFrame:
     """The org tree in display order (parents before children, siblings by name) with level,
     members, tier and demonstration-site status (labels, not codes): depth for indenting."""
     from .sites.rules import STATUSES  # a sibling subject's labels; no import cycle
 
     with db.read() as cur:
-        df = cur.sql(f"""
+        df = _frame(cur, f"""
             WITH RECURSIVE {tree_cte("t")}
             SELECT o.id, o.name, t.depth, o.level, o.member_count, o.tier, o.street, s.status AS site
             FROM t JOIN orgs o ON o.id = t.id
             LEFT JOIN (SELECT DISTINCT ON (org_id) org_id, status FROM sites ORDER BY org_id, id DESC) s
                    ON s.org_id = o.id  -- an org's latest round
-            ORDER BY t.id_path""").pl()
+            ORDER BY t.id_path""")
     return df.with_columns(
         pl.col("level").replace_strict(LEVELS, default=pl.col("level")).alias("level_label"),
         pl.col("tier").replace_strict(TIERS, default=pl.col("tier")).alias("tier_label"),
@@ -196,11 +205,11 @@ def tree(db) -> pl.DataFrame:
     )
 
 
-def level_misfits(db) -> pl.DataFrame:
+def level_misfits(db: Database) -> pl.DataFrame:
     """Orgs whose level does not fit their size, both ways: too few members for the level
     (a 党委 with 10) or too many for it (a 党支部 with 120); with what to consider."""
     with db.read() as cur:
-        df = cur.sql("SELECT id, name, street, level, member_count FROM orgs ORDER BY street, name").pl()
+        df = _frame(cur, "SELECT id, name, street, level, member_count FROM orgs ORDER BY street, name")
     n = pl.col("member_count").fill_null(0)
     lvl = pl.col("level")
     reason = (

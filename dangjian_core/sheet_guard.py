@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .errors import BadInput
@@ -115,7 +116,7 @@ def _size(z: zipfile.ZipFile, part: str) -> int:
         return 0
 
 
-def _stream(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str):
+def _stream(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Iterator[bytes]:
     """Yield the unzipped part in chunks, refusing when it grows beyond what it declared."""
     seen = 0
     with z.open(info) as f:
@@ -236,7 +237,7 @@ def inspect_xlsx(data: bytes, name: str, sheet: str | None = None) -> XlsxInfo:
         return result
 
 
-def _quick_has_values(z, info, sheet: SheetInfo, name: str) -> None:
+def _quick_has_values(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: SheetInfo, name: str) -> None:
     """Does a sheet we will not read have any value? (reads until the first one)"""
     tail = b""
     for chunk in _stream(z, info, name):

@@ -27,6 +27,7 @@ import socket
 import struct
 import sys
 import zipfile
+from typing import Any
 
 import fastexcel  # noqa: F401  (imported once in the server, before any fork)
 import polars as pl
@@ -54,8 +55,9 @@ def _limit(mem_bytes: int, cpu_seconds: int) -> None:
 
 
 # -- wire ---------------------------------------------------------------------------------
-def _recv_exact(conn, n: int) -> bytes:
-    chunks, got = [], 0
+def _recv_exact(conn: socket.socket, n: int) -> bytes:
+    chunks: list[bytes] = []
+    got = 0
     while got < n:
         b = conn.recv(min(n - got, 1 << 20))
         if not b:
@@ -65,18 +67,19 @@ def _recv_exact(conn, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def send_msg(conn, header: dict, blob: bytes = b"") -> None:
+def send_msg(conn: socket.socket, header: dict[str, Any], blob: bytes = b"") -> None:
     h = json.dumps(header, ensure_ascii=False).encode()
     conn.sendall(struct.pack(">I", len(h)) + h + struct.pack(">Q", len(blob)))
     if blob:
         conn.sendall(blob)
 
 
-def recv_msg(conn, max_header: int = 16 << 20, max_blob: int = 1 << 31) -> tuple[dict, bytes]:
+def recv_msg(conn: socket.socket, max_header: int = 16 << 20,
+             max_blob: int = 1 << 31) -> tuple[dict[str, Any], bytes]:
     (n,) = struct.unpack(">I", _recv_exact(conn, 4))
     if n > max_header:
         raise EOFError
-    header = json.loads(_recv_exact(conn, n))
+    header: dict[str, Any] = json.loads(_recv_exact(conn, n))
     (m,) = struct.unpack(">Q", _recv_exact(conn, 8))
     if m > max_blob:
         raise EOFError
@@ -113,10 +116,11 @@ def serve(path: str) -> None:
     srv.close()
 
 
-def _child(conn) -> None:
+def _child(conn: socket.socket) -> None:
     send_msg(conn, {"pid": os.getpid()})
     header, data = recv_msg(conn)
-    status, meta, blob = "broken", {}, b""
+    status, blob = "broken", b""
+    meta: dict[str, Any] = {}
     try:
         _limit(int(header["mem_bytes"]), int(header["cpu_seconds"]))
         meta, blob = parse(data, header.get("sheet"), header.get("code_headers") or [])
@@ -137,7 +141,7 @@ class _Refused(Exception):
     pass
 
 
-def parse(data: bytes, sheet: str | None, code_headers: list[str]) -> dict:
+def parse(data: bytes, sheet: str | None, code_headers: list[str]) -> tuple[dict[str, Any], bytes]:
     reader = fastexcel.read_excel(data)
     names = list(reader.sheet_names)
     if not names:
@@ -188,7 +192,7 @@ def _code_columns(table: pl.DataFrame, code_headers: list[str]) -> list[int]:
     return sorted(cols)
 
 
-def _numeric_code_cells(data: bytes, reader, target: str, table: pl.DataFrame,
+def _numeric_code_cells(data: bytes, reader: Any, target: str, table: pl.DataFrame,
                         code_headers: list[str], col_offset: int) -> dict[int, list[int]]:
     """{grid column: [grid rows]} of cells stored as numbers in columns headed by a code
     header (身份证号, 党员编号, …): Excel has already dropped their leading zeros or rounded

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from dangjian_core import clock, demo, fileio, tables
+from dangjian_core import clock, demo, fileio, registry, tables
 from dangjian_core.db import Database
 from dangjian_core.dues import arrears
 from dangjian_core.reports import indicators
@@ -35,7 +35,7 @@ def test_demo_round_trips_and_reads_on_any_date(tmp_path, pinned, day):
     ctx = demo.build_demo(db, scale="tiny")
     assert ctx.today == today
     tables.get_spec("orgs")  # loads every workflow's specs
-    for name, spec in sorted(tables.SPECS.items()):
+    for name, spec in sorted(registry.specs().items()):
         frame = tables.export_frame(db, ADMIN, spec)
         if frame.height == 0:
             continue

@@ -14,7 +14,7 @@ import resource
 import time
 import tracemalloc
 
-from dangjian_core import fileio, tables
+from dangjian_core import fileio, registry, tables
 from dangjian_core.cli import main as cli_main
 from dangjian_core.errors import BadInput, DangjianError
 from tests.conftest import ADMIN
@@ -43,7 +43,7 @@ def _fingerprint(db) -> dict:
 
 def _full_export(db) -> dict:
     tables.get_spec("orgs")
-    return {code: tables.export_frame(db, ADMIN, spec) for code, spec in sorted(tables.SPECS.items())}
+    return {code: tables.export_frame(db, ADMIN, spec) for code, spec in sorted(registry.specs().items())}
 
 
 def _run(case, db, tmp) -> tuple[str, str]:
@@ -126,8 +126,8 @@ def test_hostile_corpus_through_every_door(demo_db, tmp_path):
     assert len(cases) >= 100
     doors = {c.target.split(":")[0] + ":" + c.target.split(":")[1] for c in cases}
     tables.get_spec("orgs")
-    assert {f"table:{t}" for t in tables.SPECS} - {"table:" + t for t in ()} <= doors | {
-        f"table:{t}" for t in tables.SPECS if tables.export_frame(demo_db, ADMIN, tables.SPECS[t]).height == 0}
+    assert {f"table:{t}" for t in registry.specs()} - {"table:" + t for t in ()} <= doors | {
+        f"table:{t}" for t in registry.specs() if tables.export_frame(demo_db, ADMIN, registry.specs()[t]).height == 0}
     before_all = _full_export(demo_db)
     figures = {"tried": 0, "refused": 0, "accepted": 0, "largest_refused_bytes": 0, "largest_refused": None,
                "peak_parent_rss_mb": 0, "peak_child_rss_mb": 0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dangjian_core import fileio, sheet_guard, tables
+from dangjian_core import fileio, registry, sheet_guard, tables
 from dangjian_core.errors import BadInput
 from tests.conftest import EDITOR, TREASURER
 from tests.data import make_hostile_corpus as corpus
@@ -204,7 +204,7 @@ def test_out_of_range_is_refused_never_clamped(demo_db):
     # the web editor must not clamp either: no grid column carries a maximum
     from ui.table_editor import column_config
 
-    for name, spec in tables.SPECS.items():
+    for name, spec in registry.specs().items():
         cfg = column_config(demo_db, spec, EDITOR)
         for c in spec.columns:
             if c.kind in ("int", "float", "decimal") and c.name in cfg:

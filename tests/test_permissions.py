@@ -4,7 +4,7 @@ save and import either works or is refused, exactly as auth.PERMISSIONS says."""
 import polars as pl
 import pytest
 
-from dangjian_core import auth, fileio, tables
+from dangjian_core import auth, fileio, registry, tables
 from dangjian_core.errors import DangjianError, PermissionDenied
 from tests.conftest import ADMIN, EDITOR, TREASURER, VIEWER
 
@@ -20,7 +20,7 @@ def _specs():
             importlib.import_module(f"dangjian_core.{name}")  # their specs register on import
         except ModuleNotFoundError:
             pass
-    return sorted(tables.SPECS)
+    return sorted(registry.specs())
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def shared_db(tmp_path_factory, tiny_demo_file):
 @pytest.mark.parametrize("role", list(ROLES))
 def test_table_writes_follow_the_permission_table(shared_db, tmp_path, table, role):
     demo_db = shared_db
-    spec = tables.SPECS[table]
+    spec = registry.specs()[table]
     user = ROLES[role]
     allowed = user.can(spec.perm)
     empty = tables.Changes(updates={-1: {}}, versions={-1: 1})

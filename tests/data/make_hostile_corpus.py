@@ -226,11 +226,11 @@ def _bad_values(col) -> list[tuple[str, object]]:
 def _table_cases(db, user) -> list[Case]:
     """Per registered table: format attacks and a bad value in every column, built from a
     good row of its own export."""
-    from dangjian_core import tables
+    from dangjian_core import registry, tables
 
     tables.get_spec("orgs")  # registers every table
     cases: list[Case] = []
-    for code, spec in sorted(tables.SPECS.items()):
+    for code, spec in sorted(registry.specs().items()):
         export = tables.export_frame(db, user, spec)
         if export.height == 0:
             continue
