@@ -1042,9 +1042,8 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
             i = r.pop("__i")
             updates[targets[i]] = {c: v for c, v in r.items() if (row_number(i), labels[c]) not in bad}
     inserts = parsed.filter(pl.col("__i").is_in(insert_idx)).drop("__i") if insert_idx else None
-    first = ctx.frame.first_row
-    numbers = {t: first + i for t, i in seen_keys.items()}
-    numbers.update(zip(new_keys, [first + i for i in insert_idx], strict=True))
+    numbers = {t: row_number(i) for t, i in seen_keys.items()}
+    numbers.update(zip(new_keys, [row_number(i) for i in insert_idx], strict=True))
 
     def number(k):
         return numbers.get(k, k)
