@@ -21,11 +21,18 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .. import clock, uow
 from ..auth import User, require
 from ..errors import BadInput, DangjianError, NotFound
 from . import data
+
+if TYPE_CHECKING:
+    from docxtpl import DocxTemplate
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from ..db import Cursor, Database
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 PERM_MANAGE = "users.manage"          # template management: admins only
@@ -56,12 +63,12 @@ def default_template(kind: str) -> bytes:
     return (TEMPLATE_DIR / f"{_kind(kind)}.docx").read_bytes()
 
 
-def _has_store(cur) -> bool:
+def _has_store(cur: Cursor) -> bool:
     return bool(cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'doc_templates'")
                 .fetchone()[0])
 
 
-def template_bytes(db, kind: str) -> bytes:
+def template_bytes(db: Database, kind: str) -> bytes:
     """The template in use: the uploaded one if any, else the default."""
     _kind(kind)
     with db.read() as cur:
@@ -70,7 +77,7 @@ def template_bytes(db, kind: str) -> bytes:
     return bytes(row[0]) if row else default_template(kind)
 
 
-def templates(db) -> list[dict]:
+def templates(db: Database) -> list[dict[str, Any]]:
     """One row per kind: code, name, custom (bool), file_name, updated_at, updated_by."""
     with db.read() as cur:
         rows = cur.execute("SELECT kind, file_name, size, updated_at, updated_by FROM doc_templates"
@@ -85,12 +92,12 @@ def templates(db) -> list[dict]:
     return out
 
 
-def _meta(kind: str, file_name: str, content: bytes) -> dict:
+def _meta(kind: str, file_name: str, content: bytes) -> dict[str, Any]:
     return {"kind": kind, "file_name": file_name, "size": len(content),
             "sha256": hashlib.sha256(content).hexdigest()}
 
 
-def upload_template(db, user: User, kind: str, content: bytes, file_name: str = "") -> None:
+def upload_template(db: Database, user: User, kind: str, content: bytes, file_name: str = "") -> None:
     """Replace the template of `kind` with an uploaded .docx (admins only). Validated first:
     on any problem a BadInput names it and the template in use stays."""
     require(user, PERM_MANAGE)  # before reading the file (validation renders it); the action checks again
@@ -110,7 +117,7 @@ def upload_template(db, user: User, kind: str, content: bytes, file_name: str = 
         act.record("doc_templates", new_id, "update" if old else "insert", before, after)
 
 
-def restore_default(db, user: User, kind: str) -> bool:
+def restore_default(db: Database, user: User, kind: str) -> bool:
     """Go back to the shipped template (admins only). False when the default was in use."""
     with uow.action(db, user, PERM_MANAGE, "doc_template", f"公文模板「{KINDS[_kind(kind)]}」恢复默认") as act:
         old = act.cur.execute("SELECT id, file_name, content FROM doc_templates WHERE kind = ?", [kind]).fetchall()
@@ -128,7 +135,7 @@ _TAG = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.S)
 _XML_PARTS = re.compile(r"^word/(document|header\d*|footer\d*)\.xml$")
 
 
-def _env():
+def _env() -> SandboxedEnvironment:
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -137,7 +144,7 @@ def _env():
 
 def _paragraph_texts(content: bytes) -> list[str]:
     """The text of every paragraph of the body, headers and footers (runs joined, as Word shows it)."""
-    from lxml import etree
+    from lxml import etree  # type: ignore[import-untyped]
 
     ns = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
     out = []
@@ -164,7 +171,7 @@ def _translate(msg: str) -> str:
     return msg
 
 
-def _field_path(node) -> str | None:
+def _field_path(node: Any) -> str | None:
     from jinja2 import nodes
 
     parts = []
@@ -237,19 +244,19 @@ def validate_template(kind: str, content: bytes, file_name: str = "") -> None:
         raise BadInput(f"{label}无法读取：{exc}") from None
     sample = fields.sample(kind)
     loops: dict[str, list[str]] = {}
-    for n in ast.find_all(nodes.For):
-        if isinstance(n.target, nodes.Name):
-            src = _field_path(n.iter)
-            loops.setdefault(n.target.name, []).append(src or "")
+    for loop in ast.find_all(nodes.For):
+        if isinstance(loop.target, nodes.Name):
+            src = _field_path(loop.iter)
+            loops.setdefault(loop.target.name, []).append(src or "")
             if src and not fields.has_path(kind, src, loops):
                 raise BadInput(f"{label}中的字段「{src}」不存在。{fields.help_text(kind)}")
     assigned = {n.target.name for n in ast.find_all(nodes.Assign) if isinstance(n.target, nodes.Name)}
     known = set(sample) | set(loops) | assigned | {"loop"}
-    for n in ast.find_all(nodes.Name):
-        if n.ctx == "load" and n.name not in known:
-            raise BadInput(f"{label}中的字段「{n.name}」不存在。{fields.help_text(kind)}")
-    for n in ast.find_all(nodes.Getattr):
-        path = _field_path(n)
+    for name in ast.find_all(nodes.Name):
+        if name.ctx == "load" and name.name not in known:
+            raise BadInput(f"{label}中的字段「{name.name}」不存在。{fields.help_text(kind)}")
+    for attr in ast.find_all(nodes.Getattr):
+        path = _field_path(attr)
         if path and path.split(".")[0] not in {"loop"} | assigned and not fields.has_path(kind, path, loops):
             raise BadInput(f"{label}中的字段「{path}」不存在。{fields.help_text(kind)}")
     # 3. a trial run on sample data (full and empty) catches what reading cannot
@@ -263,11 +270,11 @@ def validate_template(kind: str, content: bytes, file_name: str = "") -> None:
 # =============================================================================================
 # Rendering
 # =============================================================================================
-def _is_png(v) -> bool:
+def _is_png(v: object) -> bool:
     return isinstance(v, (bytes, bytearray)) and bytes(v[:8]) == b"\x89PNG\r\n\x1a\n"
 
 
-def _images(tpl, value, width_mm: float):
+def _images(tpl: DocxTemplate, value: Any, width_mm: float) -> Any:
     from docx.shared import Mm
     from docxtpl import InlineImage
 
@@ -280,7 +287,7 @@ def _images(tpl, value, width_mm: float):
     return "" if value is None else value
 
 
-def _render(template: bytes, context: dict, *, image_width_mm: float = 150) -> bytes:
+def _render(template: bytes, context: dict[str, Any], *, image_width_mm: float = 150) -> bytes:
     from docxtpl import DocxTemplate
     from jinja2 import TemplateError, UndefinedError
 
@@ -296,7 +303,7 @@ def _render(template: bytes, context: dict, *, image_width_mm: float = 150) -> b
     return out.getvalue()
 
 
-def render(db, kind: str, context: dict) -> bytes:
+def render(db: Database, kind: str, context: dict[str, Any]) -> bytes:
     try:
         return _render(template_bytes(db, kind), context)
     except BadInput as exc:
@@ -307,29 +314,30 @@ def render(db, kind: str, context: dict) -> bytes:
 # =============================================================================================
 # The documents
 # =============================================================================================
-def briefing(db, user: User, period, sections=None, *, issue_no=None) -> bytes:
+def briefing(db: Database, user: User, period: object, sections: list[str] | None = None, *,
+             issue_no: object = None) -> bytes:
     """党建工作通报 for a quarter (2026Q3) or a month (2026-09)."""
     require(user, "read")
     return render(db, "briefing", data.briefing_context(db, user, period, sections, issue_no=issue_no))
 
 
-def notice(db, user: User, session_id) -> bytes:
+def notice(db: Database, user: User, session_id: object) -> bytes:
     require(user, "read")
     return render(db, "notice", data.notice_context(db, session_id))
 
 
-def rectification(db, user: User, item_id, level=None) -> bytes:
+def rectification(db: Database, user: User, item_id: object, level: object = None) -> bytes:
     require(user, "read")
     lv, ctx = data.rectification_context(db, item_id, level)
     return render(db, f"rectification_{lv}", ctx)
 
 
-def observation(db, user: User, event_id) -> bytes:
+def observation(db: Database, user: User, event_id: object) -> bytes:
     require(user, "read")
     return render(db, "observation", data.observation_context(db, event_id))
 
 
-def sites(db, user: User, year) -> bytes:
+def sites(db: Database, user: User, year: object) -> bytes:
     require(user, "read")
     return render(db, "sites", data.sites_context(db, year))
 

@@ -13,11 +13,12 @@ listed in `fields.py`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from docx.document import Document
 from docx.shared import Pt
 
 from . import layout as L
@@ -25,7 +26,7 @@ from . import layout as L
 HERE = Path(__file__).resolve().parent / "templates"
 
 
-def _masthead(doc, name: str, *, number: str | None = None) -> None:
+def _masthead(doc: Document, name: str, *, number: str | None = None) -> None:
     """版头: the red issuer line, the number line and the red rule."""
     p = L.para(doc, name, L.STYLE_MASTHEAD)
     p.paragraph_format.space_before = Pt(0)
@@ -39,13 +40,13 @@ def _masthead(doc, name: str, *, number: str | None = None) -> None:
     L.para(doc, "", L.STYLE_PLAIN)
 
 
-def _sign(doc) -> None:
+def _sign(doc: Document) -> None:
     L.para(doc, "", L.STYLE_PLAIN)
     L.para(doc, "{{ issuer }}", L.STYLE_SIGN)
     L.para(doc, "{{ date_cn }}", L.STYLE_SIGN)
 
 
-def _footer_record(doc) -> None:
+def _footer_record(doc: Document) -> None:
     """版记: the last lines of the last page (印发机关和印发日期)."""
     L.para(doc, "", L.STYLE_PLAIN)
     p = L.tab_line(doc, "{{ issuer }}", "{{ date_cn }}印发", L.STYLE_PLAIN)
@@ -56,16 +57,16 @@ def _footer_record(doc) -> None:
     L.black_rules(p)
 
 
-def _caption(doc, text: str) -> None:
+def _caption(doc: Document, text: str) -> None:
     L.para(doc, text, L.STYLE_CAPTION, keep_next=True)
 
 
-def _figure(doc, field: str, caption: str) -> None:
+def _figure(doc: Document, field: str, caption: str) -> None:
     L.para(doc, "{{ " + field + " }}", L.STYLE_FIGURE, keep_next=True)
     _caption(doc, caption)
 
 
-def _loop_table(doc, headers: list[str], widths: list[float], loop: str, cells: list[str]) -> None:
+def _loop_table(doc: Document, headers: list[str], widths: list[float], loop: str, cells: list[str]) -> None:
     """A table whose data rows repeat over `loop` ("r in rows")."""
     t = L.table(doc, headers, widths)
     L.add_row(t, ["{%tr for " + loop + " %}"] + [""] * (len(headers) - 1))
@@ -73,13 +74,13 @@ def _loop_table(doc, headers: list[str], widths: list[float], loop: str, cells: 
     L.add_row(t, ["{%tr endfor %}"] + [""] * (len(headers) - 1))
 
 
-def _tag(doc, tag: str) -> None:
+def _tag(doc: Document, tag: str) -> None:
     """A control paragraph of its own: {%p if … %}, {%p else %}, {%p endif %}."""
     L.para(doc, "{%p " + tag + " %}", L.STYLE_PLAIN)
 
 
 @contextmanager
-def _when(doc, condition: str, otherwise: str | None = None) -> Iterator[None]:
+def _when(doc: Document, condition: str, otherwise: str | None = None) -> Iterator[None]:
     """{%p if condition %} … [{%p else %} otherwise] {%p endif %} around the block's paragraphs."""
     _tag(doc, f"if {condition}")
     yield
@@ -89,18 +90,18 @@ def _when(doc, condition: str, otherwise: str | None = None) -> Iterator[None]:
     _tag(doc, "endif")
 
 
-def _section(doc, key: str, title: str) -> None:
+def _section(doc: Document, key: str, title: str) -> None:
     """A briefing section's heading (numbered by the data: 一、二、…)."""
     L.para(doc, "{{ " + key + ".heading }}、" + title, L.STYLE_H1, keep_next=True)
 
 
-def _table(doc, caption: str, headers: list[str], widths: list[float], loop: str, cells: list[str]) -> None:
+def _table(doc: Document, caption: str, headers: list[str], widths: list[float], loop: str, cells: list[str]) -> None:
     _caption(doc, caption)
     _loop_table(doc, headers, widths, loop, cells)
 
 
 # =============================================================================================
-def briefing():
+def briefing() -> Document:
     doc = L.new_document()
     _masthead(doc, "党建工作通报", number="第{{ issue_no }}期")
     L.para(doc, "{{ period_label }}全市党建工作情况通报", L.STYLE_TITLE)
@@ -181,7 +182,7 @@ def briefing():
     return doc
 
 
-def _letter(title: str, to: str):
+def _letter(title: str, to: str) -> Document:
     """A 通知's first lines: the issuer's masthead, the title, and whom it is addressed to."""
     doc = L.new_document()
     _masthead(doc, "{{ issuer }}")
@@ -190,7 +191,7 @@ def _letter(title: str, to: str):
     return doc
 
 
-def notice():
+def notice() -> Document:
     doc = _letter("关于召开{{ session.title }}党建述职评议会的通知", "各基层党组织：")
     L.para(doc, "经研究，定于{{ session.date_cn }}{{ session.start_time }}在{{ session.venue }}召开{{ session.title }}"
                 "党建述职评议会，主题为「{{ session.theme }}」。现将有关事项通知如下。")
@@ -216,7 +217,7 @@ _RECT_TEXT = {
 RECT_NAMES = {1: "问题整改意见单", 2: "通报批评单", 3: "主要领导约谈单"}
 
 
-def rectification(level: int):
+def rectification(level: int) -> Document:
     doc = L.new_document()
     _masthead(doc, "{{ issuer }}")
     L.para(doc, RECT_NAMES[level], L.STYLE_TITLE)
@@ -237,7 +238,7 @@ def rectification(level: int):
     return doc
 
 
-def observation():
+def observation() -> Document:
     doc = L.new_document()
     L.para(doc, "{{ event.title }}", L.STYLE_TITLE)
     L.para(doc, "活动方式：{{ event.mode }}；活动日期：{{ event.date_cn }}；共{{ event.days }}天，每天{{ event.slots_per_day }}"
@@ -256,7 +257,7 @@ def observation():
     return doc
 
 
-def sites():
+def sites() -> Document:
     doc = _letter("关于命名{{ year }}年度党建示范点的通知", "各街道党（工）委，各基层党组织：")
     with _when(doc, "rows", "{{ year }}年度暂无考评通过、予以命名的示范点。"):
         L.para(doc, "根据党建示范点创建工作安排，经申报遴选、创建培育、考评验收，决定命名{{ names_text }}等{{ count }}个单位为"
@@ -267,7 +268,7 @@ def sites():
     return doc
 
 
-BUILDERS = {
+BUILDERS: dict[str, Callable[[], Document]] = {
     "briefing": briefing,
     "notice": notice,
     "rectification_1": lambda: rectification(1),
@@ -289,7 +290,7 @@ def build(out_dir: Path = HERE) -> list[Path]:
         doc.core_properties.last_modified_by = "党建工作台"
         doc.core_properties.revision = 1
         path = out_dir / f"{kind}.docx"
-        doc.save(path)
+        doc.save(str(path))
         written.append(path)
     return written
 

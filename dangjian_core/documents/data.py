@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import polars as pl
@@ -23,6 +24,11 @@ import polars as pl
 from .. import clock
 from ..auth import User
 from ..errors import BadInput
+
+if TYPE_CHECKING:
+    from ..db import Cursor, Database
+
+Context = dict[str, Any]   # what a template is filled with: text, numbers, lists, PNG bytes
 
 CN_NUM = "〇一二三四五六七八九十"
 SECTIONS = {"sites": "示范点创建", "reports": "述职评议", "dues": "党费收缴", "observation": "观摩互进"}
@@ -35,14 +41,14 @@ def date_cn(d: date | None) -> str:
     return "" if d is None else f"{d.year}年{d.month}月{d.day}日"
 
 
-def pct(part, whole, *, empty: str = "—") -> str:
+def pct(part: int | Decimal, whole: int | Decimal | None, *, empty: str = "—") -> str:
     if not whole:
         return empty
     v = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
     return f"{v}%"
 
 
-def rate_text(value) -> str:
+def rate_text(value: object) -> str:
     if value is None:
         return "—"
     return f"{Decimal(str(value)).quantize(Decimal('0.1'), ROUND_HALF_UP)}%"
@@ -61,7 +67,12 @@ def wan_yuan(fen: int | None) -> str:
     return f"{Decimal(fen) / 100:.2f}"
 
 
-def _num(v) -> str:
+def _float(v: object) -> float:
+    """A column's min/max as a float (0 when the column is empty or not numeric)."""
+    return float(v) if isinstance(v, (int, float, Decimal)) else 0.0
+
+
+def _num(v: object) -> str:
     """92.50 → 92.5, 90.00 → 90."""
     d = Decimal(str(v)).normalize()
     return f"{d:f}"
@@ -73,7 +84,7 @@ def names_list(names: list[str], limit: int = 5) -> str:
     return text + ("等" if len(names) > limit else "")
 
 
-def _issuer(db) -> str:
+def _issuer(db: Database) -> str:
     try:
         from ..reports import specs
 
@@ -82,7 +93,7 @@ def _issuer(db) -> str:
         return DEFAULT_ISSUER
 
 
-def _png(chart) -> bytes:
+def _png(chart: Any) -> bytes:
     """The chart as a 2× PNG through the house export (vl-convert). The same chart drawn again
     (the same 通报 generated twice, by two people or twice in a row) comes from a small cache:
     vl-convert holds the interpreter while it draws, and drawing is most of a 通报's time."""
@@ -99,7 +110,7 @@ def _png_of(spec_json: str) -> bytes:
     return export_png(json.loads(spec_json), scale=2.0)
 
 
-def _common(db) -> dict:
+def _common(db: Database) -> Context:
     today = clock.today()
     return {"issuer": _issuer(db), "date_cn": date_cn(today), "today": today.isoformat()}
 
@@ -125,7 +136,7 @@ def _month_end(y: int, m: int) -> date:
     return date(y, m, calendar.monthrange(y, m)[1])
 
 
-def parse_period(text) -> Period:
+def parse_period(text: object) -> Period:
     """2026Q3, 2026-Q3, 2026年第三季度 (a quarter) or 2026-09, 2026年9月 (a month)."""
     raw = str(text or "").strip()
     m = _Q.match(raw)
@@ -164,12 +175,12 @@ def recent_periods(n_quarters: int = 8, today: date | None = None) -> list[Perio
 # =============================================================================================
 # 通报
 # =============================================================================================
-def _has_table(cur, name: str) -> bool:
+def _has_table(cur: Cursor, name: str) -> bool:
     return bool(cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
 
 
-def _bar(df: pl.DataFrame, x: str, y: str, *, title: str, sort: list, y_title: str, fmt: str = ",.0f",
-         color=None, horizontal: bool = False, domain=None):
+def _bar(df: pl.DataFrame, x: str, y: str, *, title: str, sort: list[str], y_title: str, fmt: str = ",.0f",
+         color: Any = None, horizontal: bool = False, domain: list[float] | None = None) -> Any:
     """A plain bar chart in the house style with value labels (print-friendly)."""
     scale = alt.Scale(domain=domain) if domain else alt.Undefined
     if horizontal:
@@ -184,7 +195,7 @@ def _bar(df: pl.DataFrame, x: str, y: str, *, title: str, sort: list, y_title: s
     return (bars + text).properties(title=title, width=600, height=300)
 
 
-def _sites_section(db, p: Period) -> dict:
+def _sites_section(db: Database, p: Period) -> Context:
     from ..sites import charts as sites_charts
     from ..sites import store
     from ..vocab import CATEGORIES
@@ -229,7 +240,7 @@ def _sites_section(db, p: Period) -> dict:
 LEVELS = {1: "问题整改意见单", 2: "通报批评单", 3: "主要领导约谈单"}
 
 
-def _reports_section(db, p: Period) -> dict:
+def _reports_section(db: Database, p: Period) -> Context:
     from ..reports import votes as report_votes
 
     with db.read() as cur:
@@ -243,7 +254,7 @@ def _reports_section(db, p: Period) -> dict:
                      " LEFT JOIN orgs o ON o.id = r.unit_id WHERE r.opened <= ?", params=[p.end]).pl()
         esc = cur.sql("SELECT item_id, to_level, issued FROM rectification_escalations WHERE issued BETWEEN ? AND ?",
                       params=[p.start, p.end]).pl()
-    out: dict = {"has_sessions": sess.height > 0, "sessions": sess.height,
+    out: Context = {"has_sessions": sess.height > 0, "sessions": sess.height,
                  "session_titles": "、".join(sess["title"].to_list()), "units": int(units)}
     votes = []
     for sid, title in zip(sess["id"].to_list(), sess["title"].to_list()):
@@ -253,7 +264,7 @@ def _reports_section(db, p: Period) -> dict:
     v = pl.concat(votes, how="diagonal_relaxed") if votes else pl.DataFrame()
     if v.height:
         voters = int(v["voters"].sum())
-        good = int(v["good"].sum() + v["fairly_good"].sum())
+        good = int(v["good"].sum()) + int(v["fairly_good"].sum())
         v = v.with_columns(rate=(pl.col("good") + pl.col("fairly_good")) * 100.0 / pl.col("voters")) \
              .sort(["rate", "name"], descending=[True, False])
         low = v.sort(["rate", "name"]).head(min(3, max(1, v.height // 3)))
@@ -308,7 +319,7 @@ def _reports_section(db, p: Period) -> dict:
     return out
 
 
-def _dues_section(db, user: User, p: Period) -> dict:
+def _dues_section(db: Database, user: User, p: Period) -> Context:
     from ..dues import charts as dues_charts
 
     with db.read() as cur:
@@ -345,7 +356,7 @@ def _dues_section(db, user: User, p: Period) -> dict:
              "rate": rate_text(r["rate"]), "warn": str(r["warn"])} for r in by.iter_rows(named=True)]
     rows.append({"street": "合计", "due": yuan(due), "collected": yuan(col), "rate": pct(col, due),
                  "warn": str(int(by["warn"].sum()))})
-    lo = max(0.0, float(by["rate"].min()) - 5)
+    lo = max(0.0, _float(by["rate"].min()) - 5)
     chart_df = by.select(pl.col("grp").fill_null("（未填街道）").alias("街道"), pl.col("rate").round(1).alias("收缴率"))
     chart = _bar(chart_df, "街道", "收缴率", title="各街道（系统）党费收缴率", sort=chart_df["街道"].to_list(),
                  y_title="收缴率（%）", fmt=".1f", domain=[round(lo), 100])
@@ -357,7 +368,7 @@ def _dues_section(db, user: User, p: Period) -> dict:
                           for r in owing.iter_rows(named=True)]}
 
 
-def _observation_section(db, p: Period, top_n: int = 10) -> dict:
+def _observation_section(db: Database, p: Period, top_n: int = 10) -> Context:
     from ..observation import model, rules, scores, store
 
     with db.read() as cur:
@@ -397,15 +408,16 @@ def _observation_section(db, p: Period, top_n: int = 10) -> dict:
     by_street = r.group_by("street").agg(pl.col("score").mean().round(1).alias("平均得分")) \
         .sort(["平均得分", "street"], descending=[True, False]).rename({"street": "街道"}) \
         .with_columns(pl.col("街道").fill_null("（未填街道）"))
-    lo = max(0.0, float(by_street["平均得分"].min()) - 10) if by_street.height else 0
+    lo = max(0.0, _float(by_street["平均得分"].min()) - 10) if by_street.height else 0
     chart = _bar(by_street, "街道", "平均得分", title=f"{e['name']}各街道观摩点平均得分",
                  sort=by_street["街道"].to_list(), y_title="平均得分", fmt=".1f",
-                 domain=[round(lo), max(100, round(float(by_street["平均得分"].max()) + 1))])
+                 domain=[round(lo), max(100, round(_float(by_street["平均得分"].max()) + 1))])
     return out | {"has_ranking": True, "ranking_text": text, "tier_text": tier, "ranked_event": e["name"],
                   "rank_rows": rows, "chart": _png(chart), "tier_up": up, "tier_down": down}
 
 
-def briefing_context(db, user: User, period, sections=None, *, issue_no=None) -> dict:
+def briefing_context(db: Database, user: User, period: object, sections: list[str] | None = None, *,
+                     issue_no: object = None) -> Context:
     """Everything the 通报 template uses, for a quarter or a month (see `parse_period`).
     `sections`: any of SECTIONS (default all the user may see; 党费 needs 查看党费)."""
     p = period if isinstance(period, Period) else parse_period(period)
@@ -456,7 +468,7 @@ def briefing_context(db, user: User, period, sections=None, *, issue_no=None) ->
 # =============================================================================================
 # 述职评议通知
 # =============================================================================================
-def notice_context(db, session_id) -> dict:
+def notice_context(db: Database, session_id: object) -> Context:
     from ..reports import model, notices
 
     s, table = notices.notice(db, session_id)
@@ -475,18 +487,18 @@ def notice_context(db, session_id) -> dict:
 # =============================================================================================
 # 整改意见单 / 通报批评单 / 约谈单
 # =============================================================================================
-def rectification_context(db, item_id, level=None) -> tuple[int, dict]:
+def rectification_context(db: Database, item_id: object, level: object = None) -> tuple[int, Context]:
     """(level, context) for the item's document at `level` (default: the level it is at now)."""
     from ..reports import rectifications
 
     try:
-        iid = int(item_id)
+        iid = int(str(item_id))
     except (TypeError, ValueError):
         raise BadInput(f"整改事项编号应为整数，而不是「{item_id}」") from None
     with db.read() as cur:
         r = rectifications.item_row(cur, iid)
     docs = rectifications.documents(db, iid)
-    lv = int(r["level"]) if level is None else int(level)
+    lv = int(r["level"]) if level is None else int(str(level))
     doc = next((d for d in docs if d["level"] == lv), None)
     if doc is None:
         raise BadInput(f"第 {iid} 号整改事项还没有下发{LEVELS.get(lv, '这一级通知单')}"
@@ -504,11 +516,11 @@ def rectification_context(db, item_id, level=None) -> tuple[int, dict]:
 # =============================================================================================
 # 观摩活动安排表
 # =============================================================================================
-def observation_context(db, event_id) -> dict:
+def observation_context(db: Database, event_id: object) -> Context:
     from ..observation import model, store, views
 
     try:
-        eid = int(event_id)
+        eid = int(str(event_id))
     except (TypeError, ValueError):
         raise BadInput(f"观摩活动编号应为整数，而不是「{event_id}」") from None
     ev = store.get_event(db, eid)
@@ -542,7 +554,7 @@ def observation_context(db, event_id) -> dict:
 # =============================================================================================
 # 示范点命名名单
 # =============================================================================================
-def sites_context(db, year) -> dict:
+def sites_context(db: Database, year: object) -> Context:
     from ..sites import store
     from ..sites.rules import check_year
     from ..vocab import CATEGORIES

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+from typing import Any
 
 # a 1×1 white PNG stands in for a chart
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4AAAAAElFTkSuQmCC")
@@ -83,7 +84,7 @@ _SITES = {
     "rows": [{"no": "1", "name": "某党支部", "category": "机关", "street": "东湖街道", "score": "92.5"}],
 }
 
-SAMPLES = {"briefing": _BRIEFING, "notice": _NOTICE, "rectification_1": _RECTIFICATION,
+SAMPLES: dict[str, dict[str, Any]] = {"briefing": _BRIEFING, "notice": _NOTICE, "rectification_1": _RECTIFICATION,
            "rectification_2": _RECTIFICATION, "rectification_3": _RECTIFICATION, "observation": _OBSERVATION,
            "sites": _SITES}
 
@@ -98,7 +99,7 @@ LABELS = {
 }
 
 
-def _empty(value):
+def _empty(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: (False if k.startswith("has_") else _empty(v)) for k, v in value.items()}
     if isinstance(value, list):
@@ -106,12 +107,12 @@ def _empty(value):
     return value
 
 
-def sample(kind: str, *, empty: bool = False) -> dict:
+def sample(kind: str, *, empty: bool = False) -> dict[str, Any]:
     s = copy.deepcopy(SAMPLES[kind])
-    return _empty(s) if empty else s
+    return dict(_empty(s)) if empty else s
 
 
-def _resolve(value, parts: list[str]) -> bool:
+def _resolve(value: Any, parts: list[str]) -> bool:
     for p in parts:
         if isinstance(value, list):
             if not value:
@@ -136,7 +137,7 @@ def field_paths(kind: str) -> list[str]:
     """Every field as a dotted path (lists shown as name[] then their element fields)."""
     out: list[str] = []
 
-    def walk(v, prefix):
+    def walk(v: Any, prefix: str) -> None:
         if isinstance(v, dict):
             for k, x in v.items():
                 walk(x, f"{prefix}.{k}" if prefix else k)

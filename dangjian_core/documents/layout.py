@@ -9,12 +9,18 @@ font is missing (LibreOffice on a server), the system's CJK font stands in.
 
 from __future__ import annotations
 
+from typing import Any
+
+from docx.document import Document
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
+
+__all__ = ["WD_ALIGN_PARAGRAPH"]  # build_templates aligns with it too
 
 # -- page ------------------------------------------------------------------------------------
 PAGE_WIDTH_MM, PAGE_HEIGHT_MM = 210, 297            # A4
@@ -47,7 +53,7 @@ FONT_OF_STYLE = {STYLE_TITLE: TITLE_FONT, STYLE_H1: H1_FONT, STYLE_H2: H2_FONT, 
 SIZE_OF_STYLE = {STYLE_TITLE: TITLE_PT, STYLE_H1: BODY_PT, STYLE_H2: BODY_PT, STYLE_BODY: BODY_PT}
 
 
-def set_fonts(rpr_owner, east_asian: str, latin: str = LATIN_FONT) -> None:
+def set_fonts(rpr_owner: Any, east_asian: str, latin: str = LATIN_FONT) -> None:
     """Name the fonts explicitly (no theme fonts): ascii/hAnsi Latin, eastAsia Chinese."""
     rpr = rpr_owner.get_or_add_rPr()
     fonts = rpr.find(qn("w:rFonts"))
@@ -67,17 +73,17 @@ def set_fonts(rpr_owner, east_asian: str, latin: str = LATIN_FONT) -> None:
     lang.set(qn("w:eastAsia"), "zh-CN")
 
 
-def east_asian_font(style) -> str | None:
+def east_asian_font(style: Any) -> str | None:
     """The East-Asian font a style names (None if it names none)."""
     rpr = style.element.rPr
     fonts = None if rpr is None else rpr.find(qn("w:rFonts"))
     return None if fonts is None else fonts.get(qn("w:eastAsia"))
 
 
-def _paragraph_style(doc, name: str, *, base=None, font: str = BODY_FONT, size: float = BODY_PT,
-                     bold: bool = False, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars: float = 2,
-                     exact_lines: bool = True, color=None, outline: int | None = None,
-                     space_before: float = 0, space_after: float = 0):
+def _paragraph_style(doc: Document, name: str, *, base: str | None = None, font: str = BODY_FONT, size: float = BODY_PT,
+                     bold: bool = False, align: Any = WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars: float = 2,
+                     exact_lines: bool = True, color: RGBColor | None = None, outline: int | None = None,
+                     space_before: float = 0, space_after: float = 0) -> Any:
     styles = doc.styles
     style = styles[name] if name in [s.name for s in styles] else styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
     if base is not None and style.name != base:
@@ -112,7 +118,7 @@ def _paragraph_style(doc, name: str, *, base=None, font: str = BODY_FONT, size: 
     return style
 
 
-def apply_page(section) -> None:
+def apply_page(section: Any) -> None:
     section.page_width, section.page_height = Mm(PAGE_WIDTH_MM), Mm(PAGE_HEIGHT_MM)
     section.top_margin, section.bottom_margin = Mm(MARGIN_TOP_MM), Mm(MARGIN_BOTTOM_MM)
     section.left_margin, section.right_margin = Mm(MARGIN_LEFT_MM), Mm(MARGIN_RIGHT_MM)
@@ -130,7 +136,7 @@ def apply_page(section) -> None:
     grid.set(qn("w:linePitch"), str(round(LINE_PT * 20)))
 
 
-def _page_number(paragraph, *, odd: bool) -> None:
+def _page_number(paragraph: Paragraph, *, odd: bool) -> None:
     """「— 1 —」: 4号宋体; odd pages right with one character's space, even pages left."""
     pf = paragraph.paragraph_format
     pf.alignment = WD_ALIGN_PARAGRAPH.RIGHT if odd else WD_ALIGN_PARAGRAPH.LEFT
@@ -141,7 +147,7 @@ def _page_number(paragraph, *, odd: bool) -> None:
     else:
         pf.left_indent = Pt(PAGE_NUMBER_PT)
 
-    def run(text=None):
+    def run(text: str | None = None) -> Any:
         r = paragraph.add_run(text)
         r.font.size = Pt(PAGE_NUMBER_PT)
         set_fonts(r._r, PAGE_NUMBER_FONT, PAGE_NUMBER_FONT)
@@ -166,7 +172,7 @@ def _page_number(paragraph, *, odd: bool) -> None:
     run(" —")
 
 
-def page_numbers(doc) -> None:
+def page_numbers(doc: Document) -> None:
     doc.settings.odd_and_even_pages_header_footer = True
     for section in doc.sections:
         section.footer.is_linked_to_previous = False
@@ -177,7 +183,7 @@ def page_numbers(doc) -> None:
             _page_number(p, odd=odd)
 
 
-def new_document():
+def new_document() -> Document:
     """An empty A4 document with the house styles (GB/T 9704) and page numbers."""
     from docx import Document
 
@@ -216,8 +222,9 @@ def new_document():
 
 
 # -- building blocks for the templates --------------------------------------------------------
-def para(doc_or_cell, text: str = "", style: str = STYLE_BODY, *, bold: bool = False, keep_next: bool = False):
-    p = doc_or_cell.add_paragraph(text, style=style)
+def para(doc_or_cell: Any, text: str = "", style: str = STYLE_BODY, *, bold: bool = False,
+         keep_next: bool = False) -> Paragraph:
+    p: Paragraph = doc_or_cell.add_paragraph(text, style=style)
     if bold:
         for r in p.runs:
             r.bold = True
@@ -226,7 +233,7 @@ def para(doc_or_cell, text: str = "", style: str = STYLE_BODY, *, bold: bool = F
     return p
 
 
-def red_rule(paragraph, *, where: str = "bottom", size_eighths: int = 12) -> None:
+def red_rule(paragraph: Paragraph, *, where: str = "bottom", size_eighths: int = 12) -> None:
     """The red separator line under the masthead (a paragraph border)."""
     ppr = paragraph._p.get_or_add_pPr()
     bdr = OxmlElement("w:pBdr")
@@ -239,7 +246,7 @@ def red_rule(paragraph, *, where: str = "bottom", size_eighths: int = 12) -> Non
     ppr.append(bdr)
 
 
-def black_rules(paragraph) -> None:
+def black_rules(paragraph: Paragraph) -> None:
     """版记: thin lines above and below (抄送 / 印发 lines)."""
     ppr = paragraph._p.get_or_add_pPr()
     bdr = OxmlElement("w:pBdr")
@@ -253,7 +260,7 @@ def black_rules(paragraph) -> None:
     ppr.append(bdr)
 
 
-def table(doc, headers: list[str], widths_mm: list[float]):
+def table(doc: Document, headers: list[str], widths_mm: list[float]) -> Any:
     """A bordered table with a header row (repeated on each page) in 黑体 and data cells in 仿宋."""
     t = doc.add_table(rows=1, cols=len(headers))
     t.style = doc.styles["Table Grid"]
@@ -272,24 +279,24 @@ def table(doc, headers: list[str], widths_mm: list[float]):
     return t
 
 
-def add_row(t, texts: list[str], style: str = STYLE_TABLE):
+def add_row(t: Any, texts: list[str], style: str = STYLE_TABLE) -> Any:
     row = t.add_row()
     for i, text in enumerate(texts):
         c = row.cells[i]
         c.width = t.rows[0].cells[i].width
         c.paragraphs[0].text = text
-        c.paragraphs[0].style = t.part.document.styles[style]
+        c.paragraphs[0].style = style
     return row
 
 
-def keep_row_together(row):
+def keep_row_together(row: Any) -> Any:
     """A table row that does not break across pages (w:cantSplit)."""
     trpr = row._tr.get_or_add_trPr()
     trpr.append(OxmlElement("w:cantSplit"))
     return row
 
 
-def tab_line(doc, left: str, right: str, style: str = STYLE_PLAIN):
+def tab_line(doc: Document, left: str, right: str, style: str = STYLE_PLAIN) -> Paragraph:
     """One line with text at the left margin and at the right margin (a right tab stop)."""
     from docx.enum.text import WD_TAB_ALIGNMENT
 
