@@ -14,7 +14,7 @@ the one import circle, and it is never taken at import time.
 Only tuples are read as plain data (a module-level dict of the same name is an old-style
 registry, not a declaration). While subjects move into packages, SUBJECTS names both the old
 and the new module of a subject; a module that does not exist is skipped, and the old
-import-time registries (tables.SPECS, charts.model.REGISTERED, reports.indicators.PROVIDERS) are merged in live.
+import-time registries (tables.SPECS, reports.indicators.PROVIDERS) are merged in live.
 """
 
 from __future__ import annotations
@@ -104,9 +104,7 @@ def audit_tables() -> tuple[AuditTable, ...]:
 def datasets() -> dict[str, Dataset]:
     """code → chart dataset."""
     modules()
-    out: dict[str, Dataset] = dict(_legacy("charts.model", "REGISTERED"))
-    out.update({d.code: d for d in _plain("DATASETS")})
-    return out
+    return {d.code: d for d in _plain("DATASETS")}
 
 
 def indicators() -> dict[str, Indicator]:

@@ -65,19 +65,6 @@ def check_dataset(ds: Dataset) -> None:
         raise ValueError(f"dataset {ds.code} needs at least one non-quantitative field")
 
 
-# The old import-time registry, read by `registry.datasets()` until every subject declares its
-# datasets as plain data (`DATASETS` in its package); then this and `register_dataset` go.
-REGISTERED: dict[str, Dataset] = {}
-
-
-def register_dataset(dataset: Dataset | None = None, /, **kwargs: Any) -> Dataset:
-    """Old style: add (or replace) a dataset at import time. Declare `DATASETS` instead."""
-    ds = dataset if dataset is not None else Dataset(**kwargs)
-    check_dataset(ds)
-    REGISTERED[ds.code] = ds
-    return ds
-
-
 def get_dataset(code: str) -> Dataset:
     """The dataset with this code (from every subject, through the registry)."""
     from .. import registry  # lazily: registry imports the subjects, which import this package
