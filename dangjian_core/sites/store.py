@@ -310,6 +310,14 @@ def pairing_suggestions(db: Database, org_id: int | None = None, *, max_km: floa
 # =======================================================================================
 # Lifecycle actions (each: permission → validation → one transaction with its audit batch)
 # =======================================================================================
+def _not_after(today: date, day: date | None, what: str) -> date:
+    """The day given (today when none), refused when it is later than today."""
+    day = day or today
+    if day > today:
+        raise BadInput(f"{what}不能晚于今天")
+    return day
+
+
 def _check_version(row: dict[str, Any], expected_version: object) -> None:
     if expected_version is not None and int(str(expected_version)) != int(row["version"]):
         raise ConflictError(f"「{row['name']}」在您打开页面之后已被修改（例如别人刚录入了考评）。"
@@ -322,9 +330,7 @@ def apply_site(db: Database, user: User, org_id: object, year: object, *, applie
     today = _today(today)
     with uow.action(db, user, PERM, "site_apply", "示范点申报") as act:
         cur = act.cur
-        applied_on = applied_on or today
-        if applied_on > today:
-            raise BadInput("申报日期不能晚于今天")
+        applied_on = _not_after(today, applied_on, "申报日期")
         interval = R.check_interval(inspection_interval)
         unknown = set(people) - {"brand", "responsible_unit", "supervisor", "liaison", "leader", "note"}
         if unknown:
@@ -360,9 +366,7 @@ def select_site(db: Database, user: User, site_id: object, *, selected_on: date 
     today = _today(today)
     with uow.action(db, user, PERM, "site_select", "确定为创建单位") as act:
         cur = act.cur
-        selected_on = selected_on or today
-        if selected_on > today:
-            raise BadInput("立项日期不能晚于今天")
+        selected_on = _not_after(today, selected_on, "立项日期")
         row = _site_row(cur, site_id)
         _check_version(row, expected_version)
         new = R.select(state_of(row), row["name"])
