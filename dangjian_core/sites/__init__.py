@@ -15,7 +15,7 @@ What is where:
   `charts.py`       briefing charts (altair) and the 简报图表 dataset
   `demo.py`         demo rows (`seed_demo`)
 
-Plain data for `registry` (nothing here registers itself, see _register_old_style): SPECS (the
+Plain data for `registry` (nothing here registers itself): SPECS (the
 five editable tables), AUDIT_TABLES (assessments, their lines, plans), DATASETS (示范点),
 INDICATORS (none: reports computes 示范点考评得分 itself), seed_demo.
 
@@ -25,11 +25,15 @@ says, so the table editor can show and require it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..contracts import Dataset, Indicator
 from .charts import SITES_DATASET
 from .specs import AUDIT_TABLES, SPECS
+
+if TYPE_CHECKING:
+    from ..db import Cursor
+    from ..demo import DemoContext
 
 __all__ = ["AUDIT_TABLES", "DATASETS", "INDICATORS", "SPECS", "seed_demo"]
 
@@ -38,19 +42,8 @@ DATASETS: tuple[Dataset, ...] = (SITES_DATASET,)
 INDICATORS: tuple[Indicator, ...] = ()
 
 
-def seed_demo(cur: Any, ctx: Any) -> None:
+def seed_demo(cur: Cursor, ctx: DemoContext) -> None:
     """Demo rows for the programme (called through registry.demo_seeders): see demo.py."""
     from .demo import seed
 
     seed(cur, ctx)
-
-
-def _register_old_style() -> None:
-    """Until tables.get_spec reads `registry` (values helper), hand it the specs the old way."""
-    from .. import tables
-
-    for spec in SPECS:
-        tables.register(spec)
-
-
-_register_old_style()
