@@ -45,6 +45,7 @@ def run() -> list[dict]:
             fileio.read_frame(data=bomb, name="bomb.xlsx")
         except Exception:
             pass
+    largest, peak_mb, refused_ms = _largest_hostile_refusal()
     return [
         {"name": "小 xlsx（50 行）安全读取", "value": round(safe, 1), "unit": "ms"},
         {"name": "小 xlsx（50 行）fastexcel 直接读取", "value": round(bare, 1), "unit": "ms"},
@@ -53,7 +54,38 @@ def run() -> list[dict]:
         {"name": "20 万行 xlsx 完整读取", "value": round(full, 1), "unit": "ms"},
         {"name": "子进程峰值内存（20 万行）", "value": fileio.last_worker_rss_kb // 1024, "unit": "MB"},
         {"name": "维度炸弹拒绝", "value": round(_median(refuse), 2), "unit": "ms"},
+        {"name": f"拒绝恶意文件中最大的一个（{largest}）", "value": round(refused_ms), "unit": "ms"},
+        {"name": f"拒绝恶意文件中最大的一个（{largest}）分配峰值", "value": peak_mb, "unit": "MB"},
     ]
+
+
+def _largest_hostile_refusal() -> tuple[str, float, float]:
+    """The hostile corpus's largest refused file (tests/test_hostile_corpus.py checks the
+    refusal's wording) through `dues calc` once more: time, and peak Python allocation."""
+    import contextlib
+    import io
+    import tempfile
+    import tracemalloc
+
+    from dangjian_core.cli import main as cli_main
+    from tests.data import make_hostile_corpus as corpus
+
+    case = max((c for c in corpus.generate() if c.expect == "refused" and c.target == "cli:dues-calc"),
+               key=lambda c: len(c.data))
+    with tempfile.TemporaryDirectory() as tmp:
+        path, out = Path(tmp) / case.name, Path(tmp) / "out.csv"
+        path.write_bytes(case.data)
+        t0 = time.perf_counter()
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            cli_main(["dues", "calc", str(path), str(out)])
+        ms = (time.perf_counter() - t0) * 1000
+        tracemalloc.start()
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            code = cli_main(["dues", "calc", str(path), str(out)])
+        peak = round(tracemalloc.get_traced_memory()[1] / 1048576, 1)
+        tracemalloc.stop()
+    assert code == 2, code
+    return case.name, peak, ms
 
 
 if __name__ == "__main__":
