@@ -1,3 +1,4 @@
+import fcntl
 import os
 import shutil
 import sys
@@ -32,17 +33,39 @@ def db(tmp_path):
     d.close()
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """The file `name`, made by `build(path)` once for the whole run: under pytest-xdist
+    (`make test` runs `-n 2`) the workers share one folder, the first one builds the file
+    under a lock, the others wait for it and reuse it. Tests only ever read it (or copy it)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    path = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            part = root / f"{name}.part"
+            build(part)
+            part.rename(path)
+    return path
+
+
+def _build_demo(scale: str):
+    def build(path: Path) -> None:
+        from dangjian_core import demo
+
+        d = Database(path)
+        d.migrate()
+        demo.build_demo(d, scale=scale)
+        d.close()
+        assert not Path(f"{path}.wal").exists(), "closed cleanly: the file alone is the database"
+    return build
+
+
 @pytest.fixture(scope="session")
 def tiny_demo_file(tmp_path_factory):
-    """The tiny demo database built once per session; `demo_db` hands each test its own copy."""
-    from dangjian_core import demo
-
-    path = tmp_path_factory.mktemp("tiny") / "tiny.duckdb"
-    d = Database(path)
-    d.migrate()
-    demo.build_demo(d, scale="tiny")
-    d.close()
-    return path
+    """The tiny demo database built once per run; `demo_db` hands each test its own copy."""
+    return built_once(tmp_path_factory, "tiny.duckdb", _build_demo("tiny"))
 
 
 @pytest.fixture
@@ -58,12 +81,5 @@ def demo_db(tmp_path, tiny_demo_file):
 
 @pytest.fixture(scope="session")
 def demo_db_file(tmp_path_factory):
-    """A full demo database built once per session (copied by tests that need a file)."""
-    from dangjian_core import demo
-
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    d = Database(path)
-    d.migrate()
-    demo.build_demo(d, scale="demo")
-    d.close()
-    return path
+    """A full demo database built once per run (copied by tests that need a file)."""
+    return built_once(tmp_path_factory, "demo.duckdb", _build_demo("demo"))
