@@ -8,10 +8,11 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import polars as pl
 
+from .. import values
 from ..errors import BadInput, CellError
 from .model import (
     _MODE_ALIASES,
@@ -27,8 +28,7 @@ from .model import (
     Visit,
 )
 
-_TRUE = {"true", "t", "yes", "y", "1", "是"}
-_FALSE = {"false", "f", "no", "n", "0", "否"}
+_POINTS_MESSAGES = {**values.NUMBER_MESSAGES, "not_number": "满分必须是数字"}
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
 
 
@@ -69,50 +69,43 @@ def parse_tier(v) -> tuple[str | None, str | None]:
 
 
 def parse_bool(v) -> bool | None:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, (int,)) and v in (0, 1):
+    """Yes/no as `values.parse_bool` reads it (是/否, true/false, 1/0 …; also the numbers 0 and 1);
+    None when blank or not a yes/no."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and v in (0, 1):
         return bool(v)
-    if isinstance(v, float) and v in (0.0, 1.0):
-        return bool(v)
-    t = _text(v).lower()
-    if t in _TRUE:
-        return True
-    if t in _FALSE:
-        return False
-    return None
+    try:
+        return values.parse_bool(v)
+    except values.BadValue:
+        return None
 
 
 def parse_capacity(v) -> tuple[int | None, str | None]:
     if _blank(v):
         return 1, None
-    if isinstance(v, bool):
-        return None, "容量必须是正整数（每个时段能同时接待的观摩团数）"
-    n: float | None = None
-    if isinstance(v, (int, float)):
-        n = float(v)
-    else:
-        t = _text(v)
-        if re.fullmatch(r"[+-]?\d+(\.0*)?", t):
-            n = float(t)
-        elif re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+)", t):
+    try:
+        n = values.parse_int(v)
+    except values.BadValue:
+        try:
+            fractional = values.parse_number(v) is not None
+        except values.BadValue:
+            fractional = False
+        if fractional:
             return None, "容量必须是整数（每个时段能同时接待的观摩团数），不能是小数"
-        else:
-            return None, "容量必须是正整数（每个时段能同时接待的观摩团数）"
-    if math.isnan(n) or not n.is_integer():
-        return None, "容量必须是整数（每个时段能同时接待的观摩团数），不能是小数"
+        return None, "容量必须是正整数（每个时段能同时接待的观摩团数）"
+    assert n is not None  # not blank
     if n < 1:
         return None, "容量至少为 1（每个时段能同时接待的观摩团数）；不接待的单位请把 host 填为 false"
-    return int(n), None
+    return n, None
 
 
 def _parse_coord(v, lo: float, hi: float, what: str) -> tuple[float | None, str | None]:
     if _blank(v):
         return None, None
     try:
-        x = float(_text(v)) if not isinstance(v, (int, float)) else float(v)
-    except ValueError:
+        d = values.parse_number(v)
+    except values.BadValue:
         return None, f"{what}必须是数字（十进制度数）"
+    x = float(d) if d is not None else math.nan
     if math.isnan(x) or not (lo <= x <= hi):
         return None, f"{what}必须在 {lo:g} 到 {hi:g} 之间"
     return x, None
@@ -361,16 +354,17 @@ def parse_rubric(rows) -> list[tuple[str, Decimal]]:
             continue
         seen.add(item)
         try:
-            p = Decimal(str(pts).strip())
-            if not p.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
+            p = values.parse_decimal(pts, places=2, messages=_POINTS_MESSAGES)
+        except values.BadValue as exc:
+            errors.append(CellError(n, "满分", pts, exc.message))
+            continue
+        if p is None:
             errors.append(CellError(n, "满分", pts, "满分必须是数字"))
             continue
         if p <= 0 or p > 100:
             errors.append(CellError(n, "满分", pts, "满分应大于 0、不超过 100"))
             continue
-        out.append((item, p.quantize(Decimal("0.01"))))
+        out.append((item, p))
     if errors:
         raise BadInput("评分细则有误，没有保存", errors)
     if not out:

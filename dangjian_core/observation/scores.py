@@ -3,12 +3,12 @@ tier changes it proposes (the roll-up itself is `rules.rank_hosts` / `rules.prop
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import polars as pl
 
 from .. import orgs as orgs_mod
-from .. import uow
+from .. import uow, values
 from ..auth import User, require
 from ..errors import BadInput, CellError
 from .inputs import parse_rubric, parse_tier
@@ -16,6 +16,8 @@ from .model import PERM, TIER_CN
 from .rules import SCORE_COLUMNS, propose_tiers, rank_hosts
 from .store import _delete, _event_row, _insert, _insert_rubric, get_event, hosts, plan_visits, problem_for
 from .views import delegation_names
+
+_SCORE_MESSAGES = {**values.NUMBER_MESSAGES, "not_number": "得分必须是数字"}
 
 
 # =========================================================================== rubric and scores
@@ -124,16 +126,15 @@ def save_scores(db, user: User, event_id, frame, *, commit: bool = True) -> int:
             keep.append((d, int(h), iid, None))
             continue
         try:
-            s = Decimal(str(raw).strip())
-            if not s.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            errors.append(CellError(n, "得分", raw, "得分必须是数字"))
+            s = values.parse_decimal(raw, places=2, messages=_SCORE_MESSAGES)
+        except values.BadValue as exc:
+            errors.append(CellError(n, "得分", raw, exc.message))
             continue
+        assert s is not None  # blank handled above
         if s < 0 or s > pts:
             errors.append(CellError(n, "得分", raw, f"得分应在 0 到 {pts.normalize():f} 之间（该项满分 {pts.normalize():f}）"))
             continue
-        keep.append((d, int(h), iid, s.quantize(Decimal("0.01"))))
+        keep.append((d, int(h), iid, s))
     if errors:
         raise BadInput(f"评分表有 {len(errors)} 处错误，没有保存任何评分", errors, file=file)
     if not commit or not keep:

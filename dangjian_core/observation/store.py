@@ -18,7 +18,7 @@ from datetime import date
 import polars as pl
 
 from .. import orgs as orgs_mod
-from .. import uow
+from .. import uow, values
 from ..auth import User, require
 from ..errors import BadInput, CellError, NotFound, ValidationFailed
 from .inputs import build_problem, parse_capacity, parse_rubric, parse_slot_times
@@ -92,18 +92,14 @@ def _event_row(cur, event_id) -> dict:
 
 
 def _int_setting(v, label: str, errors: list, *, allow_none: bool = False):
-    if v is None or (isinstance(v, str) and not v.strip()):
-        if allow_none:
-            return None
-        errors.append(CellError(None, label, v, f"{label}不能为空"))
-        return None
     try:
-        n = int(str(v).strip()) if not isinstance(v, (int, float)) or isinstance(v, bool) else v
-        if isinstance(n, bool) or float(n) != int(n):
-            raise ValueError
-        n = int(n)
-    except (TypeError, ValueError):
+        n = values.parse_int(v)
+    except values.BadValue:
         errors.append(CellError(None, label, v, f"{label}必须是整数"))
+        return None
+    if n is None:
+        if not allow_none:
+            errors.append(CellError(None, label, v, f"{label}不能为空"))
         return None
     if n < 1:
         errors.append(CellError(None, label, v, f"{label}至少为 1"))

@@ -711,3 +711,19 @@ def test_check_plan_mode_rules_internal_and_district():
     msgs = check_plan(D, [Visit(1, 1, "东", "h1"), Visit(1, 1, "西", "h2")])
     assert sum("其他观摩点都满时才能看本街道" in m for m in msgs) == 2
     assert check_plan(D, [Visit(1, 1, "东", "h2"), Visit(1, 1, "西", "h1")]) == []
+
+
+def test_orgs_input_reads_yes_no_and_numbers_as_values_does():
+    from dangjian_core.observation.inputs import parse_orgs
+
+    rows = [{"org_id": "a", "name": "甲", "street": "东", "tier": "先进", "is_site": "对", "capacity": "２",
+             "lat": "30.10", "lon": 120},
+            {"org_id": "b", "name": "乙", "street": "西", "tier": "达标", "is_site": "×", "capacity": "1,000"}]
+    a, b = parse_orgs(rows)
+    assert (a.is_site, a.capacity, a.lat, a.lon) == (True, 2, 30.1, 120.0)
+    assert (b.is_site, b.capacity) == (False, 1000)
+    with pytest.raises(BadInput) as exc:
+        parse_orgs([{"org_id": "c", "name": "丙", "street": "东", "tier": "达标", "is_site": "否", "capacity": "1.5",
+                     "lat": "5e1", "lon": "120"}])
+    msgs = {e.column: e.message for e in exc.value.errors}
+    assert "不能是小数" in msgs["capacity"] and "十进制度数" in msgs["lat"]
