@@ -92,34 +92,41 @@ def restrict_reading(table: str, read_perm: str | None = None, sensitive: dict[s
 
 
 _synced = False
+_taken: dict[str, object] = {}   # table → the TableSpec object its labels and checks came from
 
 
 def _sync() -> None:
-    """Take in, once per process, the tables the subjects declare as plain data (their
-    TableSpecs and AUDIT_TABLES, read from `registry`; the import is lazy: registry imports
-    the subjects, which import this module)."""
+    """Take in the tables the subjects declare as plain data — their TableSpecs and
+    AUDIT_TABLES, read from `registry` (lazily: registry imports the subjects, which import
+    this module). AUDIT_TABLES once per process; specs whenever the registry holds a spec object
+    not taken in yet (a spec registered later, e.g. by a test, is seen too)."""
     global _synced
+    from . import registry
+
+    for spec in registry.specs().values():
+        seen = _taken.get(spec.table)
+        # a table first seen that already registered itself keeps its own entry
+        if seen is not spec and (seen is not None or spec.table not in KEY_COLUMNS):
+            register_table(spec.table, spec.label, spec.key, spec.perm,
+                           sensitive={c.name: c.sensitive for c in spec.columns if c.sensitive})
+            register_columns(spec.table, {c.name: (c.label, c.choices) for c in spec.columns},
+                             spec.delete_checks)
+        _taken[spec.table] = spec
     if _synced:
         return
+    for t in registry.audit_tables():
+        if t.revertible:
+            register_table(t.table, t.label, t.key, t.perm, read_perm=t.read_perm, sensitive=dict(t.sensitive))
+        else:
+            TABLE_LABELS[t.table] = t.label
+            restrict_reading(t.table, t.read_perm, dict(t.sensitive))
     _synced = True
-    try:
-        from . import registry
 
-        for spec in registry.specs().values():
-            if spec.table not in KEY_COLUMNS:
-                register_table(spec.table, spec.label, spec.key, spec.perm,
-                               sensitive={c.name: c.sensitive for c in spec.columns if c.sensitive})
-                register_columns(spec.table, {c.name: (c.label, c.choices) for c in spec.columns},
-                                 spec.delete_checks)
-        for t in registry.audit_tables():
-            if t.revertible:
-                register_table(t.table, t.label, t.key, t.perm, read_perm=t.read_perm, sensitive=dict(t.sensitive))
-            else:
-                TABLE_LABELS[t.table] = t.label
-                restrict_reading(t.table, t.read_perm, dict(t.sensitive))
-    except BaseException:
-        _synced = False
-        raise
+
+def _sync_once() -> None:
+    """For the per-value helpers (labels of columns): the registry is read on first use only."""
+    if not _synced:
+        _sync()
 
 
 def table_labels() -> dict[str, str]:
@@ -138,7 +145,7 @@ def key_column(table: str) -> str:
 
 
 def can_read_table(user: User, table: str) -> bool:
-    _sync()
+    _sync_once()
     if table not in TABLE_LABELS and table not in READ_PERMS:
         return user.can("users.manage")
     return user.can(READ_PERMS.get(table, "read"))
@@ -182,7 +189,7 @@ def register_columns(table: str, columns: dict[str, tuple[str, Choices]],
 
 
 def field_label(table: str, column: str) -> str:
-    _sync()
+    _sync_once()
     info = COLUMNS.get(table, {}).get(column)
     return info[0] if info else FIELD_LABELS.get(column, column)
 
@@ -191,7 +198,7 @@ def display_value(table: str, column: str, value: object) -> str:
     """A value as a person reads it: codes as their Chinese, blanks as「空」, yes/no."""
     if value is None or value == "" or (isinstance(value, float) and value != value):
         return "空"
-    _sync()
+    _sync_once()
     info = COLUMNS.get(table, {}).get(column)
     if info and info[1] and str(value) in info[1]:
         return str(info[1][str(value)])

@@ -132,3 +132,22 @@ def test_registry_collects_every_subject():
 def test_contract_types_refuse_bad_codes():
     with pytest.raises(ValueError):
         Indicator("Bad Code", "x", lambda cur, d: None)
+
+
+def test_history_takes_in_a_spec_registered_after_first_use(monkeypatch):
+    from dangjian_core import tables
+
+    audit.table_labels()  # the registry has been read once already
+    spec = tables.TableSpec("zz_later", "后来的表", [tables.Column("name", "名称")], perm="orgs.write")
+    books = (audit.KEY_COLUMNS, audit.TABLE_LABELS, audit.WRITE_PERMS, audit.COLUMNS, audit.DELETE_CHECKS, audit._taken)
+    try:
+        for d in books:
+            d.pop("zz_later", None)  # as if the spec had not registered itself
+        with pytest.raises(BadInput):
+            audit.key_column("zz_later")
+        monkeypatch.setitem(tables.SPECS, "zz_later", spec)
+        assert audit.key_column("zz_later") == "id" and audit.table_labels()["zz_later"] == "后来的表"
+        assert audit.field_label("zz_later", "name") == "名称"
+    finally:
+        for d in books:
+            d.pop("zz_later", None)
