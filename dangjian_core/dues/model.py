@@ -19,26 +19,15 @@ from decimal import (
 
 import polars as pl
 
+from .. import vocab
 from ..errors import BadInput
 
 # --------------------------------------------------------------------------------------
 # Categories and constants
 # --------------------------------------------------------------------------------------
 
-CATEGORIES: dict[str, str] = {
-    "employed": "在职",
-    "annual_salary": "年薪制",
-    "self_employed": "个体经营/不按月取得收入",
-    "retired": "离退休",
-    "farmer": "农民",
-    "student": "学生",
-    "unemployed": "下岗失业",
-    "relief": "依靠抚恤或救济生活",
-    "low_income": "领取最低生活保障金",
-    "exempt": "免交",
-    "reduced": "少交",
-    "suspended": "停止党籍/出国暂停",
-}
+# the one table of dues categories (code → label, in the order of the rate rules) is vocab's
+CATEGORIES: dict[str, str] = vocab.DUES_CATEGORIES
 CATEGORY_CODES: tuple[str, ...] = tuple(CATEGORIES)
 BRACKET_CATEGORIES = frozenset({"employed", "annual_salary", "self_employed"})
 BASE_CATEGORIES = BRACKET_CATEGORIES | {"retired"}

@@ -10,7 +10,7 @@ from datetime import date
 
 import polars as pl
 
-from .. import audit, clock, fileio
+from .. import clock, fileio, uow
 from ..auth import User, require
 from ..errors import BadInput, CellError, ConflictError
 from .arrears_rules import back_payment_flag_expr, month_index
@@ -267,8 +267,8 @@ def _back_pay_flags(cur, w: pl.DataFrame) -> pl.DataFrame:
     return out
 
 
-def _write_payments(cur, user: User, w: pl.DataFrame, *, kind: str, description: str,
-                    check_versions: bool = False, batch: int | None = None, audited: bool = True) -> int:
+def _write_payments(act: uow.Action, w: pl.DataFrame, *, check_versions: bool = False, audited: bool = True) -> None:
+    cur, user = act.cur, act.user
     frame = w.select(
         pl.col("roll_id").alias("id"), pl.col("paid_fen").cast(pl.Int64),
         pl.when(pl.col("paid_fen") > 0).then(pl.col("paid_on")).otherwise(None).alias("paid_on"),
@@ -284,18 +284,15 @@ def _write_payments(cur, user: User, w: pl.DataFrame, *, kind: str, description:
         if stale or gone:
             raise ConflictError(f"保存冲突：有 {stale + gone} 行在您打开之后已被其他人修改或删除。"
                                 "您的修改没有保存，请点「刷新」载入最新数据后再改。")
-    if batch is None:
-        batch = audit.new_batch(cur, user, kind, description)
     before = _snapshot(cur, "dues_roll", "dj_pay_ids", PAY_FIELDS) if audited else None
     cur.execute(f"UPDATE dues_roll AS t SET paid = {_d('f.paid_fen')}, paid_on = f.paid_on, method = f.method,"
                 " quarterly = f.quarterly, proxy_name = f.proxy_name, consent = f.consent, note = f.note,"
                 " version = t.version + 1, updated_at = current_timestamp, updated_by = ?"
                 " FROM dj_pay f WHERE t.id = f.id", [user.username])
     if audited:
-        _audit_updates(cur, batch, user, "dues_roll", before, _snapshot(cur, "dues_roll", "dj_pay_ids", PAY_FIELDS))
+        _audit_updates(act, "dues_roll", before, _snapshot(cur, "dues_roll", "dj_pay_ids", PAY_FIELDS))
     cur.unregister("dj_pay")
     cur.unregister("dj_pay_ids")
-    return batch
 
 
 def record_payments(db, user: User, frame: fileio.Frame, *, month=None, source: str = "paste",
@@ -311,12 +308,14 @@ def record_payments(db, user: User, frame: fileio.Frame, *, month=None, source: 
     if default_method is not None and default_method not in METHODS:
         raise BadInput(f"未知的缴纳方式「{default_method}」")
     label = {"bank": "银行返回文件", "paste": "粘贴", "file": "导入"}.get(source, "导入")
-    with db.write() as cur:
+    with uow.action(db, user, PERM_WRITE, "dues_payment", f"登记党费缴纳（{label}）：{frame.file}") as act:
+        cur = act.cur
         w, res = _prepare_payments(cur, user, frame, month=month, source=source, default_method=default_method,
                                    default_date=default_date, today=today)
         if commit and w.height:
-            res.batch_id = _write_payments(cur, user, w, kind="dues_payment",
-                                           description=f"登记党费缴纳（{label}）：{frame.file}，{w.height} 人次")
+            act.describe(f"登记党费缴纳（{label}）：{frame.file}，{w.height} 人次")
+            _write_payments(act, w)
+            res.batch_id = act.batch_id
             res.committed = True
     return res
 
@@ -363,7 +362,8 @@ def save_roll_edits(db, user: User, edits: list[dict], *, today: date | None = N
         .otherwise(pl.col("paid_on")),
         method=pl.when((pl.col("paid_fen") > 0) & pl.col("method").is_null()).then(pl.lit(default_method, pl.String))
         .otherwise(pl.col("method")))
-    with db.write() as cur:
+    with uow.action(db, user, PERM_WRITE, "dues_payment", f"修改党费花名册：{w.height} 行") as act:
+        cur = act.cur
         _register(cur, "dj_edit_ids", w.select(pl.col("roll_id").alias("k")))
         cur_rows = cur.sql("SELECT id AS roll_id, month, member_id, CAST(due * 100 AS BIGINT) AS due_fen"
                            " FROM dues_roll WHERE id IN (SELECT k FROM dj_edit_ids)").pl()
@@ -376,8 +376,8 @@ def save_roll_edits(db, user: User, edits: list[dict], *, today: date | None = N
             errors = errs.sorted()
             raise BadInput(f"有 {len(errors)} 处错误，没有保存任何修改。请改正后再保存：", errors)
         flags = _back_pay_flags(cur, w)
-        batch = _write_payments(cur, user, w, kind="dues_payment", check_versions=True,
-                                description=f"修改党费花名册：{w.height} 行")
+        _write_payments(act, w, check_versions=True)
+    batch = act.batch_id
     warnings = [f"{r['name']}（{r['member_no']}）在 {r['paid_on']} 一次补交 {r['months']} 个月，超过 6 个月：已标记"
                 for r in flags.iter_rows(named=True)]
     return PaymentResult(w.height, int(w["paid_fen"].sum() or 0), warnings=warnings, back_pay_flags=flags,
@@ -407,7 +407,8 @@ def record_multi_month(db, user: User, member_no: str, first_month, n_months: in
     proxy = (proxy_name or "").strip() or None
     if (n_months > 1 or proxy) and not consent:
         raise BadInput("按季度（多个月一次）缴纳或委托他人代缴须经党支部同意：请勾选「支部同意」")
-    with db.write() as cur:
+    with uow.action(db, user, PERM_WRITE, "dues_payment", "登记党费缴纳") as act:
+        cur = act.cur
         mid, org_id, name = _member_by_no(cur, member_no)
         new, _, _ = _roll_frame(cur, months, scope=None, member_ids=[mid], rules=_rule_history(cur),
                                 recompute=False)
@@ -441,24 +442,22 @@ def record_multi_month(db, user: User, member_no: str, first_month, n_months: in
             raise BadInput("缴费信息有误，没有登记", errs.sorted())
         flags = _back_pay_flags(cur, w)
         # all checked: the missing roll rows and the payment, one batch
-        batch = audit.new_batch(cur, user, "dues_payment",
-                                f"登记党费缴纳：{name} {month_text(months[0])} 起 {n_months} 个月"
-                                + (f"（{proxy} 代缴）" if proxy else "")
-                                + (f"，补生成花名册 {new.height} 个月" if new.height else ""))
+        act.describe(f"登记党费缴纳：{name} {month_text(months[0])} 起 {n_months} 个月"
+                     + (f"（{proxy} 代缴）" if proxy else "")
+                     + (f"，补生成花名册 {new.height} 个月" if new.height else ""))
         # new rows are audited as inserts of their final state (paid included), so reverting the
         # batch deletes them; rows that existed are audited as payment updates
-        first_id, last_id = _insert_roll_rows(cur, None, user, new) if new.height else (0, -1)
+        first_id, last_id = _insert_roll_rows(act, new, audited=False) if new.height else (0, -1)
         ids = cur.sql("SELECT r.id AS roll_id, r.month, r.version FROM dues_roll r WHERE r.member_id = ?"
                       " AND r.month IN (SELECT month FROM dj_mm)", params=[mid]).pl()
         w = w.join(ids, on="month", how="left")
         fresh = pl.col("roll_id").is_between(first_id, last_id)
         if new.height:
-            _write_payments(cur, user, w.filter(fresh), kind="dues_payment", description="", batch=batch,
-                            audited=False)
-            _audit_inserts_range(cur, batch, user, "dues_roll", first_id, last_id)
+            _write_payments(act, w.filter(fresh), audited=False)
+            _audit_inserts_range(act, "dues_roll", first_id, last_id)
         if w.filter(~fresh).height:
-            _write_payments(cur, user, w.filter(~fresh), kind="dues_payment", description="", batch=batch)
+            _write_payments(act, w.filter(~fresh))
     warnings = []
     if flags.height:
         warnings.append(f"本次补交 {int(flags['months'][0])} 个月，超过 6 个月：已接收并标记，请核实原因")
-    return PaymentResult(w.height, owing, warnings=warnings, back_pay_flags=flags, batch_id=batch, committed=True)
+    return PaymentResult(w.height, owing, warnings=warnings, back_pay_flags=flags, batch_id=act.batch_id, committed=True)

@@ -8,7 +8,7 @@ from datetime import date
 
 import polars as pl
 
-from .. import audit, fileio
+from .. import audit, fileio, uow
 from ..auth import User, require
 from ..errors import BadInput, CellError
 from .arrears_rules import month_index
@@ -197,7 +197,8 @@ class ImportResult:
         return s
 
 
-def _save_mapping(cur, user: User, batch: int, org_id: int, mapping: dict) -> int:
+def _save_mapping(act: uow.Action, org_id: int, mapping: dict) -> int:
+    cur, user = act.cur, act.user
     old = {c: (i, k) for i, c, k in cur.execute(
         "SELECT id, column_name, kind FROM dues_payroll_mappings WHERE org_id = ?", [int(org_id)]).fetchall()}
     n = 0
@@ -209,12 +210,12 @@ def _save_mapping(cur, user: User, batch: int, org_id: int, mapping: dict) -> in
             before = audit.rows_json(cur, "dues_payroll_mappings", "id", [i]).get(str(i))
             cur.execute("UPDATE dues_payroll_mappings SET kind = ?, version = version + 1, updated_at = current_timestamp,"
                         " updated_by = ? WHERE id = ?", [kind, user.username, i])
-            audit.record(cur, batch, user, "dues_payroll_mappings", i, "update", before,
+            act.record("dues_payroll_mappings", i, "update", before,
                          audit.rows_json(cur, "dues_payroll_mappings", "id", [i]).get(str(i)))
         else:
             i = cur.execute("INSERT INTO dues_payroll_mappings(org_id, column_name, kind, updated_by)"
                             " VALUES (?, ?, ?, ?) RETURNING id", [int(org_id), col, kind, user.username]).fetchone()[0]
-            audit.record(cur, batch, user, "dues_payroll_mappings", i, "insert", None,
+            act.record("dues_payroll_mappings", i, "insert", None,
                          audit.rows_json(cur, "dues_payroll_mappings", "id", [i]).get(str(i)))
         n += 1
     return n
@@ -228,14 +229,14 @@ def save_mapping(db, user: User, org_id: int, mapping: dict) -> int:
            for c, k in mp.items() if k not in MAPPING_KINDS]
     if bad:
         raise BadInput("工资项口径设置有误", bad)
-    with db.write() as cur:
-        batch = audit.new_batch(cur, user, "dues_mapping", "保存工资项口径")
-        return _save_mapping(cur, user, batch, org_id, mp)
+    with uow.action(db, user, PERM_WRITE, "dues_mapping", "保存工资项口径") as act:
+        return _save_mapping(act, org_id, mp)
 
 
-def _upsert_bases(cur, user: User, batch: int, rows: pl.DataFrame, *, source: str, import_id: int | None,
+def _upsert_bases(act: uow.Action, rows: pl.DataFrame, *, source: str, import_id: int | None,
                   redetermine: bool) -> tuple[int, int]:
     """rows: member_id, month, base_fen, fixed_fen?, counted_fen?, deducted_fen?, tax_fen?, note?"""
+    cur, user = act.cur, act.user
     for c in ("fixed_fen", "counted_fen", "deducted_fen", "tax_fen"):
         if c not in rows.columns:
             rows = rows.with_columns(pl.lit(None, pl.Int64).alias(c))
@@ -259,7 +260,7 @@ def _upsert_bases(cur, user: User, batch: int, rows: pl.DataFrame, *, source: st
                     " import_id = ?, note = coalesce(f.note, t.note), version = t.version + 1,"
                     " updated_at = current_timestamp, updated_by = ? FROM dj_bases_upd f WHERE t.id = f.id",
                     [redetermine, source, import_id, user.username])
-        _audit_updates(cur, batch, user, "member_bases", before, _snapshot(cur, "member_bases", "dj_bases_ids"))
+        _audit_updates(act, "member_bases", before, _snapshot(cur, "member_bases", "dj_bases_ids"))
     if new.height:
         first = _reserve_ids(cur, "member_bases_seq", new.height)
         _register(cur, "dj_bases_new", new.with_columns(
@@ -269,7 +270,7 @@ def _upsert_bases(cur, user: User, batch: int, rows: pl.DataFrame, *, source: st
                     f" {_d('fixed_fen')}, {_d('counted_fen')}, {_d('deducted_fen')}, {_d('tax_fen')}, ?, ?, ?, note, ?"
                     " FROM dj_bases_new",
                     [redetermine, source, import_id, user.username])
-        _audit_inserts_range(cur, batch, user, "member_bases", first, first + new.height - 1)
+        _audit_inserts_range(act, "member_bases", first, first + new.height - 1)
     return new.height, upd.height
 
 
@@ -280,22 +281,22 @@ def commit_payroll(db, user: User, org_id, month, frame: fileio.Frame, mapping: 
     record — one audited batch, all or nothing."""
     require(user, PERM_WRITE)
     require(user, PERM_SALARY)
-    with db.write() as cur:
+    with uow.action(db, user, PERM_WRITE, "dues_payroll", f"导入工资表：{frame.file}") as act:
+        cur = act.cur
         pv = _payroll_lines(cur, user, org_id, month, frame, mapping, redetermine)
-        batch = audit.new_batch(cur, user, "dues_payroll",
-                                f"导入工资表：{frame.file}（{month_text(pv.month)}，{pv.lines.height} 人）")
-        _save_mapping(cur, user, batch, int(org_id), pv.mapping)
+        act.describe(f"导入工资表：{frame.file}（{month_text(pv.month)}，{pv.lines.height} 人）")
+        _save_mapping(act, int(org_id), pv.mapping)
         imp = cur.execute("INSERT INTO dues_payroll_imports(org_id, month, file_name, row_count, settings_id, redetermine,"
                           " kind, updated_by) VALUES (?, ?, ?, ?, ?, ?, 'payroll', ?) RETURNING id",
                           [int(org_id), pv.month, frame.file, pv.lines.height, pv.settings_id, redetermine,
                            user.username]).fetchone()[0]
-        audit.record(cur, batch, user, "dues_payroll_imports", imp, "insert", None,
+        act.record("dues_payroll_imports", imp, "insert", None,
                      audit.rows_json(cur, "dues_payroll_imports", "id", [imp]).get(str(imp)))
-        ins, upd = _upsert_bases(cur, user, batch, pv.lines.select(
+        ins, upd = _upsert_bases(act, pv.lines.select(
             "member_id", pl.lit(pv.month).alias("month"), "base_fen", "counted_fen",
             pl.col("deducted_all_fen").alias("deducted_fen"), "tax_fen"),  # all of it: another month's rule may read it
             source="payroll", import_id=imp, redetermine=redetermine)
-    return ImportResult(ins, upd, batch, imp, pv.warnings)
+    return ImportResult(ins, upd, act.batch_id, imp, pv.warnings)
 
 
 def payroll_template(db, user: User, org_id: int) -> bytes:
@@ -405,7 +406,8 @@ def import_bases(db, user: User, frame: fileio.Frame, *, month=None, redetermine
     `commit=False` only checks."""
     require(user, PERM_WRITE)
     require(user, PERM_SALARY)
-    with db.write() as cur:
+    with uow.action(db, user, PERM_WRITE, "dues_bases", f"导入计算基数：{frame.file}") as act:
+        cur = act.cur
         w, warnings = _prepare_bases(cur, frame, month)
         changes = w.filter(pl.col("new_category").is_not_null() & (pl.col("new_category") != pl.col("dues_category")))
         if changes.height:
@@ -413,14 +415,14 @@ def import_bases(db, user: User, frame: fileio.Frame, *, month=None, redetermine
         if not commit:
             return ImportResult(0, 0, None, warnings=warnings + [f"将导入 {w.height} 条基数"],
                                 category_changes=changes.unique("member_id").height)
-        batch = audit.new_batch(cur, user, "dues_bases", f"导入计算基数：{frame.file}（{w.height} 条）")
+        act.describe(f"导入计算基数：{frame.file}（{w.height} 条）")
         imp = cur.execute("INSERT INTO dues_payroll_imports(org_id, month, file_name, row_count, settings_id, redetermine,"
                           " kind, updated_by) VALUES (NULL, ?, ?, ?, ?, ?, 'bases', ?) RETURNING id",
                           [w["month"].min(), frame.file, w.height, _settings(cur)[0], redetermine,
                            user.username]).fetchone()[0]
-        audit.record(cur, batch, user, "dues_payroll_imports", imp, "insert", None,
+        act.record("dues_payroll_imports", imp, "insert", None,
                      audit.rows_json(cur, "dues_payroll_imports", "id", [imp]).get(str(imp)))
-        ins, upd = _upsert_bases(cur, user, batch, w.select("member_id", "month", "base_fen", "fixed_fen",
+        ins, upd = _upsert_bases(act, w.select("member_id", "month", "base_fen", "fixed_fen",
                                                             *(["note"] if "note" in w.columns else [])),
                                  source="import", import_id=imp, redetermine=redetermine)
         latest = changes.sort("month").unique("member_id", keep="last")
@@ -431,8 +433,8 @@ def import_bases(db, user: User, frame: fileio.Frame, *, month=None, redetermine
             cur.execute("UPDATE members AS t SET dues_category = f.new_category, version = t.version + 1,"
                         " updated_at = current_timestamp, updated_by = ? FROM dj_cat f WHERE t.id = f.member_id",
                         [user.username])
-            _audit_updates(cur, batch, user, "members", before, _snapshot(cur, "members", "dj_cat_ids"))
-    return ImportResult(ins, upd, batch, imp, warnings, latest.height)
+            _audit_updates(act, "members", before, _snapshot(cur, "members", "dj_cat_ids"))
+    return ImportResult(ins, upd, act.batch_id, imp, warnings, latest.height)
 
 
 def set_base(db, user: User, member_no: str, month, base=None, *, fixed_amount=None, category=None,
@@ -470,7 +472,8 @@ def set_category(db, user: User, member_no: str, month, category, *, previous=No
         prev = normalize_category(previous)
         if prev is None:
             raise BadInput(f"无法识别的此前类别「{previous}」，应为：{'、'.join(CATEGORIES.values())}")
-    with db.write() as cur:
+    with uow.action(db, user, PERM_WRITE, "member_categories", "登记党员类别变更") as act:
+        cur = act.cur
         mid, _org, name = _member_by_no(cur, member_no)
         reg, join = cur.execute("SELECT dues_category, join_date FROM members WHERE id = ?", [mid]).fetchone()
         earlier = cur.execute("SELECT count(*) FROM member_categories WHERE member_id = ? AND month < ?",
@@ -484,8 +487,7 @@ def set_category(db, user: User, member_no: str, month, category, *, previous=No
                 raise BadInput(f"党员「{name}」此前没有类别记录，名册中的类别也已是「{CATEGORIES[code]}」："
                                "请填写变更前的类别，以便此前的月份仍按原类别计算")
             rows.insert(0, (first, prev))
-        batch = audit.new_batch(cur, user, "member_categories",
-                                f"登记党员类别变更：{name} 自 {month_text(m)} 起为{CATEGORIES[code]}")
+        act.describe(f"登记党员类别变更：{name} 自 {month_text(m)} 起为{CATEGORIES[code]}")
         for when, cat in rows:
             old = cur.execute("SELECT id FROM member_categories WHERE member_id = ? AND month = ?", [mid, when]).fetchone()
             if old:
@@ -493,15 +495,15 @@ def set_category(db, user: User, member_no: str, month, category, *, previous=No
                 cur.execute("UPDATE member_categories SET category = ?, note = ?, version = version + 1,"
                             " updated_at = current_timestamp, updated_by = ? WHERE id = ?",
                             [cat, note, user.username, old[0]])
-                audit.record(cur, batch, user, "member_categories", old[0], "update", before.get(str(old[0])),
+                act.record("member_categories", old[0], "update", before.get(str(old[0])),
                              audit.rows_json(cur, "member_categories", "id", [old[0]]).get(str(old[0])))
             else:
                 new_id = cur.execute("INSERT INTO member_categories(member_id, month, category, note, updated_by)"
                                      " VALUES (?, ?, ?, ?, ?) RETURNING id",
                                      [mid, when, cat, note, user.username]).fetchone()[0]
-                audit.record(cur, batch, user, "member_categories", new_id, "insert", None,
+                act.record("member_categories", new_id, "insert", None,
                              audit.rows_json(cur, "member_categories", "id", [new_id]).get(str(new_id)))
-        return batch
+        return act.batch()
 
 
 def category_history(db, user: User, member_id: int) -> pl.DataFrame:

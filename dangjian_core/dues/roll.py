@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from .. import audit
+from .. import uow
 from ..auth import User, require
 from ..errors import BadInput
 from .engine import dues_exprs
@@ -106,19 +106,17 @@ def generate_roll(db, user: User, month=None, *, months=None, org_id=None, membe
     ms = [parse_month(m) for m in (months if months is not None else [month])]
     if not ms:
         raise BadInput("请选择月份")
-    with db.write() as cur:
+    what = "、".join(month_text(m) for m in ms[:3]) + ("……" if len(ms) > 3 else "")
+    with uow.action(db, user, PERM_WRITE, "dues_roll",
+                    description or f"{'重新计算' if recompute else '生成'}党费花名册：{what}") as act:
+        cur = act.cur
         sid, settings = _settings(cur)
         rules = _rule_history(cur)
         scope = _scope(cur, org_id)
         new, changed, missing = _roll_frame(cur, ms, scope=scope, member_ids=member_ids, rules=rules,
                                             recompute=recompute)
-        batch = None
-        if new.height or changed.height:
-            what = "、".join(month_text(m) for m in ms[:3]) + ("……" if len(ms) > 3 else "")
-            batch = audit.new_batch(cur, user, "dues_roll", description or
-                                    (f"{'重新计算' if recompute else '生成'}党费花名册：{what}"))
         if new.height:
-            _insert_roll_rows(cur, batch, user, new)
+            _insert_roll_rows(act, new)
         if changed.height:
             frame = changed.select(pl.col("roll_id").alias("id"), *_roll_values(changed))
             _register(cur, "dj_roll_upd", frame)
@@ -129,16 +127,18 @@ def generate_roll(db, user: User, month=None, *, months=None, org_id=None, membe
                         f" due = {_d('f.dues_fen')}, settings_id = f.settings_id,"
                         " version = t.version + 1, updated_at = current_timestamp, updated_by = ?"
                         " FROM dj_roll_upd f WHERE t.id = f.id", [user.username])
-            _audit_updates(cur, batch, user, "dues_roll", before,
+            _audit_updates(act, "dues_roll", before,
                            _snapshot(cur, "dues_roll", "dj_roll_upd_ids", CALC_FIELDS))
         miss = _member_labels(cur, missing.select("member_id", "month", "category"))
     overpaid = changed.filter(pl.col("paid_fen") > pl.col("dues_fen")).height
-    return RollResult(new.height, changed.height, miss, batch, sid, overpaid)
+    return RollResult(new.height, changed.height, miss, act.batch_id, sid, overpaid)
 
 
-def _insert_roll_rows(cur, batch: int | None, user: User, new: pl.DataFrame) -> tuple[int, int]:
-    """Write roll rows computed by `_roll_frame` (its `new` frame), audited in `batch` (None:
-    the caller audits the id range itself, once the rows are final). Returns the id range."""
+def _insert_roll_rows(act: uow.Action, new: pl.DataFrame, *, audited: bool = True) -> tuple[int, int]:
+    """Write roll rows computed by `_roll_frame` (its `new` frame), audited in the action's batch
+    (`audited=False`: the caller audits the id range itself, once the rows are final). Returns
+    the id range."""
+    cur, user = act.cur, act.user
     first = _reserve_ids(cur, "dues_roll_seq", new.height)
     frame = new.select(
         (pl.int_range(new.height, dtype=pl.Int64) + first).alias("id"), "month",
@@ -148,8 +148,8 @@ def _insert_roll_rows(cur, batch: int | None, user: User, new: pl.DataFrame) -> 
                 " rate_permille, rule, due, settings_id, updated_by) SELECT id, month, member_id, org_id,"
                 f" {_ROLL_INSERT_VALUES}, ? FROM dj_roll_new", [user.username])
     cur.unregister("dj_roll_new")
-    if batch is not None:
-        _audit_inserts_range(cur, batch, user, "dues_roll", first, first + new.height - 1)
+    if audited:
+        _audit_inserts_range(act, "dues_roll", first, first + new.height - 1)
     return first, first + new.height - 1
 
 

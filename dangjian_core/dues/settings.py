@@ -8,7 +8,7 @@ from datetime import date
 
 import polars as pl
 
-from .. import audit, clock
+from .. import clock, uow
 from ..auth import User, require
 from ..errors import DangjianError
 from ..tables import Column, TableSpec, register
@@ -103,7 +103,8 @@ def save_settings(db, user: User, values, note: str | None = None, effective_fro
     rows already computed keep theirs."""
     require(user, PERM_WRITE)
     new = values if isinstance(values, DuesSettings) else DuesSettings.from_dict(values)
-    with db.write() as cur:
+    with uow.action(db, user, PERM_WRITE, "dues_settings", "修改党费设置") as act:
+        cur = act.cur
         hist = _rule_history(cur)
         now = hist.at(_month_index(_this_month()))
         start = (date(now.start // 12, now.start % 12 + 1, 1) if effective_from is None
@@ -113,8 +114,8 @@ def save_settings(db, user: User, values, note: str | None = None, effective_fro
             return int(same.code)
         new_id = cur.execute("INSERT INTO dues_settings(settings, note, updated_by, effective_from) VALUES (?, ?, ?, ?)"
                              " RETURNING id", [new.to_json(), note or None, user.username, start]).fetchone()[0]
-        batch = audit.new_batch(cur, user, "dues_settings", f"修改党费设置（第 {new_id} 版，自 {start:%Y-%m} 起施行）")
-        audit.record(cur, batch, user, "dues_settings", new_id, "insert", None,
+        act.describe(f"修改党费设置（第 {new_id} 版，自 {start:%Y-%m} 起施行）")
+        act.record("dues_settings", new_id, "insert", None,
                      {"id": new_id, "settings": json.loads(new.to_json()), "note": note,
                       "effective_from": start.isoformat()})
         return int(new_id)

@@ -49,7 +49,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from .. import audit, clock, fileio
+from .. import clock, fileio, uow
 from ..auth import User, require
 from ..contracts import AuditTable
 from ..errors import BadInput, CellError
@@ -410,9 +410,9 @@ def _snapshot(cur, table: str, ids_view: str, fields: tuple[str, ...] | None = N
                    f' FROM "{table}" t WHERE t.id IN (SELECT k FROM {ids_view})').pl()
 
 
-def _audit_updates(cur, batch: int, user: User, table: str, before: pl.DataFrame, after: pl.DataFrame) -> None:
+def _audit_updates(act: uow.Action, table: str, before: pl.DataFrame, after: pl.DataFrame) -> None:
     entries = before.rename({"j": "before"}).join(after.rename({"j": "after"}), on="row_key", how="inner")
-    audit.record_many(cur, batch, user, table, entries.with_columns(action=pl.lit("update")))
+    act.record_many(table, entries.with_columns(action=pl.lit("update")))
 
 
 # A generated roll row is audited by its identifying and money fields (revert compares only
@@ -422,9 +422,10 @@ _ROLL_AUDIT_JSON = ("json_object('id', t.id, 'month', t.month, 'member_id', t.me
                     " 'settings_id', t.settings_id, 'paid', t.paid, 'paid_on', t.paid_on)")
 
 
-def _audit_inserts_range(cur, batch: int, user: User, table: str, first_id: int, last_id: int) -> None:
+def _audit_inserts_range(act: uow.Action, table: str, first_id: int, last_id: int) -> None:
     row_json = _ROLL_AUDIT_JSON if table == "dues_roll" else "to_json(t)"
-    cur.execute(
+    batch, user = act.batch(), act.user
+    act.cur.execute(
         "INSERT INTO audit_log(batch_id, username, created_at, table_name, row_key, action, before, after)"
         f" SELECT ?, ?, ?, ?, CAST(t.id AS VARCHAR), 'insert', NULL, CAST({row_json} AS JSON) FROM \"{table}\" t"
         " WHERE t.id BETWEEN ? AND ?", [batch, user.username, clock.now(), table, first_id, last_id])

@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 
-from .. import audit, clock
+from .. import audit, clock, uow
 from ..auth import User, require
 from ..errors import BadInput
 from .arrears_rules import voluntary_payment_flag
@@ -29,14 +29,14 @@ def record_voluntary(db, user: User, member_no: str, month, amount, paid_on: dat
         raise BadInput("请填写缴纳日期（不能晚于今天）")
     m = parse_month(month)
     forward = voluntary_payment_flag(amt)
-    with db.write() as cur:
+    with uow.action(db, user, PERM_WRITE, "dues_voluntary", "登记自愿多交党费") as act:
+        cur = act.cur
         mid, org_id, name = _member_by_no(cur, member_no)
         vid = cur.execute("INSERT INTO dues_voluntary(member_id, org_id, month, amount, paid_on, method, forward,"
                           " note, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                           [mid, org_id, m, amt, paid_on, method, forward, note or None, user.username]).fetchone()[0]
-        batch = audit.new_batch(cur, user, "dues_voluntary", f"登记自愿多交党费：{name} {amt} 元"
-                                + ("（≥1000 元，全额上缴中央）" if forward else ""))
-        audit.record(cur, batch, user, "dues_voluntary", vid, "insert", None,
+        act.describe(f"登记自愿多交党费：{name} {amt} 元" + ("（≥1000 元，全额上缴中央）" if forward else ""))
+        act.record("dues_voluntary", vid, "insert", None,
                      audit.rows_json(cur, "dues_voluntary", "id", [vid]).get(str(vid)))
     return int(vid), forward
 
