@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import polars as pl
 
+from .. import orgs
 from ..contracts import Indicator
 from .roll import _rate_expr
 from .store import add_months, month_end, parse_month
@@ -41,13 +42,8 @@ def collection_rate_by_org(cur, period) -> pl.DataFrame:
     Σ min(实缴, 应缴) ÷ Σ 应缴 × 100, 100 when nothing was due. Orgs with no roll rows in the
     period are absent. Columns unit_id (Int64), value (Float64)."""
     a, b = _period_months(period)
-    df = cur.sql("""
-        WITH RECURSIVE anc(org_id, unit_id, depth) AS (
-            SELECT id, id, 0 FROM orgs
-            UNION ALL
-            SELECT a.org_id, o.parent_id, a.depth + 1 FROM anc a JOIN orgs o ON o.id = a.unit_id
-            WHERE o.parent_id IS NOT NULL AND a.depth < 20
-        ), per_org AS (
+    df = cur.sql(f"""
+        WITH RECURSIVE {orgs.ancestors_cte("anc")}, per_org AS (
             SELECT r.org_id, sum(r.due) AS due, sum(least(r.paid, r.due)) AS collected, count(*) AS n
             FROM dues_roll r WHERE r.month BETWEEN ? AND ? GROUP BY 1
         )

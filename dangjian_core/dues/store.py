@@ -49,7 +49,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from .. import clock, fileio, uow
+from .. import clock, fileio, orgs, uow
 from ..auth import User, require
 from ..contracts import AuditTable
 from ..errors import BadInput, CellError
@@ -246,13 +246,10 @@ def _scope(cur, org_id) -> list[int] | None:
     """The org and everything under it (None = the whole city)."""
     if org_id is None:
         return None
-    rows = cur.execute(
-        "WITH RECURSIVE t(id, depth) AS (SELECT id, 0 FROM orgs WHERE id = ?"
-        " UNION ALL SELECT o.id, t.depth + 1 FROM orgs o JOIN t ON o.parent_id = t.id WHERE t.depth < 20)"
-        " SELECT DISTINCT id FROM t", [int(org_id)]).fetchall()
-    if not rows:
+    ids = orgs.subtree_ids(cur, org_id)
+    if not ids:
         raise BadInput(f"找不到编号为 {org_id} 的党组织")
-    return [r[0] for r in rows]
+    return ids
 
 
 def _scope_sql(cur, scope: list[int] | None, column: str, name: str = "dj_scope") -> str:
@@ -266,14 +263,10 @@ def org_options(db, user: User) -> pl.DataFrame:
     """Orgs for a picker: id, label (path from the top), street."""
     require(user, PERM_READ)
     with db.read() as cur:
-        return cur.sql("""
-            WITH RECURSIVE t(id, name, parent_id, depth, path) AS (
-                SELECT id, name, parent_id, 0, name FROM orgs WHERE parent_id IS NULL
-                UNION ALL
-                SELECT o.id, o.name, o.parent_id, t.depth + 1, t.path || ' / ' || o.name
-                FROM orgs o JOIN t ON o.parent_id = t.id WHERE t.depth < 20
-            ) SELECT t.id, repeat('　', CAST(t.depth AS INTEGER)) || t.name AS label, o.street, t.depth
-              FROM t JOIN orgs o ON o.id = t.id ORDER BY t.path""").pl()
+        return cur.sql(f"""
+            WITH RECURSIVE {orgs.tree_cte("t")}
+            SELECT t.id, repeat('　', CAST(t.depth AS INTEGER)) || t.name AS label, o.street, t.depth
+              FROM t JOIN orgs o ON o.id = t.id ORDER BY t.name_path""").pl()
 
 
 def find_members(db, user: User, text: str, limit: int = 30) -> pl.DataFrame:
