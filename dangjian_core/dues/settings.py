@@ -11,7 +11,7 @@ import polars as pl
 from .. import clock, uow
 from ..auth import User, require
 from ..errors import DangjianError
-from ..tables import Column, TableSpec, register
+from ..tables import Column, TableSpec
 from .model import (
     AMOUNT_MODES,
     BASE_READINGS,
@@ -156,4 +156,3 @@ FARMER_SPEC = TableSpec(
     ],
 )
 SPECS: tuple[TableSpec, ...] = (FARMER_SPEC,)
-register(FARMER_SPEC)  # tables.get_spec still reads its own dict (until it reads the registry)
