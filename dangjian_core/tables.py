@@ -17,12 +17,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from . import audit, clock, values
 from .auth import User, require
 from .errors import BadInput, CellError, ConflictError, ValidationFailed
+
+if TYPE_CHECKING:
+    from .db import Cursor, Database
+    from .fileio import Frame
+
+Row = dict[str, Any]             # one row, column name → value
+Refs = dict[str, dict[str, Any]]  # ref column → {"ids", "by_label", "by_id"}
+RowNumber = Callable[[Any], Any]  # key → the row number the user sees
 
 KINDS = {"text", "int", "decimal", "float", "date", "bool", "choice", "ref"}
 # Exports carry each row's version under this header; an import compares it with the database
@@ -52,7 +61,7 @@ class Column:
     format: str | None = None              # "id_number": GB 11643 身份证号 with its check digit
     hidden: bool = False                   # a key kept for files and links, never shown in the editor
 
-    def label_of(self, code):
+    def label_of(self, code: Any) -> Any:
         if self.choices and code in self.choices:
             return self.choices[code]
         return code
@@ -79,11 +88,11 @@ class TableSpec:
     natural_key: str | None = "name"
     order_by: str = "id"
     # (cur, after: pl.DataFrame of the whole table after the change, touched: set of keys) → issues
-    checks: list[Callable] = field(default_factory=list)
+    checks: list[Callable[..., list[Issue]]] = field(default_factory=list)
     # (cur, keys) → list of Chinese reasons why these rows may not be deleted
-    delete_checks: list[Callable] = field(default_factory=list)
+    delete_checks: list[Callable[..., list[str]]] = field(default_factory=list)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         audit.register_table(self.table, self.label, self.key, self.perm,
                              sensitive={c.name: c.sensitive for c in self.columns if c.sensitive})
         audit.register_columns(self.table, {c.name: (c.label, c.choices) for c in self.columns},
@@ -132,7 +141,7 @@ def get_spec(table: str) -> TableSpec:
 _blank = values.blank
 
 
-def parse_value(col: Column, raw, refs: dict[str, dict] | None = None):
+def parse_value(col: Column, raw: Any, refs: Refs | None = None) -> tuple[Any, str | None]:
     """Return (value, error_message or None). Blank → None (required is checked later).
     Numbers, dates and yes/no follow `values` (the one rule on every path)."""
     if _blank(raw):
@@ -189,7 +198,7 @@ def parse_value(col: Column, raw, refs: dict[str, dict] | None = None):
                 return int(d), None
         except InvalidOperation:
             pass
-        return None, f"找不到这个{_REF_LABEL.get(col.ref, '记录')}"
+        return None, f"找不到这个{_REF_LABEL.get(col.ref or '', '记录')}"
     raise ValueError(kind)
 
 
@@ -199,7 +208,7 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
 
-def check_id_number(text: str):
+def check_id_number(text: str) -> tuple[str | None, str | None]:
     """GB 11643-1999 公民身份号码: 17 digits (area, birth date, sequence) and a check character
     (0–9 or X; a lower-case x is accepted and stored as X). Returns (value, error)."""
     t = text.strip().replace(" ", "")
@@ -235,7 +244,7 @@ def _valid_id_numbers(s: pl.Series) -> pl.Series:
             & (t.str.slice(17, 1) == check)).fill_null(False)
 
 
-def _range(col: Column, v):
+def _range(col: Column, v: Any) -> tuple[Any, str | None]:
     if v is None:
         return None, None
     if col.min is not None and v < (Decimal(repr(col.min)) if isinstance(v, Decimal) else col.min):
@@ -245,11 +254,11 @@ def _range(col: Column, v):
     return v, None
 
 
-def _fmt(x) -> str:
+def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def load_refs(cur, spec: TableSpec) -> dict[str, dict]:
+def load_refs(cur: Cursor, spec: TableSpec) -> Refs:
     refs = {}
     for c in spec.columns:
         if c.kind == "ref" and c.ref:
@@ -272,7 +281,7 @@ def _columns_sql(spec: TableSpec, user: User | None) -> str:
     return ", ".join(parts)
 
 
-def load(db, user: User, spec: TableSpec, *, where: str = "", params: list | None = None,
+def load(db: Database, user: User, spec: TableSpec, *, where: str = "", params: list[Any] | None = None,
          limit: int | None = None, offset: int = 0) -> pl.DataFrame:
     """Rows in code form (with key, version). Sensitive columns are blank for roles that may
     not see them. `where` is a fixed SQL fragment from the core, never user text."""
@@ -284,10 +293,11 @@ def load(db, user: User, spec: TableSpec, *, where: str = "", params: list | Non
     if limit:
         sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
     with db.read() as cur:
-        return cur.sql(sql, params=params or None).pl()
+        df: pl.DataFrame = cur.sql(sql, params=params or None).pl()
+    return df
 
 
-def display_frame(db, spec: TableSpec, df: pl.DataFrame) -> pl.DataFrame:
+def display_frame(db: Database, spec: TableSpec, df: pl.DataFrame) -> pl.DataFrame:
     """Replace codes by Chinese labels and references by names, for showing and editing."""
     with db.read() as cur:
         refs = load_refs(cur, spec)
@@ -315,11 +325,11 @@ class Changes:
     inserts: list of {column: raw value}; deletes: list of keys;
     row_numbers: key or ("new", i) → the row number the user sees, for messages."""
 
-    updates: dict = field(default_factory=dict)
-    versions: dict = field(default_factory=dict)
-    inserts: list = field(default_factory=list)
-    deletes: list = field(default_factory=list)
-    row_numbers: dict = field(default_factory=dict)
+    updates: dict[Any, Row] = field(default_factory=dict)
+    versions: dict[Any, Any] = field(default_factory=dict)
+    inserts: list[Row] = field(default_factory=list)
+    deletes: list[Any] = field(default_factory=list)
+    row_numbers: dict[Any, Any] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not (self.updates or self.inserts or self.deletes)
@@ -333,28 +343,29 @@ class SaveResult:
     deleted: int = 0
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
-    new_keys: list = field(default_factory=list)
+    new_keys: list[Any] = field(default_factory=list)
     # key → {column: (old value, new value)} of every updated row (code form)
-    diffs: dict = field(default_factory=dict)
-    versions: dict = field(default_factory=dict)  # key → version of each updated row before the write
+    diffs: dict[Any, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
+    versions: dict[Any, Any] = field(default_factory=dict)  # key → version of each updated row before the write
 
     @property
     def summary(self) -> str:
         return f"新增 {self.inserted} 行，修改 {self.updated} 行，删除 {self.deleted} 行"
 
 
-def _full_table(cur, spec: TableSpec) -> pl.DataFrame:
+def _full_table(cur: Cursor, spec: TableSpec) -> pl.DataFrame:
     cols = ", ".join(f'"{c}"' for c in [spec.key, *spec.names, "version"])
-    return cur.sql(f'SELECT {cols} FROM "{spec.table}"').pl()
+    df: pl.DataFrame = cur.sql(f'SELECT {cols} FROM "{spec.table}"').pl()
+    return df
 
 
-def register_keys(cur, name: str, keys) -> None:
+def register_keys(cur: Cursor, name: str, keys: Iterable[Any]) -> None:
     """Register integer keys as a one-column frame `name(k)` for `… IN (SELECT k FROM name)`;
     the caller unregisters it."""
     cur.register(name, pl.DataFrame({"k": [int(k) for k in keys]}, schema={"k": pl.Int64}))
 
 
-def new_keys(cur, table: str, touched: set) -> set:
+def new_keys(cur: Cursor, table: str, touched: set[Any]) -> set[Any]:
     """Which of the touched keys are rows being added (not yet in `table`) — for checks that
     treat new rows differently (a status that may only be set on creation, and the like)."""
     if not touched:
@@ -367,15 +378,15 @@ def new_keys(cur, table: str, touched: set) -> set:
     return set(touched) - have
 
 
-def allocate_keys(cur, spec: TableSpec, n: int) -> list[int]:
+def allocate_keys(cur: Cursor, spec: TableSpec, n: int) -> list[int]:
     if n <= 0:
         return []
     seq = f"{spec.table}_seq"
     return [r[0] for r in cur.execute(f"SELECT nextval('{seq}') FROM range(?)", [n]).fetchall()]
 
 
-def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_inserts: list,
-           new_keys: list, deletes: list, versions: dict, row_number: Callable, kind: str,
+def _apply(cur: Cursor, user: User, spec: TableSpec, *, parsed_updates: dict[Any, Row], parsed_inserts: list[Row],
+           new_keys: list[Any], deletes: list[Any], versions: dict[Any, Any], row_number: RowNumber, kind: str,
            description: str, check_versions: bool = True,
            pre_errors: list[CellError] | None = None, write: bool = True,
            insert_frame: pl.DataFrame | None = None, current: pl.DataFrame | None = None) -> SaveResult:
@@ -411,7 +422,7 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
 
     # 2. the rows after the change (touched rows only, as dicts)
     deleted = set(deletes)
-    after_rows: dict = {}
+    after_rows: dict[Any, Row] = {}
     changed_updates = {}
     for k, vals in parsed_updates.items():
         if k not in cur_rows or k in deleted:
@@ -443,7 +454,7 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
             if (row_number(k), c.label) not in bad_cells:
                 errors.append(CellError(row_number(k), c.label, None, "必填，不能为空"))
     unique = [c for c in spec.columns if c.unique]
-    after_df = None
+    after_df = pl.DataFrame()
     if (unique and touched) or (spec.checks and (touched or deletes)):
         after_df = _after_frame(spec, current, after_rows, changed_updates, ins, deleted)
     for c in unique if touched else []:
@@ -451,7 +462,7 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
         dup = after_df.select(key, c.name).filter(pl.col(c.name).is_not_null() & pl.col(c.name).is_duplicated())
         if dup.height == 0:
             continue
-        groups: dict = {}
+        groups: dict[Any, list[Any]] = {}
         for k, v in zip(dup[key].to_list(), dup[c.name].to_list()):
             groups.setdefault(v, []).append(k)
         for k, v in zip(dup[key].to_list(), dup[c.name].to_list()):
@@ -491,7 +502,7 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
     # 5. write, set-based, with audit in the same transaction
     batch = audit.new_batch(cur, user, kind, description)
     now = clock.now()
-    entries = []
+    entries: list[tuple[str, str, str | None, str | None]] = []
     if deletes:
         before = audit.rows_json(cur, spec.table, key, deletes)
         kf = pl.DataFrame({"k": list(deletes)}, schema={"k": pl.Int64})
@@ -501,13 +512,13 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
         entries += [(str(k), "delete", before.get(str(k)), None) for k in deletes]
     if changed_updates:
         before = audit.rows_json(cur, spec.table, key, list(changed_updates))
-        by_cols: dict[tuple, list] = {}
+        by_cols: dict[tuple[str, ...], list[Any]] = {}
         for k, diff in changed_updates.items():
             by_cols.setdefault(tuple(sorted(diff)), []).append(k)
-        for cols, ks in by_cols.items():
-            frame = _typed_frame(spec, [{key: k, **changed_updates[k]} for k in ks], [key, *cols])
+        for upd_cols, ks in by_cols.items():
+            frame = _typed_frame(spec, [{key: k, **changed_updates[k]} for k in ks], [key, *upd_cols])
             cur.register("upd_frame", frame)
-            sets = ", ".join(f'"{c}" = f."{c}"' for c in cols)
+            sets = ", ".join(f'"{c}" = f."{c}"' for c in upd_cols)
             cur.execute(f'UPDATE "{spec.table}" AS t SET {sets}, version = t.version + 1,'
                         f' updated_at = ?, updated_by = ? FROM upd_frame f WHERE t."{key}" = f."{key}"',
                         [now, user.username])
@@ -537,12 +548,12 @@ def _apply(cur, user: User, spec: TableSpec, *, parsed_updates: dict, parsed_ins
                       unchanged=len(parsed_updates) - len(changed_updates), diffs=diffs, versions=seen)
 
 
-_POLARS_TYPES = {"text": pl.String, "choice": pl.String, "int": pl.Int64, "ref": pl.Int64,
-                 "float": pl.Float64, "decimal": pl.Decimal(18, 2), "date": pl.Date,
-                 "bool": pl.Boolean}
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "text": pl.String(), "choice": pl.String(), "int": pl.Int64(), "ref": pl.Int64(), "float": pl.Float64(),
+    "decimal": pl.Decimal(18, 2), "date": pl.Date(), "bool": pl.Boolean()}
 
 
-def _insert_frame(spec: TableSpec, rows: list[dict] | pl.DataFrame, new_keys: list) -> pl.DataFrame:
+def _insert_frame(spec: TableSpec, rows: list[Row] | pl.DataFrame, new_keys: list[Any]) -> pl.DataFrame:
     """New rows as one typed frame with every column (key, spec columns, version 1): a blank
     cell takes the column's default (a callable default is called once per such row)."""
     if isinstance(rows, pl.DataFrame):
@@ -566,17 +577,17 @@ def _insert_frame(spec: TableSpec, rows: list[dict] | pl.DataFrame, new_keys: li
     return pl.DataFrame(exprs)
 
 
-def _after_frame(spec: TableSpec, current: pl.DataFrame, after_rows: dict, changed: dict,
-                 ins: pl.DataFrame, deleted: set) -> pl.DataFrame:
+def _after_frame(spec: TableSpec, current: pl.DataFrame, after_rows: dict[Any, Row], changed: dict[Any, Row],
+                 ins: pl.DataFrame, deleted: set[Any]) -> pl.DataFrame:
     """The whole table as it would be after the change, as a frame in the table's order:
     deleted rows out, changed rows replaced in place, new rows at the end."""
     key, cols = spec.key, list(current.columns)
     out = current.filter(~pl.col(key).is_in(list(deleted))) if deleted else current
 
-    def frame(keys):
+    def frame(keys: list[Any]) -> pl.DataFrame:
         f = _typed_frame(spec, [after_rows[k] for k in keys], [c for c in cols if c != "version"])
         f = f.with_columns(pl.Series("version", [after_rows[k].get("version") for k in keys], dtype=pl.Int64))
-        return f.select(cols).cast(dict(current.schema), strict=False)
+        return f.select(cols).cast(current.schema, strict=False)
 
     if changed:
         upd = frame(list(changed))
@@ -585,18 +596,18 @@ def _after_frame(spec: TableSpec, current: pl.DataFrame, after_rows: dict, chang
         out = out.with_columns([pl.when(pl.col("__hit")).then(pl.col(c + "__new")).otherwise(pl.col(c)).alias(c)
                                 for c in cols if c != key]).select(cols)
     if ins.height:
-        out = pl.concat([out, ins.select(cols).cast(dict(current.schema), strict=False)], how="vertical_relaxed")
+        out = pl.concat([out, ins.select(cols).cast(current.schema, strict=False)], how="vertical_relaxed")
     return out
 
 
-def _typed_frame(spec: TableSpec, rows: list[dict], cols: list[str]) -> pl.DataFrame:
+def _typed_frame(spec: TableSpec, rows: list[Row], cols: list[str]) -> pl.DataFrame:
     schema = {}
     for c in cols:
         schema[c] = pl.Int64 if c == spec.key else _POLARS_TYPES[spec.column(c).kind]
     return pl.DataFrame([{c: r.get(c) for c in cols} for r in rows], schema=schema, orient="row")
 
 
-def _norm(v):
+def _norm(v: Any) -> Any:
     if isinstance(v, Decimal):
         return v.normalize()
     if isinstance(v, float):
@@ -618,9 +629,11 @@ def cap_errors(errors: list[CellError]) -> list[CellError]:
     return errors
 
 
-def _parse_rows(spec: TableSpec, rows: Iterable[tuple[object, dict]], refs, row_number) -> tuple[dict, list[CellError]]:
+def _parse_rows(spec: TableSpec, rows: Iterable[tuple[Any, Row]], refs: Refs,
+                row_number: RowNumber) -> tuple[dict[Any, Row], list[CellError]]:
     """Parse every cell; stops reading once more than MAX_ERRORS errors were found."""
-    parsed, errors = {}, []
+    parsed: dict[Any, Row] = {}
+    errors: list[CellError] = []
     for k, raw in rows:
         if len(errors) > MAX_ERRORS:
             break
@@ -646,12 +659,12 @@ def _parse_rows(spec: TableSpec, rows: Iterable[tuple[object, dict]], refs, row_
 _TEXT_PLAIN = r"^[\s\x1c-\x1f']|[\s\x1c-\x1f]$|\x00"
 
 
-def _parse_column(col: Column, s: pl.Series, refs) -> values.Parsed:
+def _parse_column(col: Column, s: pl.Series, refs: Refs) -> values.Parsed:
     """`parse_value` over a column: the common spellings take a vectorised path, every other
     cell goes through `parse_value` once per distinct value (so the result is the same)."""
     dtype = _POLARS_TYPES[col.kind]
 
-    def one(v):
+    def one(v: object) -> Any:
         out, err = parse_value(col, v, refs)
         if err:
             raise values.BadValue(err)
@@ -697,7 +710,8 @@ def _parse_column(col: Column, s: pl.Series, refs) -> values.Parsed:
     return values.by_distinct(s, one, dtype)
 
 
-def _parse_frame(spec: TableSpec, df: pl.DataFrame, keep: tuple, refs, row_number) -> tuple[pl.DataFrame, list[CellError]]:
+def _parse_frame(spec: TableSpec, df: pl.DataFrame, keep: tuple[int, ...], refs: Refs,
+                 row_number: RowNumber) -> tuple[pl.DataFrame, list[CellError]]:
     """Parse the rows `keep` (indexes into `df`) column by column: a frame of typed columns
     ("__i" = the row index) and the cell errors in row order (at most MAX_ERRORS + 1 per column,
     enough to show the first ones)."""
@@ -724,7 +738,7 @@ def _parse_frame(spec: TableSpec, df: pl.DataFrame, keep: tuple, refs, row_numbe
     return pl.DataFrame(out), [e for *_, e in found]
 
 
-def hidden_column_errors(spec: TableSpec, user: User, names, row) -> list[CellError]:
+def hidden_column_errors(spec: TableSpec, user: User, names: Iterable[str], row: int | None) -> list[CellError]:
     """A column the user may not see (身份证号, salary items without salary.read) may not be
     written by them either: a blind overwrite, and an import preview would show the old value."""
     out = []
@@ -736,7 +750,7 @@ def hidden_column_errors(spec: TableSpec, user: User, names, row) -> list[CellEr
     return out
 
 
-def save(db, user: User, spec: TableSpec, changes: Changes, *, kind: str = "edit",
+def save(db: Database, user: User, spec: TableSpec, changes: Changes, *, kind: str = "edit",
          description: str | None = None) -> SaveResult:
     """Save edits from the table editor in one transaction (all or nothing)."""
     require(user, spec.perm)
@@ -747,7 +761,7 @@ def save(db, user: User, spec: TableSpec, changes: Changes, *, kind: str = "edit
     if hidden := hidden_column_errors(spec, user, touched, None):
         raise ValidationFailed("没有保存任何修改：", hidden)
 
-    def row_number(k):
+    def row_number(k: Any) -> Any:
         return changes.row_numbers.get(k, k)
 
     with db.write() as cur:
@@ -799,7 +813,7 @@ class ImportPreview:
     needs_confirmation: bool = False
     # key → version of every row the import would write, as checked: pass it back as
     # `expect_versions` on commit so a save in between is never overwritten
-    seen_versions: dict = field(default_factory=dict)
+    seen_versions: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -814,9 +828,10 @@ class ImportPreview:
                                           "说明": pl.String}, orient="row")
 
 
-def map_headers(spec: TableSpec, frame) -> tuple[pl.DataFrame, list[CellError]]:
+def map_headers(spec: TableSpec, frame: Frame) -> tuple[pl.DataFrame, list[CellError]]:
     hm = spec.header_map()
-    errors, rename = [], {}
+    errors: list[CellError] = []
+    rename: dict[str, str] = {}
     for col in frame.df.columns:
         name = hm.get(col.strip())
         if name is None:
@@ -848,9 +863,9 @@ UNVERSIONED_HOW = "文件没有版本号"
 BY_NAME_HOW = "按{label}匹配"
 
 
-def import_frame(db, user: User, spec: TableSpec, frame, *, commit: bool = False,
+def import_frame(db: Database, user: User, spec: TableSpec, frame: Frame, *, commit: bool = False,
                  kind: str = "import", description: str | None = None, match_by_name: bool = False,
-                 confirm_overwrite: bool = False, expect_versions: dict | None = None) -> ImportPreview:
+                 confirm_overwrite: bool = False, expect_versions: dict[Any, Any] | None = None) -> ImportPreview:
     """Dry run (commit=False) or all-or-nothing import of a file already read by fileio.
 
     Rows with an existing 编号 update that row; rows without one are new — or, only when
@@ -912,7 +927,7 @@ def _unconfirmed() -> CellError:
 
 
 class _Refused(Exception):
-    def __init__(self, preview):
+    def __init__(self, preview: ImportPreview):
         self.preview = preview
 
 
@@ -920,9 +935,9 @@ class _ImportContext:
     """What one import keeps between its dry run and its commit: the file's rows, and the
     parsed values (parsing is the slow part: done once unless the references changed)."""
 
-    def __init__(self, spec, frame, df: pl.DataFrame, match_by_name):
+    def __init__(self, spec: TableSpec, frame: Frame, df: pl.DataFrame, match_by_name: bool):
         self.spec, self.frame, self.df, self.match_by_name = spec, frame, df, match_by_name
-        self.parsed_for: tuple | None = None   # (refs fingerprint, matched rows) of `parsed`
+        self.parsed_for: tuple[Any, ...] | None = None   # (refs fingerprint, matched rows) of `parsed`
         self.parsed: pl.DataFrame = pl.DataFrame()  # "__i" (row index) + parsed columns
         self.parse_errors: list[CellError] = []
 
@@ -935,20 +950,21 @@ class _ImportContext:
             return [_blank(v) for v in s.to_list()]
         return (s.is_null() | s.str.contains(r"^[\s\x1c-\x1f]*$")).to_list()
 
-    def column(self, name: str | None) -> list:
+    def column(self, name: str | None) -> list[Any]:
         n = self.df.height
         return self.df[name].to_list() if name and name in self.df.columns else [None] * n
 
-    def row_number(self, k):
+    def row_number(self, k: Any) -> Any:
         return self.frame.row_number(k) if isinstance(k, int) else k
 
 
-def _refs_fingerprint(refs) -> tuple:
+def _refs_fingerprint(refs: Refs) -> tuple[Any, ...]:
     return tuple(sorted((name, tuple(sorted(r["by_label"].items()))) for name, r in refs.items()))
 
 
-def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, description, *, write: bool,
-                 expect_versions: dict | None = None, validate: bool = True,
+def _import_pass(cur: Cursor, user: User, spec: TableSpec, ctx: _ImportContext, warnings: list[str], kind: str,
+                 description: str | None, *, write: bool,
+                 expect_versions: dict[Any, Any] | None = None, validate: bool = True,
                  confirm_overwrite: bool = True) -> ImportPreview:
     row_number = ctx.row_number
     raw_keys, raw_versions, raw_nat = ctx.column(spec.key), ctx.column("version"), ctx.column(spec.natural_key)
@@ -959,8 +975,11 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
     by_nat = (dict(zip(current[nat].cast(pl.String).to_list(), current[spec.key].to_list())) if nat else {})
     nat_label = spec.column(nat).label if nat else ""
     errs: list[CellError] = []
-    seen_keys, targets, insert_idx, how = {}, {}, [], {}
-    file_versions: dict = {}
+    seen_keys: dict[int, int] = {}
+    targets: dict[int, int] = {}
+    insert_idx: list[int] = []
+    how: dict[int, str] = {}
+    file_versions: dict[int, int] = {}
     key_blank, nat_blank = ctx.blanks(spec.key), ctx.blanks(nat)
     for i, k in enumerate(raw_keys):
         target = None
@@ -1045,7 +1064,7 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
     numbers = {t: row_number(i) for t, i in seen_keys.items()}
     numbers.update(zip(new_keys, [row_number(i) for i in insert_idx], strict=True))
 
-    def number(k):
+    def number(k: Any) -> Any:
         return numbers.get(k, k)
 
     # optimistic lock: rows changed since the file was exported
@@ -1099,18 +1118,18 @@ def _import_pass(cur, user, spec, ctx: _ImportContext, warnings, kind, descripti
                          changes=changes, needs_confirmation=needs, seen_versions=dict(result.versions))
 
 
-def _row_dict(frame: pl.DataFrame, spec: TableSpec, k) -> dict:
+def _row_dict(frame: pl.DataFrame, spec: TableSpec, k: Any) -> Row:
     hit = frame.filter(pl.col(spec.key) == k)
     return hit.row(0, named=True) if hit.height else {}
 
 
-def _name_of(spec: TableSpec, row: dict, k) -> str:
+def _name_of(spec: TableSpec, row: Row, k: Any) -> str:
     if spec.natural_key and row.get(spec.natural_key) not in (None, ""):
         return str(row[spec.natural_key])
     return f"编号 {k}"
 
 
-def _last_writers(cur, spec: TableSpec, keys: list) -> dict:
+def _last_writers(cur: Cursor, spec: TableSpec, keys: list[Any]) -> dict[Any, str]:
     """key → 「姓名 于 11-23 10:32」 for the last save of each row."""
     register_keys(cur, "who_keys", keys)
     try:
@@ -1123,7 +1142,7 @@ def _last_writers(cur, spec: TableSpec, keys: list) -> dict:
     return {k: f"{name or '其他人'}{(' 于 ' + at.strftime('%m-%d %H:%M')) if at else ''}" for k, name, at in rows}
 
 
-def _rows_at_versions(cur, spec: TableSpec, versions: dict) -> dict:
+def _rows_at_versions(cur: Cursor, spec: TableSpec, versions: dict[Any, Any]) -> dict[int, Row]:
     """The rows as they were at the given versions (as exported), from the audit history:
     the state before or after a logged change carries its version. Missing when unknown."""
     import json
@@ -1147,7 +1166,7 @@ def _rows_at_versions(cur, spec: TableSpec, versions: dict) -> dict:
     return out
 
 
-def _from_json(spec: TableSpec, name: str, v):
+def _from_json(spec: TableSpec, name: str, v: Any) -> Any:
     """A value of an audit JSON row back in the type the parser gives."""
     if v is None:
         return None
@@ -1168,7 +1187,7 @@ def _from_json(spec: TableSpec, name: str, v):
     return str(v)
 
 
-def display_value(col: Column, v, refs: dict | None = None, new_labels: dict | None = None) -> str:
+def display_value(col: Column, v: Any, refs: Refs | None = None, new_labels: dict[Any, str] | None = None) -> str:
     """A stored value as the user sees it (labels, names, 是/否); blank shows as （空）."""
     if v is None or (isinstance(v, str) and v == ""):
         return "（空）"
@@ -1190,7 +1209,8 @@ def display_value(col: Column, v, refs: dict | None = None, new_labels: dict | N
     return str(v)
 
 
-def _row_changes(cur, spec: TableSpec, diffs: dict, current: pl.DataFrame, refs, number, how) -> list[RowChange]:
+def _row_changes(cur: Cursor, spec: TableSpec, diffs: dict[Any, dict[str, tuple[Any, Any]]], current: pl.DataFrame,
+                 refs: Refs, number: RowNumber, how: dict[int, str]) -> list[RowChange]:
     new_labels = {}
     for _name, r in refs.items():
         new_labels.update({v: k for k, v in r["by_label"].items() if isinstance(v, int) and v < 0})
@@ -1204,7 +1224,7 @@ def _row_changes(cur, spec: TableSpec, diffs: dict, current: pl.DataFrame, refs,
     return out
 
 
-def export_frame(db, user: User, spec: TableSpec) -> pl.DataFrame:
+def export_frame(db: Database, user: User, spec: TableSpec) -> pl.DataFrame:
     """The table with Chinese headers and labels, ready for xlsx; import takes it back. The
     last column, `VERSION_LABEL`, is each row's version: an import of this file will not undo
     a change saved after the export."""
@@ -1224,7 +1244,7 @@ def search_columns(spec: TableSpec) -> list[Column]:
     return [c for c in spec.columns if c.kind == "text" and not c.sensitive and not c.hidden]
 
 
-def distinct_values(db, spec: TableSpec, column: str) -> list:
+def distinct_values(db: Database, spec: TableSpec, column: str) -> list[Any]:
     """The values a column holds (no blanks), sorted: the choices of a filter box. `column`
     must be one of the spec's columns (never user text in SQL)."""
     col = spec.column(column)
@@ -1234,12 +1254,13 @@ def distinct_values(db, spec: TableSpec, column: str) -> list:
         ).fetchall()]
 
 
-def query(db, user: User, spec: TableSpec, *, search: str | None = None,
+def query(db: Database, user: User, spec: TableSpec, *, search: str | None = None,
           filters: dict[str, object] | None = None, offset: int = 0,
           limit: int | None = 500) -> tuple[pl.DataFrame, int]:
     """One page of rows matching a search text (over text columns) and equality filters on
     choice/ref columns. User text only ever travels as a bound parameter."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if search and search.strip():
         text_cols = [c.name for c in search_columns(spec)]
         if text_cols:
