@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import BadInput, DangjianError
 from ..fileio import TEXT_EXTS, read_frame, write_frame
@@ -28,8 +29,11 @@ from ..observation.model import ORG_COLUMNS, PLAN_COLUMNS
 from ..observation.solver import solve
 from ..observation.views import plan_frame
 
+if TYPE_CHECKING:
+    from .db import Subparsers
 
-def register(subparsers) -> None:
+
+def register(subparsers: Subparsers) -> None:
     group = subparsers.add_parser("observe", help="观摩互进", description="观摩互进：排出观摩活动安排")
     sub = group.add_subparsers(dest="command", required=True, parser_class=type(group))
     p = sub.add_parser(
@@ -63,9 +67,15 @@ def _int_arg(text: str | None, option: str) -> int | None:
     return n
 
 
-def run_plan(args) -> int:
-    days = _int_arg(args.days, "--days")
-    slots = _int_arg(args.slots_per_day, "--slots-per-day")
+def _required_int(text: str, option: str) -> int:
+    n = _int_arg(text, option)
+    assert n is not None  # argparse made the option required
+    return n
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    days = _required_int(args.days, "--days")
+    slots = _required_int(args.slots_per_day, "--slots-per-day")
     visits = _int_arg(args.visits, "--visits")
     seed = int(args.seed) if re.fullmatch(r"\d+", args.seed or "") else 0
     out = Path(args.output)

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from ..contracts import Dataset, Field
 
+if TYPE_CHECKING:
+    from ..auth import User
+    from ..db import Database
 
-def _dataset_scores(db, user) -> pl.DataFrame:
+
+def _dataset_scores(db: Database, user: User) -> pl.DataFrame:
     with db.read() as cur:
-        return cur.sql("""
+        df: pl.DataFrame = cur.sql("""
             SELECT e.name AS event, s.delegation, o.name AS host, o.street AS host_street,
                    sum(CAST(s.score AS DOUBLE)) AS score
             FROM obs_scores s JOIN obs_events e ON e.id = s.event_id JOIN orgs o ON o.id = s.host_org_id
             GROUP BY ALL ORDER BY 1, 2, 3""").pl()
+    return df
 
 
 SCORES = Dataset(

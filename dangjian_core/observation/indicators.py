@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import TYPE_CHECKING
+
 import polars as pl
 
+if TYPE_CHECKING:
+    from ..db import Cursor
 
-def observation_score_by_org(cur, period) -> pl.DataFrame:
+
+def observation_score_by_org(cur: Cursor, period: date) -> pl.DataFrame:
     """Indicator provider for 述职评议 ("observation_score"): for every org that hosted the
     latest scored observation event on or before `period`, its mean score on a 0–100 scale
     (each delegation's item total ÷ the rubric's total points × 100, averaged over the

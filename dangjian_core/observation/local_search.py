@@ -57,19 +57,24 @@ def improve_bip(I: Instance, B: Assignment, deadline: float) -> None:
             return
 
 
-def _chain(I: Instance, B: Assignment, d0: int, h0: int, maxlen: int, deadline: float):
+Chain = tuple[list[int], list[int]]  # the delegations of an ejection chain and the hosts they take
+
+
+def _chain(I: Instance, B: Assignment, d0: int, h0: int, maxlen: int,
+           deadline: float) -> tuple[Chain | None, tuple[int, ...]]:
     """Best improving ejection chain starting with d0 giving up h0: d0 takes t0 from d1, d1
     takes t1 from d2, …; it closes when a delegation takes h0 back (a cycle: loads unchanged)
     or ends at a host with spare capacity (h0 loses a visit, that host gains one). Every
     delegation and host appears once, so the parts of the cost change simply add up."""
-    best, bdelta = None, ZERO7
+    best: Chain | None = None
+    bdelta: tuple[int, ...] = ZERO7
     load, u = B.load, I.u
     stack_d: list[int] = []
     stack_t: list[int] = []
     used_d = {d0}
     used_h = {h0}
 
-    def dfs(d: int, g: int, acc: tuple, depth: int) -> None:
+    def dfs(d: int, g: int, acc: tuple[int, ...], depth: int) -> None:
         nonlocal best, bdelta
         if time.perf_counter() > deadline:
             return
@@ -110,7 +115,7 @@ def _chain(I: Instance, B: Assignment, d0: int, h0: int, maxlen: int, deadline: 
     return best, bdelta
 
 
-def _apply_chain(B: Assignment, h0: int, chain) -> None:
+def _apply_chain(B: Assignment, h0: int, chain: Chain) -> None:
     ds, ts = chain
     gives = [h0] + ts[:-1]
     for d, g in zip(ds, gives):
@@ -150,7 +155,7 @@ def improve_timetable(I: Instance, tt: Timetable, deadline: float) -> None:
     lockcell = tt.lockcell
     EPS = 1e-7
 
-    def better(t7, dd):
+    def better(t7: tuple[int, ...], dd: float) -> bool:
         if t7 != ZERO7:
             return t7 < ZERO7
         return dd < -EPS

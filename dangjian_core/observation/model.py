@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import BadInput
 
@@ -109,11 +110,11 @@ class Problem:
     days: int
     slots_per_day: int
     visits_per_delegation: int
-    previous_pairs: frozenset = frozenset()
+    previous_pairs: frozenset[tuple[str, str]] = frozenset()
     slot_times: Sequence[str] | None = None
-    previous_street_pairs: frozenset | None = None
+    previous_street_pairs: frozenset[tuple[str, str]] | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         mode = _MODE_ALIASES.get(str(self.mode).strip().lower()) or _MODE_ALIASES.get(str(self.mode).strip())
         if mode is None:
             raise BadInput(f"观摩方式「{self.mode}」无法识别，应为 internal（街道内部观摩）、"
@@ -161,7 +162,7 @@ class Problem:
             return self.slot_times[slot - 1]
         return self.slot_times[(day - 1) * self.slots_per_day + slot - 1]
 
-    def street_pairs_previous(self) -> frozenset:
+    def street_pairs_previous(self) -> frozenset[tuple[str, str]]:
         """(delegation street, host street) pairs of the previous round."""
         if self.previous_street_pairs is not None:
             return self.previous_street_pairs
@@ -182,7 +183,7 @@ class Visit:
 @dataclass
 class Plan:
     visits: list[Visit]
-    summary: dict = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 def allowed_hosts(problem: Problem, d: Delegation) -> list[int]:

@@ -155,7 +155,7 @@ def solve(P: Problem, locked: Sequence[Visit] | None = None, *, seed: int = 0,
     return Plan(visits, summarise(P, visits, travel_bound=travel_bound))
 
 
-def _exact_pass(P: Problem, visits: list[Visit], budget: float):
+def _exact_pass(P: Problem, visits: list[Visit], budget: float) -> tuple[list[Visit], float | None]:
     """Column generation over day-routes and an integer program over the routes it found
     (bound). → (visits, proven travel bound or None). The integer plan replaces
     the heuristic one only when it is valid, its objectives 0–3 are not worse and its travel

@@ -42,7 +42,7 @@ def delegation_names(problem: Problem) -> dict[str, str]:
     return {d.id: (d.name or d.id) for d in problem.delegations}
 
 
-def plan_table(problem: Problem, visits, locked=()) -> pl.DataFrame:
+def plan_table(problem: Problem, visits: Iterable[Visit], locked: Iterable[Visit] = ()) -> pl.DataFrame:
     """One row per visit in Chinese: 天, 时段, 开始时间, 观摩团, 观摩点, 所在街道, 手工安排."""
     df = plan_frame(problem, visits, full=True)
     names = delegation_names(problem)
@@ -63,13 +63,13 @@ def slot_labels(problem: Problem) -> list[tuple[int, int, str]]:
     return out
 
 
-def grid_frame(problem: Problem, visits) -> pl.DataFrame:
+def grid_frame(problem: Problem, visits: Iterable[Visit]) -> pl.DataFrame:
     """The plan as a slot × delegation grid: column 时段, then one column per delegation (its
     name) holding the host's name (empty: no visit in that slot)."""
     hname = {h.org_id: h.name for h in problem.hosts}
     names = delegation_names(problem)
     at = {(v.day, v.slot, v.delegation): hname.get(v.host_org_id, v.host_org_id) for v in visits}
-    data = {"时段": [lab for _, _, lab in slot_labels(problem)]}
+    data: dict[str, list[str | None]] = {"时段": [lab for _, _, lab in slot_labels(problem)]}
     for d in problem.delegations:
         data[names[d.id]] = [at.get((day, slot, d.id)) for day, slot, _ in slot_labels(problem)]
     return pl.DataFrame(data, schema={c: pl.String for c in data})
