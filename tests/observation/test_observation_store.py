@@ -265,3 +265,15 @@ def test_printable_plan_shows_the_grid_and_one_page_per_delegation(ddb):
         assert f"<h2>{name} 观摩路线</h2>" in page
     hosts = {h.org_id: h.name for h in P.hosts}
     assert all(f"<td>{hosts[v.host_org_id]}</td>" in page for v in vs)
+
+
+def test_an_org_that_hosted_an_event_cannot_be_deleted(ddb):
+    from dangjian_core import orgs, tables
+
+    host = int(store.hosts(ddb, 1)["org_id"][0])
+    with ddb.read() as cur:
+        v = cur.execute("SELECT version FROM orgs WHERE id = ?", [host]).fetchone()[0]
+    with pytest.raises(ValidationFailed) as e:
+        tables.save(ddb, EDITOR, orgs.SPEC, tables.Changes(deletes=[host], versions={host: v}, row_numbers={host: 2}))
+    assert any("是观摩活动的观摩点，不能删除" in x.message for x in e.value.errors)
+    assert host in store.hosts(ddb, 1)["org_id"].to_list()
