@@ -28,19 +28,8 @@ if __package__ in (None, ""):  # run as a script: make the repo importable
 
 from dangjian_core.observation.rules import check_plan, plan_cost  # noqa: E402
 from dangjian_core.observation.solver import solve  # noqa: E402
-from tests.observation.instances import INSTANCES  # noqa: E402
+from tests.observation.instances import BEFORE, INSTANCES  # noqa: E402
 
-# objectives 1–3 of the solver before the travel work (tests/observation/test_observation_travel.py)
-BEFORE = {
-    "small_cross_5x10": (0, 25, 0, 2, 0, 0, 15),
-    "medium_cross_10x49": (0, 30, 0, 2, 0, 0, 30),
-    "medium_cross_10x49_prev": (0, 30, 0, 2, 0, 0, 30),
-    "district_15x8": (0, 255, 0, 0, 0, 0, 45),
-    "city_cross_30x600": (0, 180, 0, 0, 0, 0, 180),
-    "city_cross_30x600_prev": (0, 180, 0, 0, 0, 0, 180),
-    "city_district_30x15": (0, 2160, 0, 0, 0, 0, 180),
-    "city_internal_450x150": (0, 12150, 0, 594, 0, 0, 0),
-}
 SEEDS = (0, 1)
 
 

@@ -41,7 +41,7 @@ from collections import defaultdict
 import numpy as np
 
 from .model import Problem, Visit, allowed_hosts
-from .rules import plan_cost, water_level
+from .rules import load_groups, plan_cost, water_level
 
 R_EARTH = 6371.0088
 MANY = 10  # columns added per (delegation, day) and pricing round
@@ -119,21 +119,8 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
         usable.append(np.array(ok, dtype=int))
 
     # --- load rows
-    n_allowed = np.zeros(H, dtype=int)
-    for a in allowed:
-        n_allowed[a] += 1
-    u = [int(min(cap[i] * T, n_allowed[i])) for i in range(H)]
+    u, groups, demand = load_groups(P)
     k = P.visits_per_delegation
-    groups: dict = defaultdict(list)
-    demand: dict = defaultdict(int)
-    if P.mode == "internal":
-        for i, h in enumerate(P.hosts):
-            groups[h.street].append(i)
-        for dd in P.delegations:
-            demand[dd.street] += k
-    else:
-        groups["*"] = list(range(H))
-        demand["*"] = k * D
     load_lo = np.zeros(H, dtype=int)
     load_hi = np.full(H, -1, dtype=int)
     mins = [_min_sq([u[i] for i in idx], demand[g]) for g, idx in groups.items()]

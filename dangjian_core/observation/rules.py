@@ -245,8 +245,10 @@ def water_level(us: list[int], total: int) -> int:
     return lo
 
 
-def load_spread_bound(problem: Problem) -> int:
-    """Proven lower bound on max − min host load over all valid plans (module docstring)."""
+def load_groups(problem: Problem) -> tuple[list[int], dict[str, list[int]], Counter[str]]:
+    """(u, groups, demand): u_h, the most visits host h can receive (capacity × slots, and no more
+    than the delegations allowed there); the groups of hosts whose visit total is fixed (internal:
+    each street, otherwise all hosts, key "*") and that total per group."""
     P, T, k = problem, problem.slots, problem.visits_per_delegation
     n_allowed = [0] * len(P.hosts)
     for d in P.delegations:
@@ -254,7 +256,7 @@ def load_spread_bound(problem: Problem) -> int:
             n_allowed[i] += 1
     u = [min(h.capacity * T, n_allowed[i]) for i, h in enumerate(P.hosts)]
     groups: dict[str, list[int]] = defaultdict(list)
-    demand: Counter = Counter()
+    demand: Counter[str] = Counter()
     if P.mode == "internal":
         for i, h in enumerate(P.hosts):
             groups[h.street].append(i)
@@ -263,6 +265,12 @@ def load_spread_bound(problem: Problem) -> int:
     else:
         groups["*"] = list(range(len(P.hosts)))
         demand["*"] = k * len(P.delegations)
+    return u, groups, demand
+
+
+def load_spread_bound(problem: Problem) -> int:
+    """Proven lower bound on max − min host load over all valid plans (module docstring)."""
+    u, groups, demand = load_groups(problem)
     hi, lo = 0, None
     for g, idx in groups.items():
         V = demand[g]

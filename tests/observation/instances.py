@@ -98,3 +98,15 @@ INSTANCES = {
     "city_internal_450x150": ("city internal 450 × 150",
                               _p(lambda: city(30, 20, hosts_per_street=5, capacity=3), "internal", 1, 3), True),
 }
+
+# objectives 1–3 (plan_cost[:7]) of the solver before the travel work (commit 6da5641; seeds 0 and 1 agree)
+BEFORE = {  # (own street, Σ load², uncovered lagging, non-preferred, repeated pairs, street pairs, spread)
+    "small_cross_5x10": (0, 25, 0, 2, 0, 0, 15),
+    "medium_cross_10x49": (0, 30, 0, 2, 0, 0, 30),
+    "medium_cross_10x49_prev": (0, 30, 0, 2, 0, 0, 30),
+    "district_15x8": (0, 255, 0, 0, 0, 0, 45),
+    "city_cross_30x600": (0, 180, 0, 0, 0, 0, 180),
+    "city_cross_30x600_prev": (0, 180, 0, 0, 0, 0, 180),
+    "city_district_30x15": (0, 2160, 0, 0, 0, 0, 180),
+    "city_internal_450x150": (0, 12150, 0, 594, 0, 0, 0),
+}

@@ -15,18 +15,7 @@ from dangjian_core.observation.bound import travel_bound
 from dangjian_core.observation.model import Delegation, Host, Problem, Visit
 from dangjian_core.observation.rules import check_plan, plan_cost, route_length_km, summary_text
 from dangjian_core.observation.solver import solve
-from tests.observation.instances import INSTANCES
-
-BEFORE = {  # (own street, Σ load², uncovered lagging, non-preferred, repeated pairs, street pairs, spread)
-    "small_cross_5x10": (0, 25, 0, 2, 0, 0, 15),
-    "medium_cross_10x49": (0, 30, 0, 2, 0, 0, 30),
-    "medium_cross_10x49_prev": (0, 30, 0, 2, 0, 0, 30),
-    "district_15x8": (0, 255, 0, 0, 0, 0, 45),
-    "city_cross_30x600": (0, 180, 0, 0, 0, 0, 180),
-    "city_cross_30x600_prev": (0, 180, 0, 0, 0, 0, 180),
-    "city_district_30x15": (0, 2160, 0, 0, 0, 0, 180),
-    "city_internal_450x150": (0, 12150, 0, 594, 0, 0, 0),
-}
+from tests.observation.instances import BEFORE, INSTANCES
 
 
 @pytest.mark.parametrize("name", list(INSTANCES))
