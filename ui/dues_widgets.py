@@ -704,9 +704,8 @@ def charts_panel(db, user: User, calc, org_id) -> None:
     if not series.height:
         st.info("所选期间没有花名册数据。")
         return
-    groups = series.group_by("grp").agg(pl.col("due_fen").sum()).sort("due_fen", descending=True)["grp"].head(30).to_list()
-    rate = series.filter(pl.col("grp").is_in(groups)).select(pl.col("grp").alias(group), pl.col("month").alias("月份"),
-                                                              pl.col("rate").alias("收缴率"))
+    groups, top = dues_charts.top_groups(series)
+    rate = top.select(pl.col("grp").alias(group), pl.col("month").alias("月份"), pl.col("rate").alias("收缴率"))
     months = sorted(rate["月份"].unique().to_list())
     heat = alt.Chart(rate.to_pandas()).mark_rect().encode(
         x=alt.X("月份:O", sort=months, title="月份"), y=alt.Y(f"{group}:N", sort=groups, title=group),
@@ -716,8 +715,7 @@ def charts_panel(db, user: User, calc, org_id) -> None:
     _show_chart(heat, rate, f"各{group}逐月党费收缴率", "dues_rate")
 
     key = "street" if by == "street" else "org"
-    arrears = (calc.orgs.group_by(key).agg(pl.col("arrears_fen").sum(), pl.col("owing").sum())
-               .filter(pl.col("arrears_fen") > 0).sort("arrears_fen", descending=True).head(20))
+    arrears = dues_arrears.arrears_by_group(calc, key)
     a = arrears.select(pl.col(key).alias(group), yuan_col("arrears_fen", "欠缴金额"), pl.col("owing").alias("欠缴人数"))
     bar = alt.Chart(a.to_pandas()).mark_bar().encode(
         x=alt.X("欠缴金额:Q", title="欠缴金额（元）"), y=alt.Y(f"{group}:N", sort="-x", title=group),

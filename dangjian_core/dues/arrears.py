@@ -327,6 +327,12 @@ def arrears_orgs_frame(calc: BackCalc) -> pl.DataFrame:
         pl.col("rate").alias("收缴率（%）"))
 
 
+def arrears_by_group(calc: BackCalc, key: str, n: int = 20) -> pl.DataFrame:
+    """The `n` groups (`key`: "street" or "org") owing the most: key, arrears_fen, owing (members)."""
+    return (calc.orgs.group_by(key).agg(pl.col("arrears_fen").sum(), pl.col("owing").sum())
+            .filter(pl.col("arrears_fen") > 0).sort("arrears_fen", descending=True).head(n))
+
+
 def arrears_xlsx(calc: BackCalc) -> bytes:
     return fileio.xlsx_bytes({"按党组织汇总": arrears_orgs_frame(calc),
                               "欠缴党员": arrears_members_frame(calc, calc.members.filter(pl.col("arrears_fen") > 0)

@@ -37,6 +37,13 @@ def collection_series(db, user: User, start, end, *, org_id=None, by: str = "str
     return df.with_columns(rate=_rate_expr())
 
 
+def top_groups(series: pl.DataFrame, n: int = 30) -> tuple[list[str], pl.DataFrame]:
+    """The `n` groups of a `collection_series` frame with the largest dues (largest first) and
+    the series' rows of those groups: what the rate heat map shows."""
+    groups = series.group_by("grp").agg(pl.col("due_fen").sum()).sort("due_fen", descending=True)["grp"].head(n).to_list()
+    return groups, series.filter(pl.col("grp").is_in(groups))
+
+
 def amounts_by_category(db, user: User, start, end, *, org_id=None) -> pl.DataFrame:
     """category (Chinese, natural order), due_fen, paid_fen, member-months."""
     require(user, PERM_READ)

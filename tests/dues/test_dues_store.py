@@ -12,6 +12,7 @@ import pytest
 from dangjian_core import audit, auth, fileio, registry
 from dangjian_core.charts import datasets
 from dangjian_core.dues import arrears, indicators, payments, payroll, roll, voluntary
+from dangjian_core.dues import charts as dues_charts
 from dangjian_core.dues import demo as dues_demo
 from dangjian_core.dues import exports as dues_exports
 from dangjian_core.dues import model as dues_model
@@ -421,6 +422,8 @@ def test_back_calculation_warnings_and_totals(rolled):
     assert set(arrears.warning_list(calc, "flag")["member_no"]) == {"M1", "M3", "M5", "M6"}, "the others never paid"
     org = calc.orgs.filter(pl.col("org") == "测试第一党支部").row(0, named=True)
     assert org["arrears_fen"] == sum(r["arrears_fen"] for r in m.values() if r["org"] == "测试第一党支部")
+    top = arrears.arrears_by_group(calc, "org", n=1)  # the chart's "owing the most" bars
+    assert top.height == 1 and top["arrears_fen"][0] == calc.orgs["arrears_fen"].max() > 0
     assert count(rolled, "members") == n_members, "nothing removes anyone"
     assert dues_store.BRANCH_DECIDES.startswith("连续 6 个月")
     # the back-calculation uses the base in force each month, not the roll's stored amount
@@ -467,6 +470,10 @@ def test_chart_datasets_are_for_dues_readers_only(rolled):
     codes = {d.code for d in datasets.available_datasets(rolled, T)}
     assert {"dues_collection", "dues_by_category"} <= codes
     assert not {"dues_collection", "dues_by_category"} & {d.code for d in datasets.available_datasets(rolled, EDITOR)}
+    series = dues_charts.collection_series(rolled, T, "2024-01", "2024-12", by="org")
+    groups, top = dues_charts.top_groups(series, n=1)  # the rate heat map's rows
+    assert groups == [series.group_by("grp").agg(pl.col("due_fen").sum()).sort("due_fen")["grp"][-1]]
+    assert set(top["grp"]) == set(groups) and top.height == series.filter(pl.col("grp") == groups[0]).height
     df = datasets.load_frame(rolled, T, "dues_collection")
     assert df.height == 24 and df["due"].sum() > 0
     assert datasets.load_frame(rolled, T, "dues_by_category").height > 0
