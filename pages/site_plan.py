@@ -36,7 +36,7 @@ def due_table(df: pl.DataFrame) -> pl.DataFrame:
 tabs = st.tabs(["计划与完成", "到期与逾期", "督查提醒", "考评细则", "简报图表"], key="sp_tab", on_change="rerun")
 with tabs[0]:
     if tabs[0].open is not False:
-        p = W.read(db, db.generation, "plan", int(year))
+        p = W.read(db, store.plan, int(year))
         bc = p["by_category"]
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("计划创建", int(bc["planned"].sum()))
@@ -70,7 +70,7 @@ with tabs[0]:
             st.dataframe(shown, hide_index=True, placeholder="", width="stretch")
 with tabs[1]:
     if tabs[1].open is not False:
-        d = W.read(db, db.generation, "due_and_overdue", today=today, year=int(year))
+        d = W.read(db, store.due_and_overdue, today=today, year=int(year))
         st.markdown(f"**{year} 年应考评**：{d['due'].height} 个（创建单位当年考评、授牌次年考评、巩固提升按 1 或 2 年的年检周期）")
         st.dataframe(due_table(d["due"]), hide_index=True, placeholder="", width="stretch", height=min(36 * (d["due"].height + 1), 420))
         st.markdown(f"**已逾期**：{d['overdue'].height} 个（应考评年度已过而没有考评记录）")
@@ -78,7 +78,7 @@ with tabs[1]:
             st.dataframe(due_table(d["overdue"]), hide_index=True, placeholder="", width="stretch")
 with tabs[2]:
     if tabs[2].open is not False:
-        c = W.read(db, db.generation, "checks", today=today, year=int(year))
+        c = W.read(db, store.checks, today=today, year=int(year))
         ex = c["experiences"]
         short = int(ex["short"].sum())
         st.markdown(f"**典型经验**：每个责任单位每年至少总结 {model.MIN_EXPERIENCES} 篇示范点经验。"
@@ -100,7 +100,7 @@ with tabs[2]:
                      hide_index=True, placeholder="", width="stretch")
 with tabs[3]:
     if tabs[3].open is not False:
-        rubs = W.read(db, db.generation, "rubrics")
+        rubs = W.read(db, store.rubrics)
         st.caption("每年每个类别一套考评细则（「适用类别」留空为通用）：评分项的满分合计通常 100 分；加分项、扣分项填上限；"
                    "否决项不设分值，触发即不合格。已用于考评的细则条目会随考评记录一起保存，之后修改细则不影响已有考评。")
         table_editor(db, user, specs.RUBRICS_SPEC, key="rubrics", page_size=100)
@@ -126,12 +126,12 @@ with tabs[3]:
 with tabs[4]:
     if tabs[4].open is not False:
         st.caption("图表可在右上角菜单中另存为图片；Excel 数据在各页面表格右上角下载。")
-        over = W.read(db, db.generation, "status_over_years")
-        a = W.read(db, db.generation, "assessments", None)
+        over = W.read(db, store.status_over_years)
+        a = W.read(db, store.assessments, None)
         c1, c2 = st.columns(2)
         c1.altair_chart(sites_charts.status_over_years(over), width="stretch")
         c2.altair_chart(sites_charts.category_over_years(over), width="stretch")
-        st.altair_chart(sites_charts.plan_over_years(W.read(db, db.generation, "plan_years")), width="stretch")
+        st.altair_chart(sites_charts.plan_over_years(W.read(db, store.plan_years)), width="stretch")
         years = sorted(a["year"].unique().to_list()) if a.height else [int(year)]
         span = st.select_slider("考评年度范围", years, value=(years[0], years[-1]), key="sp_span") \
             if len(years) > 1 else (years[0], years[0])

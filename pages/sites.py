@@ -51,7 +51,7 @@ st.caption(f"共 {view.height} 条。状态只能通过「确定为创建单位�
 
 if can:
     with st.expander("申报新的创建单位"):
-        cand = W.read(db, db.generation, "open_candidates")
+        cand = W.read(db, store.open_candidates)
         with st.form("apply_form", clear_on_submit=True):
             a1, a2, a3 = st.columns([3, 1, 1])
             names = dict(zip(cand["id"].to_list(), (cand["name"] + "（" + cand["street"] + "）").to_list()))
@@ -98,7 +98,7 @@ if site["overdue"]:
 tabs = st.tabs(["概况与联系人", "记录考评", "考评记录", "创建档案", "结对"], key="site_tab", on_change="rerun")
 with tabs[0]:
     if tabs[0].open is not False:
-        rounds = W.read(db, db.generation, "rounds_of_org", site["org_id"])
+        rounds = W.read(db, store.rounds_of_org, site["org_id"])
         if rounds.height > 1:
             st.caption("历次创建：" + "；".join(f"{r['creation_year']} 年 {R.status_label(r['status'])}"
                                             for r in rounds.iter_rows(named=True)))
@@ -134,7 +134,7 @@ with tabs[2]:
         W.history(db, user, site)
 with tabs[3]:
     if tabs[3].open is not False:
-        ev = W.read(db, db.generation, "events", site["org_id"])
+        ev = W.read(db, store.events, site["org_id"])
         this_year = ev.filter(pl.col("event_date").dt.year() == today.year)
         m1, m2, m3 = st.columns(3)
         m1.metric(f"{today.year} 年督查指导", f"{(this_year['kind'] == 'guidance_visit').sum()} 次")
@@ -159,7 +159,7 @@ with tabs[4]:
     if tabs[4].open is not False:
         W.scoped_editor(db, user, specs.PAIRINGS_SPEC, key=f"pair_{site['org_id']}",
                         fixed={"site_org_id": site["org_id"]})
-        sugg = W.read(db, db.generation, "pairing_suggestions", site["org_id"])
+        sugg = W.read(db, store.pairing_suggestions, site["org_id"])
         st.markdown("**结对建议**：就近的后进党组织（5 公里内；无坐标时按同一街道）")
         if not sugg:
             st.caption("附近没有尚未结对的后进党组织。")

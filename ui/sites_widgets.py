@@ -28,9 +28,14 @@ def site_list(_db, generation: int, today: str) -> pl.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def read(_db, generation: int, name: str, *args, **kwargs):
-    """Any read function of dangjian_core.sites.store by name, cached per generation and args."""
-    return getattr(store, name)(_db, *args, **kwargs)
+def _read(_db, _fn, generation: int, name: str, args: tuple, kwargs: tuple):
+    return _fn(_db, *args, **dict(kwargs))
+
+
+def read(db, fn, *args, **kwargs):
+    """A read function of the core (e.g. `store.plan`), cached per db.generation, function and
+    arguments — the function itself is called, never looked up by name."""
+    return _read(db, fn, db.generation, f"{fn.__module__}.{fn.__qualname__}", args, tuple(sorted(kwargs.items())))
 
 
 def sites_now(db) -> pl.DataFrame:
@@ -203,7 +208,7 @@ def assessment_entry(db, user: User, site: dict) -> None:
     c2.metric("考评阶段", stage)
     c3.caption(f"应考评年度：{site['due_year']}；年检周期 {site['inspection_interval']} 年。考评结果由得分自动计算："
                "总分达到合格线且没有触发否决项为合格。")
-    rub, template = read(db, db.generation, "rubric_for", int(year), site["category"])
+    rub, template = read(db, store.rubric_for, int(year), site["category"])
     if rub is None:
         st.warning(f"{year} 年还没有适用于「{CATEGORIES.get(site['category'])}」的考评细则："
                    "请先在「年度计划与考评 → 考评细则」中建立。")
@@ -278,7 +283,7 @@ def assessment_entry(db, user: User, site: dict) -> None:
 
 def history(db, user: User, site: dict) -> None:
     """All assessments of this org (every round), one sheet's lines, and undo of the latest."""
-    a = read(db, db.generation, "assessments", None)
+    a = read(db, store.assessments, None)
     a = a.filter(pl.col("org_id") == site["org_id"])
     if a.height == 0:
         st.caption("还没有考评记录。")
@@ -294,7 +299,7 @@ def history(db, user: User, site: dict) -> None:
     ids = a["id"].to_list()
     pick = st.selectbox("查看评分明细", ids, index=len(ids) - 1, key=f"hist_pick_{site['id']}",
                         format_func=lambda i: f"{a.filter(pl.col('id') == i)['year'][0]} 年度考评")
-    ln = read(db, db.generation, "assessment_lines", pick)
+    ln = read(db, store.assessment_lines, pick)
     st.dataframe(ln.select(pl.col("seq").alias("序号"), label(ln, "kind", R.LINE_KINDS).alias("类型"),
                            pl.col("item").alias("考评项目"), pl.col("max_points").cast(pl.Float64).alias("满分"),
                            pl.col("self_score").cast(pl.Float64).alias("自评分"),
@@ -334,7 +339,7 @@ def attachments(db, ev: pl.DataFrame, limit: int = 12, previews: int = 4) -> Non
 
 # -- the org tree --------------------------------------------------------------------------------
 def org_tree(db) -> None:
-    tree = read(db, db.generation, "org_tree")
+    tree = read(db, store.org_tree)
     streets = sorted(s for s in tree["street"].unique().to_list() if s)
     street = st.selectbox("街道/系统", streets, key="tree_street")
     part = tree.filter(pl.col("street") == street)
