@@ -31,23 +31,29 @@ empty. Bad input → exit 2 naming file, row, column, value and what was expecte
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from .. import values
 from ..errors import BadInput, CellError, DangjianError
-from ..fileio import TEXT_EXTS, read_frame, write_frame
+from ..fileio import TEXT_EXTS, Frame, read_frame, write_frame
 from ..reports import rules
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 OUTPUT_COLUMNS = ["unit_id", "name", "progress", "rank", "reason"]
 _NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$"
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     group = subparsers.add_parser("reports", help="述职评议", description="述职评议：选定述职单位")
     sub = group.add_subparsers(dest="command", required=True, parser_class=type(group))
     p = sub.add_parser(
@@ -108,7 +114,7 @@ def _text(df: pl.DataFrame, col: str) -> pl.Expr:
     return pl.when(e == "").then(None).otherwise(e)
 
 
-def _parse_number(df: pl.DataFrame, col: str, frame, *, lo: float, hi: float | None,
+def _parse_number(df: pl.DataFrame, col: str, frame: Frame, *, lo: float, hi: float | None,
                   expected: str, percent: bool = False) -> tuple[pl.Series, list[CellError]]:
     """Column `col` as Float64 (empty → null) and the cells that are not a number in range."""
     raw = df[col]
@@ -135,7 +141,7 @@ def _parse_number(df: pl.DataFrame, col: str, frame, *, lo: float, hi: float | N
 
 # ----------------------------------------------------------------------------- UNITS
 
-def load_units(path: str, defs=rules.DEFAULT_INDICATORS) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+def load_units(path: str, defs: Sequence[rules.IndicatorDef] = rules.DEFAULT_INDICATORS) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """Read UNITS → (`[unit_id, name, progress]`, lagging reasons or None)."""
     codes = [d.code for d in defs]
     frame = read_frame(path, expected=["unit_id", "name", "progress", *codes])
@@ -180,7 +186,7 @@ def load_units(path: str, defs=rules.DEFAULT_INDICATORS) -> tuple[pl.DataFrame, 
         errors += errs
         values[d.code] = num
         nn = num.drop_nulls()
-        if d.unit == "%" and nn.len() and nn.max() <= 1 and not nn.is_in([0.0, 1.0]).all():
+        if d.unit == "%" and nn.len() and float(nn.max()) <= 1 and not nn.is_in([0.0, 1.0]).all():  # type: ignore[arg-type]
             _warn(f"文件 {frame.file} 列「{d.code}」的值都在 0–1 之间，看起来是小数形式的比率；"
                   f"本列按百分数（0–100）理解，例如 62% 请填 62")
     if ind_cols and progress is None:
@@ -275,7 +281,7 @@ def load_history(path: str) -> pl.DataFrame:
 
 # ----------------------------------------------------------------------------- command
 
-def run_pick(args) -> int:
+def run_pick(args: argparse.Namespace) -> int:
     on = parse_date_arg(args.date)
     capacity = parse_positive_int(args.capacity, "--capacity")
     cooldown = parse_positive_int(args.cooldown_days, "--cooldown-days", allow_zero=True)
@@ -287,7 +293,7 @@ def run_pick(args) -> int:
     history = load_history(args.history)
     unknown = rules.unknown_history_units(history, units)
     if unknown:
-        shown = "、".join(unknown[:10]) + ("等" if len(unknown) > 10 else "")
+        shown = "、".join(str(u) for u in unknown[:10]) + ("等" if len(unknown) > 10 else "")
         _warn(f"述职记录中有 {len(unknown)} 个单位不在单位表中，已忽略：{shown}")
     later = history.filter(pl.col("date") > on).height
     if later:

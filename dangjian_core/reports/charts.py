@@ -7,22 +7,23 @@ import polars as pl
 from .. import clock, vocab
 from ..auth import User
 from ..contracts import Dataset, Field
+from ..db import Database
 from ..vocab import CATEGORIES, TIERS
 from .indicators import scores
-from .model import LEVEL_NAMES, SOURCES
+from .model import LEVEL_NAMES, SOURCES, Row, query
 
 
-def _label(col: str, mapping: dict) -> pl.Expr:
+def _label(col: str, mapping: Row) -> pl.Expr:
     return pl.col(col).replace_strict(mapping, default=pl.col(col), return_dtype=pl.String)
 
 
 SCORE_BANDS = ["60 分以下", "60–70 分", "70–80 分", "80–90 分", "90 分以上"]
 
 
-def _dataset_scores(db, user: User) -> pl.DataFrame:
+def _dataset_scores(db: Database, user: User) -> pl.DataFrame:
     sc = scores(db)
     with db.read() as cur:
-        orgs = cur.sql("SELECT CAST(id AS BIGINT) AS unit_id, category, tier FROM orgs").pl()
+        orgs = query(cur, "SELECT CAST(id AS BIGINT) AS unit_id, category, tier FROM orgs")
     t = sc.table.filter(pl.col("progress").is_not_null()).join(orgs, on="unit_id", how="left")
     band = (pl.when(pl.col("progress") < 60).then(pl.lit(SCORE_BANDS[0])).when(pl.col("progress") < 70)
             .then(pl.lit(SCORE_BANDS[1])).when(pl.col("progress") < 80).then(pl.lit(SCORE_BANDS[2]))
@@ -32,24 +33,24 @@ def _dataset_scores(db, user: User) -> pl.DataFrame:
                     pl.col("n_indicators").cast(pl.Int64))
 
 
-def _dataset_votes(db, user: User) -> pl.DataFrame:
+def _dataset_votes(db: Database, user: User) -> pl.DataFrame:
     with db.read() as cur:
-        v = cur.sql("SELECT s.title AS session, s.session_date, CAST(s.year AS BIGINT) AS year, o.name AS unit,"
+        v = query(cur, "SELECT s.title AS session, s.session_date, CAST(s.year AS BIGINT) AS year, o.name AS unit,"
                     " o.street, o.category, CAST(v.voters AS BIGINT) AS voters, CAST(v.good AS BIGINT) AS good,"
                     " CAST(v.fairly_good AS BIGINT) AS fairly_good, CAST(v.average AS BIGINT) AS average,"
                     " CAST(v.poor AS BIGINT) AS poor FROM report_votes v JOIN report_sessions s ON s.id = v.session_id"
-                    " LEFT JOIN orgs o ON o.id = v.unit_id ORDER BY s.session_date, o.name").pl()
+                    " LEFT JOIN orgs o ON o.id = v.unit_id ORDER BY s.session_date, o.name")
     return v.with_columns(_label("category", CATEGORIES),
                           good_rate=((pl.col("good") + pl.col("fairly_good")) * 100.0 / pl.col("voters")).round(1)
                           ).drop("session_date")
 
 
-def _dataset_items(db, user: User) -> pl.DataFrame:
+def _dataset_items(db: Database, user: User) -> pl.DataFrame:
     today = clock.today()
     with db.read() as cur:
-        df = cur.sql("SELECT strftime(r.opened, '%Y-%m') AS month, CAST(year(r.opened) AS BIGINT) AS year, o.street,"
+        df = query(cur, "SELECT strftime(r.opened, '%Y-%m') AS month, CAST(year(r.opened) AS BIGINT) AS year, o.street,"
                      " o.category, r.source, r.level, r.deadline, r.closed FROM rectification_items r"
-                     " LEFT JOIN orgs o ON o.id = r.unit_id").pl()
+                     " LEFT JOIN orgs o ON o.id = r.unit_id")
     return df.select(
         "month", "year", "street", _label("category", CATEGORIES).alias("category"),
         _label("source", SOURCES).alias("source"),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from ..db import Cursor
 from . import rules
 from .indicators import compute_scores, indicator_defs
-from .model import period_of
+from .model import Id, period_of, query
 from .picks import rank_units, snapshot_scores
 from .sessions import insert_sessions
 from .specs import read_settings
@@ -26,8 +28,11 @@ DEMO_PROBLEMS = [
 RESPONSIBLE = ["支部书记", "组织委员", "宣传委员", "纪检委员", "党务工作者"]
 SUPERVISION_TEXT = "督查发现"
 
+if TYPE_CHECKING:
+    from ..demo import DemoContext
 
-def seed_demo(cur, ctx) -> None:
+
+def seed_demo(cur: Cursor, ctx: DemoContext) -> None:
     """Sessions for two years (four at scale 'city': 24 sessions), the past ones picked by the
     rule, published and voted; entered indicator values for every month; problems found at the
     sessions and by supervision becoming rectification items, some closed, some overdue and
@@ -47,7 +52,7 @@ def seed_demo(cur, ctx) -> None:
     for y in years_:
         sess_ids += insert_sessions(cur, y, rules.default_sessions(y), s, who)
     cur.execute("UPDATE report_sessions SET venue = '机关党建活动中心三楼会议室' WHERE updated_by = ?", [who])
-    sessions_ = cur.sql("SELECT id, title, session_date FROM report_sessions ORDER BY session_date").pl().to_dicts()
+    sessions_ = query(cur, "SELECT id, title, session_date FROM report_sessions ORDER BY session_date").to_dicts()
     units = ctx.orgs.select(pl.col("id").cast(pl.Int64).alias("unit_id"), "tier")
     n = units.height
     # entered indicators: a level per unit (lagging orgs lower), a trend, monthly noise
@@ -77,7 +82,9 @@ def seed_demo(cur, ctx) -> None:
     future = [x for x in sessions_ if x["session_date"] >= today]
     inserted_upto = -1
     next_item = cur.execute("SELECT coalesce(max(id), 0) FROM rectification_items").fetchone()[0] + 1
-    item_rows, vote_rows, pick_rows = [], [], []
+    item_rows: list[tuple[Any, ...]] = []
+    vote_rows: list[tuple[Any, ...]] = []
+    pick_rows: list[tuple[Any, ...]] = []
     hist = pl.DataFrame(schema={"unit_id": pl.Int64, "date": pl.Date})
 
     def flush_values(upto: int) -> None:
@@ -107,7 +114,7 @@ def seed_demo(cur, ctx) -> None:
         cur.unregister("demo_items")
         item_rows.clear()
 
-    def new_items(unit_ids: list, opened: date, source: str, session_id, p_in_time: float) -> None:
+    def new_items(unit_ids: list[Any], opened: date, source: str, session_id: Id | None, p_in_time: float) -> None:
         nonlocal next_item
         for uid in unit_ids:
             for _ in range(rng.choice([1, 1, 2])):
@@ -181,8 +188,8 @@ def seed_demo(cur, ctx) -> None:
         cur.unregister("demo_pub")
     # escalations: overdue open items climb the chain (some confirmed once, some twice)
     days = int(s["escalation_days"])
-    over = cur.sql("SELECT id, deadline FROM rectification_items WHERE closed IS NULL AND deadline < ?"
-                   " ORDER BY deadline, id", params=[today]).pl().to_dicts()
+    over = query(cur, "SELECT id, deadline FROM rectification_items WHERE closed IS NULL AND deadline < ?"
+                   " ORDER BY deadline, id", params=[today]).to_dicts()
     esc_rows, upd = [], []
     for i, r in enumerate(over):
         level, deadline = 1, r["deadline"]

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import polars as pl
 
+from ..db import Cursor, Database
 from . import rules
 from .indicators import units_frame
+from .model import query
 from .picks import report_history
 
 
-def _session_scores(cur) -> tuple[pl.DataFrame, pl.DataFrame]:
-    scores_ = cur.sql("SELECT s.session_date, CAST(x.unit_id AS BIGINT) AS unit_id, x.progress FROM report_session_scores x"
-                      " JOIN report_sessions s ON s.id = x.session_id WHERE s.status = 'published'").pl()
+def _session_scores(cur: Cursor) -> tuple[pl.DataFrame, pl.DataFrame]:
+    scores_ = query(cur, "SELECT s.session_date, CAST(x.unit_id AS BIGINT) AS unit_id, x.progress FROM report_session_scores x"
+                      " JOIN report_sessions s ON s.id = x.session_id WHERE s.status = 'published'")
     return scores_, report_history(cur)
 
 
-def effect(db) -> pl.DataFrame:
+def effect(db: Database) -> pl.DataFrame:
     """Each report: the unit's score when it was picked and at the next two sessions
     (rules.report_effect), with the unit's name."""
     with db.read() as cur:
@@ -27,7 +29,7 @@ def effect(db) -> pl.DataFrame:
     return rules.report_effect(sc, hist).join(names, on="unit_id", how="left", maintain_order="left")
 
 
-def effect_by_session(db) -> pl.DataFrame:
+def effect_by_session(db: Database) -> pl.DataFrame:
     """Did reporting help? For each published session: the mean change of score to the next
     session for the units that reported there and for all the others (the comparison)."""
     with db.read() as cur:

@@ -12,6 +12,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -22,7 +23,7 @@ from ..db import Cursor, Database
 from ..errors import CellError
 from ..tables import ImportPreview, TableSpec
 from . import rules
-from .model import PERM, as_of_date, defs_from_frame, parse_period, period_of
+from .model import PERM, as_of_date, defs_from_frame, parse_period, period_of, query
 from .specs import VALUES_SPEC
 
 PROVIDER_ERRORS: dict[str, str] = {}    # indicator code → why its provider failed last time
@@ -67,28 +68,28 @@ FROM rectification_items r WHERE r.opened <= $d AND (r.closed IS NULL OR r.close
 """
 
 
-def _open_rectifications(cur, period) -> pl.DataFrame:
+def _open_rectifications(cur: Cursor, period: object) -> pl.DataFrame:
     d = as_of_date(period)
-    return cur.sql("SELECT CAST(o.id AS BIGINT) AS unit_id, CAST(count(r.id) AS DOUBLE) AS value FROM orgs o"
+    return query(cur, "SELECT CAST(o.id AS BIGINT) AS unit_id, CAST(count(r.id) AS DOUBLE) AS value FROM orgs o"
                    " LEFT JOIN rectification_items r ON r.unit_id = o.id AND r.opened <= $d"
-                   " AND (r.closed IS NULL OR r.closed > $d) GROUP BY o.id", params={"d": d}).pl()
+                   " AND (r.closed IS NULL OR r.closed > $d) GROUP BY o.id", params={"d": d})
 
 
-def _overdue_rectifications(cur, period) -> pl.DataFrame:
+def _overdue_rectifications(cur: Cursor, period: object) -> pl.DataFrame:
     d = as_of_date(period)
-    return cur.sql(f"WITH open_items AS ({_EFFECTIVE_DEADLINE}) SELECT CAST(o.id AS BIGINT) AS unit_id,"
+    return query(cur, f"WITH open_items AS ({_EFFECTIVE_DEADLINE}) SELECT CAST(o.id AS BIGINT) AS unit_id,"
                    " CAST(count(i.id) AS DOUBLE) AS value FROM orgs o"
                    " LEFT JOIN open_items i ON i.unit_id = o.id AND i.deadline < $d GROUP BY o.id",
-                   params={"d": d}).pl()
+                   params={"d": d})
 
 
 def _site_assessment_score(cur: Cursor, period: object) -> pl.DataFrame:
     """The latest site assessment total on or before the date (demonstration-site units only)."""
     d = as_of_date(period)
-    return cur.sql("SELECT CAST(s.org_id AS BIGINT) AS unit_id, CAST(a.total AS DOUBLE) AS value"
+    return query(cur, "SELECT CAST(s.org_id AS BIGINT) AS unit_id, CAST(a.total AS DOUBLE) AS value"
                    " FROM site_assessments a JOIN sites s ON s.id = a.site_id WHERE a.assessed_on <= ?"
                    " QUALIFY row_number() OVER (PARTITION BY s.org_id ORDER BY a.assessed_on DESC, a.id DESC) = 1",
-                   params=[d]).pl()
+                   params=[d])
 
 
 INDICATORS = (
@@ -115,21 +116,21 @@ def values_spec(db: Database) -> TableSpec:
         return _values_spec(indicator_choices(cur))
 
 
-def indicator_defs(cur, *, enabled_only: bool = True) -> list[rules.IndicatorDef]:
-    df = cur.sql("SELECT code, name, weight, direction, target, floor, display_unit, max_value, position, id, enabled"
-                 " FROM report_indicators").pl()
+def indicator_defs(cur: Cursor, *, enabled_only: bool = True) -> list[rules.IndicatorDef]:
+    df = query(cur, "SELECT code, name, weight, direction, target, floor, display_unit, max_value, position, id, enabled"
+                 " FROM report_indicators")
     if enabled_only:
         df = df.filter(pl.col("enabled"))
     return defs_from_frame(df)
 
 
-def indicators(db) -> pl.DataFrame:
+def indicators(db: Database) -> pl.DataFrame:
     """The indicator settings with where each value comes from (for the settings screen)."""
     sources = {code: ind.source for code, ind in registry.indicators().items()}
     with db.read() as cur:
-        df = cur.sql("SELECT i.*, (SELECT count(*) FROM report_indicator_values v WHERE v.indicator = i.code) AS n_values,"
+        df = query(cur, "SELECT i.*, (SELECT count(*) FROM report_indicator_values v WHERE v.indicator = i.code) AS n_values,"
                      " (SELECT max(period) FROM report_indicator_values v WHERE v.indicator = i.code) AS latest_period"
-                     " FROM report_indicators i ORDER BY position, id").pl()
+                     " FROM report_indicators i ORDER BY position, id")
     total = float(df.filter(pl.col("enabled"))["weight"].sum() or 0)
     return df.with_columns(
         source=pl.col("code").replace_strict(sources, default="录入或导入", return_dtype=pl.String),
@@ -148,7 +149,7 @@ class Scores:
     `values`: the values used, with `source` (computed / entered)."""
 
     as_of: date
-    defs: list
+    defs: list[rules.IndicatorDef]
     table: pl.DataFrame
     contributions: pl.DataFrame
     values: pl.DataFrame
@@ -169,20 +170,20 @@ class Scores:
         )
 
 
-def units_frame(cur) -> pl.DataFrame:
-    return cur.sql("SELECT CAST(id AS BIGINT) AS unit_id, name, street, secretary FROM orgs ORDER BY id").pl()
+def units_frame(cur: Cursor) -> pl.DataFrame:
+    return query(cur, "SELECT CAST(id AS BIGINT) AS unit_id, name, street, secretary FROM orgs ORDER BY id")
 
 
-def indicator_values(cur, as_of: date, defs: list) -> pl.DataFrame:
+def indicator_values(cur: Cursor, as_of: date, defs: list[Any]) -> pl.DataFrame:
     """`[unit_id, indicator, value, source]` as of a date: for each enabled indicator the
     provider's value where there is one, else the latest entered value of a month on or
     before `as_of`'s month."""
     computed_by = registry.indicators()
     codes = [d.code for d in defs]
-    entered = cur.sql(
+    entered = query(cur,
         "SELECT CAST(unit_id AS BIGINT) AS unit_id, indicator, arg_max(value, period) AS value"
         " FROM report_indicator_values WHERE period <= ? AND indicator IN (SELECT unnest(?)) GROUP BY ALL",
-        params=[period_of(as_of), codes]).pl().with_columns(source=pl.lit("entered"))
+        params=[period_of(as_of), codes]).with_columns(source=pl.lit("entered"))
     parts = []
     for code in codes:
         ind = computed_by.get(code)
@@ -205,7 +206,7 @@ def indicator_values(cur, as_of: date, defs: list) -> pl.DataFrame:
     return pl.concat([computed, entered]).sort("unit_id", "indicator")
 
 
-def compute_scores(cur, as_of: date, defs: list | None = None) -> Scores:
+def compute_scores(cur: Cursor, as_of: date, defs: list[Any] | None = None) -> Scores:
     """Each unit's progress score as of `as_of` (rules.progress_scores' formula)."""
     defs = defs if defs is not None else indicator_defs(cur)
     rules.check_defs(defs)
@@ -228,7 +229,7 @@ def compute_scores(cur, as_of: date, defs: list | None = None) -> Scores:
     return Scores(as_of, list(defs), table, contrib, vals, int(table["progress"].null_count()))
 
 
-def scores(db, as_of: date | None = None) -> Scores:
+def scores(db: Database, as_of: date | None = None) -> Scores:
     with db.read() as cur:
         return compute_scores(cur, as_of or clock.today())
 
@@ -239,7 +240,7 @@ def scores(db, as_of: date | None = None) -> Scores:
 class _RowFrame(fileio.Frame):
     """A frame whose rows came from other spreadsheet rows (a wide file made long)."""
 
-    def __init__(self, df, file, first_row, rows):
+    def __init__(self, df: pl.DataFrame, file: str, first_row: int, rows: list[int]) -> None:
         super().__init__(df=df, file=file, first_row=first_row)
         self._rows = rows
 
@@ -247,7 +248,7 @@ class _RowFrame(fileio.Frame):
         return self._rows[index] if 0 <= index < len(self._rows) else self.first_row + index
 
 
-def import_indicator_values(db, user: User, frame: fileio.Frame, *, period=None, commit: bool = False) -> ImportPreview:
+def import_indicator_values(db: Database, user: User, frame: fileio.Frame, *, period: object = None, commit: bool = False) -> ImportPreview:
     """Import entered indicator values through the table write path (all or nothing).
 
     Long files: 单位, 指标, 月份, 数值[, 备注]. Wide files: 单位[, 月份] and one column per
@@ -295,8 +296,8 @@ def import_indicator_values(db, user: User, frame: fileio.Frame, *, period=None,
                            schema={"_i": pl.Int64, "unit_id": pl.Int64, "indicator": pl.String, "period": pl.String})
         with db.read() as cur:
             cur.register("imp_keys", key)
-            found = cur.sql("SELECT k._i, v.id FROM imp_keys k JOIN report_indicator_values v ON v.unit_id = k.unit_id"
-                            " AND v.indicator = k.indicator AND v.period = k.period").pl()
+            found = query(cur, "SELECT k._i, v.id FROM imp_keys k JOIN report_indicator_values v ON v.unit_id = k.unit_id"
+                            " AND v.indicator = k.indicator AND v.period = k.period")
             cur.unregister("imp_keys")
         ids = dict(zip(found["_i"].to_list(), found["id"].to_list()))
         df = df.with_columns(pl.Series("编号", [ids.get(i) for i in range(df.height)], dtype=pl.Int64))

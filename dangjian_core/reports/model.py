@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import polars as pl
 
 from .. import clock, tables, values
+from ..db import Cursor
 from ..errors import BadInput, ConflictError
 from . import rules
 
@@ -22,6 +24,8 @@ DIRECTIONS = {"higher_better": "越高越好", "lower_better": "越低越好"}
 LEVEL_NAMES = rules.LEVEL_NAMES
 GRADE_LABELS = {"good": "好", "fairly_good": "较好", "average": "一般", "poor": "差"}
 MAX_NOTE = 200
+Row = dict[str, Any]  # a database row as read (query(...).to_dicts())
+Id = int | str  # a row or unit id as a page, a file or the CLI gives it
 
 
 def resolve_today(today: date | None) -> date:
@@ -34,7 +38,13 @@ keys_frame = tables.register_keys
 new_keys = tables.new_keys
 
 
-def required_note(note, what: str) -> str:
+def query(cur: Cursor, sql: str, params: object = None) -> pl.DataFrame:
+    """The rows of one SELECT as a polars frame (`params`: a list, or a dict for $name)."""
+    frame: pl.DataFrame = cur.sql(sql, params=params).pl()
+    return frame
+
+
+def required_note(note: str | None, what: str) -> str:
     text = (note or "").strip()
     if not text:
         raise BadInput(f"{what}必须填写说明（为什么这样调整），说明会随名单一起保存并记入操作记录")
@@ -43,7 +53,7 @@ def required_note(note, what: str) -> str:
     return text
 
 
-def check_version(row: dict, expected, what: str) -> None:
+def check_version(row: Row, expected: int | None, what: str) -> None:
     if expected is not None and int(expected) != int(row["version"]):
         raise ConflictError(f"{what}在您打开页面之后已被别人修改。您的操作没有保存，请刷新页面后再做。")
 
@@ -56,7 +66,7 @@ def period_of(d: date) -> str:
     return f"{d.year:04d}-{d.month:02d}"
 
 
-def as_of_date(period) -> date:
+def as_of_date(period: object) -> date:
     """The date a provider computes for: a date as it is; 'YYYY-MM' → the last day of that month."""
     if isinstance(period, datetime):
         return period.date()

@@ -10,7 +10,7 @@ import polars as pl
 from .. import clock, fileio, printing
 from ..db import Database
 from ..errors import BadInput
-from .model import LEVEL_NAMES
+from .model import LEVEL_NAMES, Id, Row
 from .picks import picks
 from .rectifications import documents, item_row
 from .sessions import session
@@ -23,7 +23,7 @@ def _clock(start: str, minutes: int) -> str:
     return f"{(t // 60) % 24:02d}:{t % 60:02d}"
 
 
-def notice(db, session_id) -> tuple[dict, pl.DataFrame]:
+def notice(db: Database, session_id: Id) -> tuple[Row, pl.DataFrame]:
     """The session and its notice table: 序号, 单位, 街道/系统, 书记, 述职时间, 述职重点."""
     s = session(db, session_id)
     p = picks(db, session_id).filter(pl.col("status") == "picked")
@@ -37,13 +37,13 @@ def notice(db, session_id) -> tuple[dict, pl.DataFrame]:
                "时长（分钟）": pl.Int64, "述职重点": pl.String})
 
 
-def _focus(row: dict) -> str:
+def _focus(row: Row) -> str:
     reason = row.get("reason") or ""
     m = re.search(r"滞后指标：([^；]*)", reason)
     return f"重点说明：{m.group(1)}" if m else "全面报告党建工作推进情况"
 
 
-def notice_xlsx(db, session_id) -> bytes:
+def notice_xlsx(db: Database, session_id: Id) -> bytes:
     s, table = notice(db, session_id)
     info = pl.DataFrame({"项目": ["场次", "日期", "开始时间", "地点", "主题", "每个单位时长（分钟）"],
                          "内容": [s["title"], s["session_date"].isoformat(), s["start_time"], s["venue"] or "另行通知",
@@ -51,14 +51,14 @@ def notice_xlsx(db, session_id) -> bytes:
     return fileio.xlsx_bytes({"述职安排": table, "会议信息": info})
 
 
-def notice_html(db: Database, session_id: object) -> str:
+def notice_html(db: Database, session_id: Id) -> str:
     """A printable notice of the session (a whole HTML page; open and print with Ctrl+P)."""
     s, table = notice(db, session_id)
     return printing.render(__package__, "session_notice.html", s=s, date=s["session_date"], rows=table.to_dicts(),
                            issuer=settings(db)["issuer"], signed_on=f"{clock.today():%Y 年 %m 月 %d 日}")
 
 
-def rectification_notice_html(db: Database, item_id: object, level: int) -> str:
+def rectification_notice_html(db: Database, item_id: Id, level: int) -> str:
     """A printable 问题整改意见单 / 通报批评单 / 主要领导约谈单 for an item at that level."""
     with db.read() as cur:
         r = item_row(cur, item_id)

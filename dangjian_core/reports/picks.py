@@ -15,23 +15,23 @@ import polars as pl
 
 from .. import clock, uow
 from ..auth import User
-from ..db import Database
+from ..db import Cursor, Database
 from ..errors import BadInput, NotFound
 from . import rules
 from .indicators import Scores, compute_scores, units_frame
-from .model import MAX_NOTE, PERM, check_version, keys_frame, required_note, resolve_today
+from .model import MAX_NOTE, PERM, Id, Row, check_version, keys_frame, query, required_note, resolve_today
 from .sessions import session_row
 from .specs import read_settings
 
 
-def report_history(cur) -> pl.DataFrame:
+def report_history(cur: Cursor) -> pl.DataFrame:
     """Past duty reports: the picked units of published sessions, dated by the session."""
-    return cur.sql("SELECT CAST(p.unit_id AS BIGINT) AS unit_id, s.session_date AS date FROM report_picks p"
+    return query(cur, "SELECT CAST(p.unit_id AS BIGINT) AS unit_id, s.session_date AS date FROM report_picks p"
                    " JOIN report_sessions s ON s.id = p.session_id"
-                   " WHERE s.status = 'published' AND p.status = 'picked'").pl()
+                   " WHERE s.status = 'published' AND p.status = 'picked'")
 
 
-def _check_draft(s: dict) -> None:
+def _check_draft(s: Row) -> None:
     if s["status"] == "published":
         raise BadInput(f"{s['title']}的名单已发布，已经冻结，不能再调整；确需调整请在「操作记录」中撤销发布")
 
@@ -41,13 +41,13 @@ class Ranking:
     """The rule's full ranking for a session (`ranked`: rules.pick_units columns plus
     street), and notes for the office."""
 
-    session: dict
+    session: Row
     as_of: date
     ranked: pl.DataFrame
-    notes: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
-def rank_units(cur, s: dict, today: date, *, exclude: Iterable = (), capacity: int | None = None,
+def rank_units(cur: Cursor, s: Row, today: date, *, exclude: Iterable[object] = (), capacity: int | None = None,
           sc: Scores | None = None) -> tuple[pl.DataFrame, Scores, list[str]]:
     as_of = min(s["session_date"], today)
     sc = sc or compute_scores(cur, as_of)
@@ -69,7 +69,7 @@ def rank_units(cur, s: dict, today: date, *, exclude: Iterable = (), capacity: i
     return ranked, sc, notes
 
 
-def ranking(db, session_id, today: date | None = None) -> Ranking:
+def ranking(db: Database, session_id: Id, today: date | None = None) -> Ranking:
     """Every unit in the rule's order for this session, with the reason in Chinese."""
     with db.read() as cur:
         s = session_row(cur, session_id)
@@ -77,15 +77,15 @@ def ranking(db, session_id, today: date | None = None) -> Ranking:
     return Ranking(s, sc.as_of, ranked, notes)
 
 
-def picks(db, session_id) -> pl.DataFrame:
+def picks(db: Database, session_id: Id) -> pl.DataFrame:
     """The session's list (picked first, in notice order; then units swapped out)."""
     with db.read() as cur:
-        return cur.sql(
+        return query(cur,
             "SELECT p.id, p.unit_id, o.name, o.street, o.secretary, p.status, p.source, p.locked, p.rule_rank,"
             " p.progress, p.reason, p.note, p.replaces_id, p.version, p.updated_by, p.updated_at"
             " FROM report_picks p LEFT JOIN orgs o ON o.id = p.unit_id WHERE p.session_id = ?"
             " ORDER BY p.status = 'removed', p.source = 'added', p.progress NULLS LAST, p.unit_id",
-            params=[int(session_id)]).pl().with_columns(
+            params=[int(session_id)]).with_columns(
                 pl.int_range(1, pl.len() + 1).over("status").alias("order"))
 
 
@@ -93,11 +93,11 @@ def picks(db, session_id) -> pl.DataFrame:
 class DraftResult:
     picked: int
     kept: int
-    notes: list
+    notes: list[str]
     batch_id: int | None
 
 
-def draft_picks(db: Database, user: User, session_id: object, *, today: date | None = None) -> DraftResult:
+def draft_picks(db: Database, user: User, session_id: Id, *, today: date | None = None) -> DraftResult:
     """生成/重新生成建议名单: keep locked, swapped-in and added units (and remember units swapped
     out), drop the other rule picks, and fill the free places by the rule."""
     today = resolve_today(today)
@@ -107,8 +107,8 @@ def draft_picks(db: Database, user: User, session_id: object, *, today: date | N
         _check_draft(s)
         rules.check_capacity(int(s["capacity"]))
         act.describe(f"生成述职建议名单：{s['title']}")
-        rows = cur.sql("SELECT id, unit_id, status, source, locked FROM report_picks WHERE session_id = ?",
-                       params=[s["id"]]).pl()
+        rows = query(cur, "SELECT id, unit_id, status, source, locked FROM report_picks WHERE session_id = ?",
+                       params=[s["id"]])
         keep_mask = (pl.col("status") == "removed") | (pl.col("source") != "rule") | pl.col("locked")
         keep, drop = rows.filter(keep_mask), rows.filter(~keep_mask)
         slots = int(s["capacity"]) - keep.filter((pl.col("status") == "picked") & (pl.col("source") != "added")).height
@@ -136,9 +136,9 @@ def draft_picks(db: Database, user: User, session_id: object, *, today: date | N
     return DraftResult(picked.height, keep.filter(pl.col("status") == "picked").height, notes, act.batch_id)
 
 
-def _pick_row(cur, pick_id) -> dict:
-    rows = cur.sql("SELECT p.*, o.name FROM report_picks p LEFT JOIN orgs o ON o.id = p.unit_id WHERE p.id = ?",
-                   params=[int(pick_id)]).pl().to_dicts()
+def _pick_row(cur: Cursor, pick_id: Id) -> Row:
+    rows = query(cur, "SELECT p.*, o.name FROM report_picks p LEFT JOIN orgs o ON o.id = p.unit_id WHERE p.id = ?",
+                   params=[int(pick_id)]).to_dicts()
     if not rows:
         raise NotFound("名单中找不到这个单位（名单可能刚被重新生成），请刷新页面")
     return rows[0]
@@ -151,7 +151,7 @@ def _update_pick(act: uow.Action, pick_id: int, sets: dict[str, object]) -> None
                         [*sets.values(), clock.now(), act.user.username, pick_id])
 
 
-def lock_pick(db: Database, user: User, pick_id: object, locked: bool = True, note: str | None = None, *,
+def lock_pick(db: Database, user: User, pick_id: Id, locked: bool = True, note: str | None = None, *,
               expected_version: int | None = None) -> None:
     """Lock a picked unit (it stays when the list is regenerated) or unlock it."""
     with uow.action(db, user, PERM, "report_pick", "锁定述职单位") as act:
@@ -170,7 +170,7 @@ def lock_pick(db: Database, user: User, pick_id: object, locked: bool = True, no
         _update_pick(act, p["id"], sets)
 
 
-def unit_row(cur, unit_id) -> dict:
+def unit_row(cur: Cursor, unit_id: Id) -> Row:
     try:
         uid = int(unit_id)
     except (TypeError, ValueError):
@@ -181,7 +181,7 @@ def unit_row(cur, unit_id) -> dict:
     return {"id": row[0], "name": row[1]}
 
 
-def _unit_in_session(cur, session_id: int, unit: dict) -> None:
+def _unit_in_session(cur: Cursor, session_id: int, unit: Row) -> None:
     row = cur.execute("SELECT status FROM report_picks WHERE session_id = ? AND unit_id = ? LIMIT 1",
                       [session_id, unit["id"]]).fetchone()
     if row is not None:
@@ -208,7 +208,7 @@ def _insert_manual_pick(act: uow.Action, s: dict[str, Any], unit: dict[str, Any]
     return pid
 
 
-def swap_pick(db: Database, user: User, pick_id: object, unit_id: object, note: str, *,
+def swap_pick(db: Database, user: User, pick_id: Id, unit_id: Id, note: str, *,
               expected_version: int | None = None, today: date | None = None) -> int:
     """Replace a picked unit by another (a note is required). Returns the new pick's id."""
     today = resolve_today(today)
@@ -230,7 +230,7 @@ def swap_pick(db: Database, user: User, pick_id: object, unit_id: object, note: 
                                    note, today, {"id": p["id"], "name": p["name"]})
 
 
-def add_pick(db: Database, user: User, session_id: object, unit_id: object, note: str, *, today: date | None = None) -> int:
+def add_pick(db: Database, user: User, session_id: Id, unit_id: Id, note: str, *, today: date | None = None) -> int:
     """Add a unit beyond the rule's list (a note is required). Returns the new pick's id."""
     today = resolve_today(today)
     with uow.action(db, user, PERM, "report_pick", "增加述职单位") as act:
@@ -250,7 +250,7 @@ class PublishResult:
     batch_id: int | None
 
 
-def publish(db: Database, user: User, session_id: object, *, expected_version: int | None = None,
+def publish(db: Database, user: User, session_id: Id, *, expected_version: int | None = None,
             today: date | None = None) -> PublishResult:
     """发布名单: freeze the session and its list; store every unit's score of this moment."""
     today = resolve_today(today)
@@ -271,7 +271,7 @@ def publish(db: Database, user: User, session_id: object, *, expected_version: i
     return PublishResult(n, scored, act.batch_id)
 
 
-def snapshot_scores(cur, session_id: int, sc: Scores) -> int:
+def snapshot_scores(cur: Cursor, session_id: int, sc: Scores) -> int:
     t = sc.table.filter(pl.col("progress").is_not_null()).select(
         pl.lit(session_id, dtype=pl.Int64).alias("session_id"), "unit_id", "progress",
         pl.col("n_indicators").cast(pl.Int64), "lagging")
@@ -282,7 +282,7 @@ def snapshot_scores(cur, session_id: int, sc: Scores) -> int:
     return t.height
 
 
-def coverage(db, year: int) -> pl.DataFrame:
+def coverage(db: Database, year: int) -> pl.DataFrame:
     """Who reported in the year and who never has (rules.coverage), with streets."""
     with db.read() as cur:
         units = units_frame(cur)

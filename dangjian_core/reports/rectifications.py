@@ -10,32 +10,33 @@ import polars as pl
 
 from .. import clock, tables, uow
 from ..auth import User, require
+from ..db import Cursor, Database
 from ..errors import BadInput, CellError, NotFound
 from ..tables import Changes
 from . import rules
-from .model import LEVEL_NAMES, PERM, resolve_today
+from .model import LEVEL_NAMES, PERM, Id, Row, query, resolve_today
 from .specs import ITEMS_SPEC, read_settings
 
 
-def add_item(db, user: User, *, unit_id, problem: str, responsible: str, opened: date, deadline: date,
-             measure: str | None = None, source: str = "supervision", session_id=None) -> int:
+def add_item(db: Database, user: User, *, unit_id: Id, problem: str, responsible: str, opened: date, deadline: date,
+             measure: str | None = None, source: str = "supervision", session_id: Id | None = None) -> int:
     """A problem found (at a session or by supervision) becomes a level-1 item (问题整改意见单)."""
     values = {"unit_id": unit_id, "problem": problem, "responsible": responsible, "opened": opened,
               "deadline": deadline, "measure": measure, "source": source, "session_id": session_id}
     res = tables.save(db, user, ITEMS_SPEC, Changes(inserts=[values], row_numbers={("new", 0): 1}),
                       description=f"新增整改事项：{(problem or '')[:30]}")
-    return res.new_keys[0]
+    return int(res.new_keys[0])
 
 
-def item_row(cur, item_id) -> dict:
-    rows = cur.sql("SELECT r.*, o.name FROM rectification_items r LEFT JOIN orgs o ON o.id = r.unit_id WHERE r.id = ?",
-                   params=[int(item_id)]).pl().to_dicts()
+def item_row(cur: Cursor, item_id: Id) -> Row:
+    rows = query(cur, "SELECT r.*, o.name FROM rectification_items r LEFT JOIN orgs o ON o.id = r.unit_id WHERE r.id = ?",
+                   params=[int(item_id)]).to_dicts()
     if not rows:
         raise NotFound(f"找不到第 {item_id} 号整改事项（可能已被删除），请刷新页面")
     return rows[0]
 
 
-def close_item(db, user: User, item_id, closed_on: date, note: str | None = None, *, expected_version=None,
+def close_item(db: Database, user: User, item_id: Id, closed_on: date, note: str | None = None, *, expected_version: object = None,
                today: date | None = None) -> None:
     """销号: the item is done on `closed_on` (not before it was opened, not after today)."""
     require(user, PERM)
@@ -55,18 +56,18 @@ def close_item(db, user: User, item_id, closed_on: date, note: str | None = None
     tables.save(db, user, ITEMS_SPEC, ch, kind="rectification_close", description=f"整改销号：{r['name']} 第 {r['id']} 号")
 
 
-def _items_frame(cur) -> pl.DataFrame:
-    return cur.sql("SELECT r.id AS item_id, CAST(r.unit_id AS BIGINT) AS unit_id, r.level, r.opened, r.deadline,"
-                   " r.closed FROM rectification_items r").pl()
+def _items_frame(cur: Cursor) -> pl.DataFrame:
+    return query(cur, "SELECT r.id AS item_id, CAST(r.unit_id AS BIGINT) AS unit_id, r.level, r.opened, r.deadline,"
+                   " r.closed FROM rectification_items r")
 
 
-def items(db, *, status: str = "all") -> pl.DataFrame:
+def items(db: Database, *, status: str = "all") -> pl.DataFrame:
     """Items with unit names and their state (status: all / open / closed)."""
     where = {"all": "", "open": " WHERE r.closed IS NULL", "closed": " WHERE r.closed IS NOT NULL"}[status]
     with db.read() as cur:
-        df = cur.sql("SELECT r.*, o.name, o.street, s.title AS session_title FROM rectification_items r"
+        df = query(cur, "SELECT r.*, o.name, o.street, s.title AS session_title FROM rectification_items r"
                      " LEFT JOIN orgs o ON o.id = r.unit_id LEFT JOIN report_sessions s ON s.id = r.session_id"
-                     + where + " ORDER BY r.closed IS NOT NULL, r.deadline, r.id").pl()
+                     + where + " ORDER BY r.closed IS NOT NULL, r.deadline, r.id")
     today = clock.today()
     return df.with_columns(
         level_name=pl.col("level").cast(pl.String).replace_strict({str(k): v for k, v in LEVEL_NAMES.items()},
@@ -76,7 +77,7 @@ def items(db, *, status: str = "all") -> pl.DataFrame:
     )
 
 
-def board(db, today: date | None = None) -> pl.DataFrame:
+def board(db: Database, today: date | None = None) -> pl.DataFrame:
     """逾期看板: open items past their deadline, most days overdue first, with the proposed next
     level (rules.escalation_proposals) and the unit, problem and responsible person."""
     today = resolve_today(today)
@@ -85,15 +86,15 @@ def board(db, today: date | None = None) -> pl.DataFrame:
         st = read_settings(cur)
         days = int(st["escalation_days"])
         count = st.get("overdue_count") or "calendar"
-        info = cur.sql("SELECT r.id AS item_id, o.name, o.street, r.problem, r.responsible, r.opened, r.version"
-                       " FROM rectification_items r LEFT JOIN orgs o ON o.id = r.unit_id").pl()
+        info = query(cur, "SELECT r.id AS item_id, o.name, o.street, r.problem, r.responsible, r.opened, r.version"
+                       " FROM rectification_items r LEFT JOIN orgs o ON o.id = r.unit_id")
     if it.height == 0:
         return pl.DataFrame()
     prop = rules.escalation_proposals(it, today, days, count)
     return prop.join(info, on="item_id", how="left", maintain_order="left")
 
 
-def counts(db, today: date | None = None) -> dict:
+def counts(db: Database, today: date | None = None) -> Row:
     """Headline figures: open, overdue, and open items at each level."""
     today = resolve_today(today)
     with db.read() as cur:
@@ -119,16 +120,18 @@ def escalation_question(confirm: list[tuple[int, int]]) -> str:
     return f"将升级 {n} 项整改事项（{parts}），确认？"
 
 
-def _issued_at_level(cur, r: dict) -> date:
+def _issued_at_level(cur: Cursor, r: Row) -> date:
     """When the item's current document was issued: 下发 for level 1, else its escalation."""
+    opened: date = r["opened"]
     if int(r["level"]) == 1:
-        return r["opened"]
+        return opened
     row = cur.execute("SELECT max(issued) FROM rectification_escalations WHERE item_id = ? AND to_level = ?",
                       [r["id"], int(r["level"])]).fetchone()
-    return row[0] if row and row[0] is not None else r["opened"]
+    issued: date = row[0] if row and row[0] is not None else opened
+    return issued
 
 
-def confirm_escalations(db, user: User, confirm: list[tuple[int, int]], *, confirmed_on: date | None = None,
+def confirm_escalations(db: Database, user: User, confirm: list[tuple[int, int]], *, confirmed_on: date | None = None,
                         today: date | None = None, note: str | None = None) -> int:
     """The office confirms proposals: each (item_id, level it is at now) goes one level up,
     issued on `confirmed_on` (default today) with a new deadline `confirmed_on + 设置的天数`.
@@ -193,13 +196,13 @@ def confirm_escalations(db, user: User, confirm: list[tuple[int, int]], *, confi
     return act.batch_id
 
 
-def escalations(db, item_id) -> pl.DataFrame:
+def escalations(db: Database, item_id: Id) -> pl.DataFrame:
     with db.read() as cur:
-        return cur.sql("SELECT * FROM rectification_escalations WHERE item_id = ? ORDER BY issued, id",
-                       params=[int(item_id)]).pl()
+        return query(cur, "SELECT * FROM rectification_escalations WHERE item_id = ? ORDER BY issued, id",
+                       params=[int(item_id)])
 
 
-def documents(db, item_id) -> list[dict]:
+def documents(db: Database, item_id: Id) -> list[Row]:
     """The documents issued for an item: level, name, issued, deadline (level 1 first)."""
     with db.read() as cur:
         r = item_row(cur, item_id)

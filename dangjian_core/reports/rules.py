@@ -110,14 +110,14 @@ def _defs_frame(defs: Sequence[IndicatorDef]) -> pl.DataFrame:
     )
 
 
-def latest_values(values: pl.DataFrame, period: str = "month", as_of=None) -> pl.DataFrame:
+def latest_values(values: pl.DataFrame, period: str = "month", as_of: object = None) -> pl.DataFrame:
     """From a long history `[unit_id, indicator, <period>, value]` keep, per unit and
     indicator, the latest non-empty value whose period is on or before `as_of` (all periods
     when None). `period` may hold dates or sortable text such as ``2024-06``.
     Returns `[unit_id, indicator, value]`."""
     lf = values.lazy().filter(pl.col("value").is_not_null())
     if as_of is not None:
-        lf = lf.filter(pl.col(period) <= as_of)
+        lf = lf.filter(pl.col(period) <= pl.lit(as_of))
     return (
         lf.group_by("unit_id", "indicator")
         .agg(pl.col("value").sort_by(period, maintain_order=True).last())
@@ -286,7 +286,7 @@ COOLDOWN_DAYS = 120
 _NEVER = 10**9  # sort key for "never reported": longer than any real wait
 
 
-def check_capacity(capacity) -> int:
+def check_capacity(capacity: object) -> int:
     if isinstance(capacity, bool) or not isinstance(capacity, int):
         raise BadInput(f"名额数必须是正整数，收到「{capacity}」")
     if capacity <= 0:
@@ -294,7 +294,7 @@ def check_capacity(capacity) -> int:
     return capacity
 
 
-def _as_date(on) -> dt.date:
+def _as_date(on: object) -> dt.date:
     if isinstance(on, dt.datetime):
         return on.date()
     if isinstance(on, dt.date):
@@ -345,7 +345,7 @@ def pick_units(
     cooldown_days: int = COOLDOWN_DAYS,
     *,
     lagging: pl.DataFrame | None = None,
-    exclude=(),
+    exclude: Iterable[object] = (),
 ) -> pl.DataFrame:
     """Choose the units that report at the session on `on` (rule of cli.md, `reports pick`).
 
@@ -455,7 +455,7 @@ def pick_notes(picked: pl.DataFrame, n_units: int, capacity: int, cooldown_days:
     return notes
 
 
-def unknown_history_units(history: pl.DataFrame, units: pl.DataFrame) -> list:
+def unknown_history_units(history: pl.DataFrame, units: pl.DataFrame) -> list[object]:
     """unit_ids named in the history but absent from the units, in first-seen order."""
     h = history.select(pl.col("unit_id").cast(pl.String))
     u = units.select(pl.col("unit_id").cast(pl.String))
@@ -598,12 +598,13 @@ class VoteTally:
         return 100.0 * (self.good + self.fairly_good) / self.voters
 
 
-def tally_votes(good, fairly_good, average, poor, voters) -> VoteTally:
+def tally_votes(good: object, fairly_good: object, average: object, poor: object, voters: object) -> VoteTally:
     """Validate one unit's votes: whole numbers, none negative, at least one voter, and the
     four grades adding up to the number of voters."""
-    vals = {"good": good, "fairly_good": fairly_good, "average": average, "poor": poor, "voters": voters}
+    given = {"good": good, "fairly_good": fairly_good, "average": average, "poor": poor, "voters": voters}
+    vals: dict[str, int] = {}
     errors = []
-    for k, v in vals.items():
+    for k, v in given.items():
         if isinstance(v, bool) or not isinstance(v, int):
             if isinstance(v, float) and v.is_integer():
                 vals[k] = int(v)
@@ -611,6 +612,8 @@ def tally_votes(good, fairly_good, average, poor, voters) -> VoteTally:
             errors.append(CellError(None, GRADE_ZH[k], v, "票数应为整数"))
         elif v < 0:
             errors.append(CellError(None, GRADE_ZH[k], v, "票数不能为负数"))
+        else:
+            vals[k] = v
     if errors:
         raise BadInput("测评票数有误", errors)
     if vals["voters"] <= 0:

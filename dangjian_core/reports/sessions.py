@@ -3,55 +3,57 @@ sessions of a year, `update_session` edits a draft one (same checks as the table
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from .. import tables, uow
 from ..auth import User
-from ..db import Database
+from ..db import Cursor, Database
 from ..errors import BadInput, NotFound
 from ..tables import Changes
 from . import rules
-from .model import KINDS, PERM
+from .model import KINDS, PERM, Id, Row, query
 from .specs import SESSIONS_SPEC, read_settings
 
 
-def session_row(cur, session_id) -> dict:
+def session_row(cur: Cursor, session_id: Id) -> Row:
     try:
         sid = int(session_id)
     except (TypeError, ValueError):
         raise BadInput("请选择述职场次") from None
-    rows = cur.sql("SELECT * FROM report_sessions WHERE id = ?", params=[sid]).pl().to_dicts()
+    rows = query(cur, "SELECT * FROM report_sessions WHERE id = ?", params=[sid]).to_dicts()
     if not rows:
         raise NotFound("找不到这一场述职（可能已被删除），请刷新页面")
     return rows[0]
 
 
-def session(db, session_id) -> dict:
+def session(db: Database, session_id: Id) -> Row:
     with db.read() as cur:
         return session_row(cur, session_id)
 
 
-def years(db) -> list[int]:
+def years(db: Database) -> list[int]:
     with db.read() as cur:
         return [r[0] for r in cur.execute("SELECT DISTINCT year FROM report_sessions ORDER BY year").fetchall()]
 
 
-def sessions(db, year: int | None = None) -> pl.DataFrame:
+def sessions(db: Database, year: int | None = None) -> pl.DataFrame:
     """Sessions (of a year) with their numbers of picked units and of units with votes."""
     with db.read() as cur:
-        return cur.sql(
+        return query(cur,
             "SELECT s.*, (SELECT count(*) FROM report_picks p WHERE p.session_id = s.id AND p.status = 'picked') AS n_picked,"
             " (SELECT count(*) FROM report_votes v WHERE v.session_id = s.id) AS n_votes"
             " FROM report_sessions s" + (" WHERE s.year = ?" if year is not None else "")
-            + " ORDER BY s.session_date, s.id", params=[int(year)] if year is not None else None).pl()
+            + " ORDER BY s.session_date, s.id", params=[int(year)] if year is not None else None)
 
 
-def session_label(row: dict) -> str:
+def session_label(row: Row) -> str:
     d = row["session_date"]
     return f"{row['title']}（{d:%m月%d日}，{KINDS.get(row['kind'], row['kind'])}）"
 
 
-def create_year(db: Database, user: User, year: object) -> list[int]:
+def create_year(db: Database, user: User, year: Id) -> list[int]:
     """The six default sessions of a year (rules.default_sessions), with the default
     capacity, start time and time per unit from the settings. Returns the new ids."""
     with uow.action(db, user, PERM, "report_sessions", "生成年度述职场次") as act:
@@ -66,10 +68,10 @@ def create_year(db: Database, user: User, year: object) -> list[int]:
     return ids
 
 
-def parse_year(year: object) -> int:
+def parse_year(year: Id) -> int:
     """A year the office may plan (2000–2100), or BadInput in Chinese."""
     try:
-        y = int(year)  # type: ignore[call-overload]
+        y = int(year)
     except (TypeError, ValueError):
         raise BadInput(f"年度「{year}」无效") from None
     if not 2000 <= y <= 2100:
@@ -77,7 +79,7 @@ def parse_year(year: object) -> int:
     return y
 
 
-def insert_sessions(cur, year: int, plan: list, s: dict, who: str, status: str = "draft") -> list[int]:
+def insert_sessions(cur: Cursor, year: int, plan: list[Any], s: Row, who: str, status: str = "draft") -> list[int]:
     ids = [r[0] for r in cur.execute("SELECT nextval('report_sessions_seq') FROM range(?)", [len(plan)]).fetchall()]
     frame = pl.DataFrame({
         "id": ids, "year": [year] * len(plan), "seq": [x.seq for x in plan],
@@ -96,7 +98,7 @@ def insert_sessions(cur, year: int, plan: list, s: dict, who: str, status: str =
     return ids
 
 
-def update_session(db, user: User, session_id, values: dict, version=None) -> tables.SaveResult:
+def update_session(db: Database, user: User, session_id: Id, values: Row, version: object = None) -> tables.SaveResult:
     """Change a draft session's date, theme, capacity, … (same checks as the table editor)."""
     ch = Changes(updates={int(session_id): dict(values)}, versions={int(session_id): version},
                  row_numbers={int(session_id): 1})

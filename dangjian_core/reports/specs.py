@@ -6,23 +6,25 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 import polars as pl
 
 from .. import clock, tables
 from ..auth import User
 from ..contracts import AuditTable
+from ..db import Cursor, Database
 from ..errors import BadInput
 from ..tables import Changes, Column, Issue, TableSpec
 from . import rules
-from .model import DIRECTIONS, KINDS, PERM, SESSION_STATUS, SOURCES, defs_from_frame, keys_frame, new_keys, parse_period
+from .model import DIRECTIONS, KINDS, PERM, SESSION_STATUS, SOURCES, Row, defs_from_frame, keys_frame, new_keys, parse_period, query
 
 
 # =============================================================================================
 # Table specs (editor, Excel import/export, revert)
 # =============================================================================================
-def _settings_checks(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+def _settings_checks(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     issues = [Issue(k, "cooldown_days", None, "设置只有一行，不能新增") for k in new_keys(cur, "report_settings", touched)]
     if deleted:
         issues.append(Issue(None, None, None, "设置不能删除"))
@@ -49,7 +51,7 @@ SETTINGS_SPEC = TableSpec(
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
-def _check_indicators(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+def _check_indicators(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     issues: list[Issue] = []
     rows = {r["id"]: r for r in after.to_dicts()} if after.height else {}
     for k in touched:
@@ -87,7 +89,7 @@ def _check_indicators(cur, after: pl.DataFrame, touched: set, deleted: set) -> l
     return issues
 
 
-def _refuse_delete_indicators(cur, keys: list) -> list[str]:
+def _refuse_delete_indicators(cur: Cursor, keys: list[Any]) -> list[str]:
     keys_frame(cur, "del_ind", keys)
     try:
         rows = cur.execute("SELECT i.name, count(v.id) FROM report_indicators i JOIN report_indicator_values v"
@@ -128,7 +130,7 @@ def _indicator_choices() -> dict[str, str]:
     return {d.code: d.name_zh for d in rules.DEFAULT_INDICATORS} | {"election_overdue_months": "换届逾期月数"}
 
 
-def _check_values(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+def _check_values(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     if not touched:
         return []
     issues: list[Issue] = []
@@ -165,13 +167,13 @@ VALUES_SPEC = TableSpec(
 )
 
 
-def _check_sessions(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+def _check_sessions(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     issues: list[Issue] = []
     new = new_keys(cur, "report_sessions", touched)
     for k in new:
         issues.append(Issue(k, "session_date", None, "新的述职场次请点「生成年度场次」建立，不能在表格中直接添加"))
     rows = {r["id"]: r for r in after.to_dicts()} if after.height else {}
-    by_date: dict = {}
+    by_date: dict[date | None, list[Any]] = {}
     for k, r in rows.items():
         d = r["session_date"].date() if isinstance(r["session_date"], datetime) else r["session_date"]
         by_date.setdefault(d, []).append(k)
@@ -197,7 +199,7 @@ def _check_sessions(cur, after: pl.DataFrame, touched: set, deleted: set) -> lis
     return issues
 
 
-def _refuse_delete_sessions(cur, keys: list) -> list[str]:
+def _refuse_delete_sessions(cur: Cursor, keys: list[Any]) -> list[str]:
     keys_frame(cur, "del_sessions", keys)
     try:
         rows = cur.execute("SELECT s.title, s.status, (SELECT count(*) FROM report_picks p WHERE p.session_id = s.id)"
@@ -229,7 +231,7 @@ SESSIONS_SPEC = TableSpec(
 )
 
 
-def _check_items(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[Issue]:
+def _check_items(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     if not touched:
         return []
     issues: list[Issue] = []
@@ -253,7 +255,7 @@ def _check_items(cur, after: pl.DataFrame, touched: set, deleted: set) -> list[I
     return issues
 
 
-def _refuse_delete_items(cur, keys: list) -> list[str]:
+def _refuse_delete_items(cur: Cursor, keys: list[Any]) -> list[str]:
     keys_frame(cur, "del_items", keys)
     try:
         rows = cur.execute("SELECT r.id, o.name, count(e.id) FROM rectification_items r JOIN rectification_escalations e"
@@ -293,8 +295,8 @@ for _spec in SPECS:  # tables.get_spec still reads its own dict (until it reads 
 # =============================================================================================
 # Settings and indicator definitions
 # =============================================================================================
-def read_settings(cur) -> dict:
-    cur_rows = cur.sql("SELECT * FROM report_settings ORDER BY id LIMIT 1").pl().to_dicts()
+def read_settings(cur: Cursor) -> Row:
+    cur_rows = query(cur, "SELECT * FROM report_settings ORDER BY id LIMIT 1").to_dicts()
     if not cur_rows:
         return {"id": None, "cooldown_days": rules.COOLDOWN_DAYS, "default_capacity": 5, "minutes_per_unit": 15,
                 "start_time": "09:00", "escalation_days": rules.ESCALATION_DAYS, "issuer": "党建工作领导小组办公室",
@@ -302,12 +304,12 @@ def read_settings(cur) -> dict:
     return cur_rows[0]
 
 
-def settings(db) -> dict:
+def settings(db: Database) -> Row:
     with db.read() as cur:
         return read_settings(cur)
 
 
-def save_settings(db, user: User, values: dict, version=None) -> tables.SaveResult:
+def save_settings(db: Database, user: User, values: Row, version: object = None) -> tables.SaveResult:
     """Change the settings row through the table write path (validation, audit)."""
     with db.read() as cur:
         s = read_settings(cur)

@@ -11,17 +11,17 @@ import polars as pl
 
 from .. import clock, fileio, uow
 from ..auth import User, require
-from ..db import Database
+from ..db import Cursor, Database
 from ..errors import BadInput, CellError, ConflictError
 from ..tables import ImportPreview
 from . import rules
-from .model import GRADE_LABELS, PERM, resolve_today
+from .model import GRADE_LABELS, PERM, Id, Row, query, resolve_today
 from .notices import notice
 from .picks import unit_row
 from .sessions import session_row
 
 
-def _vote_session(cur, session_id, today: date) -> dict:
+def _vote_session(cur: Cursor, session_id: Id, today: date) -> Row:
     s = session_row(cur, session_id)
     if s["status"] != "published":
         raise BadInput(f"{s['title']}的名单还没有发布：发布并召开述职会后才能录入测评票")
@@ -30,7 +30,7 @@ def _vote_session(cur, session_id, today: date) -> dict:
     return s
 
 
-def _picked_units(cur, session_id: int) -> dict[int, str]:
+def _picked_units(cur: Cursor, session_id: int) -> dict[int, str]:
     return {r[0]: r[1] for r in cur.execute(
         "SELECT p.unit_id, o.name FROM report_picks p LEFT JOIN orgs o ON o.id = p.unit_id"
         " WHERE p.session_id = ? AND p.status = 'picked'", [session_id]).fetchall()}
@@ -40,13 +40,13 @@ KEEP = object()  # "leave the stored value as it is" (a field the user did not g
 _VOTE_FIELDS = ("voters", *rules.GRADE_COLUMNS, "comments")
 
 
-def _stored_votes(cur, session_id: int) -> dict[int, dict]:
-    rows = cur.sql("SELECT id, CAST(unit_id AS BIGINT) AS unit_id, voters, good, fairly_good, average, poor, comments,"
-                   " version FROM report_votes WHERE session_id = ?", params=[int(session_id)]).pl().to_dicts()
+def _stored_votes(cur: Cursor, session_id: int) -> dict[int, Row]:
+    rows = query(cur, "SELECT id, CAST(unit_id AS BIGINT) AS unit_id, voters, good, fairly_good, average, poor, comments,"
+                   " version FROM report_votes WHERE session_id = ?", params=[int(session_id)]).to_dicts()
     return {r["unit_id"]: r for r in rows}
 
 
-def _vote_changes(stored: dict[int, dict], rows: list[dict]) -> tuple[list[dict], list[dict], int]:
+def _vote_changes(stored: dict[int, Row], rows: list[Row]) -> tuple[list[Row], list[Row], int]:
     """(inserts, updates, unchanged): a KEEP field takes the stored value; a row equal to the
     stored one is left alone (no write, no version bump, no history entry)."""
     ins, upd, same = [], [], 0
@@ -95,7 +95,7 @@ def _write_votes(act: uow.Action, session_id: int, rows: list[dict[str, Any]]) -
     return len(ins), len(upd)
 
 
-def record_votes(db: Database, user: User, session_id: object, unit_id: object, good: object, fairly_good: object,
+def record_votes(db: Database, user: User, session_id: Id, unit_id: Id, good: object, fairly_good: object,
                  average: object, poor: object, voters: object, comments: object = KEEP, *,
                  expected_version: int | None = None, today: date | None = None) -> int | None:
     """Record (or correct) one unit's appraisal votes. A correction writes only what changed:
@@ -124,28 +124,28 @@ def record_votes(db: Database, user: User, session_id: object, unit_id: object, 
     return act.batch_id
 
 
-def votes(db, session_id) -> pl.DataFrame:
+def votes(db: Database, session_id: Id) -> pl.DataFrame:
     """The session's votes with the 好+较好 rate and the rank (rules.rank_votes)."""
     with db.read() as cur:
-        v = cur.sql("SELECT v.id, CAST(v.unit_id AS BIGINT) AS unit_id, o.name, v.voters, v.good, v.fairly_good,"
+        v = query(cur, "SELECT v.id, CAST(v.unit_id AS BIGINT) AS unit_id, o.name, v.voters, v.good, v.fairly_good,"
                     " v.average, v.poor, v.comments, v.version FROM report_votes v LEFT JOIN orgs o ON o.id = v.unit_id"
-                    " WHERE v.session_id = ? ORDER BY v.unit_id", params=[int(session_id)]).pl()
+                    " WHERE v.session_id = ? ORDER BY v.unit_id", params=[int(session_id)])
     if v.height == 0:
         return v.with_columns(good_rate=pl.lit(None, dtype=pl.Float64), rank=pl.lit(None, dtype=pl.Int64))
     return rules.rank_votes(v)
 
 
-def year_votes(db, year: int) -> pl.DataFrame:
+def year_votes(db: Database, year: int) -> pl.DataFrame:
     """The year's roll-up: each unit's votes summed over all its sessions of that year, with
     the 好+较好 rate of the sums, the rank among the year's units and how many sessions."""
     with db.read() as cur:
-        v = cur.sql("SELECT CAST(v.unit_id AS BIGINT) AS unit_id, any_value(o.name) AS name,"
+        v = query(cur, "SELECT CAST(v.unit_id AS BIGINT) AS unit_id, any_value(o.name) AS name,"
                     " CAST(sum(v.voters) AS BIGINT) AS voters, CAST(sum(v.good) AS BIGINT) AS good,"
                     " CAST(sum(v.fairly_good) AS BIGINT) AS fairly_good, CAST(sum(v.average) AS BIGINT) AS average,"
                     " CAST(sum(v.poor) AS BIGINT) AS poor, CAST(count(*) AS BIGINT) AS sessions"
                     " FROM report_votes v JOIN report_sessions s ON s.id = v.session_id"
                     " LEFT JOIN orgs o ON o.id = v.unit_id WHERE s.year = ? GROUP BY v.unit_id ORDER BY v.unit_id",
-                    params=[int(year)]).pl()
+                    params=[int(year)])
     if v.height == 0:
         return v.with_columns(good_rate=pl.lit(None, dtype=pl.Float64), rank=pl.lit(None, dtype=pl.Int64))
     return rules.rank_votes(v).sort("rank", "unit_id")
@@ -158,12 +158,12 @@ _VOTE_ALIASES = {"单位名称": "name", "name": "name", "unit": "name", "unit_i
                  "average": "average", "poor": "poor", "意见": "comments", "comments": "comments", "备注": "comments"}
 
 
-def vote_sheet_xlsx(db, session_id) -> bytes:
+def vote_sheet_xlsx(db: Database, session_id: Id) -> bytes:
     """A blank 测评表 for the session (one row per unit in notice order), to fill and import."""
     s, table = notice(db, session_id)
     v = votes(db, session_id)
     done = {r["name"]: r for r in v.iter_rows(named=True)} if v.height else {}
-    rows = {k: [] for k in VOTE_HEADERS}
+    rows: dict[str, list[Any]] = {k: [] for k in VOTE_HEADERS}
     for name in table["单位"].to_list():
         r = done.get(name, {})
         rows["单位"].append(name)
@@ -174,7 +174,7 @@ def vote_sheet_xlsx(db, session_id) -> bytes:
     return fileio.xlsx_bytes({f"{s['title']}测评表": df})
 
 
-def _whole(raw):
+def _whole(raw: object) -> int | None:
     """A vote count from a cell: None when blank; an int; or raise ValueError."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
@@ -187,14 +187,15 @@ def _whole(raw):
     return int(d)
 
 
-def import_votes(db, user: User, session_id, frame: fileio.Frame, *, commit: bool = False,
+def import_votes(db: Database, user: User, session_id: Id, frame: fileio.Frame, *, commit: bool = False,
                  today: date | None = None) -> ImportPreview:
     """Import a filled 测评表 (单位, 参评人数, 好, 较好, 一般, 差, 评议意见): every row checked
     (unit in the session's list and not repeated, whole numbers, the four grades adding up to
     the voters), then all rows written as one batch — or nothing, each error by row and column."""
     require(user, PERM)
     today = resolve_today(today)
-    rename, errors = {}, []
+    rename: dict[str, str] = {}
+    errors: list[CellError] = []
     for col in frame.df.columns:
         key = VOTE_HEADERS.get(col.strip()) or _VOTE_ALIASES.get(col.strip())
         if key and key not in rename.values():
@@ -210,7 +211,8 @@ def import_votes(db, user: User, session_id, frame: fileio.Frame, *, commit: boo
         in_list = _picked_units(cur, s["id"])
     by_name = {v: k for k, v in in_list.items()}
     labels = {"voters": "参评人数", **GRADE_LABELS}
-    rows, seen = [], {}
+    rows: list[Row] = []
+    seen: dict[int, int] = {}
     for i, raw in enumerate(frame.df.select([pl.col(c).alias(n) for c, n in rename.items()]).iter_rows(named=True)):
         if all(v is None or not str(v).strip() for v in raw.values()):
             continue  # a blank line in the sheet
@@ -247,11 +249,11 @@ def import_votes(db, user: User, session_id, frame: fileio.Frame, *, commit: boo
             except BadInput as exc:
                 errors += [CellError(row, e.column, e.value, e.message) for e in exc.errors]
                 ok = False
-        comments = raw.get("comments")
         # no 评议意见 column, or a blank cell: the saved 评议意见 stays (a sheet of numbers
         # never wipes what was written about a unit)
-        comments = (str(comments).strip() or KEEP) if comments is not None else KEEP
-        if comments is not KEEP and len(comments) > 1000:
+        text = str(raw["comments"]).strip() if raw.get("comments") is not None else ""
+        comments: object = text or KEEP
+        if len(text) > 1000:
             errors.append(CellError(row, "评议意见", None, "太长了：最多 1000 个字"))
         if ok and uid is not None:
             rows.append({"unit_id": uid, "voters": t.voters, "good": t.good, "fairly_good": t.fairly_good,
