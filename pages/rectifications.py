@@ -9,15 +9,10 @@ from dangjian_core import clock, documents
 from dangjian_core.reports import model, rectifications, specs
 from dangjian_core.reports import notices as notices_core
 from ui import reports_widgets as W
-from ui.messages import flash, run_safely, show_flashes
-from ui.session import current_user, get_db
+from ui.messages import flash, run_safely
 from ui.table_editor import export_button, import_panel, table_editor
 
-db = get_db()
-user = current_user()
-st.title("整改跟踪")
-show_flashes()
-can = user.can(model.PERM)
+db, user, can = W.page("整改跟踪")
 today = clock.today()
 
 

@@ -7,15 +7,10 @@ import streamlit as st
 from dangjian_core import clock, documents
 from dangjian_core.reports import model, notices, picks, sessions, specs, votes
 from ui import reports_widgets as W
-from ui.messages import errors_frame, flash, run_safely, show_flashes
-from ui.session import current_user, get_db
+from ui.messages import errors_frame, flash, run_safely
 from ui.table_editor import table_editor
 
-db = get_db()
-user = current_user()
-st.title("述职评议")
-show_flashes()
-can = user.can(model.PERM)
+db, user, can = W.page("述职评议")
 today = clock.today()
 SECTIONS = ["场次安排", "选定述职单位", "测评结果", "进度分与指标", "述职效果"]
 c1, c2 = st.columns([1, 4])

@@ -144,6 +144,17 @@ def _pick_row(cur: Cursor, pick_id: Id) -> Row:
     return rows[0]
 
 
+def _listed_pick(cur: Cursor, pick_id: Id, expected_version: int | None, refused: str = "") -> tuple[Row, Row]:
+    """(pick, session) of a unit on a draft list, as the form saw it (version), still picked."""
+    p = _pick_row(cur, pick_id)
+    s = session_row(cur, p["session_id"])
+    _check_draft(s)
+    check_version(p, expected_version, f"「{p['name']}」")
+    if p["status"] != "picked":
+        raise BadInput(f"「{p['name']}」已被调出名单{refused}")
+    return p, s
+
+
 def _update_pick(act: uow.Action, pick_id: int, sets: dict[str, object]) -> None:
     cols = ", ".join(f"{c} = ?" for c in sets)
     with act.track("report_picks", [pick_id]):
@@ -157,12 +168,7 @@ def lock_pick(db: Database, user: User, pick_id: Id, locked: bool = True, note: 
     with uow.action(db, user, PERM, "report_pick", "锁定述职单位") as act:
         if note is not None and len(note.strip()) > MAX_NOTE:
             raise BadInput(f"说明太长了：最多 {MAX_NOTE} 个字")
-        p = _pick_row(act.cur, pick_id)
-        s = session_row(act.cur, p["session_id"])
-        _check_draft(s)
-        check_version(p, expected_version, f"「{p['name']}」")
-        if p["status"] != "picked":
-            raise BadInput(f"「{p['name']}」已被调出名单，不能锁定")
+        p, s = _listed_pick(act.cur, pick_id, expected_version, "，不能锁定")
         act.describe(f"{'锁定' if locked else '解除锁定'}述职单位：{s['title']} {p['name']}")
         sets: dict[str, object] = {"locked": bool(locked)}
         if note and note.strip():
@@ -214,12 +220,7 @@ def swap_pick(db: Database, user: User, pick_id: Id, unit_id: Id, note: str, *,
     today = resolve_today(today)
     with uow.action(db, user, PERM, "report_pick", "调换述职单位") as act:
         note = required_note(note, "调换单位")
-        p = _pick_row(act.cur, pick_id)
-        s = session_row(act.cur, p["session_id"])
-        _check_draft(s)
-        check_version(p, expected_version, f"「{p['name']}」")
-        if p["status"] != "picked":
-            raise BadInput(f"「{p['name']}」已被调出名单")
+        p, s = _listed_pick(act.cur, pick_id, expected_version)
         if p["locked"]:
             raise BadInput(f"「{p['name']}」已锁定：确需调换请先解除锁定")
         unit = unit_row(act.cur, unit_id)

@@ -21,6 +21,15 @@ from . import rules
 from .model import DIRECTIONS, KINDS, PERM, SESSION_STATUS, SOURCES, Row, defs_from_frame, keys_frame, new_keys, parse_period, query
 
 
+def rows_for_keys(cur: Cursor, keys: list[Any], sql: str) -> list[Any]:
+    """The rows of `sql`, in which the table `checked_keys(k)` holds `keys`."""
+    keys_frame(cur, "checked_keys", keys)
+    try:
+        return cur.execute(sql).fetchall()
+    finally:
+        cur.unregister("checked_keys")
+
+
 # =============================================================================================
 # Table specs (editor, Excel import/export, revert)
 # =============================================================================================
@@ -68,12 +77,8 @@ def _check_indicators(cur: Cursor, after: pl.DataFrame, touched: set[Any], delet
     old = new_keys(cur, "report_indicators", touched)
     existing = [k for k in touched if k not in old]
     if existing:
-        keys_frame(cur, "chk_ind", existing)
-        try:
-            was = cur.execute("SELECT i.id, i.code, (SELECT count(*) FROM report_indicator_values v WHERE v.indicator = i.code)"
-                              " FROM report_indicators i WHERE i.id IN (SELECT k FROM chk_ind)").fetchall()
-        finally:
-            cur.unregister("chk_ind")
+        was = rows_for_keys(cur, existing, "SELECT i.id, i.code, (SELECT count(*) FROM report_indicator_values v"
+                            " WHERE v.indicator = i.code) FROM report_indicators i WHERE i.id IN (SELECT k FROM checked_keys)")
         for k, code, n in was:
             if n and rows[k].get("code") != code:
                 issues.append(Issue(k, "code", rows[k].get("code"),
@@ -90,12 +95,8 @@ def _check_indicators(cur: Cursor, after: pl.DataFrame, touched: set[Any], delet
 
 
 def _refuse_delete_indicators(cur: Cursor, keys: list[Any]) -> list[str]:
-    keys_frame(cur, "del_ind", keys)
-    try:
-        rows = cur.execute("SELECT i.name, count(v.id) FROM report_indicators i JOIN report_indicator_values v"
-                           " ON v.indicator = i.code WHERE i.id IN (SELECT k FROM del_ind) GROUP BY i.name").fetchall()
-    finally:
-        cur.unregister("del_ind")
+    rows = rows_for_keys(cur, keys, "SELECT i.name, count(v.id) FROM report_indicators i JOIN report_indicator_values v"
+                         " ON v.indicator = i.code WHERE i.id IN (SELECT k FROM checked_keys) GROUP BY i.name")
     return [f"指标「{name}」已有 {n} 条数值，不能删除：不再使用请取消「启用」" for name, n in rows]
 
 
@@ -200,12 +201,8 @@ def _check_sessions(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted
 
 
 def _refuse_delete_sessions(cur: Cursor, keys: list[Any]) -> list[str]:
-    keys_frame(cur, "del_sessions", keys)
-    try:
-        rows = cur.execute("SELECT s.title, s.status, (SELECT count(*) FROM report_picks p WHERE p.session_id = s.id)"
-                           " FROM report_sessions s WHERE s.id IN (SELECT k FROM del_sessions)").fetchall()
-    finally:
-        cur.unregister("del_sessions")
+    rows = rows_for_keys(cur, keys, "SELECT s.title, s.status, (SELECT count(*) FROM report_picks p WHERE p.session_id = s.id)"
+                         " FROM report_sessions s WHERE s.id IN (SELECT k FROM checked_keys)")
     return [f"{t}{'已发布' if st == 'published' else f'已有 {n} 个入选单位'}，不能删除" for t, st, n in rows
             if st == "published" or n]
 
@@ -256,13 +253,9 @@ def _check_items(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: s
 
 
 def _refuse_delete_items(cur: Cursor, keys: list[Any]) -> list[str]:
-    keys_frame(cur, "del_items", keys)
-    try:
-        rows = cur.execute("SELECT r.id, o.name, count(e.id) FROM rectification_items r JOIN rectification_escalations e"
-                           " ON e.item_id = r.id LEFT JOIN orgs o ON o.id = r.unit_id"
-                           " WHERE r.id IN (SELECT k FROM del_items) GROUP BY r.id, o.name").fetchall()
-    finally:
-        cur.unregister("del_items")
+    rows = rows_for_keys(cur, keys, "SELECT r.id, o.name, count(e.id) FROM rectification_items r JOIN rectification_escalations e"
+                         " ON e.item_id = r.id LEFT JOIN orgs o ON o.id = r.unit_id"
+                         " WHERE r.id IN (SELECT k FROM checked_keys) GROUP BY r.id, o.name")
     return [f"「{name}」的第 {k} 号事项已升级过 {n} 次，不能删除：整改完成请销号" for k, name, n in rows]
 
 
