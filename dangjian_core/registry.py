@@ -14,7 +14,7 @@ the one import circle, and it is never taken at import time.
 Only tuples are read as plain data (a module-level dict of the same name is an old-style
 registry, not a declaration). While subjects move into packages, SUBJECTS names both the old
 and the new module of a subject; a module that does not exist is skipped, and the old
-import-time registries (tables.SPECS, reports.indicators.PROVIDERS) are merged in live.
+import-time registry tables.SPECS is merged in live.
 """
 
 from __future__ import annotations
@@ -109,16 +109,7 @@ def datasets() -> dict[str, Dataset]:
 
 def indicators() -> dict[str, Indicator]:
     """code → computed 述职 indicator."""
-    modules()
-    out: dict[str, Indicator] = {}
-    reports = _import("reports.indicators")
-    load = getattr(reports, "load_providers", None)
-    if callable(load):  # old style: reports.register_provider
-        sources = _legacy("reports.indicators", "PROVIDER_SOURCES")
-        for code, fn in load().items():
-            out[code] = Indicator(code, sources.get(code, code), fn, sources.get(code, "自动计算"))
-    out.update({i.code: i for i in _plain("INDICATORS")})
-    return out
+    return {i.code: i for i in _plain("INDICATORS")}
 
 
 def demo_seeders() -> dict[str, Seeder]:

@@ -3,13 +3,11 @@
 `registry.indicators()` from every subject's `INDICATORS`; this subject's own are `INDICATORS`
 below) or else the entered / imported monthly values; the progress score of every unit
 (`compute_scores`, `Scores`); the import of entered values (long or wide files). A computed
-value wins over an entered one. `register_provider` / `REPORT_INDICATOR_PROVIDERS` are the old
-way other modules plugged in, read by the registry until they declare `INDICATORS`."""
+value wins over an entered one."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -27,32 +25,6 @@ from .model import PERM, as_of_date, defs_from_frame, parse_period, period_of, q
 from .specs import VALUES_SPEC
 
 PROVIDER_ERRORS: dict[str, str] = {}    # indicator code → why its provider failed last time
-
-# -- the old plug-in way (until dues and observation declare INDICATORS) ----------------------
-Provider = Callable[..., pl.DataFrame]
-PROVIDERS: dict[str, Provider] = {}
-PROVIDER_SOURCES: dict[str, str] = {}   # code → where the value comes from (Chinese)
-SUBJECT_LABELS = {"dues": "党费收缴", "sites": "示范点", "observation": "观摩互进"}
-
-
-def register_provider(code: str, fn: Provider, source: str = "") -> None:
-    """Old style: plug in a computed indicator (declare `INDICATORS` in your package instead)."""
-    Indicator(code, code, fn)  # refuses a bad code
-    PROVIDERS[code] = fn
-    PROVIDER_SOURCES[code] = source or "自动计算"
-
-
-def load_providers() -> dict[str, Provider]:
-    """Old style: the providers registered with `register_provider` or listed in a subject
-    module's `REPORT_INDICATOR_PROVIDERS` (registry.indicators() merges them in)."""
-    for subject, module in registry.modules():
-        extra = getattr(module, "REPORT_INDICATOR_PROVIDERS", None)
-        if isinstance(extra, dict):
-            for code, fn in extra.items():
-                if code not in PROVIDERS:
-                    register_provider(code, fn, f"{SUBJECT_LABELS.get(subject, subject)}（自动计算）")
-    return PROVIDERS
-
 
 # An item's deadline in force on a given day: the latest escalation issued by then, or the
 # first deadline (the one the first escalation replaced, or the item's own if never escalated).

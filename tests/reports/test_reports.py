@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from dangjian_core import audit, clock, fileio, registry, tables
+from dangjian_core.contracts import Indicator
 from dangjian_core.db import Database, load_migrations
 from dangjian_core.errors import BadInput, ConflictError, NotFound, PermissionDenied, ValidationFailed
 from dangjian_core.reports import effect, indicators, model, notices, picks, rectifications, rules, sessions, specs, votes
@@ -128,9 +129,10 @@ def test_score_matches_the_documented_formula(db):
         "10件实事进度" in sc.table.filter(pl.col("unit_id") == 1)["lagging"][0]
 
 
-def test_a_registered_provider_plugs_in_and_wins_over_entered_values(rdb, monkeypatch):
-    monkeypatch.setitem(indicators.PROVIDERS, "ten_tasks_progress",
-                        lambda cur, period: pl.DataFrame({"unit_id": [1], "value": [77.0]}))
+def test_a_declared_indicator_plugs_in_and_wins_over_entered_values(rdb, monkeypatch):
+    declared = registry.indicators() | {"ten_tasks_progress": Indicator(
+        "ten_tasks_progress", "10件实事进度", lambda cur, as_of: pl.DataFrame({"unit_id": [1], "value": [77.0]}))}
+    monkeypatch.setattr(registry, "indicators", lambda: declared)
     with rdb.read() as cur:
         sc = indicators.compute_scores(cur, D(2024, 2, 1))
     t = sc.table.sort("unit_id")
@@ -138,16 +140,11 @@ def test_a_registered_provider_plugs_in_and_wins_over_entered_values(rdb, monkey
     assert sc.contributions.filter(pl.col("unit_id") == 1)["source_zh"][0] == "自动计算"
 
 
-def test_computed_indicators_come_from_the_registry_and_old_style_providers_still_plug_in(monkeypatch):
+def test_computed_indicators_come_from_the_registry():
     got = registry.indicators()
-    assert {"open_rectifications", "overdue_rectifications", "site_assessment_score"} <= set(got)
+    assert {"open_rectifications", "overdue_rectifications", "site_assessment_score", "dues_collection_rate",
+            "observation_score"} <= set(got)
     assert got["open_rectifications"].source == "整改跟踪（未销号事项数）"
-    with pytest.raises(ValueError):
-        indicators.register_provider("Bad Code", lambda cur, p: None)
-    monkeypatch.setattr(indicators, "PROVIDERS", dict(indicators.PROVIDERS))
-    monkeypatch.setattr(indicators, "PROVIDER_SOURCES", dict(indicators.PROVIDER_SOURCES))
-    indicators.register_provider("custom_rate", lambda cur, p: pl.DataFrame(), "测试")
-    assert registry.indicators()["custom_rate"].source == "测试"
 
 
 def test_a_failing_provider_leaves_its_indicator_without_values_and_the_scores_still_come(tmp_path):
