@@ -44,6 +44,15 @@ def query(cur: Cursor, sql: str, params: object = None) -> pl.DataFrame:
     return frame
 
 
+def to_int(value: object, message: str) -> int:
+    """An id or number as a page, a file or the CLI gives it (7, "7", 7.0), or BadInput(message)."""
+    try:
+        number: int = int(value)  # type: ignore[call-overload]  # whatever int() reads
+        return number
+    except (TypeError, ValueError):
+        raise BadInput(message) from None
+
+
 def required_note(note: str | None, what: str) -> str:
     text = (note or "").strip()
     if not text:

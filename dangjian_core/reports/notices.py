@@ -23,10 +23,10 @@ def _clock(start: str, minutes: int) -> str:
     return f"{(t // 60) % 24:02d}:{t % 60:02d}"
 
 
-def notice(db: Database, session_id: Id) -> tuple[Row, pl.DataFrame]:
+def notice(db: Database, session_id: object) -> tuple[Row, pl.DataFrame]:
     """The session and its notice table: 序号, 单位, 街道/系统, 书记, 述职时间, 述职重点."""
     s = session(db, session_id)
-    p = picks(db, session_id).filter(pl.col("status") == "picked")
+    p = picks(db, s["id"]).filter(pl.col("status") == "picked")
     start, mins = s["start_time"] or "09:00", int(s["minutes_per_unit"] or 15)
     times = [f"{_clock(start, i * mins)}–{_clock(start, (i + 1) * mins)}" for i in range(p.height)]
     focus = [(_focus(r)) for r in p.iter_rows(named=True)]

@@ -19,7 +19,7 @@ from ..db import Cursor, Database
 from ..errors import BadInput, NotFound
 from . import rules
 from .indicators import Scores, compute_scores, units_frame
-from .model import MAX_NOTE, PERM, Id, Row, check_version, keys_frame, query, required_note, resolve_today
+from .model import MAX_NOTE, PERM, Id, Row, check_version, keys_frame, query, required_note, resolve_today, to_int
 from .sessions import session_row
 from .specs import read_settings
 
@@ -177,10 +177,7 @@ def lock_pick(db: Database, user: User, pick_id: Id, locked: bool = True, note: 
 
 
 def unit_row(cur: Cursor, unit_id: Id) -> Row:
-    try:
-        uid = int(unit_id)
-    except (TypeError, ValueError):
-        raise BadInput("请选择单位") from None
+    uid = to_int(unit_id, "请选择单位")
     row = cur.execute("SELECT id, name FROM orgs WHERE id = ?", [uid]).fetchone()
     if row is None:
         raise NotFound("找不到这个单位（可能已被删除）")

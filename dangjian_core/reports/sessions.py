@@ -13,22 +13,19 @@ from ..db import Cursor, Database
 from ..errors import BadInput, NotFound
 from ..tables import Changes
 from . import rules
-from .model import KINDS, PERM, Id, Row, query
+from .model import KINDS, PERM, Id, Row, query, to_int
 from .specs import SESSIONS_SPEC, read_settings
 
 
-def session_row(cur: Cursor, session_id: Id) -> Row:
-    try:
-        sid = int(session_id)
-    except (TypeError, ValueError):
-        raise BadInput("请选择述职场次") from None
+def session_row(cur: Cursor, session_id: object) -> Row:
+    sid = to_int(session_id, "请选择述职场次")
     rows = query(cur, "SELECT * FROM report_sessions WHERE id = ?", params=[sid]).to_dicts()
     if not rows:
         raise NotFound("找不到这一场述职（可能已被删除），请刷新页面")
     return rows[0]
 
 
-def session(db: Database, session_id: Id) -> Row:
+def session(db: Database, session_id: object) -> Row:
     with db.read() as cur:
         return session_row(cur, session_id)
 
@@ -70,10 +67,7 @@ def create_year(db: Database, user: User, year: Id) -> list[int]:
 
 def parse_year(year: Id) -> int:
     """A year the office may plan (2000–2100), or BadInput in Chinese."""
-    try:
-        y = int(year)
-    except (TypeError, ValueError):
-        raise BadInput(f"年度「{year}」无效") from None
+    y = to_int(year, f"年度「{year}」无效")
     if not 2000 <= y <= 2100:
         raise BadInput(f"年度「{y}」无效，应在 2000–2100 之间")
     return y

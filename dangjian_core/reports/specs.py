@@ -281,8 +281,6 @@ ITEMS_SPEC = TableSpec(
 SPECS = (SETTINGS_SPEC, INDICATORS_SPEC, VALUES_SPEC, SESSIONS_SPEC, ITEMS_SPEC)
 AUDIT_TABLES = tuple(AuditTable(table=t, label=label, perm=PERM) for t, label in (
     ("report_picks", "述职名单"), ("report_votes", "测评票"), ("rectification_escalations", "整改升级记录")))
-for _spec in SPECS:  # tables.get_spec still reads its own dict (until it reads the registry)
-    tables.register(_spec)
 
 
 # =============================================================================================
