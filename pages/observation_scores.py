@@ -66,9 +66,8 @@ with t_entry:
         up = st.file_uploader("上传填好的评分表", type=["xlsx", "xls", "csv"], key=f"obs_sheet_up_{up_n}")
         if up is not None:
             try:
-                fileio.check_upload_size(up.size, up.name)
-                frame = fileio.read_frame(data=up.getvalue(), name=up.name, expected=model.SHEET_HEADER,
-                                          sheet=model.SHEET if up.name.lower().endswith((".xlsx", ".xls")) else None)
+                frame = fileio.read_upload(up.getvalue(), up.name, expected=model.SHEET_HEADER,
+                                           sheet=model.SHEET if up.name.lower().endswith((".xlsx", ".xls")) else None)
                 n = scores.save_scores(db, user, eid, frame, commit=False)
             except BadInput as exc:
                 show_exception(exc)
