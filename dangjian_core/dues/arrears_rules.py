@@ -330,7 +330,7 @@ def format_arrears_detail(detail: pl.DataFrame) -> pl.DataFrame:
 # Flags
 # --------------------------------------------------------------------------------------
 
-def voluntary_payment_flag(amount) -> bool:
+def voluntary_payment_flag(amount: object) -> bool:
     """A one-off voluntary payment of 1000.00 or more is forwarded in full to the Centre."""
     d = parse_money(amount, what="自愿缴纳金额")
     return d >= VOLUNTARY_FORWARD_THRESHOLD

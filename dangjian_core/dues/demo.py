@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -10,6 +11,10 @@ from .arrears_rules import voluntary_payment_flag_expr
 from .roll import _ROLL_INSERT_VALUES, _roll_values
 from .settings import _settings
 from .store import _compute, _d, _register, add_months
+
+if TYPE_CHECKING:
+    from ..db import Cursor
+    from ..demo import DemoContext
 
 # =======================================================================================
 # Demo data
@@ -27,7 +32,7 @@ def _rnd(col: str, salt: int, mod: int) -> pl.Expr:
     return (pl.col(col).hash(seed=salt) % mod).cast(pl.Int64)
 
 
-def seed_demo(cur, ctx) -> None:
+def seed_demo(cur: Cursor, ctx: DemoContext) -> None:
     """Bases, two years (city: three) of monthly rolls with payments, some members behind
     (a few with 3–9 consecutive unpaid months, a few back payments of 8 months at once),
     quarterly and proxy payments, voluntary payments (one of 2000.00, forwarded), farmer

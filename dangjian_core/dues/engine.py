@@ -188,7 +188,7 @@ class _Errors:
         for i, v, m in zip(idx.to_list(), vals, msgs):
             self.items.append((i, order, CellError(self.first_row + i, column, v, m)))
 
-    def add(self, error: CellError, i: int = -1, order: int = -1):
+    def add(self, error: CellError, i: int = -1, order: float = -1) -> None:
         self.items.append((i, order, error))
 
     def sorted(self) -> list[CellError]:

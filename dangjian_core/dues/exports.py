@@ -6,6 +6,7 @@ import polars as pl
 
 from .. import fileio
 from ..auth import User, mask_id_number, require
+from ..db import Database
 from .model import CATEGORIES, RATE_TEXT
 from .roll import roll_by_org
 from .store import METHODS, PERM_READ, PERM_SALARY, _dec, _labels, _scope, _scope_sql, month_text, parse_month
@@ -14,13 +15,13 @@ from .store import METHODS, PERM_READ, PERM_SALARY, _dec, _labels, _scope, _scop
 # =======================================================================================
 # Exports
 # =======================================================================================
-def roll_export_frame(db, user: User, month, *, org_id=None) -> pl.DataFrame:
+def roll_export_frame(db: Database, user: User, month: object, *, org_id: int | None = None) -> pl.DataFrame:
     """The 党费收缴花名册 of a month with Chinese headers (base only with salary.read)."""
     require(user, PERM_READ)
     m = parse_month(month)
     with db.read() as cur:
         scope = _scope(cur, org_id)
-        df = cur.sql("SELECT o.name AS org, mem.member_no, mem.name, r.category, r.base, r.rate_permille, r.due,"
+        df: pl.DataFrame = cur.sql("SELECT o.name AS org, mem.member_no, mem.name, r.category, r.base, r.rate_permille, r.due,"
                      " r.paid, r.paid_on, r.method, r.quarterly, r.proxy_name, r.consent, r.note"
                      " FROM dues_roll r JOIN members mem ON mem.id = r.member_id JOIN orgs o ON o.id = r.org_id"
                      f" WHERE r.month = ? AND {_scope_sql(cur, scope, 'r.org_id')} ORDER BY o.name, mem.member_no",
@@ -40,7 +41,7 @@ def roll_export_frame(db, user: User, month, *, org_id=None) -> pl.DataFrame:
     return df.select(cols)
 
 
-def roll_xlsx(db, user: User, month, *, org_id=None) -> bytes:
+def roll_xlsx(db: Database, user: User, month: object, *, org_id: int | None = None) -> bytes:
     m = parse_month(month)
     roll = roll_export_frame(db, user, m, org_id=org_id)
     by_org = roll_by_org(db, user, m, org_id=org_id).select(
@@ -50,14 +51,14 @@ def roll_xlsx(db, user: User, month, *, org_id=None) -> bytes:
     return fileio.xlsx_bytes({f"{month_text(m)} 花名册": roll, "按党组织汇总": by_org})
 
 
-def bank_bill(db, user: User, month, *, org_id=None, only_unpaid: bool = True) -> pl.DataFrame:
+def bank_bill(db: Database, user: User, month: object, *, org_id: int | None = None, only_unpaid: bool = True) -> pl.DataFrame:
     """The bank's collection file: 党员编号, 姓名, 身份证号, 手机号, 应缴金额 (what is still owed),
     所属月份. ID numbers in full only with salary.read, masked otherwise."""
     require(user, PERM_READ)
     m = parse_month(month)
     with db.read() as cur:
         scope = _scope(cur, org_id)
-        df = cur.sql("SELECT mem.member_no, mem.name, mem.id_number, mem.phone, r.due - r.paid AS owed, o.name AS org"
+        df: pl.DataFrame = cur.sql("SELECT mem.member_no, mem.name, mem.id_number, mem.phone, r.due - r.paid AS owed, o.name AS org"
                      " FROM dues_roll r JOIN members mem ON mem.id = r.member_id JOIN orgs o ON o.id = r.org_id"
                      f" WHERE r.month = ? AND {_scope_sql(cur, scope, 'r.org_id')}"
                      + (" AND r.paid < r.due" if only_unpaid else " AND r.due > 0")
@@ -70,5 +71,5 @@ def bank_bill(db, user: User, month, *, org_id=None, only_unpaid: bool = True) -
                      pl.lit(month_text(m)).alias("所属月份"), pl.col("org").alias("党组织"))
 
 
-def bank_bill_xlsx(db, user: User, month, *, org_id=None) -> bytes:
+def bank_bill_xlsx(db: Database, user: User, month: object, *, org_id: int | None = None) -> bytes:
     return fileio.xlsx_bytes({"银行代收": bank_bill(db, user, month, org_id=org_id)})

@@ -8,13 +8,14 @@ import polars as pl
 
 from .. import orgs
 from ..contracts import Indicator
+from ..db import Cursor
 from .roll import _rate_expr
 from .store import add_months, month_end, parse_month
 
 PROVIDER_WINDOW_MONTHS = 12
 
 
-def _period_months(period) -> tuple[date, date]:
+def _period_months(period: object) -> tuple[date, date]:
     """A date → the 12 months ending with its month if it is the month's last day (a closed
     month), else with the month before; 'YYYY-MM' → that month; 'YYYY-Qn' → the quarter;
     'YYYY' → the year."""
@@ -35,14 +36,14 @@ def _period_months(period) -> tuple[date, date]:
     return m, m
 
 
-def collection_rate_by_org(cur, period) -> pl.DataFrame:
+def collection_rate_by_org(cur: Cursor, period: object) -> pl.DataFrame:
     """Indicator provider for 述职评议 ("dues_collection_rate"): per org (unit_id = orgs.id,
     each org counting its sub-orgs' rolls too) the collection rate in % over `period` — a
     date (as of: the 12 closed months up to it), 'YYYY-MM', 'YYYY-Qn' or 'YYYY' —
     Σ min(实缴, 应缴) ÷ Σ 应缴 × 100, 100 when nothing was due. Orgs with no roll rows in the
     period are absent. Columns unit_id (Int64), value (Float64)."""
     a, b = _period_months(period)
-    df = cur.sql(f"""
+    df: pl.DataFrame = cur.sql(f"""
         WITH RECURSIVE {orgs.ancestors_cte("anc")}, per_org AS (
             SELECT r.org_id, sum(r.due) AS due, sum(least(r.paid, r.due)) AS collected, count(*) AS n
             FROM dues_roll r WHERE r.month BETWEEN ? AND ? GROUP BY 1

@@ -102,7 +102,7 @@ from .model import (
 )
 
 
-def parse_money(value, *, what: str = "金额") -> Decimal:
+def parse_money(value: object, *, what: str = "金额") -> Decimal:
     """One money value (text or number) → Decimal with 2 decimals, by the module's rules.
     Raises BadInput with a Chinese message."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -137,7 +137,7 @@ def _classify_money_text(t: str) -> str | None:
     return "not_number"
 
 
-def normalize_category(value) -> str | None:
+def normalize_category(value: object) -> str | None:
     """Category code for a code or Chinese name (trimmed, case-insensitive); None if unknown."""
     if value is None:
         return None
@@ -159,7 +159,7 @@ def _bound_text(lower: int | None, upper: int | None) -> str:
     return f"> {lo} 且 ≤ {hi}"
 
 
-def _pick_bracket(base: Decimal, table) -> tuple[int, int | None, int | None]:
+def _pick_bracket(base: Decimal, table: tuple[tuple[int | None, int], ...]) -> tuple[int, int | None, int | None]:
     """(rate ‰, lower bound 分 exclusive, upper bound 分 inclusive) for an exact base."""
     lower = None
     base_fen = base * 100
@@ -269,7 +269,7 @@ MAPPING_ALIASES: dict[str, str] = {
 _MONEY_KINDS = ("counted", "deducted", "tax", "retiree_allowance")
 
 
-def _kind(value) -> str | None:
+def _kind(value: object) -> str | None:
     if value is None:
         return None
     t = str(value).strip()
@@ -304,7 +304,8 @@ def _mapping_errors(columns: Iterable[str] | None, mapping: Mapping[str, str]) -
     return errs
 
 
-def _base_explanation(counted, deducted, tax, base, settings, retired, allowance, clamped) -> str:
+def _base_explanation(counted: Decimal, deducted: Decimal, tax: Decimal, base: Decimal, settings: DuesSettings,
+                      retired: bool, allowance: Decimal, clamped: bool) -> str:
     if retired:
         if settings.retiree_base == "all_allowances":
             t = f"离退休：基本离退休费 {_fmt(counted)} 元 + 普遍发放的津贴补贴 {_fmt(allowance)} 元"
@@ -448,8 +449,8 @@ def compute_base_frame(
     return pl.DataFrame(out)
 
 
-def explain_line(category: str, base_fen, counted_fen, deducted_fen, tax_fen, fixed_fen,
-                 settings: DuesSettings) -> str:
+def explain_line(category: str, base_fen: int | None, counted_fen: int | None, deducted_fen: int | None,
+                 tax_fen: int | None, fixed_fen: int | None, settings: DuesSettings) -> str:
     """基数 → 档次 → 费率 → 应缴, in words, for one payroll line (scalar engine)."""
     cat = str(category)
     fixed = None if fixed_fen is None else Decimal(int(fixed_fen)) / 100

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 # the same codes and numbers as dues/model.py (tests/dues/test_dues_sql.py checks they agree)
@@ -81,7 +82,7 @@ def _ws_sql(expr: str) -> str:
     return f"(({expr} <= 32 OR {expr} >= 133) AND (" + " OR ".join(parts) + "))"
 
 
-def _one_of(expr: str, values) -> str:
+def _one_of(expr: str, values: Iterable[str]) -> str:
     return "(" + " OR ".join(f"{expr} = '{v}'" for v in values) + ")"  # not IN: see _ws_sql
 
 
@@ -144,7 +145,7 @@ def calc_sql(*, precision: str = "fen", rounding: str = "half_up", cap: bool = T
     FROM c"""
 
 
-def try_calc_parquet(src: str | os.PathLike, dst: str | os.PathLike, *, precision: str = "fen",
+def try_calc_parquet(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, precision: str = "fen",
                      rounding: str = "half_up", cap: bool = True) -> bool:
     """Write `dst` (parquet, atomically) from `src` (parquet) and return True when the input is
     plain (see the module's text); return False — writing nothing — otherwise."""

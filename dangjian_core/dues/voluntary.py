@@ -8,13 +8,14 @@ import polars as pl
 
 from .. import audit, clock, uow
 from ..auth import User, require
+from ..db import Database
 from ..errors import BadInput
 from .arrears_rules import voluntary_payment_flag
 from .rules import parse_money
 from .store import METHODS, PERM_READ, PERM_WRITE, _member_by_no, _scope, _scope_sql, parse_month
 
 
-def record_voluntary(db, user: User, member_no: str, month, amount, paid_on: date, method: str,
+def record_voluntary(db: Database, user: User, member_no: str, month: object, amount: object, paid_on: date, method: str,
                      note: str | None = None, today: date | None = None) -> tuple[int, bool]:
     """A voluntary payment, recorded apart from the monthly amount. Returns (id, forward):
     one-off ≥ 1000.00 is forwarded in full to the Centre (flagged)."""
@@ -41,13 +42,14 @@ def record_voluntary(db, user: User, member_no: str, month, amount, paid_on: dat
     return int(vid), forward
 
 
-def voluntary_list(db, user: User, start, end, *, org_id=None) -> pl.DataFrame:
+def voluntary_list(db: Database, user: User, start: object, end: object, *, org_id: int | None = None) -> pl.DataFrame:
     require(user, PERM_READ)
     a, b = parse_month(start), parse_month(end)
     with db.read() as cur:
         scope = _scope(cur, org_id)
-        return cur.sql("SELECT v.id, strftime(v.month, '%Y-%m') AS month, m.member_no, m.name, o.name AS org,"
-                       " v.amount, v.paid_on, v.method, v.forward, v.note FROM dues_voluntary v"
-                       " JOIN members m ON m.id = v.member_id JOIN orgs o ON o.id = v.org_id"
-                       f" WHERE v.month BETWEEN ? AND ? AND {_scope_sql(cur, scope, 'v.org_id')}"
-                       " ORDER BY v.paid_on DESC, v.id DESC", params=[a, b]).pl()
+        out: pl.DataFrame = cur.sql("SELECT v.id, strftime(v.month, '%Y-%m') AS month, m.member_no, m.name,"
+                                    " o.name AS org, v.amount, v.paid_on, v.method, v.forward, v.note FROM dues_voluntary v"
+                                    " JOIN members m ON m.id = v.member_id JOIN orgs o ON o.id = v.org_id"
+                                    f" WHERE v.month BETWEEN ? AND ? AND {_scope_sql(cur, scope, 'v.org_id')}"
+                                    " ORDER BY v.paid_on DESC, v.id DESC", params=[a, b]).pl()
+    return out
