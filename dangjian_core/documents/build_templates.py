@@ -95,6 +95,15 @@ def _section(doc: Document, key: str, title: str) -> None:
     L.para(doc, "{{ " + key + ".heading }}、" + title, L.STYLE_H1, keep_next=True)
 
 
+@contextmanager
+def _briefing_part(doc: Document, key: str, title: str, no_data: str) -> Iterator[None]:
+    """A chosen briefing section with data: its heading, the block, else the `no_data` line."""
+    with _when(doc, f"show.{key}"):
+        _section(doc, key, title)
+        with _when(doc, f"{key}.has_data", no_data):
+            yield
+
+
 def _table(doc: Document, caption: str, headers: list[str], widths: list[float], loop: str, cells: list[str]) -> None:
     _caption(doc, caption)
     _loop_table(doc, headers, widths, loop, cells)
@@ -109,19 +118,17 @@ def briefing() -> Document:
     L.para(doc, "现将{{ period_label }}（{{ start_cn }}至{{ end_cn }}）全市党建重点工作推进情况通报如下。")
 
     # 一、示范点
-    with _when(doc, "show.sites"):
-        _section(doc, "sites", "示范点创建工作")
-        with _when(doc, "sites.has_data", "本期暂无示范点创建数据。"):
-            L.para(doc, "全市共有示范点{{ sites.total }}个，其中已授牌{{ sites.named }}个、巩固提升{{ sites.consolidating }}个、"
-                        "创建中{{ sites.creating }}个、已申报待遴选{{ sites.applied }}个。{{ sites.year }}年计划创建"
-                        "{{ sites.planned }}个，实际创建{{ sites.actual }}个，完成计划的{{ sites.plan_rate }}；计划命名"
-                        "{{ sites.named_target }}个，已命名{{ sites.named_this_year }}个。")
-            L.para(doc, "{% if sites.assessments %}本期开展示范点考评{{ sites.assessments }}次，通过{{ sites.passed }}次，"
-                        "未通过{{ sites.failed }}次。{% else %}本期没有开展示范点考评。{% endif %}{{ sites.overdue_text }}")
-            _table(doc, "表{{ sites.table_no }}　{{ sites.year }}年示范点创建计划完成情况",
-                   ["类别", "计划创建", "实际创建", "已命名", "完成率"], [40, 28, 28, 28, 32],
-                   "r in sites.plan_rows", ["r.category", "r.planned", "r.actual", "r.named", "r.rate"])
-            _figure(doc, "sites.chart", "图{{ sites.chart_no }}　{{ sites.year }}年示范点创建计划与完成情况")
+    with _briefing_part(doc, "sites", "示范点创建工作", "本期暂无示范点创建数据。"):
+        L.para(doc, "全市共有示范点{{ sites.total }}个，其中已授牌{{ sites.named }}个、巩固提升{{ sites.consolidating }}个、"
+                    "创建中{{ sites.creating }}个、已申报待遴选{{ sites.applied }}个。{{ sites.year }}年计划创建"
+                    "{{ sites.planned }}个，实际创建{{ sites.actual }}个，完成计划的{{ sites.plan_rate }}；计划命名"
+                    "{{ sites.named_target }}个，已命名{{ sites.named_this_year }}个。")
+        L.para(doc, "{% if sites.assessments %}本期开展示范点考评{{ sites.assessments }}次，通过{{ sites.passed }}次，"
+                    "未通过{{ sites.failed }}次。{% else %}本期没有开展示范点考评。{% endif %}{{ sites.overdue_text }}")
+        _table(doc, "表{{ sites.table_no }}　{{ sites.year }}年示范点创建计划完成情况",
+               ["类别", "计划创建", "实际创建", "已命名", "完成率"], [40, 28, 28, 28, 32],
+               "r in sites.plan_rows", ["r.category", "r.planned", "r.actual", "r.named", "r.rate"])
+        _figure(doc, "sites.chart", "图{{ sites.chart_no }}　{{ sites.year }}年示范点创建计划与完成情况")
 
     # 二、述职评议
     with _when(doc, "show.reports"):
@@ -147,31 +154,27 @@ def briefing() -> Document:
                    "r in reports.level_rows", ["r.level", "r.open", "r.overdue", "r.new", "r.closed"])
 
     # 三、党费
-    with _when(doc, "show.dues"):
-        _section(doc, "dues", "党费收缴工作")
-        with _when(doc, "dues.has_data", "本期暂无党费收缴数据。"):
-            L.para(doc, "本期全市应缴党费{{ dues.due }}元，实缴{{ dues.collected }}元，收缴率{{ dues.rate }}。"
-                        "{{ dues.street_text }}截至{{ end_cn }}，连续3个月及以上未缴纳党费的党员{{ dues.warn }}人，"
-                        "其中连续6个月及以上的{{ dues.flag }}人。")
-            _table(doc, "表{{ dues.table_no }}　各街道（系统）党费收缴情况",
-                   ["街道/系统", "应缴（元）", "实缴（元）", "收缴率", "连续3个月以上未缴（人）"],
-                   [28, 36, 36, 22, 34], "r in dues.street_rows",
-                   ["r.street", "r.due", "r.collected", "r.rate", "r.warn"])
-            _figure(doc, "dues.chart", "图{{ dues.chart_no }}　各街道（系统）党费收缴率")
+    with _briefing_part(doc, "dues", "党费收缴工作", "本期暂无党费收缴数据。"):
+        L.para(doc, "本期全市应缴党费{{ dues.due }}元，实缴{{ dues.collected }}元，收缴率{{ dues.rate }}。"
+                    "{{ dues.street_text }}截至{{ end_cn }}，连续3个月及以上未缴纳党费的党员{{ dues.warn }}人，"
+                    "其中连续6个月及以上的{{ dues.flag }}人。")
+        _table(doc, "表{{ dues.table_no }}　各街道（系统）党费收缴情况",
+               ["街道/系统", "应缴（元）", "实缴（元）", "收缴率", "连续3个月以上未缴（人）"],
+               [28, 36, 36, 22, 34], "r in dues.street_rows",
+               ["r.street", "r.due", "r.collected", "r.rate", "r.warn"])
+        _figure(doc, "dues.chart", "图{{ dues.chart_no }}　各街道（系统）党费收缴率")
 
     # 四、观摩互进
-    with _when(doc, "show.observation"):
-        _section(doc, "observation", "观摩互进活动")
-        with _when(doc, "observation.has_data", "本期未开展观摩活动。"):
-            L.para(doc, "本期开展观摩活动{{ observation.events }}次（{{ observation.event_names }}），安排观摩点"
-                        "{{ observation.hosts }}个、观摩{{ observation.visits }}场次，收回评分表{{ observation.sheets }}份。"
-                        "{{ observation.ranking_text }}{{ observation.tier_text }}")
-            with _when(doc, "observation.has_ranking"):
-                _table(doc, "表{{ observation.table_no }}　{{ observation.ranked_event }}观摩点综合得分排名"
-                            "（前{{ observation.top_n }}名）",
-                       ["名次", "观摩点", "所在街道", "综合得分", "评分份数"], [20, 56, 36, 24, 24],
-                       "r in observation.rank_rows", ["r.rank", "r.name", "r.street", "r.score", "r.n"])
-                _figure(doc, "observation.chart", "图{{ observation.chart_no }}　{{ observation.ranked_event }}各街道观摩点平均得分")
+    with _briefing_part(doc, "observation", "观摩互进活动", "本期未开展观摩活动。"):
+        L.para(doc, "本期开展观摩活动{{ observation.events }}次（{{ observation.event_names }}），安排观摩点"
+                    "{{ observation.hosts }}个、观摩{{ observation.visits }}场次，收回评分表{{ observation.sheets }}份。"
+                    "{{ observation.ranking_text }}{{ observation.tier_text }}")
+        with _when(doc, "observation.has_ranking"):
+            _table(doc, "表{{ observation.table_no }}　{{ observation.ranked_event }}观摩点综合得分排名"
+                        "（前{{ observation.top_n }}名）",
+                   ["名次", "观摩点", "所在街道", "综合得分", "评分份数"], [20, 56, 36, 24, 24],
+                   "r in observation.rank_rows", ["r.rank", "r.name", "r.street", "r.score", "r.n"])
+            _figure(doc, "observation.chart", "图{{ observation.chart_no }}　{{ observation.ranked_event }}各街道观摩点平均得分")
 
     L.para(doc, "{{ next_heading }}、下一步工作要求", L.STYLE_H1, keep_next=True)
     L.para(doc, "各级党组织要对照本通报反映的问题，逐项研究整改措施：示范点创建进度滞后的单位要加强指导、"

@@ -18,6 +18,7 @@ from dangjian_core.errors import BadInput, ConflictError, NotFound, PermissionDe
 from dangjian_core.sites import attachments, sheets, specs, store
 from dangjian_core.sites import rules as R
 from tests.conftest import EDITOR, VIEWER
+from tests.sites.test_sites_rules import implied_status
 
 TODAY = clock.today()
 Y = TODAY.year
@@ -528,14 +529,6 @@ def test_attachments_are_stored_under_data_and_read_back(demo_db, tmp_path):
 
 
 # -- property: through the database, status is what the accepted results imply -------------------
-def implied(results):
-    if not results:
-        return "creating"
-    if results[0] == "fail":
-        return "not_named"
-    if len(results) == 1:
-        return "named"
-    return "consolidating" if all(r == "pass" for r in results[1:]) else "removed"
 
 
 SEEN: list[int] = []
@@ -581,8 +574,8 @@ def test_random_assessment_sequences_through_the_database(prop_db, back, interva
             continue
         accepted.append("pass" if ok else "fail")
         year = y
-        assert store.get_site(db, sid)["status"] == implied(accepted)
-    assert store.get_site(db, sid)["status"] == implied(accepted)
+        assert store.get_site(db, sid)["status"] == implied_status(accepted)
+    assert store.get_site(db, sid)["status"] == implied_status(accepted)
     SEEN.append(len(accepted))
     with db.write() as cur:  # make room for the next example
         cur.execute("DELETE FROM site_assessment_lines WHERE assessment_id IN"
