@@ -7,6 +7,7 @@ import polars as pl
 from .. import vocab
 from ..auth import User, require
 from ..contracts import Dataset, Field
+from ..db import Database
 from ..errors import BadInput
 from .model import CATEGORIES, CATEGORY_CODES
 from .roll import _rate_expr
@@ -22,13 +23,14 @@ def _group_col(by: str) -> str:
     return "o.street" if by == "street" else "o.name"
 
 
-def collection_series(db, user: User, start, end, *, org_id=None, by: str = "street") -> pl.DataFrame:
+def collection_series(db: Database, user: User, start: object, end: object, *, org_id: int | None = None,
+                      by: str = "street") -> pl.DataFrame:
     """group, month ('YYYY-MM'), members, due_fen, collected_fen, rate (%), per month."""
     require(user, PERM_READ)
     months = months_between(start, end)
     with db.read() as cur:
         scope = _scope(cur, org_id)
-        df = cur.sql(f"SELECT {_group_col(by)} AS grp, strftime(r.month, '%Y-%m') AS month, count(*) AS members,"
+        df: pl.DataFrame = cur.sql(f"SELECT {_group_col(by)} AS grp, strftime(r.month, '%Y-%m') AS month, count(*) AS members,"
                      " CAST(sum(r.due) * 100 AS BIGINT) AS due_fen,"
                      " CAST(sum(least(r.paid, r.due)) * 100 AS BIGINT) AS collected_fen"
                      " FROM dues_roll r JOIN orgs o ON o.id = r.org_id"
@@ -44,13 +46,13 @@ def top_groups(series: pl.DataFrame, n: int = 30) -> tuple[list[str], pl.DataFra
     return groups, series.filter(pl.col("grp").is_in(groups))
 
 
-def amounts_by_category(db, user: User, start, end, *, org_id=None) -> pl.DataFrame:
+def amounts_by_category(db: Database, user: User, start: object, end: object, *, org_id: int | None = None) -> pl.DataFrame:
     """category (Chinese, natural order), due_fen, paid_fen, member-months."""
     require(user, PERM_READ)
     months = months_between(start, end)
     with db.read() as cur:
         scope = _scope(cur, org_id)
-        df = cur.sql("SELECT r.category, CAST(sum(r.due) * 100 AS BIGINT) AS due_fen,"
+        df: pl.DataFrame = cur.sql("SELECT r.category, CAST(sum(r.due) * 100 AS BIGINT) AS due_fen,"
                      " CAST(sum(r.paid) * 100 AS BIGINT) AS paid_fen, count(*) AS rows FROM dues_roll r"
                      f" WHERE r.month BETWEEN ? AND ? AND {_scope_sql(cur, scope, 'r.org_id')} GROUP BY 1",
                      params=[months[0], months[-1]]).pl()
@@ -62,9 +64,9 @@ def amounts_by_category(db, user: User, start, end, *, org_id=None) -> pl.DataFr
 # =======================================================================================
 # Datasets for 简报图表 (plain data: the registry collects them)
 # =======================================================================================
-def _dataset_collection(db, user: User) -> pl.DataFrame:
+def _dataset_collection(db: Database, user: User) -> pl.DataFrame:
     with db.read() as cur:
-        df = cur.sql("SELECT o.street, o.name AS org, o.category AS org_category, strftime(r.month, '%Y-%m') AS month,"
+        df: pl.DataFrame = cur.sql("SELECT o.street, o.name AS org, o.category AS org_category, strftime(r.month, '%Y-%m') AS month,"
                      " CAST(year(r.month) AS BIGINT) AS year, count(*) AS members,"
                      " count(*) FILTER (WHERE r.paid >= r.due) AS paid_members,"
                      " sum(r.due) AS due, sum(least(r.paid, r.due)) AS collected, sum(greatest(r.due - r.paid, 0)) AS arrears"
@@ -78,9 +80,9 @@ def _dataset_collection(db, user: User) -> pl.DataFrame:
         .otherwise(pl.lit(100.0)).round(2))
 
 
-def _dataset_category(db, user: User) -> pl.DataFrame:
+def _dataset_category(db: Database, user: User) -> pl.DataFrame:
     with db.read() as cur:
-        df = cur.sql("SELECT o.street, r.category, strftime(r.month, '%Y-%m') AS month, CAST(year(r.month) AS BIGINT) AS year,"
+        df: pl.DataFrame = cur.sql("SELECT o.street, r.category, strftime(r.month, '%Y-%m') AS month, CAST(year(r.month) AS BIGINT) AS year,"
                      " count(*) AS members, sum(r.due) AS due, sum(r.paid) AS paid"
                      " FROM dues_roll r JOIN orgs o ON o.id = r.org_id GROUP BY ALL").pl()
     return df.with_columns(_labels("category", CATEGORIES), pl.col("members").cast(pl.Int64),

@@ -4,12 +4,14 @@ history they make, and the farmer amounts per branch (a table spec)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 
 import polars as pl
 
 from .. import clock, uow
 from ..auth import User, require
+from ..db import Cursor, Database
 from ..errors import DangjianError
 from ..tables import Column, TableSpec
 from .model import (
@@ -45,7 +47,7 @@ def _rule_label(sid: int, note: str | None, start: date) -> str:
     return f"{note or '党费设置'}（第 {sid} 版设置，自 {start:%Y-%m} 起）"
 
 
-def _rule_history(cur) -> RuleHistory:
+def _rule_history(cur: Cursor) -> RuleHistory:
     """The dated rules: for each effective month the newest settings row; codes are the
     settings ids (as text), so every computed month can name the version it used."""
     rows = cur.execute(
@@ -58,13 +60,13 @@ def _rule_history(cur) -> RuleHistory:
                                              _rule_label(i, note, f)) for i, js, note, f in rows])
 
 
-def _settings_at(cur, month: date) -> tuple[int, DuesSettings]:
+def _settings_at(cur: Cursor, month: date) -> tuple[int, DuesSettings]:
     """(settings id, DuesSettings) of the rule in force in `month`."""
     p = _rule_history(cur).at(_month_index(month))
     return int(p.code), p.settings
 
 
-def _settings(cur, settings_id: int | None = None) -> tuple[int, DuesSettings]:
+def _settings(cur: Cursor, settings_id: int | None = None) -> tuple[int, DuesSettings]:
     """The settings in force this month (clock.today()), or version `settings_id`."""
     if settings_id is None:
         return _settings_at(cur, _this_month())
@@ -74,14 +76,14 @@ def _settings(cur, settings_id: int | None = None) -> tuple[int, DuesSettings]:
     return int(row[0]), DuesSettings.from_json(row[1])
 
 
-def current_settings(db, user: User) -> tuple[int, DuesSettings]:
+def current_settings(db: Database, user: User) -> tuple[int, DuesSettings]:
     """(settings id, DuesSettings) in force now."""
     require(user, PERM_READ)
     with db.read() as cur:
         return _settings(cur)
 
 
-def rule_history(db, user: User) -> RuleHistory:
+def rule_history(db: Database, user: User) -> RuleHistory:
     """The dated rules (2008 rules from 2008-04, the 2017 notice from 2017-01, the office's
     versions from the months they chose)."""
     require(user, PERM_READ)
@@ -89,13 +91,14 @@ def rule_history(db, user: User) -> RuleHistory:
         return _rule_history(cur)
 
 
-def settings_by_id(db, user: User, settings_id: int) -> DuesSettings:
+def settings_by_id(db: Database, user: User, settings_id: int) -> DuesSettings:
     require(user, PERM_READ)
     with db.read() as cur:
         return _settings(cur, settings_id)[1]
 
 
-def save_settings(db, user: User, values, note: str | None = None, effective_from=None) -> int:
+def save_settings(db: Database, user: User, values: DuesSettings | Mapping[str, object], note: str | None = None,
+                  effective_from: object = None) -> int:
     """Store new settings (a dict of DuesSettings fields, or DuesSettings) in force from month
     `effective_from` (default: the month the rule in force now took effect — i.e. an edit of
     today's rule; months under an earlier rule, such as the 2008 rules before 2017, keep
@@ -121,12 +124,13 @@ def save_settings(db, user: User, values, note: str | None = None, effective_fro
         return int(new_id)
 
 
-def settings_history(db, user: User) -> pl.DataFrame:
+def settings_history(db: Database, user: User) -> pl.DataFrame:
     require(user, PERM_READ)
     with db.read() as cur:
-        return cur.sql("SELECT s.id, s.settings, s.note, s.effective_from, s.updated_at, s.updated_by,"
-                       " (SELECT count(*) FROM dues_roll r WHERE r.settings_id = s.id) AS roll_rows"
-                       " FROM dues_settings s ORDER BY s.id DESC").pl()
+        out: pl.DataFrame = cur.sql("SELECT s.id, s.settings, s.note, s.effective_from, s.updated_at, s.updated_by,"
+                                    " (SELECT count(*) FROM dues_roll r WHERE r.settings_id = s.id) AS roll_rows"
+                                    " FROM dues_settings s ORDER BY s.id DESC").pl()
+    return out
 
 
 def describe_settings(s: DuesSettings) -> str:
