@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from decimal import (
     ROUND_DOWN,
@@ -16,6 +16,7 @@ from decimal import (
     Decimal,
     InvalidOperation,
 )
+from typing import Any
 
 import polars as pl
 
@@ -104,7 +105,7 @@ _TOO_LARGE_FEN = 10 ** (_MAX_INT_DIGITS + 2)
 # Settings and results
 # --------------------------------------------------------------------------------------
 
-def _choice(value, allowed: Mapping[str, str], label: str):
+def _choice(value: object, allowed: Mapping[str, object], label: str) -> None:
     if value not in allowed:
         raise BadInput(f"设置「{label}」的值「{value}」无效，应为：{'、'.join(allowed)}")
 
@@ -123,7 +124,7 @@ class DuesSettings:
     warn_from_months: int = 3
     flag_months: int = 6
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _choice(self.precision, PRECISIONS, "计算精度")
         _choice(self.rounding, ROUNDINGS, "舍入方式")
         _choice(self.base_reading, BASE_READINGS, "计算基数口径")
@@ -143,13 +144,13 @@ class DuesSettings:
         if self.warn_from_months > self.flag_months:
             raise BadInput("设置无效：提醒月数不能大于标记月数")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["farmer_default"] = str(self.farmer_default)
         return d
 
     @classmethod
-    def from_dict(cls, data: Mapping | None) -> DuesSettings:
+    def from_dict(cls, data: Mapping[str, Any] | None) -> DuesSettings:
         data = dict(data or {})
         known = {f for f in cls.__dataclass_fields__}
         unknown = sorted(set(data) - known)
@@ -217,7 +218,7 @@ def _decimals(d: Decimal) -> int:
     return -exp if isinstance(exp, int) and exp < 0 else 0
 
 
-def _to_decimal(value) -> Decimal | None:
+def _to_decimal(value: object) -> Decimal | None:
     """Exact Decimal from Decimal/int/str/float (float via its shortest repr); None if not a
     finite number."""
     if value is None or isinstance(value, bool):
@@ -292,16 +293,16 @@ class RuleHistory:
             raise BadInput("党费规则历史中有两条规则自同一月份起施行")
         self.periods: tuple[RulePeriod, ...] = tuple(ps)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[RulePeriod]:
         return iter(self.periods)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.periods)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, RuleHistory) and self.periods == other.periods
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self.periods)
 
     @property
