@@ -3,13 +3,16 @@ warning lists and their xlsx."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 
 from .. import fileio
 from ..auth import User, require
+from ..db import Cursor, Database
 from ..errors import BadInput
 from .arrears_rules import back_payment_flag_expr, summarize_arrears
 from .model import _CATEGORY_ENUM, CATEGORIES, DuesSettings, RuleHistory, RulePeriod
@@ -60,7 +63,8 @@ class BackCalc:
         return min(self.end, _this_month())
 
 
-def back_calculate(db, user: User, start, end, *, org_id=None, member_ids=None,
+def back_calculate(db: Database, user: User, start: object, end: object, *, org_id: int | None = None,
+                   member_ids: Iterable[int] | None = None,
                    settings_id: int | None = None) -> BackCalc:
     """For each member of the org (and sub-orgs) and each month of [start, end] after their
     admission and not after this month (clock.today(): months that have not come yet are not
@@ -98,7 +102,7 @@ def back_calculate(db, user: User, start, end, *, org_id=None, member_ids=None,
 _CHUNK_MONTHS = 12
 
 
-_ROWS_SCHEMA = {"member_id": pl.Int32, "org_id": pl.Int32, "month": pl.Date, "category": _CATEGORY_ENUM,
+_ROWS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {"member_id": pl.Int32, "org_id": pl.Int32, "month": pl.Date, "category": _CATEGORY_ENUM,
                 "base_fen": pl.Int64, "dues_fen": pl.Int64, "rule": pl.String, "rule_version": pl.String,
                 "paid_fen": pl.Int64, "roll_due_fen": pl.Int64, "paid_on": pl.Date, "roll_id": pl.Int64}
 
@@ -121,14 +125,14 @@ def _month_rows(raw: pl.DataFrame, rules: RuleHistory) -> pl.DataFrame:
         pl.col("roll_due_fen").cast(pl.Int64), "paid_on", pl.col("roll_id").cast(pl.Int64))
 
 
-def month_rows(db, user: User, month) -> pl.DataFrame:
+def month_rows(db: Database, user: User, month: object) -> pl.DataFrame:
     """The back-calculation's rows of one month for the whole city (the unit the 欠缴与补交
     page caches: a change of period computes only the months it has not seen, and a write
     recomputes only the months whose inputs changed — see `month_fingerprints`)."""
     return months_rows(db, user, [month])[parse_month(month)]
 
 
-def months_rows(db, user: User, months) -> dict[date, pl.DataFrame]:
+def months_rows(db: Database, user: User, months: Iterable[object]) -> dict[date, pl.DataFrame]:
     """`month_rows` of several months in one query (a first visit computes its months at once)."""
     require(user, PERM_READ)
     ms = sorted({parse_month(m) for m in months})
@@ -145,7 +149,7 @@ def months_rows(db, user: User, months) -> dict[date, pl.DataFrame]:
 _GLOBAL_INPUTS = ("members", "member_bases", "member_categories", "dues_settings", "dues_farmer_amounts")
 
 
-def month_fingerprints(db, user: User, months) -> dict[date, tuple]:
+def month_fingerprints(db: Database, user: User, months: Iterable[object]) -> dict[date, tuple[Any, ...]]:
     """A cheap fingerprint of everything a month's back-calculation reads: that month's roll
     rows (count, versions, last change, payments) and the tables every month reads (members,
     bases, categories, settings, farmer amounts: count, versions, last change). Equal
@@ -162,7 +166,8 @@ def month_fingerprints(db, user: User, months) -> dict[date, tuple]:
     return {m: (glob, per.get(m)) for m in ms}
 
 
-def back_calculate_rows(db, user: User, start, end, rows: list[pl.DataFrame], *, org_id=None) -> BackCalc:
+def back_calculate_rows(db: Database, user: User, start: object, end: object, rows: list[pl.DataFrame], *,
+                        org_id: int | None = None) -> BackCalc:
     """`back_calculate` from precomputed `month_rows` of the period's months (the page's
     cached path; the same result)."""
     require(user, PERM_READ)
@@ -184,7 +189,8 @@ def back_calculate_rows(db, user: User, start, end, rows: list[pl.DataFrame], *,
     return _assemble(frame, months, first, last, labels, back, rules, settings, sid, user)
 
 
-def _assemble(comp: pl.DataFrame, months, first, last, labels, back, rules, settings, sid, user) -> BackCalc:
+def _assemble(comp: pl.DataFrame, months: list[date], first: date, last: date, labels: pl.DataFrame,
+              back: pl.DataFrame, rules: RuleHistory, settings: DuesSettings, sid: int, user: User) -> BackCalc:
     """Runs, totals per member and org, the missing list — from computed month rows."""
     if comp.height:  # one Int64 key sorts about twice as fast as (member_id, month)
         key = (comp["member_id"].cast(pl.Int64) * 32768 + comp["month"].dt.year().cast(pl.Int64) * 12
@@ -243,13 +249,14 @@ def _assemble(comp: pl.DataFrame, months, first, last, labels, back, rules, sett
     return BackCalc(first, last, sid, settings, det, members, orgs, missing, back, rules)
 
 
-def _back_payments(cur, start: date, end: date, scope, member_ids) -> pl.DataFrame:
+def _back_payments(cur: Cursor, start: date, end: date, scope: list[int] | None,
+                   member_ids: Iterable[int] | None) -> pl.DataFrame:
     """Payments made after their month (补交), grouped by member and date; flag > 6 months."""
     where = [_scope_sql(cur, scope, "r.org_id", "dj_scope_bp")]
     if member_ids is not None:
         _register(cur, "dj_bp_members", _ids_frame(member_ids))
         where.append("r.member_id IN (SELECT k FROM dj_bp_members)")
-    df = cur.sql(
+    df: pl.DataFrame = cur.sql(
         "SELECT m.member_no, m.name, o.name AS org, r.paid_on, count(*) AS months,"
         " CAST(sum(r.paid) * 100 AS BIGINT) AS amount_fen, strftime(min(r.month), '%Y-%m') AS first,"
         " strftime(max(r.month), '%Y-%m') AS last FROM dues_roll r JOIN members m ON m.id = r.member_id"
@@ -266,7 +273,7 @@ def warning_list(calc: BackCalc, level: str = "warn") -> pl.DataFrame:
         ["max_consecutive_unpaid", "arrears_fen"], descending=True)
 
 
-def member_statement(db, user: User, member_id: int, start, end) -> tuple[dict, pl.DataFrame]:
+def member_statement(db: Database, user: User, member_id: int, start: object, end: object) -> tuple[dict[str, Any], pl.DataFrame]:
     """One member's 应缴/实缴/补交 per month over the period, and a summary."""
     calc = back_calculate(db, user, start, end, member_ids=[int(member_id)])
     with db.read() as cur:
@@ -295,7 +302,7 @@ def statement_frame(detail: pl.DataFrame, *, with_base: bool) -> pl.DataFrame:
     return detail.sort("month").select(cols)
 
 
-def member_statement_xlsx(db, user: User, member_id: int, start, end) -> bytes:
+def member_statement_xlsx(db: Database, user: User, member_id: int, start: object, end: object) -> bytes:
     summary, detail = member_statement(db, user, member_id, start, end)
     head = pl.DataFrame({
         "项目": ["党员编号", "姓名", "所在党组织", "期间", "应缴合计", "实缴合计", "应补交", "最长连续未缴（月）", "说明"],
