@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
 from .. import uow
 from ..auth import User, require
+from ..db import Cursor, Database
 from ..errors import BadInput
 from .engine import dues_exprs
-from .model import _CATEGORY_ENUM, BASE_CATEGORIES, CATEGORIES
+from .model import _CATEGORY_ENUM, BASE_CATEGORIES, CATEGORIES, RuleHistory
 from .rules import calc_dues, explain_line
 from .settings import _rule_history, _settings, describe_settings
 from .store import (
@@ -59,7 +62,8 @@ class RollResult:
         return s
 
 
-def _roll_frame(cur, months, *, scope, member_ids, rules, recompute) -> tuple:
+def _roll_frame(cur: Cursor, months: list[date], *, scope: list[int] | None, member_ids: Iterable[int] | None,
+                rules: RuleHistory, recompute: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     raw = _inputs(cur, months, scope=scope, member_ids=member_ids, rules=rules)
     if "counted_fen" in raw.columns:
         raw = raw.with_columns(base_fen=_base_by_reading(rules, pl.col("month"), pl.col("dues_category")))
@@ -96,7 +100,8 @@ _ROLL_INSERT_VALUES = (f"category, {_d('base_fen')}, {_d('fixed_fen')}, rate_per
                        " settings_id")
 
 
-def generate_roll(db, user: User, month=None, *, months=None, org_id=None, member_ids=None,
+def generate_roll(db: Database, user: User, month: object = None, *, months: Iterable[object] | None = None,
+                  org_id: int | None = None, member_ids: Iterable[int] | None = None,
                   recompute: bool = False, description: str | None = None) -> RollResult:
     """Add the roll rows of `month` (or each of `months`) for the members of `org_id` and its
     sub-orgs (None: everyone) admitted by then; `recompute` also recomputes existing rows'
@@ -153,18 +158,18 @@ def _insert_roll_rows(act: uow.Action, new: pl.DataFrame, *, audited: bool = Tru
     return first, first + new.height - 1
 
 
-def _member_labels(cur, df: pl.DataFrame) -> pl.DataFrame:
+def _member_labels(cur: Cursor, df: pl.DataFrame) -> pl.DataFrame:
     if df.height == 0:
         return pl.DataFrame(schema={"member_no": pl.String, "name": pl.String, "org": pl.String,
                                     "month": pl.String, "category": pl.String})
     _register(cur, "dj_lbl", df.with_columns(pl.col("category").cast(pl.String)))
-    out = cur.sql("SELECT m.member_no, m.name, o.name AS org, strftime(x.month, '%Y-%m') AS month,"
+    out: pl.DataFrame = cur.sql("SELECT m.member_no, m.name, o.name AS org, strftime(x.month, '%Y-%m') AS month,"
                   " x.category FROM dj_lbl x JOIN members m ON m.id = x.member_id"
                   " JOIN orgs o ON o.id = m.org_id ORDER BY m.member_no, x.month").pl()
     return out.with_columns(_labels("category", CATEGORIES))
 
 
-def roll_months(db, user: User) -> list[date]:
+def roll_months(db: Database, user: User) -> list[date]:
     require(user, PERM_READ)
     with db.read() as cur:
         return [r[0] for r in cur.execute("SELECT DISTINCT month FROM dues_roll ORDER BY month DESC").fetchall()]
@@ -179,7 +184,7 @@ _ROLL_STATUS = {
 }
 
 
-def roll_page(db, user: User, month, *, org_id=None, search: str = "", status: str = "all",
+def roll_page(db: Database, user: User, month: object, *, org_id: int | None = None, search: str = "", status: str = "all",
               offset: int = 0, limit: int = 200) -> tuple[pl.DataFrame, int]:
     """One page of the roll of a month (org and its sub-orgs): id, version, member_no, name,
     org, category, base (only with salary.read), rate, due, paid, paid_on, method, quarterly,
@@ -191,7 +196,7 @@ def roll_page(db, user: User, month, *, org_id=None, search: str = "", status: s
     with db.read() as cur:
         scope = _scope(cur, org_id)
         where = ["r.month = ?", _scope_sql(cur, scope, "r.org_id"), _ROLL_STATUS[status]]
-        params: list = [m]
+        params: list[object] = [m]
         if search and search.strip():
             where.append("(mem.member_no ILIKE ? OR mem.name ILIKE ?)")
             params += [f"%{search.strip()}%"] * 2
@@ -199,7 +204,7 @@ def roll_page(db, user: User, month, *, org_id=None, search: str = "", status: s
         base_sql = "r.base" if user.can(PERM_SALARY) else "CAST(NULL AS DECIMAL(18,2))"
         total = cur.execute(f"SELECT count(*) FROM dues_roll r JOIN members mem ON mem.id = r.member_id"
                             f" WHERE {clause}", params).fetchone()[0]
-        df = cur.sql(
+        df: pl.DataFrame = cur.sql(
             f"SELECT r.id, r.version, mem.member_no, mem.name, o.name AS org, r.category, {base_sql} AS base,"
             " r.rate_permille, r.due, r.paid, r.paid_on, r.method, r.quarterly, r.proxy_name, r.consent, r.note,"
             " r.rule, r.settings_id, r.member_id, r.month FROM dues_roll r JOIN members mem ON mem.id = r.member_id"
@@ -208,7 +213,7 @@ def roll_page(db, user: User, month, *, org_id=None, search: str = "", status: s
     return df, int(total)
 
 
-def roll_summary(db, user: User, month, *, org_id=None) -> dict:
+def roll_summary(db: Database, user: User, month: object, *, org_id: int | None = None) -> dict[str, Any]:
     """Totals of a month's roll: members, due, paid (分), paid / unpaid / partial counts, rate."""
     require(user, PERM_READ)
     m = parse_month(month)
@@ -231,7 +236,7 @@ def roll_summary(db, user: User, month, *, org_id=None) -> dict:
             "forward_count": vol[2]}
 
 
-def _rate(collected_fen, due_fen, n) -> float | None:
+def _rate(collected_fen: int, due_fen: int | None, n: int) -> float | None:
     """Collection rate in % (display only): collected ÷ due; 100 when nothing was due."""
     if not n:
         return None
@@ -240,13 +245,13 @@ def _rate(collected_fen, due_fen, n) -> float | None:
     return float(Decimal(int(collected_fen)) * 100 / Decimal(int(due_fen)))
 
 
-def roll_by_org(db, user: User, month, *, org_id=None) -> pl.DataFrame:
+def roll_by_org(db: Database, user: User, month: object, *, org_id: int | None = None) -> pl.DataFrame:
     """Per org of the scope: org, street, members, due, paid, unpaid members, rate (%)."""
     require(user, PERM_READ)
     m = parse_month(month)
     with db.read() as cur:
         scope = _scope(cur, org_id)
-        df = cur.sql(
+        df: pl.DataFrame = cur.sql(
             "SELECT o.id AS org_id, o.name AS org, o.street, count(*) AS members,"
             " CAST(sum(r.due) * 100 AS BIGINT) AS due_fen, CAST(sum(least(r.paid, r.due)) * 100 AS BIGINT) AS collected_fen,"
             " CAST(sum(r.paid) * 100 AS BIGINT) AS paid_fen,"
@@ -261,7 +266,7 @@ def _rate_expr(collected: str = "collected_fen", due: str = "due_fen") -> pl.Exp
             .otherwise(pl.lit(100.0)))
 
 
-def explain_roll_row(db, user: User, roll_id: int) -> str:
+def explain_roll_row(db: Database, user: User, roll_id: int) -> str:
     """How a roll row's amount came about, with the settings it was computed with."""
     require(user, PERM_READ)
     with db.read() as cur:
@@ -287,14 +292,14 @@ def explain_roll_row(db, user: User, roll_id: int) -> str:
     return f"{name} {month_text(m)}：{text}（第 {sid} 版设置：{describe_settings(settings)}）"
 
 
-def reproduce_roll(db, user: User, month, *, org_id=None) -> pl.DataFrame:
+def reproduce_roll(db: Database, user: User, month: object, *, org_id: int | None = None) -> pl.DataFrame:
     """Recompute stored roll rows from their own category, base, fixed amount and settings
     version; returns the rows whose stored due differs (empty when the roll reproduces)."""
     require(user, PERM_READ)
     m = parse_month(month)
     with db.read() as cur:
         scope = _scope(cur, org_id)
-        df = cur.sql("SELECT r.id, r.category, CAST(r.base * 100 AS BIGINT) AS base_fen,"
+        df: pl.DataFrame = cur.sql("SELECT r.id, r.category, CAST(r.base * 100 AS BIGINT) AS base_fen,"
                      " CAST(r.fixed_amount * 100 AS BIGINT) AS fixed_fen, CAST(r.due * 100 AS BIGINT) AS due_fen,"
                      " r.settings_id FROM dues_roll r"
                      f" WHERE r.month = ? AND {_scope_sql(cur, scope, 'r.org_id')}", params=[m]).pl()
