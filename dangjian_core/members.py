@@ -4,7 +4,7 @@ ID numbers are sensitive: only roles with `salary.read` see them."""
 from __future__ import annotations
 
 from .tables import Column, TableSpec
-from .vocab import DUES_CATEGORIES, GENDERS, MEMBER_STATUS
+from .vocab import DUES_CATEGORIES, DUES_CATEGORY_ALIASES, GENDERS, MEMBER_STATUS
 
 SPEC = TableSpec(
     table="members",
@@ -22,7 +22,7 @@ SPEC = TableSpec(
         Column("status", "党员类型", "choice", required=True, choices=MEMBER_STATUS, default="full"),
         Column("join_date", "入党日期", "date"),
         Column("dues_category", "党费类别", "choice", required=True, choices=DUES_CATEGORIES,
-               default="employed"),
+               aliases=DUES_CATEGORY_ALIASES, default="employed"),
     ],
 )
 SPECS = (SPEC,)  # read by the registry

@@ -60,6 +60,7 @@ class Column:
     code: bool = False                     # a code (编号, 身份证号, 电话): text only, never a number
     format: str | None = None              # "id_number": GB 11643 身份证号 with its check digit
     hidden: bool = False                   # a key kept for files and links, never shown in the editor
+    aliases: dict[str, str] | None = None  # kind="choice": other spellings (e.g. an earlier label) → code
 
     def label_of(self, code: Any) -> Any:
         if self.choices and code in self.choices:
@@ -186,6 +187,8 @@ def parse_value(col: Column, raw: Any, refs: Refs | None = None) -> tuple[Any, s
         for code, label in col.choices.items():
             if text == label:
                 return code, None
+        if col.aliases and text in col.aliases:
+            return col.aliases[text], None
         return None, "应为以下之一：" + "、".join(col.choices.values())
     if kind == "ref":
         lookup = (refs or {}).get(col.name, {})

@@ -30,6 +30,24 @@ DUES_CATEGORIES = {
     "reduced": "少交",
     "suspended": "停止党籍/出国暂停",
 }
+# Other spellings of a dues category an office types or an older export holds (the labels before
+# they took the spec's wording among them): accepted wherever a category is read, never shown.
+DUES_CATEGORY_ALIASES = {
+    "个体经营": "self_employed",
+    "不按月取得收入": "self_employed",
+    "离休": "retired",
+    "退休": "retired",
+    "离退休人员": "retired",
+    "下岗": "unemployed",
+    "失业": "unemployed",
+    "抚恤": "relief",
+    "救济": "relief",
+    "低保": "low_income",
+    "停止党籍": "suspended",
+    "出国暂停": "suspended",
+    "暂停": "suspended",
+    "停止党籍/暂停": "suspended",
+}
 
 
 def order_of(mapping: dict[str, str]) -> list[str]:

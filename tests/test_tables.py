@@ -209,3 +209,29 @@ def test_column_parsing_of_an_import_equals_parsing_cell_by_cell(cells):
             for raw, v, e in zip(cells, got.values.to_list(), got.errors.to_list(), strict=True):
                 want_v, want_e = tables.parse_value(col, raw, refs)
                 assert (v, e) == (want_v, want_e), (col.name, raw)
+
+
+def test_members_file_with_earlier_dues_category_labels_imports(demo_db, tmp_path):
+    """The dues categories took the spec's wording (个体经营/不按月取得收入, 停止党籍/出国暂停): a
+    members file exported before, or typed with the short words, still imports; a word that is
+    no category is still refused by row and column."""
+    MEMBERS = tables.get_spec("members")
+    exported = tables.export_frame(demo_db, EDITOR, MEMBERS)
+    old = exported.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("个体经营"))
+        .when(pl.int_range(pl.len()) == 1).then(pl.lit("停止党籍/暂停"))
+        .otherwise(pl.col("党费类别")).alias("党费类别"))
+    fileio.write_frame(old, tmp_path / "old.xlsx")
+    old_file = fileio.read_frame(tmp_path / "old.xlsx")
+    pre = tables.import_frame(demo_db, EDITOR, MEMBERS, old_file, commit=False)
+    assert pre.ok and not pre.errors, pre.errors
+    done = tables.import_frame(demo_db, EDITOR, MEMBERS, old_file, commit=True, expect_versions=pre.seen_versions)
+    assert done.ok
+    ids = exported["编号"].head(2).cast(pl.Int64).to_list()
+    rows = tables.load(demo_db, EDITOR, MEMBERS).filter(pl.col("id").is_in(ids)).sort("id")
+    assert rows["dues_category"].to_list() == ["self_employed", "suspended"]
+    bad = exported.with_columns(pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("个体户主"))
+                                .otherwise(pl.col("党费类别")).alias("党费类别"))
+    fileio.write_frame(bad, tmp_path / "bad.xlsx")
+    res = tables.import_frame(demo_db, EDITOR, MEMBERS, fileio.read_frame(tmp_path / "bad.xlsx"), commit=False)
+    assert [(e.row, e.column) for e in res.errors] == [(4, "党费类别")]

@@ -40,25 +40,10 @@ _CATEGORY_ENUM = pl.Enum(list(CATEGORY_CODES))
 assert [_CAT_INDEX[c] for c in ("employed", "annual_salary", "self_employed", "retired")] == [0, 1, 2, 3]
 assert [_CAT_INDEX[c] for c in ("student", "unemployed", "relief", "low_income")] == [5, 6, 7, 8]
 
-_EXTRA_ALIASES = {
-    "个体经营": "self_employed",
-    "不按月取得收入": "self_employed",
-    "离休": "retired",
-    "退休": "retired",
-    "离退休人员": "retired",
-    "下岗": "unemployed",
-    "失业": "unemployed",
-    "抚恤": "relief",
-    "救济": "relief",
-    "低保": "low_income",
-    "停止党籍": "suspended",
-    "出国暂停": "suspended",
-    "暂停": "suspended",
-}
 CATEGORY_ALIASES: dict[str, str] = {
     **{c: c for c in CATEGORIES},
     **{label: code for code, label in CATEGORIES.items()},
-    **_EXTRA_ALIASES,
+    **vocab.DUES_CATEGORY_ALIASES,
 }
 
 FLAT_AMOUNT = Decimal("0.20")
