@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import polars as pl
 
 from .. import clock, fileio, uow
 from ..auth import User, require
+from ..db import Cursor, Database
 from ..errors import BadInput, CellError, ConflictError
 from .arrears_rules import back_payment_flag_expr, month_index
 from .engine import money_to_fen
@@ -88,7 +91,7 @@ def parse_paste(text: str, name: str = "粘贴的表格") -> fileio.Frame:
     return fileio.read_frame(data=data, name=name + ".csv", expected=[h for hs in PAY_HEADERS.values() for h in hs])
 
 
-def _prepare_payments(cur, user: User, frame: fileio.Frame, *, month, source: str, default_method: str | None,
+def _prepare_payments(cur: Cursor, user: User, frame: fileio.Frame, *, month: object, source: str, default_method: str | None,
                       default_date: date, today: date) -> tuple[pl.DataFrame, PaymentResult]:
     """Validate a payment sheet against the roll. Returns the update frame (roll id and the
     new payment fields) or raises BadInput listing every bad cell; nothing is written."""
@@ -156,7 +159,7 @@ def _prepare_payments(cur, user: User, frame: fileio.Frame, *, month, source: st
     errs.mask(w, pl.col("a_prob").is_not_null(), hdr["amount"], "a_raw",
               lambda b: ["实缴金额" + _MONEY_MSG[p] for p in b["a_prob"].to_list()], 2)
     # date, method, flags
-    def parsed(name, parse, default, label, order):
+    def parsed(name: str, parse: Callable[[object], object], default: object, label: str, order: int) -> pl.Expr | pl.Series:
         nonlocal w
         if name not in hdr:
             return pl.lit(default)
@@ -229,7 +232,7 @@ def _prepare_payments(cur, user: User, frame: fileio.Frame, *, month, source: st
     return w, res
 
 
-def _check_payments(w: pl.DataFrame, errs: _Errs, labels: dict, today: date) -> None:
+def _check_payments(w: pl.DataFrame, errs: _Errs, labels: dict[str, str], today: date) -> None:
     """Rules every payment obeys, whatever door it came through."""
     if w.height == 0:
         return
@@ -253,7 +256,7 @@ def _check_payments(w: pl.DataFrame, errs: _Errs, labels: dict, today: date) -> 
               "按季度缴纳或委托他人代缴须经党支部同意：请勾选「支部同意」", 6)
 
 
-def _back_pay_flags(cur, w: pl.DataFrame) -> pl.DataFrame:
+def _back_pay_flags(cur: Cursor, w: pl.DataFrame) -> pl.DataFrame:
     """Members whose one payment (same date) covers more than 6 months already past."""
     late = w.filter(pl.col("paid_fen") > 0, pl.col("paid_on") > pl.col("month").dt.month_end())
     g = late.group_by("member_id", "paid_on").agg(months=pl.len()).filter(
@@ -261,7 +264,7 @@ def _back_pay_flags(cur, w: pl.DataFrame) -> pl.DataFrame:
     if g.height == 0:
         return pl.DataFrame(schema={"member_no": pl.String, "name": pl.String, "paid_on": pl.Date, "months": pl.UInt32})
     _register(cur, "dj_flags", g)
-    out = cur.sql("SELECT m.member_no, m.name, f.paid_on, f.months FROM dj_flags f JOIN members m ON m.id = f.member_id"
+    out: pl.DataFrame = cur.sql("SELECT m.member_no, m.name, f.paid_on, f.months FROM dj_flags f JOIN members m ON m.id = f.member_id"
                   " ORDER BY m.member_no").pl()
     cur.unregister("dj_flags")
     return out
@@ -289,13 +292,13 @@ def _write_payments(act: uow.Action, w: pl.DataFrame, *, check_versions: bool = 
                 " quarterly = f.quarterly, proxy_name = f.proxy_name, consent = f.consent, note = f.note,"
                 " version = t.version + 1, updated_at = current_timestamp, updated_by = ?"
                 " FROM dj_pay f WHERE t.id = f.id", [user.username])
-    if audited:
+    if before is not None:
         _audit_updates(act, "dues_roll", before, _snapshot(cur, "dues_roll", "dj_pay_ids", PAY_FIELDS))
     cur.unregister("dj_pay")
     cur.unregister("dj_pay_ids")
 
 
-def record_payments(db, user: User, frame: fileio.Frame, *, month=None, source: str = "paste",
+def record_payments(db: Database, user: User, frame: fileio.Frame, *, month: object = None, source: str = "paste",
                     default_method: str | None = None, default_date: date | None = None,
                     commit: bool = False, today: date | None = None) -> PaymentResult:
     """Payments from a pasted table or the bank's return file (`source` "paste" / "file" /
@@ -323,7 +326,7 @@ def record_payments(db, user: User, frame: fileio.Frame, *, month=None, source: 
 EDITABLE = ("paid", "paid_on", "method", "quarterly", "proxy_name", "consent", "note")
 
 
-def save_roll_edits(db, user: User, edits: list[dict], *, today: date | None = None,
+def save_roll_edits(db: Database, user: User, edits: list[dict[str, Any]], *, today: date | None = None,
                     default_method: str | None = None) -> PaymentResult:
     """Hand edits from the roll's table editor: each dict has id, version, row (the number
     the user sees) and the full new values of paid, paid_on, method, quarterly, proxy_name,
@@ -384,7 +387,8 @@ def save_roll_edits(db, user: User, edits: list[dict], *, today: date | None = N
                          batch_id=batch, committed=True)
 
 
-def record_multi_month(db, user: User, member_no: str, first_month, n_months: int, amount, paid_on: date,
+def record_multi_month(db: Database, user: User, member_no: str, first_month: object, n_months: int, amount: object,
+                       paid_on: date,
                        method: str, *, proxy_name: str | None = None, consent: bool = False,
                        note: str | None = None, today: date | None = None) -> PaymentResult:
     """One payment covering `n_months` months from `first_month` (按季度 / 补交 / 代缴): the amount

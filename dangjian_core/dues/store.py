@@ -160,7 +160,7 @@ def _labels(col: str, mapping: dict) -> pl.Expr:
 class _Errs:
     """CellErrors from vectorised masks: only failing rows reach Python."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.items: list[tuple[int, int, CellError]] = []
 
     def mask(self, df: pl.DataFrame, mask: pl.Series | pl.Expr, column: str, value_col: str | None,
