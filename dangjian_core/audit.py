@@ -475,7 +475,9 @@ def _undo_run(act: Action, table: str, action: str, cols: tuple[str, ...] | None
         if action == "insert":
             # undoing an insert removes the row: refuse while other rows still depend on it
             # (asked now, after the later entries of this undo have been undone)
-            checks = DELETE_CHECKS.get(table, [])
+            from . import registry  # lazily, as in _sync_once
+
+            checks = [*DELETE_CHECKS.get(table, []), *registry.delete_checks(table)]
             values = [int(k) if k.lstrip("-").isdigit() else k for k in keys]
             if checks and any(check(cur, values) for check in checks):
                 for (entry_id, *_r, after, _rb), value in zip(run, values):  # name the first entry

@@ -4,6 +4,7 @@ not on each other (see `registry`): a subject's `__init__.py` exposes
     AUDIT_TABLES: tuple[AuditTable, ...]   # reversible tables that have no TableSpec
     DATASETS: tuple[Dataset, ...]          # chart datasets (简报图表)
     INDICATORS: tuple[Indicator, ...]      # computed 述职 progress indicators
+    DELETE_GUARDS: tuple[DeleteGuard, ...] # why rows of another subject's table must stay
 
 Nothing here reads the database or imports a subject.
 """
@@ -14,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -26,6 +27,17 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 # -- history and undo ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DeleteGuard:
+    """A subject's reason why rows of *another* subject's table may not be deleted (an org that
+    is still a 示范点 or an 观摩点): `check(cur, keys)` returns one Chinese sentence per row that
+    must stay. Asked by every delete of `table` (editor, import) and by undoing its inserts,
+    together with the table's own `TableSpec.delete_checks`."""
+
+    table: str
+    check: Callable[[Cursor, list[Any]], list[str]]
+
+
 @dataclass(frozen=True, kw_only=True)
 class AuditTable:
     """A table whose changes 操作记录 lists (and, when `revertible`, undoes) — for tables

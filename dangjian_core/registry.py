@@ -5,6 +5,7 @@ in its package `__init__.py` — nothing registers itself at import time:
     AUDIT_TABLES: tuple[AuditTable, ...]    other reversible tables (contracts)
     DATASETS: tuple[Dataset, ...]           chart datasets (contracts)
     INDICATORS: tuple[Indicator, ...]       computed 述职 indicators (contracts)
+    DELETE_GUARDS: tuple[DeleteGuard, ...]  checks on deleting another subject's rows (contracts)
     def seed_demo(cur, ctx) -> None         demo rows (called in the order of SUBJECTS)
 
 Consumers (tables.get_spec, audit, charts, reports, demo) call these functions *inside* their
@@ -25,7 +26,7 @@ from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .contracts import AuditTable, Dataset, Indicator
+from .contracts import AuditTable, Dataset, DeleteGuard, Indicator
 
 if TYPE_CHECKING:
     from .db import Cursor
@@ -110,6 +111,16 @@ def datasets() -> dict[str, Dataset]:
 def indicators() -> dict[str, Indicator]:
     """code → computed 述职 indicator."""
     return {i.code: i for i in _plain("INDICATORS")}
+
+
+def delete_checks(table: str) -> list[Callable[[Cursor, list[Any]], list[str]]]:
+    """The other subjects' checks on deleting rows of `table` (their DELETE_GUARDS)."""
+    return [g.check for g in _guards() if g.table == table]
+
+
+@cache
+def _guards() -> tuple[DeleteGuard, ...]:
+    return tuple(_plain("DELETE_GUARDS"))
 
 
 def demo_seeders() -> dict[str, Seeder]:

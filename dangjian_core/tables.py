@@ -487,7 +487,9 @@ def _apply(cur: Cursor, user: User, spec: TableSpec, *, parsed_updates: dict[Any
                     where = f"第 {row_number(issue.key)} 行" if issue.key is not None else ""
                     warnings.append(f"{where}{'「' + col_label + '」' if col_label else ''}：{issue.message}")
     if deletes:
-        for dc in spec.delete_checks:
+        from . import registry  # lazily: the registry imports the subjects, which build on tables
+
+        for dc in [*spec.delete_checks, *registry.delete_checks(spec.table)]:
             for reason in dc(cur, list(deletes)):
                 errors.append(CellError(None, None, None, reason))
     if errors:

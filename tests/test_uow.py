@@ -151,3 +151,30 @@ def test_history_takes_in_a_spec_registered_after_first_use(monkeypatch):
     finally:
         for d in books:
             d.pop("zz_later", None)
+
+
+def test_delete_guards_are_plain_data_and_reach_the_org_editor_and_undo(demo_db):
+    """sites and observation keep orgs they use through DELETE_GUARDS read by the registry; no
+    subject appends to orgs.SPEC at import time any more."""
+    from dangjian_core import orgs, registry, tables
+    from dangjian_core.errors import ConflictError, ValidationFailed
+
+    registry.modules()
+    assert [c.__name__ for c in orgs.SPEC.delete_checks] == ["_refuse_delete_with_members"]
+    guards = {c.__name__ for c in registry.delete_checks("orgs")}
+    assert guards == {"refuse_delete_orgs_in_programme", "refuse_delete_orgs_in_events"}
+    with demo_db.read() as cur:
+        site_org = cur.execute("SELECT org_id FROM sites ORDER BY id LIMIT 1").fetchone()[0]
+        v = cur.execute("SELECT version FROM orgs WHERE id = ?", [site_org]).fetchone()[0]
+    with pytest.raises(ValidationFailed) as e:
+        tables.save(demo_db, EDITOR, orgs.SPEC, tables.Changes(deletes=[site_org], versions={site_org: v}))
+    assert any("在示范点台账中" in x.message for x in e.value.errors)
+    # undoing the insert of an org that has since become a site is refused by the same guard
+    done = tables.save(demo_db, EDITOR, orgs.SPEC, tables.Changes(inserts=[{
+        "name": "新建测试党支部", "level": "branch", "category": "rural", "street": "东湖街道", "member_count": 5}]))
+    with demo_db.read() as cur:
+        new_id = cur.execute("SELECT id FROM orgs WHERE name = '新建测试党支部'").fetchone()[0]
+    from dangjian_core.sites import store as sites_store
+    sites_store.apply_site(demo_db, EDITOR, new_id, 2026)
+    with pytest.raises(ConflictError, match="示范点"):
+        audit.revert_batch(demo_db, EDITOR, done.batch_id)

@@ -13,16 +13,19 @@ What is where:
 - `exports`     安排表 xlsx / printable page, score sheet xlsx
 - `charts`, `indicators`, `demo`   the chart dataset, the 述职 indicator, demo rows
 
-The registry reads AUDIT_TABLES, DATASETS and INDICATORS below; the delete check on orgs is
-added when `store` is imported (the registry imports `demo`, which imports it).
+The registry reads AUDIT_TABLES, DATASETS, INDICATORS and DELETE_GUARDS below (plain data;
+nothing registers itself at import time).
 """
 
-from ..contracts import AuditTable, Indicator
+from ..contracts import AuditTable, DeleteGuard, Indicator
 from .charts import SCORES
 from .indicators import observation_score_by_org
 from .model import PERM, TABLES
+from .store import refuse_delete_orgs_in_events
 
 # what the registry reads (plain data; `seed_demo` is in `demo`, listed in registry.SUBJECTS)
 AUDIT_TABLES = tuple(AuditTable(table=t, label=label, perm=PERM) for t, label in TABLES.items())
 DATASETS = (SCORES,)
 INDICATORS = (Indicator("observation_score", "观摩评分", observation_score_by_org, "观摩互进（自动计算）"),)
+# an org that hosted an 观摩 stays: the arrangement and its scores are kept
+DELETE_GUARDS = (DeleteGuard("orgs", refuse_delete_orgs_in_events),)

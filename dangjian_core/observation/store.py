@@ -17,7 +17,6 @@ from datetime import date
 
 import polars as pl
 
-from .. import orgs as orgs_mod
 from .. import uow, values
 from ..auth import User, require
 from ..errors import BadInput, CellError, NotFound, ValidationFailed
@@ -428,6 +427,3 @@ def refuse_delete_orgs_in_events(cur, keys: list) -> list[str]:
         cur.unregister("obs_org_keys")
     return [f"「{n}」是观摩活动的观摩点，不能删除：观摩安排和评分要保留" for (n,) in rows]
 
-
-if not any(getattr(c, "__name__", "") == refuse_delete_orgs_in_events.__name__ for c in orgs_mod.SPEC.delete_checks):
-    orgs_mod.SPEC.delete_checks.append(refuse_delete_orgs_in_events)

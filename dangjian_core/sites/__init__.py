@@ -27,19 +27,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..contracts import Dataset, Indicator
+from ..contracts import Dataset, DeleteGuard, Indicator
 from .charts import SITES_DATASET
-from .specs import AUDIT_TABLES, SPECS
+from .specs import AUDIT_TABLES, SPECS, refuse_delete_orgs_in_programme
 
 if TYPE_CHECKING:
     from ..db import Cursor
     from ..demo import DemoContext
 
-__all__ = ["AUDIT_TABLES", "DATASETS", "INDICATORS", "SPECS", "seed_demo"]
+__all__ = ["AUDIT_TABLES", "DATASETS", "DELETE_GUARDS", "INDICATORS", "SPECS", "seed_demo"]
 
 DATASETS: tuple[Dataset, ...] = (SITES_DATASET,)
 # the 述职 indicator 示范点考评（最近一次总分） is computed in reports/indicators.py
 INDICATORS: tuple[Indicator, ...] = ()
+# an org in the programme (or paired with a site) stays: its assessments and archive are kept
+DELETE_GUARDS: tuple[DeleteGuard, ...] = (DeleteGuard("orgs", refuse_delete_orgs_in_programme),)
 
 
 def seed_demo(cur: Cursor, ctx: DemoContext) -> None:

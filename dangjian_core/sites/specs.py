@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from .. import clock, orgs, tables
+from .. import clock, tables
 from ..contracts import AuditTable
 from ..db import Cursor
 from ..tables import Column, Issue, TableSpec
@@ -266,7 +266,7 @@ AUDIT_TABLES = tuple(AuditTable(table=t, label=label, perm=PERM) for t, label in
 
 # -- orgs may not be deleted while they are in the programme -------------------------------
 def refuse_delete_orgs_in_programme(cur: Cursor, keys: list[Any]) -> list[str]:
-    """delete_check for orgs.SPEC: an org with a site round, or an active pairing, stays."""
+    """DELETE_GUARD on orgs (see sites.__init__): an org with a site round, or an active pairing, stays."""
     _keys_frame(cur, "del_site_orgs", keys)
     try:
         rows = cur.execute(
@@ -284,6 +284,3 @@ def refuse_delete_orgs_in_programme(cur: Cursor, keys: list[Any]) -> list[str]:
     out += [f"「{n}」正与示范点「{s}」结对，不能删除：请先在「示范点」页面填写结对的结束日期" for n, s in pairs]
     return out
 
-
-if not any(getattr(c, "__name__", "") == refuse_delete_orgs_in_programme.__name__ for c in orgs.SPEC.delete_checks):
-    orgs.SPEC.delete_checks.append(refuse_delete_orgs_in_programme)
