@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
@@ -11,8 +12,13 @@ from .model import DEFAULT_RUBRIC
 from .solver import solve
 from .store import _site_ids
 
+if TYPE_CHECKING:
+    from ..db import Cursor
+    from ..demo import DemoContext
+    from .model import Plan
 
-def seed_demo(cur, ctx) -> None:
+
+def seed_demo(cur: Cursor, ctx: DemoContext) -> None:
     """A past 各街道交叉观摩 with plan and scores (demo, tiny); 4 rounds at city scale."""
     from datetime import timedelta
 
@@ -20,8 +26,12 @@ def seed_demo(cur, ctx) -> None:
     n_events = 4 if ctx.scale == "city" else 1
     site_ids = _site_ids(cur)
     per_street = 2
-    ev_rows, host_rows, visit_rows, rub_rows, score_rows = [], [], [], [], []
-    prev_visits = None
+    ev_rows: list[dict[str, Any]] = []
+    host_rows: list[dict[str, Any]] = []
+    visit_rows: list[dict[str, Any]] = []
+    rub_rows: list[dict[str, Any]] = []
+    score_rows: list[dict[str, Any]] = []
+    prev_visits: Plan | None = None
     rid = 0
     sid = 0
     vid = 0
@@ -43,7 +53,7 @@ def seed_demo(cur, ctx) -> None:
             "capacity": [1] * o.height, "lat": o["lat"], "lon": o["lon"]})
         days, spd = 2, 3
         per = pl.DataFrame({"id": chosen}).join(o.select("id", "street"), on="id")["street"].value_counts()["count"]
-        k = min(days * spd, len(chosen) - int(per.max()))
+        k = min(days * spd, len(chosen) - int(cast(int, per.max())))
         P = build_problem(orgs_in, "cross", days, spd, k, prev_visits, slot_times=["08:30", "10:00", "14:30"])
         plan = solve(P, seed=e, time_limit=0.3)
         ev_rows.append(dict(id=eid, name=name, mode="cross", event_date=when, days=days, slots_per_day=spd,

@@ -8,6 +8,7 @@ import re
 import polars as pl
 
 from .. import fileio, printing
+from ..db import Database
 from ..errors import BadInput
 from .model import MODE_CN, SHEET
 from .scores import score_sheet
@@ -15,7 +16,7 @@ from .store import get_event, plan_visits, problem_for
 from .views import delegation_names, grid_frame, plan_frame, plan_table
 
 
-def plan_xlsx(db, event_id) -> bytes:
+def plan_xlsx(db: Database, event_id: int | str) -> bytes:
     """观摩活动安排表: one sheet overall (slot × delegation grid and the list), one sheet per
     delegation with its route (day, slot, start time, host, street, address)."""
     ev = get_event(db, event_id)
@@ -44,7 +45,7 @@ def plan_xlsx(db, event_id) -> bytes:
     return fileio.xlsx_bytes(sheets)
 
 
-def score_sheet_xlsx(db, event_id) -> bytes:
+def score_sheet_xlsx(db: Database, event_id: int | str) -> bytes:
     """The 评分表 sheet (fill 得分, upload it back) and one printable sheet per host."""
     df = score_sheet(db, event_id)
     sheets = {SHEET: df}
@@ -55,7 +56,7 @@ def score_sheet_xlsx(db, event_id) -> bytes:
     return fileio.xlsx_bytes(sheets)
 
 
-def plan_print_html(db, event_id) -> str:
+def plan_print_html(db: Database, event_id: int | str) -> str:
     """A printable 观摩活动安排表 (HTML from templates/plan_print.html: the overall grid, then one
     page per delegation's route)."""
     ev = get_event(db, event_id)

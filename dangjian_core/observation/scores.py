@@ -3,13 +3,16 @@ tier changes it proposes (the roll-up itself is `rules.rank_hosts` / `rules.prop
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
 from .. import orgs as orgs_mod
 from .. import uow, values
 from ..auth import User, require
+from ..db import Database
 from ..errors import BadInput, CellError
 from .inputs import parse_rubric, parse_tier
 from .model import PERM, TIER_CN
@@ -21,13 +24,14 @@ _SCORE_MESSAGES = {**values.NUMBER_MESSAGES, "not_number": "得分必须是数�
 
 
 # =========================================================================== rubric and scores
-def rubric(db, event_id) -> pl.DataFrame:
+def rubric(db: Database, event_id: int | str) -> pl.DataFrame:
     with db.read() as cur:
-        return cur.sql("SELECT id, seq, item, max_points FROM obs_rubric_items WHERE event_id = ? ORDER BY seq",
+        df: pl.DataFrame = cur.sql("SELECT id, seq, item, max_points FROM obs_rubric_items WHERE event_id = ? ORDER BY seq",
                        params=[int(event_id)]).pl()
+    return df
 
 
-def set_rubric(db, user: User, event_id, rows) -> None:
+def set_rubric(db: Database, user: User, event_id: int | str, rows: object) -> None:
     """Replace the event's rubric (items and points); refused once scores exist."""
     require(user, PERM)
     rub = parse_rubric(rows)
@@ -41,7 +45,7 @@ def set_rubric(db, user: User, event_id, rows) -> None:
         _insert_rubric(act, ev["id"], rub)
 
 
-def score_sheet(db, event_id, delegation: str | None = None) -> pl.DataFrame:
+def score_sheet(db: Database, event_id: int | str, delegation: str | None = None) -> pl.DataFrame:
     """Rows to fill: one per visit and rubric item (SHEET_HEADER), with any score already
     entered. `delegation`: one delegation's id only."""
     P = problem_for(db, event_id)
@@ -65,13 +69,13 @@ def score_sheet(db, event_id, delegation: str | None = None) -> pl.DataFrame:
                                       "评分项目": pl.String, "满分": pl.Float64, "得分": pl.Float64}, orient="row")
 
 
-def save_scores(db, user: User, event_id, frame, *, commit: bool = True) -> int:
+def save_scores(db: Database, user: User, event_id: int | str, frame: Any, *, commit: bool = True) -> int:
     """Scores from the score sheet (SHEET_HEADER rows; a fileio Frame, a polars frame or dicts)
     → replaces the scores of the (delegation, host, item) cells given; blank 得分 = not scored
     (an existing score there is removed). Every bad cell is reported at once; nothing is
     written then. → number of scores stored."""
     require(user, PERM)
-    row_of = lambda i: i + 2  # noqa: E731
+    row_of: Callable[[int], int] = lambda i: i + 2  # noqa: E731
     file = None
     if hasattr(frame, "df") and hasattr(frame, "row_number"):
         row_of, file, frame = frame.row_number, frame.file, frame.df
@@ -87,7 +91,9 @@ def save_scores(db, user: User, event_id, frame, *, commit: bool = True) -> int:
     visits, _ = plan_visits(db, event_id)
     pairs = {(v.delegation, v.host_org_id) for v in visits}
     items = {r[2]: (r[0], Decimal(str(r[3]))) for r in rubric(db, event_id).iter_rows()}
-    errors, keep, seen = [], [], {}
+    errors: list[CellError] = []
+    keep: list[tuple[str, int, int, Decimal | None]] = []
+    seen: dict[tuple[str, str, int], int] = {}
     for i, r in enumerate(frame.to_dicts()):
         n = row_of(i)
         dname = "" if r.get("观摩团") is None else str(r["观摩团"]).strip()
@@ -168,14 +174,14 @@ def save_scores(db, user: User, event_id, frame, *, commit: bool = True) -> int:
     return len(new)
 
 
-def scores(db, event_id) -> pl.DataFrame:
+def scores(db: Database, event_id: int | str) -> pl.DataFrame:
     """Score rows for `rules.rank_hosts`: delegation, delegation_street, host_org_id,
     host_street, score, item (+ delegation_name, host_name)."""
     P = problem_for(db, event_id)
     dstreet = {d.id: d.street for d in P.delegations}
     names = delegation_names(P)
     with db.read() as cur:
-        df = cur.sql("SELECT s.delegation, CAST(s.host_org_id AS VARCHAR) AS host_org_id, o.street AS host_street,"
+        df: pl.DataFrame = cur.sql("SELECT s.delegation, CAST(s.host_org_id AS VARCHAR) AS host_org_id, o.street AS host_street,"
                      " o.name AS host_name, CAST(s.score AS DOUBLE) AS score, r.item FROM obs_scores s"
                      " JOIN orgs o ON o.id = s.host_org_id JOIN obs_rubric_items r ON r.id = s.item_id"
                      " WHERE s.event_id = ? ORDER BY s.delegation, s.host_org_id, r.seq",
@@ -185,14 +191,14 @@ def scores(db, event_id) -> pl.DataFrame:
         delegation_name=pl.col("delegation").replace_strict(names, default=None, return_dtype=pl.String))
 
 
-def score_totals(db, event_id) -> pl.DataFrame:
+def score_totals(db: Database, event_id: int | str) -> pl.DataFrame:
     """One row per delegation and host: the sheet total (Σ items) — for the distribution chart."""
     df = scores(db, event_id)
     return df.group_by("delegation_name", "delegation_street", "host_name", "host_street", maintain_order=True) \
         .agg(pl.col("score").sum().alias("total"), pl.len().alias("items"))
 
 
-def ranking(db, event_id, *, normalise: str = "center") -> pl.DataFrame:
+def ranking(db: Database, event_id: int | str, *, normalise: str = "center") -> pl.DataFrame:
     """`rules.rank_hosts` over the event's scores (own-street scores excluded, except in
     街道内部观摩 where every delegation is of the host's street), with the host's name and
     current tier. Hosts without any score are listed last."""
@@ -209,7 +215,7 @@ def ranking(db, event_id, *, normalise: str = "center") -> pl.DataFrame:
     return out.sort(["rank", "name"], nulls_last=True)
 
 
-def proposals(db, event_id, *, top_share: float = 0.2, bottom_share: float = 0.2, min_scores: int = 1) -> pl.DataFrame:
+def proposals(db: Database, event_id: int | str, *, top_share: float = 0.2, bottom_share: float = 0.2, min_scores: int = 1) -> pl.DataFrame:
     """Ranking + `propose_tiers`: proposed tier (先进/达标/后进), current tier in Chinese and
     whether it changes."""
     r = ranking(db, event_id)
@@ -219,7 +225,8 @@ def proposals(db, event_id, *, top_share: float = 0.2, bottom_share: float = 0.2
     ).with_columns(change=pl.col("proposed_tier").is_not_null() & (pl.col("proposed_tier") != pl.col("current")))
 
 
-def apply_tiers(db, user: User, event_id, changes) -> int:
+def apply_tiers(db: Database, user: User, event_id: int | str,
+                changes: pl.DataFrame | dict[Any, Any] | Iterable[dict[str, Any]]) -> int:
     """Confirm tier changes: `changes` = {org id: tier word (先进/达标/后进 or code)} or rows
     with host_org_id/org_id and tier/proposed_tier, and optionally `current` (the tier shown
     when the proposal was read: refused if it has changed since). Written through `tables.save` on the orgs

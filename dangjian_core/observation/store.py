@@ -13,12 +13,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
 from .. import uow, values
 from ..auth import User, require
+from ..db import Cursor, Database
 from ..errors import BadInput, CellError, NotFound, ValidationFailed
 from .inputs import build_problem, parse_capacity, parse_rubric, parse_slot_times
 from .model import _MODE_ALIASES, DEFAULT_RUBRIC, PERM, Infeasible, Problem, Visit
@@ -29,7 +33,7 @@ ACTIVE_SITE_STATUSES = ("creating", "named", "consolidating")
 
 
 # =========================================================================== helpers
-def _keys(cur, name: str, keys) -> None:
+def _keys(cur: Cursor, name: str, keys: Iterable[int | str]) -> None:
     cur.register(name, pl.DataFrame({"k": [int(k) for k in keys]}, schema={"k": pl.Int64}))
 
 
@@ -51,7 +55,7 @@ def _insert(act: uow.Action, table: str, frame: pl.DataFrame) -> list[int]:
     return ids
 
 
-def _delete(act: uow.Action, table: str, where: str, params: list) -> int:
+def _delete(act: uow.Action, table: str, where: str, params: list[Any]) -> int:
     cur = act.cur
     ids = [r[0] for r in cur.execute(f"SELECT id FROM {table} WHERE {where}", params).fetchall()]
     if not ids:
@@ -65,13 +69,13 @@ def _delete(act: uow.Action, table: str, where: str, params: list) -> int:
     return len(ids)
 
 
-def _insert_rubric(act: uow.Action, eid: int, rub) -> None:
+def _insert_rubric(act: uow.Action, eid: int, rub: list[tuple[str, Decimal]]) -> None:
     _insert(act, "obs_rubric_items", pl.DataFrame(
         {"event_id": [eid] * len(rub), "seq": list(range(1, len(rub) + 1)), "item": [i for i, _ in rub],
          "max_points": [p for _, p in rub]},
         schema={"event_id": pl.Int32, "seq": pl.Int32, "item": pl.String, "max_points": pl.Decimal(8, 2)}))
 
-def _site_ids(cur) -> set[int]:
+def _site_ids(cur: Cursor) -> set[int]:
     try:
         return {r[0] for r in cur.execute("SELECT DISTINCT org_id FROM sites WHERE status IN (SELECT unnest(?))",
                                           [list(ACTIVE_SITE_STATUSES)]).fetchall()}
@@ -79,18 +83,18 @@ def _site_ids(cur) -> set[int]:
         return set()
 
 
-def _event_row(cur, event_id) -> dict:
+def _event_row(cur: Cursor, event_id: int | str) -> dict[str, Any]:
     try:
         eid = int(event_id)
     except (TypeError, ValueError):
         raise NotFound(f"观摩活动「{event_id}」不存在") from None
-    df = cur.sql("SELECT * FROM obs_events WHERE id = ?", params=[eid]).pl()
+    df: pl.DataFrame = cur.sql("SELECT * FROM obs_events WHERE id = ?", params=[eid]).pl()
     if df.height == 0:
         raise NotFound(f"观摩活动（编号 {event_id}）不存在，可能已被删除：请重新选择")
     return df.row(0, named=True)
 
 
-def _int_setting(v, label: str, errors: list, *, allow_none: bool = False):
+def _int_setting(v: object, label: str, errors: list[CellError], *, allow_none: bool = False) -> int | None:
     try:
         n = values.parse_int(v)
     except values.BadValue:
@@ -106,7 +110,7 @@ def _int_setting(v, label: str, errors: list, *, allow_none: bool = False):
     return n
 
 
-def _parse_hosts(cur, hosts) -> list[tuple[int, int]]:
+def _parse_hosts(cur: Cursor, hosts: pl.DataFrame | Iterable[Any]) -> list[tuple[int, int]]:
     """Rows of {org (id or name) / org_id / 观摩点 / 观摩点编号, capacity / 容量} → [(org_id, capacity)]."""
     if isinstance(hosts, pl.DataFrame):
         rows = hosts.to_dicts()
@@ -115,7 +119,9 @@ def _parse_hosts(cur, hosts) -> list[tuple[int, int]]:
     orgs = cur.execute("SELECT id, name FROM orgs").fetchall()
     by_id = {i: n for i, n in orgs}
     by_name = {n: i for i, n in orgs}
-    out, errors, seen = [], [], {}
+    out: list[tuple[int, int]] = []
+    errors: list[CellError] = []
+    seen: dict[int, int] = {}
     for n, r in enumerate(rows, 1):
         raw = next((r[k] for k in ("org_id", "观摩点编号", "org", "观摩点", "name") if r.get(k) not in (None, "")), None)
         if raw is None:
@@ -143,6 +149,7 @@ def _parse_hosts(cur, hosts) -> list[tuple[int, int]]:
         if msg:
             errors.append(CellError(n, "容量", r.get("capacity", r.get("容量")), msg))
             continue
+        assert cap is not None  # no message: a capacity
         out.append((oid, cap))
     if errors:
         raise BadInput("观摩点有误，没有保存", errors)
@@ -151,16 +158,16 @@ def _parse_hosts(cur, hosts) -> list[tuple[int, int]]:
     return out
 
 
-def _orgs_input(cur, host_caps: dict[int, int], site_ids: set[int]) -> pl.DataFrame:
-    df = cur.sql("SELECT id, name, street, tier, lat, lon FROM orgs ORDER BY id").pl()
+def _orgs_input(cur: Cursor, host_caps: dict[int, int], site_ids: set[int]) -> pl.DataFrame:
+    df: pl.DataFrame = cur.sql("SELECT id, name, street, tier, lat, lon FROM orgs ORDER BY id").pl()
     return pl.DataFrame({
         "org_id": [str(i) for i in df["id"]], "name": df["name"], "street": df["street"], "tier": df["tier"],
         "is_site": [i in site_ids for i in df["id"]], "host": [i in host_caps for i in df["id"]],
         "capacity": [host_caps.get(i, 1) for i in df["id"]], "lat": df["lat"], "lon": df["lon"]})
 
 
-def _build(cur, ev: dict, host_caps: dict[int, int]) -> Problem:
-    prev = None
+def _build(cur: Cursor, ev: dict[str, Any], host_caps: dict[int, int]) -> Problem:
+    prev: pl.DataFrame | None = None
     if ev.get("previous_event_id"):
         prev = cur.sql("SELECT v.delegation, CAST(v.host_org_id AS VARCHAR) AS host_org_id, o.street AS host_street"
                        " FROM obs_visits v LEFT JOIN orgs o ON o.id = v.host_org_id WHERE v.event_id = ?",
@@ -172,42 +179,43 @@ def _build(cur, ev: dict, host_caps: dict[int, int]) -> Problem:
 
 
 # =========================================================================== reads
-def events(db) -> pl.DataFrame:
+def events(db: Database) -> pl.DataFrame:
     with db.read() as cur:
-        return cur.sql("""
+        df: pl.DataFrame = cur.sql("""
             SELECT e.id, e.name, e.mode, e.event_date, e.days, e.slots_per_day, e.slot_times,
                    e.visits_per_delegation, e.previous_event_id, e.note, e.version,
                    (SELECT count(*) FROM obs_hosts h WHERE h.event_id = e.id) AS n_hosts,
                    (SELECT count(*) FROM obs_visits v WHERE v.event_id = e.id) AS n_visits,
                    (SELECT count(*) FROM obs_scores s WHERE s.event_id = e.id) AS n_scores
             FROM obs_events e ORDER BY e.event_date DESC NULLS LAST, e.id DESC""").pl()
+    return df
 
 
-def get_event(db, event_id) -> dict:
+def get_event(db: Database, event_id: int | str) -> dict[str, Any]:
     with db.read() as cur:
         return _event_row(cur, event_id)
 
 
-def candidate_hosts(db) -> pl.DataFrame:
+def candidate_hosts(db: Database) -> pl.DataFrame:
     """Every org with its street, tier, whether it is an active site and whether it hosts by
     default (a site or an advanced org)."""
     with db.read() as cur:
         sites = _site_ids(cur)
-        df = cur.sql("SELECT id AS org_id, name, street, tier FROM orgs ORDER BY street, name").pl()
+        df: pl.DataFrame = cur.sql("SELECT id AS org_id, name, street, tier FROM orgs ORDER BY street, name").pl()
     return df.with_columns(is_site=pl.col("org_id").is_in(list(sites)),
                            ).with_columns(default=pl.col("is_site") | (pl.col("tier") == "advanced"))
 
 
-def hosts(db, event_id) -> pl.DataFrame:
+def hosts(db: Database, event_id: int | str) -> pl.DataFrame:
     with db.read() as cur:
         sites = _site_ids(cur)
-        df = cur.sql("SELECT h.org_id, o.name, o.street, o.tier, h.capacity FROM obs_hosts h"
+        df: pl.DataFrame = cur.sql("SELECT h.org_id, o.name, o.street, o.tier, h.capacity FROM obs_hosts h"
                      " LEFT JOIN orgs o ON o.id = h.org_id WHERE h.event_id = ? ORDER BY o.street, o.name",
                      params=[int(event_id)]).pl()
     return df.with_columns(is_site=pl.col("org_id").is_in(list(sites)))
 
 
-def problem_for(db, event_id) -> Problem:
+def problem_for(db: Database, event_id: int | str) -> Problem:
     """The stored event as an `model.Problem` (hosts' org ids as text)."""
     with db.read() as cur:
         ev = _event_row(cur, event_id)
@@ -217,7 +225,7 @@ def problem_for(db, event_id) -> Problem:
         return _build(cur, ev, caps)
 
 
-def plan_visits(db, event_id) -> tuple[list[Visit], set[Visit]]:
+def plan_visits(db: Database, event_id: int | str) -> tuple[list[Visit], set[Visit]]:
     """(visits, the locked ones) as stored."""
     with db.read() as cur:
         rows = cur.execute("SELECT day, slot, delegation, host_org_id, locked FROM obs_visits WHERE event_id = ?"
@@ -227,7 +235,7 @@ def plan_visits(db, event_id) -> tuple[list[Visit], set[Visit]]:
 
 
 # =========================================================================== setup writes
-def _default_hosts(cur) -> list[tuple[int, int]]:
+def _default_hosts(cur: Cursor) -> list[tuple[int, int]]:
     """The hosts a new event starts with: active sites and advanced orgs, capacity 1."""
     sites = _site_ids(cur)
     return [(i, 1) for i, t in cur.execute("SELECT id, tier FROM orgs ORDER BY id").fetchall()
@@ -237,7 +245,7 @@ def _default_hosts(cur) -> list[tuple[int, int]]:
 MAX_AUTO_DAYS = 7
 
 
-def _settle(cur, ev: dict, host_caps: dict[int, int]) -> Problem:
+def _settle(cur: Cursor, ev: dict[str, Any], host_caps: dict[int, int]) -> Problem:
     """Fill the automatic settings of `ev` from the data and check that the setup can fit,
     before anything is solved. 天数 None: the fewest days (up to a week) in which every
     delegation gets its visits; 每团参观次数 None: every slot when that fits, else the most
@@ -261,7 +269,8 @@ def _settle(cur, ev: dict, host_caps: dict[int, int]) -> Problem:
     return problem
 
 
-def suggested_setup(db, mode: str, *, slots_per_day: int = 3, days=None, visits=None, hosts=None) -> dict:
+def suggested_setup(db: Database, mode: str, *, slots_per_day: int = 3, days: int | None = None,
+                    visits: int | None = None, hosts: pl.DataFrame | Iterable[Any] | None = None) -> dict[str, Any]:
     """What the setup form's automatic settings come to for `mode` with these hosts (None =
     the default hosts): {days, slots_per_day, visits, text}; `text` is the advice when they
     cannot fit (nothing is written)."""
@@ -277,9 +286,11 @@ def suggested_setup(db, mode: str, *, slots_per_day: int = 3, days=None, visits=
         return {"days": P.days, "slots_per_day": P.slots_per_day, "visits": P.visits_per_delegation, "text": None}
 
 
-def save_event(db, user: User, event_id=None, *, name: str, mode: str, days=1, slots_per_day=3,
-               slot_times=None, visits=None, event_date: date | None = None, previous_event_id=None,
-               hosts=None, note: str | None = None, rubric=None) -> int:
+def save_event(db: Database, user: User, event_id: int | str | None = None, *, name: str, mode: str,
+               days: object = 1, slots_per_day: object = 3, slot_times: object = None, visits: object = None,
+               event_date: date | None = None, previous_event_id: int | str | None = None,
+               hosts: pl.DataFrame | Iterable[Any] | None = None, note: str | None = None,
+               rubric: object = None) -> int:
     """Create (event_id None) or change an event's setup and its host list in one batch.
     `hosts`: rows of org (id or name) and capacity; None = the default hosts (sites and
     advanced orgs) for a new event, unchanged for an existing one. Changing the setup of an
@@ -302,6 +313,7 @@ def save_event(db, user: User, event_id=None, *, name: str, mode: str, days=1, s
         errors.append(CellError(None, "时段开始时间", slot_times, msg))
     if errors:
         raise BadInput("观摩活动设置有误，没有保存", errors)
+    assert s is not None  # not allow_none: a blank is an error above
     if k is not None and d is not None and k > d * s:
         raise BadInput(f"每团参观次数（{k}）不能多于时段总数（{d} 天 × {s} 个时段 = {d * s}）")
     rub = parse_rubric(rubric if rubric is not None else DEFAULT_RUBRIC) if event_id is None or rubric is not None \
@@ -319,7 +331,7 @@ def save_event(db, user: User, event_id=None, *, name: str, mode: str, days=1, s
             host_list = _default_hosts(cur)
         else:
             host_list = _parse_hosts(cur, hosts)
-        ev = {"id": None, "name": name, "mode": m, "days": d, "slots_per_day": s,
+        ev: dict[str, Any] = {"id": None, "name": name, "mode": m, "days": d, "slots_per_day": s,
               "slot_times": ",".join(times) if times else None, "visits_per_delegation": k,
               "previous_event_id": int(previous_event_id) if previous_event_id is not None else None,
               "event_date": event_date, "note": (note or "").strip() or None}
@@ -365,7 +377,7 @@ def save_event(db, user: User, event_id=None, *, name: str, mode: str, days=1, s
 
 
 # =========================================================================== the plan
-def _replace_visits(act: uow.Action, eid: int, visits, locked) -> None:
+def _replace_visits(act: uow.Action, eid: int, visits: Iterable[Visit], locked: Iterable[Visit]) -> None:
     _delete(act, "obs_visits", "event_id = ?", [eid])
     lk = set(locked)
     vs = sorted(visits)
@@ -377,8 +389,9 @@ def _replace_visits(act: uow.Action, eid: int, visits, locked) -> None:
                 "host_org_id": pl.Int32, "locked": pl.Boolean}))
 
 
-def solve_event(db, user: User, event_id, *, keep_locked: bool = True, locked=None, seed: int = 0,
-                time_limit: float | None = None, exact: bool = False) -> dict:
+def solve_event(db: Database, user: User, event_id: int | str, *, keep_locked: bool = True,
+                locked: Iterable[Visit] | None = None, seed: int = 0,
+                time_limit: float | None = None, exact: bool = False) -> dict[str, Any]:
     """Arrange the event with the solver and store the plan (one batch). Locked visits (those
     stored as placed by hand, or `locked` given) are kept. `exact` with a `time_limit` of about
     a minute is「进一步优化路线」(`solver.solve`). → `rules.summarise` dict (with the
@@ -396,7 +409,8 @@ def solve_event(db, user: User, event_id, *, keep_locked: bool = True, locked=No
     return plan.summary
 
 
-def save_plan(db, user: User, event_id, visits, locked=None) -> dict:
+def save_plan(db: Database, user: User, event_id: int | str, visits: Iterable[Visit],
+              locked: Iterable[Visit] | None = None) -> dict[str, Any]:
     """Store a hand-edited plan after `check_plan`; any breach refuses it (ValidationFailed
     listing each breach in Chinese). `locked` (default: every visit that differs from the
     stored plan, plus those already locked) are kept when re-solving later."""
@@ -417,7 +431,7 @@ def save_plan(db, user: User, event_id, visits, locked=None) -> dict:
 
 
 # =========================================================================== orgs delete guard
-def refuse_delete_orgs_in_events(cur, keys: list) -> list[str]:
+def refuse_delete_orgs_in_events(cur: Cursor, keys: list[int | str]) -> list[str]:
     _keys(cur, "obs_org_keys", keys)
     try:
         rows = cur.execute("SELECT DISTINCT o.name FROM orgs o WHERE o.id IN (SELECT k FROM obs_org_keys) AND"
