@@ -86,8 +86,8 @@ def back_calculate(db: Database, user: User, start: object, end: object, *, org_
         else:
             rules = RuleHistory([RulePeriod(0, settings, str(sid), f"第 {sid} 版设置（指定用于所有月份）")])
         scope = _scope(cur, org_id)
-        # a year of months at a time: only the compact month rows of the whole period are held
-        # at once, not the wide inputs (10 M member-months: a quarter of the peak memory)
+        # a few months at a time: only the compact month rows of the whole period are held at
+        # once, not the wide inputs (see _CHUNK_MONTHS)
         parts = [_month_rows(_inputs(cur, months[i:i + _CHUNK_MONTHS], scope=scope, member_ids=member_ids,
                                      rules=rules), rules)
                  for i in range(0, len(months), _CHUNK_MONTHS)]
@@ -99,7 +99,10 @@ def back_calculate(db: Database, user: User, start: object, end: object, *, org_
     return _assemble(rows, months, first, last, labels, back, rules, settings, sid, user)
 
 
-_CHUNK_MONTHS = 12
+# Months read and computed per query. The wide inputs of a month (100,000 members) and the
+# query's own working memory dominate the peak: at city scale a year at once peaked at ~1.4 GB
+# in the server, three months at once ~0.6 GB, in the same time (bench/bench_memory.py).
+_CHUNK_MONTHS = 3
 
 
 _ROWS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {"member_id": pl.Int32, "org_id": pl.Int32, "month": pl.Date, "category": _CATEGORY_ENUM,
@@ -138,12 +141,15 @@ def months_rows(db: Database, user: User, months: Iterable[object]) -> dict[date
     ms = sorted({parse_month(m) for m in months})
     if not ms:
         return {}
+    out: dict[date, pl.DataFrame] = {}
     with db.read() as cur:
         rules = _rule_history(cur)
-        raw = _inputs(cur, ms, rules=rules)
-    rows = _month_rows(raw, rules)
-    parts = {k[0]: v for k, v in rows.partition_by("month", as_dict=True, maintain_order=True).items()}
-    return {m: parts.get(m, rows.head(0)) for m in ms}
+        for i in range(0, len(ms), _CHUNK_MONTHS):  # a few months per query (see _CHUNK_MONTHS)
+            chunk = ms[i:i + _CHUNK_MONTHS]
+            rows = _month_rows(_inputs(cur, chunk, rules=rules), rules)
+            parts = {k[0]: v for k, v in rows.partition_by("month", as_dict=True, maintain_order=True).items()}
+            out.update({m: parts.get(m, rows.head(0)) for m in chunk})
+    return out
 
 
 _GLOBAL_INPUTS = ("members", "member_bases", "member_categories", "dues_settings", "dues_farmer_amounts")
