@@ -7,8 +7,9 @@ import difflib
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -32,11 +33,11 @@ _POINTS_MESSAGES = {**values.NUMBER_MESSAGES, "not_number": "满分必须是数�
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
 
 
-def _blank(v) -> bool:
+def _blank(v: object) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
 
 
-def _text(v) -> str:
+def _text(v: object) -> str:
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():
@@ -44,7 +45,7 @@ def _text(v) -> str:
     return str(v).strip()
 
 
-def parse_tier(v) -> tuple[str | None, str | None]:
+def parse_tier(v: object) -> tuple[str | None, str | None]:
     """→ (code, error message)."""
     t = _text(v)
     code = TIER_CODES.get(t.lower()) or TIER_CODES.get(t)
@@ -68,7 +69,7 @@ def parse_tier(v) -> tuple[str | None, str | None]:
     return None, f"等次无法识别，应为 advanced、standard、lagging 或 先进、达标、后进{hint}"
 
 
-def parse_bool(v) -> bool | None:
+def parse_bool(v: object) -> bool | None:
     """Yes/no as `values.parse_bool` reads it (是/否, true/false, 1/0 …; also the numbers 0 and 1);
     None when blank or not a yes/no."""
     if isinstance(v, (int, float)) and not isinstance(v, bool) and v in (0, 1):
@@ -79,7 +80,7 @@ def parse_bool(v) -> bool | None:
         return None
 
 
-def parse_capacity(v) -> tuple[int | None, str | None]:
+def parse_capacity(v: object) -> tuple[int | None, str | None]:
     if _blank(v):
         return 1, None
     try:
@@ -98,7 +99,7 @@ def parse_capacity(v) -> tuple[int | None, str | None]:
     return n, None
 
 
-def _parse_coord(v, lo: float, hi: float, what: str) -> tuple[float | None, str | None]:
+def _parse_coord(v: object, lo: float, hi: float, what: str) -> tuple[float | None, str | None]:
     if _blank(v):
         return None, None
     try:
@@ -111,10 +112,10 @@ def _parse_coord(v, lo: float, hi: float, what: str) -> tuple[float | None, str 
     return x, None
 
 
-def parse_orgs(orgs, *, file: str | None = None) -> list[Org]:
+def parse_orgs(orgs: Any, *, file: str | None = None) -> list[Org]:
     """Orgs from a fileio `Frame`, a polars DataFrame, or a list of `Org`/dicts → list of `Org`.
     Every bad cell is reported at once (BadInput with CellErrors naming row and column)."""
-    row_of = lambda i: i + 2  # noqa: E731
+    row_of: Callable[[int], int] = lambda i: i + 2  # noqa: E731
     if hasattr(orgs, "df") and hasattr(orgs, "row_number"):
         file = file or getattr(orgs, "file", None)
         row_of = orgs.row_number
@@ -192,6 +193,7 @@ def parse_orgs(orgs, *, file: str | None = None) -> list[Org]:
             errors.append(CellError(rn, col, None, "经度和纬度要么都填，要么都不填"))
             bad = True
         if not bad:
+            assert tier is not None and is_site is not None and cap is not None  # no message: parsed
             out.append(Org(oid, name, street, tier, is_site, host, cap, lat, lon))
     if errors:
         errors.sort(key=lambda e: (e.row or 0, e.column or ""))
@@ -201,7 +203,8 @@ def parse_orgs(orgs, *, file: str | None = None) -> list[Org]:
     return out
 
 
-def parse_previous(previous, problem_like: dict | None = None) -> tuple[frozenset, frozenset | None]:
+def parse_previous(previous: Any, problem_like: dict[str, Any] | None = None
+                   ) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]] | None]:
     """Previous round → ((delegation, host_org_id) pairs, (street, street) pairs or None).
     Accepts a fileio Frame, a polars DataFrame with `delegation`, `host_org_id` (and optional
     `host_street`), a Plan, or an iterable of Visit / (delegation, host_org_id) tuples."""
@@ -218,14 +221,14 @@ def parse_previous(previous, problem_like: dict | None = None) -> tuple[frozense
         if missing:
             raise BadInput("上一轮安排缺少列：" + "、".join(missing) + "（应为本命令的输出文件：day、slot、delegation、"
                            "host_org_id、host_street）", file=file)
-        pairs = set()
+        pairs: set[tuple[str, str, str | None]] = set()
         for r in previous.select([c for c in ("delegation", "host_org_id", "host_street")
                                   if c in previous.columns]).to_dicts():
             d, h = _text(r.get("delegation")), _text(r.get("host_org_id"))
             if d and h:
                 pairs.add((d, h, _text(r.get("host_street")) or None))
         return frozenset((d, h) for d, h, _ in pairs), frozenset((d, s) for d, _, s in pairs if s) or None
-    pairs2 = set()
+    pairs2: set[tuple[str, str]] = set()
     for v in previous:
         if isinstance(v, Visit):
             pairs2.add((v.delegation, v.host_org_id))
@@ -235,8 +238,8 @@ def parse_previous(previous, problem_like: dict | None = None) -> tuple[frozense
     return frozenset(pairs2), None
 
 
-def build_problem(orgs_frame_or_list, mode: str, days: int, slots_per_day: int,
-                  visits: int | None = None, previous=None, *, file: str | None = None,
+def build_problem(orgs_frame_or_list: Any, mode: str, days: int, slots_per_day: int,
+                  visits: int | None = None, previous: Any = None, *, file: str | None = None,
                   slot_times: Sequence[str] | None = None) -> Problem:
     """Validate the orgs and the settings and build a `Problem`.
 
@@ -317,7 +320,7 @@ def build_problem(orgs_frame_or_list, mode: str, days: int, slots_per_day: int,
                    prev_streets)
 
 
-def parse_slot_times(text, slots_per_day: int | None, days: int | None) -> tuple[list[str] | None, str | None]:
+def parse_slot_times(text: object, slots_per_day: int | None, days: int | None) -> tuple[list[str] | None, str | None]:
     """'08:30, 10:00 14:30' → ['08:30', '10:00', '14:30'] (one per slot of a day, or per slot
     of the whole event); error message in Chinese."""
     if text is None or (isinstance(text, str) and not text.strip()):
@@ -334,7 +337,7 @@ def parse_slot_times(text, slots_per_day: int | None, days: int | None) -> tuple
     return out, None
 
 
-def parse_rubric(rows) -> list[tuple[str, Decimal]]:
+def parse_rubric(rows: pl.DataFrame | Iterable[Any]) -> list[tuple[str, Decimal]]:
     if isinstance(rows, pl.DataFrame):
         rows = rows.to_dicts()
     out, errors, seen = [], [], set()

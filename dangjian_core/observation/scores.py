@@ -31,7 +31,7 @@ def rubric(db: Database, event_id: int | str) -> pl.DataFrame:
     return df
 
 
-def set_rubric(db: Database, user: User, event_id: int | str, rows: object) -> None:
+def set_rubric(db: Database, user: User, event_id: int | str, rows: pl.DataFrame | Iterable[Any]) -> None:
     """Replace the event's rubric (items and points); refused once scores exist."""
     require(user, PERM)
     rub = parse_rubric(rows)

@@ -7,8 +7,13 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from .model import Problem, Visit, allowed_hosts
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 R_EARTH = 6371.0088
 
@@ -16,7 +21,13 @@ R_EARTH = 6371.0088
 # ============================================================================ instance
 
 class Instance:
-    def __init__(self, P: Problem):
+    # caches of the travel phase (`travel`), set on first use
+    _distm: npt.NDArray[np.float64]
+    _sok: npt.NDArray[np.bool_]
+    _hs_np: npt.NDArray[np.int_]
+    _pref_np: npt.NDArray[np.bool_]
+
+    def __init__(self, P: Problem) -> None:
         self.P = P
         self.mode = P.mode
         self.H = len(P.hosts)
@@ -45,29 +56,29 @@ class Instance:
             self.own = [{h for h in self.allowed[d] if self.hs[h] == self.ds[d]} for d in range(self.D)]
         else:
             self.own = [set() for _ in range(self.D)]
-        self.prev = [set() for _ in range(self.D)]
+        self.prev: list[set[int]] = [set() for _ in range(self.D)]
         for dname, hname in P.previous_pairs:
-            d, h = self.did.get(dname), self.hid.get(hname)
-            if d is not None and h is not None:
-                self.prev[d].add(h)
-        self.prev_ss = set()
+            di, hi = self.did.get(dname), self.hid.get(hname)
+            if di is not None and hi is not None:
+                self.prev[di].add(hi)
+        self.prev_ss: set[tuple[int, int]] = set()
         if self.mode != "internal":
-            for a, b in P.street_pairs_previous():
-                if a in sidx and b in sidx:
-                    self.prev_ss.add((sidx[a], sidx[b]))
+            for sa, sb in P.street_pairs_previous():
+                if sa in sidx and sb in sidx:
+                    self.prev_ss.add((sidx[sa], sidx[sb]))
         self.has_coords = any(h.lat is not None and h.lon is not None for h in P.hosts)
-        self.ll = []
-        self.xy = []
+        self.ll: list[tuple[float, float, float] | None] = []
+        self.xy: list[tuple[float, float] | None] = []
         lat0 = 0.0
         if self.has_coords:
             lats = [h.lat for h in P.hosts if h.lat is not None]
             lat0 = math.radians(sum(lats) / len(lats))
-        for h in P.hosts:
-            if h.lat is None or h.lon is None:
+        for host in P.hosts:
+            if host.lat is None or host.lon is None:
                 self.ll.append(None)
                 self.xy.append(None)
             else:
-                la, lo = math.radians(h.lat), math.radians(h.lon)
+                la, lo = math.radians(host.lat), math.radians(host.lon)
                 self.ll.append((la, lo, math.cos(la)))
                 self.xy.append((R_EARTH * lo * math.cos(lat0), R_EARTH * la))
         self._dc: dict[int, float] = {}
@@ -131,13 +142,13 @@ class Instance:
 class Assignment:
     """Who visits whom, with the counters the cost tuple needs."""
 
-    def __init__(self, I: Instance):
+    def __init__(self, I: Instance) -> None:
         self.I = I
-        self.sets = [set() for _ in range(I.D)]
-        self.users = [set() for _ in range(I.H)]
+        self.sets: list[set[int]] = [set() for _ in range(I.D)]
+        self.users: list[set[int]] = [set() for _ in range(I.H)]
         self.load = [0] * I.H
         self.cov = [0] * I.D
-        self.nst = [defaultdict(int) for _ in range(I.D)]
+        self.nst: list[defaultdict[int, int]] = [defaultdict(int) for _ in range(I.D)]
         self.fixed: set[tuple[int, int]] = set()
 
     def add(self, d: int, h: int) -> None:
@@ -158,7 +169,7 @@ class Assignment:
         if n[s] == 0:
             del n[s]
 
-    def part(self, d: int, h: int, h2: int) -> tuple:
+    def part(self, d: int, h: int, h2: int) -> tuple[int, int, int, int, int, int]:
         """Change of (own, uncovered, nonpref, repeated pair, repeated street pair, spread) when
         delegation d gives up h and takes h2 (host loads handled by the caller)."""
         I = self.I
@@ -184,11 +195,11 @@ class Assignment:
         ss = (b == 0 and (ds, s2) in pss) - (a == 1 and (ds, s) in pss)
         return o, unc, np_, rep, ss, sp
 
-    def d_replace(self, d: int, h: int, h2: int) -> tuple:
+    def d_replace(self, d: int, h: int, h2: int) -> tuple[int, int, int, int, int, int, int]:
         o, unc, np_, rep, ss, sp = self.part(d, h, h2)
         return (o, 2 * (self.load[h2] - self.load[h] + 1), unc, np_, rep, ss, sp)
 
-    def d_swap(self, d1: int, h1: int, d2: int, h2: int) -> tuple:
+    def d_swap(self, d1: int, h1: int, d2: int, h2: int) -> tuple[int, int, int, int, int, int, int]:
         a = self.part(d1, h1, h2)
         b = self.part(d2, h2, h1)
         return (a[0] + b[0], 0, a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4], a[5] + b[5])
@@ -215,13 +226,14 @@ ZERO7 = (0, 0, 0, 0, 0, 0, 0)
 class Timetable(Assignment):
     """A timetable: X[d][t] = host or -1; who[h][t] = delegations there."""
 
-    def __init__(self, I: Instance, locks: list[tuple[int, int, int]]):
+    def __init__(self, I: Instance, locks: list[tuple[int, int, int]]) -> None:
         super().__init__(I)
         self.X = [[-1] * I.T for _ in range(I.D)]
-        self.who = [[[] for _ in range(I.T)] for _ in range(I.H)]
+        self.who: list[list[list[int]]] = [[[] for _ in range(I.T)] for _ in range(I.H)]
         self.lockcell = {(d, t) for d, t, _ in locks}
-        self.nfree = None  # numpy mirrors (room per host and slot, loads) for the travel phase
-        self.nload = None
+        # numpy mirrors (room per host and slot, loads) for the travel phase
+        self.nfree: npt.NDArray[np.int_] | None = None
+        self.nload: npt.NDArray[np.int_] | None = None
         for d, t, h in locks:
             self.place(d, t, h)
             self.fixed.add((d, h))
@@ -237,7 +249,7 @@ class Timetable(Assignment):
         self.X[d][t] = h
         self.who[h][t].append(d)
         self.add(d, h)
-        if self.nfree is not None:
+        if self.nfree is not None and self.nload is not None:
             self.nfree[h, t] -= 1
             self.nload[h] += 1
 
@@ -246,7 +258,7 @@ class Timetable(Assignment):
         self.X[d][t] = -1
         self.who[h][t].remove(d)
         self.remove(d, h)
-        if self.nfree is not None:
+        if self.nfree is not None and self.nload is not None:
             self.nfree[h, t] += 1
             self.nload[h] -= 1
         return h

@@ -290,7 +290,7 @@ def save_event(db: Database, user: User, event_id: int | str | None = None, *, n
                days: object = 1, slots_per_day: object = 3, slot_times: object = None, visits: object = None,
                event_date: date | None = None, previous_event_id: int | str | None = None,
                hosts: pl.DataFrame | Iterable[Any] | None = None, note: str | None = None,
-               rubric: object = None) -> int:
+               rubric: pl.DataFrame | Iterable[Any] | None = None) -> int:
     """Create (event_id None) or change an event's setup and its host list in one batch.
     `hosts`: rows of org (id or name) and capacity; None = the default hosts (sites and
     advanced orgs) for a new event, unchanged for an existing one. Changing the setup of an

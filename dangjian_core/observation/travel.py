@@ -8,16 +8,21 @@ import math
 import random
 import time
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from .local_search import improve_timetable
 from .solver_state import R_EARTH, Instance, Timetable
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 KNN_REROUTE = 40
 
 
 # ============================================================================ phase D: travel
 
-def _tuple(I: Instance, tt: Timetable) -> tuple:
+def _tuple(I: Instance, tt: Timetable) -> tuple[int, ...]:
     """The 7-part cost tuple of objectives 0–3 (as `plan_cost`), from the counters."""
     own = sum(len(tt.sets[d] & I.own[d]) for d in range(I.D)) if I.mode == "district" else 0
     sq = sum(x * x for x in tt.load)
@@ -180,7 +185,7 @@ def _slot_assign(I: Instance, tt: Timetable, t: int, use_free: bool) -> bool:
             tt.unplace(d, t)
         for i, j in zip(ri, cj):
             tt.place(rows[i], t, cols[j])
-        if use_free and _tuple(I, tt) > before:
+        if before is not None and _tuple(I, tt) > before:  # before is set iff use_free
             for d in rows:
                 tt.unplace(d, t)
             for d in rows:
@@ -190,9 +195,9 @@ def _slot_assign(I: Instance, tt: Timetable, t: int, use_free: bool) -> bool:
     return improved
 
 
-def _distm(I: Instance):
+def _distm(I: Instance) -> npt.NDArray[np.float64]:
     """All host-to-host distances (numpy, km), computed once."""
-    m = getattr(I, "_distm", None)
+    m: npt.NDArray[np.float64] | None = getattr(I, "_distm", None)
     if m is None:
         import numpy as np
 
@@ -209,10 +214,10 @@ def _distm(I: Instance):
     return m
 
 
-def _static_ok(I: Instance):
+def _static_ok(I: Instance) -> npt.NDArray[np.bool_]:
     """Per delegation, the hosts a rebuilt route may use without touching objectives 0 and 3
     (allowed, not own street, no pair or street pair repeated from the previous round)."""
-    m = getattr(I, "_sok", None)
+    m: npt.NDArray[np.bool_] | None = getattr(I, "_sok", None)
     if m is None:
         import numpy as np
 
@@ -228,7 +233,7 @@ def _static_ok(I: Instance):
     return m
 
 
-def _reroute(I: Instance, tt: Timetable, d: int, y: int, before: tuple) -> bool:
+def _reroute(I: Instance, tt: Timetable, d: int, y: int, before: tuple[int, ...]) -> bool:
     """Take delegation d's whole day y out and put in the shortest day-route through hosts
     near the old one that have room in each slot; kept only when travel drops and the cost
     tuple of objectives 0–3 is not worse. → improved?"""
@@ -280,7 +285,7 @@ def _reroute(I: Instance, tt: Timetable, d: int, y: int, before: tuple) -> bool:
     return ok
 
 
-def _ruin_recreate(I: Instance, tt: Timetable, cells: list[tuple[int, int]], before: tuple, rng: random.Random) -> bool:
+def _ruin_recreate(I: Instance, tt: Timetable, cells: list[tuple[int, int]], before: tuple[int, ...], rng: random.Random) -> bool:
     """Large-neighbourhood step: take the day-routes of `cells` (delegation, day) out and put
     each back as the cheapest day-route through the hosts that then have room (cluster first:
     routes go where free hosts lie close together). Kept when travel drops and the cost tuple
@@ -289,6 +294,7 @@ def _ruin_recreate(I: Instance, tt: Timetable, cells: list[tuple[int, int]], bef
 
     from .bound import _price
 
+    assert tt.nfree is not None and tt.nload is not None  # np_enable() ran: the travel phase
     S = I.S
     for d, y in cells:
         for t in range(y * S, y * S + S):
