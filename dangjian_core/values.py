@@ -240,6 +240,12 @@ def parse_money(raw: object, *, negative: bool = False, places: int = 2) -> Deci
                          messages=MONEY_MESSAGES)
 
 
+def money_problem(raw: object, *, negative: bool = False, places: int = 2) -> tuple[Decimal | None, str | None]:
+    """`parse_money`'s verdict on a non-blank value as data: (value, None) or (None, problem
+    code, a key of MONEY_MESSAGES) — for callers that word or group the refusal themselves."""
+    return _decimal_problem(raw, places=places, negative=negative, currency=True, max_int_digits=12)
+
+
 def format_money(d: Decimal) -> str:
     """'1234.50' — what `parse_money` reads back to the same value."""
     return f"{d.quantize(Decimal('0.01'))}"

@@ -8,13 +8,13 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from .. import values
 from ..errors import BadInput, CellError
 from .model import (
     _CAPPED_OFFSET,
     _CAT_INDEX,
     _CATEGORY_ENUM,
     _MAX_INT_DIGITS,
-    _RE_GROUPED,
     _RE_TEXT_MONEY,
     _RULE_IDS,
     _RULE_NAMES,
@@ -35,21 +35,17 @@ from .model import (
 # Vectorised parsing
 # --------------------------------------------------------------------------------------
 
-_MONEY_MESSAGES = {
-    "missing": "不能为空",
-    "negative": "不能为负数，应为不小于 0 的金额（元，最多两位小数）",
-    "not_number": "不是有效的金额，应为数字（元，最多两位小数，如 5009.00）",
-    "decimals": "最多两位小数（精确到分）",
-    "too_large": "数值过大，应小于 1 万亿元",
-}
+# problem codes of money_to_fen: "missing" (blank) and values.MONEY_MESSAGES' codes — the one
+# money rule of `values.parse_money`, so every dues path accepts and refuses the same spellings
+_MONEY_MESSAGES = {"missing": "不能为空", **values.MONEY_MESSAGES}
 
 PROBLEMS = pl.Enum(list(_MONEY_MESSAGES))  # problem codes of money_to_fen
 
 
 def _money_text(s: pl.Series) -> tuple[pl.Series, pl.Series]:
     """Fast path: plain well-formed cells (the vast majority) are checked with one regex and
-    converted with one exact decimal cast; only the other cells (spaces, commas, empty, bad)
-    go through the slower trimming and classification."""
+    converted with one exact decimal cast; only the other cells (spaces, commas, ¥/元,
+    full-width digits, empty, bad) go through `values.money_problem`, once per distinct value."""
     ok = s.str.contains(_RE_TEXT_MONEY)
     fen = (
         pl.select(pl.when(ok).then(s).otherwise(None).cast(pl.Decimal(16, 2), strict=False) * 100)
@@ -61,36 +57,31 @@ def _money_text(s: pl.Series) -> tuple[pl.Series, pl.Series]:
         return fen, pl.repeat(None, len(s), dtype=PROBLEMS, eager=True)
     problem = pl.repeat(None, len(s), dtype=PROBLEMS, eager=True)
     idx = rest.arg_true()
-    sub_fen, sub_problem = _money_text_slow(s.gather(idx))
+    sub_fen, sub_problem = _money_slow(s.gather(idx))
     return fen.scatter(idx, sub_fen), problem.scatter(idx, sub_problem)
 
 
-def _money_text_slow(s: pl.Series) -> tuple[pl.Series, pl.Series]:
-    t = s.str.strip_chars()
-    if t.str.contains(",", literal=True).any():
-        t = pl.select(
-            pl.when(t.str.contains(_RE_GROUPED)).then(t.str.replace_all(",", "", literal=True)).otherwise(t)
-        ).to_series()
-    missing = t.is_null() | (t.str.len_bytes() == 0)
-    ok = t.str.contains(_RE_TEXT_MONEY).fill_null(False)
-    fen = (
-        pl.select(pl.when(ok).then(t).otherwise(None).cast(pl.Decimal(16, 2), strict=False) * 100)
-        .to_series()
-        .cast(pl.Int64)
-    )
-    problem = pl.select(pl.when(missing).then(pl.lit("missing", PROBLEMS)).otherwise(pl.lit(None, PROBLEMS))).to_series()
-    bad = (~ok & ~missing) | (ok & fen.is_null())
-    if bad.any():
-        idx = bad.arg_true()
-        sub = t.gather(idx)
-        kinds = pl.select(
-            pl.when(sub.str.contains(r"^-\s*[0-9]+(?:\.[0-9]+)?$")).then(pl.lit("negative", PROBLEMS))
-            .when(sub.str.contains(r"^[0-9]{13,}(?:\.[0-9]+)?$")).then(pl.lit("too_large", PROBLEMS))
-            .when(sub.str.contains(r"^[0-9]+\.[0-9]+$")).then(pl.lit("decimals", PROBLEMS))
-            .otherwise(pl.lit("not_number", PROBLEMS))
-        ).to_series()
-        problem = problem.scatter(idx, kinds)
-    return fen, problem
+def _money_slow(s: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Per distinct value through `values.money_problem` (blank → "missing")."""
+    table: dict[object, tuple[int | None, str | None]] = {}
+    for v in s.drop_nulls().unique().to_list():
+        if values.blank(v):
+            table[v] = (None, "missing")
+            continue
+        d, problem = values.money_problem(v)
+        table[v] = (None, problem) if d is None else (int(d * 100), None)
+    if not table:
+        n = len(s)
+        return pl.repeat(None, n, dtype=pl.Int64, eager=True), pl.repeat("missing", n, dtype=PROBLEMS, eager=True)
+    keys = pl.Series("k", list(table), dtype=s.dtype)
+    lookup = pl.DataFrame({
+        "k": keys,
+        "f": pl.Series("f", [t[0] for t in table.values()], dtype=pl.Int64),
+        "p": pl.Series("p", [t[1] for t in table.values()], dtype=PROBLEMS),
+    })
+    joined = pl.DataFrame({"k": s}).join(lookup, on="k", how="left", maintain_order="left", nulls_equal=False)
+    problem = pl.select(pl.when(s.is_null()).then(pl.lit("missing", PROBLEMS)).otherwise(joined["p"])).to_series()
+    return joined["f"], problem
 
 
 def money_to_fen(s: pl.Series) -> tuple[pl.Series, pl.Series]:

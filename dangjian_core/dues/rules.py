@@ -63,7 +63,6 @@ Frames returned by this module keep money as Int64 分 in columns ending in `_fe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from decimal import (
     Decimal,
@@ -72,13 +71,11 @@ from decimal import (
 
 import polars as pl
 
+from .. import values
 from ..errors import BadInput, CellError
 from .engine import _MONEY_MESSAGES, _all_unique, _as_text, _Errors, _money_messages, money_to_fen
 from .model import (
-    _GROUPED,
-    _MAX_INT_DIGITS,
     _PCT,
-    _TEXT_MONEY,
     BASE_CATEGORIES,
     BRACKETS,
     CAP_AMOUNT,
@@ -103,38 +100,15 @@ from .model import (
 
 
 def parse_money(value: object, *, what: str = "金额") -> Decimal:
-    """One money value (text or number) → Decimal with 2 decimals, by the module's rules.
-    Raises BadInput with a Chinese message."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise BadInput(f"{what}不能为空")
-    if isinstance(value, str):
-        problem = _classify_money_text(value.strip())
-        if problem:
-            raise BadInput(f"{what}{_MONEY_MESSAGES[problem]}")
-    d = _to_decimal(value)
+    """One money value (text or number) → Decimal with 2 decimals by `values.parse_money`, the
+    one money rule ("1,234.50", "１２３", "1234元", "¥12" accepted); blank refused.
+    Raises BadInput with a Chinese message starting with `what`."""
+    if values.blank(value):
+        raise BadInput(f"{what}{_MONEY_MESSAGES['missing']}")
+    d, problem = values.money_problem(value)
     if d is None:
-        raise BadInput(f"{what}{_MONEY_MESSAGES['not_number']}")
-    if d < 0:
-        raise BadInput(f"{what}{_MONEY_MESSAGES['negative']}")
-    if _decimals(d) > 2:
-        raise BadInput(f"{what}{_MONEY_MESSAGES['decimals']}")
-    if d >= Decimal(10) ** _MAX_INT_DIGITS:
-        raise BadInput(f"{what}{_MONEY_MESSAGES['too_large']}")
-    return d.quantize(Decimal("0.01"))
-
-
-def _classify_money_text(t: str) -> str | None:
-    if _GROUPED.match(t):
-        t = t.replace(",", "")
-    if _TEXT_MONEY.match(t):
-        return None
-    if re.fullmatch(r"-\s*[0-9]+(?:\.[0-9]+)?", t):
-        return "negative"
-    if re.fullmatch(r"[0-9]{13,}(?:\.[0-9]+)?", t):
-        return "too_large"
-    if re.fullmatch(r"[0-9]+\.[0-9]+", t):
-        return "decimals"
-    return "not_number"
+        raise BadInput(f"{what}{_MONEY_MESSAGES[problem or 'not_number']}")
+    return d
 
 
 def normalize_category(value: object) -> str | None:

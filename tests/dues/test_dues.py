@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from dangjian_core import values
 from dangjian_core.dues import arrears_rules
 from dangjian_core.dues import engine as dues_engine
 from dangjian_core.dues import model as dues_model
@@ -183,6 +184,12 @@ def _yuan_text(fen: int, style: int) -> str:
         return f" {y}.{f:02d} "
     if style == 3:
         return f"{y:,}.{f:02d}"
+    if style == 4:  # full-width digits, as a Chinese IME types them
+        return f"{y}.{f:02d}".translate({c: c + 0xFEE0 for c in range(0x30, 0x3A)})
+    if style == 5:
+        return f"{y:,}.{f:02d}元"
+    if style == 6:
+        return f"¥{y}.{f:02d}"
     return f"{y}.{f:02d}"
 
 
@@ -193,7 +200,7 @@ def member_rows(draw):
     for i in range(n):
         cat = draw(st.sampled_from(CATS))
         fen = draw(base_fen_st)
-        style = draw(st.integers(0, 3))
+        style = draw(st.integers(0, 6))
         fixed = None
         if cat == "farmer":
             fixed = draw(st.one_of(st.none(), st.integers(20, 100).map(lambda f: f"{f // 100}.{f % 100:02d}")))
@@ -210,8 +217,8 @@ def test_scalar_equals_vectorised(rows, s):
     res = calc_dues_frame(_frame(rows), s)
     out = format_dues(res)
     for row, got in zip(rows, out.iter_rows(named=True)):
-        base = row["base_income"].strip().replace(",", "")
-        r = calc_dues(row["category"], D(base), _opt(row["fixed_amount"] or ""), s)
+        base = dues_rules.parse_money(row["base_income"])
+        r = calc_dues(row["category"], base, _opt(row["fixed_amount"] or ""), s)
         assert got["dues"] == str(r.dues), row
         assert got["rule"] == r.rule
         assert got["rate"] == (None if r.rate is None else dues_model.RATE_TEXT[int(r.rate * 1000)])
@@ -283,16 +290,34 @@ def test_cap(fen, s, retired):
     ("5009", 500900, None), ("5009.0", 500900, None), ("5009.00", 500900, None),
     (" 5009 ", 500900, None), ("\u30005009.01", 500901, None), ("5,009.00", 500900, None),
     ("1,234,567.8", 123456780, None), ("5009.000", 500900, None), ("007", 700, None),
-    ("50,09", None, "not_number"), ("5009.001", None, "decimals"), ("-1", None, "negative"),
-    ("-5,009.00", None, "negative"), ("abc", None, "not_number"), ("1e3", None, "not_number"),
-    ("+5", None, "not_number"), (".5", None, "not_number"), ("5009.", None, "not_number"),
+    ("50,09", None, "grouping"), ("5009.001", None, "decimals"), ("-1", None, "negative"),
+    ("-5,009.00", None, "negative"), ("abc", None, "not_number"), ("1e3", None, "scientific"),
     ("", None, "missing"), (None, None, "missing"), ("1234567890123", None, "too_large"),
-    ("５００９", None, "not_number"),
+    # issue #13: the one money rule of values.parse_money — what an office types is accepted
+    ("+5", 500, None), (".5", 50, None), ("5009.", 500900, None),
+    ("５００９", 500900, None), ("１２３", 12300, None), ("1234元", 123400, None), ("¥12", 1200, None),
+    ("￥1,234.50", 123450, None), ("1,234.50 元", 123450, None), ("５，００９．５０", 500950, None),
 ])
 def test_money_text(text, fen, problem):
     f, p = dues_engine.money_to_fen(pl.Series([text, "1.00"], dtype=pl.String))
     assert f.to_list() == [fen, 100]
     assert p.to_list() == [problem, None]
+
+
+@FAST
+@given(texts=st.lists(st.text(alphabet="0123456789１２３,，.．-+ ¥￥元e", max_size=12), min_size=1, max_size=8))
+def test_money_column_and_scalar_agree(texts):
+    """Issue #13: money_to_fen (every dues import) and rules.parse_money (every dues form) read
+    each text as values.parse_money does: same value, same refusal."""
+    f, p = dues_engine.money_to_fen(pl.Series(texts, dtype=pl.String))
+    for t, fen, problem in zip(texts, f.to_list(), p.to_list(), strict=True):
+        try:
+            d = dues_rules.parse_money(t)
+        except BadInput as exc:
+            assert fen is None and problem is not None and exc.message.endswith(dues_engine._MONEY_MESSAGES[problem]), t
+        else:
+            assert problem is None and fen == int(d * 100), t
+            assert values.parse_money(t) == d
 
 
 def test_money_numeric_types_are_exact():
