@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict, deque
+from typing import Literal
 
 from .model import Infeasible, Visit
 from .solver_state import Assignment, Instance, Timetable
@@ -95,7 +96,10 @@ def validate_locks(I: Instance, locked: list[Visit]) -> list[tuple[int, int, int
             msgs.append(f"{where}：{rule}")
             continue
         out.append((d, (v.day - 1) * I.S + v.slot - 1, h))
-    cell, pair, occ, cnt = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(int)
+    cell: defaultdict[tuple[int, int], list[int]] = defaultdict(list)
+    pair: defaultdict[tuple[int, int], list[int]] = defaultdict(list)
+    occ: defaultdict[tuple[int, int], list[int]] = defaultdict(list)
+    cnt: defaultdict[int, int] = defaultdict(int)
     for d, t, h in out:
         cell[(d, t)].append(h)
         pair[(d, h)].append(t)
@@ -149,7 +153,7 @@ def greedy(I: Instance, B: Assignment, rng: random.Random) -> None:
                     continue
                 p = I.pref[h]
                 if internal:
-                    key = (B.load[h], need and not p, not p, h in prev,
+                    key: tuple[float, ...] = (B.load[h], need and not p, not p, h in prev,
                            I.approx2(a, h) if (coords and a >= 0) else 0.0, rnd[h])
                 else:
                     s = I.hs[h]
@@ -164,7 +168,8 @@ def greedy(I: Instance, B: Assignment, rng: random.Random) -> None:
                 last[d] = best
 
 
-def _augment_from(I: Instance, B: Assignment, d0: int, allow_own: bool):
+def _augment_from(I: Instance, B: Assignment, d0: int, allow_own: bool
+                  ) -> tuple[bool, tuple[set[int], set[int]] | None]:
     """One more visit for d0 along an augmenting path. → (True, None) or (False, (S, N))."""
     parent_h: dict[int, int] = {}
     give: dict[int, int] = {}
@@ -195,7 +200,8 @@ def _augment_from(I: Instance, B: Assignment, d0: int, allow_own: bool):
     return False, (seen, set(parent_h))
 
 
-def _hall_message(I: Instance, B: Assignment, info, locked: bool) -> str:
+def _hall_message(I: Instance, B: Assignment, info: tuple[set[int], set[int]] | None, locked: bool) -> str:
+    assert info is not None  # a failed augmentation says who is stuck
     S, N = info
     need = I.k * len(S)
     have = sum(len(B.sets[d]) for d in S)
@@ -288,7 +294,7 @@ def balance(I: Instance, B: Assignment, deadline: float) -> None:
             return
 
 
-def colour(I: Instance, B: Assignment, locks, rng: random.Random):
+def colour(I: Instance, B: Assignment, locks: list[tuple[int, int, int]], rng: random.Random) -> Timetable | None:
     """König colouring of B's edges into slots, locked visits precoloured. → Timetable or None."""
     T = I.T
     tt = Timetable(I, locks)
@@ -311,8 +317,8 @@ def colour(I: Instance, B: Assignment, locks, rng: random.Random):
     for d, t, _ in locks:
         slot_use[t] += 1
 
-    def kempe(c0: int, a: int, b: int):
-        path = []
+    def kempe(c0: int, a: int, b: int) -> list[tuple[int, int, int]] | None:
+        path: list[tuple[int, int, int]] = []
         node, is_copy, col = c0, True, a
         while True:
             if is_copy:
@@ -333,7 +339,7 @@ def colour(I: Instance, B: Assignment, locks, rng: random.Random):
                 node, is_copy = c, True
             col = b if col == a else a
 
-    def assign(d, c, t):
+    def assign(d: int, c: int, t: int) -> None:
         copy_at[c][t] = d
         dcopy[d][t] = c
 
@@ -429,7 +435,8 @@ class _Limit(Exception):
     pass
 
 
-def exact_search(I: Instance, locks, node_limit: int = EXACT_NODE_LIMIT):
+def exact_search(I: Instance, locks: list[tuple[int, int, int]], node_limit: int = EXACT_NODE_LIMIT
+                 ) -> Timetable | Literal[False] | None:
     """Depth-first search over (delegation, slot) cells. → Timetable, or False if proven impossible,
     or None if the node limit was reached."""
     T, k = I.T, I.k

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import Any, cast
 
 import polars as pl
 
@@ -49,7 +50,7 @@ def _street_name(s: str) -> str:
     return s if named else f"街道{s}"
 
 
-def _fit_groups(problem: Problem) -> list[dict]:
+def _fit_groups(problem: Problem) -> list[dict[str, Any]]:
     """The groups whose visits must all be received by a fixed set of hosts (internal: each
     street; otherwise all delegations), each with the figures that bound the visits."""
     P = problem
@@ -62,7 +63,7 @@ def _fit_groups(problem: Problem) -> list[dict]:
         parts = [(s, by[s]) for s in sorted(by)]
     else:
         parts = [(None, list(P.delegations))]
-    out = []
+    out: list[dict[str, Any]] = []
     for street, ds in parts:
         hs = sorted({h for d in ds for h in allowed[d.id]})
         reach = {h: sum(1 for d in ds if h in allowed[d.id]) for h in hs}
@@ -73,16 +74,17 @@ def _fit_groups(problem: Problem) -> list[dict]:
     return out
 
 
-def _group_fits(g: dict, k: int, T: int) -> bool:
+def _group_fits(g: dict[str, Any], k: int, T: int) -> bool:
     """Necessary conditions for k visits per delegation in T slots: a delegation is at one host
     per slot and sees a host once; a slot holds at most min(delegations, capacity) visits; a host
     receives at most min(capacity × T, delegations that may go there)."""
-    D = g["delegations"]
+    D: int = g["delegations"]
     if k > T or k > g["min_allowed"]:
         return False
     if k * D > T * min(D, g["capacity"]):
         return False
-    return k * D <= sum(min(c * T, r) for c, r in g["caps"])
+    caps: list[tuple[int, int]] = g["caps"]
+    return k * D <= sum(min(c * T, r) for c, r in caps)
 
 
 def max_visits(problem: Problem, slots: int | None = None) -> int:
@@ -160,7 +162,7 @@ def check_plan(problem: Problem, plan: Plan | Iterable[Visit]) -> list[str]:
     at: dict[tuple[str, int, int], list[Visit]] = defaultdict(list)
     pair: dict[tuple[str, str], list[Visit]] = defaultdict(list)
     occ: dict[tuple[str, int, int], list[Visit]] = defaultdict(list)
-    count: Counter = Counter()
+    count: Counter[str] = Counter()
     for v in good:
         at[(v.delegation, v.day, v.slot)].append(v)
         pair[(v.delegation, v.host_org_id)].append(v)
@@ -183,22 +185,22 @@ def check_plan(problem: Problem, plan: Plan | Iterable[Visit]) -> list[str]:
     for v in good:
         visited[v.delegation].add(v.host_org_id)
     for v in good:
-        d, h = dels[v.delegation], hosts[v.host_org_id]
+        dg, ho = dels[v.delegation], hosts[v.host_org_id]
         when = P.slot_label(v.day, v.slot)
-        if P.mode == "internal" and h.street != d.street:
-            out.append(f"{d.label}在{when}被安排到{h.label}（{h.street}）：街道内部观摩只能看本街道（{d.street}）的观摩点")
-        elif P.mode == "cross" and h.street == d.street:
-            out.append(f"{d.label}在{when}被安排到本街道的{h.label}：各街道交叉观摩不能看本街道的观摩点")
-        elif P.mode == "district" and h.street == d.street:
-            free = [o for o in P.hosts if o.street != d.street and o.org_id not in visited[d.id]
+        if P.mode == "internal" and ho.street != dg.street:
+            out.append(f"{dg.label}在{when}被安排到{ho.label}（{ho.street}）：街道内部观摩只能看本街道（{dg.street}）的观摩点")
+        elif P.mode == "cross" and ho.street == dg.street:
+            out.append(f"{dg.label}在{when}被安排到本街道的{ho.label}：各街道交叉观摩不能看本街道的观摩点")
+        elif P.mode == "district" and ho.street == dg.street:
+            free = [o for o in P.hosts if o.street != dg.street and o.org_id not in visited[dg.id]
                     and len(occ.get((o.org_id, v.day, v.slot), ())) < o.capacity]
             if free:
-                out.append(f"{d.label}在{when}被安排到本街道的{h.label}，但该时段{free[0].label}等 {len(free)} 个"
+                out.append(f"{dg.label}在{when}被安排到本街道的{ho.label}，但该时段{free[0].label}等 {len(free)} 个"
                            "其他街道的观摩点还有空：全区示范观摩只有在其他观摩点都满时才能看本街道")
     k = P.visits_per_delegation
-    for d in P.delegations:
-        if count[d.id] != k:
-            out.append(f"{d.label}安排了 {count[d.id]} 次参观，应为 {k} 次")
+    for dg in P.delegations:
+        if count[dg.id] != k:
+            out.append(f"{dg.label}安排了 {count[dg.id]} 次参观，应为 {k} 次")
     return out
 
 
@@ -285,7 +287,7 @@ def load_spread_bound(problem: Problem) -> int:
     return max(0, hi - (lo or 0))
 
 
-def plan_cost(problem: Problem, visits: Iterable[Visit]) -> tuple:
+def plan_cost(problem: Problem, visits: Iterable[Visit]) -> tuple[int | float, ...]:
     """The solver's lexicographic cost tuple of a (valid) plan: (own-street visits, Σ load²,
     uncovered lagging delegations, visits to non-preferred hosts, repeated (delegation, host)
     pairs, repeated (street, street) pairs, Σ (visits per delegation and host street)², km)."""
@@ -311,7 +313,7 @@ def plan_cost(problem: Problem, visits: Iterable[Visit]) -> tuple:
     return (own, sq, unc, nonpref, rep, rep_ss, spread, round(km or 0.0, 6))
 
 
-def summarise(problem: Problem, plan: Plan | Iterable[Visit], *, travel_bound: float | None = None) -> dict:
+def summarise(problem: Problem, plan: Plan | Iterable[Visit], *, travel_bound: float | None = None) -> dict[str, Any]:
     """Figures for the office: host loads (min/max, spread and its proven lower bound, gap),
     lagging→preferred coverage (and its upper bound), repeated pairs (and their lower bound),
     own-street visits, total route length and, when the solver proved one (`travel_bound`,
@@ -340,7 +342,7 @@ def summarise(problem: Problem, plan: Plan | Iterable[Visit], *, travel_bound: f
     rep_ss = 0 if P.mode == "internal" else sum(1 for p in ds_pairs if p in prev_ss)
     own = sum(1 for v in vs if P.mode == "district" and hosts[v.host_org_id].street == dels[v.delegation].street)
     km = route_length_km(P, vs)
-    streets_per_del = {}
+    streets_per_del: dict[str, set[str]] = {}
     for v in vs:
         streets_per_del.setdefault(v.delegation, set()).add(hosts[v.host_org_id].street)
     s = {
@@ -376,7 +378,7 @@ def summarise(problem: Problem, plan: Plan | Iterable[Visit], *, travel_bound: f
     return s
 
 
-def summary_text(s: dict, problem: Problem | None = None) -> str:
+def summary_text(s: dict[str, Any], problem: Problem | None = None) -> str:
     """One short Chinese paragraph from a `summarise` dict."""
     parts = [f"{MODE_CN.get(s['mode'], s['mode'])}：{s['delegations']} 个观摩团、{s['hosts']} 个观摩点，"
              f"共安排 {s['visits']} 次参观（每团 {s['visits_per_delegation']} 次）。"]
@@ -410,7 +412,7 @@ def summary_text(s: dict, problem: Problem | None = None) -> str:
 SCORE_COLUMNS = ["delegation", "delegation_street", "host_org_id", "host_street", "score"]
 
 
-def _score_frame(scores) -> pl.DataFrame:
+def _score_frame(scores: pl.DataFrame | Iterable[Any]) -> pl.DataFrame:
     if isinstance(scores, pl.DataFrame):
         df = scores
     else:
@@ -437,7 +439,7 @@ def _score_frame(scores) -> pl.DataFrame:
     return df
 
 
-def rank_hosts(scores, *, normalise: str = "center", own_street_weight: float = 0.0,
+def rank_hosts(scores: pl.DataFrame | Iterable[Any], *, normalise: str = "center", own_street_weight: float = 0.0,
                item_agg: str = "sum") -> pl.DataFrame:
     """Rank hosts by the scores delegations gave them.
 
@@ -482,7 +484,7 @@ def rank_hosts(scores, *, normalise: str = "center", own_street_weight: float = 
             sd=(((pl.col("score") - (pl.col("score") * pl.col("w")).sum() / pl.col("w").sum()) ** 2
                  * pl.col("w")).sum() / pl.col("w").sum()).sqrt(),
         )
-        grand = float((counted["score"] * counted["w"]).sum() / counted["w"].sum())
+        grand = float(cast(float, (counted["score"] * counted["w"]).sum()) / cast(float, counted["w"].sum()))
         df = df.join(stats, on="delegation", how="left")
         if normalise == "center":
             df = df.with_columns(norm=pl.col("score") - pl.col("mu").fill_null(grand) + grand)
