@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from .. import values
 from ..errors import BadInput, CellError
 from .engine import (
     _as_text,
@@ -35,13 +36,10 @@ from .rules import parse_money
 # Arrears (欠缴)
 # --------------------------------------------------------------------------------------
 
-_RE_MONTH = r"^([0-9]{4})\s*(?:-|/|\.|年)\s*([0-9]{1,2})\s*月?$"
-_RE_MONTH_DATE = r"^([0-9]{4})-([0-9]{1,2})-0?1(?:[ T]00:00(?::00(?:\.0+)?)?)?$"
-
-
 def month_index(s: pl.Series) -> tuple[pl.Series, pl.Series]:
     """(year*12 + month-1 as Int64, problem message or null) for a month column. Exact
-    `YYYY-MM` text takes a fast path; other spellings go through the regexes."""
+    `YYYY-MM` text takes a fast path; other spellings go through `values.parse_month` (the one
+    month rule: "2024-3", "2024/03", "2024年3月", "202403", a date gives its month)."""
     if s.dtype == pl.String:
         d = s.str.strptime(pl.Date, "%Y-%m", strict=False)
         if d.null_count() == 0:
@@ -58,19 +56,18 @@ def _month_index_slow(s: pl.Series) -> tuple[pl.Series, pl.Series]:
     n = len(s)
     if s.dtype in (pl.Date,) or isinstance(s.dtype, pl.Datetime):
         y, m = s.dt.year().cast(pl.Int64), s.dt.month().cast(pl.Int64)
+        parsed_error = pl.repeat(None, n, dtype=pl.String, eager=True)
     else:
-        t = _as_text(s).str.strip_chars()
-        g1 = t.str.extract_groups(_RE_MONTH)
-        g2 = t.str.extract_groups(_RE_MONTH_DATE)
-        y = pl.select(pl.coalesce(g1.struct.field("1"), g2.struct.field("1")).cast(pl.Int64)).to_series()
-        m = pl.select(pl.coalesce(g1.struct.field("2"), g2.struct.field("2")).cast(pl.Int64)).to_series()
+        parsed = values.month_column(s)
+        y, m = parsed.values.dt.year().cast(pl.Int64), parsed.values.dt.month().cast(pl.Int64)
+        parsed_error = parsed.errors
     idx = y * 12 + (m - 1)
     first = FIRST_MONTH[0] * 12 + FIRST_MONTH[1] - 1
     empty = s.is_null() if s.dtype != pl.String else (s.is_null() | (s.str.strip_chars().str.len_bytes() == 0))
     problem = pl.select(
         pl.when(empty).then(pl.lit("缺少月份，应为 YYYY-MM，如 2024-03"))
-        .when(y.is_null() | m.is_null()).then(pl.lit("月份格式不对，应为 YYYY-MM，如 2024-03"))
-        .when((m < 1) | (m > 12)).then(pl.lit("月份应在 01–12 之间，格式 YYYY-MM"))
+        .when(parsed_error.is_not_null()).then(parsed_error)
+        .when(y.is_null() | m.is_null()).then(pl.lit(values.MONTH_MESSAGE))
         .when(idx < first).then(pl.lit("月份早于 2008-04：本系统按 2008 年规定计算，更早的月份不适用"))
         .when(y > LAST_YEAR).then(pl.lit(f"年份超出范围（应不晚于 {LAST_YEAR} 年）"))
         .otherwise(None)

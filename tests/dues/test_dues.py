@@ -18,6 +18,7 @@ from dangjian_core.dues import arrears_rules
 from dangjian_core.dues import engine as dues_engine
 from dangjian_core.dues import model as dues_model
 from dangjian_core.dues import rules as dues_rules
+from dangjian_core.dues import store as dues_store
 from dangjian_core.dues.arrears_rules import compute_arrears
 from dangjian_core.dues.engine import calc_dues_frame, format_dues
 from dangjian_core.dues.model import DuesSettings
@@ -565,6 +566,21 @@ def test_month_spellings():
                                                "2024-03-01 00:00:00", "2008-04"]))
     assert problem.null_count() == 6
     assert idx.to_list() == [2024 * 12 + 2] * 5 + [2008 * 12 + 3]
+
+
+def test_month_spellings_are_values_parse_month():
+    """Issue #13: dues reads months by values.parse_month — full-width, 202403, a date."""
+    texts = ["２０２４－０３", "202403", "2024.3", "2024年3", "2024-03-15", " 2024-03 "]
+    idx, problem = arrears_rules.month_index(pl.Series(texts))
+    assert problem.null_count() == len(texts), problem.to_list()
+    assert idx.to_list() == [2024 * 12 + 2] * len(texts)
+    for t in texts:
+        assert values.parse_month(t) == dues_store.parse_month(t)
+    idx, problem = arrears_rules.month_index(pl.Series(["2024-13", "abc", "2008-03", "", "2024-02-30"]))
+    assert idx.to_list() == [None] * 5
+    assert problem.to_list() == [values.MONTH_RANGE, values.MONTH_MESSAGE,
+                                 "月份早于 2008-04：本系统按 2008 年规定计算，更早的月份不适用",
+                                 "缺少月份，应为 YYYY-MM，如 2024-03", values.DATE_INVALID]
 
 
 def _reference_arrears(rows, s=dues_model.DEFAULT_SETTINGS):
