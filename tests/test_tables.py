@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from dangjian_core import audit, fileio, tables
 from dangjian_core.errors import ConflictError, PermissionDenied, ValidationFailed
+from dangjian_core.tables import parse as tables_parse
 from tests.conftest import EDITOR, TREASURER, VIEWER
 
 ORGS = tables.get_spec("orgs")
@@ -205,7 +206,7 @@ def test_column_parsing_of_an_import_equals_parsing_cell_by_cell(cells):
     s = pl.Series("x", cells, dtype=pl.String)
     for spec in (ORGS, tables.get_spec("members")):
         for col in spec.columns:
-            got = tables._parse_column(col, s, refs)
+            got = tables_parse._parse_column(col, s, refs)
             for raw, v, e in zip(cells, got.values.to_list(), got.errors.to_list(), strict=True):
                 want_v, want_e = tables.parse_value(col, raw, refs)
                 assert (v, e) == (want_v, want_e), (col.name, raw)

@@ -1,0 +1,340 @@
+"""Excel/CSV import: a dry run (preview with every changed cell) or an all-or-nothing commit,
+with optimistic locking against the version each exported row carries."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from ..auth import User, require
+from ..errors import CellError, ValidationFailed
+from .model import MAX_ERRORS, VERSION_LABEL, ImportPreview, Refs, Row, RowChange, RowNumber, TableSpec, cap_errors
+from .parse import _blank, _from_json, _norm, _parse_frame, display_value, hidden_column_errors, load_refs, map_headers
+from .save import _apply, _full_table, allocate_keys, register_keys
+
+if TYPE_CHECKING:
+    from ..db import Cursor, Database
+    from ..fileio import Frame
+
+UNVERSIONED_HOW = "文件没有版本号"
+BY_NAME_HOW = "按{label}匹配"
+
+
+def import_frame(db: Database, user: User, spec: TableSpec, frame: Frame, *, commit: bool = False,
+                 kind: str = "import", description: str | None = None, match_by_name: bool = False,
+                 confirm_overwrite: bool = False, expect_versions: dict[Any, Any] | None = None) -> ImportPreview:
+    """Dry run (commit=False) or all-or-nothing import of a file already read by fileio.
+
+    Rows with an existing 编号 update that row; rows without one are new — or, only when
+    `match_by_name` is set, update the record with the same natural key (名称, 党员编号 …).
+    Optimistic locking: our exports carry each row's version (`VERSION_LABEL`). A row changed
+    in the database since the export is left as the colleague saved it when the file does not
+    change it, and refused (naming who changed it and when) when it does; only cells that differ
+    from the exported value are written. Updates of rows whose exported state is unknown (old
+    exports without the version column, hand-made files) are shown cell by cell and need
+    `confirm_overwrite=True`. On commit, `expect_versions` (the preview's `seen_versions`)
+    refuses rows saved by someone else between the preview and the commit.
+
+    Validation runs on a read snapshot outside the write lock (other users' saves do not wait
+    for a big preview); a commit then re-checks versions and table rules inside the write
+    transaction before writing."""
+    require(user, spec.perm)
+    df, errors = map_headers(spec, frame)
+    errors += hidden_column_errors(spec, user, df.columns, frame.first_row - 1)
+    extra = [c for c in frame.df.columns if c.strip() not in spec.header_map()]
+    warnings = [f"以下列不认识，已忽略：{'、'.join(extra)}"] if extra else []
+    if errors:
+        return ImportPreview(0, 0, 0, errors, warnings)
+    if df.height == 0:
+        return ImportPreview(0, 0, 0, [CellError(frame.first_row, None, None,
+                                                  "文件中没有数据行（表头下面是空的）")], warnings)
+    ctx = _ImportContext(spec, frame, df, match_by_name)
+
+    # 1. parse and validate on one snapshot, without the write lock and without writing
+    #    (a commit after a preview — expect_versions given — only parses here: the preview
+    #    validated already, and the write transaction validates again)
+    with db.read() as cur:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            preview = _import_pass(cur, user, spec, ctx, warnings, kind, description, write=False,
+                                   validate=not (commit and expect_versions is not None))
+        finally:
+            cur.execute("ROLLBACK")
+    if not commit or preview.errors:
+        return preview
+    if preview.needs_confirmation and not confirm_overwrite:
+        preview.errors = [_unconfirmed()]
+        return preview
+    # 2. inside the write transaction: the table as it is now, versions re-checked, rules re-run
+    try:
+        with db.write() as cur:
+            done = _import_pass(cur, user, spec, ctx, warnings, kind, description, write=True,
+                                expect_versions=expect_versions, confirm_overwrite=confirm_overwrite)
+            if done.errors:
+                raise _Refused(done)
+            return done
+    except _Refused as r:
+        return r.preview
+
+
+def _unconfirmed() -> CellError:
+    return CellError(None, VERSION_LABEL, None,
+                     "文件没有「版本（请勿修改）」列（旧的导出文件或自制的表格），无法判断要修改的行在导出后是否"
+                     "被别人改过：请逐项核对预览中的修改后勾选确认再导入，或重新导出后在新文件上修改")
+
+
+class _Refused(Exception):
+    def __init__(self, preview: ImportPreview):
+        self.preview = preview
+
+
+class _ImportContext:
+    """What one import keeps between its dry run and its commit: the file's rows, and the
+    parsed values (parsing is the slow part: done once unless the references changed)."""
+
+    def __init__(self, spec: TableSpec, frame: Frame, df: pl.DataFrame, match_by_name: bool):
+        self.spec, self.frame, self.df, self.match_by_name = spec, frame, df, match_by_name
+        self.parsed_for: tuple[Any, ...] | None = None   # (refs fingerprint, matched rows) of `parsed`
+        self.parsed: pl.DataFrame = pl.DataFrame()  # "__i" (row index) + parsed columns
+        self.parse_errors: list[CellError] = []
+
+    def blanks(self, name: str | None) -> list[bool]:
+        """Per row: is the cell of column `name` blank (as `values.blank` says)?"""
+        if not name or name not in self.df.columns:
+            return [True] * self.df.height
+        s = self.df[name]
+        if s.dtype != pl.String:
+            return [_blank(v) for v in s.to_list()]
+        return (s.is_null() | s.str.contains(r"^[\s\x1c-\x1f]*$")).to_list()
+
+    def column(self, name: str | None) -> list[Any]:
+        n = self.df.height
+        return self.df[name].to_list() if name and name in self.df.columns else [None] * n
+
+    def row_number(self, k: Any) -> Any:
+        return self.frame.row_number(k) if isinstance(k, int) else k
+
+
+def _refs_fingerprint(refs: Refs) -> tuple[Any, ...]:
+    return tuple(sorted((name, tuple(sorted(r["by_label"].items()))) for name, r in refs.items()))
+
+
+def _import_pass(cur: Cursor, user: User, spec: TableSpec, ctx: _ImportContext, warnings: list[str], kind: str,
+                 description: str | None, *, write: bool,
+                 expect_versions: dict[Any, Any] | None = None, validate: bool = True,
+                 confirm_overwrite: bool = True) -> ImportPreview:
+    row_number = ctx.row_number
+    raw_keys, raw_versions, raw_nat = ctx.column(spec.key), ctx.column("version"), ctx.column(spec.natural_key)
+    refs = load_refs(cur, spec)
+    current = _full_table(cur, spec)
+    by_key = dict(zip(current[spec.key].to_list(), current["version"].to_list()))
+    nat = spec.natural_key
+    by_nat = (dict(zip(current[nat].cast(pl.String).to_list(), current[spec.key].to_list())) if nat else {})
+    nat_label = spec.column(nat).label if nat else ""
+    errs: list[CellError] = []
+    seen_keys: dict[int, int] = {}
+    targets: dict[int, int] = {}
+    insert_idx: list[int] = []
+    how: dict[int, str] = {}
+    file_versions: dict[int, int] = {}
+    key_blank, nat_blank = ctx.blanks(spec.key), ctx.blanks(nat)
+    for i, k in enumerate(raw_keys):
+        target = None
+        if not key_blank[i]:
+            try:
+                kd = Decimal(str(k).strip())
+                target = int(kd) if kd == kd.to_integral_value() else None
+            except InvalidOperation:
+                target = None
+            if target is None or target not in by_key:
+                errs.append(CellError(row_number(i), "编号", k, "编号不存在：新增的行请把编号留空"))
+                continue
+            v = raw_versions[i]
+            if not _blank(v):
+                try:
+                    vd = Decimal(str(v).strip())
+                    if vd != vd.to_integral_value() or vd < 1:
+                        raise InvalidOperation
+                    file_versions[target] = int(vd)
+                except InvalidOperation:
+                    errs.append(CellError(row_number(i), VERSION_LABEL, v,
+                                          "版本号被改动过：请不要修改这一列（重新导出可得到正确的版本号）"))
+                    continue
+            else:
+                how[target] = UNVERSIONED_HOW
+        elif nat and not nat_blank[i]:
+            found = by_nat.get(str(raw_nat[i]).strip())
+            if found is not None:
+                if not ctx.match_by_name:
+                    errs.append(CellError(
+                        row_number(i), nat_label, raw_nat[i],
+                        f"已有{nat_label}相同的记录（编号 {found}），而这一行没有编号：要修改那条记录，请填上它的编号"
+                        f"（或勾选「没有编号的行按{nat_label}匹配已有记录」）；要新增，请换一个{nat_label}"))
+                    continue
+                target = found
+                how[target] = BY_NAME_HOW.format(label=nat_label)
+        if target is not None:
+            if target in seen_keys:
+                label = "编号" if not _blank(k) else nat_label
+                errs.append(CellError(row_number(i), label, k if not _blank(k) else raw_nat[i],
+                                      f"与第 {row_number(seen_keys[target])} 行是同一条记录，重复了"))
+                continue
+            seen_keys[target] = i
+            targets[i] = target
+        else:
+            insert_idx.append(i)
+    # new rows get real keys only when written; a dry run numbers them -1, -2, …
+    new_keys = allocate_keys(cur, spec, len(insert_idx)) if write else [-(j + 1) for j in range(len(insert_idx))]
+    # rows of this file may refer to each other (a new branch under a new committee)
+    self_refs = [c.name for c in spec.columns if c.kind == "ref" and c.ref == spec.table and nat and c.name in refs]
+    placeholder = {-(j + 1): nk for j, nk in enumerate(new_keys)} if self_refs and write else {}
+    for name in self_refs:
+        for j, i in enumerate(insert_idx):
+            label = raw_nat[i]
+            if not _blank(label):
+                refs[name]["by_label"].setdefault(str(label).strip(), -(j + 1))
+            refs[name]["ids"].add(-(j + 1))
+    keep = tuple(sorted(set(targets) | set(insert_idx)))
+    fingerprint = (_refs_fingerprint(refs), keep)
+    if ctx.parsed_for != fingerprint:
+        ctx.parsed, ctx.parse_errors = _parse_frame(spec, ctx.df, keep, refs, row_number)
+        ctx.parsed_for = fingerprint
+    errs += ctx.parse_errors
+    if len(errs) > MAX_ERRORS:  # enough to fix first: do not validate the rest
+        errs.sort(key=lambda e: (e.row if isinstance(e.row, int) else 0))
+        return ImportPreview(0, 0, 0, cap_errors(errs), warnings)
+    if not validate:  # parsed (the slow part) outside the lock; the write transaction validates
+        return ImportPreview(0, 0, 0, errs, warnings)
+
+    parsed = ctx.parsed
+    if self_refs and write and placeholder:
+        parsed = parsed.with_columns(pl.col(c).replace(placeholder) for c in self_refs if c in parsed.columns)
+    # updates (usually few) as dicts without the cells that could not be read; new rows stay a frame
+    bad = {(e.row, e.column) for e in ctx.parse_errors}
+    labels = {c.name: c.label for c in spec.columns}
+    updates = {}
+    if targets:
+        for r in parsed.filter(pl.col("__i").is_in(list(targets))).to_dicts():
+            i = r.pop("__i")
+            updates[targets[i]] = {c: v for c, v in r.items() if (row_number(i), labels[c]) not in bad}
+    inserts = parsed.filter(pl.col("__i").is_in(insert_idx)).drop("__i") if insert_idx else None
+    numbers = {t: row_number(i) for t, i in seen_keys.items()}
+    numbers.update(zip(new_keys, [row_number(i) for i in insert_idx], strict=True))
+
+    def number(k: Any) -> Any:
+        return numbers.get(k, k)
+
+    # optimistic lock: rows changed since the file was exported
+    stale = {k: v for k, v in file_versions.items() if k in updates and int(by_key[k]) != v}
+    if stale:
+        bases = _rows_at_versions(cur, spec, stale)
+        current_rows = {r[spec.key]: r for r in current.filter(pl.col(spec.key).is_in(list(stale))).to_dicts()}
+        who = _last_writers(cur, spec, list(stale))
+        kept: list[str] = []
+        for k in stale:
+            base, now, mine = bases.get(k), current_rows[k], updates[k]
+            if base is not None:
+                edited = {c: v for c, v in mine.items() if _norm(_from_json(spec, c, base.get(c))) != _norm(v)}
+            else:  # the exported state is not in the history: anything that differs may be the user's
+                edited = {c: v for c, v in mine.items() if _norm(now.get(c)) != _norm(v)}
+            if not edited:
+                del updates[k]  # the file does not change this row: the colleague's save stays
+                kept.append(f"第 {number(k)} 行「{_name_of(spec, now, k)}」（{who.get(k, '其他人')}）")
+                continue
+            cells = "、".join(spec.column(c).label for c in edited)
+            errs.append(CellError(number(k), cells, None,
+                                  f"这一行在导出后已被 {who.get(k, '其他人')} 修改，文件中也改了它（{cells}）："
+                                  "为免覆盖对方的修改，没有导入。请重新导出后在新文件上修改，或在网页表格中直接修改这一行"))
+        if kept:
+            warnings = warnings + [f"有 {len(kept)} 行在导出后已被别人修改，文件中这些行没有改动，保留了对方的修改："
+                                   + "、".join(kept[:20]) + ("……" if len(kept) > 20 else "")]
+    try:
+        result = _apply(cur, user, spec, parsed_updates=updates, parsed_inserts=[], insert_frame=inserts,
+                        new_keys=new_keys, deletes=[], versions={}, row_number=number, kind=kind,
+                        description=description or f"导入{spec.label}：{ctx.frame.file}",
+                        check_versions=False, pre_errors=errs, write=write, current=current)
+    except ValidationFailed as exc:
+        return ImportPreview(0, 0, 0, exc.errors, warnings)
+    # between the preview and the commit: a row someone saved in between is not overwritten
+    # (on commit this runs after the write, inside its transaction: an error rolls it back)
+    if expect_versions is not None:
+        moved = [k for k, v in result.versions.items()
+                 if k not in expect_versions or int(expect_versions[k]) != int(v)]
+        if moved:
+            who = _last_writers(cur, spec, moved)
+            return ImportPreview(0, 0, 0, [CellError(
+                number(k), None, None,
+                f"「{_name_of(spec, _row_dict(current, spec, k), k)}」在检查之后已被 {who.get(k, '其他人')} 修改，"
+                "为免覆盖对方的修改，没有导入任何数据：请重新检查后再确认导入") for k in sorted(moved, key=str)], warnings)
+    changes = _row_changes(cur, spec, result.diffs, current, refs, number, how)
+    needs = any(c.how == UNVERSIONED_HOW for c in changes)
+    if write and needs and not confirm_overwrite:
+        return ImportPreview(0, 0, 0, [_unconfirmed()], warnings, changes=changes, needs_confirmation=True)
+    return ImportPreview(result.inserted, result.updated, result.unchanged, [], warnings + result.warnings,
+                         committed=write, batch_id=result.batch_id if write else None,
+                         changes=changes, needs_confirmation=needs, seen_versions=dict(result.versions))
+
+
+def _row_dict(frame: pl.DataFrame, spec: TableSpec, k: Any) -> Row:
+    hit = frame.filter(pl.col(spec.key) == k)
+    return hit.row(0, named=True) if hit.height else {}
+
+
+def _name_of(spec: TableSpec, row: Row, k: Any) -> str:
+    if spec.natural_key and row.get(spec.natural_key) not in (None, ""):
+        return str(row[spec.natural_key])
+    return f"编号 {k}"
+
+
+def _last_writers(cur: Cursor, spec: TableSpec, keys: list[Any]) -> dict[Any, str]:
+    """key → 「姓名 于 11-23 10:32」 for the last save of each row."""
+    register_keys(cur, "who_keys", keys)
+    try:
+        rows = cur.execute(
+            f'SELECT t."{spec.key}", coalesce(u.display_name, t.updated_by), t.updated_at FROM "{spec.table}" t'
+            f' LEFT JOIN users u ON u.username = t.updated_by WHERE t."{spec.key}" IN (SELECT k FROM who_keys)'
+        ).fetchall()
+    finally:
+        cur.unregister("who_keys")
+    return {k: f"{name or '其他人'}{(' 于 ' + at.strftime('%m-%d %H:%M')) if at else ''}" for k, name, at in rows}
+
+
+def _rows_at_versions(cur: Cursor, spec: TableSpec, versions: dict[Any, Any]) -> dict[int, Row]:
+    """The rows as they were at the given versions (as exported), from the audit history:
+    the state before or after a logged change carries its version. Missing when unknown."""
+    import json
+
+    register_keys(cur, "base_keys", versions)
+    try:
+        entries = cur.execute(
+            "SELECT row_key, CAST(before AS VARCHAR), CAST(after AS VARCHAR) FROM audit_log"
+            " WHERE table_name = ? AND row_key IN (SELECT CAST(k AS VARCHAR) FROM base_keys)",
+            [spec.table]).fetchall()
+    finally:
+        cur.unregister("base_keys")
+    out = {}
+    for row_key, before, after in entries:
+        k = int(row_key)
+        for text in (before, after):
+            if text and k not in out:
+                state = json.loads(text)
+                if state.get("version") is not None and int(state["version"]) == versions[k]:
+                    out[k] = state
+    return out
+
+
+def _row_changes(cur: Cursor, spec: TableSpec, diffs: dict[Any, dict[str, tuple[Any, Any]]], current: pl.DataFrame,
+                 refs: Refs, number: RowNumber, how: dict[int, str]) -> list[RowChange]:
+    new_labels = {}
+    for _name, r in refs.items():
+        new_labels.update({v: k for k, v in r["by_label"].items() if isinstance(v, int) and v < 0})
+    rows = {r[spec.key]: r for r in current.filter(pl.col(spec.key).is_in(list(diffs))).to_dicts()} if diffs else {}
+    out = []
+    for k, cells in diffs.items():
+        shown = [(spec.column(c).label, display_value(spec.column(c), old, refs, new_labels),
+                  display_value(spec.column(c), new, refs, new_labels)) for c, (old, new) in cells.items()]
+        out.append(RowChange(number(k), k, _name_of(spec, rows.get(k, {}), k), shown, how.get(k, "")))
+    out.sort(key=lambda c: (c.row if isinstance(c.row, int) else 0))
+    return out
