@@ -466,7 +466,7 @@ def _price(dm: np.ndarray, node: np.ndarray, st: np.ndarray, distinct_streets: b
         best_m = vals[which, ar]
         m = int(np.argmin(best_m))
         if not np.isfinite(best_m[m]):
-            return None, 0.0
+            return [] if many else (None, 0.0)  # no route at all (a list when routes were asked for)
         w = int(which[m])
         a = int((a1, a1, a2)[w][m])
         b = int((b1, b2, b1)[w][m])

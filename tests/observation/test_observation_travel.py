@@ -87,3 +87,20 @@ def test_summary_text_shows_the_gap_only_with_a_bound():
     assert "公里（可证下界" not in summary_text(s, P)
     s["travel_bound_km"], s["travel_gap_pct"] = 10.0, 12.5
     assert "与下界相差 12.5%" in summary_text(s, P)
+
+
+def test_three_slot_pricing_with_no_route_at_all_gives_no_routes_not_a_crash():
+    """Three slots a day, distinct streets asked for, but every allowed host is on one street:
+    no route exists. Asked for its best few routes, the pricing says 'none' (an empty list) —
+    it used to hand back the single-route answer (None, 0.0), which its caller then indexed."""
+    import numpy as np
+
+    from dangjian_core.observation.bound import _price
+
+    dm = np.zeros((4, 4))
+    node = np.zeros((3, 4))
+    one_street = np.zeros(4, dtype=int)
+    assert _price(dm, node, one_street, True, many=3) == []
+    assert _price(dm, node, one_street, True) == (None, 0.0)
+    route, value = _price(dm, node, np.arange(4), True)
+    assert route is not None and len(set(route)) == 3 and value == 0.0
