@@ -55,7 +55,7 @@ from ..contracts import AuditTable
 from ..errors import BadInput, CellError
 from ..tables import Column, parse_value
 from .arrears_rules import month_index
-from .engine import dues_exprs, dues_exprs_by_rule
+from .engine import _MONEY_MESSAGES, dues_exprs, dues_exprs_by_rule
 from .model import _CATEGORY_ENUM, BASE_CATEGORIES, BRACKET_CATEGORIES, FIRST_MONTH, DuesSettings, RuleHistory
 
 PERM_READ = "dues.read"
@@ -186,13 +186,8 @@ class _Errs:
         return bool(self.items)
 
 
-_MONEY_MSG = {
-    "missing": "不能为空",
-    "negative": "不能为负数，应为不小于 0 的金额（元，最多两位小数）",
-    "not_number": "不是有效的金额，应为数字（元，最多两位小数，如 43.80）",
-    "decimals": "最多两位小数（精确到分）",
-    "too_large": "数值过大",
-}
+# money problem codes of engine.money_to_fen → message (the one money rule: values.parse_money)
+_MONEY_MSG = _MONEY_MESSAGES
 
 
 def _parse_distinct(values: pl.Series, parse) -> tuple[pl.Series, pl.Series]:
