@@ -14,16 +14,23 @@ cell — goes the general way below, which words the errors.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import BadInput
+
+if TYPE_CHECKING:
+    from ..fileio import Frame
+
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 CALC_COLUMNS = ["member_id", "category", "base_income", "fixed_amount"]
 ARREARS_COLUMNS = ["member_id", "month", "category", "base_income", "paid", "fixed_amount", "redetermine"]
 OUTPUT_EXTS = {".csv", ".txt", ".xlsx", ".parquet"}
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("dues", help="党费计算（只处理文件，不需要数据库）",
                               description="党费计算：按 2008 年规定和 2017 年通知计算应缴党费、统计欠缴")
     sub = p.add_subparsers(dest="dues_command", required=True)
@@ -63,13 +70,13 @@ def _check_output(path: str) -> None:
         raise BadInput("不支持的输出文件类型，请使用 .csv、.xlsx 或 .parquet", file=path)
 
 
-def _read(path: str, expected: list[str]):
+def _read(path: str, expected: list[str]) -> Frame:
     from ..fileio import BATCH_MAX_ROWS, read_frame
 
     return read_frame(path, expected=expected, max_rows=BATCH_MAX_ROWS)
 
 
-def run_calc(args) -> int:
+def run_calc(args: argparse.Namespace) -> int:
     _check_output(args.output)
     if Path(args.input).suffix.lower() == ".parquet" and Path(args.output).suffix.lower() == ".parquet":
         from ..dues.sql import try_calc_parquet  # DuckDB alone: polars is not even imported
@@ -90,7 +97,7 @@ def run_calc(args) -> int:
     return 0
 
 
-def run_arrears(args) -> int:
+def run_arrears(args: argparse.Namespace) -> int:
     """Each month by the rule in force that month (`dues.BUILTIN_RULES`: the 2008 rules before
     2017-01 — no 1000-yuan ceiling —, the 2017 notice from then), unless `--rules current`.
     The CLI learns "fixed for the year" from `--amount-mode` (and the optional `redetermine`
