@@ -4,7 +4,8 @@ same answers as `rules.calc_dues`, proven equal by the tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
 import polars as pl
 
@@ -30,6 +31,12 @@ from .model import (
     DuesSettings,
     RuleHistory,
 )
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
+
+# a frame kept eager or lazy: `format_dues` returns the kind it is given
+_Frame = TypeVar("_Frame", pl.DataFrame, pl.LazyFrame)
 
 # --------------------------------------------------------------------------------------
 # Vectorised parsing
@@ -80,8 +87,8 @@ def _money_slow(s: pl.Series) -> tuple[pl.Series, pl.Series]:
         "p": pl.Series("p", [t[1] for t in table.values()], dtype=PROBLEMS),
     })
     joined = pl.DataFrame({"k": s}).join(lookup, on="k", how="left", maintain_order="left", nulls_equal=False)
-    problem = pl.select(pl.when(s.is_null()).then(pl.lit("missing", PROBLEMS)).otherwise(joined["p"])).to_series()
-    return joined["f"], problem
+    problems = pl.select(pl.when(s.is_null()).then(pl.lit("missing", PROBLEMS)).otherwise(joined["p"])).to_series()
+    return joined["f"], problems
 
 
 def money_to_fen(s: pl.Series) -> tuple[pl.Series, pl.Series]:
@@ -162,11 +169,12 @@ def _all_unique(s: pl.Series) -> bool:
 class _Errors:
     """Collects CellErrors from vectorised masks; only failing rows touch Python."""
 
-    def __init__(self, first_row: int):
+    def __init__(self, first_row: int) -> None:
         self.first_row = first_row
-        self.items: list[tuple[int, int, CellError]] = []
+        self.items: list[tuple[int, float, CellError]] = []
 
-    def add_mask(self, mask: pl.Series, column: str, values: pl.Series, messages, order: float):
+    def add_mask(self, mask: pl.Series, column: str, values: pl.Series,
+                 messages: str | Callable[[pl.Series], list[str]], order: float) -> None:
         """mask: Boolean aligned with the frame; values: the raw column (any dtype);
         messages: a str, or a callable taking the failing row indexes (UInt32 Series) and
         returning one message per index — so messages are only built for failing rows."""
@@ -185,11 +193,11 @@ class _Errors:
     def sorted(self) -> list[CellError]:
         return [e for _, _, e in sorted(self.items, key=lambda t: (t[0], t[1]))]
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.items)
 
 
-def _check_columns(df: pl.DataFrame, required: Iterable[str], file: str | None):
+def _check_columns(df: pl.DataFrame, required: Iterable[str], file: str | None) -> None:
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise BadInput(
@@ -197,7 +205,7 @@ def _check_columns(df: pl.DataFrame, required: Iterable[str], file: str | None):
         )
 
 
-def _money_messages(problem: pl.Series, prefix: str):
+def _money_messages(problem: pl.Series, prefix: str) -> Callable[[pl.Series], list[str]]:
     """Message builder for `_Errors.add_mask` from money problem codes."""
     return lambda idx: [prefix + _MONEY_MESSAGES[c] for c in problem.gather(idx).to_list()]
 
@@ -253,7 +261,7 @@ def parse_dues_input(
     needs_base = (k <= ci["retired"]).fill_null(False)  # bracket categories and retired
     base_fen, base_problem = money_to_fen(df["base_income"])
 
-    def base_messages(idx):
+    def base_messages(idx: pl.Series) -> list[str]:
         out = []
         for c, p in zip(cat.gather(idx).to_list(), base_problem.gather(idx).to_list()):
             if p == "missing":
@@ -286,16 +294,16 @@ def parse_dues_input(
         .otherwise(None)
     ).to_series()
 
-    def fixed_messages(idx):
+    def fixed_messages(idx: pl.Series) -> list[str]:
         out = []
         for c, p in zip(fixed_code.gather(idx).to_list(), fixed_problem.gather(idx).to_list()):
             out.append({
-                1: lambda: "固定数额" + _MONEY_MESSAGES.get(p, ""),
-                2: lambda: "农民党员的固定数额超出范围，应在 0.20–1.00 元之间",
-                3: lambda: "少交党员必须在 fixed_amount 填写经批准的数额（元）",
-                4: lambda: "少交数额" + _MONEY_MESSAGES.get(p, ""),
-                5: lambda: "少交数额应大于 0（免交请使用类别 exempt）",
-            }[c]())
+                1: "固定数额" + _MONEY_MESSAGES.get(p, ""),
+                2: "农民党员的固定数额超出范围，应在 0.20–1.00 元之间",
+                3: "少交党员必须在 fixed_amount 填写经批准的数额（元）",
+                4: "少交数额" + _MONEY_MESSAGES.get(p, ""),
+                5: "少交数额应大于 0（免交请使用类别 exempt）",
+            }[c])
         return out
 
     err.add_mask(fixed_code.is_not_null(), "fixed_amount", raw_fixed, fixed_messages, 3)
@@ -336,7 +344,10 @@ def dues_exprs(settings: DuesSettings = DEFAULT_SETTINGS, *, category: str = "ca
     k = pl.col(category).cast(_CATEGORY_ENUM).to_physical().cast(pl.Int64)
     base = pl.col(base_fen).cast(pl.Int64)
     fixed = pl.col(fixed_fen).cast(pl.Int64)
-    i64 = lambda v: pl.lit(v, pl.Int64)  # noqa: E731
+
+    def i64(v: int) -> pl.Expr:
+        return pl.lit(v, pl.Int64)
+
     ci = _CAT_INDEX
     is_bracket = k <= 2
     is_retired = k == ci["retired"]
@@ -381,15 +392,15 @@ def dues_exprs_by_rule(rules: RuleHistory, *, month: str = "month_index", catego
                        rule_as_enum: bool = False) -> list[pl.Expr]:
     """`dues_exprs` with each row computed by the rule in force in its month (`month`: month
     index), plus `rule_version` (the period's code, String)."""
-    kw = dict(category=category, base_fen=base_fen, fixed_fen=fixed_fen, rule_as_enum=rule_as_enum)
-    per = [dues_exprs(p.settings, **kw) for p in rules]
+    per = [dues_exprs(p.settings, category=category, base_fen=base_fen, fixed_fen=fixed_fen,
+                      rule_as_enum=rule_as_enum) for p in rules]
     codes = pl.Series(rules.codes, dtype=pl.String)
     if len(per) == 1:
         return per[0] + [pl.lit(codes[0], pl.String).alias("rule_version")]
     pidx = rules.period_index(pl.col(month))
     out = []
     for j, name in enumerate(("dues_fen", "rate_permille", "rule")):
-        chain = pl.when(pidx == 0).then(per[0][j])
+        chain: Then | ChainedThen = pl.when(pidx == 0).then(per[0][j])
         for k in range(1, len(per)):
             chain = chain.when(pidx == k).then(per[k][j])
         out.append(chain.otherwise(None).alias(name))
@@ -440,7 +451,7 @@ def fen_decimal(expr: pl.Expr | str) -> pl.Expr:
     return e.cast(pl.Decimal(38, 2)) / 100
 
 
-def format_dues(result: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+def format_dues(result: _Frame) -> _Frame:
     """The CLI's output shape: member_id, dues ("76.50"), rate ("0.015"; null for fixed
     amounts), rule."""
     return result.select(
