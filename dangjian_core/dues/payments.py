@@ -159,7 +159,7 @@ def _prepare_payments(cur: Cursor, user: User, frame: fileio.Frame, *, month: ob
     errs.mask(w, pl.col("a_prob").is_not_null(), hdr["amount"], "a_raw",
               lambda b: ["实缴金额" + _MONEY_MSG[p] for p in b["a_prob"].to_list()], 2)
     # date, method, flags
-    def parsed(name: str, parse: Callable[[object], object], default: object, label: str, order: int) -> pl.Expr | pl.Series:
+    def parsed(name: str, parse: Callable[[str], tuple[Any, str | None]], default: object, label: str, order: int) -> pl.Expr | pl.Series:
         nonlocal w
         if name not in hdr:
             return pl.lit(default)

@@ -44,14 +44,17 @@ database and integer 分 in polars; never float (charts get yuan as numbers only
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
 from .. import clock, fileio, orgs, uow
 from ..auth import User, require
 from ..contracts import AuditTable
+from ..db import Cursor, Database
 from ..errors import BadInput, CellError
 from ..tables import Column, parse_value
 from .arrears_rules import month_index
@@ -89,7 +92,7 @@ AUDIT_TABLES: tuple[AuditTable, ...] = (
 # =======================================================================================
 # Small helpers
 # =======================================================================================
-def parse_month(value, what: str = "月份") -> date:
+def parse_month(value: object, what: str = "月份") -> date:
     """A month as the first day: date/datetime, 'YYYY-MM', 'YYYY-M', 'YYYY/MM', 'YYYY年M月'."""
     if isinstance(value, datetime):
         value = value.date()
@@ -118,7 +121,7 @@ def month_end(d: date) -> date:
     return add_months(d, 1) - timedelta(days=1)
 
 
-def months_between(start, end) -> list[date]:
+def months_between(start: object, end: object) -> list[date]:
     a, b = parse_month(start, "起始月份"), parse_month(end, "截止月份")
     if b < a:
         raise BadInput(f"截止月份 {month_text(b)} 早于起始月份 {month_text(a)}")
@@ -145,15 +148,15 @@ def _d(col: str) -> str:
     return f"CAST({col} AS DECIMAL(18,0)) * 0.01"
 
 
-def _register(cur, name: str, frame: pl.DataFrame) -> None:
+def _register(cur: Cursor, name: str, frame: pl.DataFrame) -> None:
     cur.register(name, frame)
 
 
-def _ids_frame(ids) -> pl.DataFrame:
+def _ids_frame(ids: Iterable[int]) -> pl.DataFrame:
     return pl.DataFrame({"k": [int(i) for i in ids]}, schema={"k": pl.Int64})
 
 
-def _labels(col: str, mapping: dict) -> pl.Expr:
+def _labels(col: str, mapping: Mapping[str, str]) -> pl.Expr:
     return pl.col(col).replace_strict(mapping, default=pl.col(col), return_dtype=pl.String)
 
 
@@ -164,7 +167,7 @@ class _Errs:
         self.items: list[tuple[int, int, CellError]] = []
 
     def mask(self, df: pl.DataFrame, mask: pl.Series | pl.Expr, column: str, value_col: str | None,
-             message, order: int = 0) -> None:
+             message: str | Callable[[pl.DataFrame], list[str]], order: int = 0) -> None:
         m = df.select(mask.fill_null(False) if isinstance(mask, pl.Expr) else pl.lit(mask).fill_null(False)).to_series()
         if not m.any():
             return
@@ -182,7 +185,7 @@ class _Errs:
     def sorted(self) -> list[CellError]:
         return [e for _, _, e in sorted(self.items, key=lambda t: (t[0], t[1]))]
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.items)
 
 
@@ -190,11 +193,12 @@ class _Errs:
 _MONEY_MSG = _MONEY_MESSAGES
 
 
-def _parse_distinct(values: pl.Series, parse) -> tuple[pl.Series, pl.Series]:
+def _parse_distinct(values: pl.Series, parse: Callable[[str], tuple[Any, str | None]]) -> tuple[pl.Series, pl.Series]:
     """Parse a text column by its distinct values (dates, choices, booleans are few)."""
     text = values.cast(pl.String)
     uniq = [v for v in text.unique().to_list() if v is not None]
-    good, bad = {}, {}
+    good: dict[str, Any] = {}
+    bad: dict[str, str] = {}
     for v in uniq:
         out, err = parse(v)
         if err:
@@ -210,15 +214,15 @@ _DATE_COL = Column("d", "日期", "date")
 _BOOL_COL = Column("b", "是否", "bool")
 
 
-def _parse_date(v):
+def _parse_date(v: str) -> tuple[Any, str | None]:
     return parse_value(_DATE_COL, v)
 
 
-def _parse_bool(v):
+def _parse_bool(v: str) -> tuple[Any, str | None]:
     return parse_value(_BOOL_COL, v)
 
 
-def _parse_method(v):
+def _parse_method(v: object) -> tuple[str | None, str | None]:
     t = str(v).strip()
     if not t:
         return None, None
@@ -237,7 +241,7 @@ def _parse_method(v):
 # =======================================================================================
 # Orgs and members in scope
 # =======================================================================================
-def _scope(cur, org_id) -> list[int] | None:
+def _scope(cur: Cursor, org_id: int | None) -> list[int] | None:
     """The org and everything under it (None = the whole city)."""
     if org_id is None:
         return None
@@ -247,24 +251,25 @@ def _scope(cur, org_id) -> list[int] | None:
     return ids
 
 
-def _scope_sql(cur, scope: list[int] | None, column: str, name: str = "dj_scope") -> str:
+def _scope_sql(cur: Cursor, scope: list[int] | None, column: str, name: str = "dj_scope") -> str:
     if scope is None:
         return "true"
     _register(cur, name, _ids_frame(scope))
     return f"{column} IN (SELECT k FROM {name})"
 
 
-def org_options(db, user: User) -> pl.DataFrame:
+def org_options(db: Database, user: User) -> pl.DataFrame:
     """Orgs for a picker: id, label (path from the top), street."""
     require(user, PERM_READ)
     with db.read() as cur:
-        return cur.sql(f"""
+        df: pl.DataFrame = cur.sql(f"""
             WITH RECURSIVE {orgs.tree_cte("t")}
             SELECT t.id, repeat('　', CAST(t.depth AS INTEGER)) || t.name AS label, o.street, t.depth
               FROM t JOIN orgs o ON o.id = t.id ORDER BY t.name_path""").pl()
+    return df
 
 
-def find_members(db, user: User, text: str, limit: int = 30) -> pl.DataFrame:
+def find_members(db: Database, user: User, text: str, limit: int = 30) -> pl.DataFrame:
     """Members whose number or name contains `text`: id, member_no, name, org, category."""
     require(user, PERM_READ)
     t = (text or "").strip()
@@ -272,15 +277,17 @@ def find_members(db, user: User, text: str, limit: int = 30) -> pl.DataFrame:
         return pl.DataFrame(schema={"id": pl.Int32, "member_no": pl.String, "name": pl.String,
                                     "org": pl.String, "dues_category": pl.String})
     with db.read() as cur:
-        return cur.sql("SELECT m.id, m.member_no, m.name, o.name AS org, m.dues_category FROM members m"
-                       " JOIN orgs o ON o.id = m.org_id WHERE m.member_no ILIKE ? OR m.name ILIKE ?"
-                       " ORDER BY m.member_no LIMIT ?", params=[f"%{t}%", f"%{t}%", int(limit)]).pl()
+        df: pl.DataFrame = cur.sql("SELECT m.id, m.member_no, m.name, o.name AS org, m.dues_category FROM members m"
+                                   " JOIN orgs o ON o.id = m.org_id WHERE m.member_no ILIKE ? OR m.name ILIKE ?"
+                                   " ORDER BY m.member_no LIMIT ?", params=[f"%{t}%", f"%{t}%", int(limit)]).pl()
+    return df
 
 
 # =======================================================================================
 # Inputs of a month: members admitted by then × the base in force × fixed amounts
 # =======================================================================================
-def _inputs(cur, months: list[date], *, scope: list[int] | None = None, member_ids=None,
+def _inputs(cur: Cursor, months: list[date], *, scope: list[int] | None = None,
+            member_ids: Iterable[int] | None = None,
             rules: RuleHistory, base_scope_by_roll: bool = False) -> pl.DataFrame:
     """One row per (member, month) of `months` for members admitted by that month, with the
     base in force (`base_fen`, and its payroll parts counted/deducted/tax when it came from a
@@ -340,7 +347,8 @@ def _inputs(cur, months: list[date], *, scope: list[int] | None = None, member_i
     LEFT JOIN dues_roll r ON r.member_id = t.member_id AND r.month = t.month
     ORDER BY t.member_id, t.month
     """
-    return cur.sql(sql).pl()
+    df: pl.DataFrame = cur.sql(sql).pl()
+    return df
 
 
 def _base_by_reading(rules: RuleHistory, month: pl.Expr, category: pl.Expr) -> pl.Expr:
@@ -391,11 +399,12 @@ PAY_FIELDS = ("paid", "paid_on", "method", "quarterly", "proxy_name", "consent",
 CALC_FIELDS = ("category", "base", "fixed_amount", "rate_permille", "rule", "due", "settings_id", "version")
 
 
-def _snapshot(cur, table: str, ids_view: str, fields: tuple[str, ...] | None = None) -> pl.DataFrame:
+def _snapshot(cur: Cursor, table: str, ids_view: str, fields: tuple[str, ...] | None = None) -> pl.DataFrame:
     row = "to_json(t)" if fields is None else \
         "json_object('id', t.id, " + ", ".join(f"'{f}', t.\"{f}\"" for f in fields) + ")"
-    return cur.sql(f'SELECT CAST(t.id AS VARCHAR) AS row_key, CAST({row} AS VARCHAR) AS j'
-                   f' FROM "{table}" t WHERE t.id IN (SELECT k FROM {ids_view})').pl()
+    df: pl.DataFrame = cur.sql(f'SELECT CAST(t.id AS VARCHAR) AS row_key, CAST({row} AS VARCHAR) AS j'
+                               f' FROM "{table}" t WHERE t.id IN (SELECT k FROM {ids_view})').pl()
+    return df
 
 
 def _audit_updates(act: uow.Action, table: str, before: pl.DataFrame, after: pl.DataFrame) -> None:
@@ -419,7 +428,7 @@ def _audit_inserts_range(act: uow.Action, table: str, first_id: int, last_id: in
         " WHERE t.id BETWEEN ? AND ?", [batch, user.username, clock.now(), table, first_id, last_id])
 
 
-def _reserve_ids(cur, seq: str, n: int) -> int:
+def _reserve_ids(cur: Cursor, seq: str, n: int) -> int:
     """First of n consecutive ids (we hold the write lock, so nobody else draws meanwhile)."""
     first = cur.execute(f"SELECT nextval('{seq}')").fetchone()[0]
     if n > 1:
@@ -441,11 +450,12 @@ def _map_headers(frame: fileio.Frame, wanted: dict[str, tuple[str, ...]]) -> dic
     return found
 
 
-def _member_by_no(cur, member_no) -> tuple[int, int, str]:
+def _member_by_no(cur: Cursor, member_no: object) -> tuple[int, int, str]:
     t = str(member_no or "").strip()
     if not t:
         raise BadInput("请填写党员编号")
     row = cur.execute("SELECT id, org_id, name FROM members WHERE member_no = ?", [t]).fetchone()
     if row is None:
         raise BadInput(f"找不到党员编号「{t}」：请先在「党员名册」中登记")
-    return row
+    member_id, org_id, name = row
+    return member_id, org_id, name
