@@ -3,6 +3,7 @@ ready bases (`import_bases`, `set_base`), categories (`set_category`) and their 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -10,6 +11,7 @@ import polars as pl
 
 from .. import audit, fileio, uow
 from ..auth import User, require
+from ..db import Cursor, Database
 from ..errors import BadInput, CellError
 from .arrears_rules import month_index
 from .engine import categories_from, money_to_fen
@@ -65,7 +67,7 @@ def guess_kind(column: str) -> str | None:
     return None
 
 
-def _norm_kind(value) -> str | None:
+def _norm_kind(value: object) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     t = str(value).strip()
@@ -75,7 +77,7 @@ def _norm_kind(value) -> str | None:
     return MAPPING_ALIASES.get(t) or MAPPING_ALIASES.get(t.lower()) or t
 
 
-def payroll_mapping(db, user: User, org_id: int) -> dict[str, str]:
+def payroll_mapping(db: Database, user: User, org_id: int) -> dict[str, str]:
     """The saved column mapping of a unit's payroll (column name → kind code)."""
     require(user, PERM_READ)
     with db.read() as cur:
@@ -98,7 +100,8 @@ class PayrollPreview:
         return int(self.lines["dues_fen"].sum() or 0)
 
 
-def _payroll_lines(cur, user: User, org_id, month, frame: fileio.Frame, mapping: dict,
+def _payroll_lines(cur: Cursor, user: User, org_id: int | None, month: object, frame: fileio.Frame,
+                   mapping: Mapping[str, object] | None,
                    redetermine: bool) -> PayrollPreview:
     if org_id is None:
         raise BadInput("请先选择工资表所属的单位（党组织）")
@@ -109,10 +112,10 @@ def _payroll_lines(cur, user: User, org_id, month, frame: fileio.Frame, mapping:
     if df.height == 0:
         raise BadInput(f"工资表第 {frame.first_row} 行起没有数据：表头下面是空的", file=frame.file)
     sid, settings = _settings_at(cur, m)  # the rule in force in the pay month
-    mp = {str(c): _norm_kind(k) for c, k in (mapping or {}).items()}
-    warnings = [f"上次设置过口径的列「{c}」这次文件中没有" for c, k in mp.items()
+    kinds = {str(c): _norm_kind(k) for c, k in (mapping or {}).items()}
+    warnings = [f"上次设置过口径的列「{c}」这次文件中没有" for c, k in kinds.items()
                 if c not in df.columns and k in ("counted", "deducted", "tax")]
-    mp = {c: k for c, k in mp.items() if c in df.columns and k is not None}
+    mp = {c: k for c, k in kinds.items() if c in df.columns and k is not None}
     base = compute_base_frame(df, mp, settings, retired=False, first_row=frame.first_row, file=frame.file)
     id_col = next(c for c, k in mp.items() if k == "member_id")
     n = df.height
@@ -170,7 +173,8 @@ def _payroll_lines(cur, user: User, org_id, month, frame: fileio.Frame, mapping:
     return PayrollPreview(m, sid, settings, mp, lines.select(cols), warnings)
 
 
-def preview_payroll(db, user: User, org_id, month, frame: fileio.Frame, mapping: dict,
+def preview_payroll(db: Database, user: User, org_id: int | None, month: object, frame: fileio.Frame,
+                    mapping: Mapping[str, object] | None,
                     *, redetermine: bool = False) -> PayrollPreview:
     """Check a payroll sheet with a column mapping: every member's base and dues, or a
     BadInput naming each bad row and column. Nothing is written."""
@@ -197,7 +201,7 @@ class ImportResult:
         return s
 
 
-def _save_mapping(act: uow.Action, org_id: int, mapping: dict) -> int:
+def _save_mapping(act: uow.Action, org_id: int, mapping: Mapping[str, str | None]) -> int:
     cur, user = act.cur, act.user
     old = {c: (i, k) for i, c, k in cur.execute(
         "SELECT id, column_name, kind FROM dues_payroll_mappings WHERE org_id = ?", [int(org_id)]).fetchall()}
@@ -221,7 +225,7 @@ def _save_mapping(act: uow.Action, org_id: int, mapping: dict) -> int:
     return n
 
 
-def save_mapping(db, user: User, org_id: int, mapping: dict) -> int:
+def save_mapping(db: Database, user: User, org_id: int, mapping: Mapping[str, object]) -> int:
     """Save a unit's column mapping on its own (also saved by every payroll import)."""
     require(user, PERM_WRITE)
     mp = {str(c): _norm_kind(k) for c, k in mapping.items() if _norm_kind(k)}
@@ -274,7 +278,8 @@ def _upsert_bases(act: uow.Action, rows: pl.DataFrame, *, source: str, import_id
     return new.height, upd.height
 
 
-def commit_payroll(db, user: User, org_id, month, frame: fileio.Frame, mapping: dict,
+def commit_payroll(db: Database, user: User, org_id: int, month: object, frame: fileio.Frame,
+                   mapping: Mapping[str, object] | None,
                    *, redetermine: bool = False) -> ImportResult:
     """Import a checked payroll sheet: each member's base for the month (replacing an earlier
     import of the same month), the unit's column mapping (reused next time) and an import
@@ -299,7 +304,7 @@ def commit_payroll(db, user: User, org_id, month, frame: fileio.Frame, mapping: 
     return ImportResult(ins, upd, act.batch_id, imp, pv.warnings)
 
 
-def payroll_template(db, user: User, org_id: int) -> bytes:
+def payroll_template(db: Database, user: User, org_id: int) -> bytes:
     """An example payroll sheet (the unit's members, typical civil-servant pay items, empty
     amounts) to show the expected shape."""
     require(user, PERM_READ)
@@ -324,7 +329,7 @@ BASE_HEADERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _prepare_bases(cur, frame: fileio.Frame, month) -> tuple[pl.DataFrame, list[str]]:
+def _prepare_bases(cur: Cursor, frame: fileio.Frame, month: object) -> tuple[pl.DataFrame, list[str]]:
     hdr = _map_headers(frame, BASE_HEADERS)
     df = frame.df
     if "member_no" not in hdr:
@@ -348,7 +353,7 @@ def _prepare_bases(cur, frame: fileio.Frame, month) -> tuple[pl.DataFrame, list[
     if "month" in hdr:
         idx, prob = month_index(df[hdr["month"]])
         w = w.with_columns(m_prob=prob, m_raw=df[hdr["month"]].cast(pl.String),
-                           month=pl.date(idx // 12, idx % 12 + 1, 1))
+                           month=pl.date(pl.lit(idx // 12), pl.lit(idx % 12 + 1), 1))
         errs.mask(w, pl.col("m_prob").is_not_null(), hdr["month"], "m_raw", lambda b: b["m_prob"].to_list(), 1)
     else:
         w = w.with_columns(month=pl.lit(parse_month(month), pl.Date))
@@ -369,7 +374,7 @@ def _prepare_bases(cur, frame: fileio.Frame, month) -> tuple[pl.DataFrame, list[
             w = w.with_columns(pl.Series(f"{name}_fen", fen), pl.Series(f"{name}_p", prob.cast(pl.String)),
                                pl.Series(f"{name}_raw", df[hdr[name]].cast(pl.String)))
             errs.mask(w, pl.col(f"{name}_p").is_not_null() & (pl.col(f"{name}_p") != "missing"), hdr[name],
-                      f"{name}_raw", lambda b, lb=label, nm=name: [lb + _MONEY_MSG[p] for p in b[f"{nm}_p"].to_list()],
+                      f"{name}_raw", lambda b: [label + _MONEY_MSG[p] for p in b[f"{name}_p"].to_list()],
                       order)
         else:
             w = w.with_columns(pl.lit(None, pl.Int64).alias(f"{name}_fen"), pl.lit(None, pl.String).alias(f"{name}_p"))
@@ -399,7 +404,7 @@ def _prepare_bases(cur, frame: fileio.Frame, month) -> tuple[pl.DataFrame, list[
     return w.rename({"base_fen": "base_fen", "fixed_amount_fen": "fixed_fen"}), warnings
 
 
-def import_bases(db, user: User, frame: fileio.Frame, *, month=None, redetermine: bool = False,
+def import_bases(db: Database, user: User, frame: fileio.Frame, *, month: object = None, redetermine: bool = False,
                  commit: bool = False) -> ImportResult:
     """Import ready bases: 党员编号, 计算基数, optional 月份 / 党员类别 / 固定数额 / 姓名 / 备注. A
     category given here also becomes the member's dues category (recorded in the same batch).
@@ -437,7 +442,8 @@ def import_bases(db, user: User, frame: fileio.Frame, *, month=None, redetermine
     return ImportResult(ins, upd, act.batch_id, imp, warnings, latest.height)
 
 
-def set_base(db, user: User, member_no: str, month, base=None, *, fixed_amount=None, category=None,
+def set_base(db: Database, user: User, member_no: str, month: object, base: object = None, *,
+             fixed_amount: object = None, category: object = None,
              redetermine: bool = False, note: str | None = None) -> ImportResult:
     """One member's base for a month, typed in a form (same checks as the import)."""
     cols = {"党员编号": [str(member_no or "")], "月份": [str(month or "")],
@@ -455,7 +461,7 @@ def set_base(db, user: User, member_no: str, month, base=None, *, fixed_amount=N
         raise
 
 
-def set_category(db, user: User, member_no: str, month, category, *, previous=None,
+def set_category(db: Database, user: User, member_no: str, month: object, category: object, *, previous: object = None,
                  note: str | None = None) -> int:
     """Record that a member's dues category is `category` from `month` on (e.g. 在职 → 离退休
     at retirement): the back-calculation and the roll then use each month's own category.
@@ -506,29 +512,33 @@ def set_category(db, user: User, member_no: str, month, category, *, previous=No
         return act.batch()
 
 
-def category_history(db, user: User, member_id: int) -> pl.DataFrame:
+def category_history(db: Database, user: User, member_id: int) -> pl.DataFrame:
     """A member's dues category rows (month, category code and label), oldest first."""
     require(user, PERM_READ)
     with db.read() as cur:
-        df = cur.sql("SELECT id, month, category, note, updated_by, updated_at FROM member_categories"
-                     " WHERE member_id = ? ORDER BY month", params=[int(member_id)]).pl()
+        df: pl.DataFrame = cur.sql("SELECT id, month, category, note, updated_by, updated_at FROM member_categories"
+                                   " WHERE member_id = ? ORDER BY month", params=[int(member_id)]).pl()
     return df.with_columns(_labels("category", CATEGORIES).alias("category_label"))
 
 
-def base_history(db, user: User, member_id: int) -> pl.DataFrame:
+def base_history(db: Database, user: User, member_id: int) -> pl.DataFrame:
     """A member's base rows, newest first (salary data: salary.read)."""
     require(user, PERM_READ)
     require(user, PERM_SALARY)
     with db.read() as cur:
-        return cur.sql("SELECT b.id, strftime(b.month, '%Y-%m') AS month, b.base, b.fixed_amount, b.counted, b.deducted,"
-                       " b.tax, b.redetermine, b.source, b.note, b.updated_by, b.updated_at FROM member_bases b"
-                       " WHERE b.member_id = ? ORDER BY b.month DESC, b.id DESC", params=[int(member_id)]).pl()
+        df: pl.DataFrame = cur.sql(
+            "SELECT b.id, strftime(b.month, '%Y-%m') AS month, b.base, b.fixed_amount, b.counted, b.deducted,"
+            " b.tax, b.redetermine, b.source, b.note, b.updated_by, b.updated_at FROM member_bases b"
+            " WHERE b.member_id = ? ORDER BY b.month DESC, b.id DESC", params=[int(member_id)]).pl()
+    return df
 
 
-def import_history(db, user: User, limit: int = 50) -> pl.DataFrame:
+def import_history(db: Database, user: User, limit: int = 50) -> pl.DataFrame:
     require(user, PERM_READ)
     with db.read() as cur:
-        return cur.sql("SELECT i.id, i.kind, o.name AS org, strftime(i.month, '%Y-%m') AS month, i.file_name,"
-                       " i.row_count, i.settings_id, i.redetermine, i.updated_by, i.updated_at"
-                       " FROM dues_payroll_imports i LEFT JOIN orgs o ON o.id = i.org_id ORDER BY i.id DESC LIMIT ?",
-                       params=[int(limit)]).pl()
+        df: pl.DataFrame = cur.sql(
+            "SELECT i.id, i.kind, o.name AS org, strftime(i.month, '%Y-%m') AS month, i.file_name,"
+            " i.row_count, i.settings_id, i.redetermine, i.updated_by, i.updated_at"
+            " FROM dues_payroll_imports i LEFT JOIN orgs o ON o.id = i.org_id ORDER BY i.id DESC LIMIT ?",
+            params=[int(limit)]).pl()
+    return df
