@@ -408,6 +408,14 @@ def dues_exprs_by_rule(rules: RuleHistory, *, month: str = "month_index", catego
     return out
 
 
+def _dues_lazy(df: pl.DataFrame, settings: DuesSettings, *, first_row: int, file: str | None) -> pl.LazyFrame:
+    """Parsed input with the dues columns, not yet collected; BadInput listing every bad cell."""
+    parsed, errors = parse_dues_input(df, settings, first_row=first_row, file=file)
+    if errors:
+        raise BadInput(f"发现 {len(errors)} 处错误，未计算任何党费", errors, file=file)
+    return parsed.lazy().with_columns(dues_exprs(settings))
+
+
 def calc_dues_frame(
     df: pl.DataFrame,
     settings: DuesSettings = DEFAULT_SETTINGS,
@@ -418,10 +426,7 @@ def calc_dues_frame(
     """Dues for every row of an input frame (member_id, category, base_income[, fixed_amount];
     text or numeric columns). Returns member_id, category, dues_fen, rate_permille, rule in
     input order. Raises BadInput listing every bad cell (nothing is computed then)."""
-    parsed, errors = parse_dues_input(df, settings, first_row=first_row, file=file)
-    if errors:
-        raise BadInput(f"发现 {len(errors)} 处错误，未计算任何党费", errors, file=file)
-    return parsed.lazy().with_columns(dues_exprs(settings)).collect()
+    return _dues_lazy(df, settings, first_row=first_row, file=file).collect()
 
 
 def calc_dues_table(
@@ -433,10 +438,7 @@ def calc_dues_table(
 ) -> pl.DataFrame:
     """`calc_dues_frame` + `format_dues` in one pass: the CLI's output (member_id, dues,
     rate, rule as text)."""
-    parsed, errors = parse_dues_input(df, settings, first_row=first_row, file=file)
-    if errors:
-        raise BadInput(f"发现 {len(errors)} 处错误，未计算任何党费", errors, file=file)
-    return format_dues(parsed.lazy().with_columns(dues_exprs(settings))).collect()
+    return format_dues(_dues_lazy(df, settings, first_row=first_row, file=file)).collect()
 
 
 def fen_text(expr: pl.Expr | str) -> pl.Expr:
