@@ -5,6 +5,7 @@ assessment reverted; and the yearly plan page. Screenshots go to /tmp/dangjian-s
 
 import polars as pl
 import pytest
+from playwright.sync_api import expect
 
 from dangjian_core import clock, fileio
 from dangjian_core.db import Database
@@ -139,7 +140,7 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
     tab(page, "结对")
     if page.get_by_role("button", name="登记结对").count():  # a lagging org nearby was suggested
         click(page, "登记结对")
-        assert page.get_by_text("已登记结对").count() >= 1
+        expect(page.get_by_text("已登记结对").first).to_be_visible()
     assert not exceptions(page)
     shot(page, "e2e-sites-07-pairing")
     # 考评记录 and undo
@@ -148,8 +149,9 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
     page.get_by_role("button", name=f"撤销 {Y} 年度考评（状态恢复为「创建中」）").click()
     wait_idle(page)
     shot(page, "e2e-sites-09-reverted")
-    assert page.get_by_text("已撤销").count() >= 1
-    assert page.locator("[data-testid='stMarkdownContainer'] strong", has_text="创建中").count() >= 1
+    # the result of the click, waited for (a loaded machine can still be drawing it)
+    expect(page.get_by_text("已撤销").first).to_be_visible()
+    expect(page.locator("[data-testid='stMarkdownContainer'] strong", has_text="创建中").first).to_be_visible()
     shot(page, "e2e-sites-09-reverted")
     assert not exceptions(page)
     page.context.close()
