@@ -9,9 +9,9 @@ import polars as pl
 from .. import values
 from ..errors import BadInput, CellError
 from .engine import (
+    MaskErrors,
     _as_text,
     _check_columns,
-    _Errors,
     _money_messages,
     dues_exprs,
     dues_exprs_by_rule,
@@ -149,7 +149,7 @@ def arrears_detail(
     if amount_mode not in AMOUNT_MODES_CLI:
         raise BadInput(f"金额调整方式「{amount_mode}」无效，应为：{'、'.join(AMOUNT_MODES_CLI)}")
     df = df.rechunk()
-    err = _Errors(first_row)
+    err = MaskErrors(first_row, file=file)
     parsed, _ = parse_dues_input(df, settings, first_row=first_row, unique_member=False, errors=err, file=file)
     midx, mproblem = month_index(df["month"])
     err.add_mask(mproblem.is_not_null(), "month", df["month"], lambda idx: mproblem.gather(idx).to_list(), 1.5)
@@ -189,13 +189,12 @@ def arrears_detail(
             firsts = keyed.group_by(["first", "month_index"]).agg(first_dup=pl.col("row").min())
             dup = dup.join(firsts, on=["first", "month_index"], how="left")
             for m, mi, r, f in dup.select("member_id", "month_index", "row", "first_dup").iter_rows():
-                err.add(CellError(first_row + r, "month", f"{mi // 12}-{mi % 12 + 1:02d}",
-                                  f"党员「{m}」的这个月份与第 {first_row + f} 行重复，每名党员每月只能有一行"), r, 1.5)
+                err.add_at(CellError(first_row + r, "month", f"{mi // 12}-{mi % 12 + 1:02d}",
+                                  f"党员「{m}」的这个月份与第 {first_row + f} 行重复，每名党员每月只能有一行"), 1.5)
         if not err:
             work = keyed.drop("first")
     if err:
-        errors = err.sorted()
-        raise BadInput(f"发现 {len(errors)} 处错误，未计算欠缴", errors, file=file)
+        raise BadInput(f"发现 {err.count} 处错误，未计算欠缴", err.errors(), file=file)
 
     if amount_mode != "monthly" and n:
         if amount_mode == "fixed_for_year":

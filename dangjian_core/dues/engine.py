@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 import polars as pl
 
 from .. import values
-from ..errors import BadInput, CellError
+from ..errors import BadInput, CellError, ErrorCollector
 from .model import (
     _CAPPED_OFFSET,
     _CAT_INDEX,
@@ -166,12 +166,13 @@ def _all_unique(s: pl.Series) -> bool:
     return s.n_unique() == len(s)
 
 
-class _Errors:
-    """Collects CellErrors from vectorised masks; only failing rows touch Python."""
+class MaskErrors(ErrorCollector):
+    """`errors.ErrorCollector` fed from vectorised masks: only failing rows touch Python.
+    Row numbers are as the spreadsheet shows them (`first_row` = row of frame row 0)."""
 
-    def __init__(self, first_row: int) -> None:
+    def __init__(self, first_row: int = 0, *, file: str | None = None) -> None:
+        super().__init__(file=file)
         self.first_row = first_row
-        self.items: list[tuple[int, float, CellError]] = []
 
     def add_mask(self, mask: pl.Series, column: str, values: pl.Series,
                  messages: str | Callable[[pl.Series], list[str]], order: float) -> None:
@@ -185,16 +186,23 @@ class _Errors:
         vals = [None if v is None else str(v) for v in values.gather(idx).to_list()]
         msgs = messages(idx) if callable(messages) else [messages] * len(idx)
         for i, v, m in zip(idx.to_list(), vals, msgs):
-            self.items.append((i, order, CellError(self.first_row + i, column, v, m)))
+            self.add_error(CellError(self.first_row + i, column, v, m), int(order * 10))
 
-    def add(self, error: CellError, i: int = -1, order: float = -1) -> None:
-        self.items.append((i, order, error))
+    def mask(self, df: pl.DataFrame, mask: pl.Series | pl.Expr, column: str, value_col: str | None,
+             message: str | Callable[[pl.DataFrame], list[str]], order: float = 0) -> None:
+        """As `add_mask` over a frame with a "row" column (the spreadsheet row)."""
+        m = df.select(mask.fill_null(False) if isinstance(mask, pl.Expr) else pl.lit(mask).fill_null(False)).to_series()
+        if not m.any():
+            return
+        bad = df.filter(m)
+        rows = bad["row"].to_list()
+        vals = bad[value_col].to_list() if value_col else [None] * bad.height
+        msgs = message(bad) if callable(message) else [message] * bad.height
+        for r, v, msg in zip(rows, vals, msgs):
+            self.add_error(CellError(r, column, None if v is None else str(v), msg), int(order * 10))
 
-    def sorted(self) -> list[CellError]:
-        return [e for _, _, e in sorted(self.items, key=lambda t: (t[0], t[1]))]
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
+    def add_at(self, error: CellError, order: float = 0) -> None:
+        self.add_error(error, int(order * 10))
 
 
 def _check_columns(df: pl.DataFrame, required: Iterable[str], file: str | None) -> None:
@@ -206,7 +214,7 @@ def _check_columns(df: pl.DataFrame, required: Iterable[str], file: str | None) 
 
 
 def _money_messages(problem: pl.Series, prefix: str) -> Callable[[pl.Series], list[str]]:
-    """Message builder for `_Errors.add_mask` from money problem codes."""
+    """Message builder for `MaskErrors.add_mask` from money problem codes."""
     return lambda idx: [prefix + _MONEY_MESSAGES[c] for c in problem.gather(idx).to_list()]
 
 
@@ -220,7 +228,7 @@ def parse_dues_input(
     *,
     first_row: int = 2,
     unique_member: bool = True,
-    errors: _Errors | None = None,
+    errors: MaskErrors | None = None,
     file: str | None = None,
 ) -> tuple[pl.DataFrame, list[CellError]]:
     """Validate a dues input frame (member_id, category, base_income[, fixed_amount]) and
@@ -230,7 +238,7 @@ def parse_dues_input(
     _check_columns(df, ["member_id", "category", "base_income"], file)
     df = df.rechunk()  # parquet reads come in chunks: hashing and casts are much faster on one
     n = df.height
-    err = errors if errors is not None else _Errors(first_row)
+    err = errors if errors is not None else MaskErrors(first_row, file=file)
 
     raw_id = df["member_id"]
     member = _as_text(raw_id).str.strip_chars()
@@ -244,8 +252,8 @@ def parse_dues_input(
                 first=pl.col("i").min().over("m"))
             sub = sub.filter(pl.col("i") != pl.col("first"))
             for i, m, f in sub.iter_rows():
-                err.add(CellError(first_row + i, "member_id", m,
-                                  f"党员编号重复：与第 {first_row + f} 行相同，每名党员只能出现一次"), i, 0)
+                err.add_at(CellError(first_row + i, "member_id", m,
+                                  f"党员编号重复：与第 {first_row + f} 行相同，每名党员只能出现一次"), 0)
 
     raw_cat = df["category"]
     cat = categories_from(raw_cat)
@@ -310,7 +318,7 @@ def parse_dues_input(
     fixed_fen = pl.select(pl.when(is_farmer | is_reduced).then(fixed_fen)).to_series()
 
     parsed = pl.DataFrame({"member_id": member, "category": cat, "base_fen": base_fen, "fixed_fen": fixed_fen})
-    return parsed, (err.sorted() if errors is None else [])
+    return parsed, (err.errors() if errors is None else [])
 
 
 # --------------------------------------------------------------------------------------
@@ -410,9 +418,10 @@ def dues_exprs_by_rule(rules: RuleHistory, *, month: str = "month_index", catego
 
 def _dues_lazy(df: pl.DataFrame, settings: DuesSettings, *, first_row: int, file: str | None) -> pl.LazyFrame:
     """Parsed input with the dues columns, not yet collected; BadInput listing every bad cell."""
-    parsed, errors = parse_dues_input(df, settings, first_row=first_row, file=file)
-    if errors:
-        raise BadInput(f"发现 {len(errors)} 处错误，未计算任何党费", errors, file=file)
+    err = MaskErrors(first_row, file=file)
+    parsed, _ = parse_dues_input(df, settings, first_row=first_row, errors=err, file=file)
+    if err:
+        raise BadInput(f"发现 {err.count} 处错误，未计算任何党费", err.errors(), file=file)
     return parsed.lazy().with_columns(dues_exprs(settings))
 
 

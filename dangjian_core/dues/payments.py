@@ -17,7 +17,7 @@ from ..auth import User, require
 from ..db import Cursor, Database
 from ..errors import BadInput, CellError, ConflictError
 from .arrears_rules import back_payment_flag_expr, month_index
-from .engine import money_to_fen
+from .engine import MaskErrors, money_to_fen
 from .roll import _insert_roll_rows, _roll_frame
 from .rules import parse_money
 from .settings import _rule_history
@@ -31,7 +31,6 @@ from .store import (
     _audit_inserts_range,
     _audit_updates,
     _d,
-    _Errs,
     _map_headers,
     _member_by_no,
     _parse_bool,
@@ -111,7 +110,7 @@ def _prepare_payments(cur: Cursor, user: User, frame: fileio.Frame, *, month: ob
         require(user, PERM_SALARY)
     n = df.height
     w = pl.DataFrame({"row": pl.int_range(frame.first_row, frame.first_row + n, dtype=pl.Int64, eager=True)})
-    errs = _Errs()
+    errs = MaskErrors()
     skipped = 0
     warnings: list[str] = []
     # bank status: failed rows are not applied
@@ -188,7 +187,7 @@ def _prepare_payments(cur: Cursor, user: User, frame: fileio.Frame, *, month: ob
     keyed = w.filter(pl.col("member_id").is_not_null() & pl.col("month").is_not_null())
     dup = keyed.with_columns(first=pl.col("row").min().over(["member_id", "month"])).filter(pl.col("row") != pl.col("first"))
     for r, mno, first in dup.select("row", key_val, "first").iter_rows():
-        errs.add(CellError(r, key_col, mno, f"同一党员同一月份与第 {first} 行重复，每人每月只能有一行"), 0)
+        errs.add_at(CellError(r, key_col, mno, f"同一党员同一月份与第 {first} 行重复，每人每月只能有一行"), 0)
     # roll rows
     _register(cur, "dj_pay_keys", keyed.select(pl.col("member_id").cast(pl.Int32), "month").unique())
     roll = cur.sql("SELECT r.id AS roll_id, r.member_id, r.month, CAST(r.due * 100 AS BIGINT) AS due_fen,"
@@ -211,8 +210,7 @@ def _prepare_payments(cur: Cursor, user: User, frame: fileio.Frame, *, month: ob
               "consent": hdr.get("consent", "支部同意"), "proxy_name": hdr.get("proxy_name", "代缴人")}
     _check_payments(w.filter(pl.col("roll_id").is_not_null() & pl.col("paid_fen").is_not_null()), errs, labels, today)
     if errs:
-        errors = errs.sorted()
-        raise BadInput(f"发现 {len(errors)} 处错误，没有登记任何缴费", errors, file=frame.file)
+        raise BadInput(f"发现 {errs.count} 处错误，没有登记任何缴费", errs.errors(), file=frame.file)
     changed = w.filter(pl.col("old_paid_fen") > 0, pl.col("old_paid_fen") != pl.col("paid_fen"))
     if changed.height:
         warnings.append(f"{changed.height} 人次原已登记过不同的实缴金额，以本次为准")
@@ -232,7 +230,7 @@ def _prepare_payments(cur: Cursor, user: User, frame: fileio.Frame, *, month: ob
     return w, res
 
 
-def _check_payments(w: pl.DataFrame, errs: _Errs, labels: dict[str, str], today: date) -> None:
+def _check_payments(w: pl.DataFrame, errs: MaskErrors, labels: dict[str, str], today: date) -> None:
     """Rules every payment obeys, whatever door it came through."""
     if w.height == 0:
         return
@@ -342,7 +340,7 @@ def save_roll_edits(db: Database, user: User, edits: list[dict[str, Any]], *, to
                       "roll_id": [int(e["id"]) for e in edits],
                       "version": [int(e["version"]) for e in edits]},
                      schema={"row": pl.Int64, "roll_id": pl.Int64, "version": pl.Int32})
-    errs = _Errs()
+    errs = MaskErrors()
     fen, prob = money_to_fen(raw["paid"].fill_null("0"))
     w = w.with_columns(paid_fen=fen, a_prob=prob.cast(pl.String), a_raw=raw["paid"])
     errs.mask(w, pl.col("a_prob").is_not_null(), "实缴金额", "a_raw",
@@ -376,8 +374,7 @@ def save_roll_edits(db: Database, user: User, edits: list[dict[str, Any]], *, to
             raise ConflictError("保存冲突：有的行已被其他人删除。您的修改没有保存，请点「刷新」后再改。")
         _check_payments(w.filter(pl.col("paid_fen").is_not_null()), errs, _PAY_LABELS, today)
         if errs:
-            errors = errs.sorted()
-            raise BadInput(f"有 {len(errors)} 处错误，没有保存任何修改。请改正后再保存：", errors)
+            raise BadInput(f"有 {errs.count} 处错误，没有保存任何修改。请改正后再保存：", errs.errors())
         flags = _back_pay_flags(cur, w)
         _write_payments(act, w, check_versions=True)
     batch = act.batch_id
@@ -440,10 +437,10 @@ def record_multi_month(db: Database, user: User, member_no: str, first_month: ob
             paid_fen=pl.col("due_fen"), paid_on=pl.lit(paid_on, pl.Date), method=pl.lit(method),
             quarterly=pl.lit(n_months > 1), consent=pl.lit(bool(consent)), proxy_name=pl.lit(proxy, pl.String),
             note=pl.coalesce(pl.lit(note, pl.String), pl.col("note_old")))
-        errs = _Errs()
+        errs = MaskErrors()
         _check_payments(w, errs, _PAY_LABELS, today)
         if errs:
-            raise BadInput("缴费信息有误，没有登记", errs.sorted())
+            raise BadInput("缴费信息有误，没有登记", errs.errors())
         flags = _back_pay_flags(cur, w)
         # all checked: the missing roll rows and the payment, one batch
         act.describe(f"登记党费缴纳：{name} {month_text(months[0])} 起 {n_months} 个月"

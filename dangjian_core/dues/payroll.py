@@ -14,7 +14,7 @@ from ..auth import User, require
 from ..db import Cursor, Database
 from ..errors import BadInput, CellError
 from .arrears_rules import month_index
-from .engine import categories_from, money_to_fen
+from .engine import MaskErrors, categories_from, money_to_fen
 from .model import BASE_CATEGORIES, CATEGORIES, FIRST_MONTH, DuesSettings
 from .rules import MAPPING_ALIASES, MAPPING_KINDS, compute_base_frame, normalize_category
 from .settings import _settings, _settings_at
@@ -27,7 +27,6 @@ from .store import (
     _audit_updates,
     _compute,
     _d,
-    _Errs,
     _ids_frame,
     _labels,
     _map_headers,
@@ -123,7 +122,7 @@ def _payroll_lines(cur: Cursor, user: User, org_id: int | None, month: object, f
     members = cur.sql("SELECT m.id AS member_id, m.member_no, m.name AS db_name, m.dues_category, m.org_id AS member_org"
                       " FROM members m").pl()
     lines = lines.rename({"member_id": "member_no"}).join(members, on="member_no", how="left")
-    errs = _Errs()
+    errs = MaskErrors()
     errs.mask(lines, pl.col("member_id").is_null(), id_col, "member_no",
               "找不到这个党员编号：请先在「党员名册」中登记，或核对编号")
     retired = pl.col("dues_category") == "retired"
@@ -137,8 +136,7 @@ def _payroll_lines(cur: Cursor, user: User, org_id: int | None, month: object, f
                 **{c: pl.when(retired).then(rb[c]).otherwise(pl.col(c))
                    for c in ("counted_fen", "deducted_fen", "deducted_all_fen", "tax_fen", "base_fen", "clamped")})
     if errs:
-        errors = errs.sorted()
-        raise BadInput(f"发现 {len(errors)} 处错误，没有导入任何基数", errors, file=frame.file)
+        raise BadInput(f"发现 {errs.count} 处错误，没有导入任何基数", errs.errors(), file=frame.file)
     if "name" in lines.columns:
         odd = lines.filter(pl.col("name").is_not_null() & (pl.col("name").str.strip_chars() != pl.col("db_name")))
         warnings += [f"第 {r} 行姓名「{a}」与党员名册中的「{b}」不一致，请核对"
@@ -341,7 +339,7 @@ def _prepare_bases(cur: Cursor, frame: fileio.Frame, month: object) -> tuple[pl.
     if df.height == 0:
         raise BadInput(f"第 {frame.first_row} 行起没有数据：表头下面是空的", file=frame.file)
     n = df.height
-    errs = _Errs()
+    errs = MaskErrors()
     w = pl.DataFrame({"row": pl.int_range(frame.first_row, frame.first_row + n, dtype=pl.Int64, eager=True),
                       "member_no": df[hdr["member_no"]].cast(pl.String).str.strip_chars()})
     members = cur.sql("SELECT id AS member_id, member_no, name AS db_name, dues_category FROM members").pl()
@@ -389,10 +387,9 @@ def _prepare_bases(cur: Cursor, frame: fileio.Frame, month: object) -> tuple[pl.
     keyed = w.filter(pl.col("member_id").is_not_null() & pl.col("month").is_not_null())
     dup = keyed.with_columns(first=pl.col("row").min().over(["member_id", "month"])).filter(pl.col("row") != pl.col("first"))
     for r, mno, first in dup.select("row", "member_no", "first").iter_rows():
-        errs.add(CellError(r, hdr["member_no"], mno, f"同一党员同一月份与第 {first} 行重复，每人每月只能有一行"))
+        errs.add_at(CellError(r, hdr["member_no"], mno, f"同一党员同一月份与第 {first} 行重复，每人每月只能有一行"))
     if errs:
-        errors = errs.sorted()
-        raise BadInput(f"发现 {len(errors)} 处错误，没有导入任何基数", errors, file=frame.file)
+        raise BadInput(f"发现 {errs.count} 处错误，没有导入任何基数", errs.errors(), file=frame.file)
     warnings = []
     if "name" in hdr:
         w = w.with_columns(file_name=df[hdr["name"]].cast(pl.String).str.strip_chars())

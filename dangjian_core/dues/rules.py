@@ -73,7 +73,7 @@ import polars as pl
 
 from .. import values
 from ..errors import BadInput, CellError
-from .engine import _MONEY_MESSAGES, _all_unique, _as_text, _Errors, _money_messages, money_to_fen
+from .engine import _MONEY_MESSAGES, MaskErrors, _all_unique, _as_text, _money_messages, money_to_fen
 from .model import (
     _PCT,
     BASE_CATEGORIES,
@@ -379,7 +379,7 @@ def compute_base_frame(
     if map_errs:
         raise BadInput("工资项口径设置有误", map_errs, file=file)
     kinds = {c: _kind(k) for c, k in mapping.items() if c in df.columns}
-    err = _Errors(first_row)
+    err = MaskErrors(first_row, file=file)
     id_col = next(c for c, k in kinds.items() if k == "member_id")
     raw_id = df[id_col]
     member = _as_text(raw_id).str.strip_chars()
@@ -397,8 +397,7 @@ def compute_base_frame(
         err.add_mask(bad, col, df[col], _money_messages(problem, "金额"), j)
         sums[k] = sums[k] + fen.fill_null(0)
     if err:
-        errors = err.sorted()
-        raise BadInput(f"发现 {len(errors)} 处错误，未计算基数", errors, file=file)
+        raise BadInput(f"发现 {err.count} 处错误，未计算基数", err.errors(), file=file)
     out = {"member_id": member}
     name_col = next((c for c, k in kinds.items() if k == "name"), None)
     if name_col:

@@ -55,7 +55,7 @@ from .. import clock, fileio, orgs, uow
 from ..auth import User, require
 from ..contracts import AuditTable
 from ..db import Cursor, Database
-from ..errors import BadInput, CellError
+from ..errors import BadInput
 from ..tables import Column, parse_value
 from .arrears_rules import month_index
 from .engine import _MONEY_MESSAGES, dues_exprs, dues_exprs_by_rule
@@ -158,35 +158,6 @@ def _ids_frame(ids: Iterable[int]) -> pl.DataFrame:
 
 def _labels(col: str, mapping: Mapping[str, str]) -> pl.Expr:
     return pl.col(col).replace_strict(mapping, default=pl.col(col), return_dtype=pl.String)
-
-
-class _Errs:
-    """CellErrors from vectorised masks: only failing rows reach Python."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[int, int, CellError]] = []
-
-    def mask(self, df: pl.DataFrame, mask: pl.Series | pl.Expr, column: str, value_col: str | None,
-             message: str | Callable[[pl.DataFrame], list[str]], order: int = 0) -> None:
-        m = df.select(mask.fill_null(False) if isinstance(mask, pl.Expr) else pl.lit(mask).fill_null(False)).to_series()
-        if not m.any():
-            return
-        bad = df.filter(m)
-        rows = bad["row"].to_list()
-        vals = bad[value_col].to_list() if value_col else [None] * bad.height
-        msgs = message(bad) if callable(message) else [message] * bad.height
-        for r, v, msg in zip(rows, vals, msgs):
-            self.items.append((r if r is not None else 0, order,
-                               CellError(r, column, None if v is None else str(v), msg)))
-
-    def add(self, e: CellError, order: int = 0) -> None:
-        self.items.append((e.row or 0, order, e))
-
-    def sorted(self) -> list[CellError]:
-        return [e for _, _, e in sorted(self.items, key=lambda t: (t[0], t[1]))]
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
 
 
 # money problem codes of engine.money_to_fen → message (the one money rule: values.parse_money)

@@ -781,3 +781,17 @@ def test_redetermine_column_is_validated():
     assert [(e.row, e.column) for e in exc.value.errors] == [(2, "redetermine")]
     with pytest.raises(BadInput, match="金额调整方式"):
         arrears_rules.arrears_detail(df, amount_mode="yearly")
+
+
+def test_dues_errors_are_one_error_collector():
+    """Issue #13: dues collects cell errors in errors.ErrorCollector — the count in the headline
+    is every error, the list the first MAX_ERRORS by row then 「另有更多错误未列出」."""
+    from dangjian_core.errors import MAX_ERRORS, MORE_ERRORS
+    n = MAX_ERRORS + 10
+    df = pl.DataFrame({"member_id": [f"m{i}" for i in range(n)], "category": ["employed"] * n,
+                       "base_income": ["abc"] * n})
+    with pytest.raises(BadInput, match=f"发现 {n} 处错误") as exc:
+        dues_engine.calc_dues_table(df)
+    errs = exc.value.errors
+    assert len(errs) == MAX_ERRORS + 1 and errs[-1].message == MORE_ERRORS
+    assert [e.row for e in errs[:3]] == [2, 3, 4] and errs[0].column == "base_income"
