@@ -37,8 +37,12 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from .model import Problem, Visit, allowed_hosts
 from .rules import load_groups, plan_cost, water_level
@@ -46,6 +50,25 @@ from .rules import load_groups, plan_cost, water_level
 R_EARTH = 6371.0088
 MANY = 10  # columns added per (delegation, day) and pricing round
 SMOOTH = 0.7  # dual smoothing towards the duals of the best bound (Wentges)
+
+Arr = npt.NDArray[np.float64]
+IArr = npt.NDArray[np.int_]
+Route = tuple[int, ...]                 # a host index per slot of a day
+Col = tuple[int, int, Route]            # (delegation, day, route): one column of the master
+RowKey = tuple[Any, ...]                # ("cap", host, slot), ("dh", delegation, host), …
+Built = tuple[Arr, Any, Arr, Any]       # cost, A_ub, b_ub, A_eq (scipy sparse matrices)
+
+
+@dataclass
+class _Columns:
+    """The master's columns built so far (rebuilt when delegation-host rows were added)."""
+
+    n: int = 0
+    ndh: int = -1
+    data: list[float] = field(default_factory=list)
+    ri: list[int] = field(default_factory=list)
+    ci: list[int] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
 
 
 def _min_sq(us: list[int], total: int) -> int | None:
@@ -60,7 +83,7 @@ def _min_sq(us: list[int], total: int) -> int | None:
 
 
 def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 60.0,
-                 integer: bool = False, integer_time: float = 30.0) -> dict | None:
+                 integer: bool = False, integer_time: float = 30.0) -> dict[str, Any] | None:
     """→ {"bound": km, "lp": km (last master LP), "converged": bool, "columns": n, "seconds": s,
     and with `integer`: "visits": the best plan over the generated day-routes (integer
     program, HiGHS) or None} or None (no coordinates, or k < slots). The caller must check
@@ -85,21 +108,21 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
     ds = [sidx[d.street] for d in P.delegations]
     pref = np.array([1 if h.preferred else 0 for h in P.hosts])
     cap = np.array([h.capacity for h in P.hosts])
-    lat = np.radians([h.lat for h in P.hosts])
-    lon = np.radians([h.lon for h in P.hosts])
+    lat = np.radians([h.lat if h.lat is not None else math.nan for h in P.hosts])  # all set (checked above)
+    lon = np.radians([h.lon if h.lon is not None else math.nan for h in P.hosts])
     x = np.sin((lat[:, None] - lat[None, :]) / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * \
         np.sin((lon[:, None] - lon[None, :]) / 2) ** 2
     dist = 2 * R_EARTH * np.arcsin(np.minimum(1.0, np.sqrt(x)))
     allowed = [allowed_hosts(P, d) for d in P.delegations]
-    prev = [set() for _ in range(D)]
-    for a, b in P.previous_pairs:
-        if a in did and b in hid:
-            prev[did[a]].add(hid[b])
-    pss = set()
+    prev: list[set[int]] = [set() for _ in range(D)]
+    for d_id, h_id in P.previous_pairs:
+        if d_id in did and h_id in hid:
+            prev[did[d_id]].add(hid[h_id])
+    pss: set[tuple[int, int]] = set()
     if P.mode != "internal":
-        for a, b in P.street_pairs_previous():
-            if a in sidx and b in sidx:
-                pss.add((sidx[a], sidx[b]))
+        for s_a, s_b in P.street_pairs_previous():
+            if s_a in sidx and s_b in sidx:
+                pss.add((sidx[s_a], sidx[s_b]))
     own = [set(i for i in allowed[d] if hs[i] == ds[d]) if P.mode == "district" else set() for d in range(D)]
 
     # --- which hosts each delegation may take in the pricing (zero right-hand sides)
@@ -124,32 +147,32 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
     load_lo = np.zeros(H, dtype=int)
     load_hi = np.full(H, -1, dtype=int)
     mins = [_min_sq([u[i] for i in idx], demand[g]) for g, idx in groups.items()]
-    if all(m is not None for m in mins) and sum(mins) == c1:
+    if all(m is not None for m in mins) and sum(m for m in mins if m is not None) == c1:
         for g, idx in groups.items():
             M = water_level([u[i] for i in idx], demand[g])
             for i in idx:
                 load_lo[i] = min(u[i], M - 1) if M > 0 else 0
                 load_hi[i] = M
     # --- spread rows
-    spread_cap = None
+    spread_cap: list[int] | None = None
     if P.mode != "internal":
         per_d = []
         levels = []
         for d in range(D):
-            cnt: dict = defaultdict(int)
+            cnt: dict[int, int] = defaultdict(int)
             for i in allowed[d]:
                 cnt[int(hs[i])] += 1
             us = list(cnt.values())
             per_d.append(_min_sq(us, k))
             levels.append(water_level(us, k))
-        if all(m is not None for m in per_d) and sum(per_d) == c6:
+        if all(m is not None for m in per_d) and sum(m for m in per_d if m is not None) == c6:
             spread_cap = levels
 
     # --- columns: (d, y, hosts tuple)
-    cols: list[tuple[int, int, tuple]] = []
-    colset: set = set()
+    cols: list[Col] = []
+    colset: set[Col] = set()
 
-    def add_col(d, y, route):
+    def add_col(d: int, y: int, route: Route) -> bool:
         key = (d, y, route)
         if key not in colset:
             colset.add(key)
@@ -157,37 +180,38 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
             return True
         return False
 
-    byd: dict = defaultdict(dict)
+    byd: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
     for v in visits:
         byd[(did[v.delegation], v.day - 1)][v.slot - 1] = hid[v.host_org_id]
     for (d, y), m in byd.items():
         add_col(d, y, tuple(m[s] for s in range(S)))
 
-    def route_len(r):
+    def route_len(r: Route) -> float:
         return float(sum(dist[a, b] for a, b in zip(r, r[1:])))
 
     # row indexing
-    rows: dict = {}
+    rows: dict[RowKey, int] = {}
 
-    def row(key):
+    def row(key: RowKey) -> int:
         if key not in rows:
             rows[key] = len(rows)
         return rows[key]
 
-    dh_rows: set = set()
-    dsub: dict = {}
+    dh_rows: set[tuple[int, int]] = set()
+    dsub: dict[int, Arr] = {}
     lag = [bool(dd.lagging) for dd in P.delegations]
 
-    cache = {"n": 0, "ndh": -1, "data": [], "ri": [], "ci": [], "cost": []}
+    cache = _Columns()
 
-    def build():
-        if cache["ndh"] != len(dh_rows):  # new delegation-host rows: rebuild every column
-            cache.update(n=0, ndh=len(dh_rows), data=[], ri=[], ci=[], cost=[])
-        data, ri, ci = cache["data"], cache["ri"], cache["ci"]
-        for j in range(cache["n"], len(cols)):
+    def build() -> Built:
+        nonlocal cache
+        if cache.ndh != len(dh_rows):  # new delegation-host rows: rebuild every column
+            cache = _Columns(ndh=len(dh_rows))
+        data, ri, ci = cache.data, cache.ri, cache.ci
+        for j in range(cache.n, len(cols)):
             d, y, r = cols[j]
-            cache["cost"].append(route_len(r))
-            ent: dict = defaultdict(float)
+            cache.cost.append(route_len(r))
+            ent: dict[RowKey, float] = defaultdict(float)
             for s, i in enumerate(r):
                 t = y * S + s
                 if not (0 <= load_hi[i] <= cap[i]):  # else implied by the host's load row
@@ -212,7 +236,7 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
                 data.append(v)
                 ri.append(row(key))
                 ci.append(j)
-        cache["n"] = len(cols)
+        cache.n = len(cols)
         # right-hand sides
         b = np.zeros(len(rows))
         for key, r_ in rows.items():
@@ -234,6 +258,7 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
             elif kind == "cov":
                 b[r_] = -1
             elif kind == "sp":
+                assert spread_cap is not None  # "sp" rows exist only with a spread cap
                 b[r_] = spread_cap[key[1]]
         A = csc_matrix((data, (ri, ci)), shape=(len(rows), len(cols)))
         Ae_data, Ae_r, Ae_c = [], [], []
@@ -242,12 +267,12 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
             Ae_r.append(d * Y + y)
             Ae_c.append(j)
         Aeq = csc_matrix((Ae_data, (Ae_r, Ae_c)), shape=(D * Y, len(cols)))
-        cost = np.array(cache["cost"])
+        cost = np.array(cache.cost)
         return cost, A, b, Aeq
 
     # hosts needing a load floor must appear in some row even without columns: ensure "lo" rows
     # exist for all hosts with load_lo > 0 (an empty row 0 ≤ -lo is infeasible → add later cols)
-    def _pricing(y_ub, y_eq):
+    def _pricing(y_ub: Arr, y_eq: Arr) -> tuple[float | None, int]:
         """Cheapest routes of every (delegation, day) at duals (y_ub, y_eq); new columns with a
         negative reduced cost go into the master. → (Σ of the cheapest route values, or None
         when some cell has no route; number of columns added)."""
@@ -255,9 +280,9 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
         w_cap = np.zeros((H, T))
         w_host = np.zeros(H)
         extra_np = extra_rep = extra_own = 0.0
-        w_dh: dict = defaultdict(float)
+        w_dh: dict[tuple[int, int], float] = defaultdict(float)
         w_cov = np.zeros(D)
-        w_sp: dict = defaultdict(float)
+        w_sp: dict[tuple[int, int], float] = defaultdict(float)
         for r_, yv in enumerate(y_ub):
             if yv == 0:
                 continue
@@ -307,8 +332,11 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
             dstn = spread_cap is not None and spread_cap[d] <= 1
             for y in range(Y):
                 node = np.stack([wd + w_cap[cand, y * S + s] for s in range(S)])  # S × n
+                found: list[tuple[Route, float]]
                 if S == 3:
-                    found = _price(dsub[d], node, hs[cand], dstn, many=MANY)
+                    many = _price(dsub[d], node, hs[cand], dstn, many=MANY)
+                    assert isinstance(many, list)  # three slots and many=: always a list
+                    found = many
                 else:
                     r1, v1 = _price(dsub[d], node, hs[cand], dstn)
                     found = [] if r1 is None else [(r1, v1)]
@@ -322,7 +350,8 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
         return (total if complete else None), added
 
     best_bound = -math.inf
-    best_y = best_e = None
+    best_y: Arr | None = None
+    best_e: Arr | None = None
     converged = False
     lp_val = None
     it = 0
@@ -335,7 +364,7 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
         lp_val = float(res.fun)
         xs = res.x
         # violated delegation-host rows (a host seen twice by one delegation across days)
-        use: dict = defaultdict(float)
+        use: dict[tuple[int, int], float] = defaultdict(float)
         for j, (d, y, r) in enumerate(cols):
             if xs[j] > 1e-9:
                 for i in r:
@@ -356,6 +385,7 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
         added = 0
         for smooth in tries:
             if smooth:
+                assert best_y is not None and best_e is not None  # smoothing is tried only then
                 by = np.zeros(len(y_cur))
                 by[:len(best_y)] = best_y
                 y_use = SMOOTH * by + (1 - SMOOTH) * y_cur
@@ -377,19 +407,21 @@ def travel_bound(problem: Problem, visits: list[Visit], *, time_limit: float = 6
             break
         if time.perf_counter() - t0 > time_limit:
             break
-    out = {"bound": best_bound, "lp": lp_val, "converged": converged, "columns": len(cols),
+    out: dict[str, Any] = {"bound": best_bound, "lp": lp_val, "converged": converged, "columns": len(cols),
            "seconds": time.perf_counter() - t0}
     if integer:
         out["visits"] = _integer(P, cols, build, dh_rows, did, hid, D, Y, S, integer_time)
     return out
 
 
-def _integer(P, cols, build, dh_rows, did, hid, D, Y, S, limit):
+def _integer(P: Problem, cols: list[Col], build: Callable[[], Built], dh_rows: set[tuple[int, int]],
+             did: Mapping[Any, int], hid: Mapping[Any, int], D: int, Y: int, S: int,
+             limit: float) -> list[Visit] | None:
     """The best plan made of the generated day-routes: the master as an integer program, with
     every delegation-host row that two columns of one delegation could break."""
     from scipy.optimize import LinearConstraint, milp
 
-    seen: dict = defaultdict(set)
+    seen: dict[tuple[int, int], set[int]] = defaultdict(set)
     for d, y, r in cols:
         for i in r:
             seen[(d, i)].add(y)
@@ -408,8 +440,13 @@ def _integer(P, cols, build, dh_rows, did, hid, D, Y, S, limit):
     return out
 
 
-def _price(dm: np.ndarray, node: np.ndarray, st: np.ndarray, distinct_streets: bool, exact: bool = True,
-           many: int = 0):
+@overload
+def _price(dm: Arr, node: Arr, st: IArr, distinct_streets: bool, exact: bool = True) -> tuple[Route | None, float]: ...
+@overload
+def _price(dm: Arr, node: Arr, st: IArr, distinct_streets: bool, exact: bool = True, *,
+           many: int) -> tuple[Route | None, float] | list[tuple[Route, float]]: ...
+def _price(dm: Arr, node: Arr, st: IArr, distinct_streets: bool, exact: bool = True,
+           many: int = 0) -> tuple[Route | None, float] | list[tuple[Route, float]]:
     """Cheapest route over S layers: Σ node[s, i_s] + Σ dm[i_s, i_s+1], hosts distinct (and
     streets distinct when asked) for S ≤ 3; a layered shortest path (relaxation) beyond.
     `exact` is kept for callers (every case here is exact except the S > 3 relaxation);
@@ -468,17 +505,17 @@ def _price(dm: np.ndarray, node: np.ndarray, st: np.ndarray, distinct_streets: b
         if not np.isfinite(best_m[m]):
             return [] if many else (None, 0.0)  # no route at all (a list when routes were asked for)
         w = int(which[m])
-        a = int((a1, a1, a2)[w][m])
-        b = int((b1, b2, b1)[w][m])
+        first = int((a1, a1, a2)[w][m])
+        last = int((b1, b2, b1)[w][m])
         if many:
-            out = []
+            routes: list[tuple[Route, float]] = []
             for mm in np.argsort(best_m)[:many]:
                 if not np.isfinite(best_m[mm]):
                     break
                 w = int(which[mm])
-                out.append(((int((a1, a1, a2)[w][mm]), int(mm), int((b1, b2, b1)[w][mm])), float(best_m[mm])))
-            return out
-        return (a, m, b), float(best_m[m])
+                routes.append(((int((a1, a1, a2)[w][mm]), int(mm), int((b1, b2, b1)[w][mm])), float(best_m[mm])))
+            return routes
+        return (first, m, last), float(best_m[m])
     # S > 3: layered shortest path (may revisit a host: a relaxation)
     cost = node[0].copy()
     back = []
