@@ -4,6 +4,8 @@ voluntary / back-payment flags."""
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 import polars as pl
 
 from .. import values
@@ -278,23 +280,25 @@ def summarize_arrears(detail: pl.DataFrame, settings: DuesSettings = DEFAULT_SET
     )
 
 
-def compute_arrears(
-    df: pl.DataFrame,
-    settings: DuesSettings = DEFAULT_SETTINGS,
-    *,
-    rules: RuleHistory | None = None,
-    amount_mode: str = "monthly",
-    first_row: int = 2,
-    file: str | None = None,
-) -> pl.DataFrame:
+class ArrearsOptions(TypedDict, total=False):
+    """`arrears_detail`'s keyword options, taken as they are by `compute_arrears`."""
+
+    rules: RuleHistory | None
+    amount_mode: str
+    first_row: int
+    file: str | None
+
+
+def compute_arrears(df: pl.DataFrame, settings: DuesSettings = DEFAULT_SETTINGS,
+                    **options: Unpack[ArrearsOptions]) -> pl.DataFrame:
     """Arrears per member (in order of first appearance) from one row per member and month
-    (member_id, month, category, base_income, paid[, fixed_amount]). Columns: member_id,
+    (member_id, month, category, base_income, paid[, fixed_amount]); `options` as for
+    `arrears_detail` (rules, amount_mode, first_row, file). Columns: member_id,
     months, due_total_fen, paid_total_fen, arrears_fen, max_consecutive_unpaid,
     flag_six_months, warning. Unpaid = due > 0 and paid = 0; arrears = Σ max(due − paid, 0);
     runs need adjacent calendar months (a missing month or a month with nothing due breaks a
     run); flag when the longest run ≥ settings.flag_months (6)."""
-    detail = arrears_detail(df, settings, rules=rules, amount_mode=amount_mode, first_row=first_row, file=file)
-    return summarize_arrears(detail, settings)
+    return summarize_arrears(arrears_detail(df, settings, **options), settings)
 
 
 def format_arrears(result: pl.DataFrame) -> pl.DataFrame:
