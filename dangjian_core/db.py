@@ -315,20 +315,27 @@ class Database:
         if len(head) < 12 or head[8:12] != b"DUCK":
             raise BadInput(f"文件 {name} 不是有效的数据库备份（不是 DuckDB 数据库文件），当前数据没有改动。")
         known = {m.version: m for m in load_migrations()}
-        alias = "dj_check"
+        with self._attached(src, "dj_check", f"无法读取备份文件 {name}：不是有效的数据库备份（文件可能已损坏或不完整），"
+                                             "当前数据没有改动。") as cur:
+            try:
+                return _inspect_backup(cur, "dj_check", name, known)
+            except duckdb.Error as exc:
+                raise BadInput(f"备份文件 {name} 已损坏或不完整（读取时出错），不能用来恢复；"
+                               "当前数据没有改动。") from exc
+
+    @contextmanager
+    def _attached(self, src: Path, alias: str, unreadable: str) -> Iterator[Cursor]:
+        """Under the write lock, a cursor with the backup file `src` attached read-only as `alias`
+        (BadInput `unreadable` when DuckDB cannot attach it); detached and closed afterwards."""
         with self._write_lock:
             cur = self.cursor()
             try:
                 try:
                     cur.execute(f"ATTACH '{_sql_path(src)}' AS {alias} (READ_ONLY)")
                 except duckdb.Error as exc:
-                    raise BadInput(f"无法读取备份文件 {name}：不是有效的数据库备份（文件可能已损坏或不完整），"
-                                   "当前数据没有改动。") from exc
+                    raise BadInput(unreadable) from exc
                 try:
-                    return _inspect_backup(cur, alias, name, known)
-                except duckdb.Error as exc:
-                    raise BadInput(f"备份文件 {name} 已损坏或不完整（读取时出错），不能用来恢复；"
-                                   "当前数据没有改动。") from exc
+                    yield cur
                 finally:
                     try:
                         cur.execute(f"DETACH {alias}")
@@ -342,44 +349,31 @@ class Database:
         `check_backup` accepted it. Nothing changes when the file is refused or the copy fails."""
         src = Path(src)
         check = self.check_backup(src)
-        with self._write_lock:
-            cur = self.cursor()
+        with self._attached(src, "dj_restore", f"无法读取备份文件 {src.name}：不是有效的数据库备份") as cur:
             try:
+                catalog = cur.execute("SELECT current_database()").fetchone()[0]
+                cur.execute("BEGIN TRANSACTION")
                 try:
-                    cur.execute(f"ATTACH '{_sql_path(src)}' AS dj_restore (READ_ONLY)")
-                except duckdb.Error as exc:
-                    raise BadInput(f"无法读取备份文件 {src.name}：不是有效的数据库备份") from exc
-                try:
-                    catalog = cur.execute("SELECT current_database()").fetchone()[0]
-                    cur.execute("BEGIN TRANSACTION")
-                    try:
-                        for (t,) in cur.execute(
-                            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?",
-                            [catalog]).fetchall():
-                            cur.execute(f'DROP TABLE "{catalog}".main."{t}"')
-                        for (s,) in cur.execute(
-                            "SELECT sequence_name FROM duckdb_sequences() WHERE database_name = ?",
-                            [catalog]).fetchall():
-                            cur.execute(f'DROP SEQUENCE "{catalog}".main."{s}"')
-                        cur.execute(f'COPY FROM DATABASE dj_restore TO "{catalog}"')
-                        cur.execute("COMMIT")
-                    except BaseException:
-                        cur.execute("ROLLBACK")
-                        raise
-                except duckdb.Error as exc:
-                    if is_fatal(exc):
-                        _close_quietly(cur)
-                        self._recover(exc, cur)
-                    raise BadInput(f"从 {src.name} 恢复时读取出错（备份文件可能已损坏），已放弃恢复，"
-                                   "当前数据没有改动。") from exc
-                finally:
-                    try:
-                        cur.execute("DETACH dj_restore")
-                    except duckdb.Error:
-                        pass
-                self.generation += 1
-            finally:
-                _close_quietly(cur)
+                    for (t,) in cur.execute(
+                        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?",
+                        [catalog]).fetchall():
+                        cur.execute(f'DROP TABLE "{catalog}".main."{t}"')
+                    for (s,) in cur.execute(
+                        "SELECT sequence_name FROM duckdb_sequences() WHERE database_name = ?",
+                        [catalog]).fetchall():
+                        cur.execute(f'DROP SEQUENCE "{catalog}".main."{s}"')
+                    cur.execute(f'COPY FROM DATABASE dj_restore TO "{catalog}"')
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+            except duckdb.Error as exc:
+                if is_fatal(exc):
+                    _close_quietly(cur)
+                    self._recover(exc, cur)
+                raise BadInput(f"从 {src.name} 恢复时读取出错（备份文件可能已损坏），已放弃恢复，"
+                               "当前数据没有改动。") from exc
+            self.generation += 1
         return check
 
 

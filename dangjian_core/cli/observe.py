@@ -19,23 +19,21 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import BadInput, DangjianError
-from ..fileio import TEXT_EXTS, read_frame, write_frame
+from ..fileio import read_frame
 from ..observation.inputs import build_problem
 from ..observation.model import ORG_COLUMNS, PLAN_COLUMNS
 from ..observation.solver import solve
 from ..observation.views import plan_frame
+from .common import add_group, output_path, positive_int, write_output
 
 if TYPE_CHECKING:
     from .db import Subparsers
 
 
 def register(subparsers: Subparsers) -> None:
-    group = subparsers.add_parser("observe", help="观摩互进", description="观摩互进：排出观摩活动安排")
-    sub = group.add_subparsers(dest="command", required=True, parser_class=type(group))
+    sub = add_group(subparsers, "observe", "观摩互进", "观摩互进：排出观摩活动安排")
     p = sub.add_parser(
         "plan",
         help="排出观摩活动安排表",
@@ -55,32 +53,12 @@ def register(subparsers: Subparsers) -> None:
     p.set_defaults(handler=run_plan)
 
 
-def _int_arg(text: str | None, option: str) -> int | None:
-    if text is None:
-        return None
-    t = text.strip()
-    if not re.fullmatch(r"[+]?\d+", t):
-        raise BadInput(f"参数 {option} 的值「{text}」不是整数，应为大于 0 的整数")
-    n = int(t)
-    if n < 1:
-        raise BadInput(f"参数 {option} 的值「{text}」无效，应为大于 0 的整数")
-    return n
-
-
-def _required_int(text: str, option: str) -> int:
-    n = _int_arg(text, option)
-    assert n is not None  # argparse made the option required
-    return n
-
-
 def run_plan(args: argparse.Namespace) -> int:
-    days = _required_int(args.days, "--days")
-    slots = _required_int(args.slots_per_day, "--slots-per-day")
-    visits = _int_arg(args.visits, "--visits")
+    days = positive_int(args.days, "--days")
+    slots = positive_int(args.slots_per_day, "--slots-per-day")
+    visits = None if args.visits is None else positive_int(args.visits, "--visits")
     seed = int(args.seed) if re.fullmatch(r"\d+", args.seed or "") else 0
-    out = Path(args.output)
-    if out.suffix.lower() not in TEXT_EXTS | {".xlsx", ".parquet"}:
-        raise BadInput("不支持的输出文件类型，请使用 .csv、.xlsx 或 .parquet", file=args.output)
+    out = output_path(args.output)
     orgs = read_frame(args.orgs, expected=ORG_COLUMNS)
     previous = None
     if args.previous:
@@ -88,9 +66,6 @@ def run_plan(args: argparse.Namespace) -> int:
     problem = build_problem(orgs, args.mode, days, slots, visits, previous)
     plan = solve(problem, seed=seed)
     df = plan_frame(problem, plan).select(PLAN_COLUMNS)
-    try:
-        write_frame(df, out, sheet="观摩活动安排表")
-    except OSError as exc:
-        raise DangjianError(f"无法写入输出文件 {args.output}：{exc.strerror or exc}") from exc
+    write_output(df, out, args.output, sheet="观摩活动安排表")
     print(plan.summary["text"])
     return 0

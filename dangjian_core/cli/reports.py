@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,20 +41,20 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from .. import values
-from ..errors import BadInput, CellError, DangjianError
-from ..fileio import TEXT_EXTS, Frame, read_frame, write_frame
+from ..errors import BadInput, CellError
+from ..fileio import TEXT_EXTS, Frame, read_frame
 from ..reports import rules
+from .common import add_group, output_path, positive_int, write_output
 
 if TYPE_CHECKING:
-    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+    from .db import Subparsers
 
 OUTPUT_COLUMNS = ["unit_id", "name", "progress", "rank", "reason"]
 _NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$"
 
 
 def register(subparsers: Subparsers) -> None:
-    group = subparsers.add_parser("reports", help="述职评议", description="述职评议：选定述职单位")
-    sub = group.add_subparsers(dest="command", required=True, parser_class=type(group))
+    sub = add_group(subparsers, "reports", "述职评议", "述职评议：选定述职单位")
     p = sub.add_parser(
         "pick",
         help="按进度分选出本场述职单位",
@@ -83,16 +82,6 @@ def parse_date_arg(text: str, option: str = "--date") -> dt.date:
     if day is None:
         raise BadInput(f"参数 {option} 的值「{text}」不是有效日期，应为 YYYY-MM-DD 格式，例如 2024-06-25")
     return day
-
-
-def parse_positive_int(text: str, option: str, *, allow_zero: bool = False) -> int:
-    t = (text or "").strip()
-    if not re.fullmatch(r"[+]?\d+", t):
-        raise BadInput(f"参数 {option} 的值「{text}」不是整数，应为{'不小于 0 ' if allow_zero else '大于 0 '}的整数")
-    n = int(t)
-    if n < 0 or (n == 0 and not allow_zero):
-        raise BadInput(f"参数 {option} 的值「{text}」无效，应为{'不小于 0 ' if allow_zero else '大于 0 '}的整数")
-    return n
 
 
 # ----------------------------------------------------------------------------- cells
@@ -283,11 +272,9 @@ def load_history(path: str) -> pl.DataFrame:
 
 def run_pick(args: argparse.Namespace) -> int:
     on = parse_date_arg(args.date)
-    capacity = parse_positive_int(args.capacity, "--capacity")
-    cooldown = parse_positive_int(args.cooldown_days, "--cooldown-days", allow_zero=True)
-    out = Path(args.output)
-    if out.suffix.lower() not in TEXT_EXTS | {".xlsx", ".parquet"}:
-        raise BadInput("不支持的输出文件类型，请使用 .csv、.xlsx 或 .parquet", file=args.output)
+    capacity = positive_int(args.capacity, "--capacity")
+    cooldown = positive_int(args.cooldown_days, "--cooldown-days", allow_zero=True)
+    out = output_path(args.output)
 
     units, lagging = load_units(args.units)
     history = load_history(args.history)
@@ -302,8 +289,5 @@ def run_pick(args: argparse.Namespace) -> int:
     picked = rules.pick_units(units, history, on, capacity, cooldown, lagging=lagging)
     for note in rules.pick_notes(picked, units.height, capacity, cooldown):
         _warn(note)
-    try:
-        write_frame(picked.select(OUTPUT_COLUMNS), out)
-    except OSError as exc:
-        raise DangjianError(f"无法写入输出文件 {args.output}：{exc.strerror or exc}") from exc
+    write_output(picked.select(OUTPUT_COLUMNS), out, args.output)
     return 0

@@ -318,25 +318,19 @@ def colour(I: Instance, B: Assignment, locks: list[tuple[int, int, int]], rng: r
         slot_use[t] += 1
 
     def kempe(c0: int, a: int, b: int) -> list[tuple[int, int, int]] | None:
+        # the path alternates sides: from a host copy to the delegation it holds at `col`,
+        # from a delegation to the copy it visits at `col`; each edge is (delegation, copy, slot)
         path: list[tuple[int, int, int]] = []
         node, is_copy, col = c0, True, a
         while True:
-            if is_copy:
-                d = copy_at[node][col]
-                if d < 0:
-                    return path
-                if (d, col) in lockcell:
-                    return None
-                path.append((d, node, col))
-                node, is_copy = d, False
-            else:
-                c = dcopy[node][col]
-                if c < 0:
-                    return path
-                if (node, col) in lockcell:
-                    return None
-                path.append((node, c, col))
-                node, is_copy = c, True
+            other = (copy_at if is_copy else dcopy)[node][col]
+            if other < 0:
+                return path
+            d, c = (other, node) if is_copy else (node, other)
+            if (d, col) in lockcell:
+                return None
+            path.append((d, c, col))
+            node, is_copy = other, not is_copy
             col = b if col == a else a
 
     def assign(d: int, c: int, t: int) -> None:

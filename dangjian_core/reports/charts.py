@@ -10,7 +10,7 @@ from ..contracts import Dataset, Field
 from ..db import Database
 from ..vocab import CATEGORIES, TIERS
 from .indicators import scores
-from .model import LEVEL_NAMES, SOURCES, Row, query
+from .model import GRADE_LABELS, LEVEL_NAMES, SOURCES, Row, query
 
 
 def _label(col: str, mapping: Row) -> pl.Expr:
@@ -62,28 +62,29 @@ def _dataset_items(db: Database, user: User) -> pl.DataFrame:
 
 
 F = Field
+# fields every 述职评议 dataset has (one definition each)
+_STREET = F("street", "街道/系统")
+_CATEGORY = F("category", "类别", order=vocab.order_of(vocab.CATEGORIES))
+
 DATASETS = (
     Dataset(
         code="report_scores", label="述职评议进度分（各单位当前）",
         description="每个单位一行：按「进度分与指标」中的公式算出的当前进度分（0–100）、分数段和有数据的指标数。",
-        fields=[F("unit", "单位"), F("street", "街道/系统"), F("category", "类别", order=vocab.order_of(vocab.CATEGORIES)),
-                F("tier", "评定等次", order=vocab.order_of(vocab.TIERS)), F("band", "进度分段", "ordinal", order=SCORE_BANDS),
+        fields=[F("unit", "单位"), _STREET, _CATEGORY, F("tier", "评定等次", order=vocab.order_of(vocab.TIERS)),
+                F("band", "进度分段", "ordinal", order=SCORE_BANDS),
                 F("progress", "进度分", "quantitative", unit="分"), F("n_indicators", "指标数", "quantitative", unit="项")],
         loader=_dataset_scores, tables=("report_indicators", "report_indicator_values", "orgs"), count_label="单位数"),
     Dataset(
         code="report_votes", label="述职测评结果",
         description="每场述职每个单位一行：参评人数和好、较好、一般、差的票数，好+较好率（%）。",
-        fields=[F("session", "场次", "ordinal"), F("year", "年度", "ordinal"), F("unit", "单位"),
-                F("street", "街道/系统"), F("category", "类别", order=vocab.order_of(vocab.CATEGORIES)),
+        fields=[F("session", "场次", "ordinal"), F("year", "年度", "ordinal"), F("unit", "单位"), _STREET, _CATEGORY,
                 F("good_rate", "好+较好率", "quantitative", unit="%"), F("voters", "参评人数", "quantitative", unit="人"),
-                F("good", "好", "quantitative", unit="票"), F("fairly_good", "较好", "quantitative", unit="票"),
-                F("average", "一般", "quantitative", unit="票"), F("poor", "差", "quantitative", unit="票")],
+                *[F(grade, label, "quantitative", unit="票") for grade, label in GRADE_LABELS.items()]],
         loader=_dataset_votes, tables=("report_votes", "report_sessions", "orgs"), count_label="单位·场次数"),
     Dataset(
         code="rectification_items", label="整改事项",
         description="每个整改事项一行：下发月份、来源、当前级别（整改意见单/通报批评单/约谈单）、状态和逾期天数。",
-        fields=[F("month", "下发月份", "ordinal"), F("year", "年度", "ordinal"), F("street", "街道/系统"),
-                F("category", "类别", order=vocab.order_of(vocab.CATEGORIES)),
+        fields=[F("month", "下发月份", "ordinal"), F("year", "年度", "ordinal"), _STREET, _CATEGORY,
                 F("source", "来源", order=list(SOURCES.values())),
                 F("level", "级别", "ordinal", order=list(LEVEL_NAMES.values())),
                 F("state", "状态", order=["整改中", "逾期", "已销号"]),

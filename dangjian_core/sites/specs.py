@@ -4,6 +4,8 @@ the delete check the programme adds to the orgs table."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -16,8 +18,24 @@ from ..tables import Column, Issue, TableSpec
 from . import rules as R
 from .model import ALL_CATEGORIES, PERM, RUBRIC_CATEGORIES
 
-_keys_frame = tables.register_keys
 _new_keys = tables.new_keys
+
+
+@contextmanager
+def _keys_registered(cur: Cursor, name: str, keys: list[Any]) -> Iterator[None]:
+    """The keys a delete check is asked about, as the frame `name(k)` while the block runs."""
+    tables.register_keys(cur, name, keys)
+    try:
+        yield
+    finally:
+        cur.unregister(name)
+
+
+def _outside_programme(cur: Cursor, rows: list[dict[str, Any]], column: str, message: str) -> list[Issue]:
+    """Rows whose org (`column`) has never had a round in the programme."""
+    site_orgs = org_ids_in_programme(cur)
+    return [Issue(r["id"], column, r[column], message) for r in rows
+            if r[column] is not None and r[column] not in site_orgs]
 
 
 def _refuse_new_sites(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
@@ -26,13 +44,10 @@ def _refuse_new_sites(cur: Cursor, after: pl.DataFrame, touched: set[Any], delet
 
 
 def _refuse_delete_sites(cur: Cursor, keys: list[Any]) -> list[str]:
-    _keys_frame(cur, "del_sites", keys)
-    try:
+    with _keys_registered(cur, "del_sites", keys):
         rows = cur.execute(
             "SELECT o.name, s.status, (SELECT count(*) FROM site_assessments a WHERE a.site_id = s.id)"
             " FROM sites s LEFT JOIN orgs o ON o.id = s.org_id WHERE s.id IN (SELECT k FROM del_sites)").fetchall()
-    finally:
-        cur.unregister("del_sites")
     out = []
     for name, status, n in rows:
         if status != "applied" or n:
@@ -77,12 +92,10 @@ def org_ids_in_programme(cur: Cursor) -> set[int]:
 def _check_events(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     if not touched:
         return []
-    site_orgs = org_ids_in_programme(cur)
     today = clock.today()
-    out = []
-    for r in after.filter(pl.col("id").is_in(list(touched))).to_dicts():
-        if r["org_id"] is not None and r["org_id"] not in site_orgs:
-            out.append(Issue(r["id"], "org_id", r["org_id"], "这个党组织不在示范点台账中：请先申报"))
+    rows = after.filter(pl.col("id").is_in(list(touched))).to_dicts()
+    out = _outside_programme(cur, rows, "org_id", "这个党组织不在示范点台账中：请先申报")
+    for r in rows:
         d = r.get("event_date")
         if d is not None and d > today:
             out.append(Issue(r["id"], "event_date", d, "日期晚于今天：创建档案只记录已经发生的事"))
@@ -118,19 +131,15 @@ EVENTS_SPEC = TableSpec(
 def _check_pairings(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted: set[Any]) -> list[Issue]:
     if not touched:
         return []
-    site_orgs = org_ids_in_programme(cur)
     today = clock.today()
-    out = []
     rows = after.to_dicts()
     active: dict[tuple[int, int], list[int]] = {}
     for r in rows:
         if r.get("ended_on") is None or r["ended_on"] >= today:
             active.setdefault((r["site_org_id"], r["partner_org_id"]), []).append(r["id"])
-    for r in rows:
-        if r["id"] not in touched:
-            continue
-        if r["site_org_id"] is not None and r["site_org_id"] not in site_orgs:
-            out.append(Issue(r["id"], "site_org_id", r["site_org_id"], "这个党组织不在示范点台账中"))
+    mine = [r for r in rows if r["id"] in touched]
+    out = _outside_programme(cur, mine, "site_org_id", "这个党组织不在示范点台账中")
+    for r in mine:
         if r["site_org_id"] is not None and r["site_org_id"] == r["partner_org_id"]:
             out.append(Issue(r["id"], "partner_org_id", None, "不能和自己结对"))
         s, e = r.get("started_on"), r.get("ended_on")
@@ -179,14 +188,11 @@ def _check_rubrics(cur: Cursor, after: pl.DataFrame, touched: set[Any], deleted:
 
 
 def _refuse_delete_rubrics(cur: Cursor, keys: list[Any]) -> list[str]:
-    _keys_frame(cur, "del_rubrics", keys)
-    try:
+    with _keys_registered(cur, "del_rubrics", keys):
         rows = cur.execute(
             "SELECT r.name, (SELECT count(*) FROM site_rubric_items i WHERE i.rubric_id = r.id),"
             " (SELECT count(*) FROM site_assessments a WHERE a.rubric_id = r.id)"
             " FROM site_rubrics r WHERE r.id IN (SELECT k FROM del_rubrics)").fetchall()
-    finally:
-        cur.unregister("del_rubrics")
     out = []
     for name, items, used in rows:
         if used:
@@ -267,8 +273,7 @@ AUDIT_TABLES = tuple(AuditTable(table=t, label=label, perm=PERM) for t, label in
 # -- orgs may not be deleted while they are in the programme -------------------------------
 def refuse_delete_orgs_in_programme(cur: Cursor, keys: list[Any]) -> list[str]:
     """DELETE_GUARD on orgs (see sites.__init__): an org with a site round, or an active pairing, stays."""
-    _keys_frame(cur, "del_site_orgs", keys)
-    try:
+    with _keys_registered(cur, "del_site_orgs", keys):
         rows = cur.execute(
             "SELECT o.name, s.status, s.creation_year FROM sites s JOIN orgs o ON o.id = s.org_id"
             " WHERE s.org_id IN (SELECT k FROM del_site_orgs)"
@@ -277,8 +282,6 @@ def refuse_delete_orgs_in_programme(cur: Cursor, keys: list[Any]) -> list[str]:
             "SELECT o.name, so.name FROM site_pairings p JOIN orgs o ON o.id = p.partner_org_id"
             " JOIN orgs so ON so.id = p.site_org_id WHERE p.partner_org_id IN (SELECT k FROM del_site_orgs)"
             " AND (p.ended_on IS NULL OR p.ended_on >= ?) ORDER BY 1", [clock.today()]).fetchall()
-    finally:
-        cur.unregister("del_site_orgs")
     out = [f"「{n}」在示范点台账中（{y} 年创建，状态：{R.status_label(s)}），不能删除：示范点的考评和创建档案要保留"
            for n, s, y in rows]
     out += [f"「{n}」正与示范点「{s}」结对，不能删除：请先在「示范点」页面填写结对的结束日期" for n, s in pairs]
