@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -507,21 +507,12 @@ def escape_formulas(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs) if exprs else df
 
 
-def xlsx_bytes(sheets: dict[str, pl.DataFrame], *, column_widths: int | None = None) -> bytes:
-    """Build an xlsx workbook (one sheet per entry). Text cells that look like formulas are
-    escaped, so a file from us never runs a formula."""
-    import xlsxwriter
+def xlsx_bytes(sheets: Mapping[str, pl.DataFrame]) -> bytes:
+    """Build an xlsx workbook (one sheet per entry, column-wise: `sheet_writer`). Text cells
+    that look like formulas are escaped, so a file from us never runs a formula."""
+    from . import sheet_writer
 
-    buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
-                                   "strings_to_urls": False})
-    for sheet_name, df in sheets.items():
-        df = escape_formulas(df)
-        df.write_excel(workbook=wb, worksheet=sheet_name[:31], autofit=True,
-                       float_precision=2, dtype_formats={pl.Date: "yyyy-mm-dd",
-                                                         pl.Datetime: "yyyy-mm-dd hh:mm"})
-    wb.close()
-    return buf.getvalue()
+    return sheet_writer.xlsx_bytes({name: escape_formulas(df) for name, df in sheets.items()})
 
 
 def write_frame(df: pl.DataFrame, path: str | os.PathLike[str], *, sheet: str = "Sheet1") -> None:
