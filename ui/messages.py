@@ -17,6 +17,18 @@ def errors_frame(errors) -> pl.DataFrame:
     }, schema={"行": pl.String, "列": pl.String, "值": pl.String, "问题": pl.String})
 
 
+def show_check(preview) -> bool:
+    """The outcome of an import's dry run (anything with `.warnings` and `.errors`): its warnings,
+    then its errors by row and column. True when nothing stops the import."""
+    for w in preview.warnings:
+        st.warning(w)
+    if preview.errors:
+        st.error(f"检查发现 {len(preview.errors)} 处错误，没有导入任何数据。请在文件中改正后重新上传：")
+        st.dataframe(errors_frame(preview.errors), hide_index=True, width="stretch", placeholder="—")
+        return False
+    return True
+
+
 def show_exception(exc: Exception) -> None:
     if isinstance(exc, BadInput) and exc.errors:
         st.error(exc.message)

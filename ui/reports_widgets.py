@@ -20,7 +20,7 @@ from dangjian_core.reports import picks as picks_core
 from dangjian_core.reports import sessions as sessions_core
 from dangjian_core.reports import votes as votes_core
 
-from .messages import errors_frame, flash, run_safely, show_exception, show_flashes
+from .messages import flash, run_safely, show_check, show_exception, show_flashes
 from .session import current_user, get_db
 from .table_editor import export_button, table_editor
 
@@ -203,11 +203,7 @@ def values_import(db, user: User, key: str) -> None:
     pv, exc = run_safely(indicators.import_indicator_values, db, user, frame, period=month or None)
     if exc is not None:
         return
-    for w in pv.warnings:
-        st.warning(w)
-    if pv.errors:
-        st.error(f"检查发现 {len(pv.errors)} 处错误，没有导入任何数据。请在文件中改正后重新上传：")
-        st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch", placeholder="—")
+    if not show_check(pv):
         return
     st.success(f"检查通过：将新增 {pv.inserts} 个数值，更新 {pv.updates} 个，{pv.unchanged} 个没有变化。")
     if pv.inserts + pv.updates and st.button("确认导入", type="primary", key=f"{key}_commit"):

@@ -18,7 +18,7 @@ from dangjian_core.sites import rules as R
 from dangjian_core.vocab import CATEGORIES, LEVELS, TIERS
 
 from .messages import errors_frame, flash, run_safely
-from .table_editor import ROW_COL, changes_from_state, column_config
+from .table_editor import ROW_COL, changes_from_state, column_config, reload_editor, save_changes
 
 
 # -- cached reads (keyed on db.generation, so any committed write refreshes them) ------------
@@ -119,16 +119,9 @@ def scoped_editor(db, user: User, spec: tables.TableSpec, *, key: str, fixed: di
     n = len(changes.updates) + len(changes.inserts) + len(changes.deletes)
     c1, c2, c3 = st.columns([1, 1, 4])
     if c2.button("刷新", key=f"{key}_reload", help="放弃未保存的修改，载入最新内容"):
-        st.session_state[f"{key}_nonce"] = nonce + 1
-        st.rerun()
+        reload_editor(key, nonce)
     if c1.button("保存", type="primary", key=f"{key}_save", disabled=n == 0):
-        result, exc = run_safely(tables.save, db, user, spec, changes)
-        if exc is None:
-            flash(f"已保存{spec.label}：{result.summary}。可在「操作记录」中撤销。")
-            for w in result.warnings:
-                flash(w, "warning")
-            st.session_state[f"{key}_nonce"] = nonce + 1
-            st.rerun()
+        save_changes(db, user, spec, changes, key=key, nonce=nonce, saved=f"已保存{spec.label}")
     if n:
         c3.info(f"有 {n} 处未保存的修改：点「保存」才会写入。")
 

@@ -14,7 +14,7 @@ from dangjian_core import clock, fileio, tables
 from dangjian_core.auth import User
 from dangjian_core.errors import BadInput
 
-from .messages import flash, run_safely, show_exception
+from .messages import flash, run_safely, show_check, show_exception
 
 ROW_COL = "_row"
 
@@ -163,18 +163,29 @@ def table_editor(db, user: User, spec: tables.TableSpec, *, key: str,
     n_changes = len(changes.updates) + len(changes.inserts) + len(changes.deletes)
     b1, b2, b3 = st.columns([1, 2, 4])
     if b1.button("保存", type="primary", key=f"{key}_save", disabled=n_changes == 0):
-        result, exc = run_safely(tables.save, db, user, spec, changes)
-        if exc is None:
-            flash(f"已保存：{result.summary}。可在「操作记录」中撤销。")
-            for w in result.warnings:
-                flash(w, "warning")
-            st.session_state[f"{key}_nonce"] = nonce + 1
-            st.rerun()
+        save_changes(db, user, spec, changes, key=key, nonce=nonce)
     if b2.button("刷新（放弃未保存的修改）", key=f"{key}_reload"):
-        st.session_state[f"{key}_nonce"] = nonce + 1
-        st.rerun()
+        reload_editor(key, nonce)
     if n_changes:
         b3.info(f"有 {n_changes} 处未保存的修改：点「保存」才会写入。")
+
+
+def reload_editor(key: str, nonce: int) -> None:
+    """Draw the editor `key` afresh from the database (a new nonce drops its pending edits)."""
+    st.session_state[f"{key}_nonce"] = nonce + 1
+    st.rerun()
+
+
+def save_changes(db, user: User, spec: tables.TableSpec, changes: tables.Changes, *, key: str, nonce: int,
+                 saved: str = "已保存") -> None:
+    """保存 clicked: write the edits through the core; when they are saved, reload the editor and
+    say so (with any warnings) after the rerun; otherwise the error stays on the page."""
+    result, exc = run_safely(tables.save, db, user, spec, changes)
+    if exc is None:
+        flash(f"{saved}：{result.summary}。可在「操作记录」中撤销。")
+        for w in result.warnings:
+            flash(w, "warning")
+        reload_editor(key, nonce)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -259,13 +270,7 @@ def import_panel(db, user: User, spec: tables.TableSpec, *, key: str,
 
 
 def _show_preview(preview: tables.ImportPreview) -> None:
-    for w in preview.warnings:
-        st.warning(w)
-    if preview.errors:
-        from .messages import errors_frame
-
-        st.error(f"检查发现 {len(preview.errors)} 处错误，没有导入任何数据。请在文件中改正后重新上传：")
-        st.dataframe(errors_frame(preview.errors), hide_index=True, width="stretch", placeholder="—")
+    if not show_check(preview):
         return
     st.success(f"检查通过：将新增 {preview.inserts} 行，修改 {preview.updates} 行，"
                f"{preview.unchanged} 行没有变化。")
