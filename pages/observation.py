@@ -8,14 +8,10 @@ from dangjian_core import clock, documents
 from dangjian_core.observation import exports, model, rules, store, views
 from ui import documents_widgets as DW
 from ui import observation_widgets as W
-from ui.messages import flash, run_safely, show_flashes
-from ui.session import current_user, get_db
+from ui.messages import flash, run_safely
+from ui.session import start_page
 
-db = get_db()
-user = current_user()
-can = user.can(model.PERM)
-st.title("观摩安排")
-show_flashes()
+db, user, can = start_page("观摩安排", model.PERM)
 st.caption("选择观摩方式、日期时段和观摩点后生成安排：不超容量、一团一时段一处、交叉观摩不看本街道，"
            "后进单位优先看先进单位和示范点，各点被评分次数尽量均衡，避免与上一轮重复，路线尽量短。")
 eid = W.event_picker(db, "obs_event", allow_new=can)

@@ -9,14 +9,10 @@ from dangjian_core.errors import BadInput
 from dangjian_core.observation import exports, model, scores, store, views
 from ui import observation_widgets as W
 from ui.charts_widgets import chart_with_export
-from ui.messages import flash, run_safely, show_exception, show_flashes
-from ui.session import current_user, get_db
+from ui.messages import flash, run_safely, show_exception
+from ui.session import start_page
 
-db = get_db()
-user = current_user()
-can = user.can(model.PERM)
-st.title("观摩评分")
-show_flashes()
+db, user, can = start_page("观摩评分", model.PERM)
 st.caption("每个观摩团给看过的观摩点打分（按评分细则逐项）；排名只用其他街道观摩团的评分，"
            "并按观摩团校正（有的团普遍打分偏高），同时显示每个点的得分基于几份评分。")
 eid = W.event_picker(db, "obs_scores_event", allow_new=False)

@@ -10,9 +10,10 @@ from dangjian_core.reports import model, rectifications, specs
 from dangjian_core.reports import notices as notices_core
 from ui import reports_widgets as W
 from ui.messages import flash, run_safely
+from ui.session import start_page
 from ui.table_editor import export_button, import_panel, table_editor
 
-db, user, can = W.page("整改跟踪")
+db, user, can = start_page("整改跟踪", model.PERM)
 today = clock.today()
 
 

@@ -8,9 +8,10 @@ from dangjian_core import clock, documents
 from dangjian_core.reports import model, notices, picks, sessions, specs, votes
 from ui import reports_widgets as W
 from ui.messages import errors_frame, flash, run_safely
+from ui.session import start_page
 from ui.table_editor import table_editor
 
-db, user, can = W.page("述职评议")
+db, user, can = start_page("述职评议", model.PERM)
 today = clock.today()
 SECTIONS = ["场次安排", "选定述职单位", "测评结果", "进度分与指标", "述职效果"]
 c1, c2 = st.columns([1, 4])

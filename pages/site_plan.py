@@ -11,15 +11,11 @@ from dangjian_core.sites import rules as R
 from dangjian_core.vocab import CATEGORIES
 from ui import documents_widgets as DW
 from ui import sites_widgets as W
-from ui.messages import flash, run_safely, show_flashes
-from ui.session import current_user, get_db
+from ui.messages import flash, run_safely
+from ui.session import start_page
 from ui.table_editor import table_editor
 
-db = get_db()
-user = current_user()
-st.title("年度计划与考评")
-show_flashes()
-can = user.can(model.PERM)
+db, user, can = start_page("年度计划与考评", model.PERM)
 today = clock.today()
 _yc, _dc, _ = st.columns([1, 1, 3], vertical_alignment="bottom")
 year = _yc.number_input("年度", R.MIN_YEAR, today.year + 5, today.year, key="sp_year")

@@ -9,14 +9,10 @@ from dangjian_core.sites import attachments, model, specs, store
 from dangjian_core.sites import rules as R
 from dangjian_core.vocab import CATEGORIES
 from ui import sites_widgets as W
-from ui.messages import flash, run_safely, show_flashes
-from ui.session import current_user, get_db
+from ui.messages import flash, run_safely
+from ui.session import start_page
 
-db = get_db()
-user = current_user()
-st.title("示范点")
-show_flashes()
-can = user.can(model.PERM)
+db, user, can = start_page("示范点", model.PERM)
 today = clock.today()
 df = W.sites_now(db)
 

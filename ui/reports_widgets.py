@@ -12,7 +12,6 @@ import streamlit as st
 
 from dangjian_core import clock, fileio
 from dangjian_core.auth import User
-from dangjian_core.db import Database
 from dangjian_core.errors import BadInput
 from dangjian_core.reports import effect as effect_core
 from dangjian_core.reports import indicators, model, specs
@@ -20,17 +19,8 @@ from dangjian_core.reports import picks as picks_core
 from dangjian_core.reports import sessions as sessions_core
 from dangjian_core.reports import votes as votes_core
 
-from .messages import flash, run_safely, show_check, show_exception, show_flashes
-from .session import current_user, get_db
+from .messages import flash, run_safely, show_check, show_exception
 from .table_editor import export_button, table_editor
-
-
-def page(title: str) -> tuple[Database, User, bool]:
-    """Start a 述职评议 / 整改跟踪 page: its title and flashes; (database, user, may change)."""
-    db, user = get_db(), current_user()
-    st.title(title)
-    show_flashes()
-    return db, user, user.can(model.PERM)
 
 
 # -- cached reads ----------------------------------------------------------------------------

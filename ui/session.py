@@ -9,6 +9,8 @@ from dangjian_core.auth import User
 from dangjian_core.db import Database, default_path
 from dangjian_core.errors import DangjianError, DatabaseLocked
 
+from .messages import show_flashes
+
 
 @st.cache_resource(show_spinner=False)
 def _open(path: str) -> Database:
@@ -83,6 +85,16 @@ def current_user() -> User:
         st.page_link("app.py", label="重新登录")
         st.stop()
     return user
+
+
+def start_page(title: str, perm: str) -> tuple[Database, User, bool]:
+    """The first lines of a page: the database, the logged-in user (else the login hint, and the
+    run stops), the title and the messages flashed before the last rerun.
+    Returns (database, user, whether the user has `perm`, the page's write permission)."""
+    db, user = get_db(), current_user()
+    st.title(title)
+    show_flashes()
+    return db, user, user.can(perm)
 
 
 def generation(db: Database) -> int:
