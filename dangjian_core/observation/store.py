@@ -12,7 +12,10 @@
 
 from __future__ import annotations
 
+import copy
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -25,7 +28,7 @@ from ..auth import User, require
 from ..db import Cursor, Database
 from ..errors import BadInput, CellError, NotFound, ValidationFailed
 from .inputs import build_problem, parse_capacity, parse_rubric, parse_slot_times
-from .model import _MODE_ALIASES, DEFAULT_RUBRIC, PERM, Infeasible, Problem, Visit
+from .model import _MODE_ALIASES, DEFAULT_RUBRIC, PERM, Infeasible, Plan, Problem, Visit
 from .rules import check_plan, fit_advice, max_visits, summarise
 from .solver import solve
 
@@ -389,24 +392,75 @@ def _replace_visits(act: uow.Action, eid: int, visits: Iterable[Visit], locked: 
                 "host_org_id": pl.Int32, "locked": pl.Boolean}))
 
 
+# Solved plans by their whole input (the problem, the locks, seed, budget): the solver searches
+# for its whole time budget (`solver.DEFAULT_TIME_LIMIT`), so asking again with the same input
+# (「重新生成」 with nothing changed, a second editor) gives the plan already found at once.
+_SOLVED: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
+_SOLVED_MAX = 16
+_SOLVED_LOCK = threading.Lock()
+
+
+def _problem_key(P: Problem) -> tuple[Any, ...]:
+    return (P.mode, tuple(P.hosts), tuple(P.delegations), P.days, P.slots_per_day, P.visits_per_delegation,
+            P.previous_pairs, tuple(P.slot_times or ()), P.previous_street_pairs)
+
+
+def solve_once(P: Problem, locked: Iterable[Visit], *, seed: int = 0, time_limit: float | None = None,
+               exact: bool = False) -> Plan:
+    """`solver.solve`, once per input: the same problem, locks, seed and budget give the plan
+    found before (a copy). Infeasible inputs are not kept (they answer quickly anyway)."""
+    locked = sorted(set(locked))
+    key = (_problem_key(P), tuple(locked), seed, time_limit, exact)
+    with _SOLVED_LOCK:
+        plan = _SOLVED.get(key)
+        if plan is not None:
+            _SOLVED.move_to_end(key)
+    if plan is None:
+        plan = solve(P, locked, seed=seed, time_limit=time_limit, exact=exact)
+        with _SOLVED_LOCK:
+            _SOLVED[key] = plan
+            while len(_SOLVED) > _SOLVED_MAX:
+                _SOLVED.popitem(last=False)
+    return Plan(list(plan.visits), copy.deepcopy(plan.summary))
+
+
+class _Unchanged(Exception):
+    """The new plan is the stored one: leave the transaction without writing (no batch, and
+    every cached read stays valid)."""
+
+
 def solve_event(db: Database, user: User, event_id: int | str, *, keep_locked: bool = True,
                 locked: Iterable[Visit] | None = None, seed: int = 0,
                 time_limit: float | None = None, exact: bool = False) -> dict[str, Any]:
     """Arrange the event with the solver and store the plan (one batch). Locked visits (those
     stored as placed by hand, or `locked` given) are kept. `exact` with a `time_limit` of about
     a minute is「进一步优化路线」(`solver.solve`). → `rules.summarise` dict (with the
-    travel bound and gap when the solver proved one)."""
+    travel bound and gap when the solver proved one). The solver runs once per input
+    (`solve_once`); a plan equal to the stored one (visits and locks) writes nothing."""
     require(user, PERM)
     P = problem_for(db, event_id)
     if locked is None:
         locked = plan_visits(db, event_id)[1] if keep_locked else set()
     locked = list(locked)
-    plan = solve(P, locked, seed=seed, time_limit=time_limit, exact=exact)
-    with uow.action(db, user, PERM, "observation", "生成观摩安排") as act:
-        ev = _event_row(act.cur, event_id)
-        act.describe(f"生成观摩安排「{ev['name']}」")
-        _replace_visits(act, ev["id"], plan.visits, set(locked) & set(plan.visits))
+    plan = solve_once(P, locked, seed=seed, time_limit=time_limit, exact=exact)
+    keep = set(locked) & set(plan.visits)
+    try:
+        with uow.action(db, user, PERM, "observation", "生成观摩安排") as act:
+            ev = _event_row(act.cur, event_id)
+            act.describe(f"生成观摩安排「{ev['name']}」")
+            if _stored_plan(act.cur, ev["id"]) == (sorted(plan.visits), keep):
+                raise _Unchanged
+            _replace_visits(act, ev["id"], plan.visits, keep)
+    except _Unchanged:
+        pass
     return plan.summary
+
+
+def _stored_plan(cur: Cursor, eid: int) -> tuple[list[Visit], set[Visit]]:
+    rows = cur.execute("SELECT day, slot, delegation, host_org_id, locked FROM obs_visits WHERE event_id = ?",
+                       [eid]).fetchall()
+    vs = [Visit(d, s, g, str(h)) for d, s, g, h, _ in rows]
+    return sorted(vs), {v for v, r in zip(vs, rows) if r[4]}
 
 
 def save_plan(db: Database, user: User, event_id: int | str, visits: Iterable[Visit],
