@@ -93,6 +93,30 @@ def test_hand_edit_is_checked_saved_locked_and_resolved_around(ddb):
     assert locked2 == locked and locked <= set(vs2)
 
 
+def test_the_same_input_is_solved_once_and_an_unchanged_plan_writes_nothing(ddb, monkeypatch):
+    eid = store.save_event(ddb, EDITOR, name="重复求解测试", mode="cross", days=1, slots_per_day=3)
+    first = store.solve_event(ddb, EDITOR, eid, time_limit=0.3)
+    stored = store.plan_visits(ddb, eid)
+    with ddb.read() as cur:
+        batches = cur.execute("SELECT count(*) FROM audit_batches").fetchone()[0]
+    before, generation = counts(ddb), ddb.generation
+    calls = []
+
+    def solver_called(*a, **k):
+        calls.append(a)
+        raise RuntimeError("solver called")
+    monkeypatch.setattr(store, "solve", solver_called)
+    again = store.solve_event(ddb, EDITOR, eid, time_limit=0.3)
+    assert calls == [] and again == first
+    assert store.plan_visits(ddb, eid) == stored and counts(ddb) == before and ddb.generation == generation
+    with ddb.read() as cur:
+        assert cur.execute("SELECT count(*) FROM audit_batches").fetchone()[0] == batches
+    # another budget is another input: solved anew (and here refused by the stand-in solver)
+    with pytest.raises(RuntimeError):
+        store.solve_event(ddb, EDITOR, eid, time_limit=0.2)
+    assert len(calls) == 1
+
+
 @pytest.mark.parametrize("kwargs, word", [
     (dict(hosts=[{"org": "没有这个单位", "capacity": 1}]), "不是党组织"),
     (dict(hosts=[{"org": 2, "capacity": 0}]), "容量至少为 1"),
