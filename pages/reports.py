@@ -56,7 +56,7 @@ def picking() -> None:
     if draft and can:
         label = "重新生成建议名单（保留锁定、调换和增加的单位）" if picked.height else "生成建议名单"
         if st.button(label, type="primary" if not picked.height else "secondary", key="rp_draft"):
-            res, exc = run_safely(picks.draft_picks, db, user, sid)
+            res, exc = run_safely(W.draft, db, user, sid, min(s["session_date"], today))
             if exc is None:
                 flash(f"已按规则选出 {res.picked} 个单位" + (f"，保留 {res.kept} 个" if res.kept else "") + "。")
                 for n in res.notes:
@@ -85,7 +85,7 @@ def picking() -> None:
             names = dict(zip(picked["unit_id"].to_list(), picked["name"].to_list()))
             uid = st.selectbox("单位", list(names), format_func=names.get, key="rp_pick_bd")
             W.breakdown(W.scores(db, db.generation, min(s["session_date"], today)), uid, names[uid])
-    rk = W.ranking(db, db.generation, sid, today)
+    rk = W.ranking(db, db.generation, sid, today, min(s["session_date"], today))
     for n in rk.notes:
         st.caption(n)
     with st.expander(f"按规则的完整排序（{rk.ranked.height} 个单位，进度分从低到高；{rk.as_of:%Y-%m-%d} 的数据）"):

@@ -35,13 +35,28 @@ def years(_db, generation: int) -> list[int]:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def scores(_db, generation: int, as_of: date) -> indicators.Scores:
-    return indicators.scores(_db, as_of)
+def scores(_db, generation: int, as_of: date, _known: indicators.Scores | None = None) -> indicators.Scores:
+    """Every unit's scores; `_known`: scores already computed for exactly this generation
+    (a draft's, see `draft`) — kept as this generation's entry instead of computing again."""
+    return _known if _known is not None and _known.as_of == as_of else indicators.scores(_db, as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def ranking(_db, generation: int, session_id: int, today: date) -> picks_core.Ranking:
-    return picks_core.ranking(_db, session_id, today)
+def ranking(_db, generation: int, session_id: int, today: date, as_of: date) -> picks_core.Ranking:
+    """The rule's full ranking; `as_of` (the session's date, or today if earlier) picks the
+    cached scores it is drawn from, so a page computes them once per generation."""
+    return picks_core.ranking(_db, session_id, today, sc=scores(_db, generation, as_of))
+
+
+def draft(db: Database, user: User, session_id: int, as_of: date) -> picks_core.DraftResult:
+    """生成建议名单 from the scores this page already holds (when nothing was written since),
+    then keep the draft's scores as the next generation's, so the page's rerun computes no
+    score again."""
+    known = (db.generation, scores(db, db.generation, as_of))
+    res = picks_core.draft_picks(db, user, session_id, known=known)
+    if res.scores is not None and res.generation is not None:
+        scores(db, res.generation, res.scores.as_of, _known=res.scores)
+    return res
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

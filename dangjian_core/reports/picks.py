@@ -50,7 +50,8 @@ class Ranking:
 def rank_units(cur: Cursor, s: Row, today: date, *, exclude: Iterable[object] = (), capacity: int | None = None,
           sc: Scores | None = None) -> tuple[pl.DataFrame, Scores, list[str]]:
     as_of = min(s["session_date"], today)
-    sc = sc or compute_scores(cur, as_of)
+    if sc is None or sc.as_of != as_of:
+        sc = compute_scores(cur, as_of)
     cooldown = int(read_settings(cur)["cooldown_days"])
     scored = sc.table.filter(pl.col("progress").is_not_null())
     exclude = list(exclude)
@@ -69,11 +70,13 @@ def rank_units(cur: Cursor, s: Row, today: date, *, exclude: Iterable[object] = 
     return ranked, sc, notes
 
 
-def ranking(db: Database, session_id: Id, today: date | None = None) -> Ranking:
-    """Every unit in the rule's order for this session, with the reason in Chinese."""
+def ranking(db: Database, session_id: Id, today: date | None = None, *, sc: Scores | None = None) -> Ranking:
+    """Every unit in the rule's order for this session, with the reason in Chinese. `sc`:
+    the scores as of the session's date (or today, if earlier) when the caller has them
+    for the database as it is now (else they are computed)."""
     with db.read() as cur:
         s = session_row(cur, session_id)
-        ranked, sc, notes = rank_units(cur, s, resolve_today(today))
+        ranked, sc, notes = rank_units(cur, s, resolve_today(today), sc=sc)
     return Ranking(s, sc.as_of, ranked, notes)
 
 
@@ -91,21 +94,35 @@ def picks(db: Database, session_id: Id) -> pl.DataFrame:
 
 @dataclass
 class DraftResult:
+    """`scores` (when the rule ranked units): the scores the list was drawn from, which are
+    also every unit's scores after the draft (a draft changes no indicator input), i.e. at
+    `db.generation == generation`."""
+
     picked: int
     kept: int
     notes: list[str]
     batch_id: int | None
+    scores: Scores | None = None
+    generation: int | None = None
 
 
-def draft_picks(db: Database, user: User, session_id: Id, *, today: date | None = None) -> DraftResult:
+def draft_picks(db: Database, user: User, session_id: Id, *, today: date | None = None,
+                known: tuple[int, Scores] | None = None) -> DraftResult:
     """生成/重新生成建议名单: keep locked, swapped-in and added units (and remember units swapped
-    out), drop the other rule picks, and fill the free places by the rule."""
+    out), drop the other rule picks, and fill the free places by the rule. `known`:
+    (db.generation, scores) the caller already holds (a page's cached read); they are used
+    when no write has been committed since (checked under the write lock) and their date is
+    the session's, else the scores are computed anew."""
     today = resolve_today(today)
+    sc: Scores | None = None
     with uow.action(db, user, PERM, "report_pick", "生成述职建议名单") as act:
         cur = act.cur
+        generation = db.generation  # no other write can commit while this one is open
         s = session_row(cur, session_id)
         _check_draft(s)
         rules.check_capacity(int(s["capacity"]))
+        if known is not None and known[0] == generation and known[1].as_of == min(s["session_date"], today):
+            sc = known[1]
         act.describe(f"生成述职建议名单：{s['title']}")
         rows = query(cur, "SELECT id, unit_id, status, source, locked FROM report_picks WHERE session_id = ?",
                        params=[s["id"]])
@@ -120,7 +137,7 @@ def draft_picks(db: Database, user: User, session_id: Id, *, today: date | None 
                 cur.unregister("drop_picks")
             picked = pl.DataFrame()
             if slots > 0:
-                picked, _, notes = rank_units(cur, s, today, exclude=keep["unit_id"].to_list(), capacity=slots)
+                picked, sc, notes = rank_units(cur, s, today, exclude=keep["unit_id"].to_list(), capacity=slots, sc=sc)
             else:
                 notes.append(f"锁定和调换的单位已占满 {s['capacity']} 个名额，没有再按规则增选")
             if picked.height:
@@ -133,7 +150,8 @@ def draft_picks(db: Database, user: User, session_id: Id, *, today: date | None 
                             " FROM new_picks", [s["id"], user.username])
                 cur.unregister("new_picks")
                 tracked.add(ids)
-    return DraftResult(picked.height, keep.filter(pl.col("status") == "picked").height, notes, act.batch_id)
+    return DraftResult(picked.height, keep.filter(pl.col("status") == "picked").height, notes, act.batch_id,
+                       sc, generation + 1 if sc is not None else None)
 
 
 def _pick_row(cur: Cursor, pick_id: Id) -> Row:

@@ -315,6 +315,23 @@ def test_draft_picks_the_lowest_progress_with_reasons(rdb):
     assert batch_tables(rdb, res.batch_id) == {"report_picks"}
 
 
+def test_draft_uses_the_callers_scores_only_while_nothing_was_written(rdb):
+    s = year_sessions(rdb)[0]
+    with rdb.read() as cur:
+        sc = indicators.compute_scores(cur, min(s["session_date"], LATE))
+    # the caller's scores rank the units the other way round: the list follows them when the
+    # database is still as they saw it, and the draft hands them on for the next generation
+    flipped = indicators.Scores(sc.as_of, sc.defs, sc.table.with_columns(progress=100 - pl.col("progress")),
+                                sc.contributions, sc.values, sc.no_data)
+    res = picks.draft_picks(rdb, EDITOR, s["id"], today=LATE, known=(rdb.generation, flipped))
+    assert picked_units(rdb, s["id"]) != [1, 2, 3, 4, 5]
+    assert res.scores is flipped and res.generation == rdb.generation
+    # something was written since they were read: computed anew
+    res = picks.draft_picks(rdb, EDITOR, s["id"], today=LATE, known=(rdb.generation - 1, flipped))
+    assert picked_units(rdb, s["id"]) == [1, 2, 3, 4, 5] and res.scores is not flipped
+    assert res.scores.table.equals(sc.table)
+
+
 def test_cooldown_from_a_published_session_and_coverage(rdb):
     ss = year_sessions(rdb)
     picks.draft_picks(rdb, EDITOR, ss[0]["id"], today=LATE)
