@@ -12,6 +12,7 @@ import streamlit as st
 
 from dangjian_core import clock, fileio
 from dangjian_core.auth import User
+from dangjian_core.db import Database
 from dangjian_core.errors import BadInput
 from dangjian_core.reports import effect as effect_core
 from dangjian_core.reports import indicators, model, specs
