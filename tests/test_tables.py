@@ -100,6 +100,31 @@ def test_export_then_import_changes_nothing(demo_db, tmp_path):
     assert res.ok and res.inserts == 0 and res.updates == 0 and res.unchanged > 0
 
 
+def test_a_save_in_a_table_without_table_checks_reads_only_the_rows_it_names(demo_db, monkeypatch):
+    """members has no table-wide checks: a save compares the rows it names and finds a
+    duplicate 党员编号 held by an untouched row in SQL, never reading the whole table."""
+    import importlib
+
+    tables_save = importlib.import_module("dangjian_core.tables.save")  # (tables.save is the function)
+
+    def whole_table(*args, **kwargs):
+        raise AssertionError("the whole table was read")
+
+    monkeypatch.setattr(tables_save, "_full_table", whole_table)
+    members = tables.get_spec("members")
+    df = tables.load(demo_db, EDITOR, members)
+    a, b = df.row(0, named=True), df.row(1, named=True)
+    with pytest.raises(ValidationFailed) as e:
+        tables.save(demo_db, EDITOR, members, tables.Changes(
+            updates={a["id"]: {"member_no": b["member_no"]}}, versions={a["id"]: a["version"]},
+            row_numbers={a["id"]: 1}))
+    assert [(x.row, x.column, x.message) for x in e.value.errors] == [
+        (1, "党员编号", f"与第 {b['id']} 行重复，党员编号不能重复")]
+    res = tables.save(demo_db, EDITOR, members, tables.Changes(
+        updates={a["id"]: {"phone": "13900000000"}}, versions={a["id"]: a["version"]}))
+    assert res.updated == 1 and res.batch_id is not None
+
+
 def test_revert_conflicts_when_row_changed_since(demo_db):
     r = _row(demo_db)
     first = tables.save(demo_db, EDITOR, ORGS, tables.Changes(updates={r["id"]: {"name": "一"}},

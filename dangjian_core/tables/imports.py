@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from .. import uow
 from ..auth import User, require
 from ..errors import CellError, ValidationFailed
 from .model import MAX_ERRORS, VERSION_LABEL, ImportPreview, Refs, Row, RowChange, RowNumber, TableSpec, cap_errors
@@ -58,7 +59,7 @@ def import_frame(db: Database, user: User, spec: TableSpec, frame: Frame, *, com
     with db.read() as cur:
         cur.execute("BEGIN TRANSACTION")
         try:
-            preview = _import_pass(cur, user, spec, ctx, warnings, kind, description, write=False,
+            preview = _import_pass(cur, spec, ctx, warnings, None,
                                    validate=not (commit and expect_versions is not None))
         finally:
             cur.execute("ROLLBACK")
@@ -67,10 +68,11 @@ def import_frame(db: Database, user: User, spec: TableSpec, frame: Frame, *, com
     if preview.needs_confirmation and not confirm_overwrite:
         preview.errors = [_unconfirmed()]
         return preview
-    # 2. inside the write transaction: the table as it is now, versions re-checked, rules re-run
+    # 2. one unit of work: the table as it is now, versions re-checked, rules re-run, the rows
+    #    and their audit batch written together (a refusal rolls both back)
     try:
-        with db.write() as cur:
-            done = _import_pass(cur, user, spec, ctx, warnings, kind, description, write=True,
+        with uow.action(db, user, spec.perm, kind, description or f"导入{spec.label}：{frame.file}") as act:
+            done = _import_pass(act.cur, spec, ctx, warnings, act,
                                 expect_versions=expect_versions, confirm_overwrite=confirm_overwrite)
             if done.errors:
                 raise _Refused(done)
@@ -121,10 +123,12 @@ def _refs_fingerprint(refs: Refs) -> tuple[Any, ...]:
     return tuple(sorted((name, tuple(sorted(r["by_label"].items()))) for name, r in refs.items()))
 
 
-def _import_pass(cur: Cursor, user: User, spec: TableSpec, ctx: _ImportContext, warnings: list[str], kind: str,
-                 description: str | None, *, write: bool,
-                 expect_versions: dict[Any, Any] | None = None, validate: bool = True,
-                 confirm_overwrite: bool = True) -> ImportPreview:
+def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: list[str],
+                 act: uow.Action | None, *, expect_versions: dict[Any, Any] | None = None,
+                 validate: bool = True, confirm_overwrite: bool = True) -> ImportPreview:
+    """One pass over the file on `cur`: a dry run (`act=None`, a read snapshot) or the commit
+    inside the unit of work `act`."""
+    write = act is not None
     row_number = ctx.row_number
     raw_keys, raw_versions, raw_nat = ctx.column(spec.key), ctx.column("version"), ctx.column(spec.natural_key)
     refs = load_refs(cur, spec)
@@ -251,10 +255,9 @@ def _import_pass(cur: Cursor, user: User, spec: TableSpec, ctx: _ImportContext, 
             warnings = warnings + [f"有 {len(kept)} 行在导出后已被别人修改，文件中这些行没有改动，保留了对方的修改："
                                    + "、".join(kept[:20]) + ("……" if len(kept) > 20 else "")]
     try:
-        result = _apply(cur, user, spec, parsed_updates=updates, parsed_inserts=[], insert_frame=inserts,
-                        new_keys=new_keys, deletes=[], versions={}, row_number=number, kind=kind,
-                        description=description or f"导入{spec.label}：{ctx.frame.file}",
-                        check_versions=False, pre_errors=errs, write=write, current=current)
+        result = _apply(cur, spec, parsed_updates=updates, parsed_inserts=[], insert_frame=inserts,
+                        new_keys=new_keys, deletes=[], versions={}, row_number=number, act=act,
+                        check_versions=False, pre_errors=errs, current=current)
     except ValidationFailed as exc:
         return ImportPreview(0, 0, 0, exc.errors, warnings)
     # between the preview and the commit: a row someone saved in between is not overwritten

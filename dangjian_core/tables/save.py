@@ -1,5 +1,10 @@
 """The write path of the editor: validate the table as it would be after a change and write
-it with its audit entries in one transaction (`save`; `_apply` is shared with imports)."""
+it with its audit entries as one unit of work (`save`; `_apply` is shared with imports).
+
+Every write here is a `uow.action`: permission, one transaction, one audit batch (created on the
+first entry, so a save that changes nothing leaves none). Validation reads only the rows a
+change names (and the whole table only for a spec's table-wide `checks`): a one-cell save in a
+100,000-row table compares one row, and uniqueness is checked in SQL against the touched values."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from .. import audit, clock
+from .. import audit, clock, uow
 from ..auth import User, require
 from ..errors import CellError, ConflictError, ValidationFailed
 from .model import _POLARS_TYPES, MAX_ERRORS, Changes, Row, RowNumber, SaveResult, TableSpec, cap_errors
@@ -20,6 +25,25 @@ if TYPE_CHECKING:
 def _full_table(cur: Cursor, spec: TableSpec) -> pl.DataFrame:
     cols = ", ".join(f'"{c}"' for c in [spec.key, *spec.names, "version"])
     df: pl.DataFrame = cur.sql(f'SELECT {cols} FROM "{spec.table}"').pl()
+    return df
+
+
+def _rows_of(cur: Cursor, spec: TableSpec, keys: list[Any]) -> pl.DataFrame:
+    """The rows with these keys (key, spec columns, version) — what `_full_table` reads, for
+    the touched rows only. A key that is not a whole number names no row."""
+    ints = []
+    for k in keys:
+        try:
+            ints.append(int(k))
+        except (TypeError, ValueError):
+            continue
+    cols = ", ".join(f'"{c}"' for c in [spec.key, *spec.names, "version"])
+    register_keys(cur, "touched_keys", ints)
+    try:
+        df: pl.DataFrame = cur.sql(
+            f'SELECT {cols} FROM "{spec.table}" WHERE "{spec.key}" IN (SELECT k FROM touched_keys)').pl()
+    finally:
+        cur.unregister("touched_keys")
     return df
 
 
@@ -49,22 +73,28 @@ def allocate_keys(cur: Cursor, spec: TableSpec, n: int) -> list[int]:
     return [r[0] for r in cur.execute(f"SELECT nextval('{seq}') FROM range(?)", [n]).fetchall()]
 
 
-def _apply(cur: Cursor, user: User, spec: TableSpec, *, parsed_updates: dict[Any, Row], parsed_inserts: list[Row],
-           new_keys: list[Any], deletes: list[Any], versions: dict[Any, Any], row_number: RowNumber, kind: str,
-           description: str, check_versions: bool = True,
-           pre_errors: list[CellError] | None = None, write: bool = True,
+def _apply(cur: Cursor, spec: TableSpec, *, parsed_updates: dict[Any, Row], parsed_inserts: list[Row],
+           new_keys: list[Any], deletes: list[Any], versions: dict[Any, Any], row_number: RowNumber,
+           act: uow.Action | None, check_versions: bool = True, pre_errors: list[CellError] | None = None,
            insert_frame: pl.DataFrame | None = None, current: pl.DataFrame | None = None) -> SaveResult:
-    """Validate the table as it would be after the change and write it, inside `cur`'s
-    transaction. Raises ValidationFailed / ConflictError with nothing written.
-    `write=False` validates only (an import's dry run, on a read cursor outside the write lock).
-    New rows come as `parsed_inserts` (dicts, from the editor) or as `insert_frame` (typed
-    columns, from an import): either way they are checked and written as one frame."""
+    """Validate the table as it would be after the change and, given the unit of work `act`,
+    write it there (the batch's entries recorded with it). Raises ValidationFailed /
+    ConflictError with nothing written. `act=None` validates only (an import's dry run, on a
+    read cursor outside the write lock). New rows come as `parsed_inserts` (dicts, from the
+    editor) or as `insert_frame` (typed columns, from an import): either way they are checked
+    and written as one frame. `current`: the whole table, when the caller read it already (an
+    import, in the same transaction); otherwise only the rows the change names are read."""
+    assert act is None or act.cur is cur
     key = spec.key
-    if current is None:  # (an import passes the table it read in the same transaction)
-        current = _full_table(cur, spec)
-    # only the rows this change names come into Python; the rest of the table stays a frame
+    # only the rows this change names come into Python
     named = list(dict.fromkeys([*parsed_updates, *deletes]))
-    cur_rows = ({r[key]: r for r in current.filter(pl.col(key).is_in(named)).to_dicts()} if named else {})
+    if current is None and spec.checks:  # the table-wide checks judge the whole table: read it once
+        current = _full_table(cur, spec)
+    if not named:
+        cur_rows = {}
+    else:
+        named_rows = current.filter(pl.col(key).is_in(named)) if current is not None else _rows_of(cur, spec, named)
+        cur_rows = {r[key]: r for r in named_rows.to_dicts()}
     errors: list[CellError] = list(pre_errors or [])
     bad_cells = {(e.row, e.column) for e in errors}
 
@@ -117,26 +147,13 @@ def _apply(cur: Cursor, user: User, spec: TableSpec, *, parsed_updates: dict[Any
         for k in ins.filter(empty)[key].to_list():
             if (row_number(k), c.label) not in bad_cells:
                 errors.append(CellError(row_number(k), c.label, None, "必填，不能为空"))
-    unique = [c for c in spec.columns if c.unique]
-    after_df = pl.DataFrame()
-    if (unique and touched) or (spec.checks and (touched or deletes)):
-        after_df = _after_frame(spec, current, after_rows, changed_updates, ins, deleted)
-    for c in unique if touched else []:
-        # values held by more than one row of the table after the change (set-based)
-        dup = after_df.select(key, c.name).filter(pl.col(c.name).is_not_null() & pl.col(c.name).is_duplicated())
-        if dup.height == 0:
-            continue
-        groups: dict[Any, list[Any]] = {}
-        for k, v in zip(dup[key].to_list(), dup[c.name].to_list()):
-            groups.setdefault(v, []).append(k)
-        for k, v in zip(dup[key].to_list(), dup[c.name].to_list()):
-            if k in touched:
-                others = [row_number(o) for o in groups[v] if o != k]
-                errors.append(CellError(row_number(k), c.label, v,
-                                        f"与第 {others[0]} 行重复，{c.label}不能重复"))
+    if touched:
+        errors += _unique_errors(cur, spec, after_rows, changed_updates, ins, deleted, row_number, current)
     # 4. table-wide checks (cycles, levels, references that need the whole table)
     warnings: list[str] = []
     if spec.checks and (touched or deletes):
+        assert current is not None
+        after_df = _after_frame(spec, current, after_rows, changed_updates, ins, deleted)
         for check in spec.checks:
             for issue in check(cur, after_df, touched, set(deletes)):
                 col_label = spec.column(issue.column).label if issue.column else None
@@ -160,21 +177,83 @@ def _apply(cur: Cursor, user: User, spec: TableSpec, *, parsed_updates: dict[Any
 
     diffs = {k: {c: (cur_rows[k].get(c), v) for c, v in d.items()} for k, d in changed_updates.items()}
     seen = {k: cur_rows[k]["version"] for k in changed_updates}
-    if not (changed_updates or new_keys or deletes) or not write:
+    if not (changed_updates or new_keys or deletes) or act is None:
         return SaveResult(None, inserted=len(new_keys), updated=len(changed_updates), deleted=len(deletes),
                           unchanged=len(parsed_updates) - len(changed_updates), warnings=warnings,
                           new_keys=new_keys, diffs=diffs, versions=seen)
+    _write(act, spec, changed_updates, ins, new_keys, deletes)
+    return SaveResult(act.batch_id, inserted=len(new_keys), updated=len(changed_updates),
+                      deleted=len(deletes), warnings=warnings, new_keys=new_keys,
+                      unchanged=len(parsed_updates) - len(changed_updates), diffs=diffs, versions=seen)
 
-    # 5. write, set-based, with audit in the same transaction
-    batch = audit.new_batch(cur, user, kind, description)
-    now = clock.now()
+
+def _unique_errors(cur: Cursor, spec: TableSpec, after_rows: dict[Any, Row], changed: dict[Any, Row],
+                   ins: pl.DataFrame, deleted: set[Any], row_number: RowNumber,
+                   current: pl.DataFrame | None) -> list[CellError]:
+    """Each touched row (changed or new) whose value in a `unique` column another row holds
+    after the change — compared with the touched rows and with the rows of the table that hold
+    one of the touched values: found in `current` when the whole table was read anyway, else in
+    SQL (never the whole table into Python for this)."""
+    key = spec.key
+    errors: list[CellError] = []
+    for c in (c for c in spec.columns if c.unique):
+        parts = []
+        if changed:
+            parts.append(_typed_frame(spec, [after_rows[k] for k in changed], [key, c.name])
+                         .with_columns(pl.lit(0).alias("__new"), pl.col(key).alias("__pos")))
+        if ins.height:  # new rows stay in their order (a dry run numbers them -1, -2, …)
+            parts.append(ins.select(pl.col(key).cast(pl.Int64), pl.col(c.name).cast(_POLARS_TYPES[c.kind]))
+                         .with_columns(pl.lit(1).alias("__new"), pl.int_range(pl.len(), dtype=pl.Int64).alias("__pos")))
+        mine = pl.concat(parts).filter(pl.col(c.name).is_not_null())
+        if mine.height == 0:
+            continue
+        skip = [int(k) for k in [*changed, *deleted]]
+        if current is not None:
+            theirs = current.select(key, c.name).filter(
+                pl.col(c.name).is_in(mine[c.name].cast(current.schema[c.name], strict=False).implode())
+                & ~pl.col(key).is_in(skip))
+        else:
+            cur.register("uq_values", mine.select(pl.col(c.name).alias("v")).unique())
+            register_keys(cur, "uq_skip", skip)
+            try:
+                theirs = cur.sql(
+                    f'SELECT "{key}", "{c.name}" FROM "{spec.table}" WHERE "{c.name}" IN (SELECT v FROM uq_values)'
+                    f' AND "{key}" NOT IN (SELECT k FROM uq_skip)').pl()
+            finally:
+                cur.unregister("uq_values")
+                cur.unregister("uq_skip")
+        # the rows holding these values after the change, in the table's order (new rows last)
+        held = pl.concat([theirs.select(pl.col(key).cast(pl.Int64), pl.col(c.name).cast(mine.schema[c.name]),
+                                        pl.lit(0).alias("__new"), pl.col(key).cast(pl.Int64).alias("__pos")),
+                          mine], how="vertical_relaxed")
+        dup = held.sort("__new", "__pos", maintain_order=True).filter(pl.col(c.name).is_duplicated())
+        if dup.height == 0:
+            continue
+        groups: dict[Any, list[Any]] = {}
+        for k, v in zip(dup[key].to_list(), dup[c.name].to_list()):
+            groups.setdefault(v, []).append(k)
+        mine_keys = set(mine[key].to_list())
+        for k, v in zip(dup[key].to_list(), dup[c.name].to_list()):
+            if k in mine_keys:
+                others = [row_number(o) for o in groups[v] if o != k]
+                errors.append(CellError(row_number(k), c.label, v, f"与第 {others[0]} 行重复，{c.label}不能重复"))
+    return errors
+
+
+def _write(act: uow.Action, spec: TableSpec, changed_updates: dict[Any, Row], ins: pl.DataFrame,
+           new_keys: list[Any], deletes: list[Any]) -> None:
+    """Write the change set-based in the action's transaction and record every row in its
+    batch: inserts first, then deletes, then updates (undo runs newest first, so rows that
+    refer to a new row are set back before that row goes)."""
+    cur, key, now, username = act.cur, spec.key, clock.now(), act.user.username
     entries: list[tuple[str, str, str | None, str | None]] = []
     if deletes:
         before = audit.rows_json(cur, spec.table, key, deletes)
-        kf = pl.DataFrame({"k": list(deletes)}, schema={"k": pl.Int64})
-        cur.register("del_keys", kf)
-        cur.execute(f'DELETE FROM "{spec.table}" WHERE "{key}" IN (SELECT k FROM del_keys)')
-        cur.unregister("del_keys")
+        register_keys(cur, "del_keys", deletes)
+        try:
+            cur.execute(f'DELETE FROM "{spec.table}" WHERE "{key}" IN (SELECT k FROM del_keys)')
+        finally:
+            cur.unregister("del_keys")
         entries += [(str(k), "delete", before.get(str(k)), None) for k in deletes]
     if changed_updates:
         before = audit.rows_json(cur, spec.table, key, list(changed_updates))
@@ -185,33 +264,36 @@ def _apply(cur: Cursor, user: User, spec: TableSpec, *, parsed_updates: dict[Any
             frame = _typed_frame(spec, [{key: k, **changed_updates[k]} for k in ks], [key, *upd_cols])
             cur.register("upd_frame", frame)
             sets = ", ".join(f'"{c}" = f."{c}"' for c in upd_cols)
-            cur.execute(f'UPDATE "{spec.table}" AS t SET {sets}, version = t.version + 1,'
-                        f' updated_at = ?, updated_by = ? FROM upd_frame f WHERE t."{key}" = f."{key}"',
-                        [now, user.username])
-            cur.unregister("upd_frame")
+            try:
+                cur.execute(f'UPDATE "{spec.table}" AS t SET {sets}, version = t.version + 1,'
+                            f' updated_at = ?, updated_by = ? FROM upd_frame f WHERE t."{key}" = f."{key}"',
+                            [now, username])
+            finally:
+                cur.unregister("upd_frame")
         after = audit.rows_json(cur, spec.table, key, list(changed_updates))
         entries += [(str(k), "update", before.get(str(k)), after.get(str(k))) for k in changed_updates]
     if new_keys:
         cols = [key, *spec.names]
-        cur.register("ins_frame", ins.select(cols))
         collist = ", ".join(f'"{c}"' for c in cols)
-        cur.execute(f'INSERT INTO "{spec.table}" ({collist}, version, updated_at, updated_by)'
-                    f' SELECT {collist}, 1, ?, ? FROM ins_frame', [now, user.username])
-        cur.unregister("ins_frame")
-        kf = pl.DataFrame({"k": new_keys}, schema={"k": pl.Int64})
-        cur.register("new_keys", kf)
-        ins = cur.sql(f'SELECT CAST(t."{key}" AS VARCHAR) AS row_key, \'insert\' AS action,'
-                          f' NULL AS before, CAST(to_json(t) AS VARCHAR) AS after FROM "{spec.table}" t'
-                          f' WHERE t."{key}" IN (SELECT k FROM new_keys)').pl()
-        cur.unregister("new_keys")
-        audit.record_many(cur, batch, user, spec.table, ins)
+        cur.register("ins_frame", ins.select(cols))
+        try:
+            cur.execute(f'INSERT INTO "{spec.table}" ({collist}, version, updated_at, updated_by)'
+                        f' SELECT {collist}, 1, ?, ? FROM ins_frame', [now, username])
+        finally:
+            cur.unregister("ins_frame")
+        register_keys(cur, "new_keys", new_keys)
+        try:
+            inserted: pl.DataFrame = cur.sql(
+                f'SELECT CAST(t."{key}" AS VARCHAR) AS row_key, \'insert\' AS action, NULL AS before,'
+                f' CAST(to_json(t) AS VARCHAR) AS after FROM "{spec.table}" t'
+                f' WHERE t."{key}" IN (SELECT k FROM new_keys)').pl()
+        finally:
+            cur.unregister("new_keys")
+        act.record_many(spec.table, inserted)
     if entries:
-        audit.record_many(cur, batch, user, spec.table, pl.DataFrame(
+        act.record_many(spec.table, pl.DataFrame(
             entries, schema={"row_key": pl.String, "action": pl.String, "before": pl.String,
                              "after": pl.String}, orient="row"))
-    return SaveResult(batch, inserted=len(new_keys), updated=len(changed_updates),
-                      deleted=len(deletes), warnings=warnings, new_keys=new_keys,
-                      unchanged=len(parsed_updates) - len(changed_updates), diffs=diffs, versions=seen)
 
 
 def _insert_frame(spec: TableSpec, rows: list[Row] | pl.DataFrame, new_keys: list[Any]) -> pl.DataFrame:
@@ -270,7 +352,7 @@ def _typed_frame(spec: TableSpec, rows: list[Row], cols: list[str]) -> pl.DataFr
 
 def save(db: Database, user: User, spec: TableSpec, changes: Changes, *, kind: str = "edit",
          description: str | None = None) -> SaveResult:
-    """Save edits from the table editor in one transaction (all or nothing)."""
+    """Save edits from the table editor as one unit of work (all or nothing, one batch)."""
     require(user, spec.perm)
     if changes.is_empty():
         return SaveResult(None)
@@ -282,7 +364,8 @@ def save(db: Database, user: User, spec: TableSpec, changes: Changes, *, kind: s
     def row_number(k: Any) -> Any:
         return changes.row_numbers.get(k, k)
 
-    with db.write() as cur:
+    with uow.action(db, user, spec.perm, kind, description or f"编辑{spec.label}") as act:
+        cur = act.cur
         refs = load_refs(cur, spec)
         upd, e1 = _parse_rows(spec, changes.updates.items(), refs, row_number)
         ins_raw = [(("new", i), r) for i, r in enumerate(changes.inserts)]
@@ -294,9 +377,8 @@ def save(db: Database, user: User, spec: TableSpec, changes: Changes, *, kind: s
         new_keys = allocate_keys(cur, spec, len(inserts))
         numbers = {nk: changes.row_numbers.get(("new", i), f"新增第{i + 1}")
                    for i, nk in enumerate(new_keys)}
-        return _apply(cur, user, spec, parsed_updates=upd, parsed_inserts=inserts,
+        return _apply(cur, spec, parsed_updates=upd, parsed_inserts=inserts,
                       new_keys=new_keys, deletes=list(changes.deletes),
                       versions=changes.versions,
                       row_number=lambda k: numbers[k] if k in numbers else row_number(k),
-                      kind=kind, description=description or f"编辑{spec.label}",
-                      pre_errors=e1 + e2)
+                      act=act, pre_errors=e1 + e2)
