@@ -2,6 +2,8 @@ import fcntl
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,15 +70,24 @@ def tiny_demo_file(tmp_path_factory):
     return built_once(tmp_path_factory, "tiny.duckdb", _build_demo("tiny"))
 
 
+@contextmanager
+def copy_of(src: Path, path: Path) -> Iterator[Database]:
+    """A migrated Database on a copy of the file `src` made at `path`, closed afterwards: a test
+    (or a module's fixture) may write to it without touching the shared demo file."""
+    shutil.copyfile(src, path)
+    d = Database(path)
+    d.migrate()
+    try:
+        yield d
+    finally:
+        d.close()
+
+
 @pytest.fixture
 def demo_db(tmp_path, tiny_demo_file):
     """A fresh tiny demo database for this test (a copy of the session's, same content)."""
-    path = tmp_path / "demo.duckdb"
-    shutil.copyfile(tiny_demo_file, path)
-    d = Database(path)
-    d.migrate()
-    yield d
-    d.close()
+    with copy_of(tiny_demo_file, tmp_path / "demo.duckdb") as d:
+        yield d
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,13 @@ def rows(path: Path) -> list[list[str]]:
         return list(csv.reader(f))
 
 
+def cli_rows(*args: str) -> list[list[str]]:
+    """Run the CLI, which must succeed, and read the csv it wrote (its last argument)."""
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    return rows(Path(args[-1]))
+
+
 def test_write_frame_csv_escapes_text_but_not_numbers(tmp_path):
     df = pl.DataFrame({"name": ["=1+1", "+1+2", "-3党支部", "@SUM(A1)", "\tx", "\rx", "甲", "-12.50", "+3", None],
                        "n": [-1, 2, -3, 4, 5, 6, 7, 8, 9, 10],
@@ -70,10 +77,8 @@ def test_observe_plan_csv_escapes_street_names(tmp_path):
         w.writerow(["org_id", "name", "street", "tier", "is_site"])
         w.writerows([["A1", "甲", "=cmd|' /C calc'!A0", "先进", "true"], ["A2", "乙", "=cmd|' /C calc'!A0", "后进", "false"],
                      ["B1", "丙", "@东湖", "先进", "true"], ["B2", "丁", "@东湖", "后进", "false"]])
-    out = tmp_path / "plan.csv"
-    r = cli("observe", "plan", "--orgs", str(orgs), "--mode", "cross", "--days", "1", "--slots-per-day", "1", str(out))
-    assert r.returncode == 0, r.stderr
-    got = rows(out)
+    got = cli_rows("observe", "plan", "--orgs", str(orgs), "--mode", "cross", "--days", "1", "--slots-per-day", "1",
+                   str(tmp_path / "plan.csv"))
     assert got[0] == ["day", "slot", "delegation", "host_org_id", "host_street"]
     cells = [c for row in got[1:] for c in row]
     assert "'=cmd|' /C calc'!A0" in cells and "'@东湖" in cells
@@ -83,19 +88,13 @@ def test_observe_plan_csv_escapes_street_names(tmp_path):
 def test_dues_calc_and_arrears_csv_escape_ids_keep_money(tmp_path):
     inp = tmp_path / "in.csv"
     inp.write_text("member_id,category,base_income\n=1+2,employed,5009.00\n-7,retired,3000\n", encoding="utf-8")
-    out = tmp_path / "out.csv"
-    r = cli("dues", "calc", str(inp), str(out))
-    assert r.returncode == 0, r.stderr
-    got = rows(out)
+    got = cli_rows("dues", "calc", str(inp), str(tmp_path / "out.csv"))
     assert got[0] == ["member_id", "dues", "rate", "rule"]
     assert got[1][:3] == ["'=1+2", "75.14", "0.015"]
     assert got[2][0] == "-7", "an id that is a plain number is left alone"
     arr = tmp_path / "arr.csv"
     arr.write_text("member_id,month,category,base_income,paid\n@x,2026-01,employed,5009.00,0\n", encoding="utf-8")
-    out2 = tmp_path / "arr_out.csv"
-    r = cli("dues", "arrears", str(arr), str(out2))
-    assert r.returncode == 0, r.stderr
-    got = rows(out2)
+    got = cli_rows("dues", "arrears", str(arr), str(tmp_path / "arr_out.csv"))
     assert got[1][0] == "'@x" and got[1][2] == "75.14" and got[1][4] == "75.14"
 
 
@@ -104,11 +103,8 @@ def test_reports_pick_csv_escapes_names(tmp_path):
     units.write_text("unit_id,name,progress\nU1,=HYPERLINK(\"x\"),10\nU2,+第二,20\n", encoding="utf-8")
     hist = tmp_path / "h.csv"
     hist.write_text("unit_id,date\n", encoding="utf-8")
-    out = tmp_path / "pick.csv"
-    r = cli("reports", "pick", "--units", str(units), "--history", str(hist), "--date", "2026-11-01",
-            "--capacity", "2", str(out))
-    assert r.returncode == 0, r.stderr
-    got = rows(out)
+    got = cli_rows("reports", "pick", "--units", str(units), "--history", str(hist), "--date", "2026-11-01",
+                   "--capacity", "2", str(tmp_path / "pick.csv"))
     assert got[0] == ["unit_id", "name", "progress", "rank", "reason"]
     assert [g[1] for g in got[1:]] == ["'=HYPERLINK(\"x\")", "'+第二"]
     assert [g[2] for g in got[1:]] == ["10", "20"] or [g[2] for g in got[1:]] == ["10.0", "20.0"]

@@ -6,7 +6,7 @@ import pytest
 
 from dangjian_core import auth, fileio, registry, tables
 from dangjian_core.errors import DangjianError, PermissionDenied
-from tests.conftest import ADMIN, EDITOR, TREASURER, VIEWER
+from tests.conftest import ADMIN, EDITOR, TREASURER, VIEWER, copy_of
 
 ROLES = {"admin": ADMIN, "editor": EDITOR, "treasurer": TREASURER, "viewer": VIEWER}
 
@@ -27,16 +27,8 @@ def _specs():
 def shared_db(tmp_path_factory, tiny_demo_file):
     """Permission checks come before any write, so one database serves every case (a copy of
     the session's tiny demo)."""
-    import shutil
-
-    from dangjian_core.db import Database
-
-    path = tmp_path_factory.mktemp("perm") / "p.duckdb"
-    shutil.copyfile(tiny_demo_file, path)
-    d = Database(path)
-    d.migrate()
-    yield d
-    d.close()
+    with copy_of(tiny_demo_file, tmp_path_factory.mktemp("perm") / "p.duckdb") as d:
+        yield d
 
 
 @pytest.mark.parametrize("table", _specs())

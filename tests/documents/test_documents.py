@@ -14,11 +14,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, EDITOR, VIEWER
+from conftest import ADMIN, EDITOR, VIEWER, copy_of
 from docx import Document
 
 from dangjian_core import documents as DOC
-from dangjian_core.db import Database
 from dangjian_core.documents import build_templates, fields
 from dangjian_core.documents import data as D
 from dangjian_core.documents import layout as L
@@ -30,12 +29,8 @@ TITLE = "2026年第三季度全市党建工作情况通报"
 
 @pytest.fixture(scope="module")
 def ddb(demo_db_file, tmp_path_factory):
-    p = tmp_path_factory.mktemp("docs") / "demo.duckdb"
-    shutil.copyfile(demo_db_file, p)
-    d = Database(p)
-    d.migrate()
-    yield d
-    d.close()
+    with copy_of(demo_db_file, tmp_path_factory.mktemp("docs") / "demo.duckdb") as d:
+        yield d
 
 
 @pytest.fixture(scope="module")

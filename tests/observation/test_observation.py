@@ -655,6 +655,14 @@ def _assignment_count(P: Problem) -> int:
     return n
 
 
+def _enumerable_or_skip(args) -> Problem:
+    """A generated problem small enough that every assignment can be tried (others are skipped)."""
+    P = build_or_skip(args)
+    assume(P.visits_per_delegation <= P.slots and len(P.delegations) <= 4 and len(P.hosts) <= 6)
+    assume(hall_feasible(P) and _assignment_count(P) <= 20_000)
+    return P
+
+
 def _sum_sq(vs) -> int:
     return sum(x * x for x in Counter(v.host_org_id for v in vs).values())
 
@@ -662,9 +670,7 @@ def _sum_sq(vs) -> int:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(org_lists(max_streets=3, max_per_street=3))
 def test_host_loads_are_as_even_as_any_assignment_allows(args):
-    P = build_or_skip(args)
-    assume(P.visits_per_delegation <= P.slots and len(P.delegations) <= 4 and len(P.hosts) <= 6)
-    assume(hall_feasible(P) and _assignment_count(P) <= 20_000)
+    P = _enumerable_or_skip(args)
     plan = solve(P, time_limit=0)
     every = list(_assignments(P))
     assert spread(P, plan.visits) == min(spread(P, vs) for vs in every)
@@ -690,9 +696,7 @@ def test_lagging_streets_covered_even_when_it_takes_rotating_three_delegations()
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(org_lists(max_streets=3, max_per_street=3))
 def test_objectives_0_to_2_match_the_best_assignment(args):
-    P = build_or_skip(args)
-    assume(P.visits_per_delegation <= P.slots and len(P.delegations) <= 4 and len(P.hosts) <= 6)
-    assume(hall_feasible(P) and _assignment_count(P) <= 20_000)
+    P = _enumerable_or_skip(args)
     plan = solve(P, time_limit=0)
     assert check_plan(P, plan) == []
     assert cheap_levels(P, plan.visits)[:3] == min(cheap_levels(P, vs)[:3] for vs in _assignments(P))

@@ -9,18 +9,14 @@ from dangjian_core import audit, fileio
 from dangjian_core.db import Database
 from dangjian_core.errors import BadInput, PermissionDenied, ValidationFailed
 from dangjian_core.observation import exports, model, rules, scores, store, views
-from tests.conftest import EDITOR, VIEWER
+from tests.conftest import EDITOR, VIEWER, copy_of
 
 
 @pytest.fixture(scope="module")
 def ddb(tmp_path_factory, demo_db_file):
     """A copy of the session's demo database (built once for the whole run)."""
-    path = tmp_path_factory.mktemp("obs") / "o.duckdb"
-    shutil.copyfile(demo_db_file, path)
-    d = Database(path)
-    d.migrate()
-    yield d
-    d.close()
+    with copy_of(demo_db_file, tmp_path_factory.mktemp("obs") / "o.duckdb") as d:
+        yield d
 
 
 def counts(db):

@@ -24,5 +24,25 @@ def app_for(monkeypatch, tmp_path: Path, demo_file: Path, username: str | None) 
     return at
 
 
+def open_page(monkeypatch, tmp_path: Path, demo_file: Path, username: str, page: str, **state) -> AppTest:
+    """`app_for`, then `page` run once; then each `state` key (a tab, a picker) set in turn, the
+    page run again after each."""
+    at = app_for(monkeypatch, tmp_path, demo_file, username)
+    at.switch_page(page)
+    at.run()
+    for key, value in state.items():
+        at.session_state[key] = value
+        at.run()
+    return at
+
+
+def walk_tabs(at: AppTest, key: str, tabs: list[str]) -> None:
+    """Open every tab of the tab bar `key` in turn; each renders without an error."""
+    for tab in tabs:
+        at.session_state[key] = tab
+        at.run()
+        assert not problems(at), (tab, problems(at))
+
+
 def problems(at: AppTest) -> list[str]:
     return [e.value for e in at.exception] + [f"error: {e.value}" for e in at.error]

@@ -5,7 +5,7 @@ import time
 from dangjian_core import auth
 from dangjian_core.db import Database
 from tests.conftest import ADMIN
-from tests.pages.apptest_helpers import app_for
+from tests.pages.apptest_helpers import app_for, open_page
 
 
 def test_disabled_user_is_logged_out_on_the_next_click(monkeypatch, tmp_path, demo_db_file):
@@ -29,9 +29,7 @@ def test_session_expires_after_eight_hours(monkeypatch, tmp_path, demo_db_file):
 
 
 def test_admin_disables_a_user_on_the_admin_page(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "admin")
-    at.switch_page("pages/admin.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "admin", "pages/admin.py")
     at.selectbox(key="adm_target").select("viewer")
     at.run()
     next(b for b in at.button if b.label == "停用账号").click()

@@ -10,7 +10,7 @@ from docx import Document
 
 from dangjian_core import documents as DOC
 from tests.conftest import ADMIN
-from tests.pages.apptest_helpers import app_for, problems
+from tests.pages.apptest_helpers import open_page, problems
 from ui.session import get_db
 
 
@@ -19,9 +19,7 @@ def _labels(at) -> set[str]:
 
 
 def test_briefing_page_generates_a_word_document(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "viewer")
-    at.switch_page("pages/briefing.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "viewer", "pages/briefing.py")
     assert not problems(at), problems(at)
     assert at.selectbox(key="doc_period").value == "2026Q3"
     assert "dues" not in at.multiselect(key="doc_sections").options  # 党费 needs 查看党费
@@ -37,9 +35,7 @@ def test_briefing_page_generates_a_word_document(monkeypatch, tmp_path, demo_db_
 
 
 def test_word_buttons_beside_the_printable_notices(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    at.switch_page("pages/rectifications.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "editor", "pages/rectifications.py")
     at.radio(key="rc_section").set_value("打印通知单")
     at.run()
     assert not problems(at), problems(at)
@@ -55,9 +51,7 @@ def test_word_buttons_beside_the_printable_notices(monkeypatch, tmp_path, demo_d
 
 
 def test_admin_lists_templates_and_restores_the_default(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "admin")
-    at.switch_page("pages/admin.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "admin", "pages/admin.py")
     assert not problems(at), problems(at)
     assert {"下载现用模板", "下载默认模板"} <= _labels(at)
     restore = next(b for b in at.button if b.label == "恢复默认")

@@ -9,7 +9,7 @@ from dangjian_core import clock
 from dangjian_core.dues import payments, payroll, roll
 from dangjian_core.dues import settings as dues_settings
 from tests.conftest import TREASURER
-from tests.pages.apptest_helpers import app_for, problems
+from tests.pages.apptest_helpers import app_for, open_page, problems, walk_tabs
 
 DUES_TABS = ["花名册", "登记缴费", "工资表与计算基数", "设置"]
 ARREARS_TABS = ["按党组织", "欠缴党员", "连续未缴提醒", "补交记录", "对账单", "图表"]
@@ -39,25 +39,17 @@ def one_org(at):
 
 @pytest.mark.parametrize("role", ["treasurer", "admin"])
 def test_every_tab_renders(monkeypatch, tmp_path, demo_db_file, role):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, role)
-    at.switch_page("pages/dues.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, role, "pages/dues.py")
     assert not problems(at), problems(at)
     assert [t.label for t in at.tabs] == DUES_TABS
     assert any(m.label == "应缴人数" for m in at.metric)
     one_org(at)
-    for tab in DUES_TABS:
-        at.session_state["dues_tab"] = tab
-        at.run()
-        assert not problems(at), (tab, problems(at))
+    walk_tabs(at, "dues_tab", DUES_TABS)
     at.switch_page("pages/dues_arrears.py")
     at.run()
     assert not problems(at), problems(at)
     assert any("党支部大会" in w.value for w in at.warning), "the page says the branch meeting decides"
-    for tab in ARREARS_TABS:
-        at.session_state["arr_tab"] = tab
-        at.run()
-        assert not problems(at), (tab, problems(at))
+    walk_tabs(at, "arr_tab", ARREARS_TABS)
 
 
 @pytest.mark.parametrize("role", ["editor", "viewer"])
@@ -69,9 +61,7 @@ def test_editor_and_viewer_cannot_reach_the_dues_pages(monkeypatch, tmp_path, de
 
 
 def test_a_hand_edit_records_a_payment_and_a_bad_one_names_row_and_column(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "treasurer")
-    at.switch_page("pages/dues.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "treasurer", "pages/dues.py")
     one_org(at)
     at.session_state["roll_status"] = "owing"
     at.run()
@@ -101,9 +91,7 @@ def test_a_hand_edit_records_a_payment_and_a_bad_one_names_row_and_column(monkey
 
 
 def test_pasted_payments_are_checked_then_recorded(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "treasurer")
-    at.switch_page("pages/dues.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "treasurer", "pages/dues.py")
     org_id = one_org(at)
     page, _ = roll.roll_page(db_now(), TREASURER, clock.today().replace(day=1), org_id=org_id, status="unpaid", limit=2)
     at.session_state["dues_tab"] = "登记缴费"
@@ -127,11 +115,7 @@ def test_pasted_payments_are_checked_then_recorded(monkeypatch, tmp_path, demo_d
 
 
 def test_settings_save_a_new_version(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "treasurer")
-    at.switch_page("pages/dues.py")
-    at.run()
-    at.session_state["dues_tab"] = "设置"
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "treasurer", "pages/dues.py", dues_tab="设置")
     at.selectbox(key="set_precision").select("jiao")
     at.text_input(key="set_note").input("测试改为按角")
     button(at, "保存设置").click()
@@ -146,9 +130,7 @@ def test_settings_save_a_new_version(monkeypatch, tmp_path, demo_db_file):
 
 
 def test_generating_next_month(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "treasurer")
-    at.switch_page("pages/dues.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "treasurer", "pages/dues.py")
     nxt = at.selectbox(key="dues_month").options[0]
     at.selectbox(key="dues_month").select_index(0)
     at.run()
@@ -161,11 +143,7 @@ def test_generating_next_month(monkeypatch, tmp_path, demo_db_file):
 
 
 def test_statement_of_one_member(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "treasurer")
-    at.switch_page("pages/dues_arrears.py")
-    at.run()
-    at.session_state["arr_tab"] = "对账单"
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "treasurer", "pages/dues_arrears.py", arr_tab="对账单")
     at.text_input(key="stm_search").input("M000001")
     at.run()
     assert not problems(at), problems(at)
@@ -176,11 +154,7 @@ def test_statement_of_one_member(monkeypatch, tmp_path, demo_db_file):
 
 
 def test_a_category_change_is_recorded_from_the_bases_tab(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "treasurer")
-    at.switch_page("pages/dues.py")
-    at.run()
-    at.session_state["dues_tab"] = "工资表与计算基数"
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "treasurer", "pages/dues.py", dues_tab="工资表与计算基数")
     at.text_input(key="cat_search").input("M000001")
     at.run()
     at.text_input(key="cat_month").input("2025-07")
@@ -195,9 +169,7 @@ def test_a_category_change_is_recorded_from_the_bases_tab(monkeypatch, tmp_path,
 
 
 def test_unsaved_edits_survive_a_colleagues_save_and_a_stale_row_is_refused(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "treasurer")
-    at.switch_page("pages/dues.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "treasurer", "pages/dues.py")
     org_id = one_org(at)
     at.session_state["roll_status"] = "owing"
     at.run()

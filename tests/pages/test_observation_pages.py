@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 
 from dangjian_core.observation import model, rules, scores, store, views
-from tests.pages.apptest_helpers import app_for, problems
+from tests.pages.apptest_helpers import open_page, problems
 
 
 def db_():
@@ -17,11 +17,34 @@ def button(at, starts):
     return next(b for b in at.button if b.label.startswith(starts))
 
 
+def new_event_form(monkeypatch, tmp_path, demo_db_file):
+    """观摩安排 as the editor with the picker's last option, 「新建观摩活动」: the empty setup form."""
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "editor", "pages/observation.py")
+    sb = at.selectbox(key="obs_event")
+    sb.select_index(len(sb.options) - 1)
+    at.run()
+    assert not problems(at), problems(at)
+    return at
+
+
+def create_and_solve(at, name: str) -> int:
+    """新建观摩活动 with the form as filled in (named `name`), then 生成安排; the new event's id."""
+    button(at, "新建观摩活动").click()
+    at.run()
+    assert not problems(at), problems(at)
+    ev = store.events(db_()).filter(pl.col("name") == name)
+    assert ev.height == 1
+    eid = int(ev["id"][0])
+    assert at.session_state["obs_event"] == eid
+    button(at, "生成安排").click()
+    at.run()
+    assert not problems(at), problems(at)
+    return eid
+
+
 @pytest.mark.parametrize("role", ["admin", "editor", "treasurer", "viewer"])
 def test_both_pages_render_for_each_role(monkeypatch, tmp_path, demo_db_file, role):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, role)
-    at.switch_page("pages/observation.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, role, "pages/observation.py")
     assert not problems(at), problems(at)
     assert at.title[0].value == "观摩安排"
     if role in ("treasurer", "viewer"):
@@ -33,26 +56,11 @@ def test_both_pages_render_for_each_role(monkeypatch, tmp_path, demo_db_file, ro
 
 
 def test_editor_creates_solves_and_hand_edits(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    at.switch_page("pages/observation.py")
-    at.run()
-    sb = at.selectbox(key="obs_event")
-    sb.select_index(len(sb.options) - 1)
-    at.run()
-    assert not problems(at), problems(at)
+    at = new_event_form(monkeypatch, tmp_path, demo_db_file)
     at.text_input(key="obs_setup_None_name").input("页面测试观摩")
     at.number_input(key="obs_setup_None_spd").set_value(2)
     at.text_input(key="obs_setup_None_times").input("09:00,14:00")
-    button(at, "新建观摩活动").click()
-    at.run()
-    assert not problems(at), problems(at)
-    ev = store.events(db_()).filter(pl.col("name") == "页面测试观摩")
-    assert ev.height == 1
-    eid = int(ev["id"][0])
-    assert at.session_state["obs_event"] == eid
-    button(at, "生成安排").click()
-    at.run()
-    assert not problems(at), problems(at)
+    eid = create_and_solve(at, "页面测试观摩")
     P = store.problem_for(db_(), eid)
     vs, _ = store.plan_visits(db_(), eid)
     assert len(vs) == 12 * 2 and rules.check_plan(P, vs) == []
@@ -73,12 +81,7 @@ def test_editor_creates_solves_and_hand_edits(monkeypatch, tmp_path, demo_db_fil
 
 
 def test_bad_setup_shows_chinese_message_and_writes_nothing(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    at.switch_page("pages/observation.py")
-    at.run()
-    sb = at.selectbox(key="obs_event")
-    sb.select_index(len(sb.options) - 1)
-    at.run()
+    at = new_event_form(monkeypatch, tmp_path, demo_db_file)
     n = store.events(db_()).height
     at.number_input(key="obs_setup_None_spd").set_value(0)
     button(at, "新建观摩活动").click()
@@ -89,9 +92,7 @@ def test_bad_setup_shows_chinese_message_and_writes_nothing(monkeypatch, tmp_pat
 
 
 def test_scores_entry_ranking_and_tier_confirmation(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    at.switch_page("pages/observation_scores.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "editor", "pages/observation_scores.py")
     assert not problems(at), problems(at)
     assert [t.label for t in at.tabs] == ["评分录入", "排名", "等次调整", "图表"]
     # change one score on screen
@@ -155,9 +156,7 @@ def a_valid_move(P, vs):
 
 
 def test_move_one_visit_check_save_and_lock(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    at.switch_page("pages/observation.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "editor", "pages/observation.py")
     assert at.selectbox(key="obs_event").value == 1
     P = store.problem_for(db_(), 1)
     vs, _ = store.plan_visits(db_(), 1)
@@ -179,24 +178,11 @@ def test_move_one_visit_check_save_and_lock(monkeypatch, tmp_path, demo_db_file)
 
 def test_new_internal_round_with_the_form_defaults_gets_a_plan(monkeypatch, tmp_path, demo_db_file):
     """Issue 14: the form's defaults (天数 and 每团参观次数 自动) fit the demo city's internal round."""
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    at.switch_page("pages/observation.py")
-    at.run()
-    sb = at.selectbox(key="obs_event")
-    sb.select_index(len(sb.options) - 1)
-    at.run()
+    at = new_event_form(monkeypatch, tmp_path, demo_db_file)
     assert any("自动测算" in c.value and "街道内部观摩" in c.value for c in at.caption)
     at.text_input(key="obs_setup_None_name").input("内部观摩默认设置")
     at.selectbox(key="obs_setup_None_mode").set_value("internal")
-    button(at, "新建观摩活动").click()
-    at.run()
-    assert not problems(at), problems(at)
-    ev = store.events(db_()).filter(pl.col("name") == "内部观摩默认设置")
-    assert ev.height == 1
-    eid = int(ev["id"][0])
-    button(at, "生成安排").click()
-    at.run()
-    assert not problems(at), problems(at)
+    eid = create_and_solve(at, "内部观摩默认设置")
     P = store.problem_for(db_(), eid)
     vs, _ = store.plan_visits(db_(), eid)
     assert len(vs) == len(P.delegations) * P.visits_per_delegation > 0 and rules.check_plan(P, vs) == []

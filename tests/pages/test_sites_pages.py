@@ -6,7 +6,7 @@ import pytest
 
 from dangjian_core import clock
 from dangjian_core.sites import specs, store
-from tests.pages.apptest_helpers import app_for, problems
+from tests.pages.apptest_helpers import app_for, open_page, problems, walk_tabs
 
 Y = clock.today().year
 SITE_TABS = ["概况与联系人", "记录考评", "考评记录", "创建档案", "结对"]
@@ -34,9 +34,22 @@ def button(at, starts):
     return next(b for b in at.button if b.label.startswith(starts))
 
 
-def a_creating_site_due_this_year():
-    df = store.list_sites(db_())
-    return df.filter((pl.col("status") == "creating") & (pl.col("due_year") == Y)).row(0, named=True)
+CREATING_DUE = (pl.col("status") == "creating") & (pl.col("due_year") == Y)
+
+
+def editor_on_site(monkeypatch, tmp_path, demo_db_file, where, tab="概况与联系人"):
+    """The editor on the 示范点 page, at `tab` of the first site matching `where`; (at, site)."""
+    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
+    site = store.list_sites(db_()).filter(where).row(0, named=True)
+    open_site(at, site["id"], tab)
+    return at, site
+
+
+def type_archive_row(at, site, kind, title):
+    """A new 创建档案 row (today, kind, title) typed into the site's archive editor, not saved."""
+    at.session_state[f"ev_{site['org_id']}_editor_0"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+        {"event_date": clock.today().isoformat(), "kind": kind, "title": title}]}
+    at.run()
 
 
 def fill_scores(at, site, factor=1.0, extra=None):
@@ -51,21 +64,13 @@ def fill_scores(at, site, factor=1.0, extra=None):
 
 @pytest.mark.parametrize("role", ["admin", "editor", "treasurer", "viewer"])
 def test_both_pages_and_every_tab_render_for_each_role(monkeypatch, tmp_path, demo_db_file, role):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, role)
-    at.switch_page("pages/sites.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, role, "pages/sites.py")
     assert not problems(at) and at.title[0].value == "示范点"
     assert [t.label for t in at.tabs] == SITE_TABS
-    for tab in SITE_TABS:
-        at.session_state["site_tab"] = tab
-        at.run()
-        assert not problems(at), (tab, problems(at))
+    walk_tabs(at, "site_tab", SITE_TABS)
     at.switch_page("pages/site_plan.py")
     at.run()
-    for tab in PLAN_TABS:
-        at.session_state["sp_tab"] = tab
-        at.run()
-        assert not problems(at), (tab, problems(at))
+    walk_tabs(at, "sp_tab", PLAN_TABS)
     at.session_state["sp_tab"] = "计划与完成"
     at.run()
     can_write = role in ("admin", "editor")
@@ -76,9 +81,7 @@ def test_both_pages_and_every_tab_render_for_each_role(monkeypatch, tmp_path, de
 
 
 def test_editor_records_an_assessment_sees_the_status_change_and_reverts_it(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    site = a_creating_site_due_this_year()
-    open_site(at, site["id"], "记录考评")
+    at, site = editor_on_site(monkeypatch, tmp_path, demo_db_file, CREATING_DUE, "记录考评")
     fill_scores(at, site, 0.9)
     assert {m.label: m.value for m in at.metric}["状态将变为"] == "已授牌"
     button(at, "记录考评").click()
@@ -97,9 +100,7 @@ def test_editor_records_an_assessment_sees_the_status_change_and_reverts_it(monk
 
 
 def test_a_score_above_the_maximum_is_listed_by_row_and_nothing_is_saved(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    site = a_creating_site_due_this_year()
-    open_site(at, site["id"], "记录考评")
+    at, site = editor_on_site(monkeypatch, tmp_path, demo_db_file, CREATING_DUE, "记录考评")
     fill_scores(at, site, 1.0, extra={0: {"考评得分": 99.0}})
     button(at, "记录考评").click()
     at.run()
@@ -112,9 +113,7 @@ def test_a_score_above_the_maximum_is_listed_by_row_and_nothing_is_saved(monkeyp
 
 
 def test_a_veto_fails_the_assessment_on_screen(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    site = a_creating_site_due_this_year()
-    open_site(at, site["id"], "记录考评")
+    at, site = editor_on_site(monkeypatch, tmp_path, demo_db_file, CREATING_DUE, "记录考评")
     _, lines = store.rubric_for(db_(), Y, site["category"])
     veto = next(i for i, ln in enumerate(lines) if ln.kind == "veto")
     fill_scores(at, site, 1.0, extra={veto: {"否决": True}})
@@ -123,9 +122,7 @@ def test_a_veto_fails_the_assessment_on_screen(monkeypatch, tmp_path, demo_db_fi
 
 
 def test_apply_then_select_through_the_page(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    at.switch_page("pages/sites.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "editor", "pages/sites.py")
     org = int(store.open_candidates(db_())["id"][0])
     next(s for s in at.selectbox if s.label == "党组织").set_value(org)
     next(t for t in at.text_input if t.label == "责任单位").input("东湖街道党工委")
@@ -141,9 +138,7 @@ def test_apply_then_select_through_the_page(monkeypatch, tmp_path, demo_db_file)
 
 
 def test_people_are_saved_from_the_form(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    site = store.list_sites(db_()).filter(pl.col("status") == "consolidating").row(0, named=True)
-    open_site(at, site["id"])
+    at, site = editor_on_site(monkeypatch, tmp_path, demo_db_file, pl.col("status") == "consolidating")
     next(t for t in at.text_input if t.label == "督查指导员").input("页面测试督查员")
     button(at, "保存联系人和设置").click()
     at.run()
@@ -151,13 +146,8 @@ def test_people_are_saved_from_the_form(monkeypatch, tmp_path, demo_db_file):
 
 
 def test_an_archive_entry_is_added_in_the_site_table(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    site = store.list_sites(db_()).filter(pl.col("status") == "named").row(0, named=True)
-    open_site(at, site["id"], "创建档案")
-    key = f"ev_{site['org_id']}_editor_0"
-    at.session_state[key] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
-        {"event_date": clock.today().isoformat(), "kind": "典型经验", "title": "页面测试经验材料"}]}
-    at.run()
+    at, site = editor_on_site(monkeypatch, tmp_path, demo_db_file, pl.col("status") == "named", "创建档案")
+    type_archive_row(at, site, "典型经验", "页面测试经验材料")
     next(b for b in at.button if b.label == "保存" and b.key == f"ev_{site['org_id']}_save").click()
     at.run()
     assert not problems(at)
@@ -166,9 +156,7 @@ def test_an_archive_entry_is_added_in_the_site_table(monkeypatch, tmp_path, demo
 
 
 def test_plan_is_saved_and_shown_against_actual(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    at.switch_page("pages/site_plan.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "editor", "pages/site_plan.py")
     at.number_input(key="sp_year").set_value(Y + 1)
     at.run()
     assert any("默认计划" in i.value for i in at.info)
@@ -211,13 +199,8 @@ def test_rubric_is_copied_to_next_year_from_the_page(monkeypatch, tmp_path, demo
 
 
 def test_unsaved_archive_edits_survive_a_colleagues_save(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    site = store.list_sites(db_()).filter(pl.col("status") == "consolidating").row(0, named=True)
-    open_site(at, site["id"], "创建档案")
-    key = f"ev_{site['org_id']}_editor_0"
-    at.session_state[key] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
-        {"event_date": clock.today().isoformat(), "kind": "督查指导", "title": "我的未保存记录"}]}
-    at.run()
+    at, site = editor_on_site(monkeypatch, tmp_path, demo_db_file, pl.col("status") == "consolidating", "创建档案")
+    type_archive_row(at, site, "督查指导", "我的未保存记录")
     from dangjian_core import tables
     from tests.conftest import EDITOR
 

@@ -23,15 +23,16 @@ def history_frame(rows):
     return pl.DataFrame(rows, schema={"unit_id": pl.String, "date": pl.Date}, orient="row")
 
 
+def indicator_values(*rows):
+    """(unit_id, indicator, value) rows as the frame the score rules read."""
+    return pl.DataFrame(rows, schema={"unit_id": pl.String, "indicator": pl.String, "value": pl.Float64}, orient="row")
+
+
 # ------------------------------------------------------------------------------ scores
 
 def test_score_formula_higher_better_lower_better_and_clamping():
-    vals = pl.DataFrame({
-        "unit_id": ["a", "b", "c", "d"],
-        "indicator": ["dues_collection_rate", "overdue_rectifications", "site_assessment_score",
-                      "open_rectifications"],
-        "value": [62.0, 1.0, 95.0, 9.0],
-    })
+    vals = indicator_values(("a", "dues_collection_rate", 62.0), ("b", "overdue_rectifications", 1.0),
+                            ("c", "site_assessment_score", 95.0), ("d", "open_rectifications", 9.0))
     c = r.indicator_contributions(vals)
     score = dict(zip(c["unit_id"], c["score"]))
     assert score["a"] == pytest.approx(62.0)              # (62-0)/(100-0)
@@ -43,11 +44,8 @@ def test_score_formula_higher_better_lower_better_and_clamping():
 
 
 def test_weights_are_renormalised_over_present_indicators():
-    vals = pl.DataFrame({
-        "unit_id": ["a", "a", "a"],
-        "indicator": ["dues_collection_rate", "three_meetings_one_lesson_rate", "ten_tasks_progress"],
-        "value": [62.0, 40.0, None],  # ten_tasks missing: neither helps nor hurts
-    })
+    vals = indicator_values(("a", "dues_collection_rate", 62.0), ("a", "three_meetings_one_lesson_rate", 40.0),
+                            ("a", "ten_tasks_progress", None))  # ten_tasks missing: neither helps nor hurts
     p = r.progress_scores(vals)
     assert p["progress"].to_list() == [round((20 * 62 + 15 * 40) / 35, 1)]  # 52.6
     assert p["n_indicators"].to_list() == [2]
@@ -87,12 +85,8 @@ def test_latest_values_takes_latest_nonempty_up_to_as_of():
 
 
 def test_lagging_reasons_name_the_indicators_that_cost_most():
-    vals = pl.DataFrame({
-        "unit_id": ["a", "a", "a", "b"],
-        "indicator": ["dues_collection_rate", "three_meetings_one_lesson_rate", "ten_tasks_progress",
-                      "dues_collection_rate"],
-        "value": [62.0, 40.0, 95.0, 100.0],
-    })
+    vals = indicator_values(("a", "dues_collection_rate", 62.0), ("a", "three_meetings_one_lesson_rate", 40.0),
+                            ("a", "ten_tasks_progress", 95.0), ("b", "dues_collection_rate", 100.0))
     lag = r.lagging_reasons(r.indicator_contributions(vals))
     got = dict(zip(lag["unit_id"], lag["lagging"]))
     # shortfalls: dues 20·38=760, three 15·60=900, ten tasks 15·5=75 → three first, then dues

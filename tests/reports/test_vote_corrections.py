@@ -11,7 +11,7 @@ from dangjian_core import audit, clock, fileio
 from dangjian_core.errors import ConflictError
 from dangjian_core.reports import sessions, votes
 from tests.conftest import EDITOR
-from tests.pages.apptest_helpers import app_for, problems
+from tests.pages.apptest_helpers import open_page, problems
 from tests.reports.test_reports import LATE, held, rdb  # noqa: F401 — fixtures
 
 
@@ -69,9 +69,7 @@ def test_an_imported_sheet_without_comments_keeps_them(held):  # noqa: F811
 
 
 def test_the_correction_form_is_prefilled_and_keeps_the_comments(monkeypatch, tmp_path, demo_db_file):
-    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
-    at.switch_page("pages/reports.py")
-    at.run()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "editor", "pages/reports.py")
     at.radio(key="rp_section").set_value("测评结果")
     at.run()
     from ui.session import get_db
