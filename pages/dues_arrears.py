@@ -65,7 +65,7 @@ with tabs[2]:
         W.members_view(calc, arrears.warning_list(calc), "arr_warn_page")
 with tabs[3]:
     if tabs[3].open:
-        bp = calc.back_pays
+        bp = W.back_pays_of(db, user, start, end, org_id)
         st.caption(f"期间内在所属月份之后缴纳（补交）的记录：共 {bp.height} 笔；一次补交超过 6 个月的照收，并标记。")
         W.paged_table(bp.sort("flag", "months", descending=True).select(
             pl.col("member_no").alias("党员编号"), pl.col("name").alias("姓名"), pl.col("org").alias("党组织"),

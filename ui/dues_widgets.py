@@ -4,7 +4,6 @@ here: everything is `dangjian_core.dues` (store modules, and the pure `model`/`r
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections import OrderedDict
 from datetime import date
@@ -53,21 +52,25 @@ def read(db, user: User, fn, *args, **kwargs):
                  tuple(sorted(kwargs.items())))
 
 
-# The back-calculation is built from one cached frame per month for the whole city, keyed on
-# that month's input fingerprint (ds.month_fingerprints), not on the generation: changing the
-# period computes only months not seen yet (all of them in one query), and a write (a payment
-# in March) recomputes only the months whose inputs changed. Shared by every user who may read
-# dues (it holds no per-user state: salary columns are masked when a period is assembled);
-# at most 36 months ≈ 250 MB at 100,000 members.
-_MONTHS_KEPT = 36
+# The back-calculation is built from one cached ledger per month for the whole city (member,
+# 应缴, 实缴: ~2 MB at 100,000 members), keyed on that month's input fingerprint
+# (month_fingerprints), not on the generation: changing the period computes only months not
+# seen yet, and a write (a payment in March) recomputes only the months whose inputs changed.
+# After a period is shown, the twelve months before it are computed in the background, so
+# moving 截止月份 back finds its months ready. A period's result (members and orgs, not the
+# per-month detail) is kept too, a few of them. Shared by every user who may read dues: no
+# per-user state (the cached path holds no salary columns).
+_MONTHS_KEPT = 48
+_CALCS_KEPT = 6
+_PREFETCH_MONTHS = 12
 
 
 @st.cache_resource
 def _month_store() -> dict:
-    return {"lock": threading.Lock(), "rows": OrderedDict()}
+    return {"lock": threading.Lock(), "rows": OrderedDict(), "calcs": OrderedDict(), "prefetching": set()}
 
 
-def _rows_for(db, user: User, months: tuple, fps: dict) -> list[pl.DataFrame]:
+def _rows_for(db, user: User, months: tuple, fps: dict) -> dict:
     store = _month_store()
     key = lambda m: (str(db.path), m, fps[m])  # noqa: E731
     with store["lock"]:
@@ -79,13 +82,35 @@ def _rows_for(db, user: User, months: tuple, fps: dict) -> list[pl.DataFrame]:
         with store["lock"]:
             for m, frame in got.items():
                 store["rows"][key(m)] = frame
-            while len(store["rows"]) > _MONTHS_KEPT:
-                store["rows"].popitem(last=False)
     with store["lock"]:
         for m in months:
             if key(m) in store["rows"]:
                 store["rows"].move_to_end(key(m))
-    return [have[m] for m in months]
+        while len(store["rows"]) > _MONTHS_KEPT:
+            store["rows"].popitem(last=False)
+    return have
+
+
+def _prefetch(db, user: User, before: date) -> None:
+    """Compute the ledgers of the twelve months before `before` in a background thread (one
+    at a time per database): a later 截止月份 change then only sums cached months."""
+    store = _month_store()
+    months = tuple(dues_store.add_months(before, -i) for i in range(_PREFETCH_MONTHS, 0, -1))
+    with store["lock"]:
+        if str(db.path) in store["prefetching"]:
+            return
+        store["prefetching"].add(str(db.path))
+
+    def work() -> None:
+        try:
+            _rows_for(db, user, months, dues_arrears.month_fingerprints(db, user, months))
+        except Exception:  # noqa: BLE001 — only a head start: the page computes what is missing
+            pass
+        finally:
+            with store["lock"]:
+                store["prefetching"].discard(str(db.path))
+
+    threading.Thread(target=work, name="dangjian-arrears-prefetch").start()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -93,19 +118,34 @@ def _fingerprints(_db, generation: int, username: str, roles: tuple, months: tup
     return dues_arrears.month_fingerprints(_db, User(username, username, frozenset(roles)), months)
 
 
-@st.cache_data(show_spinner="正在逐月计算……", max_entries=8)
-def _back(_db, generation: int, username: str, roles: tuple, start: date, end: date, org_id):
-    user = User(username, username, frozenset(roles))
+def back_calc(db, user: User, start: date, end: date, org_id):
+    """The period's back-calculation from cached month ledgers (members, orgs, missing; no
+    per-month detail; back payments: `back_pays_of`)."""
     this_month = clock.today().replace(day=1)
     months = tuple(m for m in dues_store.months_between(start, end) if m <= this_month)  # later months are not owed
-    fps = _fingerprints(_db, generation, username, roles, months)
-    rows = _rows_for(_db, user, months, fps)
-    calc = dues_arrears.back_calculate_rows(_db, user, start, end, rows, org_id=org_id)
-    return dataclasses.replace(calc, detail=calc.detail.head(0))  # the page never shows all months
+    fps = _fingerprints(db, db.generation, user.username, tuple(sorted(user.roles)), months)
+    store = _month_store()
+    key = (str(db.path), db.generation, start, end, org_id)  # names and orgs may change too
+    with store["lock"]:
+        calc = store["calcs"].get(key)
+        if calc is not None:
+            store["calcs"].move_to_end(key)
+    if calc is None:
+        with st.spinner("正在逐月计算……", show_time=True):
+            rows = _rows_for(db, user, months, fps)
+            calc = dues_arrears.back_calculate_rows(db, user, start, end, rows, org_id=org_id, with_back_pays=False)
+        with store["lock"]:
+            store["calcs"][key] = calc
+            while len(store["calcs"]) > _CALCS_KEPT:
+                store["calcs"].popitem(last=False)
+    if months:
+        _prefetch(db, user, months[0])
+    return calc
 
 
-def back_calc(db, user: User, start: date, end: date, org_id):
-    return _back(db, db.generation, user.username, tuple(sorted(user.roles)), start, end, org_id)
+def back_pays_of(db, user: User, start: date, end: date, org_id) -> pl.DataFrame:
+    """The period's back payments (补交), read when their tab is open."""
+    return read(db, user, dues_arrears.back_payments, start, end, org_id=org_id)
 
 
 # -- small formatting helpers ------------------------------------------------------------------

@@ -3,18 +3,19 @@ warning lists and their xlsx."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .. import fileio
 from ..auth import User, require
 from ..db import Cursor, Database
 from ..errors import BadInput
-from .arrears_rules import back_payment_flag_expr, summarize_arrears
+from .arrears_rules import back_payment_flag_expr, summarize_arrears, warning_level_expr
 from .model import _CATEGORY_ENUM, CATEGORIES, DuesSettings, RuleHistory, RulePeriod
 from .roll import _rate_expr
 from .settings import _rule_history, _settings, _this_month
@@ -129,14 +130,22 @@ def _month_rows(raw: pl.DataFrame, rules: RuleHistory) -> pl.DataFrame:
 
 
 def month_rows(db: Database, user: User, month: object) -> pl.DataFrame:
-    """The back-calculation's rows of one month for the whole city (the unit the 欠缴与补交
+    """The back-calculation's ledger of one month for the whole city (the unit the 欠缴与补交
     page caches: a change of period computes only the months it has not seen, and a write
-    recomputes only the months whose inputs changed — see `month_fingerprints`)."""
+    recomputes only the months whose inputs changed — see `month_fingerprints`): one row per
+    member admitted by then, sorted by member — member_id, due_fen (应缴 by that month's rule;
+    null: no base / approved amount in force), paid_fen (实缴). About 2 MB per month at
+    100,000 members; `back_calculate_rows` assembles any period from them."""
     return months_rows(db, user, [month])[parse_month(month)]
 
 
+_LEDGER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "member_id": pl.Int32, "due_fen": pl.Int64, "paid_fen": pl.Int64}
+
+
 def months_rows(db: Database, user: User, months: Iterable[object]) -> dict[date, pl.DataFrame]:
-    """`month_rows` of several months in one query (a first visit computes its months at once)."""
+    """`month_rows` of several months, a few months per query (a first visit computes its
+    months at once)."""
     require(user, PERM_READ)
     ms = sorted({parse_month(m) for m in months})
     if not ms:
@@ -146,9 +155,12 @@ def months_rows(db: Database, user: User, months: Iterable[object]) -> dict[date
         rules = _rule_history(cur)
         for i in range(0, len(ms), _CHUNK_MONTHS):  # a few months per query (see _CHUNK_MONTHS)
             chunk = ms[i:i + _CHUNK_MONTHS]
-            rows = _month_rows(_inputs(cur, chunk, rules=rules), rules)
-            parts = {k[0]: v for k, v in rows.partition_by("month", as_dict=True, maintain_order=True).items()}
-            out.update({m: parts.get(m, rows.head(0)) for m in chunk})
+            rows = _month_rows(_inputs(cur, chunk, rules=rules), rules).select(
+                "month", "member_id", due_fen="dues_fen", paid_fen="paid_fen")
+            parts = {k[0]: v.drop("month") for k, v in rows.partition_by("month", as_dict=True,
+                                                                         maintain_order=True).items()}
+            out.update({m: parts.get(m, pl.DataFrame(schema=_LEDGER_SCHEMA)) for m in chunk})
+            del rows, parts
     return out
 
 
@@ -172,27 +184,99 @@ def month_fingerprints(db: Database, user: User, months: Iterable[object]) -> di
     return {m: (glob, per.get(m)) for m in ms}
 
 
-def back_calculate_rows(db: Database, user: User, start: object, end: object, rows: list[pl.DataFrame], *,
-                        org_id: int | None = None) -> BackCalc:
-    """`back_calculate` from precomputed `month_rows` of the period's months (the page's
-    cached path; the same result)."""
+def back_calculate_rows(db: Database, user: User, start: object, end: object,
+                        rows: Sequence[pl.DataFrame] | Mapping[date, pl.DataFrame], *,
+                        org_id: int | None = None, with_back_pays: bool = True) -> BackCalc:
+    """`back_calculate`'s members, orgs, missing and back payments from precomputed
+    `month_rows` (the page's cached path; the same figures, without the per-month `detail`,
+    which is empty here). `rows`: by month, or a list following the period's months; months
+    after this month are not owed and may be left out. `with_back_pays=False` leaves
+    `back_pays` empty (the page reads `back_payments` when its tab is open). No sort and no
+    per-(member, month) frame: each month's ledger is placed on the members and the period
+    is summed, and its unpaid runs counted, month by month."""
     require(user, PERM_READ)
-    months = months_between(start, end)
-    first, last = months[0], months[-1]
-    months = [m for m in months if m <= _this_month()]
+    period = months_between(start, end)
+    first, last = period[0], period[-1]
+    months = [m for m in period if m <= _this_month()]
+    by_month = dict(rows) if isinstance(rows, Mapping) else dict(zip(period, rows))
+    ledgers = [by_month[m] for m in months]
     with db.read() as cur:
         sid, settings = _settings(cur)
         rules = _rule_history(cur)
         scope = _scope(cur, org_id)
         labels = cur.sql("SELECT m.id AS member_id, m.member_no, m.name, m.org_id, o.name AS org, o.street"
-                         f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}").pl()
-        back = _back_payments(cur, first, last, scope, None)
-    frame = pl.concat([r for r in rows if r.height], how="vertical") if any(r.height for r in rows) else \
-        pl.DataFrame(schema=_ROWS_SCHEMA)
-    frame = frame.filter(pl.col("month").is_in(months))
-    if scope is not None:
-        frame = frame.filter(pl.col("org_id").is_in(scope))
-    return _assemble(frame, months, first, last, labels, back, rules, settings, sid, user)
+                         f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}"
+                         " ORDER BY m.id").pl()
+        back = _back_payments(cur, first, last, scope, None, empty=not with_back_pays)
+    labels = labels.with_columns(pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32))
+    members, missing = _summarize_ledgers(ledgers, months, labels, settings)
+    return BackCalc(first, last, sid, settings, pl.DataFrame(schema=_DETAIL_SCHEMA), members,
+                    _orgs_frame(members), missing, back, rules)
+
+
+def _summarize_ledgers(ledgers: list[pl.DataFrame], months: list[date], labels: pl.DataFrame,
+                       settings: DuesSettings) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per member over the months (as `summarize_arrears` + trailing run + labels) and the
+    missing list, from one ledger per month: a month counts when its 应缴 is known (a month
+    without a base or approved amount is listed as missing, not counted); a run of unpaid
+    months (应缴 > 0, nothing paid) breaks at any month not counted. Integer fen throughout:
+    each ledger is placed on the members (sorted ids) and added up month by month."""
+    ids = labels["member_id"].to_numpy()
+    n = len(ids)
+    counted = np.zeros(n, dtype=np.int64)
+    due = np.zeros(n, dtype=np.int64)
+    paid = np.zeros(n, dtype=np.int64)
+    owed = np.zeros(n, dtype=np.int64)
+    missing = np.zeros(n, dtype=np.int64)
+    first_missing = np.full(n, -1, dtype=np.int64)
+    run = np.zeros(n, dtype=np.int64)
+    longest = np.zeros(n, dtype=np.int64)
+    for k, lg in enumerate(ledgers):
+        lg_ids = lg["member_id"].to_numpy()
+        pos = np.searchsorted(ids, lg_ids)
+        inside = pos < n
+        inside[inside] = ids[pos[inside]] == lg_ids[inside]   # members outside the scope are left out
+        pos = pos[inside]
+        d_col = lg["due_fen"]
+        ok = np.zeros(n, dtype=bool)
+        ok[pos] = d_col.is_not_null().to_numpy()[inside]
+        d = np.zeros(n, dtype=np.int64)
+        d[pos] = d_col.fill_null(0).to_numpy()[inside]
+        p = np.zeros(n, dtype=np.int64)
+        p[pos] = lg["paid_fen"].fill_null(0).to_numpy()[inside]
+        here = np.zeros(n, dtype=bool)
+        here[pos] = True
+        counted += ok
+        due += np.where(ok, d, 0)
+        paid += np.where(ok, p, 0)
+        owed += np.where(ok, np.maximum(d - p, 0), 0)
+        miss = here & ~ok
+        missing += miss
+        first_missing[miss & (first_missing < 0)] = k
+        run = np.where(ok & (d > 0) & (p == 0), run + 1, 0)   # the unpaid run ending this month
+        np.maximum(longest, run, out=longest)
+    sums = pl.DataFrame({"member_id": labels["member_id"], "months": counted, "due_total_fen": due,
+                         "paid_total_fen": paid, "arrears_fen": owed, "max_consecutive_unpaid": longest,
+                         "trailing_unpaid": run, "missing": missing, "first_missing": first_missing})
+    members = (sums.filter(pl.col("months") > 0)
+               .select("member_id", "months", "due_total_fen", "paid_total_fen", "arrears_fen", "max_consecutive_unpaid",
+                       flag_six_months=pl.col("max_consecutive_unpaid") >= settings.flag_months,
+                       warning=warning_level_expr("max_consecutive_unpaid", settings),
+                       trailing_unpaid="trailing_unpaid")
+               .join(labels, on="member_id", how="left", maintain_order="left"))
+    month_text_of = pl.Series([month_text(m) for m in months] or [""], dtype=pl.String)
+    missing_frame = (sums.filter(pl.col("missing") > 0).join(labels, on="member_id", how="left")
+                     .select("member_no", "name", "org", pl.col("missing").cast(pl.UInt32).alias("months"),
+                             pl.lit(month_text_of).gather(pl.col("first_missing")).alias("from"))
+                     .sort("member_no"))
+    return members, missing_frame
+
+
+_DETAIL_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "member_id": pl.Int32, "month": pl.Date, "month_index": pl.Int64, "category": pl.String, "rule": pl.String,
+    "rule_version": pl.String, "base_used_fen": pl.Int64, "due_fen": pl.Int64, "paid_fen": pl.Int64,
+    "back_pay_fen": pl.Int64, "unpaid": pl.Boolean, "consecutive_unpaid": pl.Int64, "base_fen": pl.Int64,
+    "roll_due_fen": pl.Int64, "paid_on": pl.Date, "roll_id": pl.Int64, "rule_label": pl.String}
 
 
 def _assemble(comp: pl.DataFrame, months: list[date], first: date, last: date, labels: pl.DataFrame,
@@ -232,33 +316,45 @@ def _assemble(comp: pl.DataFrame, months: list[date], first: date, last: date, l
                    .with_columns(pl.col("trailing_unpaid").fill_null(0))
                    .join(labels, on="member_id", how="left"))
     else:
-        det = pl.DataFrame(schema={"member_id": pl.Int32, "month": pl.Date, "month_index": pl.Int64,
-                                   "category": pl.String, "rule": pl.String, "rule_version": pl.String,
-                                   "base_used_fen": pl.Int64, "due_fen": pl.Int64, "paid_fen": pl.Int64,
-                                   "back_pay_fen": pl.Int64, "unpaid": pl.Boolean, "consecutive_unpaid": pl.Int64,
-                                   "base_fen": pl.Int64, "roll_due_fen": pl.Int64, "paid_on": pl.Date,
-                                   "roll_id": pl.Int64, "rule_label": pl.String})
+        det = pl.DataFrame(schema=_DETAIL_SCHEMA)
         members = pl.DataFrame(schema={"member_id": pl.Int32, "months": pl.Int64, "due_total_fen": pl.Int64,
                                        "paid_total_fen": pl.Int64, "arrears_fen": pl.Int64,
                                        "max_consecutive_unpaid": pl.Int64, "flag_six_months": pl.Boolean,
                                        "warning": pl.String, "trailing_unpaid": pl.Int64, "member_no": pl.String,
                                        "name": pl.String, "org_id": pl.Int32, "org": pl.String, "street": pl.String})
-    orgs = (members.group_by("org_id", "org", "street")
+    orgs = _orgs_frame(members)
+    if not user.can(PERM_SALARY):
+        det = det.with_columns(base_fen=pl.lit(None, pl.Int64), base_used_fen=pl.lit(None, pl.Int64))
+    return BackCalc(first, last, sid, settings, det, members, orgs, missing, back, rules)
+
+
+def _orgs_frame(members: pl.DataFrame) -> pl.DataFrame:
+    """Totals per org from the member summary, most owed first."""
+    return (members.group_by("org_id", "org", "street")
             .agg(members=pl.len(), due_fen=pl.col("due_total_fen").sum(), paid_fen=pl.col("paid_total_fen").sum(),
                  arrears_fen=pl.col("arrears_fen").sum(), owing=(pl.col("arrears_fen") > 0).sum(),
                  warned=(pl.col("warning") == "warn").sum(), flagged=(pl.col("warning") == "flag").sum())
             .with_columns(collected_fen=pl.col("due_fen") - pl.col("arrears_fen"))
             .with_columns(rate=_rate_expr())
             .sort("arrears_fen", "org", descending=[True, False]))
-    if not user.can(PERM_SALARY):
-        det = det.with_columns(base_fen=pl.lit(None, pl.Int64), base_used_fen=pl.lit(None, pl.Int64))
-    return BackCalc(first, last, sid, settings, det, members, orgs, missing, back, rules)
+
+
+def back_payments(db: Database, user: User, start: object, end: object, *,
+                  org_id: int | None = None) -> pl.DataFrame:
+    """`BackCalc.back_pays` alone: payments of the period made after their month (补交)."""
+    require(user, PERM_READ)
+    first, last = parse_month(start, "起始月份"), parse_month(end, "截止月份")
+    with db.read() as cur:
+        return _back_payments(cur, first, last, _scope(cur, org_id), None)
 
 
 def _back_payments(cur: Cursor, start: date, end: date, scope: list[int] | None,
-                   member_ids: Iterable[int] | None) -> pl.DataFrame:
-    """Payments made after their month (补交), grouped by member and date; flag > 6 months."""
+                   member_ids: Iterable[int] | None, *, empty: bool = False) -> pl.DataFrame:
+    """Payments made after their month (补交), grouped by member and date; flag > 6 months
+    (`empty`: no rows, the same columns)."""
     where = [_scope_sql(cur, scope, "r.org_id", "dj_scope_bp")]
+    if empty:
+        where.append("false")
     if member_ids is not None:
         _register(cur, "dj_bp_members", _ids_frame(member_ids))
         where.append("r.member_id IN (SELECT k FROM dj_bp_members)")
@@ -268,7 +364,7 @@ def _back_payments(cur: Cursor, start: date, end: date, scope: list[int] | None,
         " strftime(max(r.month), '%Y-%m') AS last FROM dues_roll r JOIN members m ON m.id = r.member_id"
         " JOIN orgs o ON o.id = r.org_id WHERE r.paid > 0 AND r.paid_on > last_day(r.month)"
         f" AND r.paid_on BETWEEN ? AND ? AND {' AND '.join(where)}"
-        " GROUP BY ALL ORDER BY months DESC, r.paid_on DESC", params=[start, month_end(end)]).pl()
+        " GROUP BY ALL ORDER BY months DESC, r.paid_on DESC, m.member_no", params=[start, month_end(end)]).pl()
     return df.with_columns(flag=back_payment_flag_expr(pl.col("months")))
 
 

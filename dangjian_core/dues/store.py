@@ -280,19 +280,25 @@ def _inputs(cur: Cursor, months: list[date], *, scope: list[int] | None = None,
         _register(cur, "dj_member_ids", _ids_frame(member_ids))
         where.append("m.id IN (SELECT k FROM dj_member_ids)")
     only = "WHERE b.member_id IN (SELECT DISTINCT member_id FROM t)" if len(where) > 1 or scope is not None else ""
+    # the member's first base and the first category change of each year are joined as
+    # aggregates (a window over every base and a correlated EXISTS cost several times more)
     sql = f"""
     WITH t AS (
         SELECT m.id AS member_id, m.org_id, m.dues_category, mm.month
         FROM members m, dj_months mm
         WHERE (m.join_date IS NULL OR date_trunc('month', m.join_date) <= mm.month) AND {' AND '.join(where)}
+    ), first_base AS (
+        SELECT member_id, min(month) AS first_month FROM member_bases GROUP BY member_id
+    ), cat_year AS (
+        SELECT member_id, year(month) AS y, min(month) AS first_change FROM member_categories GROUP BY ALL
     ), eff AS (
         SELECT b.member_id, b.base, b.fixed_amount, b.counted, b.deducted, b.tax, b.month AS base_month, b.id,
                CASE WHEN coalesce(rr.monthly, false) OR b.redetermine OR month(b.month) = 1
-                         OR b.month = min(b.month) OVER (PARTITION BY b.member_id)
-                         OR EXISTS (SELECT 1 FROM member_categories c WHERE c.member_id = b.member_id
-                                    AND c.month <= b.month AND year(c.month) = year(b.month))
+                         OR b.month = fb.first_month OR cy.first_change <= b.month
                     THEN b.month ELSE make_date(year(b.month) + 1, 1, 1) END AS applies_from
-        FROM member_bases b ASOF LEFT JOIN dj_rules rr ON b.month >= rr.effective_from {only}
+        FROM member_bases b ASOF LEFT JOIN dj_rules rr ON b.month >= rr.effective_from
+        JOIN first_base fb ON fb.member_id = b.member_id
+        LEFT JOIN cat_year cy ON cy.member_id = b.member_id AND cy.y = year(b.month) {only}
     ), eff2 AS (
         SELECT * FROM eff
         QUALIFY row_number() OVER (PARTITION BY member_id, applies_from ORDER BY base_month DESC, id DESC) = 1
