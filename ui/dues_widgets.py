@@ -67,7 +67,8 @@ _PREFETCH_MONTHS = 12
 
 @st.cache_resource
 def _month_store() -> dict:
-    return {"lock": threading.Lock(), "rows": OrderedDict(), "calcs": OrderedDict(), "prefetching": set()}
+    return {"lock": threading.Lock(), "compute": threading.Lock(), "rows": OrderedDict(), "calcs": OrderedDict(),
+            "prefetching": set()}
 
 
 def _rows_for(db, user: User, months: tuple, fps: dict) -> dict:
@@ -76,8 +77,16 @@ def _rows_for(db, user: User, months: tuple, fps: dict) -> dict:
     with store["lock"]:
         have = {m: store["rows"].get(key(m)) for m in months}
     need = [m for m, v in have.items() if v is None]
-    if need:
-        got = dues_arrears.months_rows(db, user, need)
+    step = dues_arrears.CHUNK_MONTHS
+    for i in range(0, len(need), step):
+        # one query at a time in the process (the page and the background prefetch take
+        # turns by chunk): two at once would add up their working memory
+        with store["compute"]:
+            with store["lock"]:
+                ready = {m: store["rows"].get(key(m)) for m in need[i:i + step]}
+            todo = [m for m, v in ready.items() if v is None]
+            got = dues_arrears.months_rows(db, user, todo) if todo else {}
+        have.update({m: v for m, v in ready.items() if v is not None})
         have.update(got)
         with store["lock"]:
             for m, frame in got.items():

@@ -88,10 +88,10 @@ def back_calculate(db: Database, user: User, start: object, end: object, *, org_
             rules = RuleHistory([RulePeriod(0, settings, str(sid), f"第 {sid} 版设置（指定用于所有月份）")])
         scope = _scope(cur, org_id)
         # a few months at a time: only the compact month rows of the whole period are held at
-        # once, not the wide inputs (see _CHUNK_MONTHS)
-        parts = [_month_rows(_inputs(cur, months[i:i + _CHUNK_MONTHS], scope=scope, member_ids=member_ids,
+        # once, not the wide inputs (see CHUNK_MONTHS)
+        parts = [_month_rows(_inputs(cur, months[i:i + CHUNK_MONTHS], scope=scope, member_ids=member_ids,
                                      rules=rules), rules)
-                 for i in range(0, len(months), _CHUNK_MONTHS)]
+                 for i in range(0, len(months), CHUNK_MONTHS)]
         labels = cur.sql("SELECT m.id AS member_id, m.member_no, m.name, m.org_id, o.name AS org, o.street"
                          f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}").pl()
         back = _back_payments(cur, first, last, scope, member_ids)
@@ -103,7 +103,7 @@ def back_calculate(db: Database, user: User, start: object, end: object, *, org_
 # Months read and computed per query. The wide inputs of a month (100,000 members) and the
 # query's own working memory dominate the peak: at city scale a year at once peaked at ~1.4 GB
 # in the server, three months at once ~0.6 GB, in the same time (bench/bench_memory.py).
-_CHUNK_MONTHS = 3
+CHUNK_MONTHS = 3
 
 
 _ROWS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {"member_id": pl.Int32, "org_id": pl.Int32, "month": pl.Date, "category": _CATEGORY_ENUM,
@@ -115,18 +115,29 @@ def _month_rows(raw: pl.DataFrame, rules: RuleHistory) -> pl.DataFrame:
     """`_inputs` rows → what the back-calculation needs per (member, month), compactly: the
     category of the month (history, else the roll's, else the register's), the base read by
     the month's rule, 应缴 by that rule (null: no base / approved amount), 实缴 and the roll."""
+    comp = _month_due(raw, rules)
+    return comp.select(
+        pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32), "month", "category",
+        pl.col("base_fen").cast(pl.Int64), pl.col("dues_fen").cast(pl.Int64), pl.col("rule").cast(pl.String),
+        pl.col("rule_version").cast(pl.String), pl.col("paid_fen").fill_null(0).cast(pl.Int64),
+        pl.col("roll_due_fen").cast(pl.Int64), "paid_on", pl.col("roll_id").cast(pl.Int64))
+
+
+# What `_month_due` reads of `_inputs` (a month's ledger needs no more)
+_DUE_INPUTS = ("member_id", "month", "dues_category", "hist_category", "base_fen", "counted_fen", "deducted_fen",
+               "tax_fen", "member_fixed_fen", "farmer_fen", "roll_category", "roll_base_fen", "roll_fixed_fen",
+               "paid_fen")
+
+
+def _month_due(raw: pl.DataFrame, rules: RuleHistory) -> pl.DataFrame:
+    """`_inputs` rows with the month's category (`category`), base and 应缴 (`dues_fen`)."""
     raw = raw.with_columns(
         base_fen=pl.coalesce("base_fen", "roll_base_fen"),
         farmer_fen=pl.coalesce("roll_fixed_fen", "farmer_fen"),
         member_fixed_fen=pl.coalesce("roll_fixed_fen", "member_fixed_fen"),
         cat_used=pl.coalesce("hist_category", "roll_category", "dues_category"))
     raw = raw.with_columns(base_fen=_base_by_reading(rules, pl.col("month"), pl.col("cat_used")))
-    comp = _compute(raw, rules, category="cat_used")
-    return comp.select(
-        pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32), "month", "category",
-        pl.col("base_fen").cast(pl.Int64), pl.col("dues_fen").cast(pl.Int64), pl.col("rule").cast(pl.String),
-        pl.col("rule_version").cast(pl.String), pl.col("paid_fen").fill_null(0).cast(pl.Int64),
-        pl.col("roll_due_fen").cast(pl.Int64), "paid_on", pl.col("roll_id").cast(pl.Int64))
+    return _compute(raw, rules, category="cat_used")
 
 
 def month_rows(db: Database, user: User, month: object) -> pl.DataFrame:
@@ -153,10 +164,11 @@ def months_rows(db: Database, user: User, months: Iterable[object]) -> dict[date
     out: dict[date, pl.DataFrame] = {}
     with db.read() as cur:
         rules = _rule_history(cur)
-        for i in range(0, len(ms), _CHUNK_MONTHS):  # a few months per query (see _CHUNK_MONTHS)
-            chunk = ms[i:i + _CHUNK_MONTHS]
-            rows = _month_rows(_inputs(cur, chunk, rules=rules), rules).select(
-                "month", "member_id", due_fen="dues_fen", paid_fen="paid_fen")
+        for i in range(0, len(ms), CHUNK_MONTHS):  # a few months per query (see CHUNK_MONTHS)
+            chunk = ms[i:i + CHUNK_MONTHS]
+            rows = _month_due(_inputs(cur, chunk, rules=rules, columns=_DUE_INPUTS), rules).select(
+                "month", pl.col("member_id").cast(pl.Int32), due_fen=pl.col("dues_fen").cast(pl.Int64),
+                paid_fen=pl.col("paid_fen").fill_null(0).cast(pl.Int64))
             parts = {k[0]: v.drop("month") for k, v in rows.partition_by("month", as_dict=True,
                                                                          maintain_order=True).items()}
             out.update({m: parts.get(m, pl.DataFrame(schema=_LEDGER_SCHEMA)) for m in chunk})

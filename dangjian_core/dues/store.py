@@ -44,7 +44,7 @@ database and integer 分 in polars; never float (charts get yuan as numbers only
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -259,7 +259,8 @@ def find_members(db: Database, user: User, text: str, limit: int = 30) -> pl.Dat
 # =======================================================================================
 def _inputs(cur: Cursor, months: list[date], *, scope: list[int] | None = None,
             member_ids: Iterable[int] | None = None,
-            rules: RuleHistory, base_scope_by_roll: bool = False) -> pl.DataFrame:
+            rules: RuleHistory, base_scope_by_roll: bool = False,
+            columns: Sequence[str] | None = None) -> pl.DataFrame:
     """One row per (member, month) of `months` for members admitted by that month, with the
     base in force (`base_fen`, and its payroll parts counted/deducted/tax when it came from a
     payroll sheet), the member's approved fixed amount, the branch's farmer amount, the
@@ -269,7 +270,8 @@ def _inputs(cur: Cursor, months: list[date], *, scope: list[int] | None = None,
     A base row applies from its own month when the rule in force in its pay month counts
     amounts monthly, when it is marked 重新核定, is a January base, the member's first base,
     or the member's category changed earlier that year (a new category is a new
-    determination); otherwise from the next January ("fixed for the year")."""
+    determination); otherwise from the next January ("fixed for the year"). `columns`: only
+    these of the output columns (a narrower result is converted with far less memory)."""
     _register(cur, "dj_months", pl.DataFrame({"month": months}, schema={"month": pl.Date}))
     _register(cur, "dj_rules", pl.DataFrame(
         {"effective_from": [date(p.start // 12, p.start % 12 + 1, 1) for p in rules],
@@ -324,6 +326,8 @@ def _inputs(cur: Cursor, months: list[date], *, scope: list[int] | None = None,
     LEFT JOIN dues_roll r ON r.member_id = t.member_id AND r.month = t.month
     ORDER BY t.member_id, t.month
     """
+    if columns is not None:
+        sql = f"SELECT {', '.join(columns)} FROM ({sql}) ORDER BY member_id, month"
     df: pl.DataFrame = cur.sql(sql).pl()
     return df
 
