@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+
 import streamlit as st
 
 from dangjian_core import backups, setup
@@ -101,3 +104,27 @@ def generation(db: Database) -> int:
     """Changes after every committed write: cached reads take it as an argument, so a write
     through any door makes every page read fresh data on its next run."""
     return db.generation
+
+
+_FROZEN_AT = 0  # len(sys.modules) when the long-lived objects were last frozen
+
+
+def freeze_long_lived() -> None:
+    """Streamlit runs a full garbage collection after every script run (runner.postScriptGC),
+    and a collection holds the interpreter for as long as it walks every object: with the
+    app's libraries loaded that walk took as long as the page itself on a busy server, before
+    the browser heard that the run had finished. The imported modules live as long as the
+    process, so after a run that imported new ones they are collected once and frozen
+    (`gc.freeze`): the collection after each run then walks only what runs create.
+    Only in the real server (not AppTest, whose process also holds the tests' objects)."""
+    global _FROZEN_AT
+    n = len(sys.modules)
+    if n == _FROZEN_AT:
+        return
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return
+    _FROZEN_AT = n
+    gc.collect()
+    gc.freeze()
