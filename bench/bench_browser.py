@@ -353,7 +353,7 @@ def measure_product(b, url: str, folder: Path) -> dict[str, list[float]]:
                        lambda: expect(page.get_by_text("已生成安排").first).to_be_visible())
             add("观摩安排：求解安排", ms)
             if i == 0:  # the solver runs once per input: the later clicks get the plan already found
-                add("观摩安排：求解安排（首次：新输入，求解器完整搜索）", ms)
+                add("观摩安排：求解安排（首次：新输入，求解器用满时间预算）", ms)
 
     def reload_page() -> None:
         p.nav("基层党组织")
