@@ -41,7 +41,7 @@ SENSITIVE: dict[str, dict[str, str]] = {}
 HIDDEN = "***"
 
 
-# table → column → (Chinese label, {code: display} or None); filled by tables.TableSpec
+# table → column → (Chinese label, {code: display} or None); taken from the TableSpecs by _sync
 COLUMNS: dict[str, dict[str, tuple[str, Choices]]] = {}
 # table → [(cur, keys) → reasons a row may not go]: asked before undoing the insert of a row
 DELETE_CHECKS: dict[str, list[DeleteCheck]] = {}
@@ -74,16 +74,17 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
-def register_table(table: str, label: str, key: str = "id", perm: str = "orgs.write", *,
-                   read_perm: str | None = None, sensitive: dict[str, str] | None = None) -> None:
-    """Declare a table whose changes can be listed and reverted, and the permission needed."""
+def _take_table(table: str, label: str, key: str = "id", perm: str = "orgs.write", *,
+                read_perm: str | None = None, sensitive: dict[str, str] | None = None) -> None:
+    """Know a table whose changes can be listed and reverted, and the permission needed (only
+    `_sync` calls this, from what the subjects declare: nothing registers itself)."""
     KEY_COLUMNS[table] = key
     TABLE_LABELS[table] = label
     WRITE_PERMS[table] = perm
-    restrict_reading(table, read_perm, sensitive)
+    _restrict_reading(table, read_perm, sensitive)
 
 
-def restrict_reading(table: str, read_perm: str | None = None, sensitive: dict[str, str] | None = None) -> None:
+def _restrict_reading(table: str, read_perm: str | None = None, sensitive: dict[str, str] | None = None) -> None:
     """History of `table` only for `read_perm`; each `sensitive` column only for its permission."""
     if read_perm:
         READ_PERMS[table] = read_perm
@@ -99,27 +100,25 @@ def _sync() -> None:
     """Take in the tables the subjects declare as plain data — their TableSpecs and
     AUDIT_TABLES, read from `registry` (lazily: registry imports the subjects, which import
     this module). AUDIT_TABLES once per process; specs whenever the registry holds a spec object
-    not taken in yet (a spec registered later, e.g. by a test, is seen too)."""
+    not taken in yet (a spec made known later with `tables.register`, e.g. by a test, is seen too).
+    Every reading entry point calls this: building a TableSpec registers nothing."""
     global _synced
     from . import registry
 
     for spec in registry.specs().values():
-        seen = _taken.get(spec.table)
-        # a table first seen that already registered itself keeps its own entry
-        if seen is not spec and (seen is not None or spec.table not in KEY_COLUMNS):
-            register_table(spec.table, spec.label, spec.key, spec.perm,
-                           sensitive={c.name: c.sensitive for c in spec.columns if c.sensitive})
-            register_columns(spec.table, {c.name: (c.label, c.choices) for c in spec.columns},
-                             spec.delete_checks)
+        if _taken.get(spec.table) is not spec:
+            _take_table(spec.table, spec.label, spec.key, spec.perm,
+                        sensitive={c.name: c.sensitive for c in spec.columns if c.sensitive})
+            _take_columns(spec.table, {c.name: (c.label, c.choices) for c in spec.columns}, spec.delete_checks)
         _taken[spec.table] = spec
     if _synced:
         return
     for t in registry.audit_tables():
         if t.revertible:
-            register_table(t.table, t.label, t.key, t.perm, read_perm=t.read_perm, sensitive=dict(t.sensitive))
+            _take_table(t.table, t.label, t.key, t.perm, read_perm=t.read_perm, sensitive=dict(t.sensitive))
         else:
             TABLE_LABELS[t.table] = t.label
-            restrict_reading(t.table, t.read_perm, dict(t.sensitive))
+            _restrict_reading(t.table, t.read_perm, dict(t.sensitive))
     _synced = True
 
 
@@ -180,8 +179,8 @@ def _reader_filter(user: User) -> tuple[str, list[Any]]:
     return "l.table_name IN (SELECT unnest(?))", [sorted(readable_tables(user))]
 
 
-def register_columns(table: str, columns: dict[str, tuple[str, Choices]],
-                     delete_checks: Iterable[DeleteCheck] | None = None) -> None:
+def _take_columns(table: str, columns: dict[str, tuple[str, Choices]],
+                  delete_checks: Iterable[DeleteCheck] | None = None) -> None:
     """Chinese labels (and code → display) of a table's columns for the history, and the
     checks that say why a row may not be removed (asked when undoing its insert)."""
     COLUMNS[table] = dict(columns)
@@ -352,6 +351,7 @@ def list_batches(db: Database, user: User, limit: int = 200) -> pl.DataFrame:
 def describe_change(table: str, action: str, before: str | None, after: str | None) -> str:
     """A short Chinese summary: which fields changed from what to what, with the columns'
     Chinese labels and values as they are shown (never code names)."""
+    _sync_once()  # the column order below comes from the specs
     b = json.loads(before) if before else {}
     a = json.loads(after) if after else {}
 

@@ -12,10 +12,10 @@ Consumers (tables.get_spec, audit, charts, reports, demo) call these functions *
 functions: registry → subjects → core at import time, core → registry only lazily. That is
 the one import circle, and it is never taken at import time.
 
-Only tuples are read as plain data (a module-level dict of the same name is an old-style
-registry, not a declaration). While subjects move into packages, SUBJECTS names both the old
-and the new module of a subject; a module that does not exist is skipped, and the old
-import-time registry tables.SPECS is merged in live.
+Only tuples are read as plain data (a module-level dict of the same name is not a
+declaration). A module listed in SUBJECTS that does not exist is skipped. `tables.SPECS` holds
+specs no subject declares (a test's, a script's), made known explicitly with `tables.register`
+inside a function; `specs()` merges them in live.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def _legacy(module: str, attr: str) -> dict[str, Any]:
 def specs() -> dict[str, TableSpec]:
     """table → TableSpec of every editable table."""
     modules()
-    out: dict[str, TableSpec] = dict(_legacy("tables", "SPECS"))
+    out: dict[str, TableSpec] = dict(_legacy("tables", "SPECS"))  # tables.register (tests, scripts)
     out.update({s.table: s for s in _plain("SPECS")})
     return out
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
-from .. import audit
 from ..errors import BadInput, CellError
-
-if TYPE_CHECKING:
-    pass
 
 Row = dict[str, Any]             # one row, column name → value
 Refs = dict[str, dict[str, Any]]  # ref column → {"ids", "by_label", "by_id"}
@@ -67,6 +63,11 @@ class Issue:
 
 @dataclass
 class TableSpec:
+    """An editable table. Building one registers nothing: a subject lists its specs in its
+    package's `SPECS` tuple, and `registry` / `audit` read them from there when first asked.
+    A spec no subject declares (a test's, a script's) is made known with `register(spec)`,
+    called inside a function — never at import time."""
+
     table: str
     label: str
     columns: list[Column]
@@ -78,12 +79,6 @@ class TableSpec:
     checks: list[Callable[..., list[Issue]]] = field(default_factory=list)
     # (cur, keys) → list of Chinese reasons why these rows may not be deleted
     delete_checks: list[Callable[..., list[str]]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        audit.register_table(self.table, self.label, self.key, self.perm,
-                             sensitive={c.name: c.sensitive for c in self.columns if c.sensitive})
-        audit.register_columns(self.table, {c.name: (c.label, c.choices) for c in self.columns},
-                               self.delete_checks)
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -104,10 +99,13 @@ class TableSpec:
         return m
 
 
-SPECS: dict[str, TableSpec] = {}  # old-style registrations, until every subject declares SPECS
+SPECS: dict[str, TableSpec] = {}  # specs no subject declares, made known by `register` (tests, scripts)
 
 
 def register(spec: TableSpec) -> TableSpec:
+    """Make a spec that no subject declares in its `SPECS` known to `get_spec`, the history and
+    undo (registry.specs() merges these in; audit takes a new spec object in on its next read).
+    For tests and scripts, called explicitly inside a function — subjects declare plain data."""
     SPECS[spec.table] = spec
     return spec
 
