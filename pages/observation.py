@@ -23,7 +23,8 @@ t_plan, t_setup, t_export = st.tabs(["安排", "设置与观摩点", "导出与�
 with t_setup:
     W.setup_form(db, user, eid)
 
-P, err, visits, locked = W.plan_state(db, db.generation, eid)
+generation = db.generation
+P, err, visits, locked = W.plan_state(db, generation, eid)
 with t_plan:
     if P is None:
         st.error(err)
@@ -34,7 +35,7 @@ with t_plan:
     if c1.button("生成安排" if not visits else "重新生成（保留手工安排）", type="primary", disabled=not can,
                  key="obs_solve"):
         with st.spinner("正在安排……"):
-            s, exc = run_safely(store.solve_event, db, user, eid)
+            s, exc = run_safely(store.solve_event, db, user, eid, known=(generation, P))
         if exc is None:
             flash("已生成安排。" + s["text"])
             st.session_state["obs_grid_nonce"] = st.session_state.get("obs_grid_nonce", 0) + 1
@@ -50,7 +51,7 @@ with t_plan:
             st.rerun()
     if not visits:
         st.stop()
-    W.figures(rules.summarise(P, visits))
+    W.figures(W.plan_summary(db, generation, eid))
     if locked:
         st.caption(f"其中 {len(locked)} 次参观是手工安排的，重新生成时保留。")
 

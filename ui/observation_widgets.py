@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dangjian_core import clock
-from dangjian_core.observation import model, scores, store
+from dangjian_core.observation import model, rules, scores, store
 
 from .messages import flash, run_safely
 
@@ -54,6 +54,13 @@ def plan_state(_db, generation: int, event_id: int):
         return None, str(exc), [], set()
     vs, locked = store.plan_visits(_db, event_id)
     return P, None, vs, locked
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def plan_summary(_db, generation: int, event_id: int) -> dict:
+    """`rules.summarise` of the stored plan (route lengths and bounds: once per generation)."""
+    P, _, vs, _ = plan_state(_db, generation, event_id)
+    return rules.summarise(P, vs)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -168,12 +168,15 @@ def breakdown(sc: indicators.Scores, unit_id: int, name: str) -> None:
     st.markdown(f"**{name}** 进度分 **{row[0]['progress']:g}**（{sc.as_of:%Y-%m-%d}，{row[0]['n_indicators']} 项指标）")
     c = sc.contributions_of(unit_id)
     st.dataframe(c, hide_index=True, width="stretch", placeholder="—")
-    chart = alt.Chart(c).mark_bar().encode(
-        y=alt.Y("指标:N", sort=c["指标"].to_list(), title=None),
-        x=alt.X("贡献分:Q", title="贡献分（合计即进度分）"),
-        color=alt.value("#C8161D"), tooltip=["指标", "数值", "目标", "指标得分", "权重占比%", "贡献分"],
-    ).properties(height=34 * c.height + 20)
-    st.altair_chart(chart, width="stretch")
+    # the Vega-Lite spec itself: building and validating it through altair took longer than the
+    # rest of the page's rerun after 生成建议名单
+    tips = [{"field": f, "type": "quantitative" if c[f].dtype.is_numeric() else "nominal"}
+            for f in ("指标", "数值", "目标", "指标得分", "权重占比%", "贡献分")]
+    st.vega_lite_chart(c, {
+        "mark": {"type": "bar"}, "height": 34 * c.height + 20,
+        "encoding": {"y": {"field": "指标", "type": "nominal", "sort": c["指标"].to_list(), "title": None},
+                     "x": {"field": "贡献分", "type": "quantitative", "title": "贡献分（合计即进度分）"},
+                     "color": {"value": "#C8161D"}, "tooltip": tips}}, width="stretch")
 
 
 FORMULA = """

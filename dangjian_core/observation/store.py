@@ -431,14 +431,17 @@ class _Unchanged(Exception):
 
 def solve_event(db: Database, user: User, event_id: int | str, *, keep_locked: bool = True,
                 locked: Iterable[Visit] | None = None, seed: int = 0,
-                time_limit: float | None = None, exact: bool = False) -> dict[str, Any]:
+                time_limit: float | None = None, exact: bool = False,
+                known: tuple[int, Problem] | None = None) -> dict[str, Any]:
     """Arrange the event with the solver and store the plan (one batch). Locked visits (those
     stored as placed by hand, or `locked` given) are kept. `exact` with a `time_limit` of about
     a minute is「进一步优化路线」(`solver.solve`). → `rules.summarise` dict (with the
     travel bound and gap when the solver proved one). The solver runs once per input
-    (`solve_once`); a plan equal to the stored one (visits and locks) writes nothing."""
+    (`solve_once`); a plan equal to the stored one (visits and locks) writes nothing.
+    `known`: (db.generation, this event's problem) the caller already holds (a page's cached
+    read); used while nothing has been written since, else the problem is read again."""
     require(user, PERM)
-    P = problem_for(db, event_id)
+    P = known[1] if known is not None and known[0] == db.generation else problem_for(db, event_id)
     if locked is None:
         locked = plan_visits(db, event_id)[1] if keep_locked else set()
     locked = list(locked)

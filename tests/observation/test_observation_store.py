@@ -113,6 +113,17 @@ def test_the_same_input_is_solved_once_and_an_unchanged_plan_writes_nothing(ddb,
     assert len(calls) == 1
 
 
+def test_solve_takes_the_callers_problem_only_while_nothing_was_written(ddb, monkeypatch):
+    eid = store.save_event(ddb, EDITOR, name="页面已读的问题", mode="cross", days=1, slots_per_day=2)
+    P = store.problem_for(ddb, eid)
+    reads, real = [], store.problem_for
+    monkeypatch.setattr(store, "problem_for", lambda db, e: reads.append(e) or real(db, e))
+    store.solve_event(ddb, EDITOR, eid, time_limit=0.3, known=(ddb.generation, P))
+    assert reads == []
+    store.solve_event(ddb, EDITOR, eid, time_limit=0.3, known=(ddb.generation - 1, P))
+    assert reads == [eid]
+
+
 @pytest.mark.parametrize("kwargs, word", [
     (dict(hosts=[{"org": "没有这个单位", "capacity": 1}]), "不是党组织"),
     (dict(hosts=[{"org": 2, "capacity": 0}]), "容量至少为 1"),
