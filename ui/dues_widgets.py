@@ -104,7 +104,7 @@ def _prefetch(db, user: User, before: date) -> None:
     """Compute the ledgers of the twelve months before `before` in a background thread (one
     at a time per database): a later 截止月份 change then only sums cached months."""
     store = _month_store()
-    months = tuple(dues_store.add_months(before, -i) for i in range(_PREFETCH_MONTHS, 0, -1))
+    months = tuple(dues_store.add_months(before, -i) for i in range(1, _PREFETCH_MONTHS + 1))  # nearest first
     with store["lock"]:
         if str(db.path) in store["prefetching"]:
             return
@@ -122,9 +122,28 @@ def _prefetch(db, user: User, before: date) -> None:
     threading.Thread(target=work, name="dangjian-arrears-prefetch").start()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _fingerprints(_db, generation: int, username: str, roles: tuple, months: tuple):
+_FP_WINDOW = 62  # months back from this month whose fingerprints are read at once (the pickers' range)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _fingerprints(_db, generation: int, username: str, roles: tuple, this_month: date):
+    """Every month's fingerprint in the pickers' range, once per data generation (one scan of
+    the roll), so a new period needs no query to know which months it may reuse."""
+    months = tuple(dues_store.add_months(this_month, -i) for i in range(_FP_WINDOW))
     return dues_arrears.month_fingerprints(_db, User(username, username, frozenset(roles)), months)
+
+
+def _context(db, user: User, org_id) -> dues_arrears.LedgerContext:
+    """Settings, rules and the members in scope, once per data generation and org."""
+    store = _month_store()
+    key = ("context", str(db.path), db.generation, org_id)
+    with store["lock"]:
+        ctx = store["calcs"].get(key)
+    if ctx is None:
+        ctx = dues_arrears.ledger_context(db, user, org_id)
+        with store["lock"]:
+            store["calcs"][key] = ctx
+    return ctx
 
 
 def back_calc(db, user: User, start: date, end: date, org_id):
@@ -132,7 +151,9 @@ def back_calc(db, user: User, start: date, end: date, org_id):
     per-month detail; back payments: `back_pays_of`)."""
     this_month = clock.today().replace(day=1)
     months = tuple(m for m in dues_store.months_between(start, end) if m <= this_month)  # later months are not owed
-    fps = _fingerprints(db, db.generation, user.username, tuple(sorted(user.roles)), months)
+    fps = _fingerprints(db, db.generation, user.username, tuple(sorted(user.roles)), this_month)
+    if any(m not in fps for m in months):  # a period reaching further back than the pickers
+        fps = {**fps, **dues_arrears.month_fingerprints(db, user, [m for m in months if m not in fps])}
     store = _month_store()
     key = (str(db.path), db.generation, start, end, org_id)  # names and orgs may change too
     with store["lock"]:
@@ -142,7 +163,8 @@ def back_calc(db, user: User, start: date, end: date, org_id):
     if calc is None:
         with st.spinner("正在逐月计算……", show_time=True):
             rows = _rows_for(db, user, months, fps)
-            calc = dues_arrears.back_calculate_rows(db, user, start, end, rows, org_id=org_id, with_back_pays=False)
+            calc = dues_arrears.back_calculate_rows(db, user, start, end, rows, org_id=org_id, with_back_pays=False,
+                                                    context=_context(db, user, org_id))
         with store["lock"]:
             store["calcs"][key] = calc
             while len(store["calcs"]) > _CALCS_KEPT:

@@ -196,14 +196,41 @@ def month_fingerprints(db: Database, user: User, months: Iterable[object]) -> di
     return {m: (glob, per.get(m)) for m in ms}
 
 
+@dataclass(frozen=True)
+class LedgerContext:
+    """What assembling a period from month ledgers reads besides the ledgers: the settings in
+    force, the dated rules and the members in scope (sorted by id) with their names and orgs.
+    Changes only with a write, so the page keeps it per data generation."""
+
+    settings_id: int
+    settings: DuesSettings
+    rules: RuleHistory
+    labels: pl.DataFrame  # member_id, member_no, name, org_id, org, street
+
+
+def ledger_context(db: Database, user: User, org_id: int | None = None) -> LedgerContext:
+    require(user, PERM_READ)
+    with db.read() as cur:
+        sid, settings = _settings(cur)
+        rules = _rule_history(cur)
+        scope = _scope(cur, org_id)
+        labels = cur.sql("SELECT m.id AS member_id, m.member_no, m.name, m.org_id, o.name AS org, o.street"
+                         f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}"
+                         " ORDER BY m.id").pl()
+    labels = labels.with_columns(pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32))
+    return LedgerContext(sid, settings, rules, labels)
+
+
 def back_calculate_rows(db: Database, user: User, start: object, end: object,
                         rows: Sequence[pl.DataFrame] | Mapping[date, pl.DataFrame], *,
-                        org_id: int | None = None, with_back_pays: bool = True) -> BackCalc:
+                        org_id: int | None = None, with_back_pays: bool = True,
+                        context: LedgerContext | None = None) -> BackCalc:
     """`back_calculate`'s members, orgs, missing and back payments from precomputed
     `month_rows` (the page's cached path; the same figures, without the per-month `detail`,
     which is empty here). `rows`: by month, or a list following the period's months; months
     after this month are not owed and may be left out. `with_back_pays=False` leaves
-    `back_pays` empty (the page reads `back_payments` when its tab is open). No sort and no
+    `back_pays` empty (the page reads `back_payments` when its tab is open); `context`: a
+    `ledger_context` of the same org kept by the caller (else read now). No sort and no
     per-(member, month) frame: each month's ledger is placed on the members and the period
     is summed, and its unpaid runs counted, month by month."""
     require(user, PERM_READ)
@@ -212,18 +239,19 @@ def back_calculate_rows(db: Database, user: User, start: object, end: object,
     months = [m for m in period if m <= _this_month()]
     by_month = dict(rows) if isinstance(rows, Mapping) else dict(zip(period, rows))
     ledgers = [by_month[m] for m in months]
-    with db.read() as cur:
-        sid, settings = _settings(cur)
-        rules = _rule_history(cur)
-        scope = _scope(cur, org_id)
-        labels = cur.sql("SELECT m.id AS member_id, m.member_no, m.name, m.org_id, o.name AS org, o.street"
-                         f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}"
-                         " ORDER BY m.id").pl()
-        back = _back_payments(cur, first, last, scope, None, empty=not with_back_pays)
-    labels = labels.with_columns(pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32))
-    members, missing = _summarize_ledgers(ledgers, months, labels, settings)
-    return BackCalc(first, last, sid, settings, pl.DataFrame(schema=_DETAIL_SCHEMA), members,
-                    _orgs_frame(members), missing, back, rules)
+    ctx = context or ledger_context(db, user, org_id)
+    if with_back_pays:
+        back = back_payments(db, user, first, last, org_id=org_id)
+    else:
+        back = pl.DataFrame(schema=_BACK_PAYS_SCHEMA)
+    members, missing = _summarize_ledgers(ledgers, months, ctx.labels, ctx.settings)
+    return BackCalc(first, last, ctx.settings_id, ctx.settings, pl.DataFrame(schema=_DETAIL_SCHEMA), members,
+                    _orgs_frame(members), missing, back, ctx.rules)
+
+
+_BACK_PAYS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "member_no": pl.String, "name": pl.String, "org": pl.String, "paid_on": pl.Date, "months": pl.Int64,
+    "amount_fen": pl.Int64, "first": pl.String, "last": pl.String, "flag": pl.Boolean}
 
 
 def _summarize_ledgers(ledgers: list[pl.DataFrame], months: list[date], labels: pl.DataFrame,
@@ -245,10 +273,13 @@ def _summarize_ledgers(ledgers: list[pl.DataFrame], months: list[date], labels: 
     longest = np.zeros(n, dtype=np.int64)
     for k, lg in enumerate(ledgers):
         lg_ids = lg["member_id"].to_numpy()
-        pos = np.searchsorted(ids, lg_ids)
-        inside = pos < n
-        inside[inside] = ids[pos[inside]] == lg_ids[inside]   # members outside the scope are left out
-        pos = pos[inside]
+        if len(lg_ids) == n and np.array_equal(lg_ids, ids):  # the usual case: every member, same order
+            pos, inside = np.arange(n), np.ones(n, dtype=bool)
+        else:
+            pos = np.searchsorted(ids, lg_ids)
+            inside = pos < n
+            inside[inside] = ids[pos[inside]] == lg_ids[inside]   # members outside the scope are left out
+            pos = pos[inside]
         d_col = lg["due_fen"]
         ok = np.zeros(n, dtype=bool)
         ok[pos] = d_col.is_not_null().to_numpy()[inside]
@@ -361,12 +392,9 @@ def back_payments(db: Database, user: User, start: object, end: object, *,
 
 
 def _back_payments(cur: Cursor, start: date, end: date, scope: list[int] | None,
-                   member_ids: Iterable[int] | None, *, empty: bool = False) -> pl.DataFrame:
-    """Payments made after their month (补交), grouped by member and date; flag > 6 months
-    (`empty`: no rows, the same columns)."""
+                   member_ids: Iterable[int] | None) -> pl.DataFrame:
+    """Payments made after their month (补交), grouped by member and date; flag > 6 months."""
     where = [_scope_sql(cur, scope, "r.org_id", "dj_scope_bp")]
-    if empty:
-        where.append("false")
     if member_ids is not None:
         _register(cur, "dj_bp_members", _ids_frame(member_ids))
         where.append("r.member_id IN (SELECT k FROM dj_bp_members)")
