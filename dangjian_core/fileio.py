@@ -138,15 +138,45 @@ def _find_header(rows: Sequence[Sequence[object]], expected: Iterable[str] | Non
     return 0
 
 
-def _rows_to_frame(rows: list[list[Any]], name: str, expected: Iterable[str] | None, sheet: str | None = None, *,
+# what Python's str.strip() takes off: a cell of only these (and BOMs) is blank
+_PY_SPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_SPACE_CLASS = "".join(f"\\x{{{ord(c):x}}}" for c in _PY_SPACE)
+CSV_CHUNK_ROWS = 20_000
+
+
+def _maybe_blank(col: str) -> pl.Expr:
+    """Null or only spaces/BOMs: every blank cell (`_norm_header(c) == ""`), and a few more."""
+    return pl.col(col).is_null() | pl.col(col).str.contains(f"^[{_SPACE_CLASS}\\x{{feff}}]*$")
+
+
+def _last_filled_row(grid: pl.DataFrame) -> int:
+    """Index of the last row with a filled cell (-1 when none): the rows after it are dropped.
+    Column-wise first; the exact rule (`_norm_header`) only on the rows that may be blank."""
+    if grid.width == 0 or grid.height == 0:
+        return -1
+    maybe = grid.select(pl.all_horizontal([_maybe_blank(c) for c in grid.columns]).alias("b"))["b"]
+    filled = (~maybe).arg_true()
+    last = int(filled[-1]) if filled.len() else -1
+    for i in range(grid.height - 1, last, -1):  # the trailing rows that may be blank
+        if any(_norm_header(c) for c in grid.row(i)):
+            return i
+    return last
+
+
+def _grid_to_frame(grid: pl.DataFrame, name: str, expected: Iterable[str] | None, sheet: str | None = None, *,
                    numeric: dict[int, list[int]] | None = None,
                    code_headers: Iterable[str] = CODE_HEADERS, max_rows: int = MAX_ROWS) -> Frame:
-    while rows and not any(_norm_header(c) for c in rows[-1]):
-        rows.pop()
-    if not rows:
+    """The cells of a sheet or csv (text columns c0, c1, …; one row per file row, shorter
+    rows padded with nulls) → the table under its header row, column-wise: only the first
+    rows (the header search) and the rows in error come into Python."""
+    grid = grid.select(pl.all().cast(pl.String))
+    last = _last_filled_row(grid)
+    if last < 0:
         raise BadInput("文件是空的：没有表头，也没有数据", file=name)
-    h = _find_header(rows, expected, name)
-    header = [_norm_header(c) for c in rows[h]]
+    grid = grid.head(last + 1)
+    head = grid.head(1000).rows()
+    h = _find_header(head, expected, name)
+    header = [_norm_header(c) for c in head[h]]
     # drop trailing empty header cells
     while header and not header[-1]:
         header.pop()
@@ -160,40 +190,35 @@ def _rows_to_frame(rows: list[list[Any]], name: str, expected: Iterable[str] | N
             raise BadInput(f"表头中列名「{col}」重复出现（第 {h + 1} 行）", file=name)
         seen.add(col)
     width = len(header)
-    if len(rows) - h - 1 > max_rows:
-        raise BadInput(f"文件有 {len(rows) - h - 1} 行数据，超过上限 {max_rows} 行：请拆分成几个文件分别导入",
+    if grid.height - h - 1 > max_rows:
+        raise BadInput(f"文件有 {grid.height - h - 1} 行数据，超过上限 {max_rows} 行：请拆分成几个文件分别导入",
                        file=name)
-    data = []
+    body = grid.slice(h + 1)
     errors: list[CellError] = []
-    for i, r in enumerate(rows[h + 1:]):
-        # csv rows hold text, Excel rows text or None: an empty cell is None
-        cells = [c if c is None or c.__class__ is str else str(c) for c in r]
-        cells = [c or None for c in cells]
-        if len(cells) == width:
-            data.append(cells)
-            continue
-        if len(cells) > width:
-            extra = [(j, c) for j, c in enumerate(cells[width:], start=width) if c is not None and c.strip()]
-            if extra and len(errors) <= MAX_ERRORS:
-                j, c = extra[0]
-                errors.append(CellError(h + 2 + i, f"第 {j + 1} 列（没有表头）", c,
-                                        f"这一行有 {j + 1} 个单元格，比表头的 {width} 列多：可能是某个值里有"
-                                        "逗号却没有加英文双引号，或表头右边还有数据。请把含逗号的值用英文双引号括起来，"
-                                        "或给多出的列加上列名，或删除多余的内容"))
-            cells = cells[:width]
-        cells += [None] * (width - len(cells))
-        data.append(cells)
+    extra = body.columns[width:]
+    if extra:
+        filled = [pl.col(c).is_not_null() & pl.col(c).str.contains(f"[^{_SPACE_CLASS}]") for c in extra]
+        bad = body.with_row_index("__i").filter(pl.any_horizontal(filled)).head(MAX_ERRORS + 1)
+        for row in bad.iter_rows():
+            i, cells = row[0], row[1:]
+            j, c = next((j, c) for j, c in enumerate(cells[width:], start=width) if c is not None and c.strip())
+            errors.append(CellError(h + 2 + i, f"第 {j + 1} 列（没有表头）", c,
+                                    f"这一行有 {j + 1} 个单元格，比表头的 {width} 列多：可能是某个值里有"
+                                    "逗号却没有加英文双引号，或表头右边还有数据。请把含逗号的值用英文双引号括起来，"
+                                    "或给多出的列加上列名，或删除多余的内容"))
     if errors:
         raise BadInput("有的行比表头多出单元格，没有导入任何数据：", _cap(errors), file=name)
+    df = body.select([pl.when(pl.col(c) != "").then(pl.col(c)).alias(header[j])
+                      for j, c in enumerate(body.columns[:width])])
     codes = {c.strip() for c in code_headers}
     if numeric:
         for j, grid_rows in sorted(numeric.items()):
             if j >= width or header[j] not in codes:
                 continue
             for g in grid_rows:
-                if g <= h or g - h - 1 >= len(data):
+                if g <= h or g - h - 1 >= df.height:
                     continue
-                errors.append(CellError(g + 1, header[j], data[g - h - 1][j],
+                errors.append(CellError(g + 1, header[j], df[header[j]][g - h - 1],
                                         "是「数字」格式的单元格：Excel 已去掉开头的 0 或把超过 15 位的数字末尾变成 0。"
                                         "请在 Excel 中选中这一列，把单元格格式设为「文本」，重新输入这些值后再导入"))
                 if len(errors) > MAX_ERRORS:
@@ -202,25 +227,46 @@ def _rows_to_frame(rows: list[list[Any]], name: str, expected: Iterable[str] | N
             errors.sort(key=lambda e: e.row or 0)
             raise BadInput("编码类的列（身份证号、党员编号、电话等）必须是文本格式，没有导入任何数据：",
                            _cap(errors), file=name)
-    df = pl.DataFrame(data, schema={c: pl.String for c in header}, orient="row")
     return Frame(df=df, file=name, first_row=h + 2, sheet=sheet)
+
+
+def _rows_grid(rows: list[list[str]]) -> pl.DataFrame:
+    """csv rows → text columns c0, c1, … (shorter rows padded with nulls; a blank line is a row)."""
+    width = max(1, max(map(len, rows)))
+    if any(len(r) != width for r in rows):
+        rows = [r if len(r) == width else [*r, *([None] * (width - len(r)))] for r in rows]  # type: ignore[list-item]
+    return pl.DataFrame({f"c{j}": col for j, col in enumerate(zip(*rows, strict=True))},
+                        schema={f"c{j}": pl.String for j in range(width)})
 
 
 def _read_csv_text(text: str, name: str, expected: Iterable[str] | None, code_headers: Iterable[str] = CODE_HEADERS,
                    max_rows: int = MAX_ROWS) -> Frame:
+    """csv → frame, a slice of rows at a time (the text is never held as Python lists whole)."""
     import csv
+    from itertools import islice
 
-    rows: list[list[Any]] = []
+    limit = max_rows + HEADER_SEARCH_ROWS + 1
     reader = csv.reader(io.StringIO(text))
+    chunks: list[pl.DataFrame] = []
+    count = 0
     try:
-        for row in reader:
-            rows.append(row)
-            if len(rows) > max_rows + HEADER_SEARCH_ROWS + 1:
+        while True:
+            rows = list(islice(reader, min(CSV_CHUNK_ROWS, limit + 1 - count)))
+            if not rows:
+                break
+            count += len(rows)
+            if count > limit:
                 raise BadInput(f"文件超过 {max_rows} 行数据的上限：请拆分成几个文件分别导入", file=name)
+            chunks.append(_rows_grid(rows))
     except csv.Error as exc:
         raise BadInput(f"第 {reader.line_num} 行附近的格式有误（{_csv_reason(exc)}）：请检查引号是否成对，"
                        "或在 Excel/WPS 中打开后另存为「CSV UTF-8（逗号分隔）」再导入", file=name) from None
-    return _rows_to_frame(rows, name, expected, code_headers=code_headers, max_rows=max_rows)
+    del text
+    if not chunks:
+        raise BadInput("文件是空的：没有表头，也没有数据", file=name)
+    grid = pl.concat(chunks, how="diagonal") if len(chunks) > 1 else chunks[0]
+    grid = grid.select(sorted(grid.columns, key=lambda c: int(c[1:])))
+    return _grid_to_frame(grid, name, expected, code_headers=code_headers, max_rows=max_rows)
 
 
 def _csv_reason(exc: Exception) -> str:
@@ -359,8 +405,7 @@ def _read_excel_bytes(data: bytes, name: str, expected: Iterable[str] | None, sh
     payload, blob = _parse_excel_isolated(data, name, sheet, code_headers)  # second wall
     target = payload["sheet"]
     table = pl.read_ipc(io.BytesIO(blob))
-    rows = [list(row) for row in table.iter_rows()]
-    if not any(_norm_header(c) for r in rows for c in r):
+    if _last_filled_row(table.select(pl.all().cast(pl.String))) < 0:
         others = payload.get("others_with_data") or []
         if not others and info is not None:
             others = [s.name for s in info.sheets if s.has_values and s.name != target]
@@ -369,7 +414,7 @@ def _read_excel_bytes(data: bytes, name: str, expected: Iterable[str] | None, sh
                            f"请把「{others[0]}」拖到最前面（或删除空的工作表），保存后再导入", file=name)
         raise BadInput(f"文件是空的：工作表「{target}」没有表头，也没有数据", file=name)
     numeric = {int(k): v for k, v in (payload.get("numeric") or {}).items()}
-    return _rows_to_frame(rows, name, expected, sheet=target, numeric=numeric, code_headers=code_headers)
+    return _grid_to_frame(table, name, expected, sheet=target, numeric=numeric, code_headers=code_headers)
 
 
 def read_frame(

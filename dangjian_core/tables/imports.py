@@ -111,12 +111,57 @@ class _ImportContext:
             return [_blank(v) for v in s.to_list()]
         return (s.is_null() | s.str.contains(r"^[\s\x1c-\x1f]*$")).to_list()
 
+    def blank_mask(self, name: str | None) -> pl.Series:
+        """`blanks` as a boolean Series."""
+        return pl.Series(self.blanks(name), dtype=pl.Boolean)
+
     def column(self, name: str | None) -> list[Any]:
         n = self.df.height
         return self.df[name].to_list() if name and name in self.df.columns else [None] * n
 
     def row_number(self, k: Any) -> Any:
         return self.frame.row_number(k) if isinstance(k, int) else k
+
+
+# what Python's str.strip() takes off (Rust's whitespace lacks \x1c-\x1f)
+_PY_SPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+
+
+def _integral(raw: Any) -> int | None:
+    """A cell of the 编号 column as a whole number (12, "12", "12.0"), else None."""
+    try:
+        kd = Decimal(str(raw).strip())
+        return int(kd) if kd == kd.to_integral_value() else None
+    except InvalidOperation:
+        return None
+
+
+def _versions_of(cur: Cursor, spec: TableSpec, keys: set[int]) -> dict[int, int]:
+    """key → version of the records among `keys` that exist (the rest of the table stays put)."""
+    if not keys:
+        return {}
+    register_keys(cur, "file_keys", keys)
+    try:
+        rows = cur.execute(f'SELECT "{spec.key}", version FROM "{spec.table}"'
+                           f' WHERE "{spec.key}" IN (SELECT k FROM file_keys)').fetchall()
+    finally:
+        cur.unregister("file_keys")
+    return {k: v for k, v in rows}
+
+
+def _keys_by_natural(cur: Cursor, spec: TableSpec, labels: pl.Series) -> dict[str, int]:
+    """natural key text → key, for the file's labels that the table already holds."""
+    assert spec.natural_key
+    if labels.len() == 0:
+        return {}
+    cur.register("file_labels", pl.DataFrame({"v": labels.unique()}, schema={"v": pl.String}))
+    try:
+        rows = cur.execute(f'SELECT CAST("{spec.natural_key}" AS VARCHAR), "{spec.key}" FROM "{spec.table}"'
+                           f' WHERE CAST("{spec.natural_key}" AS VARCHAR) IN (SELECT v FROM file_labels)'
+                           f' ORDER BY "{spec.key}"').fetchall()
+    finally:
+        cur.unregister("file_labels")
+    return {v: k for v, k in rows}
 
 
 def _refs_fingerprint(refs: Refs) -> tuple[Any, ...]:
@@ -132,26 +177,32 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
     row_number = ctx.row_number
     raw_keys, raw_versions, raw_nat = ctx.column(spec.key), ctx.column("version"), ctx.column(spec.natural_key)
     refs = load_refs(cur, spec)
-    current = _full_table(cur, spec)
-    by_key = dict(zip(current[spec.key].to_list(), current["version"].to_list()))
     nat = spec.natural_key
-    by_nat = (dict(zip(current[nat].cast(pl.String).to_list(), current[spec.key].to_list())) if nat else {})
     nat_label = spec.column(nat).label if nat else ""
     errs: list[CellError] = []
     seen_keys: dict[int, int] = {}
     targets: dict[int, int] = {}
-    insert_idx: list[int] = []
     how: dict[int, str] = {}
     file_versions: dict[int, int] = {}
-    key_blank, nat_blank = ctx.blanks(spec.key), ctx.blanks(nat)
-    for i, k in enumerate(raw_keys):
+    key_blank, nat_blank = ctx.blank_mask(spec.key), ctx.blank_mask(nat)
+    # only rows that may name an existing record are looked at one by one (those with an 编号,
+    # or whose natural key is taken); every other row is new — decided column-wise, and only
+    # the records the file names are read from the table
+    keyed = (~key_blank).arg_true().to_list()
+    parsed_keys = {i: _integral(raw_keys[i]) for i in keyed}
+    by_key = _versions_of(cur, spec, {k for k in parsed_keys.values() if k is not None})
+    nat_text = (ctx.df[nat].cast(pl.String).str.strip_chars(_PY_SPACE) if nat and nat in ctx.df.columns
+                else pl.Series([None] * ctx.df.height, dtype=pl.String))
+    named = key_blank & ~nat_blank if nat else pl.Series([False] * ctx.df.height)
+    by_nat = _keys_by_natural(cur, spec, nat_text.filter(named)) if nat else {}
+    taken = named & nat_text.is_in(list(by_nat)) if by_nat else pl.Series([False] * ctx.df.height)
+    candidates = (~key_blank | taken)
+    insert_idx: list[int] = (~candidates).arg_true().to_list()
+    for i in candidates.arg_true().to_list():
+        k = raw_keys[i]
         target = None
         if not key_blank[i]:
-            try:
-                kd = Decimal(str(k).strip())
-                target = int(kd) if kd == kd.to_integral_value() else None
-            except InvalidOperation:
-                target = None
+            target = parsed_keys[i]
             if target is None or target not in by_key:
                 errs.append(CellError(row_number(i), "编号", k, "编号不存在：新增的行请把编号留空"))
                 continue
@@ -168,38 +219,37 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
                     continue
             else:
                 how[target] = UNVERSIONED_HOW
-        elif nat and not nat_blank[i]:
-            found = by_nat.get(str(raw_nat[i]).strip())
-            if found is not None:
-                if not ctx.match_by_name:
-                    errs.append(CellError(
-                        row_number(i), nat_label, raw_nat[i],
-                        f"已有{nat_label}相同的记录（编号 {found}），而这一行没有编号：要修改那条记录，请填上它的编号"
-                        f"（或勾选「没有编号的行按{nat_label}匹配已有记录」）；要新增，请换一个{nat_label}"))
-                    continue
-                target = found
-                how[target] = BY_NAME_HOW.format(label=nat_label)
-        if target is not None:
-            if target in seen_keys:
-                label = "编号" if not _blank(k) else nat_label
-                errs.append(CellError(row_number(i), label, k if not _blank(k) else raw_nat[i],
-                                      f"与第 {row_number(seen_keys[target])} 行是同一条记录，重复了"))
-                continue
-            seen_keys[target] = i
-            targets[i] = target
         else:
-            insert_idx.append(i)
+            found = by_nat[str(raw_nat[i]).strip()]
+            if not ctx.match_by_name:
+                errs.append(CellError(
+                    row_number(i), nat_label, raw_nat[i],
+                    f"已有{nat_label}相同的记录（编号 {found}），而这一行没有编号：要修改那条记录，请填上它的编号"
+                    f"（或勾选「没有编号的行按{nat_label}匹配已有记录」）；要新增，请换一个{nat_label}"))
+                continue
+            target = found
+            how[target] = BY_NAME_HOW.format(label=nat_label)
+        if target in seen_keys:
+            label = "编号" if not _blank(k) else nat_label
+            errs.append(CellError(row_number(i), label, k if not _blank(k) else raw_nat[i],
+                                  f"与第 {row_number(seen_keys[target])} 行是同一条记录，重复了"))
+            continue
+        seen_keys[target] = i
+        targets[i] = target
     # new rows get real keys only when written; a dry run numbers them -1, -2, …
     new_keys = allocate_keys(cur, spec, len(insert_idx)) if write else [-(j + 1) for j in range(len(insert_idx))]
     # rows of this file may refer to each other (a new branch under a new committee)
     self_refs = [c.name for c in spec.columns if c.kind == "ref" and c.ref == spec.table and nat and c.name in refs]
-    placeholder = {-(j + 1): nk for j, nk in enumerate(new_keys)} if self_refs and write else {}
-    for name in self_refs:
-        for j, i in enumerate(insert_idx):
-            label = raw_nat[i]
-            if not _blank(label):
-                refs[name]["by_label"].setdefault(str(label).strip(), -(j + 1))
-            refs[name]["ids"].add(-(j + 1))
+    if self_refs and insert_idx:
+        # each new row's label → its placeholder key (the first row of a label wins; labels
+        # already in the table keep their record)
+        new_labels = (pl.DataFrame({"label": nat_text.gather(insert_idx), "blank": nat_blank.gather(insert_idx)})
+                      .with_row_index("j").with_columns(pl.col("j").cast(pl.Int64)).filter(~pl.col("blank")).unique("label", keep="first", maintain_order=True))
+        first = dict(zip(new_labels["label"].to_list(), (-(new_labels["j"] + 1)).to_list(), strict=True))
+        for name in self_refs:
+            by_label = refs[name]["by_label"]
+            by_label.update({lab: v for lab, v in first.items() if lab not in by_label})
+            refs[name]["ids"].update(range(-1, -len(insert_idx) - 1, -1))
     keep = tuple(sorted(set(targets) | set(insert_idx)))
     fingerprint = (_refs_fingerprint(refs), keep)
     if ctx.parsed_for != fingerprint:
@@ -212,9 +262,15 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
     if not validate:  # parsed (the slow part) outside the lock; the write transaction validates
         return ImportPreview(0, 0, 0, errs, warnings)
 
+    current = _full_table(cur, spec)  # the table rules (unique, levels, cycles) need all of it
     parsed = ctx.parsed
-    if self_refs and write and placeholder:
-        parsed = parsed.with_columns(pl.col(c).replace(placeholder) for c in self_refs if c in parsed.columns)
+    if self_refs and write and new_keys:
+        # placeholder -j-1 → the j-th new key (a run of keys: arithmetic, else a lookup)
+        is_run = new_keys[-1] - new_keys[0] == len(new_keys) - 1
+        parsed = parsed.with_columns(
+            (pl.when(pl.col(c) < 0).then(new_keys[0] - pl.col(c) - 1).otherwise(pl.col(c)) if is_run
+             else pl.col(c).replace({-(j + 1): nk for j, nk in enumerate(new_keys)}))
+            for c in self_refs if c in parsed.columns)
     # updates (usually few) as dicts without the cells that could not be read; new rows stay a frame
     bad = {(e.row, e.column) for e in ctx.parse_errors}
     labels = {c.name: c.label for c in spec.columns}
@@ -224,10 +280,20 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
             i = r.pop("__i")
             updates[targets[i]] = {c: v for c, v in r.items() if (row_number(i), labels[c]) not in bad}
     inserts = parsed.filter(pl.col("__i").is_in(insert_idx)).drop("__i") if insert_idx else None
+    if write:
+        ctx.parsed, parsed = pl.DataFrame(), pl.DataFrame()  # the last pass: hold one copy, not three
     numbers = {t: row_number(i) for t, i in seen_keys.items()}
-    numbers.update(zip(new_keys, [row_number(i) for i in insert_idx], strict=True))
+    # new rows' numbers by arithmetic when their keys are one run (as nextval gives them)
+    run = bool(new_keys) and new_keys[-1] - new_keys[0] == len(new_keys) - 1 and \
+        all(b > a for a, b in zip(new_keys, new_keys[1:]))
+    if new_keys and not run:
+        numbers.update(zip(new_keys, (pl.Series(insert_idx, dtype=pl.Int64) + ctx.frame.first_row).to_list(),
+                           strict=True))
+    first_new = new_keys[0] if run else 0
 
     def number(k: Any) -> Any:
+        if run and isinstance(k, int) and 0 <= k - first_new < len(insert_idx) and k not in numbers:
+            return ctx.frame.first_row + insert_idx[k - first_new]
         return numbers.get(k, k)
 
     # optimistic lock: rows changed since the file was exported
