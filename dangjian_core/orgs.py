@@ -35,6 +35,7 @@ def _check_tree(cur: Cursor, after: pl.DataFrame, touched: set[int], deleted: se
     if after.height == 0:
         return issues
     parent = dict(zip(after["id"].to_list(), after["parent_id"].to_list()))
+    rooted: set[int] = set()  # orgs whose line of 上级 ends without a loop (each walked once)
     for k in touched:
         p = parent.get(k)
         if p is None:
@@ -47,12 +48,14 @@ def _check_tree(cur: Cursor, after: pl.DataFrame, touched: set[int], deleted: se
             continue
         seen = {k}
         node = p
-        while node is not None:
+        while node is not None and node not in rooted:
             if node in seen:
                 issues.append(Issue(k, "parent_id", None, "上级设置形成了循环（A 的上级是 B，B 的上级又是 A）"))
                 break
             seen.add(node)
             node = parent.get(node)
+        else:
+            rooted |= seen
     # children of deleted orgs
     if deleted:
         for k, p in parent.items():

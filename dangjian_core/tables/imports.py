@@ -13,7 +13,7 @@ from ..auth import User, require
 from ..errors import CellError, ValidationFailed
 from .model import MAX_ERRORS, VERSION_LABEL, ImportPreview, Refs, Row, RowChange, RowNumber, TableSpec, cap_errors
 from .parse import _blank, _from_json, _norm, _parse_frame, display_value, hidden_column_errors, load_refs, map_headers
-from .save import _apply, _full_table, allocate_keys, register_keys
+from .save import _apply, _full_table, _rows_of, allocate_keys, register_keys
 
 if TYPE_CHECKING:
     from ..db import Cursor, Database
@@ -262,13 +262,15 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
     if not validate:  # parsed (the slow part) outside the lock; the write transaction validates
         return ImportPreview(0, 0, 0, errs, warnings)
 
-    current = _full_table(cur, spec)  # the table rules (unique, levels, cycles) need all of it
+    # the whole table only for table-wide rules (levels, cycles); else the rows the file names
+    whole = bool(spec.checks)
+    current = _full_table(cur, spec) if whole else _rows_of(cur, spec, list(targets.values()))
     parsed = ctx.parsed
     if self_refs and write and new_keys:
         # placeholder -j-1 → the j-th new key (a run of keys: arithmetic, else a lookup)
         is_run = new_keys[-1] - new_keys[0] == len(new_keys) - 1
         parsed = parsed.with_columns(
-            (pl.when(pl.col(c) < 0).then(new_keys[0] - pl.col(c) - 1).otherwise(pl.col(c)) if is_run
+            (pl.when(pl.col(c) < 0).then(new_keys[0] - pl.col(c) - 1).otherwise(pl.col(c)).alias(c) if is_run
              else pl.col(c).replace({-(j + 1): nk for j, nk in enumerate(new_keys)}))
             for c in self_refs if c in parsed.columns)
     # updates (usually few) as dicts without the cells that could not be read; new rows stay a frame
@@ -323,7 +325,7 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
     try:
         result = _apply(cur, spec, parsed_updates=updates, parsed_inserts=[], insert_frame=inserts,
                         new_keys=new_keys, deletes=[], versions={}, row_number=number, act=act,
-                        check_versions=False, pre_errors=errs, current=current)
+                        check_versions=False, pre_errors=errs, current=current if whole else None)
     except ValidationFailed as exc:
         return ImportPreview(0, 0, 0, exc.errors, warnings)
     # between the preview and the commit: a row someone saved in between is not overwritten
@@ -397,7 +399,7 @@ def _rows_at_versions(cur: Cursor, spec: TableSpec, versions: dict[Any, Any]) ->
 def _row_changes(cur: Cursor, spec: TableSpec, diffs: dict[Any, dict[str, tuple[Any, Any]]], current: pl.DataFrame,
                  refs: Refs, number: RowNumber, how: dict[int, str]) -> list[RowChange]:
     new_labels = {}
-    for _name, r in refs.items():
+    for _name, r in refs.items() if diffs else ():
         new_labels.update({v: k for k, v in r["by_label"].items() if isinstance(v, int) and v < 0})
     rows = {r[spec.key]: r for r in current.filter(pl.col(spec.key).is_in(list(diffs))).to_dicts()} if diffs else {}
     out = []
