@@ -265,7 +265,8 @@ def _read_csv_text(text: str, name: str, expected: Iterable[str] | None, code_he
     if not chunks:
         raise BadInput("文件是空的：没有表头，也没有数据", file=name)
     grid = pl.concat(chunks, how="diagonal") if len(chunks) > 1 else chunks[0]
-    grid = grid.select(sorted(grid.columns, key=lambda c: int(c[1:])))
+    order = sorted(range(grid.width), key=lambda j: int(grid.columns[j][1:]))  # c0, c1, …, c10
+    grid = grid.select([grid.columns[j] for j in order])
     return _grid_to_frame(grid, name, expected, code_headers=code_headers, max_rows=max_rows)
 
 

@@ -289,13 +289,12 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
     run = bool(new_keys) and new_keys[-1] - new_keys[0] == len(new_keys) - 1 and \
         all(b > a for a, b in zip(new_keys, new_keys[1:]))
     if new_keys and not run:
-        numbers.update(zip(new_keys, (pl.Series(insert_idx, dtype=pl.Int64) + ctx.frame.first_row).to_list(),
-                           strict=True))
+        numbers.update(zip(new_keys, [row_number(i) for i in insert_idx], strict=True))
     first_new = new_keys[0] if run else 0
 
     def number(k: Any) -> Any:
         if run and isinstance(k, int) and 0 <= k - first_new < len(insert_idx) and k not in numbers:
-            return ctx.frame.first_row + insert_idx[k - first_new]
+            return row_number(insert_idx[k - first_new])
         return numbers.get(k, k)
 
     # optimistic lock: rows changed since the file was exported
