@@ -4,7 +4,10 @@ lock, so only it can copy), manual copies from the admin page, and restore.
 A second place (another disk, a mounted share) named by DANGJIAN_BACKUP_DIR (install.sh
 --backup-dir writes it into dangjian.env) gets a copy of every daily backup, with the same
 retention; the time of the last successful backup, here and there, is kept in app_meta so
-the admin page can warn when it is more than two days old."""
+the admin page can warn when it is more than two days old.
+
+Every backup `X.duckdb` has the uploaded attachment files in the folder `X.duckdb.附件` beside
+it (db.backup, datafiles): retention, the second place and restore treat the two as one."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from . import audit, clock, uow
+from . import audit, clock, datafiles, uow
 from .auth import User, require
 from .db import BackupCheck, Database, sweep_partial_files
 from .errors import BadInput
@@ -76,6 +79,7 @@ def _drop_old(d: Path, now: datetime, keep_days: int) -> None:
             continue
         if day < cutoff:
             p.unlink(missing_ok=True)
+            datafiles.remove_tree(datafiles.folder_for(p))
 
 
 # -- the second place ------------------------------------------------------------------------
@@ -97,6 +101,9 @@ def _copy_to_second_place(db: Database, today: Path, now: datetime, keep_days: i
         if not dest_dir.is_dir():
             raise OSError(f"文件夹 {dest_dir} 不存在或不是文件夹（共享目录没有挂载？）")
         if not dest.exists():
+            folder = datafiles.folder_for(today)
+            if folder.is_dir():  # the files first: a copied backup file always has its folder
+                datafiles.copy_folder(folder, datafiles.folder_for(dest))
             part = dest.with_name(dest.name + ".part")
             try:
                 shutil.copyfile(today, part)
@@ -230,5 +237,5 @@ def restore(db: Database, user: User, name: str) -> Path:
 
 
 def sweep_partial(db: Database) -> list[Path]:
-    """Remove the `.part` files of backups that were killed half-way (run at startup)."""
-    return sweep_partial_files(backup_dir(db))
+    """Remove the `.part` files of backups (and of restores) that were killed half-way (run at startup)."""
+    return sweep_partial_files(backup_dir(db)) + datafiles.sweep(db.files_dir)

@@ -28,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from . import clock
+from . import clock, datafiles
 from .errors import BadInput, DangjianError, DatabaseLocked, DiskError
 
 DEFAULT_PATH = "data/dangjian.duckdb"
@@ -264,14 +264,21 @@ class Database:
         return applied
 
     # -- backup and restore --------------------------------------------------------------
+    @property
+    def files_dir(self) -> Path | None:
+        """The uploaded files that belong with this database (data/attachments/); None in memory."""
+        return datafiles.root_for(self.path)
+
     def backup(self, dest: str | os.PathLike[str]) -> Path:
-        """A consistent copy of the whole database into a new DuckDB file (app may be running).
-        The copy is written to `<dest>.part` and renamed when complete; on any failure the
+        """A consistent copy of the whole database into a new DuckDB file (app may be running),
+        with the uploaded files in the folder `<dest>.附件` beside it (`datafiles`). The copy is
+        written to `<dest>.part` and renamed when complete, after its folder; on any failure the
         partial file is removed (a killed process leaves one behind: `sweep_partial_files`)."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".part")
         _remove_partial(tmp)
+        root, files = self.files_dir, None
         try:
             with self._write_lock:
                 cur = self.cursor()
@@ -281,6 +288,9 @@ class Database:
                     cur.execute(f"ATTACH '{_sql_path(tmp)}' AS dj_backup")
                     try:
                         cur.execute(f'COPY FROM DATABASE "{catalog}" TO dj_backup')
+                        # listed under the write lock: every file a copied row names is there
+                        # (an upload writes its file before its row commits), and none is removed
+                        files = datafiles.listing(root) if root is not None else None
                     finally:
                         cur.execute("DETACH dj_backup")
                 except duckdb.Error as exc:
@@ -293,9 +303,17 @@ class Database:
                     raise
                 finally:
                     _close_quietly(cur)
+            if root is not None and files is not None:
+                try:
+                    datafiles.save(root, files, tmp, datafiles.folder_for(dest))
+                except OSError as exc:
+                    raise DiskError(f"备份没有完成：复制附件文件到 {datafiles.folder_for(dest).name} 时出错"
+                                    f"（{exc.strerror or exc}，磁盘可能已满）。当前数据没有受影响。") from exc
             os.replace(tmp, dest)
         except BaseException:
             _remove_partial(tmp)
+            if root is not None and not dest.exists():
+                datafiles.remove_tree(datafiles.folder_for(dest))
             raise
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
         return dest
@@ -318,10 +336,14 @@ class Database:
         with self._attached(src, "dj_check", f"无法读取备份文件 {name}：不是有效的数据库备份（文件可能已损坏或不完整），"
                                              "当前数据没有改动。") as cur:
             try:
-                return _inspect_backup(cur, "dj_check", name, known)
+                check = _inspect_backup(cur, "dj_check", name, known)
+                files = datafiles.read_list(cur, "dj_check", name)
             except duckdb.Error as exc:
                 raise BadInput(f"备份文件 {name} 已损坏或不完整（读取时出错），不能用来恢复；"
                                "当前数据没有改动。") from exc
+        if files is not None:  # read outside the write lock: every byte of every file
+            datafiles.verify(src, files)
+        return BackupCheck(check.file, check.migrations, check.row_counts, files)
 
     @contextmanager
     def _attached(self, src: Path, alias: str, unreadable: str) -> Iterator[Cursor]:
@@ -346,9 +368,34 @@ class Database:
 
     def restore_from(self, src: str | os.PathLike[str]) -> BackupCheck:
         """Replace every table with the contents of a backup file, in one transaction, after
-        `check_backup` accepted it. Nothing changes when the file is refused or the copy fails."""
+        `check_backup` accepted it, and the attachment files with the backup's (a backup older
+        than attachment backups leaves them as they are). Nothing changes when the file is
+        refused or the copy fails."""
         src = Path(src)
         check = self.check_backup(src)
+        root = self.files_dir
+        try:
+            staged = datafiles.stage(src, check.attachments, root) if (
+                root is not None and check.attachments is not None) else None
+        except OSError as exc:
+            raise DiskError(f"恢复没有进行：把附件文件从 {datafiles.folder_for(src).name} 复制回来时出错"
+                            f"（{exc.strerror or exc}，磁盘可能已满）。当前数据没有改动。") from exc
+        with self._write_lock:  # no upload between the tables and the files
+            try:
+                self._restore_tables(src)
+            except BaseException:
+                if staged is not None:
+                    datafiles.remove_tree(staged)
+                raise
+            if staged is not None and root is not None:
+                try:
+                    datafiles.swap_in(staged, root)
+                except OSError as exc:
+                    raise DiskError(f"数据已从 {src.name} 恢复，但附件文件没有放回 {root}（{exc.strerror or exc}）："
+                                    "请让管理员检查磁盘后再恢复一次。") from exc
+        return check
+
+    def _restore_tables(self, src: Path) -> None:
         with self._attached(src, "dj_restore", f"无法读取备份文件 {src.name}：不是有效的数据库备份") as cur:
             try:
                 catalog = cur.execute("SELECT current_database()").fetchone()[0]
@@ -363,6 +410,7 @@ class Database:
                         [catalog]).fetchall():
                         cur.execute(f'DROP SEQUENCE "{catalog}".main."{s}"')
                     cur.execute(f'COPY FROM DATABASE dj_restore TO "{catalog}"')
+                    cur.execute(f'DROP TABLE IF EXISTS "{catalog}".main.{datafiles.TABLE}')  # the backup's own list
                     cur.execute("COMMIT")
                 except BaseException:
                     cur.execute("ROLLBACK")
@@ -374,16 +422,24 @@ class Database:
                 raise BadInput(f"从 {src.name} 恢复时读取出错（备份文件可能已损坏），已放弃恢复，"
                                "当前数据没有改动。") from exc
             self.generation += 1
-        return check
 
 
 @dataclass(frozen=True)
 class BackupCheck:
-    """What a backup holds: its migrations and the row count of every table."""
+    """What a backup holds: its migrations, the row count of every table and its attachment
+    files (None: a backup made before attachments were backed up, see datafiles.OLD_BACKUP_NOTE)."""
 
     file: str
     migrations: tuple[int, ...]
     row_counts: dict[str, int]
+    attachments: tuple[datafiles.FileEntry, ...] | None = None
+
+    @property
+    def attachments_line(self) -> str:
+        """One Chinese line about the attachment files, for the admin page and the CLI."""
+        if self.attachments is None:
+            return datafiles.OLD_BACKUP_NOTE
+        return f"附件文件：{len(self.attachments)} 个，已逐个核对完整，恢复时一并放回。"
 
     def summary_lines(self) -> list[str]:
         return [f"{t}：{n} 行" for t, n in self.row_counts.items()]
@@ -462,6 +518,9 @@ def sweep_partial_files(folder: str | os.PathLike[str]) -> list[Path]:
     for p in folder.glob("*.part*"):
         if p.name.endswith((".part", ".part.wal")) and p.is_file():
             p.unlink(missing_ok=True)
+            removed.append(p)
+        elif p.name.endswith(".part") and p.is_dir():  # an attachment folder (datafiles)
+            datafiles.remove_tree(p)
             removed.append(p)
     return removed
 

@@ -73,7 +73,8 @@ with tab_users:
                 st.rerun()
 
 with tab_backup:
-    st.caption("系统每天自动备份一次（保留 30 天），备份文件在数据目录的 backups 文件夹中。恢复前会自动再备份一次当前数据。")
+    st.caption("系统每天自动备份一次（保留 30 天），备份文件在数据目录的 backups 文件夹中，"
+               "示范点附件在每个备份旁边的「.附件」文件夹中。恢复前会自动再备份一次当前数据。")
     bk = backups.status(db)
     for w in bk["warnings"]:
         st.warning(w, icon=":material/warning:")
@@ -109,6 +110,10 @@ with tab_backup:
         else:
             st.success(f"备份 {pick} 检查通过（数据库第 {max(checked[1].migrations):03d} 步）。请核对各表的行数：")
             st.dataframe(backups.compare_counts(db, user, checked[1]), hide_index=True, width="stretch", placeholder="—")
+            if checked[1].attachments is None:
+                st.warning(checked[1].attachments_line, icon=":material/warning:")
+            else:
+                st.caption(checked[1].attachments_line)
             sure = st.checkbox("我已核对行数；我明白恢复会用备份替换当前全部数据（当前数据会先自动备份）",
                                key=f"adm_sure_{pick}")
             if st.button("恢复", disabled=not sure, key="adm_restore", type="primary"):

@@ -136,6 +136,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
     with opened(args) as db:
         db.backup(dest)
     print(f"已备份到 {dest}")
+    from ..datafiles import folder_for
+
+    if folder_for(dest).is_dir():
+        print(f"附件文件在旁边的文件夹 {folder_for(dest).name} 中：挪动或复制备份时请连同这个文件夹一起。")
     return 0
 
 
@@ -148,6 +152,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         print(f"备份 {Path(args.src).name} 检查通过（数据库第 {max(check.migrations):03d} 步），各表行数：")
         for t, n in check.row_counts.items():
             print(f"  {t}\t{n}")
+        print(check.attachments_line)
         before = _path(args) + f".before-restore-{clock.now():%Y%m%d-%H%M%S}"
         db.backup(before)
         db.restore_from(args.src)

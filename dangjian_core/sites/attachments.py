@@ -19,9 +19,9 @@ from .specs import org_ids_in_programme
 
 
 def files_root(db: Database) -> Path:
-    """data/attachments/sites/ beside the database file (data/attachments/ is kept out of git)."""
-    base = Path(db.path).parent if db.path != ":memory:" else Path("data")
-    return base / "attachments" / "sites"
+    """data/attachments/sites/ beside the database file (data/attachments/ is kept out of git;
+    backups carry it, see datafiles)."""
+    return (db.files_dir or Path("data") / "attachments") / "sites"
 
 
 def _safe_name(name: str) -> str:

@@ -38,6 +38,8 @@ def test_restore_needs_a_passed_check_and_shows_row_counts(monkeypatch, tmp_path
     counts = next(d.value for d in at.dataframe if "备份中的行数" in d.value.columns)
     orgs = counts[counts["表名"] == "orgs"].iloc[0]
     assert orgs["数据表"] == "基层党组织" and orgs["备份中的行数"] > 0
+    # a copy of a database file, like a backup made before attachments were backed up
+    assert any("不含示范点附件文件" in w.value and "保持现状" in w.value for w in at.warning)
     restore = next(b for b in at.button if b.label == "恢复")
     assert restore.disabled
     next(c for c in at.checkbox if c.key.startswith("adm_sure_")).check()
