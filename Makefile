@@ -26,8 +26,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# two workers (pytest-xdist), whole files each (a module's tests keep their order and fixtures)
 test: install lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not e2e"

@@ -94,3 +94,11 @@ def demo_db(tmp_path, tiny_demo_file):
 def demo_db_file(tmp_path_factory):
     """A full demo database built once per run (copied by tests that need a file)."""
     return built_once(tmp_path_factory, "demo.duckdb", _build_demo("demo"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test`: whole files to two workers, in this order) the browser
+    files, the longest, are handed out first, so no long file starts while the other worker
+    is running out of work. A plain `pytest` keeps the usual order."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: not item.nodeid.startswith("tests/e2e/"))
