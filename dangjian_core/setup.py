@@ -55,3 +55,24 @@ def prepare(path: str | None = None, *, demo_if_new: bool | None = None, scale: 
 def has_users(db: Database) -> bool:
     with db.read() as cur:
         return bool(cur.execute("SELECT count(*) FROM users WHERE NOT disabled").fetchone()[0] > 0)
+
+
+def no_login_reason(db: Database) -> str | None:
+    """Why nobody can log in, in Chinese with what the administrator does on the server — an
+    installed server (DANGJIAN_NO_DEMO) whose database file was missing starts on an empty
+    database — or None when some account is active."""
+    with db.read() as cur:
+        users, active, orgs = cur.execute(
+            "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM users WHERE NOT disabled),"
+            " (SELECT count(*) FROM orgs)").fetchone()
+    if active:
+        return None
+    cmd = f"python -m dangjian_core {{}} --db {db.path}"
+    if not users and not orgs:
+        return (f"数据库是空的：{db.path} 中还没有任何数据和账号（这台服务器设置为不自动创建演示数据），所以现在无法登录。"
+                "请系统管理员在服务器上先停止党建工作台，然后二选一：恢复备份（" + cmd.format("db restore 备份文件")
+                + "），或新建空库并设置管理员 admin 的密码（" + cmd.format("db init") + "）；再启动党建工作台并刷新本页。"
+                "如果数据本应在别的位置，请检查配置文件 dangjian.env 中的 DANGJIAN_DB。")
+    return ("没有可以登录的账号：数据库 " + db.path + " 中" + ("的账号都已停用" if users else "还没有任何账号") + "。"
+            "请系统管理员在服务器上先停止党建工作台，然后重新启用管理员账号（" + cmd.format("users enable 用户名")
+            + "）或添加一个（" + cmd.format("users add 用户名 --roles admin") + "）；再启动党建工作台并刷新本页。")

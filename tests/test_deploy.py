@@ -6,7 +6,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dangjian_core import setup
+from dangjian_core import auth, setup
+from dangjian_core.auth import SYSTEM
 from dangjian_core.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,11 @@ def test_an_installed_server_never_turns_a_missing_database_into_a_demo(tmp_path
     try:
         with db.read() as cur:
             assert created and cur.execute("SELECT count(*) FROM orgs").fetchone()[0] == 0
+        assert "数据库是空的" in setup.no_login_reason(db)
+        auth.add_user(db, SYSTEM, "admin", "系统管理员", "password-123", "admin")
+        assert setup.no_login_reason(db) is None
+        auth.set_disabled(db, SYSTEM, "admin", True)
+        assert "账号都已停用" in setup.no_login_reason(db) and "users enable" in setup.no_login_reason(db)
     finally:
         db.close()
 

@@ -142,9 +142,11 @@ def login_page() -> None:
     keys a widget by the page that is running, and before st.navigation has run the very
     first run of a new server keys it differently from the next run — the form's submit
     then found no button to belong to and was lost (the 'swallowed first click')."""
-    from .session import get_db
+    from .session import get_db, no_login
 
     db = get_db()
+    if no_login(db):
+        return
     user = _draw_form(db)
     if user is not None:
         _start_session(user)

@@ -56,6 +56,17 @@ def _unavailable(exc: DangjianError) -> None:
     st.stop()
 
 
+def no_login(db: Database) -> bool:
+    """When nobody can log in (an empty database, every account disabled), say in Chinese what
+    the administrator does instead of drawing a login form that cannot succeed."""
+    reason = setup.no_login_reason(db)
+    if reason is None:
+        return False
+    st.title("党建工作台")
+    st.warning(reason, icon=":material/database:")
+    return True
+
+
 SESSION_HOURS = 8
 
 

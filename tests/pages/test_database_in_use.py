@@ -42,3 +42,15 @@ def test_database_held_by_another_process_shows_one_chinese_page(monkeypatch, tm
     at.run()
     assert not at.exception
     assert at.text_input(key="login_username") is not None
+
+
+def test_an_installed_server_without_its_database_says_what_to_do_instead_of_a_login_form(monkeypatch, tmp_path):
+    monkeypatch.setenv("DANGJIAN_NO_DEMO", "1")
+    path = tmp_path / "data" / "dangjian.duckdb"
+    monkeypatch.setenv("DANGJIAN_DB", str(path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(w.value for w in at.warning)
+    assert "数据库是空的" in text and "db restore 备份文件" in text and "db init" in text and str(path) in text
+    assert not at.text_input, "no login form that nobody can pass"
