@@ -5,7 +5,7 @@ import streamlit as st
 from dangjian_core import members
 from ui.messages import show_flashes
 from ui.session import current_user, get_db
-from ui.table_editor import export_button, import_panel, table_editor
+from ui.table_editor import export_button, import_expander, table_editor
 
 db = get_db()
 user = current_user()
@@ -16,5 +16,4 @@ if not user.can("salary.read"):
 table_editor(db, user, members.SPEC, key="members", filter_columns=["status", "dues_category"],
              page_size=200)
 export_button(db, user, members.SPEC, key="members")
-with st.expander("从 Excel 导入"):
-    import_panel(db, user, members.SPEC, key="members_import")
+import_expander(db, user, members.SPEC, key="members_import")

@@ -6,7 +6,7 @@ import streamlit as st
 from dangjian_core import orgs
 from ui.messages import show_flashes
 from ui.session import current_user, get_db
-from ui.table_editor import export_button, import_panel, table_editor
+from ui.table_editor import export_button, import_expander, table_editor
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -28,8 +28,7 @@ table_editor(db, user, orgs.SPEC, key="orgs", filter_columns=["street", "categor
 col1, col2 = st.columns([1, 3])
 with col1:
     export_button(db, user, orgs.SPEC, key="orgs")
-with st.expander("从 Excel 导入"):
-    import_panel(db, user, orgs.SPEC, key="orgs_import")
+import_expander(db, user, orgs.SPEC, key="orgs_import")
 
 with st.expander("组织树与层级核对"):
     tree = org_tree(db, db.generation)

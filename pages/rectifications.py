@@ -11,7 +11,7 @@ from dangjian_core.reports import notices as notices_core
 from ui import reports_widgets as W
 from ui.messages import flash, run_safely
 from ui.session import start_page
-from ui.table_editor import export_button, import_panel, table_editor
+from ui.table_editor import export_button, import_expander, table_editor
 
 db, user, can = start_page("整改跟踪", model.PERM)
 today = clock.today()
@@ -128,9 +128,7 @@ def register_items() -> None:
     st.caption("可在表中修改问题、措施、责任人和期限；级别只能在逾期看板中确认升级。")
     table_editor(db, user, specs.ITEMS_SPEC, key="rc_items", filter_columns=["source"], page_size=300)
     export_button(db, user, specs.ITEMS_SPEC, key="rc_items")
-    if can:
-        with st.expander("从 Excel 导入整改事项"):
-            import_panel(db, user, specs.ITEMS_SPEC, key="rc_items_import")
+    import_expander(db, user, specs.ITEMS_SPEC, key="rc_items_import", label="从 Excel 导入整改事项")
 
 
 def notices() -> None:

@@ -193,6 +193,16 @@ def _distinct(_db, generation: int, table: str, column: str) -> list[str]:
     return tables.distinct_values(_db, tables.get_spec(table), column)
 
 
+def import_expander(db, user: User, spec: tables.TableSpec, *, key: str, label: str = "从 Excel 导入",
+                    editor_key: str | None = None) -> None:
+    """The folded 「从 Excel 导入」 under a table: only for those who may change the table (a
+    viewer sees the editor's 「只能查看」 line instead of an empty box)."""
+    if not user.can(spec.perm):
+        return
+    with st.expander(label):
+        import_panel(db, user, spec, key=key, editor_key=editor_key)
+
+
 def import_panel(db, user: User, spec: tables.TableSpec, *, key: str,
                  editor_key: str | None = None) -> None:
     """Upload → dry run with every error by row and column and every updated cell old → new →

@@ -71,3 +71,18 @@ def test_bad_edit_shows_row_and_column_and_saves_nothing(monkeypatch, tmp_path, 
     assert tables_shown, "errors are listed as a table with 行 / 列 / 问题"
     table = tables_shown[0]
     assert table["行"].to_list()[0] in ("2", 2) and table["列"].to_list()[0] == "党员人数"
+
+
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+def test_excel_import_is_offered_only_to_those_who_may_change_the_table(monkeypatch, tmp_path, demo_db_file, role):
+    at = app_for(monkeypatch, tmp_path, demo_db_file, role)
+    for page in ("pages/orgs.py", "pages/members.py"):
+        at.switch_page(page)
+        at.run()
+        assert not problems(at), (page, problems(at))
+        imports = [e for e in at.expander if e.label == "从 Excel 导入"]
+        if role == "viewer":  # no empty box: the table's own line says why
+            assert imports == [], page
+            assert any("只能查看" in c.value for c in at.caption), page
+        else:
+            assert len(imports) == 1 and imports[0].get("file_uploader"), page
