@@ -6,6 +6,8 @@ is reloaded from the database only after a successful save or on 刷新."""
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 
 import polars as pl
 import streamlit as st
@@ -203,6 +205,7 @@ def import_expander(db, user: User, spec: tables.TableSpec, *, key: str, label: 
         import_panel(db, user, spec, key=key, editor_key=editor_key)
 
 
+@st.fragment
 def import_panel(db, user: User, spec: tables.TableSpec, *, key: str,
                  editor_key: str | None = None) -> None:
     """Upload → dry run with every error by row and column and every updated cell old → new →
@@ -210,7 +213,9 @@ def import_panel(db, user: User, spec: tables.TableSpec, *, key: str,
     session state by the file's hash), outside the write lock; 确认导入 re-checks every row it
     writes against the versions the preview saw. After an import the table_editor of the same
     table on the page (`editor_key`, by default `key` without its "_import" suffix) reloads, so
-    it shows the imported values instead of the old ones and a "someone else saved" hint."""
+    it shows the imported values instead of the old ones and a "someone else saved" hint.
+    A fragment: an upload, an option or a re-check reruns this panel only, not the page's
+    table; the import itself reruns the whole page (st.rerun)."""
     if editor_key is None:
         editor_key = key.removesuffix("_import")
     if not user.can(spec.perm):
@@ -290,9 +295,29 @@ def _show_preview(preview: tables.ImportPreview) -> None:
                      height=min(38 * (sum(len(c.cells) for c in preview.changes) + 1), 420), placeholder="—")
 
 
+_EXPORTS: OrderedDict[tuple, bytes] = OrderedDict()  # (db, table, columns seen, generation) → xlsx
+_EXPORTS_LOCK = threading.Lock()
+_EXPORTS_KEEP = 4
+
+
 def export_button(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
+    """导出 Excel: the file is built when clicked (not on every run of the page), once per data
+    generation and set of visible columns — a second click, or a colleague's with the same
+    permissions, gets the same bytes until something is written."""
+    seen = tuple(c.name for c in spec.columns if not c.sensitive or user.can(c.sensitive))
+
     def build() -> bytes:
-        return fileio.xlsx_bytes({spec.label: tables.export_frame(db, user, spec)})
+        cache_key = (id(db), spec.table, seen, db.generation)
+        with _EXPORTS_LOCK:
+            if cache_key in _EXPORTS:
+                _EXPORTS.move_to_end(cache_key)
+                return _EXPORTS[cache_key]
+        data = fileio.xlsx_bytes({spec.label: tables.export_frame(db, user, spec)})
+        with _EXPORTS_LOCK:
+            _EXPORTS[cache_key] = data
+            while len(_EXPORTS) > _EXPORTS_KEEP:
+                _EXPORTS.popitem(last=False)
+        return data
 
     st.download_button("导出 Excel", data=build, key=f"{key}_export",
                        file_name=f"{spec.label}-{clock.now():%Y%m%d}.xlsx",
