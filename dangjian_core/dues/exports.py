@@ -9,23 +9,17 @@ from ..auth import User, mask_id_number, require
 from ..db import Database
 from .model import CATEGORIES, RATE_TEXT
 from .roll import roll_by_org
-from .store import METHODS, PERM_READ, PERM_SALARY, _dec, _labels, _scope, _scope_sql, month_text, parse_month
+from .store import METHODS, PERM_READ, PERM_SALARY, _dec, _labels, month_text, parse_month, roll_month
+
+_JOINS = "JOIN members mem ON mem.id = r.member_id JOIN orgs o ON o.id = r.org_id"
 
 
-# =======================================================================================
-# Exports
-# =======================================================================================
 def roll_export_frame(db: Database, user: User, month: object, *, org_id: int | None = None) -> pl.DataFrame:
     """The 党费收缴花名册 of a month with Chinese headers (base only with salary.read)."""
-    require(user, PERM_READ)
-    m = parse_month(month)
-    with db.read() as cur:
-        scope = _scope(cur, org_id)
-        df: pl.DataFrame = cur.sql("SELECT o.name AS org, mem.member_no, mem.name, r.category, r.base, r.rate_permille, r.due,"
-                     " r.paid, r.paid_on, r.method, r.quarterly, r.proxy_name, r.consent, r.note"
-                     " FROM dues_roll r JOIN members mem ON mem.id = r.member_id JOIN orgs o ON o.id = r.org_id"
-                     f" WHERE r.month = ? AND {_scope_sql(cur, scope, 'r.org_id')} ORDER BY o.name, mem.member_no",
-                     params=[m]).pl()
+    df = roll_month(db, user, month, org_id,
+                    "o.name AS org, mem.member_no, mem.name, r.category, r.base, r.rate_permille, r.due,"
+                    " r.paid, r.paid_on, r.method, r.quarterly, r.proxy_name, r.consent, r.note", joins=_JOINS,
+                    order="ORDER BY o.name, mem.member_no")
     cols = [pl.int_range(1, pl.len() + 1).alias("序号"), pl.col("org").alias("党组织"),
             pl.col("member_no").alias("党员编号"), pl.col("name").alias("姓名"),
             _labels("category", CATEGORIES).alias("党员类别")]
@@ -56,13 +50,9 @@ def bank_bill(db: Database, user: User, month: object, *, org_id: int | None = N
     所属月份. ID numbers in full only with salary.read, masked otherwise."""
     require(user, PERM_READ)
     m = parse_month(month)
-    with db.read() as cur:
-        scope = _scope(cur, org_id)
-        df: pl.DataFrame = cur.sql("SELECT mem.member_no, mem.name, mem.id_number, mem.phone, r.due - r.paid AS owed, o.name AS org"
-                     " FROM dues_roll r JOIN members mem ON mem.id = r.member_id JOIN orgs o ON o.id = r.org_id"
-                     f" WHERE r.month = ? AND {_scope_sql(cur, scope, 'r.org_id')}"
-                     + (" AND r.paid < r.due" if only_unpaid else " AND r.due > 0")
-                     + " ORDER BY o.name, mem.member_no", params=[m]).pl()
+    df = roll_month(db, user, m, org_id, "mem.member_no, mem.name, mem.id_number, mem.phone, r.due - r.paid AS owed,"
+                    " o.name AS org", joins=_JOINS, where="AND r.paid < r.due" if only_unpaid else "AND r.due > 0",
+                    order="ORDER BY o.name, mem.member_no")
     if not user.can(PERM_SALARY):
         df = df.with_columns(pl.col("id_number").map_elements(mask_id_number, return_dtype=pl.String))
     return df.select(pl.col("member_no").alias("党员编号"), pl.col("name").alias("姓名"),

@@ -37,6 +37,7 @@ from .store import (
     _snapshot,
     month_text,
     parse_month,
+    roll_month,
 )
 
 
@@ -295,14 +296,10 @@ def explain_roll_row(db: Database, user: User, roll_id: int) -> str:
 def reproduce_roll(db: Database, user: User, month: object, *, org_id: int | None = None) -> pl.DataFrame:
     """Recompute stored roll rows from their own category, base, fixed amount and settings
     version; returns the rows whose stored due differs (empty when the roll reproduces)."""
-    require(user, PERM_READ)
-    m = parse_month(month)
+    df = roll_month(db, user, month, org_id, "r.id, r.category, CAST(r.base * 100 AS BIGINT) AS base_fen,"
+                    " CAST(r.fixed_amount * 100 AS BIGINT) AS fixed_fen, CAST(r.due * 100 AS BIGINT) AS due_fen,"
+                    " r.settings_id")
     with db.read() as cur:
-        scope = _scope(cur, org_id)
-        df: pl.DataFrame = cur.sql("SELECT r.id, r.category, CAST(r.base * 100 AS BIGINT) AS base_fen,"
-                     " CAST(r.fixed_amount * 100 AS BIGINT) AS fixed_fen, CAST(r.due * 100 AS BIGINT) AS due_fen,"
-                     " r.settings_id FROM dues_roll r"
-                     f" WHERE r.month = ? AND {_scope_sql(cur, scope, 'r.org_id')}", params=[m]).pl()
         versions = {sid: _settings(cur, sid)[1] for sid in df["settings_id"].unique().to_list()}
     parts = []
     for sid, s in versions.items():

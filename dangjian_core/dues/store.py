@@ -229,6 +229,21 @@ def _scope_sql(cur: Cursor, scope: list[int] | None, column: str, name: str = "d
     return f"{column} IN (SELECT k FROM {name})"
 
 
+def roll_month(db: Database, user: User, month: object, org_id: int | None, select: str, *,
+               joins: str = "", where: str = "", order: str = "") -> pl.DataFrame:
+    """The dues roll (`r`) of one month within an org's subtree (None = the whole city), for
+    a reader of dues: `SELECT {select} FROM dues_roll r {joins} WHERE <month and scope> {where}
+    {order}` — the SQL pieces are the caller's fixed text, the month and scope are parameters."""
+    require(user, PERM_READ)
+    m = parse_month(month)
+    with db.read() as cur:
+        scope = _scope(cur, org_id)
+        df: pl.DataFrame = cur.sql(f"SELECT {select} FROM dues_roll r {joins}"
+                                   f" WHERE r.month = ? AND {_scope_sql(cur, scope, 'r.org_id')} {where} {order}",
+                                   params=[m]).pl()
+    return df
+
+
 def org_options(db: Database, user: User) -> pl.DataFrame:
     """Orgs for a picker: id, label (path from the top), street."""
     require(user, PERM_READ)
