@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -105,8 +106,8 @@ def make_members(n: int, seed: int = 7) -> pl.DataFrame:
     )
 
 
-def _run_child(cmd: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB of that child, exit code)."""
+def _run_child(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds — user + system, all threads —, peak RSS MiB) of that child alone."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -115,12 +116,16 @@ def _run_child(cmd: list[str]) -> tuple[float, float, int]:
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:4]} failed ({proc.returncode}): {err}")
-    return wall, usage.ru_maxrss / 1024, proc.returncode
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def _best(cmd: list[str], repeat: int) -> tuple[float, float]:
-    runs = [_run_child(cmd) for _ in range(repeat)]
-    return min(r[0] for r in runs), max(r[1] for r in runs)
+def _median(cmd: list[str], repeat: int) -> float:
+    return statistics.median(_run_child(cmd)[0] for _ in range(repeat))
+
+
+def load_average() -> str:
+    """`uptime`'s load averages (1, 5, 15 min): on a busy machine wall times stretch, CPU times less."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def make_arrears(members: int, months: int, seed: int = 11) -> pl.DataFrame:
@@ -142,7 +147,7 @@ def make_arrears(members: int, months: int, seed: int = 11) -> pl.DataFrame:
     })
 
 
-def run(*, repeat: int = 3, n: int = N_MEMBERS) -> list[dict]:
+def run(*, repeat: int = 5, n: int = N_MEMBERS) -> list[dict]:
     from dangjian_core.dues import arrears_rules
     from dangjian_core.dues import engine as dues_engine
     from dangjian_core.dues import model as dues_model
@@ -167,16 +172,21 @@ def run(*, repeat: int = 3, n: int = N_MEMBERS) -> list[dict]:
         cli_cmd = [py, "-m", "dangjian_core", "dues", "calc", str(src), str(cli_out)]
         db_cmd = [py, "-c", f"import duckdb; duckdb.connect().execute({sql!r})"]
         cli_runs, db_runs = [], []
-        for _ in range(repeat):  # interleaved, best of `repeat`: other load hits both alike
+        for _ in range(repeat):  # interleaved, median of `repeat`: other load hits both alike
             cli_runs.append(_run_child(cli_cmd))
             db_runs.append(_run_child(db_cmd))
-        cli_wall, cli_mem = min(r[0] for r in cli_runs), max(r[1] for r in cli_runs)
-        db_wall, db_mem = min(r[0] for r in db_runs), max(r[1] for r in db_runs)
-        rec("dues_calc_cli_1m_wall", cli_wall, "s")
+        load = load_average()
+        cli_wall, cli_cpu = (statistics.median(r[i] for r in cli_runs) for i in (0, 1))
+        db_wall, db_cpu = (statistics.median(r[i] for r in db_runs) for i in (0, 1))
+        cli_mem, db_mem = max(r[2] for r in cli_runs), max(r[2] for r in db_runs)
+        rec("dues_calc_cli_1m_wall", cli_wall, f"s (median of {repeat}; load {load})")
+        rec("dues_calc_cli_1m_cpu", cli_cpu, "s (user + system, all threads)")
         rec("dues_calc_cli_1m_peak_rss", cli_mem, "MiB")
-        rec("duckdb_case_1m_wall", db_wall, "s")
+        rec("duckdb_case_1m_wall", db_wall, f"s (median of {repeat}, interleaved with the CLI)")
+        rec("duckdb_case_1m_cpu", db_cpu, "s")
         rec("duckdb_case_1m_peak_rss", db_mem, "MiB")
-        rec("dues_calc_cli_vs_duckdb_ratio", cli_wall / db_wall, "x")
+        rec("dues_calc_cli_vs_duckdb_ratio", cli_wall / db_wall, "x (wall)")
+        rec("dues_calc_cli_vs_duckdb_cpu_ratio", cli_cpu / db_cpu, "x (CPU: steadier on a loaded machine)")
         rec("dues_calc_cli_vs_duckdb_target", 1.5, "x (issue 17: ≤ 1.5× the DuckDB floor)")
         rec("dues_calc_cli_vs_duckdb_target_met", 1.0 if cli_wall / db_wall <= 1.5 else 0.0, "bool")
 
@@ -188,12 +198,9 @@ def run(*, repeat: int = 3, n: int = N_MEMBERS) -> list[dict]:
 
         # fixed costs before any work: the interpreter with polars, and the CLI's own start
         # (argparse builds every command group, importing their modules)
-        base_wall, _ = _best([py, "-c", "import polars"], repeat)
-        rec("python_import_polars_wall", base_wall, "s")
-        help_wall, _ = _best([py, "-m", "dangjian_core", "dues", "calc", "--help"], repeat)
-        rec("dues_cli_startup_help_wall", help_wall, "s")
-        duck_wall, _ = _best([py, "-c", "import duckdb"], repeat)
-        rec("python_import_duckdb_wall", duck_wall, "s")
+        rec("python_import_polars_wall", _median([py, "-c", "import polars"], repeat), "s")
+        rec("dues_cli_startup_help_wall", _median([py, "-m", "dangjian_core", "dues", "calc", "--help"], repeat), "s")
+        rec("python_import_duckdb_wall", _median([py, "-c", "import duckdb"], repeat), "s")
 
         t0 = time.perf_counter()
         res = dues_engine.calc_dues_frame(df)

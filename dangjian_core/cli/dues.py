@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from ..errors import BadInput
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..fileio import Frame
 
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -30,29 +32,34 @@ ARREARS_COLUMNS = ["member_id", "month", "category", "base_income", "paid", "fix
 OUTPUT_EXTS = {".csv", ".txt", ".xlsx", ".parquet"}
 
 
+def _file_command(sub: Subparsers, name: str, handler: Callable[[argparse.Namespace], int], *, summary: str,
+                  description: str) -> argparse.ArgumentParser:
+    """A `dues NAME INPUT OUTPUT` command: both files by extension (.csv / .xlsx / .parquet)."""
+    cmd = sub.add_parser(name, help=summary, description=description)
+    cmd.add_argument("input", metavar="INPUT", help="输入文件（.csv / .xlsx / .parquet）")
+    cmd.add_argument("output", metavar="OUTPUT", help="输出文件（.csv / .xlsx / .parquet）")
+    cmd.set_defaults(handler=handler)
+    return cmd
+
+
 def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("dues", help="党费计算（只处理文件，不需要数据库）",
                               description="党费计算：按 2008 年规定和 2017 年通知计算应缴党费、统计欠缴")
     sub = p.add_subparsers(dest="dues_command", required=True)
 
-    calc = sub.add_parser("calc", help="按类别和计算基数计算每名党员的月应缴党费",
-                          description="INPUT 列：member_id, category, base_income[, fixed_amount]；"
-                                      "OUTPUT 列：member_id, dues, rate, rule")
-    calc.add_argument("input", metavar="INPUT", help="输入文件（.csv / .xlsx / .parquet）")
-    calc.add_argument("output", metavar="OUTPUT", help="输出文件（.csv / .xlsx / .parquet）")
+    calc = _file_command(sub, "calc", run_calc, summary="按类别和计算基数计算每名党员的月应缴党费",
+                         description="INPUT 列：member_id, category, base_income[, fixed_amount]；"
+                                     "OUTPUT 列：member_id, dues, rate, rule")
     calc.add_argument("--precision", choices=["fen", "jiao", "yuan"], default="fen",
                       help="计算精度：分 / 角 / 元（默认 fen）")
     calc.add_argument("--rounding", choices=["half_up", "up", "down", "half_even"], default="half_up",
                       help="舍入方式（默认 half_up 四舍五入）")
     calc.add_argument("--cap", choices=["1000", "none"], default="1000",
                       help="每月 1000 元封顶（默认 1000；none 表示不封顶）")
-    calc.set_defaults(handler=run_calc)
 
-    arr = sub.add_parser("arrears", help="按月统计每名党员的应缴、实缴、欠缴和连续未缴月数",
-                         description="INPUT 列：member_id, month (YYYY-MM), category, base_income, paid"
-                                     "[, fixed_amount]；OUTPUT 每名党员一行")
-    arr.add_argument("input", metavar="INPUT", help="输入文件（.csv / .xlsx / .parquet）")
-    arr.add_argument("output", metavar="OUTPUT", help="输出文件（.csv / .xlsx / .parquet）")
+    arr = _file_command(sub, "arrears", run_arrears, summary="按月统计每名党员的应缴、实缴、欠缴和连续未缴月数",
+                        description="INPUT 列：member_id, month (YYYY-MM), category, base_income, paid"
+                                    "[, fixed_amount]；OUTPUT 每名党员一行")
     arr.add_argument("--amount-mode", choices=["monthly", "fixed_for_year", "by_rule"], default="monthly",
                      help="计算基数怎样随月份变化：monthly（默认）每行的 base_income 就是该月基数；"
                           "fixed_for_year 每年年初核定、年内不变（可选列 redetermine=true 标记重新核定的月份，"
@@ -62,7 +69,6 @@ def register(subparsers: Subparsers) -> None:
                           "current：所有月份都按现行规则（2017 年通知）计算")
     arr.add_argument("--detail", metavar="DETAIL",
                      help="另写一个逐月明细文件（每名党员每月一行，含该月适用的规则 rule_version）")
-    arr.set_defaults(handler=run_arrears)
 
 
 def _check_output(path: str) -> None:
@@ -92,7 +98,7 @@ def run_calc(args: argparse.Namespace) -> int:
                                  cap=args.cap != "none")
     frame = _read(args.input, CALC_COLUMNS)
     df = frame.df.select([c for c in frame.df.columns if c in CALC_COLUMNS])  # extra columns ignored
-    out = dues_engine.calc_dues_table(df, settings, first_row=frame.first_row, file=frame.file)
+    out = dues_engine.calc_dues_frame(df, settings, first_row=frame.first_row, file=frame.file, as_text=True)
     write_frame(out, args.output)
     return 0
 

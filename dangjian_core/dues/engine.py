@@ -416,38 +416,24 @@ def dues_exprs_by_rule(rules: RuleHistory, *, month: str = "month_index", catego
     return out
 
 
-def _dues_lazy(df: pl.DataFrame, settings: DuesSettings, *, first_row: int, file: str | None) -> pl.LazyFrame:
-    """Parsed input with the dues columns, not yet collected; BadInput listing every bad cell."""
-    err = MaskErrors(first_row, file=file)
-    parsed, _ = parse_dues_input(df, settings, first_row=first_row, errors=err, file=file)
-    if err:
-        raise BadInput(f"发现 {err.count} 处错误，未计算任何党费", err.errors(), file=file)
-    return parsed.lazy().with_columns(dues_exprs(settings))
-
-
 def calc_dues_frame(
     df: pl.DataFrame,
     settings: DuesSettings = DEFAULT_SETTINGS,
     *,
     first_row: int = 2,
     file: str | None = None,
+    as_text: bool = False,
 ) -> pl.DataFrame:
     """Dues for every row of an input frame (member_id, category, base_income[, fixed_amount];
     text or numeric columns). Returns member_id, category, dues_fen, rate_permille, rule in
-    input order. Raises BadInput listing every bad cell (nothing is computed then)."""
-    return _dues_lazy(df, settings, first_row=first_row, file=file).collect()
-
-
-def calc_dues_table(
-    df: pl.DataFrame,
-    settings: DuesSettings = DEFAULT_SETTINGS,
-    *,
-    first_row: int = 2,
-    file: str | None = None,
-) -> pl.DataFrame:
-    """`calc_dues_frame` + `format_dues` in one pass: the CLI's output (member_id, dues,
-    rate, rule as text)."""
-    return format_dues(_dues_lazy(df, settings, first_row=first_row, file=file)).collect()
+    input order — or, `as_text`, the CLI's output in the same pass (`format_dues`: member_id,
+    dues, rate, rule as text). Raises BadInput listing every bad cell (nothing is computed then)."""
+    err = MaskErrors(first_row, file=file)
+    parsed, _ = parse_dues_input(df, settings, first_row=first_row, errors=err, file=file)
+    if err:
+        raise BadInput(f"发现 {err.count} 处错误，未计算任何党费", err.errors(), file=file)
+    lazy = parsed.lazy().with_columns(dues_exprs(settings))
+    return (format_dues(lazy) if as_text else lazy).collect()
 
 
 def fen_text(expr: pl.Expr | str) -> pl.Expr:

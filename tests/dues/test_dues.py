@@ -791,7 +791,7 @@ def test_dues_errors_are_one_error_collector():
     df = pl.DataFrame({"member_id": [f"m{i}" for i in range(n)], "category": ["employed"] * n,
                        "base_income": ["abc"] * n})
     with pytest.raises(BadInput, match=f"发现 {n} 处错误") as exc:
-        dues_engine.calc_dues_table(df)
+        dues_engine.calc_dues_frame(df, as_text=True)
     errs = exc.value.errors
     assert len(errs) == MAX_ERRORS + 1 and errs[-1].message == MORE_ERRORS
     assert [e.row for e in errs[:3]] == [2, 3, 4] and errs[0].column == "base_income"

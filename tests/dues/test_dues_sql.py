@@ -1,5 +1,6 @@
 """`dues calc` parquet → parquet in DuckDB alone (dues.sql) gives exactly the general path's
-output (dues.calc_dues_table) wherever it runs, and steps aside (writing nothing) otherwise."""
+output (dues.engine.calc_dues_frame(as_text=True)) wherever it runs, and steps aside (writing
+nothing) otherwise."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dangjian_core.cli import main
 from dangjian_core.dues import engine as dues_engine
 from dangjian_core.dues import model as dues_model
 from dangjian_core.dues import sql as dues_sql
+from dangjian_core.errors import BadInput
 
 DATA = Path(__file__).parent.parent / "data" / "dues"
 VECTORS = list(csv.DictReader((DATA / "public_vectors.csv").open(encoding="utf-8")))
@@ -30,9 +32,14 @@ def test_constants_agree_with_the_rules_module():
     assert (dues_sql.FARMER_MIN_FEN, dues_sql.FARMER_MAX_FEN) == (int(dues_model.FARMER_MIN * 100), int(dues_model.FARMER_MAX * 100))
 
 
-def _frame(rows):
-    return pl.DataFrame(rows, schema={"member_id": pl.String, "category": pl.String, "base_income": MONEY,
-                                      "fixed_amount": MONEY}, orient="row")
+def test_every_category_has_its_kind_of_rule():
+    kinds = set(dues_sql.BRACKET) | set(dues_sql.FLAT) | {"retired", "farmer", "exempt", "suspended", "reduced"}
+    assert kinds == set(dues_sql.CATEGORY_CODES) and all(f"'{c}'" in dues_sql._KIND_CASE for c in kinds)
+
+
+def _frame(rows, money=MONEY):
+    return pl.DataFrame(rows, schema={"member_id": pl.String, "category": pl.String, "base_income": money,
+                                      "fixed_amount": money}, orient="row")
 
 
 def _both(tmp_path, df, **kw):
@@ -40,7 +47,7 @@ def _both(tmp_path, df, **kw):
     df.write_parquet(src)
     took = dues_sql.try_calc_parquet(src, fast, **kw)
     s = dues_model.DuesSettings(**kw)
-    return took, (pl.read_parquet(fast) if took else None), dues_engine.calc_dues_table(df, s)
+    return took, (pl.read_parquet(fast) if took else None), dues_engine.calc_dues_frame(df, s, as_text=True)
 
 
 cats = st.sampled_from(dues_model.CATEGORY_CODES)
@@ -94,12 +101,60 @@ def test_public_vectors_through_the_sql_engine(tmp_path):
     ([("a\u3000", "employed", Decimal("1"), None)], "full-width space"),
     ([(None, "employed", Decimal("1"), None)], "no id"),
     ([("a\x00", "employed", Decimal("1"), None)], "NUL in an id: the guarded reader refuses it"),
+    ([("a ", "employed", Decimal("1"), None)], "a trailing space"),
+    ([("", "employed", Decimal("1"), None)], "an empty id"),
+    ([("a", "employed", Decimal("1"), None), ("b", None, None, None)], "no category"),
+    ([("a", "employed", Decimal("1"), None), ("b", "foo", None, None)], "unknown category after a good row"),
+    ([("a", "retired", Decimal("1000000000000"), None)], "a base of 10¹² yuan"),
+    ([("a", "reduced", None, Decimal("0"))], "a reduced amount of 0"),
+    ([("a", "farmer", None, Decimal("0.19"))], "farmer amount below 0.20"),
 ])
 def test_anything_not_plain_is_left_to_the_general_path(tmp_path, rows, why):
     src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
-    _frame(rows).write_parquet(src)
+    _frame(rows, pl.Decimal(18, 2)).write_parquet(src)
     assert not dues_sql.try_calc_parquet(src, out), why
     assert not out.exists()
+
+
+D = Decimal
+ODD_ROWS = st.one_of(  # rows the general path refuses or trims, or accepts only at a boundary
+    st.tuples(st.sampled_from([" x", "x\u3000", "", "m0", None, "x\t", "\u4e00", "x\x00"]), st.just("employed"),
+              st.just(D("5000")), st.none()),
+    st.tuples(st.just("x"), st.sampled_from(["在职", "foo", None]), st.just(D("5000")), st.none()),
+    st.tuples(st.just("x"), st.sampled_from(sorted(dues_model.BASE_CATEGORIES)),
+              st.sampled_from([None, D("-0.01"), D("1000000000000"), D("999999999999.99"), D("0")]), st.none()),
+    st.tuples(st.just("x"), st.sampled_from(["farmer", "reduced"]), st.none(),
+              st.sampled_from([None, D("0"), D("0.19"), D("0.20"), D("1.00"), D("1.01"), D("1000000000000")])),
+)
+
+
+@st.composite
+def maybe_bad_rows(draw):
+    """Plain rows with, most of the time, one or two odd rows put in among them."""
+    rows = draw(plain_rows())
+    for _ in range(draw(st.integers(0, 2))):
+        rows.insert(draw(st.integers(0, len(rows))), draw(ODD_ROWS))
+    return rows
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(rows=maybe_bad_rows())
+def test_sql_engine_takes_only_what_the_general_path_accepts_and_then_agrees(tmp_path, rows):
+    """Any rows, good or bad: where the SQL path writes a file, the general path accepts the
+    same rows and gives the same table; where the general path refuses, the SQL path writes nothing."""
+    df = _frame(rows, pl.Decimal(18, 2))
+    src, fast = tmp_path / "in.parquet", tmp_path / "fast.parquet"
+    fast.unlink(missing_ok=True)
+    df.write_parquet(src)
+    took = dues_sql.try_calc_parquet(src, fast)
+    try:
+        general = dues_engine.calc_dues_frame(df, as_text=True)
+    except BadInput:
+        assert not took and not fast.exists()
+        return
+    if took:
+        assert pl.read_parquet(fast).equals(general)
 
 
 def test_other_column_types_are_left_to_the_general_path(tmp_path):
@@ -136,4 +191,21 @@ def test_row_order_is_kept_on_a_file_read_by_several_threads(tmp_path):
     assert dues_sql.try_calc_parquet(src, out)
     got = pl.read_parquet(out)
     assert got["member_id"].equals(df["member_id"])
-    assert got.equals(dues_engine.calc_dues_table(df))
+    assert got.equals(dues_engine.calc_dues_frame(df, as_text=True))
+
+
+@pytest.mark.parametrize("order", ["sorted", "unsorted"])
+def test_a_duplicate_id_in_another_row_group_is_found(tmp_path, order):
+    """Sorted ids are proven unique by comparing each with the row before it (no hash table);
+    other files by counting distinct ids. Either way an id repeated in another row group is found."""
+    n = 60_000
+    ids = pl.int_range(n, eager=True) if order == "sorted" else (pl.int_range(n, eager=True) * 7919) % n
+    ids = ("m" + ids.cast(pl.String).str.zfill(6)).scatter(40_000, "m" + str(39_999 if order == "sorted" else 5).zfill(6))
+    df = pl.DataFrame({"member_id": ids, "category": "student", "base_income": pl.Series([None] * n, dtype=MONEY)})
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    df.write_parquet(src, row_group_size=10_000)
+    assert ids.n_unique() == n - 1
+    assert not dues_sql.try_calc_parquet(src, out) and not out.exists()
+    df.with_columns(member_id=pl.Series(ids.to_list()[:40_000] + [f"x{i}" for i in range(n - 40_000)])).write_parquet(
+        src, row_group_size=10_000)
+    assert dues_sql.try_calc_parquet(src, out)
