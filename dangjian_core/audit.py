@@ -348,28 +348,70 @@ def list_batches(db: Database, user: User, limit: int = 200) -> pl.DataFrame:
     return batches
 
 
-def describe_change(table: str, action: str, before: str | None, after: str | None) -> str:
+_TITLE_KEYS = ("name", "title", "item", "problem", "display_name", "username")
+# rows that name a party organisation or a member only by its id (述职名单, 示范点, 党费 …)
+_REF_TITLES = (("org_id", "orgs"), ("unit_id", "orgs"), ("member_id", "members"))
+RefNames = Mapping[str, Mapping[str, str]]  # "orgs"/"members" → str(id) → name
+
+
+def describe_change(table: str, action: str, before: str | None, after: str | None,
+                    names: RefNames | None = None) -> str:
     """A short Chinese summary: which fields changed from what to what, with the columns'
-    Chinese labels and values as they are shown (never code names)."""
+    Chinese labels and values as they are shown (never code names). A row added or removed
+    is named by its name or title, else by the org or member it refers to (`names`, from
+    `describe_changes`; without them, by the id)."""
     _sync_once()  # the column order below comes from the specs
     b = json.loads(before) if before else {}
     a = json.loads(after) if after else {}
 
     def title(row: dict[str, Any]) -> str:
-        for k in ("name", "title", "item", "problem", "display_name", "username"):
+        for k in _TITLE_KEYS:
             if row.get(k):
                 return str(row[k])
+        for col, ref in _REF_TITLES:
+            if row.get(col) is not None:
+                name = (names or {}).get(ref, {}).get(str(row[col]))
+                return name or f"{field_label(table, col)}（编号 {row[col]}）"
         return ""
 
-    if action == "insert":
-        return "新增：" + title(a)
-    if action == "delete":
-        return "删除：" + title(b)
+    if action in ("insert", "delete"):
+        what = title(a if action == "insert" else b)
+        verb = "新增" if action == "insert" else "删除"
+        return f"{verb}：{what}" if what else f"{verb}一行"
     order = {c: i for i, c in enumerate(COLUMNS.get(table, {}))}  # the table's column order
     diffs = [f"{field_label(table, k)}：{display_value(table, k, b.get(k))} → {display_value(table, k, a.get(k))}"
              for k in sorted(set(a) | set(b), key=lambda k: (order.get(k, len(order)), k))
              if k not in VOLATILE and b.get(k) != a.get(k)]
     return "；".join(diffs[:6]) + ("……" if len(diffs) > 6 else "")
+
+
+def describe_changes(db: Database, changes: pl.DataFrame) -> list[str]:
+    """`describe_change` of every row of a `list_changes` frame, rows that refer to an org or a
+    member by id named by its name (read once for the whole frame)."""
+    rows = [json.loads(t) for col in ("before", "after") for t in changes[col].to_list() if t]
+    with db.read() as cur:
+        names = _ref_names(cur, rows)
+    return [describe_change(t, act, b, a, names) for t, act, b, a in zip(
+        changes["table_name"].to_list(), changes["action"].to_list(),
+        changes["before"].to_list(), changes["after"].to_list())]
+
+
+def _ref_names(cur: Cursor, rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """The names of the orgs and members that rows without a name or title refer to."""
+    ids: dict[str, set[int]] = {}
+    for row in rows:
+        if isinstance(row, dict) and not any(row.get(k) for k in _TITLE_KEYS):
+            for col, ref in _REF_TITLES:
+                v = row.get(col)
+                if v is not None and str(v).lstrip("-").isdigit():
+                    ids.setdefault(ref, set()).add(int(v))
+                    break
+    out: dict[str, dict[str, str]] = {}
+    for ref, wanted in ids.items():  # ref is one of _REF_TITLES' table names, never user text
+        found = cur.execute(f"SELECT CAST(id AS VARCHAR), name FROM {ref} WHERE id IN (SELECT unnest(?))",
+                            [sorted(wanted)]).fetchall()
+        out[ref] = {str(k): str(n) for k, n in found}
+    return out
 
 
 # -- undo --------------------------------------------------------------------------------
@@ -483,7 +525,9 @@ def _undo_run(act: Action, table: str, action: str, cols: tuple[str, ...] | None
                 for (entry_id, *_r, after, _rb), value in zip(run, values):  # name the first entry
                     reasons = [r for check in checks for r in check(cur, [value])]
                     if reasons:
-                        what = describe_change(table, "insert", None, after).removeprefix("新增：")
+                        names = _ref_names(cur, [json.loads(after)] if after else [])
+                        what = describe_change(table, "insert", None, after, names)
+                        what = what.removeprefix("新增：") if what.startswith("新增：") else f"编号 {value}"
                         raise ConflictError(
                             f"无法撤销第 {entry_id} 条修改（新增{TABLE_LABELS.get(table, table)}「{what}」）："
                             + "；".join(reasons[:5]) + "。请先撤销或改掉依赖它的修改。")

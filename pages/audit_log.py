@@ -30,9 +30,7 @@ if log.height == 0:
     st.info("这段时间没有修改记录。")
     st.stop()
 shown = log.with_columns(
-    pl.struct(["table_name", "action", "before", "after"]).map_elements(
-        lambda r: audit.describe_change(r["table_name"], r["action"], r["before"], r["after"]),
-        return_dtype=pl.String).alias("内容"),
+    pl.Series("内容", audit.describe_changes(db, log), dtype=pl.String),
     pl.col("table_name").replace_strict(audit.table_labels(), default=pl.col("table_name")).alias("数据表"),
     pl.col("action").replace_strict({"insert": "新增", "update": "修改", "delete": "删除"},
                                     default=pl.col("action")).alias("操作"),

@@ -315,6 +315,19 @@ def test_draft_picks_the_lowest_progress_with_reasons(rdb):
     assert batch_tables(rdb, res.batch_id) == {"report_picks"}
 
 
+def test_the_history_names_the_units_put_on_the_list(rdb):
+    s = year_sessions(rdb)[0]
+    res = picks.draft_picks(rdb, EDITOR, s["id"], today=LATE)
+    log = audit.list_changes(rdb, EDITOR, batch_id=res.batch_id)
+    lines = audit.describe_changes(rdb, log)
+    names = picks.picks(rdb, s["id"])["name"].to_list()
+    assert len(names) == 5 and all(names)
+    assert sorted(lines) == sorted(f"新增：{n}" for n in names), lines
+    # the same words without the database at hand: by the unit's number, never a bare 「新增：」
+    alone = audit.describe_change("report_picks", "insert", None, log["after"][0])
+    assert alone.startswith("新增：单位（编号 ") and alone.endswith("）")
+
+
 def test_draft_uses_the_callers_scores_only_while_nothing_was_written(rdb):
     s = year_sessions(rdb)[0]
     with rdb.read() as cur:
