@@ -164,12 +164,38 @@ def table_editor(db, user: User, spec: tables.TableSpec, *, key: str,
     changes = changes_from_state(state, frame, spec)
     n_changes = len(changes.updates) + len(changes.inserts) + len(changes.deletes)
     b1, b2, b3 = st.columns([1, 2, 4])
-    if b1.button("保存", type="primary", key=f"{key}_save", disabled=n_changes == 0):
-        save_changes(db, user, spec, changes, key=key, nonce=nonce)
+    # 保存 saves in its callback, before the page runs: the one run that follows shows the
+    # saved table and the message (no second run through st.rerun)
+    b1.button("保存", type="primary", key=f"{key}_save", disabled=n_changes == 0,
+              on_click=_save_clicked, args=(db, user, spec, key, nonce))
     if b2.button("刷新（放弃未保存的修改）", key=f"{key}_reload"):
         reload_editor(key, nonce)
     if n_changes:
         b3.info(f"有 {n_changes} 处未保存的修改：点「保存」才会写入。")
+    failed = st.session_state.pop(f"{key}_save_error", None)
+    if failed is not None:
+        show_exception(failed)
+
+
+def _save_clicked(db, user: User, spec: tables.TableSpec, key: str, nonce: int) -> None:
+    """保存's callback: the edits of the editor drawn with `nonce`, saved through the core. Saved:
+    the message is flashed and the editor's next draw reads the table afresh (new nonce).
+    Refused: the edits stay and the page shows why, below the buttons."""
+    snap = st.session_state.get(f"{key}_snapshot")
+    if snap is None or snap["nonce"] != nonce:
+        return  # the view changed under the click: nothing of it is pending any more
+    changes = changes_from_state(st.session_state.get(f"{key}_editor_{nonce}") or {}, snap["frame"], spec)
+    if changes.is_empty():
+        return
+    try:
+        result = tables.save(db, user, spec, changes)
+    except Exception as exc:  # noqa: BLE001 — shown in Chinese by show_exception, never a traceback
+        st.session_state[f"{key}_save_error"] = exc
+        return
+    flash(f"已保存：{result.summary}。可在「操作记录」中撤销。")
+    for w in result.warnings:
+        flash(w, "warning")
+    st.session_state[f"{key}_nonce"] = nonce + 1
 
 
 def reload_editor(key: str, nonce: int) -> None:
