@@ -86,3 +86,15 @@ def test_excel_import_is_offered_only_to_those_who_may_change_the_table(monkeypa
             assert any("只能查看" in c.value for c in at.caption), page
         else:
             assert len(imports) == 1 and imports[0].get("file_uploader"), page
+
+
+def test_org_tree_check_is_drawn_when_opened(monkeypatch, tmp_path, demo_db_file):
+    """组织树与层级核对 runs only while open (a collapsed expander used to compute it on every run)."""
+    at = app_for(monkeypatch, tmp_path, demo_db_file, "editor")
+    at.switch_page("pages/orgs.py")
+    at.run()
+    assert not any("党组织" in d.value.columns and "层级" in d.value.columns for d in at.dataframe)
+    at.session_state["orgs_tree_open"] = True
+    at.run()
+    assert not problems(at)
+    assert any("党组织" in d.value.columns and "层级" in d.value.columns for d in at.dataframe)
