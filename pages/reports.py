@@ -77,7 +77,7 @@ def picking() -> None:
     if draft and can and picked.height:
         adjust(s, p, picked)
     elif not draft:
-        st.success(f"名单已于 {s['published_at']:%Y-%m-%d %H:%M} 由 {s['published_by']} 发布，已冻结。")
+        st.success(f"名单已于 {s['published_at']:%Y-%m-%d %H:%M} 由 {s['published_by_name']} 发布，已冻结。")
         W.printable(notices.notice_html(db, sid), f"{s['title']}述职评议会通知", "rp_notice", xlsx=lambda: notices.notice_xlsx(db, sid),
                     docx=lambda: documents.notice(db, user, sid))
     if picked.height:

@@ -183,7 +183,7 @@ def seed_demo(cur: Cursor, ctx: DemoContext) -> None:
                     " updated_by) SELECT *, 'demo' FROM demo_votes")
         cur.unregister("demo_votes")
         cur.register("demo_pub", pl.DataFrame({"id": [x["id"] for x in past]}, schema={"id": pl.Int64}))
-        cur.execute("UPDATE report_sessions SET status = 'published', published_by = 'demo',"
+        cur.execute("UPDATE report_sessions SET status = 'published', published_by = 'editor',"
                     " published_at = CAST(session_date AS TIMESTAMP) - INTERVAL 20 DAY WHERE id IN (SELECT id FROM demo_pub)")
         cur.unregister("demo_pub")
     # escalations: overdue open items climb the chain (some confirmed once, some twice)

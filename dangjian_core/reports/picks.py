@@ -64,7 +64,7 @@ def rank_units(cur: Cursor, s: Row, today: date, *, exclude: Iterable[object] = 
         return pl.DataFrame(), sc, notes + ["没有可排序的单位"]
     n = units.height if capacity is None else rules.check_capacity(capacity)
     ranked = rules.pick_units(scored.select("unit_id", "name", "progress"), report_history(cur), s["session_date"], n,
-                              cooldown, lagging=sc.table.select("unit_id", "lagging"), exclude=exclude)
+                              cooldown, lagging=sc.table.select("unit_id", "lagging"), exclude=exclude, today=today)
     notes += rules.pick_notes(ranked, units.height, n, cooldown) if capacity is not None else []
     ranked = ranked.join(units.select("unit_id", "street"), on="unit_id", how="left", maintain_order="left")
     return ranked, sc, notes

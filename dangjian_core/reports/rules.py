@@ -346,6 +346,7 @@ def pick_units(
     *,
     lagging: pl.DataFrame | None = None,
     exclude: Iterable[object] = (),
+    today: dt.date | None = None,
 ) -> pl.DataFrame:
     """Choose the units that report at the session on `on` (rule of cli.md, `reports pick`).
 
@@ -356,6 +357,9 @@ def pick_units(
     history `[unit_id, date]` of past duty reports; reports dated after `on` are not yet
     known at `on` and are ignored; rows of units not in `units` are ignored.
     lagging optional `[unit_id, lagging]` (from `lagging_reasons`) for the reason text.
+    today   the day the reason is written (「距今」 counts to it; the cool-down to `on`); by
+            default `on` (the CLI's `--date`). When it is not `on`, a unit in its cool-down
+            also says how long before the session its last report was (「距本场」).
 
     Order: units whose last report was `cooldown_days` (120) days or fewer before `on`
     (a report on `on` itself counts as 0 days) come after all others; within each group the
@@ -369,6 +373,7 @@ def pick_units(
     """
     check_capacity(capacity)
     on = _as_date(on)
+    today = on if today is None else _as_date(today)
     if isinstance(cooldown_days, bool) or not isinstance(cooldown_days, int) or cooldown_days < 0:
         raise BadInput(f"冷却期天数必须是不小于 0 的整数，收到「{cooldown_days}」")
     _check_units(units)
@@ -406,14 +411,22 @@ def pick_units(
     else:
         df = df.with_columns(lagging=pl.lit(None, dtype=pl.String))
     date_txt = pl.col("last_report").dt.strftime("%Y-%m-%d")
+    ago = (pl.lit(today) - pl.col("last_report")).dt.total_days()
+    ahead = ago < 0  # a published session later than today (but not after this one)
+    to_session = pl.concat_str(pl.lit("距本场 "), pl.col("days_since_report").cast(pl.String), pl.lit(" 天"))
+    inner = pl.concat_str([
+        pl.when(ahead).then(pl.lit(None, dtype=pl.String)).otherwise(
+            pl.concat_str(pl.lit("距今 "), ago.cast(pl.String), pl.lit(" 天"))),
+        pl.lit(None, dtype=pl.String) if today == on else
+        pl.when(pl.col("in_cooldown") | ahead).then(to_session).otherwise(pl.lit(None, dtype=pl.String)),
+        pl.when(pl.col("in_cooldown")).then(pl.lit(
+            f"仍在 {cooldown_days} 天冷却期内；冷却期外的单位只有 {others} 个，不足名额 {capacity} 个，因此补选")),
+    ], separator="，", ignore_nulls=True)
     history_txt = (
         pl.when(pl.col("last_report").is_null()).then(pl.lit("从未述职"))
-        .when(pl.col("in_cooldown")).then(pl.concat_str(
-            pl.lit("上次述职 "), date_txt, pl.lit("（距今 "), pl.col("days_since_report").cast(pl.String),
-            pl.lit(f" 天，仍在 {cooldown_days} 天冷却期内；冷却期外的单位只有 {others} 个，不足名额 {capacity} 个，因此补选）")))
         .otherwise(pl.concat_str(
-            pl.lit("上次述职 "), date_txt, pl.lit("（距今 "), pl.col("days_since_report").cast(pl.String),
-            pl.lit(" 天）")))
+            pl.when(ahead).then(pl.lit("已安排 ")).otherwise(pl.lit("上次述职 ")), date_txt,
+            pl.when(ahead).then(pl.lit(" 述职（")).otherwise(pl.lit("（")), inner, pl.lit("）")))
     )
     reason = pl.concat_str(
         pl.lit("进度分 "), _no_negative_zero(pl.col("progress").round(2)).cast(pl.String),

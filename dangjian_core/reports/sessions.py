@@ -36,11 +36,14 @@ def years(db: Database) -> list[int]:
 
 
 def sessions(db: Database, year: int | None = None) -> pl.DataFrame:
-    """Sessions (of a year) with their numbers of picked units and of units with votes."""
+    """Sessions (of a year) with their numbers of picked units and of units with votes, and
+    who published each by name (`published_by_name`: the user's 姓名, else the login name)."""
     with db.read() as cur:
         return query(cur,
             "SELECT s.*, (SELECT count(*) FROM report_picks p WHERE p.session_id = s.id AND p.status = 'picked') AS n_picked,"
-            " (SELECT count(*) FROM report_votes v WHERE v.session_id = s.id) AS n_votes"
+            " (SELECT count(*) FROM report_votes v WHERE v.session_id = s.id) AS n_votes,"
+            " coalesce((SELECT u.display_name FROM users u WHERE u.username = s.published_by), s.published_by)"
+            " AS published_by_name"
             " FROM report_sessions s" + (" WHERE s.year = ?" if year is not None else "")
             + " ORDER BY s.session_date, s.id", params=[int(year)] if year is not None else None)
 

@@ -120,6 +120,8 @@ def test_editor_generates_locks_swaps_and_publishes(monkeypatch, tmp_path, demo_
     assert not problems(at), problems(at)
     assert sessions.session(_db(), s["id"])["status"] == "published"
     assert any("已冻结" in x.value for x in at.success)
+    # by the publisher's name, not the login name
+    assert any("由 业务编辑（演示） 发布" in x.value for x in at.success), [x.value for x in at.success]
     assert {"下载打印版（网页）", "下载 Excel"} <= {d.label for d in at.get("download_button")}
     assert "发布名单" not in {b.label for b in at.button}
 

@@ -360,6 +360,21 @@ def test_cooldown_from_a_published_session_and_coverage(rdb):
     assert cov.filter(pl.col("status") == "never").height == 3
 
 
+def test_the_reason_counts_距今_to_today_and_the_cooldown_to_the_session(rdb):
+    ss = year_sessions(rdb)
+    picks.draft_picks(rdb, EDITOR, ss[0]["id"], today=LATE)
+    picks.publish(rdb, EDITOR, ss[0]["id"], today=LATE)
+    first = ss[0]["session_date"]
+    today = first + dt.timedelta(days=10)  # the next session is weeks away
+    set_capacity(rdb, ss[1]["id"], 8)
+    picks.draft_picks(rdb, EDITOR, ss[1]["id"], today=today)
+    reason = picks.picks(rdb, ss[1]["id"]).filter(pl.col("unit_id") == 1)["reason"][0]
+    gap = (ss[1]["session_date"] - first).days
+    assert gap != 10 and f"上次述职 {first}（距今 10 天，距本场 {gap} 天，仍在 120 天冷却期内；" in reason
+    later = picks.ranking(rdb, ss[3]["id"], today).ranked  # out of the cool-down: 距今 only
+    assert later.filter(pl.col("unit_id") == 1)["reason"][0].endswith(f"上次述职 {first}（距今 10 天）")
+
+
 def test_lock_swap_add_then_regenerate_keeps_the_office_choices(rdb):
     s = year_sessions(rdb)[0]
     picks.draft_picks(rdb, EDITOR, s["id"], today=LATE)
