@@ -16,11 +16,19 @@ class DangjianError(Exception):
 MAX_SHOWN = 40  # characters of a cell value quoted in a message
 
 
+def row_words(row: object) -> str:
+    """A row as the user reads it: 「第 N 行」 for a number; a label that already says it is a
+    row (「新增第1行」: a new row saved without row numbers) as it is."""
+    if isinstance(row, str) and row.endswith("行"):
+        return row
+    return f"第 {row} 行"
+
+
 @dataclass(frozen=True)
 class CellError:
     """One problem in one cell. `row` counts as a spreadsheet user counts (header = row 1)."""
 
-    row: int | None
+    row: int | str | None  # a spreadsheet row number, or a label such as 「新增第1行」
     column: str | None
     value: object
     message: str
@@ -35,7 +43,7 @@ class CellError:
     def __str__(self) -> str:
         parts = []
         if self.row is not None:
-            parts.append(f"第 {self.row} 行")
+            parts.append(row_words(self.row))
         if self.column:
             parts.append(f"列「{self.column}」")
         where = " ".join(parts)

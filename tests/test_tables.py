@@ -125,6 +125,23 @@ def test_a_save_in_a_table_without_table_checks_reads_only_the_rows_it_names(dem
     assert res.updated == 1 and res.batch_id is not None
 
 
+def test_new_rows_are_named_新增第N行_without_row_numbers(demo_db):
+    """tables.save without row_numbers (a workflow, a script): a new row's problems say
+    「新增第2行」 on every path — parsing, required cells, checks, duplicates."""
+    a = _row(demo_db)
+    good = {"name": "新支部甲", "level": "党支部", "category": "农村", "street": a["street"], "member_count": "5"}
+    bad = {**good, "name": "新支部乙", "category": "没有这个类别", "member_count": "很多"}
+    with pytest.raises(ValidationFailed) as e:
+        tables.save(demo_db, EDITOR, ORGS, tables.Changes(inserts=[good, bad]))
+    assert {x.row for x in e.value.errors} == {"新增第2行"}, e.value.errors
+    text = str(e.value)
+    assert "新增第2行 列「类别」" in text and "第 新增" not in text and "'new'" not in text
+    with pytest.raises(ValidationFailed) as e:
+        tables.save(demo_db, EDITOR, ORGS, tables.Changes(inserts=[good, {**good, "street": ""}, dict(good)]))
+    text = str(e.value)
+    assert "新增第2行 列「街道/系统」：必填" in text and "与新增第1行重复" in text and "第 新增" not in text, text
+
+
 def test_revert_conflicts_when_row_changed_since(demo_db):
     r = _row(demo_db)
     first = tables.save(demo_db, EDITOR, ORGS, tables.Changes(updates={r["id"]: {"name": "一"}},
@@ -151,7 +168,7 @@ def test_unique_names_are_checked_against_the_whole_table_after_the_change(demo_
     with pytest.raises(ValidationFailed) as e:
         tables.save(demo_db, EDITOR, ORGS, tables.Changes(inserts=[new, dict(new)]))
     assert sorted(x.message for x in e.value.errors) == [
-        "与第 新增第1 行重复，名称不能重复", "与第 新增第2 行重复，名称不能重复"]
+        "与新增第1行重复，名称不能重复", "与新增第2行重复，名称不能重复"]
     swapped = tables.save(demo_db, EDITOR, ORGS, tables.Changes(
         updates={a["id"]: {"name": b["name"]}, b["id"]: {"name": a["name"]}},
         versions={a["id"]: a["version"], b["id"]: b["version"]}))

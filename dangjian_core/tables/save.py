@@ -15,9 +15,14 @@ import polars as pl
 
 from .. import audit, clock, uow
 from ..auth import User, require
-from ..errors import CellError, ConflictError, ValidationFailed
+from ..errors import CellError, ConflictError, ValidationFailed, row_words
 from .model import _POLARS_TYPES, MAX_ERRORS, Changes, Row, RowNumber, SaveResult, TableSpec, cap_errors
 from .parse import _blank, _norm, _parse_rows, hidden_column_errors, load_refs
+
+
+def new_row_label(i: int) -> str:
+    """How a message names the i-th (from 0) new row when the caller gave no row numbers."""
+    return f"新增第{i + 1}行"
 
 if TYPE_CHECKING:
     from ..db import Cursor, Database
@@ -103,12 +108,12 @@ def _apply(cur: Cursor, spec: TableSpec, *, parsed_updates: dict[Any, Row], pars
         stale = []
         for k in list(parsed_updates) + list(deletes):
             if k not in cur_rows:
-                stale.append(f"第 {row_number(k)} 行已被其他人删除")
+                stale.append(f"{row_words(row_number(k))}已被其他人删除")
             elif versions.get(k) is not None and int(versions[k]) != int(cur_rows[k]["version"]):
                 who = cur.execute(f'SELECT updated_by, updated_at FROM "{spec.table}" WHERE "{key}" = ?',
                                   [k]).fetchone()
                 when = who[1].strftime("%H:%M") if who and who[1] else ""
-                stale.append(f"第 {row_number(k)} 行「{cur_rows[k].get('name', k)}」已被 "
+                stale.append(f"{row_words(row_number(k))}「{cur_rows[k].get('name', k)}」已被 "
                              f"{who[0] if who else '其他人'} 在 {when} 修改")
         if stale:
             raise ConflictError("保存冲突：" + "；".join(stale[:10]) +
@@ -162,7 +167,7 @@ def _apply(cur: Cursor, spec: TableSpec, *, parsed_updates: dict[Any, Row], pars
                 if issue.hard:
                     errors.append(CellError(row_number(issue.key), col_label, issue.value, issue.message))
                 else:
-                    where = f"第 {row_number(issue.key)} 行" if issue.key is not None else ""
+                    where = row_words(row_number(issue.key)) if issue.key is not None else ""
                     warnings.append(f"{where}{'「' + col_label + '」' if col_label else ''}：{issue.message}")
     if deletes:
         from .. import registry  # lazily: the registry imports the subjects, which build on tables
@@ -236,7 +241,7 @@ def _unique_errors(cur: Cursor, spec: TableSpec, after_rows: dict[Any, Row], cha
         for k, v in zip(dup[key].to_list(), dup[c.name].to_list()):
             if k in mine_keys:
                 others = [row_number(o) for o in groups[v] if o != k]
-                errors.append(CellError(row_number(k), c.label, v, f"与第 {others[0]} 行重复，{c.label}不能重复"))
+                errors.append(CellError(row_number(k), c.label, v, f"与{row_words(others[0])}重复，{c.label}不能重复"))
     return errors
 
 
@@ -362,7 +367,11 @@ def save(db: Database, user: User, spec: TableSpec, changes: Changes, *, kind: s
         raise ValidationFailed("没有保存任何修改：", hidden)
 
     def row_number(k: Any) -> Any:
-        return changes.row_numbers.get(k, k)
+        """The row the user sees: the caller's number, else the id — a new row without one is
+        「新增第N行」 (the N-th of `changes.inserts`)."""
+        if k in changes.row_numbers:
+            return changes.row_numbers[k]
+        return new_row_label(k[1]) if isinstance(k, tuple) and k[:1] == ("new",) else k
 
     with uow.action(db, user, spec.perm, kind, description or f"编辑{spec.label}") as act:
         cur = act.cur
@@ -375,8 +384,7 @@ def save(db: Database, user: User, spec: TableSpec, changes: Changes, *, kind: s
                                    cap_errors(e1 + e2))
         inserts = [ins[("new", i)] for i in range(len(changes.inserts))]
         new_keys = allocate_keys(cur, spec, len(inserts))
-        numbers = {nk: changes.row_numbers.get(("new", i), f"新增第{i + 1}")
-                   for i, nk in enumerate(new_keys)}
+        numbers = {nk: row_number(("new", i)) for i, nk in enumerate(new_keys)}
         return _apply(cur, spec, parsed_updates=upd, parsed_inserts=inserts,
                       new_keys=new_keys, deletes=list(changes.deletes),
                       versions=changes.versions,
