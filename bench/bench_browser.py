@@ -314,6 +314,7 @@ def measure_product(b, url: str, folder: Path) -> dict[str, list[float]]:
     def orgs_export_import() -> None:
         import polars as pl
 
+        p.nav("基层党组织")  # also when run alone (BB_ONLY=导出与导入)
         for _ in range(REPEAT):
             t0 = time.perf_counter()
             with page.expect_download() as dl:
