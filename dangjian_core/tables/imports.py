@@ -237,7 +237,8 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
         seen_keys[target] = i
         targets[i] = target
     # new rows get real keys only when written; a dry run numbers them -1, -2, …
-    new_keys = allocate_keys(cur, spec, len(insert_idx)) if write else [-(j + 1) for j in range(len(insert_idx))]
+    # (sorted: nextval over a range comes back in any order; new rows get rising keys in file order)
+    new_keys = sorted(allocate_keys(cur, spec, len(insert_idx))) if write else [-(j + 1) for j in range(len(insert_idx))]
     # rows of this file may refer to each other (a new branch under a new committee)
     self_refs = [c.name for c in spec.columns if c.kind == "ref" and c.ref == spec.table and nat and c.name in refs]
     if self_refs and insert_idx:
@@ -268,7 +269,7 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
     parsed = ctx.parsed
     if self_refs and write and new_keys:
         # placeholder -j-1 → the j-th new key (a run of keys: arithmetic, else a lookup)
-        is_run = new_keys[-1] - new_keys[0] == len(new_keys) - 1
+        is_run = new_keys[-1] - new_keys[0] == len(new_keys) - 1 and len(set(new_keys)) == len(new_keys)
         parsed = parsed.with_columns(
             (pl.when(pl.col(c) < 0).then(new_keys[0] - pl.col(c) - 1).otherwise(pl.col(c)).alias(c) if is_run
              else pl.col(c).replace({-(j + 1): nk for j, nk in enumerate(new_keys)}))
