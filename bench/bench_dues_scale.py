@@ -9,7 +9,10 @@
   (27,778 members) and 10 M (277,778 members). Prints time and peak memory of both steps at
   both sizes and how they grow (10× the rows should cost about 10× the time: linear). Each
   step runs in its own child (the roll builds the file, the back-calculation opens it), so
-  each peak is that step's own.
+  each peak is that step's own. Wall and CPU seconds (user + system, all threads: on a loaded
+  machine wall time stretches with the load, CPU time much less) with the load averages, against
+  the one-machine targets: 10 M within a few minutes (180 s) and a few GB (4 GiB), and 1 M → 10 M
+  growth about linear (≤ 12× the CPU time, ≤ 10× the memory).
 * **The page's path** at city scale (100,000 members × 12 months): the first period computed
   month by month (`month_rows`), a change of 截止月份 (one new month + assembly), and a payment
   (one month's fingerprint changes: one month recomputed), against `back_calculate` from
@@ -38,8 +41,21 @@ MONTHS = 36
 SIZES_M = {1: 27_778, 10: 277_778}  # million member-months → members (× 36 months)
 
 
+# the one-machine claim (issue 17): 10 M member-months within a few minutes and a few GB, growing
+# about linearly from 1 M (10× the rows: ≤ ~12× the time, and no more memory than 10×)
+TARGET_10M_S = 180.0
+TARGET_10M_MIB = 4096.0
+TARGET_GROWTH = 12.0
+
+
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process so far (user + system, all threads: DuckDB's and polars')."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _setup(db, members: int, orgs: int = 2_000) -> None:
@@ -78,15 +94,15 @@ def child(mode: str, members: int, path: str) -> dict:
         db.migrate()
         _setup(db, members)
         out["setup_peak_mib"] = _peak_mib()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_s()
         res = dues_roll.generate_roll(db, user, months=months)
-        out["roll_s"] = time.perf_counter() - t0
+        out["roll_s"], out["roll_cpu_s"] = time.perf_counter() - t0, _cpu_s() - c0
         out["roll_rows"] = res.inserted
         out["roll_peak_mib"] = _peak_mib()
     else:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_s()
         calc = arrears.back_calculate(db, user, months[0], months[-1])
-        out["back_s"] = time.perf_counter() - t0
+        out["back_s"], out["back_cpu_s"] = time.perf_counter() - t0, _cpu_s() - c0
         out["back_members"] = calc.members.height
         out["back_peak_mib"] = _peak_mib()
     db.close()
@@ -160,15 +176,29 @@ def run(sizes=(1, 10)) -> list[dict]:
                 if proc.returncode != 0:
                     raise RuntimeError(proc.stderr[-2000:])
                 g.update(json.loads(proc.stdout.strip().splitlines()[-1]))
-        rec(f"scale_{size}m_roll_generate", g["roll_s"], f"s ({g['roll_rows']:,} roll rows, audited)")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        rec(f"scale_{size}m_roll_generate", g["roll_s"], f"s wall ({g['roll_rows']:,} roll rows, audited; load {load})")
+        rec(f"scale_{size}m_roll_generate_cpu", g["roll_cpu_s"], "s CPU (user + system, all threads)")
         rec(f"scale_{size}m_roll_peak_rss", g["roll_peak_mib"], "MiB")
-        rec(f"scale_{size}m_back_calculate", g["back_s"], f"s ({g['back_members']:,} members × {MONTHS} months)")
+        rec(f"scale_{size}m_back_calculate", g["back_s"], f"s wall ({g['back_members']:,} members × {MONTHS} months; load {load})")
+        rec(f"scale_{size}m_back_calculate_cpu", g["back_cpu_s"], "s CPU")
         rec(f"scale_{size}m_back_peak_rss", g["back_peak_mib"], "MiB")
+    if 10 in got:
+        for step in ("roll", "back"):
+            g = got[10]
+            rec(f"scale_10m_{step}_target_s", TARGET_10M_S, "s (wall, on a quiet machine; CPU s is what it costs under load)")
+            rec(f"scale_10m_{step}_cpu_vs_target", g[f"{step}_cpu_s"] / TARGET_10M_S, "x")
+            rec(f"scale_10m_{step}_peak_vs_target", g[f"{step}_peak_mib"] / TARGET_10M_MIB, f"x (of {TARGET_10M_MIB:.0f} MiB)")
+            met = g[f"{step}_cpu_s"] <= TARGET_10M_S and g[f"{step}_peak_mib"] <= TARGET_10M_MIB
+            rec(f"scale_10m_{step}_target_met", 1.0 if met else 0.0, "bool (CPU time and peak within the targets)")
     if 1 in got and 10 in got:
         for step in ("roll", "back"):
-            rec(f"scale_{step}_time_growth_1m_to_10m", got[10][f"{step}_s"] / got[1][f"{step}_s"], "x (10× rows; linear ≈ 10)")
+            rec(f"scale_{step}_time_growth_1m_to_10m", got[10][f"{step}_s"] / got[1][f"{step}_s"], "x wall (10× rows; linear ≈ 10)")
+            rec(f"scale_{step}_cpu_growth_1m_to_10m", got[10][f"{step}_cpu_s"] / got[1][f"{step}_cpu_s"],
+                f"x CPU (linear ≈ 10; target ≤ {TARGET_GROWTH:.0f})")
         for step in ("roll", "back"):
-            rec(f"scale_{step}_peak_rss_growth_1m_to_10m", got[10][f"{step}_peak_mib"] / got[1][f"{step}_peak_mib"], "x")
+            rec(f"scale_{step}_peak_rss_growth_1m_to_10m", got[10][f"{step}_peak_mib"] / got[1][f"{step}_peak_mib"],
+                "x (≤ 10: memory grows no faster than the rows)")
     _page_path(rec)
     return results
 

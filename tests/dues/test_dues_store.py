@@ -613,3 +613,23 @@ def test_month_ledgers_give_back_calculate_s_figures_for_any_period_and_scope(de
         seen["warn"] += int((whole.members["warning"] == "warn").sum())
         seen["missing"] += whole.missing.height
     assert all(seen.values()), seen   # the data does exercise runs, warnings and missing months
+
+
+def test_a_roll_of_many_months_is_written_a_few_months_at_a_time_as_one_batch(town):
+    """generate_roll over more months than one chunk (roll.ROLL_CHUNK_MONTHS): the same rows as
+    one month at a time, one audited batch that reverts as a whole, missing bases of every chunk."""
+    bases(town, [("M1", "2024-01", "5100"), ("M2", "2024-01", "6000")])   # M5 has no base: listed missing
+    months = [f"2024-{m:02d}" for m in range(1, 11)]
+    assert len(months) > 2 * roll.ROLL_CHUNK_MONTHS
+    res = roll.generate_roll(town, T, months=months)
+    cols = "member_id, month, category, base, fixed_amount, rate_permille, rule, due, settings_id"
+    with town.read() as cur:
+        together = cur.sql(f"SELECT {cols} FROM dues_roll ORDER BY member_id, month").pl()
+    assert res.inserted == together.height and sorted(set(res.missing["month"])) == months[2:]
+    audit.revert_batch(town, T, res.batch_id)
+    assert count(town, "dues_roll") == 0
+    for m in months:
+        roll.generate_roll(town, T, month=m)
+    with town.read() as cur:
+        one_by_one = cur.sql(f"SELECT {cols} FROM dues_roll ORDER BY member_id, month").pl()
+    assert together.equals(one_by_one) and together.height == 5 * 10   # M5 (admitted 2024-03) has no base
