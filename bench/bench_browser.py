@@ -416,7 +416,8 @@ def _floor_for(name: str, floors: dict[str, float]) -> tuple[str, float]:
 def run() -> list[dict]:
     from tests.e2e.helpers import browser, start_app
 
-    out: list[dict] = []
+    out: list[dict] = [{"name": "browser bench: load average (1 min) at the start (2 cores)",
+                        "value": round(os.getloadavg()[0], 1), "unit": ""}]
     with tempfile.TemporaryDirectory(prefix="dangjian-bb-") as d:
         folder = Path(d)
         city = _city_db(folder)
@@ -450,6 +451,8 @@ def run() -> list[dict]:
             out.append({"name": f"browser {name} vs bare button {floors['button']:.0f} ms: ratio {r2}×", "value": r2,
                         "unit": "×"})
     out.append({"name": "browser actions measured", "value": len(measured), "unit": ""})
+    out.append({"name": "browser bench: load average (1 min) at the end (2 cores)", "value": round(os.getloadavg()[0], 1),
+                "unit": ""})
     for text in failed:
         out.append({"name": f"browser section FAILED: {text}", "value": "", "unit": ""})
     return out

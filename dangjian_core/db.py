@@ -106,6 +106,12 @@ class Database:
         self.path = str(path or default_path())
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # DuckDB's own settings are left at their defaults (memory_limit 80 % of RAM, one thread
+        # per core). Measured at city scale (issue 17, bench/bench_memory.py): the server's peak
+        # is results turned into polars frames and memory the allocators keep, not DuckDB's
+        # buffer pool (< 60 MB tracked by duckdb_memory() after a backup or a back-calculation);
+        # memory_limit 256–512 MB or threads=1 did not lower the peak, and a low limit would make
+        # the 10 M-row batch paths spill or fail. The 欠缴与补交 page bounds its memory itself.
         try:
             self._conn: duckdb.DuckDBPyConnection | None = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:

@@ -71,8 +71,8 @@ def _month_store() -> dict:
             "prefetching": set()}
 
 
-def _rows_for(db, user: User, months: tuple, fps: dict) -> dict:
-    store = _month_store()
+def _rows_for(db, user: User, months: tuple, fps: dict, store: dict | None = None) -> dict:
+    store = store if store is not None else _month_store()  # the prefetch thread passes it: no st.* there
     key = lambda m: (str(db.path), m, fps[m])  # noqa: E731
     with store["lock"]:
         have = {m: store["rows"].get(key(m)) for m in months}
@@ -112,7 +112,7 @@ def _prefetch(db, user: User, before: date) -> None:
 
     def work() -> None:
         try:
-            _rows_for(db, user, months, dues_arrears.month_fingerprints(db, user, months))
+            _rows_for(db, user, months, dues_arrears.month_fingerprints(db, user, months), store)
         except Exception:  # noqa: BLE001 — only a head start: the page computes what is missing
             pass
         finally:
