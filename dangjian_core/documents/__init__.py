@@ -78,9 +78,12 @@ def template_bytes(db: Database, kind: str) -> bytes:
 
 
 def templates(db: Database) -> list[dict[str, Any]]:
-    """One row per kind: code, name, custom (bool), file_name, updated_at, updated_by."""
+    """One row per kind: code, name, custom (bool), file_name, updated_at, updated_by (the uploader's 姓名)."""
     with db.read() as cur:
-        rows = cur.execute("SELECT kind, file_name, size, updated_at, updated_by FROM doc_templates"
+        # who uploaded it by 姓名 (the login name only for a user since deleted)
+        rows = cur.execute("SELECT d.kind, d.file_name, d.size, d.updated_at,"
+                           " coalesce(u.display_name, d.updated_by) FROM doc_templates d"
+                           " LEFT JOIN users u ON u.username = d.updated_by"
                            ).fetchall() if _has_store(cur) else []
     up = {r[0]: r for r in rows}
     out = []

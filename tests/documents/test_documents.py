@@ -350,6 +350,9 @@ def test_upload_use_and_restore_default(ddb):
     DOC.upload_template(ddb, ADMIN, "sites", _edited("sites", "本通知共命名{{ count }}个（办公室自定）。"), "命名.docx")
     info = {t["kind"]: t for t in DOC.templates(ddb)}
     assert info["sites"]["custom"] and info["sites"]["file_name"] == "命名.docx" and not info["notice"]["custom"]
+    # the uploader is shown by 姓名, not by login name
+    name = _one(ddb, f"SELECT display_name FROM users WHERE username = '{ADMIN.username}'")
+    assert name and name != ADMIN.username and info["sites"]["updated_by"] == name
     n = _one(ddb, "SELECT count(*) FROM sites WHERE named_year = 2025")
     assert f"本通知共命名{n}个（办公室自定）。" in _text(_doc(DOC.sites(ddb, VIEWER, 2025)))
     assert _one(ddb, "SELECT count(*) FROM audit_batches WHERE kind = 'doc_template'") == 1
