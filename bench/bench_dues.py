@@ -5,8 +5,11 @@
 * `dues calc` end to end (a real subprocess: interpreter start, imports, read, validate,
   compute, write) over a 1,000,000-member parquet file, against a plain DuckDB `CASE` query
   doing the same arithmetic over the same file and writing the same columns to parquet, also
-  as a subprocess (its own interpreter start and `import duckdb` included). Peak memory of
-  each child comes from `os.wait4` (ru_maxrss of that child only).
+  as a subprocess (its own interpreter start and `import duckdb` included), interleaved, the
+  median of 5 each: wall and CPU seconds (user + system, all threads: steadier than wall on a
+  loaded machine) with the load averages. Peak memory of each child comes from `os.wait4`
+  (ru_maxrss of that child only). Again with the ids shuffled (no sorted order to prove them
+  unique with: a hash count of distinct ids).
 * In process: `calc_dues_frame` on the same million rows, and `compute_arrears` for 100,000
   members × 36 months (text columns, as a csv import gives them), also by the dated rules and
   with amounts fixed for the year.
@@ -195,6 +198,22 @@ def run(*, repeat: int = 5, n: int = N_MEMBERS) -> list[dict]:
         b = pl.read_parquet(db_out)
         same = a.equals(b.select(a.columns))
         rec("dues_calc_cli_equals_duckdb", 1.0 if same else 0.0, "bool")
+
+        # the same members with their ids in no sorted order: uniqueness then costs a hash
+        # count of distinct ids (sorted ids are proven unique by comparing neighbours)
+        shuffled = tmp / "members_shuffled.parquet"
+        df.sample(fraction=1.0, shuffle=True, seed=3).write_parquet(shuffled)
+        un_cmd = [py, "-m", "dangjian_core", "dues", "calc", str(shuffled), str(tmp / "cli_shuffled.parquet")]
+        un_sql = DUCKDB_SQL.format(src=shuffled, dst=tmp / "duckdb_shuffled.parquet")
+        un_db_cmd = [py, "-c", f"import duckdb; duckdb.connect().execute({un_sql!r})"]
+        un_runs, un_db_runs = [], []
+        for _ in range(repeat):
+            un_runs.append(_run_child(un_cmd))
+            un_db_runs.append(_run_child(un_db_cmd))
+        un_wall, un_db_wall = (statistics.median(r[0] for r in runs) for runs in (un_runs, un_db_runs))
+        rec("dues_calc_cli_1m_unsorted_ids_wall", un_wall, f"s (median of {repeat}; load {load_average()})")
+        rec("duckdb_case_1m_unsorted_ids_wall", un_db_wall, "s")
+        rec("dues_calc_cli_vs_duckdb_unsorted_ids_ratio", un_wall / un_db_wall, "x (wall; target ≤ 1.5×)")
 
         # fixed costs before any work: the interpreter with polars, and the CLI's own start
         # (argparse builds every command group, importing their modules)
