@@ -137,7 +137,7 @@ def maybe_bad_rows(draw):
     return rows
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(rows=maybe_bad_rows())
 def test_sql_engine_takes_only_what_the_general_path_accepts_and_then_agrees(tmp_path, rows):
