@@ -50,6 +50,7 @@ def col_number(letters: str | bytes) -> int:
 
 
 def col_letters(n: int) -> str:
+    """1 → A, 27 → AA (the reader's messages and sheet_writer's cell references)."""
     out = ""
     while n > 0:
         n, r = divmod(n - 1, 26)

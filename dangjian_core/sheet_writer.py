@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from .sheet_guard import col_letters
+
 SLICE_ROWS = 20_000          # rows of XML built and compressed at a time
 MAX_TEXT = 32_767            # Excel's longest cell text
 MAX_WIDTH = 60               # widest column (characters)
@@ -70,15 +72,6 @@ def _attr(text: str) -> str:
     for c in _CONTROL:
         out = out.replace(c, f"_x{ord(c):04X}_")
     return out.replace("\n", "_x000A_").replace("\t", "_x0009_")
-
-
-def col_letters(n: int) -> str:
-    """1 → A, 27 → AA."""
-    out = ""
-    while n > 0:
-        n, r = divmod(n - 1, 26)
-        out = chr(65 + r) + out
-    return out
 
 
 class _Styles:

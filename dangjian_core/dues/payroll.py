@@ -13,32 +13,12 @@ from .. import audit, fileio, uow
 from ..auth import User, require
 from ..db import Cursor, Database
 from ..errors import BadInput, CellError
+from . import store
 from .arrears_rules import month_index
 from .engine import MaskErrors, categories_from, money_to_fen
 from .model import BASE_CATEGORIES, CATEGORIES, FIRST_MONTH, DuesSettings
 from .rules import MAPPING_ALIASES, MAPPING_KINDS, compute_base_frame, normalize_category
 from .settings import _settings, _settings_at
-from .store import (
-    _MONEY_MSG,
-    PERM_READ,
-    PERM_SALARY,
-    PERM_WRITE,
-    _audit_inserts_range,
-    _audit_updates,
-    _compute,
-    _d,
-    _ids_frame,
-    _labels,
-    _map_headers,
-    _member_by_no,
-    _register,
-    _reserve_ids,
-    _scope,
-    _scope_sql,
-    _snapshot,
-    month_text,
-    parse_month,
-)
 
 # =======================================================================================
 # Payroll → base (工资表)
@@ -78,7 +58,7 @@ def _norm_kind(value: object) -> str | None:
 
 def payroll_mapping(db: Database, user: User, org_id: int) -> dict[str, str]:
     """The saved column mapping of a unit's payroll (column name → kind code)."""
-    require(user, PERM_READ)
+    require(user, store.PERM_READ)
     with db.read() as cur:
         return dict(cur.execute("SELECT column_name, kind FROM dues_payroll_mappings WHERE org_id = ?"
                                 " ORDER BY id", [int(org_id)]).fetchall())
@@ -106,7 +86,7 @@ def _payroll_lines(cur: Cursor, user: User, org_id: int | None, month: object, f
         raise BadInput("请先选择工资表所属的单位（党组织）")
     if not cur.execute("SELECT count(*) FROM orgs WHERE id = ?", [int(org_id)]).fetchone()[0]:
         raise BadInput(f"找不到编号为 {org_id} 的党组织")
-    m = parse_month(month, "工资所属月份")
+    m = store.parse_month(month, "工资所属月份")
     df = frame.df
     if df.height == 0:
         raise BadInput(f"工资表第 {frame.first_row} 行起没有数据：表头下面是空的", file=frame.file)
@@ -142,7 +122,7 @@ def _payroll_lines(cur: Cursor, user: User, org_id: int | None, month: object, f
         warnings += [f"第 {r} 行姓名「{a}」与党员名册中的「{b}」不一致，请核对"
                      for r, a, b in odd.select("row", "name", "db_name").head(10).iter_rows()]
     ids = lines["member_id"].to_list()
-    _register(cur, "dj_pr_ids", _ids_frame(ids))
+    store._register(cur, "dj_pr_ids", store._ids_frame(ids))
     extra = cur.sql(
         "SELECT m.id AS member_id, CAST(f.amount * 100 AS BIGINT) AS farmer_fen,"
         " (SELECT CAST(b.fixed_amount * 100 AS BIGINT) FROM member_bases b WHERE b.member_id = m.id"
@@ -151,7 +131,7 @@ def _payroll_lines(cur: Cursor, user: User, org_id: int | None, month: object, f
         " FROM members m LEFT JOIN dues_farmer_amounts f ON f.org_id = m.org_id"
         " WHERE m.id IN (SELECT k FROM dj_pr_ids)", params=[m]).pl()
     cur.unregister("dj_pr_ids")
-    lines = _compute(lines.with_columns(pl.col("member_id").cast(pl.Int32))
+    lines = store._compute(lines.with_columns(pl.col("member_id").cast(pl.Int32))
                      .join(extra.with_columns(pl.col("member_id").cast(pl.Int32)), on="member_id", how="left"),
                      settings)
     immediate = settings.amount_mode == "monthly" or redetermine or m.month == 1
@@ -176,8 +156,8 @@ def preview_payroll(db: Database, user: User, org_id: int | None, month: object,
                     *, redetermine: bool = False) -> PayrollPreview:
     """Check a payroll sheet with a column mapping: every member's base and dues, or a
     BadInput naming each bad row and column. Nothing is written."""
-    require(user, PERM_WRITE)
-    require(user, PERM_SALARY)
+    require(user, store.PERM_WRITE)
+    require(user, store.PERM_SALARY)
     with db.read() as cur:
         return _payroll_lines(cur, user, org_id, month, frame, mapping, redetermine)
 
@@ -225,13 +205,13 @@ def _save_mapping(act: uow.Action, org_id: int, mapping: Mapping[str, str | None
 
 def save_mapping(db: Database, user: User, org_id: int, mapping: Mapping[str, object]) -> int:
     """Save a unit's column mapping on its own (also saved by every payroll import)."""
-    require(user, PERM_WRITE)
+    require(user, store.PERM_WRITE)
     mp = {str(c): _norm_kind(k) for c, k in mapping.items() if _norm_kind(k)}
     bad = [CellError(None, c, k, "口径无法识别，应为：" + "、".join(MAPPING_KINDS.values()))
            for c, k in mp.items() if k not in MAPPING_KINDS]
     if bad:
         raise BadInput("工资项口径设置有误", bad)
-    with uow.action(db, user, PERM_WRITE, "dues_mapping", "保存工资项口径") as act:
+    with uow.action(db, user, store.PERM_WRITE, "dues_mapping", "保存工资项口径") as act:
         return _save_mapping(act, org_id, mp)
 
 
@@ -247,32 +227,32 @@ def _upsert_bases(act: uow.Action, rows: pl.DataFrame, *, source: str, import_id
     frame = rows.select(pl.col("member_id").cast(pl.Int32), pl.col("month").cast(pl.Date),
                         *[pl.col(c).cast(pl.Int64) for c in ("base_fen", "fixed_fen", "counted_fen", "deducted_fen",
                                                             "tax_fen")], pl.col("note").cast(pl.String))
-    _register(cur, "dj_bases", frame)
+    store._register(cur, "dj_bases", frame)
     existing = cur.sql("SELECT b.id, b.member_id, b.month FROM member_bases b JOIN dj_bases f"
                        " ON f.member_id = b.member_id AND f.month = b.month").pl()
     upd = frame.join(existing, on=["member_id", "month"], how="inner")
     new = frame.join(existing, on=["member_id", "month"], how="anti")
     if upd.height:
-        _register(cur, "dj_bases_upd", upd)
-        _register(cur, "dj_bases_ids", upd.select(pl.col("id").cast(pl.Int64).alias("k")))
-        before = _snapshot(cur, "member_bases", "dj_bases_ids")
-        cur.execute(f"UPDATE member_bases AS t SET base = {_d('f.base_fen')},"
-                    f" fixed_amount = coalesce({_d('f.fixed_fen')}, t.fixed_amount), counted = {_d('f.counted_fen')},"
-                    f" deducted = {_d('f.deducted_fen')}, tax = {_d('f.tax_fen')}, redetermine = ?, source = ?,"
+        store._register(cur, "dj_bases_upd", upd)
+        store._register(cur, "dj_bases_ids", upd.select(pl.col("id").cast(pl.Int64).alias("k")))
+        before = store._snapshot(cur, "member_bases", "dj_bases_ids")
+        cur.execute(f"UPDATE member_bases AS t SET base = {store._d('f.base_fen')},"
+                    f" fixed_amount = coalesce({store._d('f.fixed_fen')}, t.fixed_amount), counted = {store._d('f.counted_fen')},"
+                    f" deducted = {store._d('f.deducted_fen')}, tax = {store._d('f.tax_fen')}, redetermine = ?, source = ?,"
                     " import_id = ?, note = coalesce(f.note, t.note), version = t.version + 1,"
                     " updated_at = current_timestamp, updated_by = ? FROM dj_bases_upd f WHERE t.id = f.id",
                     [redetermine, source, import_id, user.username])
-        _audit_updates(act, "member_bases", before, _snapshot(cur, "member_bases", "dj_bases_ids"))
+        store._audit_updates(act, "member_bases", before, store._snapshot(cur, "member_bases", "dj_bases_ids"))
     if new.height:
-        first = _reserve_ids(cur, "member_bases_seq", new.height)
-        _register(cur, "dj_bases_new", new.with_columns(
+        first = store._reserve_ids(cur, "member_bases_seq", new.height)
+        store._register(cur, "dj_bases_new", new.with_columns(
             (pl.int_range(new.height, dtype=pl.Int64) + first).alias("id")))
         cur.execute("INSERT INTO member_bases(id, member_id, month, base, fixed_amount, counted, deducted, tax,"
-                    f" redetermine, source, import_id, note, updated_by) SELECT id, member_id, month, {_d('base_fen')},"
-                    f" {_d('fixed_fen')}, {_d('counted_fen')}, {_d('deducted_fen')}, {_d('tax_fen')}, ?, ?, ?, note, ?"
+                    f" redetermine, source, import_id, note, updated_by) SELECT id, member_id, month, {store._d('base_fen')},"
+                    f" {store._d('fixed_fen')}, {store._d('counted_fen')}, {store._d('deducted_fen')}, {store._d('tax_fen')}, ?, ?, ?, note, ?"
                     " FROM dj_bases_new",
                     [redetermine, source, import_id, user.username])
-        _audit_inserts_range(act, "member_bases", first, first + new.height - 1)
+        store._audit_inserts_range(act, "member_bases", first, first + new.height - 1)
     return new.height, upd.height
 
 
@@ -282,12 +262,12 @@ def commit_payroll(db: Database, user: User, org_id: int, month: object, frame: 
     """Import a checked payroll sheet: each member's base for the month (replacing an earlier
     import of the same month), the unit's column mapping (reused next time) and an import
     record — one audited batch, all or nothing."""
-    require(user, PERM_WRITE)
-    require(user, PERM_SALARY)
-    with uow.action(db, user, PERM_WRITE, "dues_payroll", f"导入工资表：{frame.file}") as act:
+    require(user, store.PERM_WRITE)
+    require(user, store.PERM_SALARY)
+    with uow.action(db, user, store.PERM_WRITE, "dues_payroll", f"导入工资表：{frame.file}") as act:
         cur = act.cur
         pv = _payroll_lines(cur, user, org_id, month, frame, mapping, redetermine)
-        act.describe(f"导入工资表：{frame.file}（{month_text(pv.month)}，{pv.lines.height} 人）")
+        act.describe(f"导入工资表：{frame.file}（{store.month_text(pv.month)}，{pv.lines.height} 人）")
         _save_mapping(act, int(org_id), pv.mapping)
         imp = cur.execute("INSERT INTO dues_payroll_imports(org_id, month, file_name, row_count, settings_id, redetermine,"
                           " kind, updated_by) VALUES (?, ?, ?, ?, ?, ?, 'payroll', ?) RETURNING id",
@@ -305,11 +285,11 @@ def commit_payroll(db: Database, user: User, org_id: int, month: object, frame: 
 def payroll_template(db: Database, user: User, org_id: int) -> bytes:
     """An example payroll sheet (the unit's members, typical civil-servant pay items, empty
     amounts) to show the expected shape."""
-    require(user, PERM_READ)
+    require(user, store.PERM_READ)
     with db.read() as cur:
-        scope = _scope(cur, org_id)
+        scope = store._scope(cur, org_id)
         mem = cur.sql("SELECT member_no AS 党员编号, name AS 姓名 FROM members m"
-                      f" WHERE {_scope_sql(cur, scope, 'm.org_id')} ORDER BY member_no LIMIT 2000").pl()
+                      f" WHERE {store._scope_sql(cur, scope, 'm.org_id')} ORDER BY member_no LIMIT 2000").pl()
     cols = ["职务工资", "级别工资", "工作性津贴", "生活性补贴", "通讯补贴", "交通补贴", "养老保险", "医疗保险",
             "职业年金", "住房公积金", "个人所得税"]
     return fileio.xlsx_bytes({"工资表": mem.with_columns([pl.lit(None, pl.String).alias(c) for c in cols])})
@@ -328,7 +308,7 @@ BASE_HEADERS: dict[str, tuple[str, ...]] = {
 
 
 def _prepare_bases(cur: Cursor, frame: fileio.Frame, month: object) -> tuple[pl.DataFrame, list[str]]:
-    hdr = _map_headers(frame, BASE_HEADERS)
+    hdr = store._map_headers(frame, BASE_HEADERS)
     df = frame.df
     if "member_no" not in hdr:
         raise BadInput("缺少「党员编号」列（现有列：" + "、".join(df.columns) + "）", file=frame.file)
@@ -354,7 +334,7 @@ def _prepare_bases(cur: Cursor, frame: fileio.Frame, month: object) -> tuple[pl.
                            month=pl.date(pl.lit(idx // 12), pl.lit(idx % 12 + 1), 1))
         errs.mask(w, pl.col("m_prob").is_not_null(), hdr["month"], "m_raw", lambda b: b["m_prob"].to_list(), 1)
     else:
-        w = w.with_columns(month=pl.lit(parse_month(month), pl.Date))
+        w = w.with_columns(month=pl.lit(store.parse_month(month), pl.Date))
     if "category" in hdr:
         raw = df[hdr["category"]].cast(pl.String)
         cat = categories_from(raw)
@@ -372,7 +352,7 @@ def _prepare_bases(cur: Cursor, frame: fileio.Frame, month: object) -> tuple[pl.
             w = w.with_columns(pl.Series(f"{name}_fen", fen), pl.Series(f"{name}_p", prob.cast(pl.String)),
                                pl.Series(f"{name}_raw", df[hdr[name]].cast(pl.String)))
             errs.mask(w, pl.col(f"{name}_p").is_not_null() & (pl.col(f"{name}_p") != "missing"), hdr[name],
-                      f"{name}_raw", lambda b: [label + _MONEY_MSG[p] for p in b[f"{name}_p"].to_list()],
+                      f"{name}_raw", lambda b: [label + store._MONEY_MSG[p] for p in b[f"{name}_p"].to_list()],
                       order)
         else:
             w = w.with_columns(pl.lit(None, pl.Int64).alias(f"{name}_fen"), pl.lit(None, pl.String).alias(f"{name}_p"))
@@ -406,9 +386,9 @@ def import_bases(db: Database, user: User, frame: fileio.Frame, *, month: object
     """Import ready bases: 党员编号, 计算基数, optional 月份 / 党员类别 / 固定数额 / 姓名 / 备注. A
     category given here also becomes the member's dues category (recorded in the same batch).
     `commit=False` only checks."""
-    require(user, PERM_WRITE)
-    require(user, PERM_SALARY)
-    with uow.action(db, user, PERM_WRITE, "dues_bases", f"导入计算基数：{frame.file}") as act:
+    require(user, store.PERM_WRITE)
+    require(user, store.PERM_SALARY)
+    with uow.action(db, user, store.PERM_WRITE, "dues_bases", f"导入计算基数：{frame.file}") as act:
         cur = act.cur
         w, warnings = _prepare_bases(cur, frame, month)
         changes = w.filter(pl.col("new_category").is_not_null() & (pl.col("new_category") != pl.col("dues_category")))
@@ -429,13 +409,13 @@ def import_bases(db: Database, user: User, frame: fileio.Frame, *, month: object
                                  source="import", import_id=imp, redetermine=redetermine)
         latest = changes.sort("month").unique("member_id", keep="last")
         if latest.height:
-            _register(cur, "dj_cat", latest.select(pl.col("member_id").cast(pl.Int32), pl.col("new_category")))
-            _register(cur, "dj_cat_ids", latest.select(pl.col("member_id").cast(pl.Int64).alias("k")))
-            before = _snapshot(cur, "members", "dj_cat_ids")
+            store._register(cur, "dj_cat", latest.select(pl.col("member_id").cast(pl.Int32), pl.col("new_category")))
+            store._register(cur, "dj_cat_ids", latest.select(pl.col("member_id").cast(pl.Int64).alias("k")))
+            before = store._snapshot(cur, "members", "dj_cat_ids")
             cur.execute("UPDATE members AS t SET dues_category = f.new_category, version = t.version + 1,"
                         " updated_at = current_timestamp, updated_by = ? FROM dj_cat f WHERE t.id = f.member_id",
                         [user.username])
-            _audit_updates(act, "members", before, _snapshot(cur, "members", "dj_cat_ids"))
+            store._audit_updates(act, "members", before, store._snapshot(cur, "members", "dj_cat_ids"))
     return ImportResult(ins, upd, act.batch_id, imp, warnings, latest.height)
 
 
@@ -465,8 +445,8 @@ def set_category(db: Database, user: User, member_no: str, month: object, catego
     The first change of a member also records the category before it (`previous`, default
     the register's category when it differs), from the member's admission, so earlier months
     keep theirs. The same month again replaces the row. Returns the audit batch id."""
-    require(user, PERM_WRITE)
-    m = parse_month(month, "类别变更月份")
+    require(user, store.PERM_WRITE)
+    m = store.parse_month(month, "类别变更月份")
     code = normalize_category(category)
     if code is None:
         raise BadInput(f"无法识别的党员类别「{category}」，应为：{'、'.join(CATEGORIES.values())}")
@@ -475,9 +455,9 @@ def set_category(db: Database, user: User, member_no: str, month: object, catego
         prev = normalize_category(previous)
         if prev is None:
             raise BadInput(f"无法识别的此前类别「{previous}」，应为：{'、'.join(CATEGORIES.values())}")
-    with uow.action(db, user, PERM_WRITE, "member_categories", "登记党员类别变更") as act:
+    with uow.action(db, user, store.PERM_WRITE, "member_categories", "登记党员类别变更") as act:
         cur = act.cur
-        mid, _org, name = _member_by_no(cur, member_no)
+        mid, _org, name = store._member_by_no(cur, member_no)
         reg, join = cur.execute("SELECT dues_category, join_date FROM members WHERE id = ?", [mid]).fetchone()
         earlier = cur.execute("SELECT count(*) FROM member_categories WHERE member_id = ? AND month < ?",
                               [mid, m]).fetchone()[0]
@@ -490,7 +470,7 @@ def set_category(db: Database, user: User, member_no: str, month: object, catego
                 raise BadInput(f"党员「{name}」此前没有类别记录，名册中的类别也已是「{CATEGORIES[code]}」："
                                "请填写变更前的类别，以便此前的月份仍按原类别计算")
             rows.insert(0, (first, prev))
-        act.describe(f"登记党员类别变更：{name} 自 {month_text(m)} 起为{CATEGORIES[code]}")
+        act.describe(f"登记党员类别变更：{name} 自 {store.month_text(m)} 起为{CATEGORIES[code]}")
         for when, cat in rows:
             old = cur.execute("SELECT id FROM member_categories WHERE member_id = ? AND month = ?", [mid, when]).fetchone()
             if old:
@@ -511,17 +491,17 @@ def set_category(db: Database, user: User, member_no: str, month: object, catego
 
 def category_history(db: Database, user: User, member_id: int) -> pl.DataFrame:
     """A member's dues category rows (month, category code and label), oldest first."""
-    require(user, PERM_READ)
+    require(user, store.PERM_READ)
     with db.read() as cur:
         df: pl.DataFrame = cur.sql("SELECT id, month, category, note, updated_by, updated_at FROM member_categories"
                                    " WHERE member_id = ? ORDER BY month", params=[int(member_id)]).pl()
-    return df.with_columns(_labels("category", CATEGORIES).alias("category_label"))
+    return df.with_columns(store._labels("category", CATEGORIES).alias("category_label"))
 
 
 def base_history(db: Database, user: User, member_id: int) -> pl.DataFrame:
     """A member's base rows, newest first (salary data: salary.read)."""
-    require(user, PERM_READ)
-    require(user, PERM_SALARY)
+    require(user, store.PERM_READ)
+    require(user, store.PERM_SALARY)
     with db.read() as cur:
         df: pl.DataFrame = cur.sql(
             "SELECT b.id, strftime(b.month, '%Y-%m') AS month, b.base, b.fixed_amount, b.counted, b.deducted,"
@@ -531,7 +511,7 @@ def base_history(db: Database, user: User, member_id: int) -> pl.DataFrame:
 
 
 def import_history(db: Database, user: User, limit: int = 50) -> pl.DataFrame:
-    require(user, PERM_READ)
+    require(user, store.PERM_READ)
     with db.read() as cur:
         df: pl.DataFrame = cur.sql(
             "SELECT i.id, i.kind, o.name AS org, strftime(i.month, '%Y-%m') AS month, i.file_name,"
