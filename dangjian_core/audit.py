@@ -256,13 +256,10 @@ def record_many(cur: Cursor, batch_id: int, user: User, table: str, entries: pl.
         pl.col("before").cast(pl.String),
         pl.col("after").cast(pl.String),
     )
-    cur.register("audit_entries_frame", frame)
-    try:
+    with cur.registered("audit_entries_frame", frame):
         cur.execute("INSERT INTO audit_log(batch_id, username, created_at, table_name, row_key, action,"
                     " before, after) SELECT batch_id, username, created_at, table_name, row_key, action,"
                     " CAST(before AS JSON), CAST(after AS JSON) FROM audit_entries_frame")
-    finally:
-        cur.unregister("audit_entries_frame")
 
 
 def rows_json(cur: Cursor, table: str, key: str, keys: Iterable[object]) -> dict[str, str]:
@@ -271,14 +268,10 @@ def rows_json(cur: Cursor, table: str, key: str, keys: Iterable[object]) -> dict
     if not texts:
         return {}
     _check_table(table)
-    frame = pl.DataFrame({"k": texts})
-    cur.register("audit_keys_frame", frame)
-    try:
+    with cur.registered("audit_keys_frame", pl.DataFrame({"k": texts})):
         rows = cur.execute(
             f'SELECT CAST(t."{key}" AS VARCHAR), CAST(to_json(t) AS VARCHAR) FROM "{table}" t'
             f' WHERE CAST(t."{key}" AS VARCHAR) IN (SELECT k FROM audit_keys_frame)').fetchall()
-    finally:
-        cur.unregister("audit_keys_frame")
     return {k: j for k, j in rows}
 
 

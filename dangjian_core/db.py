@@ -94,6 +94,15 @@ class Cursor:
             self._raw.execute(sql, params)
         return Result(self._raw)
 
+    @contextmanager
+    def registered(self, name: str, frame: Any) -> Iterator[None]:
+        """`frame` (a polars/arrow frame) visible to SQL as the view `name` while the block runs."""
+        self._raw.register(name, frame)
+        try:
+            yield
+        finally:
+            self._raw.unregister(name)
+
     def __getattr__(self, name: str) -> Any:
         """Everything else (sql, register, unregister…) is the DuckDB cursor's own."""
         return getattr(self._raw, name)

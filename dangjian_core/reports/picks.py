@@ -132,9 +132,8 @@ def draft_picks(db: Database, user: User, session_id: Id, *, today: date | None 
         notes: list[str] = []
         with act.track("report_picks", drop["id"].to_list()) as tracked:
             if drop.height:
-                keys_frame(cur, "drop_picks", drop["id"].to_list())
-                cur.execute("DELETE FROM report_picks WHERE id IN (SELECT k FROM drop_picks)")
-                cur.unregister("drop_picks")
+                with keys_frame(cur, "drop_picks", drop["id"].to_list()):
+                    cur.execute("DELETE FROM report_picks WHERE id IN (SELECT k FROM drop_picks)")
             picked = pl.DataFrame()
             if slots > 0:
                 picked, sc, notes = rank_units(cur, s, today, exclude=keep["unit_id"].to_list(), capacity=slots, sc=sc)

@@ -23,11 +23,8 @@ from .model import DIRECTIONS, KINDS, PERM, SESSION_STATUS, SOURCES, Row, defs_f
 
 def rows_for_keys(cur: Cursor, keys: list[Any], sql: str) -> list[Any]:
     """The rows of `sql`, in which the table `checked_keys(k)` holds `keys`."""
-    keys_frame(cur, "checked_keys", keys)
-    try:
+    with keys_frame(cur, "checked_keys", keys):
         return cur.execute(sql).fetchall()
-    finally:
-        cur.unregister("checked_keys")
 
 
 # =============================================================================================

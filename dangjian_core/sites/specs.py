@@ -4,8 +4,6 @@ the delete check the programme adds to the orgs table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -21,14 +19,7 @@ from .model import ALL_CATEGORIES, PERM, RUBRIC_CATEGORIES
 _new_keys = tables.new_keys
 
 
-@contextmanager
-def _keys_registered(cur: Cursor, name: str, keys: list[Any]) -> Iterator[None]:
-    """The keys a delete check is asked about, as the frame `name(k)` while the block runs."""
-    tables.register_keys(cur, name, keys)
-    try:
-        yield
-    finally:
-        cur.unregister(name)
+_keys_registered = tables.register_keys  # the keys a delete check is asked about, as `name(k)`
 
 
 def _outside_programme(cur: Cursor, rows: list[dict[str, Any]], column: str, message: str) -> list[Issue]:

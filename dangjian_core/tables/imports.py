@@ -140,12 +140,9 @@ def _versions_of(cur: Cursor, spec: TableSpec, keys: set[int]) -> dict[int, int]
     """key → version of the records among `keys` that exist (the rest of the table stays put)."""
     if not keys:
         return {}
-    register_keys(cur, "file_keys", keys)
-    try:
+    with register_keys(cur, "file_keys", keys):
         rows = cur.execute(f'SELECT "{spec.key}", version FROM "{spec.table}"'
                            f' WHERE "{spec.key}" IN (SELECT k FROM file_keys)').fetchall()
-    finally:
-        cur.unregister("file_keys")
     return {k: v for k, v in rows}
 
 
@@ -154,13 +151,10 @@ def _keys_by_natural(cur: Cursor, spec: TableSpec, labels: pl.Series) -> dict[st
     assert spec.natural_key
     if labels.len() == 0:
         return {}
-    cur.register("file_labels", pl.DataFrame({"v": labels.unique()}, schema={"v": pl.String}))
-    try:
+    with cur.registered("file_labels", pl.DataFrame({"v": labels.unique()}, schema={"v": pl.String})):
         rows = cur.execute(f'SELECT CAST("{spec.natural_key}" AS VARCHAR), "{spec.key}" FROM "{spec.table}"'
                            f' WHERE CAST("{spec.natural_key}" AS VARCHAR) IN (SELECT v FROM file_labels)'
                            f' ORDER BY "{spec.key}"').fetchall()
-    finally:
-        cur.unregister("file_labels")
     return {v: k for v, k in rows}
 
 
@@ -361,14 +355,11 @@ def _name_of(spec: TableSpec, row: Row, k: Any) -> str:
 
 def _last_writers(cur: Cursor, spec: TableSpec, keys: list[Any]) -> dict[Any, str]:
     """key → 「姓名 于 11-23 10:32」 for the last save of each row."""
-    register_keys(cur, "who_keys", keys)
-    try:
+    with register_keys(cur, "who_keys", keys):
         rows = cur.execute(
             f'SELECT t."{spec.key}", coalesce(u.display_name, t.updated_by), t.updated_at FROM "{spec.table}" t'
             f' LEFT JOIN users u ON u.username = t.updated_by WHERE t."{spec.key}" IN (SELECT k FROM who_keys)'
         ).fetchall()
-    finally:
-        cur.unregister("who_keys")
     return {k: f"{name or '其他人'}{(' 于 ' + at.strftime('%m-%d %H:%M')) if at else ''}" for k, name, at in rows}
 
 
@@ -377,14 +368,11 @@ def _rows_at_versions(cur: Cursor, spec: TableSpec, versions: dict[Any, Any]) ->
     the state before or after a logged change carries its version. Missing when unknown."""
     import json
 
-    register_keys(cur, "base_keys", versions)
-    try:
+    with register_keys(cur, "base_keys", versions):
         entries = cur.execute(
             "SELECT row_key, CAST(before AS VARCHAR), CAST(after AS VARCHAR) FROM audit_log"
             " WHERE table_name = ? AND row_key IN (SELECT CAST(k AS VARCHAR) FROM base_keys)",
             [spec.table]).fetchall()
-    finally:
-        cur.unregister("base_keys")
     out = {}
     for row_key, before, after in entries:
         k = int(row_key)

@@ -8,7 +8,8 @@ change names (and the whole table only for a spec's table-wide `checks`): a one-
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -43,19 +44,18 @@ def _rows_of(cur: Cursor, spec: TableSpec, keys: list[Any]) -> pl.DataFrame:
         except (TypeError, ValueError):
             continue
     cols = ", ".join(f'"{c}"' for c in [spec.key, *spec.names, "version"])
-    register_keys(cur, "touched_keys", ints)
-    try:
+    with register_keys(cur, "touched_keys", ints):
         df: pl.DataFrame = cur.sql(
             f'SELECT {cols} FROM "{spec.table}" WHERE "{spec.key}" IN (SELECT k FROM touched_keys)').pl()
-    finally:
-        cur.unregister("touched_keys")
     return df
 
 
-def register_keys(cur: Cursor, name: str, keys: Iterable[Any]) -> None:
-    """Register integer keys as a one-column frame `name(k)` for `… IN (SELECT k FROM name)`;
-    the caller unregisters it."""
-    cur.register(name, pl.DataFrame({"k": [int(k) for k in keys]}, schema={"k": pl.Int64}))
+@contextmanager
+def register_keys(cur: Cursor, name: str, keys: Iterable[Any]) -> Iterator[None]:
+    """Integer keys as the one-column frame `name(k)` while the block runs, for
+    `… IN (SELECT k FROM name)`."""
+    with cur.registered(name, pl.DataFrame({"k": [int(k) for k in keys]}, schema={"k": pl.Int64})):
+        yield
 
 
 def new_keys(cur: Cursor, table: str, touched: set[Any]) -> set[Any]:
@@ -63,11 +63,8 @@ def new_keys(cur: Cursor, table: str, touched: set[Any]) -> set[Any]:
     treat new rows differently (a status that may only be set on creation, and the like)."""
     if not touched:
         return set()
-    register_keys(cur, "chk_keys", touched)
-    try:
+    with register_keys(cur, "chk_keys", touched):
         have = {r[0] for r in cur.execute(f'SELECT id FROM "{table}" WHERE id IN (SELECT k FROM chk_keys)').fetchall()}
-    finally:
-        cur.unregister("chk_keys")
     return set(touched) - have
 
 
@@ -218,15 +215,11 @@ def _unique_errors(cur: Cursor, spec: TableSpec, after_rows: dict[Any, Row], cha
                 pl.col(c.name).is_in(mine[c.name].cast(current.schema[c.name], strict=False).implode())
                 & ~pl.col(key).is_in(skip))
         else:
-            cur.register("uq_values", mine.select(pl.col(c.name).alias("v")).unique())
-            register_keys(cur, "uq_skip", skip)
-            try:
+            with (cur.registered("uq_values", mine.select(pl.col(c.name).alias("v")).unique()),
+                  register_keys(cur, "uq_skip", skip)):
                 theirs = cur.sql(
                     f'SELECT "{key}", "{c.name}" FROM "{spec.table}" WHERE "{c.name}" IN (SELECT v FROM uq_values)'
                     f' AND "{key}" NOT IN (SELECT k FROM uq_skip)').pl()
-            finally:
-                cur.unregister("uq_values")
-                cur.unregister("uq_skip")
         # the rows holding these values after the change, in the table's order (new rows last)
         held = pl.concat([theirs.select(pl.col(key).cast(pl.Int64), pl.col(c.name).cast(mine.schema[c.name]),
                                         pl.lit(0).alias("__new"), pl.col(key).cast(pl.Int64).alias("__pos")),
@@ -254,11 +247,8 @@ def _write(act: uow.Action, spec: TableSpec, changed_updates: dict[Any, Row], in
     entries: list[tuple[str, str, str | None, str | None]] = []
     if deletes:
         before = audit.rows_json(cur, spec.table, key, deletes)
-        register_keys(cur, "del_keys", deletes)
-        try:
+        with register_keys(cur, "del_keys", deletes):
             cur.execute(f'DELETE FROM "{spec.table}" WHERE "{key}" IN (SELECT k FROM del_keys)')
-        finally:
-            cur.unregister("del_keys")
         entries += [(str(k), "delete", before.get(str(k)), None) for k in deletes]
     if changed_updates:
         before = audit.rows_json(cur, spec.table, key, list(changed_updates))
@@ -267,33 +257,24 @@ def _write(act: uow.Action, spec: TableSpec, changed_updates: dict[Any, Row], in
             by_cols.setdefault(tuple(sorted(diff)), []).append(k)
         for upd_cols, ks in by_cols.items():
             frame = _typed_frame(spec, [{key: k, **changed_updates[k]} for k in ks], [key, *upd_cols])
-            cur.register("upd_frame", frame)
             sets = ", ".join(f'"{c}" = f."{c}"' for c in upd_cols)
-            try:
+            with cur.registered("upd_frame", frame):
                 cur.execute(f'UPDATE "{spec.table}" AS t SET {sets}, version = t.version + 1,'
                             f' updated_at = ?, updated_by = ? FROM upd_frame f WHERE t."{key}" = f."{key}"',
                             [now, username])
-            finally:
-                cur.unregister("upd_frame")
         after = audit.rows_json(cur, spec.table, key, list(changed_updates))
         entries += [(str(k), "update", before.get(str(k)), after.get(str(k))) for k in changed_updates]
     if new_keys:
         cols = [key, *spec.names]
         collist = ", ".join(f'"{c}"' for c in cols)
-        cur.register("ins_frame", ins.select(cols))
-        try:
+        with cur.registered("ins_frame", ins.select(cols)):
             cur.execute(f'INSERT INTO "{spec.table}" ({collist}, version, updated_at, updated_by)'
                         f' SELECT {collist}, 1, ?, ? FROM ins_frame', [now, username])
-        finally:
-            cur.unregister("ins_frame")
-        register_keys(cur, "new_keys", new_keys)
-        try:
+        with register_keys(cur, "new_keys", new_keys):
             inserted: pl.DataFrame = cur.sql(
                 f'SELECT CAST(t."{key}" AS VARCHAR) AS row_key, \'insert\' AS action, NULL AS before,'
                 f' CAST(to_json(t) AS VARCHAR) AS after FROM "{spec.table}" t'
                 f' WHERE t."{key}" IN (SELECT k FROM new_keys)').pl()
-        finally:
-            cur.unregister("new_keys")
         act.record_many(spec.table, inserted)
     if entries:
         act.record_many(spec.table, pl.DataFrame(
