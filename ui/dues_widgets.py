@@ -595,7 +595,7 @@ def base_history_panel(db, user: User) -> None:
     _, pick = _find_member(db, user, "bh", "查找党员", "输入党员编号或姓名，查看其历次计算基数。")
     if pick is None:
         return
-    hist, exc = run_safely(read, db, user, "base_history", pick)
+    hist, exc = run_safely(read, db, user, payroll.base_history, pick)
     if exc is None:
         st.dataframe(hist.select(pl.col("month").alias("月份"), pl.col("base").cast(pl.Float64).alias("计算基数"),
                                  pl.col("fixed_amount").cast(pl.Float64).alias("固定数额"),

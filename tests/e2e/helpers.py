@@ -89,8 +89,57 @@ def browser():
             b.close()
 
 
+# Installed in every page before the app's own code: once Streamlit's App component is mounted,
+# count the rerun requests the page sends and the runs it has finished drawing. A request is
+# answered when a run that finished after it (not one cut short by a newer request, nor by
+# st.rerun) has been committed to the screen; its stale elements are gone by then.
+SETTLE_HOOK = """
+(() => {
+  const dj = window.__dj = {req: 0, answered: 0, done: 0, hooked: false};
+  function hook() {
+    const root = document.querySelector("[data-testid='stApp']");
+    const key = root && Object.keys(root).find((k) => k.startsWith('__reactFiber$'));
+    let fiber = key ? root[key] : null;
+    while (fiber && !(fiber.stateNode && fiber.stateNode.handleScriptFinished && fiber.stateNode.sendBackMsg)) {
+      fiber = fiber.return;
+    }
+    if (!fiber) return false;
+    const app = fiber.stateNode;
+    const send = app.sendBackMsg;
+    app.sendBackMsg = (msg) => {
+      if (msg && msg.rerunScript) dj.req += 1;
+      return send(msg);
+    };
+    const finished = app.handleScriptFinished;
+    app.handleScriptFinished = function (status, metadata) {
+      const result = finished.call(this, status, metadata);
+      if (status !== 2) {  // 2: FINISHED_EARLY_FOR_RERUN, another run follows
+        const answers = dj.req;
+        this.setState({}, () => { dj.answered = Math.max(dj.answered, answers); dj.done += 1; });
+      }
+      return result;
+    };
+    dj.hooked = true;
+    return true;
+  }
+  const watch = new MutationObserver(() => { if (hook()) watch.disconnect(); });
+  watch.observe(document, {childList: true, subtree: true});
+})();
+"""
+
+SETTLED = """() => {
+  const dj = window.__dj;
+  const app = document.querySelector("[data-testid='stApp']");
+  return !!dj && dj.hooked && dj.done > 0 && dj.answered >= dj.req
+    && !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && !document.querySelector('[data-stale="true"]')
+    && !document.querySelector('[data-testid="stStatusWidget"]');
+}"""
+
+
 def new_page(b, app: App):
     ctx = b.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    ctx.add_init_script(SETTLE_HOOK)
     page = ctx.new_page()
     page.failed_requests = []  # an intranet app must not reach outside hosts
     page.on("requestfailed", lambda r: page.failed_requests.append(r.url))
@@ -100,22 +149,21 @@ def new_page(b, app: App):
     return page
 
 
-def wait_idle(page, timeout: float = 30000, expect_rerun: bool = True) -> None:
-    """Wait until the script has finished its run: first (briefly) for the rerun an action
-    starts, then for the app to be idle with no stale elements and no running indicator."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
-    if expect_rerun:
-        try:
-            page.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']",
-                                   timeout=1200)
-        except Exception:  # noqa: BLE001 — a fast run may be over before we look
-            pass
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
-                           timeout=timeout)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-stale=\"true\"]')"
-        " && !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
-    page.wait_for_timeout(250)
+def requests(page) -> int:
+    """How many reruns this page has asked the server for so far."""
+    return int(page.evaluate("() => window.__dj ? window.__dj.req : 0"))
+
+
+def wait_idle(page, timeout: float = 60000, *, since: int | None = None) -> None:
+    """Wait until every rerun this page has asked for (a click, a choice, a page load) has run
+    to its end and is drawn: counted inside the page (SETTLE_HOOK), so an action that starts no
+    run (opening an expander, a tab without on_change) returns at once and a slow server is
+    waited for, however late its run starts. An action that asks for its run later (an upload
+    sends the file first) passes `since=requests(page)` taken before it: then a new request is
+    waited for first."""
+    if since is not None:
+        page.wait_for_function(f"() => window.__dj && window.__dj.req > {int(since)}", timeout=timeout)
+    page.wait_for_function(SETTLED, timeout=timeout)
 
 
 def login(page, username: str, password: str, *, expect_ok: bool | None = None) -> None:
@@ -136,7 +184,6 @@ def login(page, username: str, password: str, *, expect_ok: bool | None = None) 
         return
     try:
         page.locator("[data-testid='stSidebarNavLink']").first.wait_for(timeout=30000)
-        wait_idle(page, expect_rerun=False)  # the first page of the app finishes drawing
     except Exception as exc:  # noqa: BLE001 — reported with a screenshot
         shot(page, f"login-failed-{username}")
         raise AssertionError(f"login as {username} failed") from exc
@@ -184,5 +231,68 @@ def shot(page, name: str) -> Path:
     return path
 
 
+def tall_shot(page, name: str, most: int = 6000) -> Path:
+    """A screenshot of the whole screen: Streamlit scrolls inside its own container, so the
+    window is grown to the content's height for the shot, then put back."""
+    size = page.viewport_size
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 80, most))})
+    try:
+        return shot(page, name)
+    finally:
+        page.set_viewport_size(size)
+
+
 def exceptions(page) -> list[str]:
     return [e.inner_text() for e in page.locator("[data-testid='stException']").all()]
+
+
+# -- what every flow does: each action is followed by waiting for the run it starts ---------------
+def enter(b, app: App, username: str, *, height: int | None = None):
+    """A new browser page logged in as `username` (with the demo password); `height` grows the
+    window so screenshots show whole screens."""
+    page = new_page(b, app)
+    if height:
+        page.set_viewport_size({"width": 1400, "height": height})
+    login(page, username, "dangjian-demo")
+    return page
+
+
+def click(page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+    wait_idle(page)
+
+
+def tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+    wait_idle(page)
+
+
+def pick(where, label: str, text: str) -> None:
+    """Choose in a Streamlit selectbox by typing part of an option (`where`: the page or a
+    locator inside it): open the list, type, click the first option that contains `text`."""
+    from playwright.sync_api import expect
+
+    page = getattr(where, "page", where)
+    box = where.get_by_label(label, exact=True)
+    box.click()
+    expect(page.get_by_role("listbox")).to_be_visible()
+    page.keyboard.press("Control+a")  # replace the current choice's text
+    page.keyboard.type(text)
+    page.get_by_role("option").filter(has_text=text).first.click()
+    wait_idle(page)
+    assert text in box.input_value(), f"{label}: {text} was not chosen ({box.input_value()})"
+
+
+def upload(page, name: str, data: bytes, mime: str, nth: int = 0) -> None:
+    """Put a file in the `nth` uploader; the rerun is asked for once the file has been sent."""
+    before = requests(page)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").nth(nth).set_input_files(
+        files=[{"name": name, "mimeType": mime, "buffer": data}])
+    wait_idle(page, since=before)
+
+
+def no_errors(page, where: str) -> None:
+    """No Python exception and no error box on the page."""
+    assert not exceptions(page), where
+    assert page.locator("[data-testid='stAlertContentError']").count() == 0, where

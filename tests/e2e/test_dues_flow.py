@@ -10,9 +10,7 @@ from dangjian_core.db import Database
 from dangjian_core.dues import roll
 from dangjian_core.dues import store as dues_store
 from tests.conftest import TREASURER
-from tests.e2e.helpers import exceptions, goto_page, nav_titles, new_page, wait_idle
-from tests.e2e.helpers import login as _login
-from tests.e2e.helpers import shot as _shot
+from tests.e2e.helpers import click, enter, goto_page, nav_titles, no_errors, pick, tab, tall_shot, upload, wait_idle
 
 HEAD = "党员编号,姓名,职务工资,级别工资,工作性津贴,生活性补贴,通讯补贴,交通补贴,养老保险,医疗保险,职业年金,住房公积金,个人所得税,其他扣款"
 PAY = "1500,2000,1500,1000,300,500,480,120,240,720,60,88"  # counted 6000 − 1560 − 60 = 4380.00 → 43.80
@@ -35,75 +33,28 @@ def facts(demo_db_file):
         db.close()
 
 
-def shot(page, name, height=2400):
-    """A tall screenshot: Streamlit scrolls inside its own container, so grow the window."""
-    size = page.viewport_size
-    page.set_viewport_size({"width": size["width"], "height": height})
-    page.wait_for_timeout(400)
-    _shot(page, name)
-    page.set_viewport_size(size)
-    page.wait_for_timeout(200)
-
-
-def login(page, who):
-    _login(page, who, "dangjian-demo")
-
-
-def pick(where, label, text):
-    page = getattr(where, "page", where)
-    where.get_by_label(label, exact=True).click()
-    page.keyboard.type(text)
-    page.wait_for_timeout(300)
-    page.keyboard.press("Enter")
-    wait_idle(page)
-
-
-def tab(page, name):
-    page.get_by_role("tab", name=name, exact=True).click()
-    wait_idle(page)
-
-
-def click(page, name):
-    page.get_by_role("button", name=name, exact=True).click()
-    wait_idle(page)
-
-
-def upload(page, name, data, mime="text/csv", nth=0):
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").nth(nth).set_input_files(
-        files=[{"name": name, "mimeType": mime, "buffer": data}])
-    wait_idle(page)
-    page.wait_for_timeout(500)
-    wait_idle(page)
-
-
-def no_errors(page, where):
-    assert not exceptions(page), where
-    assert page.locator("[data-testid='stException']").count() == 0, where
-
-
 def test_treasurer_imports_a_payroll_maps_it_and_sees_the_roll(app, chromium, facts):
-    page = new_page(chromium, app)
-    login(page, "treasurer")
+    page = enter(chromium, app, "treasurer")
     assert {"党费收缴", "欠缴与补交"} <= set(nav_titles(page))
     goto_page(page, "党费收缴")
     expect(page.get_by_text("应缴人数")).to_be_visible()
-    shot(page, "e2e-dues-01-roll-all")
+    tall_shot(page, "e2e-dues-01-roll-all")
     pick(page, "党组织（含下级）", facts["org"])
     no_errors(page, "roll of one org")
 
     tab(page, "工资表与计算基数")
     text = f"{facts['month'].replace('-', '年')}月工资表\n{HEAD}\n" + "".join(
         f"{no},{name},{PAY}\n" for no, name in facts["members"])
-    upload(page, "工资表.csv", text.encode("gbk"))
+    upload(page, "工资表.csv", text.encode("gbk"), "text/csv")
     # 其他扣款 is new to this unit: the preview names it until it is mapped
     expect(page.get_by_text("工资项口径设置有误").first).to_be_visible()
-    shot(page, "e2e-dues-02-payroll-unmapped")
+    tall_shot(page, "e2e-dues-02-payroll-unmapped")
     pick(page, "其他扣款", "不计入")
     page.get_by_text("重新核定：本月起按新基数收缴").click()
     wait_idle(page)
     metric = page.locator("[data-testid='stMetric']", has_text="应缴合计")
     expect(metric).to_contain_text(f"{43.80 * len(facts['members']):,.2f}")
-    shot(page, "e2e-dues-03-payroll-preview")
+    tall_shot(page, "e2e-dues-03-payroll-preview")
     click(page, "导入工资表并保存口径")
     expect(page.get_by_text("工资表已导入").first).to_be_visible()
     no_errors(page, "payroll import")
@@ -116,7 +67,7 @@ def test_treasurer_imports_a_payroll_maps_it_and_sees_the_roll(app, chromium, fa
     info = page.locator("[data-testid='stAlertContentInfo']", has_text="应缴 43.80 元")
     expect(info).to_be_visible()
     expect(info).to_contain_text("基数 4380.00 元")
-    shot(page, "e2e-dues-04-roll-recomputed")
+    tall_shot(page, "e2e-dues-04-roll-recomputed")
     no_errors(page, "recomputed roll")
 
     tab(page, "登记缴费")
@@ -125,7 +76,7 @@ def test_treasurer_imports_a_payroll_maps_it_and_sees_the_roll(app, chromium, fa
     page.get_by_label("粘贴表格").press("Control+Enter")
     wait_idle(page)
     expect(page.get_by_text("检查通过：1 人次，合计 43.80 元")).to_be_visible()
-    shot(page, "e2e-dues-05-payments")
+    tall_shot(page, "e2e-dues-05-payments")
     click(page, "确认登记")
     expect(page.get_by_text("已登记 1 人次缴费").first).to_be_visible()
     for header in ("导入银行返回文件", "按季度、补交或委托代缴（一次缴纳多个月）", "自愿多交"):
@@ -138,7 +89,7 @@ def test_treasurer_imports_a_payroll_maps_it_and_sees_the_roll(app, chromium, fa
     form.get_by_role("button", name="登记自愿多交").click()
     wait_idle(page)
     expect(page.get_by_text("全额上缴中央").first).to_be_visible()
-    shot(page, "e2e-dues-05b-payment-forms", height=3000)
+    tall_shot(page, "e2e-dues-05b-payment-forms")
     no_errors(page, "payment forms")
 
     tab(page, "工资表与计算基数")
@@ -148,46 +99,44 @@ def test_treasurer_imports_a_payroll_maps_it_and_sees_the_roll(app, chromium, fa
     page.get_by_label("查找党员").fill(no)
     page.get_by_label("查找党员").press("Enter")
     wait_idle(page)
-    shot(page, "e2e-dues-05c-bases", height=3000)
+    tall_shot(page, "e2e-dues-05c-bases")
     no_errors(page, "bases")
 
     tab(page, "设置")
     expect(page.get_by_text("现行设置为第 1 版")).to_be_visible()
-    shot(page, "e2e-dues-06-settings")
+    tall_shot(page, "e2e-dues-06-settings")
     no_errors(page, "settings")
     assert not page.failed_requests, page.failed_requests
     page.context.close()
 
 
 def test_arrears_screens(app, chromium):
-    page = new_page(chromium, app)
-    login(page, "treasurer")
+    page = enter(chromium, app, "treasurer")
     goto_page(page, "欠缴与补交")
     expect(page.get_by_text("由党支部大会讨论决定")).to_be_visible()
-    shot(page, "e2e-arrears-01-orgs")
+    tall_shot(page, "e2e-arrears-01-orgs")
     for i, name in enumerate(["欠缴党员", "连续未缴提醒", "补交记录", "图表"], start=2):
         tab(page, name)
         no_errors(page, name)
-        shot(page, f"e2e-arrears-0{i}-{name}")
+        tall_shot(page, f"e2e-arrears-0{i}-{name}")
     expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible()
     tab(page, "对账单")
     page.get_by_label("查找党员").fill("M00001")
     page.get_by_label("查找党员").press("Enter")
     wait_idle(page)
     expect(page.get_by_role("button", name="下载对账单（Excel）")).to_be_visible()
-    shot(page, "e2e-arrears-06-statement")
+    tall_shot(page, "e2e-arrears-06-statement")
     no_errors(page, "statement")
     page.context.close()
 
 
 def test_editor_and_viewer_have_no_dues_pages(app, chromium):
     for who in ("editor", "viewer"):
-        page = new_page(chromium, app)
-        login(page, who)
+        page = enter(chromium, app, who)
         titles = nav_titles(page)
         assert "党费收缴" not in titles and "欠缴与补交" not in titles, titles
         page.goto(app.url + "/dues")
         wait_idle(page)
         assert page.get_by_text("应缴人数").count() == 0
-        shot(page, f"e2e-dues-hidden-{who}")
+        tall_shot(page, f"e2e-dues-hidden-{who}")
         page.context.close()
