@@ -26,9 +26,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# two workers (pytest-xdist), whole files each (a module's tests keep their order and fixtures)
+# two workers (pytest-xdist), whole files each (a module's tests keep their order and fixtures);
+# browser tests take no screenshots for people here (a failed one still leaves FAILED-*.png)
 test: install lint
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	DANGJIAN_SHOTS_OFF=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not e2e"

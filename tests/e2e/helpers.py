@@ -20,6 +20,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic", "--disable-dev-shm-usage"]
 SHOTS = Path(os.environ.get("DANGJIAN_SHOTS", "/tmp/dangjian-shots"))
+# `make test` sets DANGJIAN_SHOTS_OFF=1: no screenshots for people to look at (a failed test still
+# leaves FAILED-*.png, see conftest); running a browser test by hand takes them all.
+SHOTS_OFF = os.environ.get("DANGJIAN_SHOTS_OFF") == "1"
 
 
 def _patient_expect() -> None:
@@ -149,20 +152,12 @@ def new_page(b, app: App):
     return page
 
 
-def requests(page) -> int:
-    """How many reruns this page has asked the server for so far."""
-    return int(page.evaluate("() => window.__dj ? window.__dj.req : 0"))
-
-
-def wait_idle(page, timeout: float = 60000, *, since: int | None = None) -> None:
+def wait_idle(page, timeout: float = 60000) -> None:
     """Wait until every rerun this page has asked for (a click, a choice, a page load) has run
     to its end and is drawn: counted inside the page (SETTLE_HOOK), so an action that starts no
-    run (opening an expander, a tab without on_change) returns at once and a slow server is
-    waited for, however late its run starts. An action that asks for its run later (an upload
-    sends the file first) passes `since=requests(page)` taken before it: then a new request is
-    waited for first."""
-    if since is not None:
-        page.wait_for_function(f"() => window.__dj && window.__dj.req > {int(since)}", timeout=timeout)
+    run (opening an expander, a tab without on_change, a widget inside a form) returns at once
+    and a slow server is waited for, however late its run starts. One rerun-starting action per
+    wait: two sent together can be answered by a run the server finished between them."""
     page.wait_for_function(SETTLED, timeout=timeout)
 
 
@@ -224,16 +219,34 @@ def edit_grid_cell(page, x: float, y: float, text: str) -> None:
     expect(editor).to_have_count(0)
 
 
+def edit_cell(grid, dx: float, dy: float, text: str) -> None:
+    """Double-click the cell at (dx, dy) inside the data grid `grid` (a locator: Playwright
+    waits until the grid is drawn and still, and scrolls it into view), replace the text in
+    its cell editor and commit with Enter; then wait for the run the edit asks for."""
+    from playwright.sync_api import expect
+
+    grid.dblclick(position={"x": dx, "y": dy})
+    editor = grid.page.locator("#portal textarea.gdg-input")
+    expect(editor).to_be_visible()
+    editor.fill(text)
+    editor.press("Enter")
+    expect(editor).to_have_count(0)
+    wait_idle(grid.page)
+
+
 def shot(page, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if not SHOTS_OFF:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
     return path
 
 
 def tall_shot(page, name: str, most: int = 6000) -> Path:
     """A screenshot of the whole screen: Streamlit scrolls inside its own container, so the
     window is grown to the content's height for the shot, then put back."""
+    if SHOTS_OFF:
+        return shot(page, name)
     size = page.viewport_size
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 0")
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 80, most))})
@@ -268,15 +281,28 @@ def tab(page, name: str) -> None:
     wait_idle(page)
 
 
+def open_expander(page, title: str):
+    """Open the expander titled `title` and wait until it has finished growing (Streamlit
+    animates its height; a click on a widget inside it before then can be lost); returns it."""
+    box = page.locator("[data-testid='stExpander']", has_text=title).first
+    box.locator("summary").first.click()
+    box.locator("details").first.evaluate(
+        "(d) => new Promise((done) => { const check = () => (d.open && !d.getAnimations().length && !d.style.height)"
+        " ? done() : requestAnimationFrame(check); check(); })")
+    wait_idle(page)
+    return box
+
+
 def pick(where, label: str, text: str) -> None:
     """Choose in a Streamlit selectbox by typing part of an option (`where`: the page or a
-    locator inside it): open the list, type, click the first option that contains `text`."""
+    locator inside it): focus it, type (which opens the list filtered by the text; a click alone
+    can focus the box without opening it), click the first option that contains `text`."""
     from playwright.sync_api import expect
 
     page = getattr(where, "page", where)
     box = where.get_by_label(label, exact=True)
     box.click()
-    expect(page.get_by_role("listbox")).to_be_visible()
+    expect(box).to_be_focused()
     page.keyboard.press("Control+a")  # replace the current choice's text
     page.keyboard.type(text)
     page.get_by_role("option").filter(has_text=text).first.click()
@@ -285,11 +311,16 @@ def pick(where, label: str, text: str) -> None:
 
 
 def upload(page, name: str, data: bytes, mime: str, nth: int = 0) -> None:
-    """Put a file in the `nth` uploader; the rerun is asked for once the file has been sent."""
-    before = requests(page)
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").nth(nth).set_input_files(
+    """Put a file in the `nth` uploader and wait until it is uploaded (its chip offers
+    「Remove <name>」, set in the same update that gives the widget its value and, outside a
+    form, asks for the rerun), then for that rerun."""
+    from playwright.sync_api import expect
+
+    box = page.locator("[data-testid='stFileUploader']").nth(nth)
+    box.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
         files=[{"name": name, "mimeType": mime, "buffer": data}])
-    wait_idle(page, since=before)
+    expect(box.get_by_role("button", name=f"Remove {name}", exact=True)).to_be_visible()
+    wait_idle(page)
 
 
 def no_errors(page, where: str) -> None:

@@ -68,7 +68,6 @@ def test_editor_makes_exports_and_saves_a_chart(app, chromium):
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
     shot(page, "e2e-charts-home")
     page.get_by_text("浏览器测试：等次分布", exact=True).first.scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
     page.screenshot(path=str(SHOTS / "e2e-charts-home-saved.png"))
     assert not page.failed_requests, page.failed_requests
     page.context.close()

@@ -10,7 +10,7 @@ from dangjian_core.db import Database
 from dangjian_core.dues import roll
 from dangjian_core.dues import store as dues_store
 from tests.conftest import TREASURER
-from tests.e2e.helpers import click, enter, goto_page, nav_titles, no_errors, pick, tab, tall_shot, upload, wait_idle
+from tests.e2e.helpers import click, enter, goto_page, nav_titles, no_errors, open_expander, pick, tab, tall_shot, upload, wait_idle
 
 HEAD = "党员编号,姓名,职务工资,级别工资,工作性津贴,生活性补贴,通讯补贴,交通补贴,养老保险,医疗保险,职业年金,住房公积金,个人所得税,其他扣款"
 PAY = "1500,2000,1500,1000,300,500,480,120,240,720,60,88"  # counted 6000 − 1560 − 60 = 4380.00 → 43.80
@@ -80,8 +80,7 @@ def test_treasurer_imports_a_payroll_maps_it_and_sees_the_roll(app, chromium, fa
     click(page, "确认登记")
     expect(page.get_by_text("已登记 1 人次缴费").first).to_be_visible()
     for header in ("导入银行返回文件", "按季度、补交或委托代缴（一次缴纳多个月）", "自愿多交"):
-        page.locator("[data-testid='stExpander'] summary", has_text=header).first.click()
-        wait_idle(page)
+        open_expander(page, header)
     form = page.locator("[data-testid='stForm']", has_text="登记自愿多交")
     form.get_by_label("党员编号").fill(no)
     form.get_by_label("金额（元）").fill("1000.00")
@@ -94,8 +93,7 @@ def test_treasurer_imports_a_payroll_maps_it_and_sees_the_roll(app, chromium, fa
 
     tab(page, "工资表与计算基数")
     for header in ("导入现成的计算基数", "查看党员的计算基数历史", "导入记录"):
-        page.locator("[data-testid='stExpander'] summary", has_text=header).first.click()
-        wait_idle(page)
+        open_expander(page, header)
     page.get_by_label("查找党员").fill(no)
     page.get_by_label("查找党员").press("Enter")
     wait_idle(page)

@@ -5,11 +5,12 @@ Screenshots go to /tmp/dangjian-shots/e2e-obs-*.png."""
 
 import polars as pl
 import pytest
+from playwright.sync_api import expect
 
 from dangjian_core import fileio
 from dangjian_core.db import Database
 from dangjian_core.observation import model, store, views
-from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_idle
+from tests.e2e.helpers import click, enter, exceptions, goto_page, open_expander, pick, shot, tab, upload, wait_idle
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -29,55 +30,17 @@ def move(demo_db_file):
         db.close()
 
 
-def enter(chromium, app, username):
-    """A new browser page logged in as `username`."""
-    page = new_page(chromium, app)
-    page.set_viewport_size({"width": 1400, "height": 2400})  # whole screens in the screenshots
-    login(page, username, "dangjian-demo")
-    return page
-
-
-def pick(where, label, text):
-    """Choose in a Streamlit selectbox by typing; tried twice (a click during a redraw can be
-    swallowed)."""
-    page = getattr(where, "page", where)
-    for attempt in range(3):
-        box = where.get_by_label(label, exact=True)
-        box.click()
-        page.keyboard.type(text)
-        option = page.get_by_role("option").filter(has_text=text).first
-        try:
-            option.wait_for(timeout=5000)
-            break
-        except Exception:  # noqa: BLE001 — retried
-            page.keyboard.press("Escape")
-            wait_idle(page)
-            if attempt == 2:
-                shot(page, f"e2e-obs-pick-failed-{label}")
-                raise
-    option.click()
-    wait_idle(page)
-
-
 def see(page, text):
-    """Wait (auto-retrying) until `text` is on the page: an action's rerun can come in two steps."""
-    from playwright.sync_api import expect
-
+    """`text` is on the page (auto-waiting: the message of an action's last run)."""
     expect(page.locator(f"text={text} >> visible=true").first).to_be_visible()
 
 
-def tab(page, name):
-    page.get_by_role("tab", name=name, exact=True).click()
-    wait_idle(page)
-
-
-def click(page, name):
-    page.get_by_role("button", name=name, exact=True).click()
-    wait_idle(page)
+def upload_sheet(page, name, frame):
+    upload(page, name, fileio.xlsx_bytes({model.SHEET: frame}), XLSX)
 
 
 def test_setup_plan_edit_export_score_rank(app, chromium, move):
-    page = enter(chromium, app, "editor")
+    page = enter(chromium, app, "editor", height=2400)
     goto_page(page, "观摩安排")
     assert not exceptions(page)
     shot(page, "e2e-obs-01-demo-event")
@@ -97,9 +60,7 @@ def test_setup_plan_edit_export_score_rank(app, chromium, move):
     shot(page, "e2e-obs-03-plan")
     # hand edit on the demo event
     pick(page, "观摩活动", "2026年")
-    page.get_by_text("调整一次参观").click()
-    page.wait_for_timeout(600)
-    exp = page.locator("[data-testid='stExpander']", has_text="调整一次参观")
+    exp = open_expander(page, "调整一次参观")
     pick(exp, "观摩团", move["delegation"])
     pick(exp, "时段", move["slot"])
     pick(exp, "改到观摩点", move["host"])
@@ -108,8 +69,8 @@ def test_setup_plan_edit_export_score_rank(app, chromium, move):
     see(page, "调整后的安排符合全部要求")
     shot(page, "e2e-obs-04-hand-edit")
     click(page, "保存手工调整")
-    shot(page, "e2e-obs-04b-saved")
     see(page, "已保存手工调整")
+    shot(page, "e2e-obs-04b-saved")
     # export
     tab(page, "导出与打印")
     with page.expect_download() as dl:
@@ -131,22 +92,12 @@ def test_setup_plan_edit_export_score_rank(app, chromium, move):
     # first a bad sheet: a score above the maximum is refused with a Chinese row message
     bad = filled.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(99.0))
                               .otherwise(pl.col("得分")).alias("得分"))
-    upl = page.locator("[data-testid='stFileUploaderDropzoneInput']").first
-    upl.set_input_files(files=[{"name": "坏评分表.xlsx", "mimeType": XLSX,
-                                "buffer": fileio.xlsx_bytes({model.SHEET: bad})}])
-    wait_idle(page)
-    page.wait_for_timeout(500)
-    wait_idle(page)
+    upload_sheet(page, "坏评分表.xlsx", bad)
     see(page, "没有保存任何评分")
     shot(page, "e2e-obs-06-bad-sheet")
-    upl.set_input_files(files=[{"name": "评分表.xlsx", "mimeType": XLSX,
-                                "buffer": fileio.xlsx_bytes({model.SHEET: filled})}])
-    wait_idle(page)
-    page.wait_for_timeout(500)
-    wait_idle(page)
+    upload_sheet(page, "评分表.xlsx", filled)
     see(page, "检查通过")
     click(page, "确认导入评分")
-    shot(page, "e2e-obs-07-scores")
     see(page, "已导入评分")
     shot(page, "e2e-obs-07-scores")
     tab(page, "排名")
@@ -160,14 +111,13 @@ def test_setup_plan_edit_export_score_rank(app, chromium, move):
     click(page, "确认调整等次")
     see(page, "逐个勾选「采纳」")  # nothing that changes a tier is pre-ticked: one click changes nothing
     tab(page, "图表")
-    page.wait_for_timeout(1500)
-    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 3
+    expect(page.locator("[data-testid='stVegaLiteChart']").nth(2)).to_be_visible()  # three charts at least
     assert not exceptions(page)
     shot(page, "e2e-obs-10-charts")
 
 
 def test_viewer_sees_read_only_pages(app, chromium):
-    page = enter(chromium, app, "viewer")
+    page = enter(chromium, app, "viewer", height=2400)
     goto_page(page, "观摩安排")
     assert not exceptions(page)
     assert page.get_by_role("button", name="重新生成（保留手工安排）").is_disabled()

@@ -11,15 +11,14 @@ from playwright.sync_api import expect
 from dangjian_core import tables
 from dangjian_core.db import Database
 from tests.conftest import EDITOR
-from tests.e2e.helpers import edit_grid_cell, exceptions, goto_page, login, new_page, shot, start_app, wait_idle
+from tests.e2e.helpers import edit_cell, exceptions, goto_page, login, new_page, open_expander, shot, start_app, wait_idle
 
 
 def _edit_cell(page, row: int, text: str) -> None:
     """Double-click the 名称 cell of a visible row (1-based) and type a new value."""
     page.bring_to_front()  # keyboard focus belongs to one window at a time
-    box = page.locator("[data-testid='stDataFrame']").first.bounding_box()
-    edit_grid_cell(page, box["x"] + 200, box["y"] + 35 * row + 17, text)
-    wait_idle(page)  # the edit reruns the script; 保存 is enabled once it knows of a change
+    edit_cell(page.locator("[data-testid='stDataFrame']").first, 200, 35 * row + 17, text)
+    # the edit reruns the script; 保存 is enabled once it knows of a change
     expect(page.get_by_role("button", name="保存", exact=True)).to_be_enabled()
 
 
@@ -93,7 +92,7 @@ def test_app_killed_during_a_web_import_keeps_all_or_nothing(tmp_path, demo_db_f
         page = new_page(chromium, app)
         login(page, "editor", "dangjian-demo")
         goto_page(page, "党员名册")
-        page.get_by_text("从 Excel 导入").click()
+        open_expander(page, "从 Excel 导入")
         page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(csv))
         expect(page.get_by_role("button", name="确认导入")).to_be_visible(timeout=60000)
         page.get_by_role("button", name="确认导入").click()
@@ -120,7 +119,7 @@ def test_dimension_bomb_upload_is_refused_and_the_server_keeps_working(app, chro
     page = new_page(chromium, app)
     login(page, "editor", "dangjian-demo")
     goto_page(page, "基层党组织")
-    page.get_by_text("从 Excel 导入").click()
+    open_expander(page, "从 Excel 导入")
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(files=[{
         "name": "炸弹.xlsx", "buffer": corpus.dimension_bomb(),
         "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from dangjian_core import clock
-from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_idle
+from tests.e2e.helpers import enter, goto_page, no_errors, open_expander, tall_shot, wait_idle
 
 
 def _section(page, name: str) -> None:
@@ -16,41 +16,16 @@ def _section(page, name: str) -> None:
     wait_idle(page)
 
 
-def _tall_shot(page, name: str) -> None:
-    """Streamlit scrolls inside its own container: grow the window so the shot shows it all."""
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 900")
-    page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 80, 6000))})
-    page.wait_for_timeout(300)
-    shot(page, name)
-    page.set_viewport_size({"width": 1400, "height": 900})
-
-
 def _choose(page, label: str, nth_option: int = 0) -> str:
     """Open a selectbox / multiselect by its label and pick an option; returns its text."""
     box = page.locator("[data-testid='stSelectbox'], [data-testid='stMultiSelect']").filter(
         has=page.get_by_text(label, exact=True)).first
+    box.locator("input").first.click()
     option = page.get_by_role("option").filter(has_not_text="Select all").nth(nth_option)
-    for _ in range(3):  # a rerun still settling on a busy machine can close the list again
-        box.locator("input").first.click()
-        try:
-            option.wait_for(timeout=5000)
-            break
-        except Exception:  # noqa: BLE001
-            page.keyboard.press("Escape")
-            wait_idle(page, expect_rerun=False)
     text = option.inner_text()
     option.click()
     wait_idle(page)
     return text
-
-
-def _login(page, username: str) -> None:
-    login(page, username, "dangjian-demo")
-
-
-def _no_errors(page, where: str) -> None:
-    assert not exceptions(page), where
-    assert page.locator("[data-testid='stAlertContentError']").count() == 0, where
 
 
 def _ensure_draft_session(page) -> None:
@@ -65,11 +40,10 @@ def _ensure_draft_session(page) -> None:
 
 
 def test_editor_picks_publishes_votes_and_escalates(app, chromium):
-    page = new_page(chromium, app)
-    _login(page, "editor")
+    page = enter(chromium, app, "editor")
     goto_page(page, "述职评议")
-    _tall_shot(page, "e2e-reports-01-calendar")
-    _no_errors(page, "calendar")
+    tall_shot(page, "e2e-reports-01-calendar")
+    no_errors(page, "calendar")
 
     _section(page, "选定述职单位")
     _ensure_draft_session(page)
@@ -78,8 +52,8 @@ def test_editor_picks_publishes_votes_and_escalates(app, chromium):
     expect(page.get_by_text("已按规则选出")).to_be_visible()
     expect(page.get_by_text("入选理由")).to_be_visible()
     expect(page.get_by_text("滞后指标").first).to_be_visible()
-    _no_errors(page, "draft")
-    _tall_shot(page, "e2e-reports-02-draft")
+    no_errors(page, "draft")
+    tall_shot(page, "e2e-reports-02-draft")
 
     page.get_by_role("button", name="锁定", exact=True).click()
     wait_idle(page)
@@ -96,8 +70,8 @@ def test_editor_picks_publishes_votes_and_escalates(app, chromium):
     wait_idle(page)
     expect(page.get_by_text("已调换")).to_be_visible()
     expect(page.get_by_text("调换：替换「").first).to_be_visible()  # the reasons list (tables are drawn on a canvas)
-    _no_errors(page, "swap")
-    _tall_shot(page, "e2e-reports-03-adjusted")
+    no_errors(page, "swap")
+    tall_shot(page, "e2e-reports-03-adjusted")
 
     page.get_by_text("名单已核对无误").click()
     wait_idle(page)
@@ -106,34 +80,33 @@ def test_editor_picks_publishes_votes_and_escalates(app, chromium):
     expect(page.get_by_text("已冻结").first).to_be_visible()
     expect(page.get_by_role("button", name="下载 Excel")).to_be_visible()
     expect(page.get_by_role("button", name="发布名单")).to_have_count(0)
-    page.get_by_text("打印预览").click()
-    wait_idle(page, expect_rerun=False)
-    page.wait_for_timeout(800)
+    open_expander(page, "打印预览")
+    wait_idle(page)
     frame = page.frame_locator("iframe[data-testid='stIFrame'], [data-testid='stIFrame'] iframe").first
     expect(frame.get_by_text("党建述职评议会的通知")).to_be_visible()
-    _tall_shot(page, "e2e-reports-04-published-notice")
+    tall_shot(page, "e2e-reports-04-published-notice")
 
     _section(page, "测评结果")
     _choose(page, "年度", 0 if clock.today().month > 2 else 1)  # a year with held sessions
-    _no_errors(page, "votes")
+    no_errors(page, "votes")
     for label, value in (("参评人数", "40"), ("好", "20"), ("较好", "10"), ("一般", "5"), ("差", "5")):
         box = page.get_by_label(label, exact=True)
         box.fill(value)
     page.get_by_role("button", name="保存测评票").click()
     wait_idle(page)
     expect(page.get_by_text("的测评票。")).to_be_visible()
-    _no_errors(page, "votes saved")
-    _tall_shot(page, "e2e-reports-05-votes")
+    no_errors(page, "votes saved")
+    tall_shot(page, "e2e-reports-05-votes")
 
     for sec, name in (("进度分与指标", "06-scores"), ("述职效果", "07-effect")):
         _section(page, sec)
-        _no_errors(page, sec)
-        _tall_shot(page, f"e2e-reports-{name}")
+        no_errors(page, sec)
+        tall_shot(page, f"e2e-reports-{name}")
 
     goto_page(page, "整改跟踪")
-    _no_errors(page, "board")
+    no_errors(page, "board")
     expect(page.get_by_text("按逾期天数从多到少排列")).to_be_visible()
-    _tall_shot(page, "e2e-reports-08-board")
+    tall_shot(page, "e2e-reports-08-board")
     picked = _choose(page, "选择要升级的事项", 0)
     page.keyboard.press("Escape")
     page.get_by_role("button", name="确认升级").click()
@@ -142,35 +115,33 @@ def test_editor_picks_publishes_votes_and_escalates(app, chromium):
     page.get_by_role("button", name="是，升级 1 项").click()
     wait_idle(page)
     expect(page.get_by_text("已确认升级 1 项")).to_be_visible()
-    _no_errors(page, "escalated")
-    _tall_shot(page, "e2e-reports-09-escalated")
+    no_errors(page, "escalated")
+    tall_shot(page, "e2e-reports-09-escalated")
     assert "→" in picked
 
     _section(page, "整改事项")
-    _no_errors(page, "items")
-    _tall_shot(page, "e2e-reports-10-items")
+    no_errors(page, "items")
+    tall_shot(page, "e2e-reports-10-items")
     _section(page, "打印通知单")
-    page.get_by_text("打印预览").click()
-    wait_idle(page, expect_rerun=False)
-    page.wait_for_timeout(800)
-    _no_errors(page, "notice")
-    _tall_shot(page, "e2e-reports-11-rectification-notice")
+    open_expander(page, "打印预览")
+    wait_idle(page)
+    no_errors(page, "notice")
+    tall_shot(page, "e2e-reports-11-rectification-notice")
     assert not page.failed_requests, page.failed_requests
     page.context.close()
 
 
 def test_viewer_sees_the_lists_but_no_write_buttons(app, chromium):
-    page = new_page(chromium, app)
-    _login(page, "viewer")
+    page = enter(chromium, app, "viewer")
     goto_page(page, "述职评议")
     _section(page, "选定述职单位")
     for name in ("建议名单", "发布名单", "锁定", "调换"):
         assert page.get_by_role("button", name=name).count() == 0, name
     _section(page, "测评结果")
     assert page.get_by_role("button", name="保存测评票").count() == 0
-    _tall_shot(page, "e2e-reports-12-viewer-votes")
+    tall_shot(page, "e2e-reports-12-viewer-votes")
     goto_page(page, "整改跟踪")
     assert page.get_by_role("button", name="确认升级").count() == 0
-    _no_errors(page, "viewer board")
-    _tall_shot(page, "e2e-reports-13-viewer-board")
+    no_errors(page, "viewer board")
+    tall_shot(page, "e2e-reports-13-viewer-board")
     page.context.close()

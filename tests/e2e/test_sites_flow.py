@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from dangjian_core import clock, fileio
 from dangjian_core.db import Database
 from dangjian_core.sites import sheets, store
-from tests.e2e.helpers import exceptions, goto_page, login, new_page, shot, wait_idle
+from tests.e2e.helpers import click, enter, exceptions, goto_page, no_errors, open_expander, pick, shot, tab, upload, wait_idle
 from tests.sites.test_sites import PNG, fill_xlsx
 
 Y = clock.today().year
@@ -28,46 +28,8 @@ def facts(demo_db_file):
         db.close()
 
 
-def enter(chromium, app, username: str):
-    """A new browser page logged in as `username`."""
-    page = new_page(chromium, app)
-    login(page, username, "dangjian-demo")
-    return page
-
-
-def pick(where, label, text):
-    """Choose in a Streamlit selectbox by typing (where: the page or a locator inside it)."""
-    page = getattr(where, "page", where)
-    box = where.get_by_label(label, exact=True)
-    for _attempt in range(3):  # a click during a redraw may not open the list
-        box.click()
-        try:
-            page.get_by_role("option").first.wait_for(timeout=4000)
-            break
-        except Exception:  # noqa: BLE001
-            page.keyboard.press("Escape")
-            wait_idle(page)
-    page.keyboard.press("Control+a")  # replace the current choice's text
-    page.keyboard.type(text)
-    option = page.get_by_role("option").filter(has_text=text).first
-    option.wait_for(timeout=10000)
-    option.click()
-    wait_idle(page)
-    assert text in box.input_value(), f"{label}: {text} was not chosen ({box.input_value()})"
-
-
-def tab(page, name):
-    page.get_by_role("tab", name=name, exact=True).click()
-    wait_idle(page)
-
-
-def click(page, name):
-    page.get_by_role("button", name=name, exact=True).click()
-    wait_idle(page)
-
-
 def fill_downloaded_sheet(page, ratio=0.9) -> bytes:
-    page.get_by_text("评分表：下载后带到现场填写，填好后上传").click()
+    open_expander(page, "评分表：下载后带到现场填写，填好后上传")
     with page.expect_download() as dl:
         page.get_by_role("button", name="下载评分表（Excel）").click()
     data = open(dl.value.path(), "rb").read()
@@ -82,14 +44,6 @@ def fill_downloaded_sheet(page, ratio=0.9) -> bytes:
                                           "B7": "真示范"}})
 
 
-def upload(page, name, data, mime, nth=0):
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").nth(nth).set_input_files(
-        files=[{"name": name, "mimeType": mime, "buffer": data}])
-    wait_idle(page)
-    page.wait_for_timeout(500)
-    wait_idle(page)
-
-
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -98,8 +52,7 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
     goto_page(page, "示范点")
     shot(page, "e2e-sites-01-register")
     # 申报
-    page.get_by_text("申报新的创建单位").click()
-    form = page.locator("[data-testid='stExpander']", has_text="申报新的创建单位")
+    form = open_expander(page, "申报新的创建单位")
     pick(form, "党组织", facts["org"])
     form.get_by_label("责任单位").fill("东湖街道党工委")
     form.get_by_label("联络员").fill("李联络")
@@ -132,8 +85,8 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
     page.get_by_label("事项").fill("创建活动照片")
     upload(page, "活动.png", PNG, "image/png")
     click(page, "上传到创建档案")
-    assert page.get_by_text("已上传").count() >= 1
-    assert page.locator("[data-testid='stImage'] img").count() >= 1, "the photo is previewed"
+    expect(page.get_by_text("创建活动照片：活动.png")).to_be_visible()  # listed in the archive
+    expect(page.locator("[data-testid='stImage'] img").first).to_be_visible()  # and previewed
     assert not exceptions(page)
     shot(page, "e2e-sites-06-archive")
     # 结对
@@ -178,8 +131,9 @@ def test_plan_page_every_tab(app, chromium):
     goto_page(page, "年度计划与考评")
     for i, name in enumerate(["计划与完成", "到期与逾期", "督查提醒", "考评细则", "简报图表"]):
         tab(page, name)
-        page.wait_for_timeout(800)  # charts draw after the run
+        no_errors(page, name)
         shot(page, f"e2e-plan-{i + 1}")
+    expect(page.locator("[data-testid='stVegaLiteChart']").first).to_be_visible()  # 简报图表 draws its charts
     assert page.get_by_role("button", name="保存计划").count() == 0
     assert not exceptions(page)
     page.context.close()
