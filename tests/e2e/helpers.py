@@ -157,7 +157,10 @@ def wait_idle(page, timeout: float = 60000) -> None:
     to its end and is drawn: counted inside the page (SETTLE_HOOK), so an action that starts no
     run (opening an expander, a tab without on_change, a widget inside a form) returns at once
     and a slow server is waited for, however late its run starts. One rerun-starting action per
-    wait: two sent together can be answered by a run the server finished between them."""
+    wait: two sent together can be answered by a run the server finished between them.
+    Some widgets ask for their run a little after the input event (Enter in a text input sends
+    it after keyup), so two frames and a task are let through before the counts are compared."""
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0))))")
     page.wait_for_function(SETTLED, timeout=timeout)
 
 

@@ -4,6 +4,7 @@ the overview page."""
 import io
 
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.e2e.helpers import SHOTS, exceptions, goto_page, login, new_page, shot, wait_idle
 
@@ -27,7 +28,7 @@ def test_editor_makes_exports_and_saves_a_chart(app, chromium):
     page = new_page(chromium, app)
     login(page, "editor", "dangjian-demo")
     goto_page(page, "简报图表")
-    assert page.locator("[data-testid='stVegaLiteChart']").count() == 1, "a chart is drawn at once"
+    expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(1)  # a chart is drawn at once
 
     choose(page, "图表类型", "堆叠柱状图")
     choose(page, "横轴（分类）", "类别")
@@ -57,13 +58,13 @@ def test_editor_makes_exports_and_saves_a_chart(app, chromium):
     # the save reruns the page (st.rerun): wait for the message of the second run
     page.get_by_text("已保存图表「浏览器测试：等次分布」").first.wait_for()
     wait_idle(page)
-    assert page.get_by_text("正在修改已保存的图表").count() == 1
+    expect(page.get_by_text("正在修改已保存的图表")).to_have_count(1)
     shot(page, "e2e-charts-saved")
 
     goto_page(page, "首页")
     page.get_by_text("浏览器测试：等次分布", exact=True).first.wait_for()
-    assert page.get_by_text("常用图表", exact=True).count() == 1
-    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 5
+    expect(page.get_by_text("常用图表", exact=True)).to_have_count(1)
+    expect(page.locator("[data-testid='stVegaLiteChart']").nth(4)).to_be_attached()  # five charts at least
     assert not exceptions(page)
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
     shot(page, "e2e-charts-home")
@@ -83,6 +84,6 @@ def test_viewer_builds_and_exports_but_cannot_save(app, chromium):
     png = download(page, "下载 PNG（幻灯片用）", "e2e-charts-viewer-donut.png")
     assert Image.open(io.BytesIO(png)).size == (1600, 900)
     assert page.get_by_role("button", name="保存为新图表").count() == 0
-    assert page.get_by_text("不能保存").count() == 1
+    expect(page.get_by_text("不能保存")).to_have_count(1)
     shot(page, "e2e-charts-viewer")
     page.context.close()

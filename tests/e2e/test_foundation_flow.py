@@ -1,5 +1,7 @@
 """A person's path through the foundation in headless Chromium."""
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import edit_cell, exceptions, goto_page, login, new_page, shot, wait_for_cookie, wait_idle
@@ -17,19 +19,19 @@ def test_editor_edits_an_org_name_saves_reloads_and_sees_it(app, chromium):
     login(page, "editor", "dangjian-demo")
     assert wait_for_cookie(page), "the login cookie is written"
     goto_page(page, "基层党组织")
-    grid = page.locator("[data-testid='stDataFrame']").first
+    grid = page.locator("[data-testid='stDataFrame'] >> visible=true").first
     edit_cell(grid, 200, 35 + 17, "浏览器测试改名党工委")  # first row, 名称
     expect(page.get_by_role("button", name="保存", exact=True)).to_be_enabled()
     page.get_by_role("button", name="保存", exact=True).click()
     wait_idle(page)
-    assert page.get_by_text("已保存").count() >= 1
+    expect(page.get_by_text("已保存")).not_to_have_count(0)
     shot(page, "e2e-orgs-saved")
     page.reload()
     wait_idle(page)
     # the cookie logs us back in; the saved name is found by the search box
     goto_page(page, "基层党组织")
     _search(page, "浏览器测试改名")
-    assert page.locator("[data-testid='stMetricValue']").first.inner_text().startswith("1")
+    expect(page.locator("[data-testid='stMetricValue']").first).to_have_text(re.compile(r"^1\s*行$"))
     assert not exceptions(page)
     page.context.close()
 
@@ -56,10 +58,10 @@ def test_five_wrong_passwords_lock_the_account(app, chromium):
         login(page, "treasurer", "not-the-password")
     # a wrong password never says whether the account exists or is locked (same text as unknown users)
     assert page.get_by_text("账号已锁定").count() == 0
-    assert page.get_by_text("用户名或密码不正确").count() >= 1
+    expect(page.get_by_text("用户名或密码不正确")).not_to_have_count(0)
     login(page, "treasurer", "dangjian-demo", expect_ok=False)
     shot(page, "e2e-login-locked-right-password")
-    assert page.get_by_text("账号已锁定").count() >= 1, "the right password is refused while locked"
+    expect(page.get_by_text("账号已锁定")).not_to_have_count(0)  # the right password is refused while locked
     assert page.locator("[data-testid='stSidebarNavLink']").count() == 0
     shot(page, "e2e-login-locked")
     page.context.close()

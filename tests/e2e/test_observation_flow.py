@@ -55,7 +55,7 @@ def test_setup_plan_edit_export_score_rank(app, chromium, move):
     # plan
     click(page, "生成安排")
     see(page, "已生成安排")
-    assert page.get_by_text("接待差值 / 可证下界").count() == 1
+    expect(page.get_by_text("接待差值 / 可证下界")).to_have_count(1)
     assert not exceptions(page)
     shot(page, "e2e-obs-03-plan")
     # hand edit on the demo event

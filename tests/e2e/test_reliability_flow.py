@@ -17,7 +17,7 @@ from tests.e2e.helpers import edit_cell, exceptions, goto_page, login, new_page,
 def _edit_cell(page, row: int, text: str) -> None:
     """Double-click the 名称 cell of a visible row (1-based) and type a new value."""
     page.bring_to_front()  # keyboard focus belongs to one window at a time
-    edit_cell(page.locator("[data-testid='stDataFrame']").first, 200, 35 * row + 17, text)
+    edit_cell(page.locator("[data-testid='stDataFrame'] >> visible=true").first, 200, 35 * row + 17, text)
     # the edit reruns the script; 保存 is enabled once it knows of a change
     expect(page.get_by_role("button", name="保存", exact=True)).to_be_enabled()
 

@@ -58,18 +58,18 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
     form.get_by_label("联络员").fill("李联络")
     form.get_by_role("button", name="申报", exact=True).click()
     wait_idle(page)
-    assert page.get_by_text("已登记申报").count() >= 1
-    assert page.get_by_text("已申报", exact=True).count() >= 1
+    expect(page.get_by_text("已登记申报")).not_to_have_count(0)
+    expect(page.get_by_text("已申报", exact=True)).not_to_have_count(0)
     shot(page, "e2e-sites-02-applied")
     # 立项
     click(page, "确定为创建单位")
-    assert page.get_by_text("已确定为").count() >= 1
+    expect(page.get_by_text("已确定为")).not_to_have_count(0)
     shot(page, "e2e-sites-03-creating")
     # 考评: download the sheet, fill it as at a field visit, upload, record
     tab(page, "记录考评")
     filled = fill_downloaded_sheet(page)
     upload(page, "评分表-已填.xlsx", filled, XLSX)
-    assert page.get_by_text("评分表已读入").count() >= 1
+    expect(page.get_by_text("评分表已读入")).not_to_have_count(0)
     metrics = page.locator("[data-testid='stMetric']").all_inner_texts()
     shot(page, "e2e-sites-04-sheet-uploaded")
     assert any("状态将变为" in m and "已授牌" in m for m in metrics), metrics
@@ -77,8 +77,8 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
     click(page, "记录考评")
     page.locator("[data-testid='stAlertContentSuccess']").first.scroll_into_view_if_needed()
     shot(page, "e2e-sites-05-named")
-    assert page.get_by_text("创建中 → 已授牌").count() >= 1, "the flash names the status change"
-    assert page.locator("[data-testid='stMarkdownContainer'] strong", has_text="已授牌").count() >= 1
+    expect(page.get_by_text("创建中 → 已授牌")).not_to_have_count(0)  # the flash names the status change
+    expect(page.locator("[data-testid='stMarkdownContainer'] strong", has_text="已授牌")).not_to_have_count(0)
     shot(page, "e2e-sites-05-named")
     # 创建档案: a photo
     tab(page, "创建档案")
@@ -93,7 +93,7 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
     tab(page, "结对")
     if page.get_by_role("button", name="登记结对").count():  # a lagging org nearby was suggested
         click(page, "登记结对")
-        expect(page.get_by_text("已登记结对").first).to_be_visible()
+        expect(page.get_by_text("已登记结对")).not_to_have_count(0)
     assert not exceptions(page)
     shot(page, "e2e-sites-07-pairing")
     # 考评记录 and undo
@@ -103,8 +103,8 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
     wait_idle(page)
     shot(page, "e2e-sites-09-reverted")
     # the result of the click, waited for (a loaded machine can still be drawing it)
-    expect(page.get_by_text("已撤销").first).to_be_visible()
-    expect(page.locator("[data-testid='stMarkdownContainer'] strong", has_text="创建中").first).to_be_visible()
+    expect(page.get_by_text("已撤销")).not_to_have_count(0)
+    expect(page.locator("[data-testid='stMarkdownContainer'] strong", has_text="创建中")).not_to_have_count(0)
     shot(page, "e2e-sites-09-reverted")
     assert not exceptions(page)
     page.context.close()
@@ -119,8 +119,8 @@ def test_record_an_assessment_on_a_demo_site_and_see_the_status(app, chromium, f
     upload(page, "评分表.xlsx", filled, XLSX, nth=0)
     click(page, "记录考评")
     shot(page, "e2e-sites-10-not-named")
-    assert page.get_by_text("创建中 → 未通过命名").count() >= 1
-    assert page.locator("[data-testid='stMarkdownContainer'] strong", has_text="未通过命名").count() >= 1
+    expect(page.get_by_text("创建中 → 未通过命名")).not_to_have_count(0)
+    expect(page.locator("[data-testid='stMarkdownContainer'] strong", has_text="未通过命名")).not_to_have_count(0)
     shot(page, "e2e-sites-10-not-named")
     assert not exceptions(page)
     page.context.close()
