@@ -10,13 +10,9 @@ from ui.table_editor import export_button, import_expander, table_editor
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def org_tree(_db, generation: int) -> pl.DataFrame:
-    return orgs.tree(_db)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def misfits(_db, generation: int) -> pl.DataFrame:
-    return orgs.level_misfits(_db)
+def tree_and_misfits(_db, generation: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The section's two reads (the org tree, the level check), once per data generation."""
+    return orgs.tree(_db), orgs.level_misfits(_db)
 
 
 db = get_db()
@@ -35,14 +31,13 @@ import_expander(db, user, orgs.SPEC, key="orgs_import")
 tree_box = st.expander("组织树与层级核对", key="orgs_tree_open", on_change="rerun")
 if tree_box.open:
     with tree_box:
-        tree = org_tree(db, db.generation)
+        tree, misfit = tree_and_misfits(db, db.generation)
         st.caption("按上下级排列；层级、党员人数、评定等次和示范点状态一目了然。")
         st.dataframe(tree.select(
             pl.concat_str([pl.lit("　").repeat_by(pl.col("depth")).list.join(""), pl.col("name")]).alias("党组织"),
             pl.col("level_label").alias("层级"), pl.col("member_count").alias("党员人数"),
             pl.col("tier_label").alias("评定等次"), pl.col("site_label").alias("示范点"),
             pl.col("street").alias("街道/系统")), hide_index=True, width="stretch", height=420, placeholder="—")
-        misfit = misfits(db, db.generation)
         st.markdown(f"**层级与规模不相符的党组织**（{misfit.height} 个：人数过少 "
                     f"{misfit.filter(pl.col('too_small')).height} 个，人数过多 {misfit.filter(~pl.col('too_small')).height} 个）")
         if misfit.height:
