@@ -25,9 +25,12 @@ def _choose(page, label: str, nth_option: int = 0) -> str:
     expect(field).to_be_focused()
     if not page.get_by_role("option").count():  # a click can focus the box without opening its list
         field.press("ArrowDown")
-    option = page.get_by_role("option").filter(has_not_text="Select all").nth(nth_option)
-    text = option.inner_text()
-    option.click()
+    text = page.get_by_role("option").filter(has_not_text="Select all").nth(nth_option).inner_text()
+    # then chosen by its text: typing it keeps the list open on that one option (a redraw of the
+    # page while the whole list is open can close it between reading an option and clicking it)
+    field.press("Control+a")
+    field.press_sequentially(text)
+    page.get_by_role("option").filter(has_text=text).first.click()
     wait_idle(page)
     return text
 
