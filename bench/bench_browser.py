@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import figure, line, load_now  # noqa: E402
+
 TARGET_MS = 1000
 TARGET_RATIO = 2.0
 REPEAT = 5
@@ -133,12 +135,9 @@ def _median(values: list[float]) -> float:
 
 # -- the app under test -------------------------------------------------------------------------
 def _city_db(folder: Path) -> Path:
-    keep = os.environ.get("DANGJIAN_BENCH_CITY")
-    path = Path(keep) if keep else folder / "city.duckdb"
-    if not path.exists():
-        subprocess.run([sys.executable, "-m", "dangjian_core", "db", "init", "--demo", "--scale", "city",
-                        "--db", str(path)], cwd=ROOT, check=True, capture_output=True)
-    return path
+    from bench.city import city_db
+
+    return city_db(folder)
 
 
 def _start_bare(db: Path, folder: Path):
@@ -416,8 +415,7 @@ def _floor_for(name: str, floors: dict[str, float]) -> tuple[str, float]:
 def run() -> list[dict]:
     from tests.e2e.helpers import browser, start_app
 
-    out: list[dict] = [{"name": "browser bench: load average (1 min) at the start (2 cores)",
-                        "value": round(os.getloadavg()[0], 1), "unit": ""}]
+    out: list[dict] = [figure("browser bench: load average (1 min) at the start (2 cores)", load_now())]
     with tempfile.TemporaryDirectory(prefix="dangjian-bb-") as d:
         folder = Path(d)
         city = _city_db(folder)
@@ -430,34 +428,33 @@ def run() -> list[dict]:
                 floors = bare_floors(b, bare.url)
                 _log(f"bare floors {floors}")
                 for kind, ms in floors.items():
-                    out.append({"name": f"browser bare page: {kind} (median of {REPEAT})", "value": ms, "unit": "ms"})
+                    out.append(figure(f"浏览器 裸页面：{kind}（{3 if kind == 'login' else REPEAT} 次中位数）", ms, "ms"))
                 measured = measure_product(b, app.url, folder)
         finally:
             app.stop()
             bare.stop()
     failed = measured.pop("__failed__", [])
-    worst = 0.0
+    load = load_now()
     for name, values in measured.items():
         kind, floor = _floor_for(name, floors)
         med = _median(values)
-        ratio = round(med / floor, 1) if floor else float("nan")
-        worst = max(worst, ratio)
-        ok = "达标" if med < TARGET_MS and ratio <= TARGET_RATIO else "未达标"
-        out.append({"name": f"browser {name} (median of {len(values)}, max {max(values):.0f}; bare {kind} {floor:.0f} ms,"
-                            f" ratio {ratio}×; target < {TARGET_MS} ms and ≤ {TARGET_RATIO}×: {ok})",
-                    "value": med, "unit": "ms"})
+        ratio = med / floor if floor else float("nan")
+        out.append(figure(f"浏览器 {name}（{len(values)} 次中位数，最慢 {max(values):.0f} ms）", med, "ms",
+                          target=f"< {TARGET_MS} ms 且 ≤ {TARGET_RATIO:.0f}× 裸页面", ratio=ratio,
+                          ratio_to=f"裸页面 {kind} {floor:.0f} ms", met=med < TARGET_MS and ratio <= TARGET_RATIO,
+                          load=load) | {"samples": [round(v) for v in values]})
         if kind == "login":  # the same figure against a bare button too (a login also checks a bcrypt hash)
-            r2 = round(med / floors["button"], 1) if floors["button"] else float("nan")
-            out.append({"name": f"browser {name} vs bare button {floors['button']:.0f} ms: ratio {r2}×", "value": r2,
-                        "unit": "×"})
-    out.append({"name": "browser actions measured", "value": len(measured), "unit": ""})
-    out.append({"name": "browser bench: load average (1 min) at the end (2 cores)", "value": round(os.getloadavg()[0], 1),
-                "unit": ""})
+            r2 = med / floors["button"] if floors["button"] else float("nan")
+            out.append(figure(f"浏览器 {name} 对裸页面按钮", round(r2, 2), "×", ratio=r2,
+                              ratio_to=f"裸页面 button {floors['button']:.0f} ms"))
+    out.append(figure("浏览器 测得的操作数", len(measured), "个", target="≥ 15", met=len(measured) >= 15))
+    out.append(figure("浏览器 出错的段落", len(failed), "个", target="0", met=not failed))
+    out.append(figure("browser bench: load average (1 min) at the end (2 cores)", load_now()))
     for text in failed:
-        out.append({"name": f"browser section FAILED: {text}", "value": "", "unit": ""})
+        out.append(figure(f"browser section FAILED: {text}", ""))
     return out
 
 
 if __name__ == "__main__":
     for row in run():
-        print(f"{row['name']}: {row['value']} {row['unit']}")
+        print(line(row))

@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.figures import figure, line, load_now  # noqa: E402
+
 MONTHS = 36
 SIZES_M = {1: 27_778, 10: 277_778}  # million member-months → members (× 36 months)
 
@@ -159,10 +161,9 @@ def _page_path(rec) -> None:
 def run(sizes=(1, 10)) -> list[dict]:
     results: list[dict] = []
 
-    def rec(name, value, unit):
-        results.append({"name": name, "value": round(value, 4) if isinstance(value, float) else value, "unit": unit})
-        print(f"{name:<52} {value:>12.4f} {unit}" if isinstance(value, float) else f"{name:<52} {value} {unit}",
-              flush=True)
+    def rec(name, value, unit, **target):
+        results.append(figure(name, round(value, 4) if isinstance(value, float) else value, unit, **target))
+        print(line(results[-1]), file=sys.stderr, flush=True)
 
     got = {}
     for size in sizes:
@@ -177,28 +178,28 @@ def run(sizes=(1, 10)) -> list[dict]:
                     raise RuntimeError(proc.stderr[-2000:])
                 g.update(json.loads(proc.stdout.strip().splitlines()[-1]))
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        rec(f"scale_{size}m_roll_generate", g["roll_s"], f"s wall ({g['roll_rows']:,} roll rows, audited; load {load})")
-        rec(f"scale_{size}m_roll_generate_cpu", g["roll_cpu_s"], "s CPU (user + system, all threads)")
-        rec(f"scale_{size}m_roll_peak_rss", g["roll_peak_mib"], "MiB")
-        rec(f"scale_{size}m_back_calculate", g["back_s"], f"s wall ({g['back_members']:,} members × {MONTHS} months; load {load})")
-        rec(f"scale_{size}m_back_calculate_cpu", g["back_cpu_s"], "s CPU")
-        rec(f"scale_{size}m_back_peak_rss", g["back_peak_mib"], "MiB")
-    if 10 in got:
+        big = size == 10  # the 10 M figures carry the one-machine targets
+        names = {"roll": f"{size} M member-months: dues roll generated ({g['roll_rows']:,} roll rows, audited)",
+                 "back": f"{size} M member-months: back-calculation ({g['back_members']:,} members × {MONTHS} months)"}
         for step in ("roll", "back"):
-            g = got[10]
-            rec(f"scale_10m_{step}_target_s", TARGET_10M_S, "s (wall, on a quiet machine; CPU s is what it costs under load)")
-            rec(f"scale_10m_{step}_cpu_vs_target", g[f"{step}_cpu_s"] / TARGET_10M_S, "x")
-            rec(f"scale_10m_{step}_peak_vs_target", g[f"{step}_peak_mib"] / TARGET_10M_MIB, f"x (of {TARGET_10M_MIB:.0f} MiB)")
-            met = g[f"{step}_cpu_s"] <= TARGET_10M_S and g[f"{step}_peak_mib"] <= TARGET_10M_MIB
-            rec(f"scale_10m_{step}_target_met", 1.0 if met else 0.0, "bool (CPU time and peak within the targets)")
+            cpu, mib = g[f"{step}_cpu_s"], g[f"{step}_peak_mib"]
+            rec(f"{names[step]}, wall", g[f"{step}_s"], f"s (load {load})")
+            rec(f"{names[step]}, CPU (user + system, all threads)", cpu, "s CPU",
+                **(dict(target=f"≤ {TARGET_10M_S:.0f} s CPU（一台机器几分钟内）", ratio=cpu / TARGET_10M_S,
+                        ratio_to=f"目标 {TARGET_10M_S:.0f} s", met=cpu <= TARGET_10M_S, load=load_now()) if big else {}))
+            rec(f"{names[step]}, peak memory", mib, "MiB",
+                **(dict(target=f"≤ {TARGET_10M_MIB:.0f} MiB（几 GB）", ratio=mib / TARGET_10M_MIB,
+                        ratio_to=f"目标 {TARGET_10M_MIB:.0f} MiB", met=mib <= TARGET_10M_MIB) if big else {}))
     if 1 in got and 10 in got:
-        for step in ("roll", "back"):
-            rec(f"scale_{step}_time_growth_1m_to_10m", got[10][f"{step}_s"] / got[1][f"{step}_s"], "x wall (10× rows; linear ≈ 10)")
-            rec(f"scale_{step}_cpu_growth_1m_to_10m", got[10][f"{step}_cpu_s"] / got[1][f"{step}_cpu_s"],
-                f"x CPU (linear ≈ 10; target ≤ {TARGET_GROWTH:.0f})")
-        for step in ("roll", "back"):
-            rec(f"scale_{step}_peak_rss_growth_1m_to_10m", got[10][f"{step}_peak_mib"] / got[1][f"{step}_peak_mib"],
-                "x (≤ 10: memory grows no faster than the rows)")
+        for step, what in (("roll", "dues roll"), ("back", "back-calculation")):
+            rec(f"{what}: wall growth 1 M → 10 M member-months", got[10][f"{step}_s"] / got[1][f"{step}_s"],
+                "× (10× rows; linear ≈ 10)")
+            growth = got[10][f"{step}_cpu_s"] / got[1][f"{step}_cpu_s"]
+            rec(f"{what}: CPU growth 1 M → 10 M member-months", growth, "×", target=f"≤ {TARGET_GROWTH:.0f}×（线性约 10×）",
+                ratio=growth / 10, ratio_to="线性 10×", met=growth <= TARGET_GROWTH)
+            mem = got[10][f"{step}_peak_mib"] / got[1][f"{step}_peak_mib"]
+            rec(f"{what}: peak memory growth 1 M → 10 M member-months", mem, "×", target="≤ 10×（内存不比行数涨得快）",
+                ratio=mem / 10, ratio_to="行数 10×", met=mem <= 10)
     _page_path(rec)
     return results
 

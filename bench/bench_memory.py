@@ -12,7 +12,6 @@ Figures only: nothing here passes or fails. Target: < 1 GB."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -23,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_browser import Product, _city_db, _log, timed  # noqa: E402
+from bench.figures import figure, line, load_now  # noqa: E402
 
 TARGET_MB = 1024
 ROLES = ("admin", "editor", "treasurer", "viewer")
@@ -90,9 +90,12 @@ def _mb(kb: int) -> float:
     return round(kb / 1024, 1)
 
 
-def _row(name: str, kb: int) -> dict:
-    ok = "达标" if _mb(kb) < TARGET_MB else "未达标"
-    return {"name": f"memory {name} (target < {TARGET_MB} MB: {ok})", "value": _mb(kb), "unit": "MB"}
+def _row(name: str, kb: int, targeted: bool = True) -> dict:
+    """A server figure carries the target (< 1 GB, issue #17); the children's are for reading."""
+    if not targeted:
+        return figure(f"memory {name}", _mb(kb), "MB")
+    return figure(f"memory {name}", _mb(kb), "MB", target=f"< {TARGET_MB} MB", ratio=_mb(kb) / TARGET_MB,
+                  ratio_to=f"目标 {TARGET_MB} MB", met=_mb(kb) < TARGET_MB, load=load_now())
 
 
 def walk(b, url: str, role: str, pid: int) -> tuple[int, str, int]:
@@ -123,8 +126,7 @@ def walk(b, url: str, role: str, pid: int) -> tuple[int, str, int]:
 def run() -> list[dict]:
     from tests.e2e.helpers import browser, start_app
 
-    out: list[dict] = [{"name": "memory bench: load average (1 min) at the start", "value": round(os.getloadavg()[0], 1),
-                        "unit": ""}]
+    out: list[dict] = [figure("memory bench: load average (1 min) at the start", load_now())]
     with tempfile.TemporaryDirectory(prefix="dangjian-mem-") as d:
         folder = Path(d)
         db = folder / "app.duckdb"
@@ -134,7 +136,7 @@ def run() -> list[dict]:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         if "streamlit" not in cmd:
             raise RuntimeError(f"pid {pid} is not the Streamlit server: {cmd}")
-        out.append(_row("server after start, VmHWM", _status_kb(pid, "VmHWM")))
+        out.append(_row("server after start, VmHWM", _status_kb(pid, "VmHWM"), targeted=False))
         sampler = ChildSampler(pid)
         sampler.start()
         pages = overall_kb = 0
@@ -149,17 +151,17 @@ def run() -> list[dict]:
                     out.append(_row(f"server VmHWM {'during' if fresh else 'after'} {role}'s walk ({n} pages;"
                                     f" largest rise {_mb(worst_kb)} MB at {worst or '-'})", _status_kb(pid, "VmHWM")))
             out.append(_row(f"server VmHWM over all walks ({len(ROLES)} roles, {pages} page visits)", overall_kb))
-            out.append(_row("server VmRSS at the end", _status_kb(pid, "VmRSS")))
+            out.append(_row("server VmRSS at the end", _status_kb(pid, "VmRSS"), targeted=False))
         finally:
             sampler.stop_flag.set()
             sampler.join(2)
             app.stop()
-    out.append(_row(f"children peak VmHWM of any one ({len(sampler.seen)} seen)", sampler.peak_one_kb))
-    out.append(_row("children peak summed VmRSS", sampler.peak_sum_kb))
-    out.append({"name": "memory bench: load average (1 min) at the end", "value": round(os.getloadavg()[0], 1), "unit": ""})
+    out.append(_row(f"children peak VmHWM of any one ({len(sampler.seen)} seen)", sampler.peak_one_kb, targeted=False))
+    out.append(_row("children peak summed VmRSS", sampler.peak_sum_kb, targeted=False))
+    out.append(figure("memory bench: load average (1 min) at the end", load_now()))
     return out
 
 
 if __name__ == "__main__":
     for row in run():
-        print(f"{row['name']}: {row['value']} {row['unit']}")
+        print(line(row))
