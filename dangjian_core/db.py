@@ -15,6 +15,7 @@ applied to a database that already holds data, a backup copy is made.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -108,6 +109,9 @@ class Cursor:
         return getattr(self._raw, name)
 
 
+_INSTANCES = itertools.count(1)
+
+
 class Database:
     """One DuckDB file opened once per process."""
 
@@ -136,6 +140,9 @@ class Database:
         self.read_only = read_only
         # Bumped after every committed write: pages cache reads keyed on it.
         self.generation = 0
+        # No other Database of this process has it (an id() can come back after a close):
+        # a cache shared by databases keys on (instance, generation).
+        self.instance = next(_INSTANCES)
 
     # -- units of work -------------------------------------------------------------------
     def cursor(self) -> Cursor:

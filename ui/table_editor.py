@@ -6,8 +6,6 @@ is reloaded from the database only after a successful save or on 刷新."""
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 
 import polars as pl
 import streamlit as st
@@ -321,29 +319,24 @@ def _show_preview(preview: tables.ImportPreview) -> None:
                      height=min(38 * (sum(len(c.cells) for c in preview.changes) + 1), 420), placeholder="—")
 
 
-_EXPORTS: OrderedDict[tuple, bytes] = OrderedDict()  # (db, table, columns seen, generation) → xlsx
-_EXPORTS_LOCK = threading.Lock()
-_EXPORTS_KEEP = 4
+@st.cache_data(show_spinner=False, max_entries=4)
+def _export_bytes(_db, _user: User, _spec: tables.TableSpec, instance: int, generation: int, table: str,
+                  seen: tuple[str, ...]) -> bytes:
+    """The .xlsx of a table, once per database, data generation and set of columns the reader
+    may see (what `export_frame` takes from the user): a second click, or a colleague's with
+    the same permissions, gets the same bytes until something is written. `_spec` is `table`'s
+    spec as the page has it (one per generation). `instance`, not the object's id: a closed
+    database's id can come back for another file."""
+    return fileio.xlsx_bytes({_spec.label: tables.export_frame(_db, _user, _spec)})
 
 
 def export_button(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
     """导出 Excel: the file is built when clicked (not on every run of the page), once per data
-    generation and set of visible columns — a second click, or a colleague's with the same
-    permissions, gets the same bytes until something is written."""
+    generation and set of visible columns (`_export_bytes`)."""
     seen = tuple(c.name for c in spec.columns if not c.sensitive or user.can(c.sensitive))
 
     def build() -> bytes:
-        cache_key = (id(db), spec.table, seen, db.generation)
-        with _EXPORTS_LOCK:
-            if cache_key in _EXPORTS:
-                _EXPORTS.move_to_end(cache_key)
-                return _EXPORTS[cache_key]
-        data = fileio.xlsx_bytes({spec.label: tables.export_frame(db, user, spec)})
-        with _EXPORTS_LOCK:
-            _EXPORTS[cache_key] = data
-            while len(_EXPORTS) > _EXPORTS_KEEP:
-                _EXPORTS.popitem(last=False)
-        return data
+        return _export_bytes(db, user, spec, db.instance, db.generation, spec.table, seen)
 
     st.download_button("导出 Excel", data=build, key=f"{key}_export",
                        file_name=f"{spec.label}-{clock.now():%Y%m%d}.xlsx",
