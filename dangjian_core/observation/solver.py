@@ -83,15 +83,26 @@ DEFAULT_TIME_LIMIT = 1.5  # seconds for the local-search phases
 SMALL_EXACT = 600  # delegations × days × hosts up to which the exact pass runs by default
 
 
+def is_small(P: Problem) -> bool:
+    """Small enough (delegations × days × hosts ≤ SMALL_EXACT) that `solve` settles it in one go
+    (with the exact travel pass when it has coordinates): not cut into a draft and a background
+    search (`observation.jobs`)."""
+    return len(P.delegations) * P.days * len(P.hosts) <= SMALL_EXACT
+
+
 # ============================================================================ entry point
 
 def solve(P: Problem, locked: Sequence[Visit] | None = None, *, seed: int = 0,
-          time_limit: float | None = None, exact: bool = False) -> Plan:
+          time_limit: float | None = None, exact: bool = False, draft: bool = False) -> Plan:
     """Arrange the visits: a `Plan` meeting every hard constraint, optimised lexicographically
     (`rules`), or `Infeasible` naming the constraint. `locked` visits are kept as they are
     (re-solving after a hand edit). `exact=True` (「进一步优化路线」, give it a `time_limit` of a
     minute) adds the column-generation pass for travel at any size; it runs by default on small
-    instances. Method: the module docstring."""
+    instances. `draft=True`: a first plan within `time_limit` (no exact pass; the page shows it
+    while the full search runs in the background, `observation.jobs`). Phases A–C do not depend
+    on the budget, so a draft meets the same hard constraints and objectives 0–3 as the full
+    search from the same seed; only travel is shorter after the full budget. Method: the
+    module docstring."""
     t0 = time.perf_counter()
     limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
     I = Instance(P)
@@ -126,7 +137,7 @@ def solve(P: Problem, locked: Sequence[Visit] | None = None, *, seed: int = 0,
     # exact pass (column generation over day-routes, then an integer program): on request, or
     # by default when the instance is small enough to finish within the budget
     want_exact = (exact or I.D * P.days * I.H <= SMALL_EXACT) and not locks and I.has_coords \
-        and I.k == I.T and time_limit != 0
+        and I.k == I.T and time_limit != 0 and not draft
     fix_district(I, tt)
     heur = min(limit * 0.4, DEFAULT_TIME_LIMIT * 4) if want_exact else limit  # the rest: exact pass
     improve_travel(I, tt, t0 + max(0.0, heur), random.Random(seed))

@@ -104,3 +104,51 @@ def test_three_slot_pricing_with_no_route_at_all_gives_no_routes_not_a_crash():
     assert _price(dm, node, one_street, True) == (None, 0.0)
     route, value = _price(dm, node, np.arange(4), True)
     assert route is not None and len(set(route)) == 3 and value == 0.0
+
+
+def _city_event_timetable():
+    """The coloured timetable (before any travel work) of an event shaped like the city
+    database's: 30 streets × 2 hosts, 2 days × 3 slots, a previous round — where a greedy
+    rebuild of every day-route often finds no room for the last few routes."""
+    import copy
+
+    from dangjian_core.observation import solver
+    from tests.observation.instances import _with_previous, city
+
+    P = _with_previous(city(30, 4, hosts_per_street=2), "cross", 2, 3)
+    got = {}
+
+    def grab(I, tt, deadline, rng):
+        got["I"], got["tt"] = I, copy.deepcopy(tt)
+    real = solver.improve_travel
+    solver.improve_travel = grab
+    try:
+        solver.solve(P, seed=0, time_limit=0.1, draft=True)
+    finally:
+        solver.improve_travel = real
+    got["tt"].np_enable()
+    return got["I"], got["tt"]
+
+
+def test_cluster_first_retries_with_the_stuck_route_first_and_keeps_objectives_0_to_3():
+    import copy
+    import random
+
+    from dangjian_core.observation import travel
+
+    I, tt0 = _city_event_timetable()
+    base, km0 = travel._tuple(I, tt0), travel._travel(I, tt0)
+    cells = [(d, y) for d in range(I.D) for y in range(I.P.days)]
+    once = again = 0
+    for seed in range(20):
+        tt = copy.deepcopy(tt0)
+        once += travel._ruin_recreate(I, tt, cells, base, random.Random(seed))
+        tt = copy.deepcopy(tt0)
+        ok = travel._cluster_first(I, tt, base, random.Random(seed), float("inf"))
+        again += ok
+        if ok:  # shorter, objectives 0–3 kept, still a valid timetable
+            assert travel._travel(I, tt) < km0 - 1 and travel._tuple(I, tt) <= base
+            assert check_plan(I.P, tt.visits()) == []
+        else:  # nothing changed
+            assert tt.X == tt0.X and travel._tuple(I, tt) == base
+    assert again > once  # putting the route that found no room first helps
