@@ -239,13 +239,48 @@ def _rows_grid(rows: list[list[str]]) -> pl.DataFrame:
                         schema={f"c{j}": pl.String for j in range(width)})
 
 
+CSV_FIELD_LIMIT = 131072   # Python's csv.field_size_limit(): a longer cell is refused
+FAST_CSV_MAX_COLS = 1000   # wider lines go the csv module's way (same result, same messages)
+
+
+def _plain_csv_grid(text: str, limit: int) -> pl.DataFrame | None:
+    """The grid of a csv text without any double quote and without a bare CR — our own exports
+    and most files typed by hand — split column-wise by polars: what the csv module gives for
+    such a text (a line per row, cells between commas, shorter rows padded with nulls).
+    None when the text needs the csv module (quotes, a CR inside a line, a line too long or
+    too wide, more rows than `limit`: its messages name those)."""
+    if '"' in text or text.count("\r") != text.count("\r\n"):
+        return None
+    body = text.replace("\r\n", "\n") if "\r" in text else text
+    if body.endswith("\n"):  # the last line's end: no row after it
+        body = body[:-1]
+    if not body:
+        return None
+    lines = pl.Series("l", [body], dtype=pl.String).str.split("\n").explode()
+    lines = pl.select(pl.when(lines != "").then(lines)).to_series()  # an empty line: a row of nulls
+    longest: int = lines.str.len_chars().fill_null(0).max()  # type: ignore[assignment]
+    if lines.len() > limit or longest > CSV_FIELD_LIMIT:
+        return None
+    cells = lines.str.split(",")
+    width: int = cells.list.len().max() or 1  # type: ignore[assignment]
+    if width > FAST_CSV_MAX_COLS:
+        return None
+    return pl.DataFrame({"f": cells}).select(
+        pl.col("f").list.get(j, null_on_oob=True).alias(f"c{j}") for j in range(width))
+
+
 def _read_csv_text(text: str, name: str, expected: Iterable[str] | None, code_headers: Iterable[str] = CODE_HEADERS,
                    max_rows: int = MAX_ROWS) -> Frame:
-    """csv → frame, a slice of rows at a time (the text is never held as Python lists whole)."""
+    """csv → frame: a text without quotes split column-wise (`_plain_csv_grid`); any other by
+    the csv module, a slice of rows at a time (the text is never held as Python lists whole)."""
     import csv
     from itertools import islice
 
     limit = max_rows + HEADER_SEARCH_ROWS + 1
+    plain = _plain_csv_grid(text, limit)
+    if plain is not None:
+        del text
+        return _grid_to_frame(plain, name, expected, code_headers=code_headers, max_rows=max_rows)
     reader = csv.reader(io.StringIO(text))
     chunks: list[pl.DataFrame] = []
     count = 0

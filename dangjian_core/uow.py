@@ -85,6 +85,11 @@ class Action:
             return
         audit.record_many(self.cur, self.batch(), self.user, table, entries)
 
+    def record_inserted(self, table: str, key: str, keys_view: str) -> None:
+        """Record the rows of `table` just inserted whose `key` is in the registered frame
+        `keys_view(k)` (see audit.record_inserted: in SQL, the rows never come into Python)."""
+        audit.record_inserted(self.cur, self.batch(), self.user, table, key, keys_view)
+
     @contextmanager
     def track(self, table: str, keys: Iterable[object], *, key: str | None = None) -> Iterator[Tracker]:
         """Read the rows of `table` with these keys now and again when the block ends, and

@@ -1,5 +1,7 @@
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dangjian_core.errors import BadInput
 from dangjian_core.fileio import read_frame, write_frame, xlsx_bytes
@@ -63,3 +65,50 @@ def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError):
         write_frame(Boom({"a": [1]}), p)
     assert list(tmp_path.iterdir()) == []
+
+
+_PLAIN = st.lists(st.sampled_from(["a", "中", " ", "\t", ",", "\n", "\r\n", "\r", "'", "=", "1", "\u3000", "\x1c", "\n\n"]),
+                  max_size=40).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_PLAIN)
+def test_a_csv_without_quotes_splits_as_the_csv_module_reads_it(text):
+    """The column-wise split of a quote-free csv gives the csv module's rows (shorter rows
+    padded with nulls, an empty line a row of nulls), or declines."""
+    import csv
+    import io
+
+    from dangjian_core import fileio
+
+    grid = fileio._plain_csv_grid(text, 1000)
+    if grid is None:
+        body = text.replace("\r\n", "\n")
+        assert "\r" in body or not body.removesuffix("\n")  # a bare CR, or no line at all
+        return
+    rows = list(csv.reader(io.StringIO(text)))
+    width = max(1, *(len(r) for r in rows))  # as _rows_grid: at least one column
+    assert grid.rows() == [tuple(r + [None] * (width - len(r))) if r else (None,) * width for r in rows]
+
+
+@settings(max_examples=60, deadline=None)
+@given(_PLAIN)
+def test_a_quote_free_csv_reads_the_same_either_way(text):
+    """read_frame on a quote-free csv: the same frame, or the same refusal, as the csv module path."""
+    from unittest import mock
+
+    from dangjian_core import fileio
+
+    data = ("名称,层级\n" + text).encode()
+
+    def read():
+        try:
+            f = read_frame(data=data, name="x.csv", expected=["名称", "层级"])
+            return f.df.to_dicts(), f.df.columns, f.first_row
+        except BadInput as exc:
+            return str(exc), [(e.row, e.column, e.value, e.message) for e in exc.errors]
+
+    fast = read()
+    with mock.patch.object(fileio, "_plain_csv_grid", lambda text, limit: None):
+        slow = read()
+    assert fast == slow

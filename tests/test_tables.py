@@ -237,6 +237,9 @@ _CELLS = st.one_of(
     st.integers(-10**6, 10**6).map(str),
     st.decimals(min_value=-200, max_value=200, allow_nan=False, places=3).map(str),
     st.dates().map(str),
+    # coordinates: up to 6 decimals read column-wise, longer ones rounded cell by cell
+    st.integers(0, 12).flatmap(lambda k: st.decimals(min_value=-181, max_value=181, places=k).map(str)),
+    st.sampled_from(["30.1234565", "-0.0", "114.4692445", "0.0000005", "-90.000000", "89.9999995"]),
 )
 
 
@@ -278,3 +281,28 @@ def test_members_file_with_earlier_dues_category_labels_imports(demo_db, tmp_pat
     fileio.write_frame(bad, tmp_path / "bad.xlsx")
     res = tables.import_frame(demo_db, EDITOR, MEMBERS, fileio.read_frame(tmp_path / "bad.xlsx"), commit=False)
     assert [(e.row, e.column) for e in res.errors] == [(4, "党费类别")]
+
+
+def test_import_tree_check_names_each_row_in_a_loop_and_accepts_a_deep_line(demo_db, tmp_path):
+    """The 上级 check runs column-wise over the whole table: new rows that are their own 上级 or
+    form a loop among themselves are refused by row and column (nothing written); a line of
+    60 new orgs each under the one before is accepted."""
+    head = "名称,层级,类别,街道/系统,党员人数,上级党组织\n"
+    n0 = tables.load(demo_db, EDITOR, ORGS).height
+    p = tmp_path / "loop.csv"
+    p.write_text(head + "环甲,党支部,农村,东湖街道,5,环乙\n环乙,党支部,农村,东湖街道,5,环丙\n"
+                 "环丙,党支部,农村,东湖街道,5,环甲\n自己,党支部,农村,东湖街道,5,自己\n"
+                 "正常,党支部,农村,东湖街道,5,东湖街道党工委\n挂环,党支部,农村,东湖街道,5,环甲\n", encoding="utf-8")
+    for commit in (False, True):
+        res = tables.import_frame(demo_db, EDITOR, ORGS, fileio.read_frame(p), commit=commit)
+        assert [(e.row, e.column) for e in res.errors] == [(2, "上级党组织"), (3, "上级党组织"), (4, "上级党组织"),
+                                                           (5, "上级党组织"), (7, "上级党组织")]
+        assert "循环" in res.errors[0].message and "它自己" in res.errors[3].message
+        assert tables.load(demo_db, EDITOR, ORGS).height == n0
+    rows = [f"链{i},党支部,农村,东湖街道,5,{'东湖街道党工委' if i == 0 else f'链{i - 1}'}" for i in range(60)]
+    p.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    res = tables.import_frame(demo_db, EDITOR, ORGS, fileio.read_frame(p), commit=True)
+    assert res.ok and res.inserts == 60, [str(e) for e in res.errors]
+    df = tables.load(demo_db, EDITOR, ORGS)
+    ids = dict(zip(df["name"].to_list(), df["id"].to_list()))
+    assert all(df.filter(pl.col("name") == f"链{i}")["parent_id"].item() == ids[f"链{i - 1}"] for i in range(1, 60))

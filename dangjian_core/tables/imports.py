@@ -102,22 +102,20 @@ class _ImportContext:
         self.parsed: pl.DataFrame = pl.DataFrame()  # "__i" (row index) + parsed columns
         self.parse_errors: list[CellError] = []
 
-    def blanks(self, name: str | None) -> list[bool]:
+    def blank_mask(self, name: str | None) -> pl.Series:
         """Per row: is the cell of column `name` blank (as `values.blank` says)?"""
         if not name or name not in self.df.columns:
-            return [True] * self.df.height
+            return pl.repeat(True, self.df.height, dtype=pl.Boolean, eager=True)
         s = self.df[name]
         if s.dtype != pl.String:
-            return [_blank(v) for v in s.to_list()]
-        return (s.is_null() | s.str.contains(r"^[\s\x1c-\x1f]*$")).to_list()
+            return pl.Series([_blank(v) for v in s.to_list()], dtype=pl.Boolean)
+        return s.is_null() | s.str.contains(r"^[\s\x1c-\x1f]*$")
 
-    def blank_mask(self, name: str | None) -> pl.Series:
-        """`blanks` as a boolean Series."""
-        return pl.Series(self.blanks(name), dtype=pl.Boolean)
-
-    def column(self, name: str | None) -> list[Any]:
-        n = self.df.height
-        return self.df[name].to_list() if name and name in self.df.columns else [None] * n
+    def cells(self, name: str | None, rows: list[int]) -> dict[int, Any]:
+        """row index → the raw cell of column `name`, for these rows only."""
+        if not name or name not in self.df.columns:
+            return dict.fromkeys(rows)
+        return dict(zip(rows, self.df[name].gather(rows).to_list(), strict=True))
 
     def row_number(self, k: Any) -> Any:
         return self.frame.row_number(k) if isinstance(k, int) else k
@@ -169,7 +167,6 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
     inside the unit of work `act`."""
     write = act is not None
     row_number = ctx.row_number
-    raw_keys, raw_versions, raw_nat = ctx.column(spec.key), ctx.column("version"), ctx.column(spec.natural_key)
     refs = load_refs(cur, spec)
     nat = spec.natural_key
     nat_label = spec.column(nat).label if nat else ""
@@ -183,6 +180,7 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
     # or whose natural key is taken); every other row is new — decided column-wise, and only
     # the records the file names are read from the table
     keyed = (~key_blank).arg_true().to_list()
+    raw_keys, raw_versions = ctx.cells(spec.key, keyed), ctx.cells("version", keyed)
     parsed_keys = {i: _integral(raw_keys[i]) for i in keyed}
     by_key = _versions_of(cur, spec, {k for k in parsed_keys.values() if k is not None})
     nat_text = (ctx.df[nat].cast(pl.String).str.strip_chars(_PY_SPACE) if nat and nat in ctx.df.columns
@@ -192,10 +190,12 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
     taken = named & nat_text.is_in(list(by_nat)) if by_nat else pl.Series([False] * ctx.df.height)
     candidates = (~key_blank | taken)
     insert_idx: list[int] = (~candidates).arg_true().to_list()
-    for i in candidates.arg_true().to_list():
-        k = raw_keys[i]
+    cand = candidates.arg_true().to_list()
+    raw_nat = ctx.cells(nat, cand)
+    for i in cand:
+        k = raw_keys.get(i)
         target = None
-        if not key_blank[i]:
+        if i in raw_keys:  # the row names its 编号
             target = parsed_keys[i]
             if target is None or target not in by_key:
                 errs.append(CellError(row_number(i), "编号", k, "编号不存在：新增的行请把编号留空"))
@@ -230,11 +230,15 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
             continue
         seen_keys[target] = i
         targets[i] = target
-    # new rows get real keys only when written; a dry run numbers them -1, -2, …
-    # (sorted: nextval over a range comes back in any order; new rows get rising keys in file order)
-    new_keys = sorted(allocate_keys(cur, spec, len(insert_idx))) if write else [-(j + 1) for j in range(len(insert_idx))]
+    # new rows get real keys only when written (one rising run, in file order); a dry run
+    # numbers them -1, -2, …
+    new_keys = allocate_keys(cur, spec, len(insert_idx)) if write else [-(j + 1) for j in range(len(insert_idx))]
     # rows of this file may refer to each other (a new branch under a new committee)
     self_refs = [c.name for c in spec.columns if c.kind == "ref" and c.ref == spec.table and nat and c.name in refs]
+    keep = tuple(sorted(set(targets) | set(insert_idx)))
+    # what the parsed values depend on: the references in the database, the rows parsed and
+    # (for references inside the file) which of them are new — the labels added below follow
+    fingerprint = (_refs_fingerprint(refs), keep, tuple(insert_idx) if self_refs else ())
     if self_refs and insert_idx:
         # each new row's label → its placeholder key (the first row of a label wins; labels
         # already in the table keep their record)
@@ -245,8 +249,6 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
             by_label = refs[name]["by_label"]
             by_label.update({lab: v for lab, v in first.items() if lab not in by_label})
             refs[name]["ids"].update(range(-1, -len(insert_idx) - 1, -1))
-    keep = tuple(sorted(set(targets) | set(insert_idx)))
-    fingerprint = (_refs_fingerprint(refs), keep)
     if ctx.parsed_for != fingerprint:
         ctx.parsed, ctx.parse_errors = _parse_frame(spec, ctx.df, keep, refs, row_number)
         ctx.parsed_for = fingerprint
@@ -262,11 +264,9 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
     current = _full_table(cur, spec) if whole else _rows_of(cur, spec, list(targets.values()))
     parsed = ctx.parsed
     if self_refs and write and new_keys:
-        # placeholder -j-1 → the j-th new key (a run of keys: arithmetic, else a lookup)
-        is_run = new_keys[-1] - new_keys[0] == len(new_keys) - 1 and len(set(new_keys)) == len(new_keys)
+        # placeholder -j-1 → the j-th new key (allocate_keys gives one rising run: arithmetic)
         parsed = parsed.with_columns(
-            (pl.when(pl.col(c) < 0).then(new_keys[0] - pl.col(c) - 1).otherwise(pl.col(c)).alias(c) if is_run
-             else pl.col(c).replace({-(j + 1): nk for j, nk in enumerate(new_keys)}))
+            pl.when(pl.col(c) < 0).then(new_keys[0] - pl.col(c) - 1).otherwise(pl.col(c)).alias(c)
             for c in self_refs if c in parsed.columns)
     # updates (usually few) as dicts without the cells that could not be read; new rows stay a frame
     bad = {(e.row, e.column) for e in ctx.parse_errors}
@@ -276,20 +276,20 @@ def _import_pass(cur: Cursor, spec: TableSpec, ctx: _ImportContext, warnings: li
         for r in parsed.filter(pl.col("__i").is_in(list(targets))).to_dicts():
             i = r.pop("__i")
             updates[targets[i]] = {c: v for c, v in r.items() if (row_number(i), labels[c]) not in bad}
-    inserts = parsed.filter(pl.col("__i").is_in(insert_idx)).drop("__i") if insert_idx else None
+    inserts = ((parsed if not targets else parsed.filter(pl.col("__i").is_in(insert_idx))).drop("__i")
+               if insert_idx else None)
     if write:
         ctx.parsed, parsed = pl.DataFrame(), pl.DataFrame()  # the last pass: hold one copy, not three
     numbers = {t: row_number(i) for t, i in seen_keys.items()}
-    # new rows' numbers by arithmetic when their keys are one run (as nextval gives them)
-    run = bool(new_keys) and new_keys[-1] - new_keys[0] == len(new_keys) - 1 and \
-        all(b > a for a, b in zip(new_keys, new_keys[1:]))
-    if new_keys and not run:
-        numbers.update(zip(new_keys, [row_number(i) for i in insert_idx], strict=True))
-    first_new = new_keys[0] if run else 0
+    # a new row's number by arithmetic: its key is the j-th of one rising run (written) or -j-1
+    first_new = new_keys[0] if write and new_keys else 0
+    n_new = len(insert_idx)
 
     def number(k: Any) -> Any:
-        if run and isinstance(k, int) and 0 <= k - first_new < len(insert_idx) and k not in numbers:
-            return row_number(insert_idx[k - first_new])
+        if isinstance(k, int) and k not in numbers:
+            j = k - first_new if write else -k - 1
+            if 0 <= j < n_new:
+                return row_number(insert_idx[j])
         return numbers.get(k, k)
 
     # optimistic lock: rows changed since the file was exported

@@ -241,11 +241,12 @@ def _parse_column(col: Column, s: pl.Series, refs: Refs) -> values.Parsed:
         ok = s.str.contains(r"^[0-9]{1,13}(?:\.[0-9]{1,2})?$") & inside(fast.cast(pl.Float64))
         return values.with_fast(s, ok, fast, one, dtype)
     if col.kind == "float":
-        ok = s.str.contains(r"^-?[0-9]{1,4}(?:\.[0-9]{1,12})?$")
+        # at most 6 decimals: the float read is already what round(x, 6) gives (the nearest
+        # 6-decimal number to it is the text's own value), so no rounding per cell; longer
+        # fractions go the scalar way, once per distinct value
+        ok = s.str.contains(r"^-?[0-9]{1,4}(?:\.[0-9]{1,6})?$")
         f = s.cast(pl.Float64, strict=False)
-        ok = ok & inside(f)
-        fast = pl.Series([None if x is None else round(x, 6) for x in f.to_list()], dtype=pl.Float64)
-        return values.with_fast(s, ok, fast, one, dtype)
+        return values.with_fast(s, ok & inside(f), f, one, dtype)
     if col.kind == "date":
         fast = s.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
         return values.with_fast(s, s.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$") & fast.is_not_null(),

@@ -69,10 +69,15 @@ def new_keys(cur: Cursor, table: str, touched: set[Any]) -> set[Any]:
 
 
 def allocate_keys(cur: Cursor, spec: TableSpec, n: int) -> list[int]:
+    """n new keys of `spec.table`, one rising run: the first drawn, the sequence moved past the
+    rest (every write holds the write lock: nobody else draws in between)."""
     if n <= 0:
         return []
     seq = f"{spec.table}_seq"
-    return [r[0] for r in cur.execute(f"SELECT nextval('{seq}') FROM range(?)", [n]).fetchall()]
+    first = int(cur.execute(f"SELECT nextval('{seq}')").fetchone()[0])
+    if n > 1:
+        cur.execute(f"SELECT setval('{seq}', ?)", [first + n - 1])
+    return list(range(first, first + n))
 
 
 def _apply(cur: Cursor, spec: TableSpec, *, parsed_updates: dict[Any, Row], parsed_inserts: list[Row],
@@ -271,11 +276,7 @@ def _write(act: uow.Action, spec: TableSpec, changed_updates: dict[Any, Row], in
             cur.execute(f'INSERT INTO "{spec.table}" ({collist}, version, updated_at, updated_by)'
                         f' SELECT {collist}, 1, ?, ? FROM ins_frame', [now, username])
         with register_keys(cur, "new_keys", new_keys):
-            inserted: pl.DataFrame = cur.sql(
-                f'SELECT CAST(t."{key}" AS VARCHAR) AS row_key, \'insert\' AS action, NULL AS before,'
-                f' CAST(to_json(t) AS VARCHAR) AS after FROM "{spec.table}" t'
-                f' WHERE t."{key}" IN (SELECT k FROM new_keys)').pl()
-        act.record_many(spec.table, inserted)
+            act.record_inserted(spec.table, key, "new_keys")
     if entries:
         act.record_many(spec.table, pl.DataFrame(
             entries, schema={"row_key": pl.String, "action": pl.String, "before": pl.String,
