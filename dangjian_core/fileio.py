@@ -440,7 +440,7 @@ def _read_excel_bytes(data: bytes, name: str, expected: Iterable[str] | None, sh
                            "或复制后「选择性粘贴 → 数值」，再导入", file=name)
     payload, blob = _parse_excel_isolated(data, name, sheet, code_headers)  # second wall
     target = payload["sheet"]
-    table = pl.read_ipc(io.BytesIO(blob))
+    table = _shortest_numbers(pl.read_ipc(io.BytesIO(blob)))
     if _last_filled_row(table.select(pl.all().cast(pl.String))) < 0:
         others = payload.get("others_with_data") or []
         if not others and info is not None:
@@ -451,6 +451,40 @@ def _read_excel_bytes(data: bytes, name: str, expected: Iterable[str] | None, sh
         raise BadInput(f"文件是空的：工作表「{target}」没有表头，也没有数据", file=name)
     numeric = {int(k): v for k, v in (payload.get("numeric") or {}).items()}
     return _grid_to_frame(table, name, expected, sheet=target, numeric=numeric, code_headers=code_headers)
+
+
+# A number cell as the Excel reader gives it: the float printed with 9 decimals, trailing zeros
+# cut — so a text ending in 9 decimals, the last not 0, may be a float's noise
+_NINE_DECIMALS = r"^-?[0-9]+\.[0-9]{8}[1-9]$"
+
+
+def _shortest_numbers(table: pl.DataFrame) -> pl.DataFrame:
+    """Number cells as the shortest text of their value, as Excel shows them and as they were
+    typed. The reader prints a number with 9 decimals, so a float past ~8 million shows its
+    binary noise: money 99999999.99 came back as "99999999.989999995" (refused as 3+ decimals,
+    or read as another amount). A cell that is exactly the 9-decimal print of its float
+    becomes that float's shortest text ("99999999.99": the same float, the digits typed);
+    any other text stays as it is."""
+    fixes = []
+    for name, dtype in table.schema.items():
+        if dtype != pl.String:
+            continue
+        s = table[name]
+        hit = s.str.contains(_NINE_DECIMALS).fill_null(False)
+        if not hit.any():
+            continue
+        idx = hit.arg_true()
+        fixes.append(s.scatter(idx, [_shortest(v) for v in s.gather(idx).to_list()]))
+    return table.with_columns(fixes) if fixes else table
+
+
+def _shortest(text: str) -> str:
+    from decimal import Decimal
+
+    x = float(text)
+    if f"{x:.9f}" != text:  # not a float's 9-decimal print: a text cell, left alone
+        return text
+    return format(Decimal(repr(x)), "f")
 
 
 def read_frame(

@@ -42,8 +42,11 @@ def load(db: Database, user: User, spec: TableSpec, *, where: str = "", params: 
     return df
 
 
-def display_frame(db: Database, spec: TableSpec, df: pl.DataFrame) -> pl.DataFrame:
-    """Replace codes by Chinese labels and references by names, for showing and editing."""
+def display_frame(db: Database, spec: TableSpec, df: pl.DataFrame, *, exact_money: bool = False) -> pl.DataFrame:
+    """Replace codes by Chinese labels and references by names, for showing and editing.
+    Money (decimal columns) becomes a float for the grid widget, whose cells are JavaScript
+    numbers (an edited cell is read back exactly by `parse_value`); `exact_money=True` keeps
+    the exact Decimal — every file we write (`export_frame`)."""
     with db.read() as cur:
         refs = load_refs(cur, spec)
     exprs = []
@@ -57,7 +60,7 @@ def display_frame(db: Database, spec: TableSpec, df: pl.DataFrame) -> pl.DataFra
             by_id = {int(k): str(v) for k, v in refs[c.name]["by_id"].items()}
             exprs.append(pl.col(c.name).cast(pl.Int64).replace_strict(
                 by_id, default=None, return_dtype=pl.String).alias(c.name))
-        elif c.kind == "decimal":
+        elif c.kind == "decimal" and not exact_money:
             exprs.append(pl.col(c.name).cast(pl.Float64).alias(c.name))
     return df.with_columns(exprs) if exprs else df
 
@@ -65,9 +68,10 @@ def display_frame(db: Database, spec: TableSpec, df: pl.DataFrame) -> pl.DataFra
 def export_frame(db: Database, user: User, spec: TableSpec) -> pl.DataFrame:
     """The table with Chinese headers and labels, ready for xlsx; import takes it back. The
     last column, `VERSION_LABEL`, is each row's version: an import of this file will not undo
-    a change saved after the export."""
+    a change saved after the export. Money stays an exact Decimal (written as its own digits:
+    1234567.89, never a float's 1234567.8899999999)."""
     df = load(db, user, spec)
-    disp = display_frame(db, spec, df)
+    disp = display_frame(db, spec, df, exact_money=True)
     cols = [pl.col(spec.key).alias("编号")]
     for c in spec.columns:
         if c.sensitive and not user.can(c.sensitive):
