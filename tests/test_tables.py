@@ -306,3 +306,25 @@ def test_import_tree_check_names_each_row_in_a_loop_and_accepts_a_deep_line(demo
     df = tables.load(demo_db, EDITOR, ORGS)
     ids = dict(zip(df["name"].to_list(), df["id"].to_list()))
     assert all(df.filter(pl.col("name") == f"链{i}")["parent_id"].item() == ids[f"链{i - 1}"] for i in range(1, 60))
+
+
+def test_size_and_parent_rules_name_the_row_and_column_warn_or_refuse(demo_db):
+    """The column-wise org rules: a 党委 or 党总支 too small is a warning naming the row; an org
+    whose 上级 goes in the same save is refused (its 上级党组织 cell named), nothing written."""
+    df = tables.load(demo_db, EDITOR, ORGS)
+    committee = df.filter(pl.col("level") == "committee").row(0, named=True)
+    child = df.filter(pl.col("parent_id") == committee["id"]).row(0, named=True)
+    res = tables.save(demo_db, EDITOR, ORGS, tables.Changes(
+        updates={committee["id"]: {"member_count": 10}}, versions={committee["id"]: committee["version"]},
+        row_numbers={committee["id"]: 4}))
+    assert res.updated == 1 and any(w.startswith("第 4 行「党员人数」") and "党委一般" in w for w in res.warnings)
+    before = tables.export_frame(demo_db, EDITOR, ORGS)
+    other = df.filter((pl.col("id") != committee["id"]) & (pl.col("parent_id") != committee["id"])).row(0, named=True)
+    with pytest.raises(ValidationFailed) as exc:
+        tables.save(demo_db, EDITOR, ORGS, tables.Changes(
+            updates={other["id"]: {"parent_id": committee["name"]}}, versions={other["id"]: other["version"]},
+            deletes=[committee["id"]], row_numbers={other["id"]: 7, child["id"]: 8}))
+    text = str(exc.value)
+    assert "第 7 行 列「上级党组织」" in text and "上级党组织不存在" in text
+    assert "第 8 行 列「上级党组织」" in text and "将被删除" in text
+    assert tables.export_frame(demo_db, EDITOR, ORGS).equals(before)
