@@ -3,11 +3,12 @@ the app started the README's way on the city database (2,000 orgs, 100,000 membe
 dues), and, in the same run, a bare Streamlit page (a 2,000-row dataframe, a button, a selectbox,
 a text filter and tabs) so each action has a floor to be compared with.
 
-"Settled" is measured inside the page: a MutationObserver notes when Streamlit's script state
-turns back to notRunning; an action is settled when a run that started after the click has
-finished, nothing is stale, its result is visible and no further run follows within 400 ms (a
-page that calls st.rerun() is measured to the end of its last run). The time is the page clock
-from the click to the end of that last run. Median of 5 (login: 3) per action.
+"Settled" is measured inside the page: a hook on Streamlit's App component counts the reruns
+the page asks for and notes when each run has ended and been drawn (OBSERVER); an action is
+settled when a run ended after the click, every rerun asked for is answered, nothing is stale,
+its result is visible and no further run follows within 400 ms (a page that calls st.rerun() is
+measured to the end of its last run). The time is the page clock from the click to the end of
+that last run. Median of 5 (login: 3) per action.
 
 Figures only: nothing here passes or fails. Needs the city database (built once, ~1 min, kept
 in $DANGJIAN_BENCH_CITY or a temporary folder) and /usr/bin/chromium."""
@@ -70,23 +71,54 @@ with tabs[1]:
     st.write("second tab")
 '''
 
+# Runs are counted inside the page, the way tests/e2e/helpers.SETTLE_HOOK does: Streamlit's App
+# component's sendBackMsg (a rerun asked for) and handleScriptFinished (a run ended; the time is
+# taken once React has drawn it). An earlier version watched the data-test-script-state attribute
+# instead and missed whole runs under load: when the browser handles a fast run's messages in one
+# go, React draws only the final "notRunning" and the attribute never changes (seen at load 14: a
+# nav click sent its rerun, the server ran the page and the new page was drawn, but no mutation
+# came — the "swallowed click" of session 4 was the bench's observer, not the app).
 OBSERVER = """
 (() => {
-  window.__bb = {runs: 0, last: null, mark: 0};
-  new MutationObserver((records) => {
-    for (const r of records) {
-      const s = r.target.getAttribute('data-test-script-state');
-      if (s === 'running') window.__bb.runs += 1;
-      if (s === 'notRunning') window.__bb.last = performance.now();
+  const bb = window.__bb = {req: 0, answered: 0, done: 0, last: null, mark: 0, hooked: false};
+  function hook() {
+    const root = document.querySelector("[data-testid='stApp']");
+    const key = root && Object.keys(root).find((k) => k.startsWith('__reactFiber$'));
+    let fiber = key ? root[key] : null;
+    while (fiber && !(fiber.stateNode && fiber.stateNode.handleScriptFinished && fiber.stateNode.sendBackMsg)) {
+      fiber = fiber.return;
     }
-  }).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
+    if (!fiber) return false;
+    const app = fiber.stateNode;
+    const send = app.sendBackMsg;
+    app.sendBackMsg = (msg) => {
+      if (msg && msg.rerunScript) bb.req += 1;
+      return send(msg);
+    };
+    const finished = app.handleScriptFinished;
+    app.handleScriptFinished = function (status, metadata) {
+      const result = finished.call(this, status, metadata);
+      if (status !== 2) {  // 2: FINISHED_EARLY_FOR_RERUN, another run follows
+        const answers = bb.req;
+        this.setState({}, () => {
+          bb.answered = Math.max(bb.answered, answers); bb.done += 1; bb.last = performance.now();
+        });
+      }
+      return result;
+    };
+    bb.hooked = true;
+    return true;
+  }
+  const watch = new MutationObserver(() => { if (hook()) watch.disconnect(); });
+  watch.observe(document, {childList: true, subtree: true});
 })();
 """
 
 SETTLED = """() => {
+  const bb = window.__bb;
   const app = document.querySelector("[data-testid='stApp']");
-  return window.__bb.last !== null && window.__bb.last > window.__bb.mark
-    && app && app.getAttribute('data-test-script-state') === 'notRunning'
+  return !!bb && bb.hooked && bb.last !== null && bb.last > bb.mark && bb.answered >= bb.req
+    && !!app && app.getAttribute('data-test-script-state') === 'notRunning'
     && !document.querySelector('[data-stale="true"]')
     && !document.querySelector('[data-testid="stStatusWidget"]');
 }"""
@@ -120,7 +152,7 @@ def timed_reload(page, visible: Callable[[], None]) -> float:
     t0 = time.perf_counter()
     page.reload()
     page.wait_for_function("() => window.__bb && window.__bb.last !== null", timeout=120_000)
-    page.wait_for_function(SETTLED.replace("window.__bb.last > window.__bb.mark", "true"), timeout=120_000)
+    page.wait_for_function(SETTLED.replace("bb.last > bb.mark", "true"), timeout=120_000)
     visible()
     return (time.perf_counter() - t0) * 1000
 
@@ -314,7 +346,8 @@ def measure_product(b, url: str, folder: Path) -> dict[str, list[float]]:
         import polars as pl
 
         p.nav("基层党组织")  # also when run alone (BB_ONLY=导出与导入)
-        for _ in range(REPEAT):
+        for i in range(REPEAT):
+            _log(f"导出 Excel {i + 1}")
             t0 = time.perf_counter()
             with page.expect_download() as dl:
                 page.get_by_role("button", name="导出 Excel").first.click()
@@ -326,8 +359,10 @@ def measure_product(b, url: str, folder: Path) -> dict[str, list[float]]:
         dl.value.save_as(export_file)
         exported = pl.read_excel(export_file)
         name_col = exported.columns[1]
+        _log("从 Excel 导入")
         page.get_by_text("从 Excel 导入").first.click()
-        for i in range(REPEAT):  # five files, each changing one name: a real dry run every time
+        for i in range(REPEAT):
+            _log(f"上传 {i + 1}")  # five files, each changing one name: a real dry run every time
             variant = folder / f"orgs-import-{i}.csv"
             exported.with_columns(pl.when(pl.int_range(pl.len()) == i).then(pl.col(name_col) + "（改）")
                                   .otherwise(pl.col(name_col)).alias(name_col)).write_csv(variant)
