@@ -172,7 +172,7 @@ def voting() -> None:
     W.vote_form(db, user, sid, v, p)
     with st.expander("导入填好的测评表（Excel）"):
         st.download_button("下载本场测评表", lambda: votes.vote_sheet_xlsx(db, sid), file_name=f"{s['title']}测评表.xlsx",
-                           key="rp_vote_tpl")
+                           key="rp_vote_tpl", on_click="ignore")
         up = st.file_uploader("选择填好的测评表", type=["xlsx", "xls", "csv"], key="rp_vote_upload")
         if up is not None:
             frame = W._as_frame(up.getvalue(), up.name)

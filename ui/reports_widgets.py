@@ -151,9 +151,9 @@ def printable(html_doc: str, file_name: str, key: str, *, xlsx=None, docx=None) 
 
         word_button(c3, docx, f"{file_name}.docx", f"{key}_docx", type="primary")
     c1.download_button("下载打印版（网页）", data=html_doc.encode("utf-8"), file_name=f"{file_name}.html",
-                       mime="text/html", key=f"{key}_html", help="用浏览器打开后按 Ctrl+P 打印")
+                       mime="text/html", key=f"{key}_html", help="用浏览器打开后按 Ctrl+P 打印", on_click="ignore")
     if xlsx is not None:
-        c2.download_button("下载 Excel", data=xlsx, file_name=f"{file_name}.xlsx", key=f"{key}_xlsx",
+        c2.download_button("下载 Excel", data=xlsx, file_name=f"{file_name}.xlsx", key=f"{key}_xlsx", on_click="ignore",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     with st.expander("打印预览", expanded=False):
         st.iframe(html_doc, height="content")  # an iframe: the document's own print styles stay inside it

@@ -210,7 +210,7 @@ def assessment_entry(db, user: User, site: dict) -> None:
     with st.expander("评分表：下载后带到现场填写，填好后上传"):
         d1, d2 = st.columns([1, 2])
         d1.download_button("下载评分表（Excel）", data=lambda: sheets.score_sheet_xlsx(db, sid, int(year)),
-                           file_name=f"评分表-{site['name']}-{year}.xlsx", key=f"as_sheet_{sid}",
+                           file_name=f"评分表-{site['name']}-{year}.xlsx", key=f"as_sheet_{sid}", on_click="ignore",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         up = d2.file_uploader("上传填好的评分表", type=["xlsx", "xls"], key=f"as_upload_{sid}")
         if up is not None and st.session_state.get(f"as_upload_done_{sid}") != up.file_id:
@@ -319,7 +319,7 @@ def attachments(db, ev: pl.DataFrame, limit: int = 12, previews: int = 4) -> Non
         c1, c2 = st.columns([3, 1])
         c1.caption(f"{r['event_date']} {r['title']}：{r['file_name']}")
         c2.download_button("下载", data=lambda i=r["id"]: site_files.attachment(db, i)[1], file_name=r["file_name"],
-                           key=f"file_{r['id']}")
+                           key=f"file_{r['id']}", on_click="ignore")
         if shown < previews and r["file_name"].lower().endswith(tuple(model.IMAGE_TYPES)):
             shown += 1
             try:

@@ -340,4 +340,4 @@ def export_button(db, user: User, spec: tables.TableSpec, *, key: str) -> None:
 
     st.download_button("导出 Excel", data=build, key=f"{key}_export",
                        file_name=f"{spec.label}-{clock.now():%Y%m%d}.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
