@@ -131,6 +131,7 @@ def _main(paths: list[Path]) -> int:
     for path in paths:
         name = path.stem
         t0, c0 = time.perf_counter(), _cpu()
+        env = dict(os.environ)
         try:
             module = importlib.import_module(f"bench.{name}")
             figures = module.run()
@@ -139,6 +140,9 @@ def _main(paths: list[Path]) -> int:
             failed[name] = f"{type(exc).__name__}: {exc}"[:300]
             print(f"{name}: FAILED {failed[name]}", flush=True)
             continue
+        finally:  # a module that points DANGJIAN_DB at its temporary city must not leave it to the next
+            os.environ.clear()
+            os.environ.update(env)
         for f in figures:
             print(line(f), flush=True)
         results += figures
