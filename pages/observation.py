@@ -5,7 +5,7 @@ import polars as pl
 import streamlit as st
 
 from dangjian_core import clock, documents
-from dangjian_core.observation import exports, model, rules, store, views
+from dangjian_core.observation import exports, jobs, model, rules, store, views
 from ui import documents_widgets as DW
 from ui import observation_widgets as W
 from ui.messages import flash, run_safely
@@ -29,17 +29,22 @@ with t_plan:
     if P is None:
         st.error(err)
         st.stop()
-    if not visits:
+    job = jobs.running(db, eid)  # a search still under way (this user's click or another's)
+    if not visits and job is None:
         st.info("还没有安排：点「生成安排」自动排出一份（通常几秒钟）。")
     c1, c2 = st.columns([1, 3])
     if c1.button("生成安排" if not visits else "重新生成（保留手工安排）", type="primary", disabled=not can,
                  key="obs_solve"):
         with st.spinner("正在安排……"):
-            s, exc = run_safely(store.solve_event, db, user, eid, known=(generation, P))
-        if exc is None:
-            flash("已生成安排。" + s["text"])
+            started, exc = run_safely(jobs.start_solve, db, user, eid, known=(generation, P))
+        if exc is None and started.finished:  # a plan found before, or a small problem: stored already
+            flash(started.message)
             st.session_state["obs_grid_nonce"] = st.session_state.get("obs_grid_nonce", 0) + 1
             st.rerun()
+        job = started if exc is None else job
+    if job is not None:  # a draft now; the stored plan when the search lands
+        W.solve_progress(P, job)
+        st.stop()
     if visits and c2.button("进一步优化路线", disabled=not can, key="obs_solve_exact",
                             help="用更长的时间（约一分钟）缩短各团路线，并给出与可证下界的差距；"
                                  "接待均衡、后进看先进、不重复等要求不变"):
@@ -123,10 +128,10 @@ with t_plan:
                 st.rerun()
         if b2.button("保留这些调整，其余重新安排", disabled=not can, key="obs_resolve",
                      help="把改过的参观锁定，其余参观由系统重新安排，使整份安排重新符合要求"):
-            with st.spinner("正在围绕手工调整重新安排……"):
-                s, exc2 = run_safely(store.solve_event, db, user, eid, locked=changed | (locked & set(new)))
+            started, exc2 = run_safely(jobs.start_solve, db, user, eid, locked=changed | (locked & set(new)))
             if exc2 is None:
-                flash("已围绕手工调整重新安排。" + s["text"])
+                if started.finished:
+                    flash("已围绕手工调整重新安排。" + started.summary["text"])
                 st.session_state["obs_grid_nonce"] = nonce + 1
                 st.rerun()
         if b3.button("放弃修改", key="obs_discard"):

@@ -3,12 +3,14 @@ setup form, the plan figures and the charts. No rules and no SQL: dangjian_core 
 
 from __future__ import annotations
 
+import time
+
 import altair as alt
 import polars as pl
 import streamlit as st
 
 from dangjian_core import clock
-from dangjian_core.observation import model, rules, scores, store
+from dangjian_core.observation import jobs, model, rules, scores, store, views
 
 from .messages import flash, run_safely
 
@@ -163,6 +165,26 @@ def setup_form(db, user, event_id: int | None) -> None:
                   else f"已新建观摩活动{how}：下一步在「安排」中生成安排。")
             st.session_state["obs_event_next"] = eid
             st.rerun()
+
+
+def solve_progress(P: model.Problem, job: jobs.SolveJob) -> None:
+    """A solve under way (`jobs`): its draft (figures and the grid, read-only) and a note that
+    polls the search; when it has landed, the whole page runs again and shows the stored plan."""
+    st.success("已排出初步安排（符合全部硬性要求），正在继续优化路线：完成后自动保存，并显示最终安排。")
+    _watch(job)
+    figures(job.draft.summary)
+    st.subheader("初步安排（时段 × 观摩团）")
+    st.dataframe(views.grid_frame(P, job.draft.visits), hide_index=True, width="stretch", placeholder="")
+
+
+@st.fragment(run_every=0.5)
+def _watch(job: jobs.SolveJob) -> None:
+    if not job.finished:
+        st.caption(f"正在继续优化路线……（已用 {time.monotonic() - job.started:.0f} 秒；可以离开本页，结果会自动保存）")
+        return
+    flash(job.message, {"stored": "success", "unchanged": "success", "superseded": "warning"}.get(job.state, "error"))
+    st.session_state["obs_grid_nonce"] = st.session_state.get("obs_grid_nonce", 0) + 1
+    st.rerun()
 
 
 def figures(s: dict) -> None:

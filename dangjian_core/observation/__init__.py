@@ -9,6 +9,7 @@ What is where:
                 `solver_state` (index form), `construction` (A–B), `local_search` (A5, C), `travel` (D)
 - `bound`       the proven travel lower bound (column generation, scipy/HiGHS)
 - `store`       the database side of an event: setup, hosts, the stored plan
+- `jobs`        「生成安排」: a draft at once, the full search in a thread, its plan stored once
 - `scores`      rubric, scores, ranking and tier changes (database side)
 - `exports`     安排表 xlsx / printable page, score sheet xlsx
 - `charts`, `indicators`, `demo`   the chart dataset, the 述职 indicator, demo rows

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import copy
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -25,6 +23,7 @@ import polars as pl
 
 from .. import uow, values
 from ..auth import User, require
+from ..caching import BoundedCache
 from ..db import Cursor, Database
 from ..errors import BadInput, CellError, NotFound, ValidationFailed
 from .inputs import build_problem, parse_capacity, parse_rubric, parse_slot_times
@@ -221,11 +220,14 @@ def hosts(db: Database, event_id: int | str) -> pl.DataFrame:
 def problem_for(db: Database, event_id: int | str) -> Problem:
     """The stored event as an `model.Problem` (hosts' org ids as text)."""
     with db.read() as cur:
-        ev = _event_row(cur, event_id)
-        caps = dict(cur.execute("SELECT org_id, capacity FROM obs_hosts WHERE event_id = ?", [ev["id"]]).fetchall())
-        if not caps:
-            raise BadInput("该观摩活动还没有观摩点：请先在「设置」中添加")
-        return _build(cur, ev, caps)
+        return _problem(cur, _event_row(cur, event_id))
+
+
+def _problem(cur: Cursor, ev: dict[str, Any]) -> Problem:
+    caps = dict(cur.execute("SELECT org_id, capacity FROM obs_hosts WHERE event_id = ?", [ev["id"]]).fetchall())
+    if not caps:
+        raise BadInput("该观摩活动还没有观摩点：请先在「设置」中添加")
+    return _build(cur, ev, caps)
 
 
 def plan_visits(db: Database, event_id: int | str) -> tuple[list[Visit], set[Visit]]:
@@ -395,9 +397,7 @@ def _replace_visits(act: uow.Action, eid: int, visits: Iterable[Visit], locked: 
 # Solved plans by their whole input (the problem, the locks, seed, budget): the solver searches
 # for its whole time budget (`solver.DEFAULT_TIME_LIMIT`), so asking again with the same input
 # (「重新生成」 with nothing changed, a second editor) gives the plan already found at once.
-_SOLVED: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
-_SOLVED_MAX = 16
-_SOLVED_LOCK = threading.Lock()
+_SOLVED: BoundedCache[tuple[Any, ...], Plan] = BoundedCache(16)
 
 
 def _problem_key(P: Problem) -> tuple[Any, ...]:
@@ -405,23 +405,35 @@ def _problem_key(P: Problem) -> tuple[Any, ...]:
             P.previous_pairs, tuple(P.slot_times or ()), P.previous_street_pairs)
 
 
+def solve_key(P: Problem, locked: Iterable[Visit], *, seed: int = 0, time_limit: float | None = None,
+              exact: bool = False) -> tuple[Any, ...]:
+    """The whole input of a solve, as the key of the plans found (`solved`, `remember`)."""
+    return (_problem_key(P), tuple(sorted(set(locked))), seed, time_limit, exact)
+
+
+def solved(key: tuple[Any, ...]) -> Plan | None:
+    """The plan found before for this input (a copy), or None."""
+    plan = _SOLVED.get(key)
+    return None if plan is None else _copy(plan)
+
+
+def remember(key: tuple[Any, ...], plan: Plan) -> None:
+    _SOLVED.put(key, _copy(plan))
+
+
+def _copy(plan: Plan) -> Plan:
+    return Plan(list(plan.visits), copy.deepcopy(plan.summary))
+
+
 def solve_once(P: Problem, locked: Iterable[Visit], *, seed: int = 0, time_limit: float | None = None,
                exact: bool = False) -> Plan:
     """`solver.solve`, once per input: the same problem, locks, seed and budget give the plan
-    found before (a copy). Infeasible inputs are not kept (they answer quickly anyway)."""
+    found before (a copy; a second caller with the same input while it is being solved waits
+    for that plan). Infeasible inputs are not kept (they answer quickly anyway)."""
     locked = sorted(set(locked))
-    key = (_problem_key(P), tuple(locked), seed, time_limit, exact)
-    with _SOLVED_LOCK:
-        plan = _SOLVED.get(key)
-        if plan is not None:
-            _SOLVED.move_to_end(key)
-    if plan is None:
-        plan = solve(P, locked, seed=seed, time_limit=time_limit, exact=exact)
-        with _SOLVED_LOCK:
-            _SOLVED[key] = plan
-            while len(_SOLVED) > _SOLVED_MAX:
-                _SOLVED.popitem(last=False)
-    return Plan(list(plan.visits), copy.deepcopy(plan.summary))
+    key = solve_key(P, locked, seed=seed, time_limit=time_limit, exact=exact)
+    return _copy(_SOLVED.get_or_compute(key, lambda: solve(P, locked, seed=seed, time_limit=time_limit,
+                                                             exact=exact)))
 
 
 class _Unchanged(Exception):
@@ -429,33 +441,69 @@ class _Unchanged(Exception):
     every cached read stays valid)."""
 
 
-def solve_event(db: Database, user: User, event_id: int | str, *, keep_locked: bool = True,
-                locked: Iterable[Visit] | None = None, seed: int = 0,
-                time_limit: float | None = None, exact: bool = False,
-                known: tuple[int, Problem] | None = None) -> dict[str, Any]:
-    """Arrange the event with the solver and store the plan (one batch). Locked visits (those
-    stored as placed by hand, or `locked` given) are kept. `exact` with a `time_limit` of about
-    a minute is「进一步优化路线」(`solver.solve`). → `rules.summarise` dict (with the
-    travel bound and gap when the solver proved one). The solver runs once per input
-    (`solve_once`); a plan equal to the stored one (visits and locks) writes nothing.
-    `known`: (db.generation, this event's problem) the caller already holds (a page's cached
-    read); used while nothing has been written since, else the problem is read again."""
+class _Superseded(Exception):
+    """The event or its stored plan changed since the solve began: its plan is not stored."""
+
+
+def solve_input(db: Database, user: User, event_id: int | str, *, keep_locked: bool = True,
+                locked: Iterable[Visit] | None = None,
+                known: tuple[int, Problem] | None = None) -> tuple[Problem, list[Visit]]:
+    """(the event's problem, the visits to keep) for a solve: the permission first; `known`:
+    (db.generation, this event's problem) the caller already holds (a page's cached read), used
+    while nothing has been written since, else the problem is read again."""
     require(user, PERM)
     P = known[1] if known is not None and known[0] == db.generation else problem_for(db, event_id)
     if locked is None:
         locked = plan_visits(db, event_id)[1] if keep_locked else set()
-    locked = list(locked)
-    plan = solve_once(P, locked, seed=seed, time_limit=time_limit, exact=exact)
+    return P, sorted(set(locked))
+
+
+def stored_plan(db: Database, event_id: int | str) -> tuple[list[Visit], set[Visit]]:
+    """(sorted visits, locked ones) as stored: what a background solve must find unchanged
+    before it stores its plan (`land_plan`)."""
+    with db.read() as cur:
+        return _stored_plan(cur, int(event_id))
+
+
+def land_plan(db: Database, user: User, event_id: int | str, P: Problem, locked: Iterable[Visit], plan: Plan, *,
+              since: tuple[list[Visit], set[Visit]] | None = None) -> str:
+    """Store `plan` as the event's arrangement (one batch 「生成观摩安排」, the user's action;
+    the locked visits it kept stay locked). → "stored", or "unchanged" when the stored plan is
+    already this one (nothing written). `since`: the stored plan when the solve began (a
+    background solve, `jobs`): when the stored plan or the event's problem (settings, hosts,
+    orgs, the previous round) changed meanwhile, nothing is written → "superseded"."""
     keep = set(locked) & set(plan.visits)
     try:
         with uow.action(db, user, PERM, "observation", "生成观摩安排") as act:
             ev = _event_row(act.cur, event_id)
             act.describe(f"生成观摩安排「{ev['name']}」")
-            if _stored_plan(act.cur, ev["id"]) == (sorted(plan.visits), keep):
+            stored = _stored_plan(act.cur, ev["id"])
+            if stored == (sorted(plan.visits), keep):
                 raise _Unchanged
+            if since is not None and (stored != since or _problem_key(_problem(act.cur, ev)) != _problem_key(P)):
+                raise _Superseded
             _replace_visits(act, ev["id"], plan.visits, keep)
     except _Unchanged:
-        pass
+        return "unchanged"
+    except _Superseded:
+        return "superseded"
+    return "stored"
+
+
+def solve_event(db: Database, user: User, event_id: int | str, *, keep_locked: bool = True,
+                locked: Iterable[Visit] | None = None, seed: int = 0,
+                time_limit: float | None = None, exact: bool = False,
+                known: tuple[int, Problem] | None = None) -> dict[str, Any]:
+    """Arrange the event with the solver and store the plan (one batch), waiting for the whole
+    search (the page shows a draft at once instead: `jobs.start_solve`). Locked visits (those
+    stored as placed by hand, or `locked` given) are kept. `exact` with a `time_limit` of about
+    a minute is「进一步优化路线」(`solver.solve`). → `rules.summarise` dict (with the
+    travel bound and gap when the solver proved one). The solver runs once per input
+    (`solve_once`); a plan equal to the stored one (visits and locks) writes nothing.
+    `known`: as in `solve_input`."""
+    P, locked = solve_input(db, user, event_id, keep_locked=keep_locked, locked=locked, known=known)
+    plan = solve_once(P, locked, seed=seed, time_limit=time_limit, exact=exact)
+    land_plan(db, user, event_id, P, locked, plan)
     return plan.summary
 
 

@@ -3,7 +3,7 @@
 import polars as pl
 import pytest
 
-from dangjian_core.observation import model, rules, scores, store, views
+from dangjian_core.observation import jobs, model, rules, scores, store, views
 from tests.pages.apptest_helpers import open_page, problems
 
 
@@ -39,6 +39,11 @@ def create_and_solve(at, name: str) -> int:
     button(at, "生成安排").click()
     at.run()
     assert not problems(at), problems(at)
+    job = jobs.running(db_(), eid)
+    if job is not None:  # a large event: a draft at once, the search in a thread stores the plan
+        assert job.wait(120) and job.state == "stored", job.message
+        at.run()
+        assert not problems(at), problems(at)
     return eid
 
 
@@ -186,3 +191,38 @@ def test_new_internal_round_with_the_form_defaults_gets_a_plan(monkeypatch, tmp_
     P = store.problem_for(db_(), eid)
     vs, _ = store.plan_visits(db_(), eid)
     assert len(vs) == len(P.delegations) * P.visits_per_delegation > 0 and rules.check_plan(P, vs) == []
+
+
+def test_solve_shows_a_draft_at_once_then_the_stored_plan(monkeypatch, tmp_path, demo_db_file):
+    """「重新生成」 on a large event: the click shows a valid draft (read-only) with a note that the
+    search goes on; once the search has stored its plan, the page shows it (the search is run
+    here by the test instead of a thread)."""
+    started = []
+    monkeypatch.setattr(jobs, "_start", started.append)
+    monkeypatch.setattr(jobs, "is_small", lambda P: False)
+    store._SOLVED.clear()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "editor", "pages/observation.py")
+    eid = at.session_state["obs_event"]
+    before = store.plan_visits(db_(), eid)
+    button(at, "重新生成").click()
+    at.run()
+    assert not problems(at), problems(at)
+    assert len(started) == 1 and jobs.running(db_(), eid) is started[0]
+    assert any("已排出初步安排" in s.value for s in at.success)
+    assert any("正在继续优化路线" in c.value for c in at.caption)
+    assert not any(s.value.startswith("已生成安排") for s in at.success)
+    assert store.plan_visits(db_(), eid) == before  # nothing stored yet
+    P = store.problem_for(db_(), eid)
+    assert rules.check_plan(P, started[0].draft.visits) == []
+    at.run()  # a rerun (the fragment's poll) while searching: still the draft, no second search
+    assert len(started) == 1 and any("已排出初步安排" in s.value for s in at.success)
+    started[0].run()
+    at.run()  # the poll sees the search done: the page runs again with the stored plan
+    assert started[0].state in ("stored", "unchanged")
+    if not at.data_editor:
+        at.run()  # (AppTest may leave the page's rerun to the next run)
+    assert not problems(at), problems(at)
+    assert not any("已排出初步安排" in s.value for s in at.success) and jobs.running(db_(), eid) is None
+    stored = store.plan_visits(db_(), eid)[0]
+    assert sorted(stored) == sorted(started[0].plan.visits)
+    assert any(rules.summarise(P, stored)["text"] == c.value for c in at.caption)  # the stored plan's figures
