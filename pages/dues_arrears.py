@@ -5,8 +5,7 @@
 import polars as pl
 import streamlit as st
 
-from dangjian_core import clock
-from dangjian_core.dues import arrears
+from dangjian_core.dues import arrears, arrears_cache
 from dangjian_core.dues import store as dues_store
 from ui import dues_widgets as W
 from ui.messages import run_safely, show_flashes
@@ -21,13 +20,13 @@ if not user.can(dues_store.PERM_READ):
     st.stop()
 
 months = W.month_options(db, user)
-closed = dues_store.add_months(clock.today().replace(day=1), -1)
+closed = arrears_cache.default_period()[1]  # the default period is kept ready in the background
 c1, c2, c3 = st.columns([1, 1, 3])
 end = c2.selectbox("截止月份", months, index=months.index(closed) if closed in months else 0,
                    format_func=dues_store.month_text, key="arr_end")
 start_options = [m for m in months if m <= end][:dues_store.MAX_MONTHS]
 start = c1.selectbox("起始月份", start_options, index=min(11, len(start_options) - 1), format_func=dues_store.month_text,
-                     key="arr_start")
+                     key="arr_start")  # twelve months up to 截止月份: by default the period kept ready
 with c3:
     _, org_id = W.pick_scope(db, user, "arr")
 

@@ -4,8 +4,6 @@ here: everything is `dangjian_core.dues` (store modules, and the pure `model`/`r
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import date
 from decimal import Decimal
 
@@ -15,11 +13,12 @@ import streamlit as st
 
 from dangjian_core import clock, fileio
 from dangjian_core.auth import User
+from dangjian_core.db import Database
 from dangjian_core.dues import arrears as dues_arrears
+from dangjian_core.dues import arrears_cache, payments, payroll, roll, voluntary
 from dangjian_core.dues import charts as dues_charts
 from dangjian_core.dues import exports as dues_exports
 from dangjian_core.dues import model as dues_model
-from dangjian_core.dues import payments, payroll, roll, voluntary
 from dangjian_core.dues import rules as dues_rules
 from dangjian_core.dues import settings as dues_settings
 from dangjian_core.dues import store as dues_store
@@ -52,126 +51,29 @@ def read(db, user: User, fn, *args, **kwargs):
                  tuple(sorted(kwargs.items())))
 
 
-# The back-calculation is built from one cached ledger per month for the whole city (member,
-# 应缴, 实缴: ~2 MB at 100,000 members), keyed on that month's input fingerprint
-# (month_fingerprints), not on the generation: changing the period computes only months not
-# seen yet, and a write (a payment in March) recomputes only the months whose inputs changed.
-# After a period is shown, the twelve months before it are computed in the background, so
-# moving 截止月份 back finds its months ready. A period's result (members and orgs, not the
-# per-month detail) is kept too, a few of them. Shared by every user who may read dues: no
-# per-user state (the cached path holds no salary columns).
-_MONTHS_KEPT = 48
-_CALCS_KEPT = 6
-_PREFETCH_MONTHS = 12
+# The back-calculation is kept by the core (dangjian_core.dues.arrears_cache): one LedgerCache
+# per database and server, shared by every reader of dues (it holds no salary column).
+@st.cache_resource(show_spinner=False)
+def _ledgers(instance: int, _db: Database) -> arrears_cache.LedgerCache:
+    return arrears_cache.LedgerCache(_db)
 
 
-@st.cache_resource
-def _month_store() -> dict:
-    return {"lock": threading.Lock(), "compute": threading.Lock(), "rows": OrderedDict(), "calcs": OrderedDict(),
-            "prefetching": set()}
+def ledger_cache(db: Database) -> arrears_cache.LedgerCache:
+    """The database's kept back-calculations (see arrears_cache)."""
+    return _ledgers(db.instance, db)
 
 
-def _rows_for(db, user: User, months: tuple, fps: dict, store: dict | None = None) -> dict:
-    store = store if store is not None else _month_store()  # the prefetch thread passes it: no st.* there
-    key = lambda m: (str(db.path), m, fps[m])  # noqa: E731
-    with store["lock"]:
-        have = {m: store["rows"].get(key(m)) for m in months}
-    need = [m for m, v in have.items() if v is None]
-    step = dues_arrears.CHUNK_MONTHS
-    for i in range(0, len(need), step):
-        # one query at a time in the process (the page and the background prefetch take
-        # turns by chunk): two at once would add up their working memory
-        with store["compute"]:
-            with store["lock"]:
-                ready = {m: store["rows"].get(key(m)) for m in need[i:i + step]}
-            todo = [m for m, v in ready.items() if v is None]
-            got = dues_arrears.months_rows(db, user, todo) if todo else {}
-        have.update({m: v for m, v in ready.items() if v is not None})
-        have.update(got)
-        with store["lock"]:
-            for m, frame in got.items():
-                store["rows"][key(m)] = frame
-    with store["lock"]:
-        for m in months:
-            if key(m) in store["rows"]:
-                store["rows"].move_to_end(key(m))
-        while len(store["rows"]) > _MONTHS_KEPT:
-            store["rows"].popitem(last=False)
-    return have
+def start_background(db: Database) -> None:
+    """At server start: at city scale, compute 欠缴与补交's default period in the background
+    (and keep it ready after every write), so the first visit finds it done."""
+    ledger_cache(db).start()
 
 
-def _prefetch(db, user: User, before: date) -> None:
-    """Compute the ledgers of the twelve months before `before` in a background thread (one
-    at a time per database): a later 截止月份 change then only sums cached months."""
-    store = _month_store()
-    months = tuple(dues_store.add_months(before, -i) for i in range(1, _PREFETCH_MONTHS + 1))  # nearest first
-    with store["lock"]:
-        if str(db.path) in store["prefetching"]:
-            return
-        store["prefetching"].add(str(db.path))
-
-    def work() -> None:
-        try:
-            _rows_for(db, user, months, dues_arrears.month_fingerprints(db, user, months), store)
-        except Exception:  # noqa: BLE001 — only a head start: the page computes what is missing
-            pass
-        finally:
-            with store["lock"]:
-                store["prefetching"].discard(str(db.path))
-
-    threading.Thread(target=work, name="dangjian-arrears-prefetch").start()
-
-
-_FP_WINDOW = 62  # months back from this month whose fingerprints are read at once (the pickers' range)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _fingerprints(_db, generation: int, username: str, roles: tuple, this_month: date):
-    """Every month's fingerprint in the pickers' range, once per data generation (one scan of
-    the roll), so a new period needs no query to know which months it may reuse."""
-    months = tuple(dues_store.add_months(this_month, -i) for i in range(_FP_WINDOW))
-    return dues_arrears.month_fingerprints(_db, User(username, username, frozenset(roles)), months)
-
-
-def _context(db, user: User, org_id) -> dues_arrears.LedgerContext:
-    """Settings, rules and the members in scope, once per data generation and org."""
-    store = _month_store()
-    key = ("context", str(db.path), db.generation, org_id)
-    with store["lock"]:
-        ctx = store["calcs"].get(key)
-    if ctx is None:
-        ctx = dues_arrears.ledger_context(db, user, org_id)
-        with store["lock"]:
-            store["calcs"][key] = ctx
-    return ctx
-
-
-def back_calc(db, user: User, start: date, end: date, org_id):
-    """The period's back-calculation from cached month ledgers (members, orgs, missing; no
-    per-month detail; back payments: `back_pays_of`)."""
-    this_month = clock.today().replace(day=1)
-    months = tuple(m for m in dues_store.months_between(start, end) if m <= this_month)  # later months are not owed
-    fps = _fingerprints(db, db.generation, user.username, tuple(sorted(user.roles)), this_month)
-    if any(m not in fps for m in months):  # a period reaching further back than the pickers
-        fps = {**fps, **dues_arrears.month_fingerprints(db, user, [m for m in months if m not in fps])}
-    store = _month_store()
-    key = (str(db.path), db.generation, start, end, org_id)  # names and orgs may change too
-    with store["lock"]:
-        calc = store["calcs"].get(key)
-        if calc is not None:
-            store["calcs"].move_to_end(key)
-    if calc is None:
-        with st.spinner("正在逐月计算……", show_time=True):
-            rows = _rows_for(db, user, months, fps)
-            calc = dues_arrears.back_calculate_rows(db, user, start, end, rows, org_id=org_id, with_back_pays=False,
-                                                    context=_context(db, user, org_id))
-        with store["lock"]:
-            store["calcs"][key] = calc
-            while len(store["calcs"]) > _CALCS_KEPT:
-                store["calcs"].popitem(last=False)
-    if months:
-        _prefetch(db, user, months[0])
-    return calc
+def back_calc(db: Database, user: User, start: date, end: date, org_id: int | None) -> dues_arrears.BackCalc:
+    """The period's back-calculation (members, orgs, missing; no per-month detail; back
+    payments: `back_pays_of`), kept per input by the core."""
+    with st.spinner("正在逐月计算……", show_time=True):  # shown only when it takes over half a second
+        return ledger_cache(db).result(user, start, end, org_id)
 
 
 def back_pays_of(db, user: User, start: date, end: date, org_id) -> pl.DataFrame:

@@ -23,6 +23,9 @@ def _open(path: str) -> Database:
     except Exception:  # noqa: BLE001 — a failed backup must not stop the app; admin page shows backups
         pass
     backups.start_daily(db)  # a service runs for weeks: keep backing up once a day
+    from .dues_widgets import start_background  # lazily: the dues widgets import altair
+
+    start_background(db)  # at city scale 欠缴与补交's default period is computed now, not on its first visit
     return db
 
 

@@ -16,7 +16,9 @@ Database (each write checks the permission, runs in one transaction and is audit
 * `payments` — payments by paste / bank file / hand edits / several months at once;
 * `voluntary` — 自愿多交党费;
 * `payroll` — payroll sheets → bases, ready bases, categories and their histories;
-* `arrears` — back-calculation (补交), statements, warning lists;
+* `arrears` — back-calculation (补交), month ledgers and their fingerprints, statements, warning lists;
+* `arrears_cache` — `LedgerCache`: the 欠缴与补交 page's results kept per input (fingerprints of what
+  they read, not the generation), a payment re-reading only 实缴, a background thread at city scale;
 * `exports` — 花名册 xlsx, bank bill;
 * `charts` — aggregates and the 简报图表 datasets; `indicators` — the 述职 indicator;
 * `demo` — demo rows (`seed_demo`); domain modules never import it.

@@ -165,42 +165,111 @@ def months_rows(db: Database, user: User, months: Iterable[object]) -> dict[date
     with db.read() as cur:
         rules = _rule_history(cur)
         for i in range(0, len(ms), CHUNK_MONTHS):  # a few months per query (see CHUNK_MONTHS)
-            chunk = ms[i:i + CHUNK_MONTHS]
-            rows = _month_due(_inputs(cur, chunk, rules=rules, columns=_DUE_INPUTS), rules).select(
-                "month", pl.col("member_id").cast(pl.Int32), due_fen=pl.col("dues_fen").cast(pl.Int64),
-                paid_fen=pl.col("paid_fen").fill_null(0).cast(pl.Int64))
-            parts = {k[0]: v.drop("month") for k, v in rows.partition_by("month", as_dict=True,
-                                                                         maintain_order=True).items()}
-            out.update({m: parts.get(m, pl.DataFrame(schema=_LEDGER_SCHEMA)) for m in chunk})
-            del rows, parts
+            out.update(_ledgers(cur, ms[i:i + CHUNK_MONTHS], rules))
     return out
 
 
-_GLOBAL_INPUTS = ("members", "member_bases", "member_categories", "dues_settings", "dues_farmer_amounts")
+def _ledgers(cur: Cursor, months: Sequence[date], rules: RuleHistory) -> dict[date, pl.DataFrame]:
+    """`month_rows` of these months (one query: keep them few, see CHUNK_MONTHS)."""
+    rows = _month_due(_inputs(cur, list(months), rules=rules, columns=_DUE_INPUTS), rules).select(
+        "month", pl.col("member_id").cast(pl.Int32), due_fen=pl.col("dues_fen").cast(pl.Int64),
+        paid_fen=pl.col("paid_fen").fill_null(0).cast(pl.Int64))
+    parts = {k[0]: v.drop("month") for k, v in rows.partition_by("month", as_dict=True,
+                                                                 maintain_order=True).items()}
+    return {m: parts.get(m, pl.DataFrame(schema=_LEDGER_SCHEMA)) for m in months}
+
+
+def paid_rows(cur: Cursor, months: Sequence[date]) -> dict[date, pl.DataFrame]:
+    """实缴 of these months by member (member_id, paid_fen; sorted by member): what the roll
+    says was paid, the only part of a month's ledger a payment changes."""
+    with cur.registered("dj_paid_months", pl.DataFrame({"month": list(months)}, schema={"month": pl.Date})):
+        rows: pl.DataFrame = cur.sql(
+            "SELECT month, member_id, CAST(paid * 100 AS BIGINT) AS paid_fen FROM dues_roll"
+            " WHERE month IN (SELECT month FROM dj_paid_months) ORDER BY month, member_id").pl()
+    rows = rows.select("month", pl.col("member_id").cast(pl.Int32), pl.col("paid_fen").cast(pl.Int64))
+    parts = {k[0]: v.drop("month") for k, v in rows.partition_by("month", as_dict=True, maintain_order=True).items()}
+    empty = pl.DataFrame(schema={"member_id": pl.Int32, "paid_fen": pl.Int64})
+    return {m: parts.get(m, empty) for m in months}
+
+
+def with_paid(ledger: pl.DataFrame, paid: pl.DataFrame) -> pl.DataFrame:
+    """A month's ledger with its 实缴 replaced by `paid` (from `paid_rows`; a member without a
+    roll row paid 0): the same frame `month_rows` gives when only payments changed. The roll
+    holds one row per member and month (the core checks it), as the back-calculation's join
+    assumes too."""
+    return (ledger.select("member_id", "due_fen")
+            .join(paid, on="member_id", how="left", maintain_order="left")
+            .with_columns(pl.col("paid_fen").fill_null(0)))
+
+
+# What a month's 应缴 reads of each table, column by column (a write to any other column, e.g.
+# a member's phone, leaves the ledgers as they are)
+_DUE_TABLES = {
+    "members": "id, org_id, dues_category, join_date",
+    "member_bases": "id, member_id, month, base, fixed_amount, counted, deducted, tax, redetermine",
+    "member_categories": "member_id, month, category",
+    "dues_settings": "id, settings, effective_from",
+    "dues_farmer_amounts": "org_id, amount",
+}
+# What the labels and scope of a period read (names, orgs, the tree), and the settings in force
+_LABEL_TABLES = {"members": "id, member_no, name, org_id", "orgs": "id, name, street, parent_id",
+                 "dues_settings": "id, settings, effective_from"}
+
+
+@dataclass(frozen=True)
+class Prints:
+    """Fingerprints of the inputs at one moment: equal prints → equal results. `due`: the
+    tables every month's 应缴 reads; `labels`: names, orgs and settings; per month, `calc`:
+    the roll's rows as 应缴 reads them (category, base, fixed amount) and `paid`: its 实缴.
+    Each is a count and a sum of row hashes of exactly the columns read (a write to other
+    columns or tables changes none of them)."""
+
+    due: tuple[Any, ...]
+    labels: tuple[Any, ...]
+    calc: Mapping[date, tuple[Any, ...]]
+    paid: Mapping[date, tuple[Any, ...]]
+
+    def due_key(self, month: date) -> tuple[Any, ...]:
+        """What a month's 应缴 depends on."""
+        return (month, self.due, self.calc.get(month))
+
+    def ledger_key(self, month: date) -> tuple[Any, ...]:
+        """What a month's ledger (应缴 and 实缴) depends on."""
+        return (self.due_key(month), self.paid.get(month))
+
+
+def _table_prints(cur: Cursor, tables: Mapping[str, str]) -> tuple[Any, ...]:
+    parts = ", ".join(f"(SELECT [count(*), sum(hash({cols}))] FROM {t})" for t, cols in tables.items())
+    return tuple(tuple(p) for p in cur.execute(f"SELECT {parts}").fetchone())
+
+
+def prints(cur: Cursor, months: Iterable[date], *, tables: bool = True) -> Prints:
+    """The inputs' fingerprints now, with the roll's of these months (one scan of their rows);
+    `tables=False`: the roll's alone (`due` and `labels` left empty)."""
+    ms = sorted(set(months))
+    with cur.registered("dj_fp_months", pl.DataFrame({"month": ms}, schema={"month": pl.Date})):
+        per = cur.execute(
+            "SELECT month, count(*), sum(hash(member_id, category, base, fixed_amount)), sum(hash(member_id, paid))"
+            " FROM dues_roll WHERE month IN (SELECT month FROM dj_fp_months) GROUP BY month").fetchall()
+    due, labels = (_table_prints(cur, _DUE_TABLES), _table_prints(cur, _LABEL_TABLES)) if tables else ((), ())
+    return Prints(due, labels, {r[0]: (r[1], r[2]) for r in per}, {r[0]: (r[1], r[3]) for r in per})
 
 
 def month_fingerprints(db: Database, user: User, months: Iterable[object]) -> dict[date, tuple[Any, ...]]:
-    """A cheap fingerprint of everything a month's back-calculation reads: that month's roll
-    rows (count, versions, last change, payments) and the tables every month reads (members,
-    bases, categories, settings, farmer amounts: count, versions, last change). Equal
-    fingerprints → equal `month_rows`."""
+    """A fingerprint of everything a month's ledger (`month_rows`) reads: equal fingerprints
+    → equal ledgers (see `Prints`)."""
     require(user, PERM_READ)
     ms = [parse_month(m) for m in months]
     with db.read() as cur:
-        glob = tuple(cur.execute(f"SELECT count(*), sum(version), max(updated_at) FROM {t}").fetchall()[0]
-                     for t in _GLOBAL_INPUTS)
-        _register(cur, "dj_fp_months", pl.DataFrame({"month": ms}, schema={"month": pl.Date}))
-        per = {r[0]: tuple(r[1:]) for r in cur.execute(
-            "SELECT r.month, count(*), sum(r.version), max(r.updated_at), sum(r.paid) FROM dues_roll r"
-            " WHERE r.month IN (SELECT month FROM dj_fp_months) GROUP BY r.month").fetchall()}
-    return {m: (glob, per.get(m)) for m in ms}
+        p = prints(cur, ms)
+    return {m: p.ledger_key(m)[1:] + p.due_key(m)[1:] for m in ms}
 
 
 @dataclass(frozen=True)
 class LedgerContext:
     """What assembling a period from month ledgers reads besides the ledgers: the settings in
     force, the dated rules and the members in scope (sorted by id) with their names and orgs.
-    Changes only with a write, so the page keeps it per data generation."""
+    Changes only with a write to members, orgs or the settings (`Prints.labels`)."""
 
     settings_id: int
     settings: DuesSettings
@@ -211,12 +280,17 @@ class LedgerContext:
 def ledger_context(db: Database, user: User, org_id: int | None = None) -> LedgerContext:
     require(user, PERM_READ)
     with db.read() as cur:
-        sid, settings = _settings(cur)
-        rules = _rule_history(cur)
-        scope = _scope(cur, org_id)
-        labels = cur.sql("SELECT m.id AS member_id, m.member_no, m.name, m.org_id, o.name AS org, o.street"
-                         f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}"
-                         " ORDER BY m.id").pl()
+        return context(cur, org_id)
+
+
+def context(cur: Cursor, org_id: int | None = None) -> LedgerContext:
+    """`ledger_context` on a cursor (no permission check: the caller's)."""
+    sid, settings = _settings(cur)
+    rules = _rule_history(cur)
+    scope = _scope(cur, org_id)
+    labels = cur.sql("SELECT m.id AS member_id, m.member_no, m.name, m.org_id, o.name AS org, o.street"
+                     f" FROM members m JOIN orgs o ON o.id = m.org_id WHERE {_scope_sql(cur, scope, 'm.org_id')}"
+                     " ORDER BY m.id").pl()
     labels = labels.with_columns(pl.col("member_id").cast(pl.Int32), pl.col("org_id").cast(pl.Int32))
     return LedgerContext(sid, settings, rules, labels)
 
@@ -235,18 +309,25 @@ def back_calculate_rows(db: Database, user: User, start: object, end: object,
     is summed, and its unpaid runs counted, month by month."""
     require(user, PERM_READ)
     period = months_between(start, end)
-    first, last = period[0], period[-1]
-    months = [m for m in period if m <= _this_month()]
     by_month = dict(rows) if isinstance(rows, Mapping) else dict(zip(period, rows))
-    ledgers = [by_month[m] for m in months]
-    ctx = context or ledger_context(db, user, org_id)
+    calc = from_ledgers(period, by_month, context or ledger_context(db, user, org_id))
     if with_back_pays:
-        back = back_payments(db, user, first, last, org_id=org_id)
-    else:
-        back = pl.DataFrame(schema=_BACK_PAYS_SCHEMA)
-    members, missing = _summarize_ledgers(ledgers, months, ctx.labels, ctx.settings)
-    return BackCalc(first, last, ctx.settings_id, ctx.settings, pl.DataFrame(schema=_DETAIL_SCHEMA), members,
-                    _orgs_frame(members), missing, back, ctx.rules)
+        calc.back_pays = back_payments(db, user, calc.start, calc.end, org_id=org_id)
+    return calc
+
+
+def owed_months(period: Sequence[date]) -> list[date]:
+    """The months of a period that are owed: not after this month (clock.today())."""
+    return [m for m in period if m <= _this_month()]
+
+
+def from_ledgers(period: Sequence[date], ledgers: Mapping[date, pl.DataFrame], ctx: LedgerContext) -> BackCalc:
+    """`back_calculate_rows` without its reads and permission check (back payments left
+    empty): the period's figures from the ledgers of its owed months and a context."""
+    months = owed_months(period)
+    members, missing = _summarize_ledgers([ledgers[m] for m in months], months, ctx.labels, ctx.settings)
+    return BackCalc(period[0], period[-1], ctx.settings_id, ctx.settings, pl.DataFrame(schema=_DETAIL_SCHEMA),
+                    members, _orgs_frame(members), missing, pl.DataFrame(schema=_BACK_PAYS_SCHEMA), ctx.rules)
 
 
 _BACK_PAYS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
