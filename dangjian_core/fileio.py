@@ -317,10 +317,12 @@ def _csv_reason(exc: Exception) -> str:
 _CELL_RE = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
 
 
-def formulas_without_values(data: bytes) -> list[str]:
+def formulas_without_values(data: bytes, no_formulas: Iterable[str] = ()) -> list[str]:
     """Cells of an .xlsx whose formula has no saved result (files written by programs, not by
     Excel/WPS): a reader would see 0 or nothing there, so such files are refused.
-    Call only on a file `sheet_guard.inspect_xlsx` has accepted (parts of bounded size)."""
+    Call only on a file `sheet_guard.inspect_xlsx` has accepted (parts of bounded size);
+    `no_formulas`: worksheet parts it read whole and found without any formula (not unzipped again)."""
+    skip = set(no_formulas)
     import zipfile
 
     out = []
@@ -333,7 +335,7 @@ def formulas_without_values(data: bytes) -> list[str]:
             # written by a program that never calculated: every saved result is a placeholder
             never_calculated = re.search(rb'fullCalcOnLoad="(1|true)"', workbook) is not None
             for info in z.infolist():
-                if not re.match(r"xl/worksheets/sheet\d+\.xml$", info.filename):
+                if not re.match(r"xl/worksheets/sheet\d+\.xml$", info.filename) or info.filename in skip:
                     continue
                 xml = z.read(info)
                 if b"<f" not in xml:
@@ -433,7 +435,7 @@ def _read_excel_bytes(data: bytes, name: str, expected: Iterable[str] | None, sh
     info = None
     if data[:4] == b"PK\x03\x04":
         info = sheet_guard.inspect_xlsx(data, name, sheet)  # first wall: refuses before parsing
-        cells = formulas_without_values(data)
+        cells = formulas_without_values(data, [s.part for s in info.sheets if s.part and s.formulas is False])
         if cells:
             shown = "、".join(cells[:10]) + ("……" if len(cells) > 10 else "")
             raise BadInput(f"单元格 {shown} 是没有计算结果的公式：请在 Excel/WPS 中打开并保存，"

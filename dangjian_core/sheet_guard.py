@@ -37,6 +37,29 @@ _HUGE_NUM_RE = re.compile(rb'<(?:\w+:)?(?:row|c)\s[^>]*?\br="[A-Z]*\d{16}')
 _CELL_COL_RE = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]+)\d+"')
 _DIM_RE = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]*)(\d*)(?::([A-Z]+)(\d+))?"')
 _HAS_VALUE_RE = re.compile(rb"<(?:\w+:)?(?:v|t)\b[^>]*>[^<]")
+# cheap supersets of the two above (a literal start the regex engine jumps to): the exact
+# pattern runs only where these find something
+_HUGE_HINT_RE = re.compile(rb'="[A-Z]*\d{16}')
+_COL_HINT_RE = re.compile(rb'r="([A-Z]+)\d')
+
+
+def _widest_column(buf: bytes) -> bytes | None:
+    """The widest column letters among the cell references of `buf`: what
+    max(set(_CELL_COL_RE.findall(buf)), key=(len, letters)) gives, without matching every
+    cell. Candidates come from a superset pattern, widest first; the first that the exact
+    pattern really finds wins. Checked by running the exact pattern from the last ">" before
+    the candidate up to its closing quote: no match of it holds a ">", so findall over the
+    whole buffer is in step there."""
+    found: set[bytes] = set(_COL_HINT_RE.findall(buf))
+    for letters in sorted(found, key=lambda b: (len(b), b), reverse=True):
+        for m in re.finditer(rb'r="' + letters + rb"\d", buf):
+            end = buf.find(b'"', m.start() + 3) + 1
+            if end <= 0:
+                continue
+            at = m.start() + 3  # where the exact pattern's letters group would start
+            if any(t.start(1) == at for t in _CELL_COL_RE.finditer(buf, buf.rfind(b">", 0, m.start()) + 1, end)):
+                return letters
+    return None
 
 
 def col_number(letters: str | bytes) -> int:
@@ -66,6 +89,7 @@ class SheetInfo:
     cols: int = 0             # highest column number any cell reaches
     has_values: bool = False  # at least one cell with a value
     declared: str | None = None  # the <dimension ref> the file claims
+    formulas: bool | None = None  # any "<f" in the part (None: not read whole)
 
 
 @dataclass
@@ -158,21 +182,23 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: SheetInfo, nam
         if nums:
             max_row = max(max_row, max(map(int, nums)))
         rows_without_r += len(_ROW_TAG_RE.findall(buf)) - len(nums)
-        if _HUGE_NUM_RE.search(buf):
+        if _HUGE_HINT_RE.search(buf) and _HUGE_NUM_RE.search(buf):
             max_row = 10 ** 15
-        letters = set(_CELL_COL_RE.findall(buf))
-        if letters:
-            widest = max(letters, key=lambda b: (len(b), b))
+        widest = _widest_column(buf)
+        if widest:
             c = col_number(widest) if len(widest) <= 3 else 10 ** 6
             max_col = max(max_col, c)
         if not sheet.has_values and _HAS_VALUE_RE.search(buf):
             sheet.has_values = True
+        if not sheet.formulas and b"<f" in buf:  # a tag cut by the chunk end comes whole next time
+            sheet.formulas = True
         sheet.rows = max_row + rows_without_r
         sheet.cols = max_col
         if limits:
             _check_reach(sheet, name)
     sheet.rows = max_row + rows_without_r
     sheet.cols = max_col
+    sheet.formulas = bool(sheet.formulas or b"<f" in tail)
 
 
 def _check_reach(sheet: SheetInfo, name: str) -> None:

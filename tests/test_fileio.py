@@ -112,3 +112,33 @@ def test_a_quote_free_csv_reads_the_same_either_way(text):
     with mock.patch.object(fileio, "_plain_csv_grid", lambda text, limit: None):
         slow = read()
     assert fast == slow
+
+
+_XML_BITS = st.sampled_from([b'<c ', b'<x:c ', b'<row ', b'r="', b'A', b'ZZ', b'B', b'XFD', b'1', b'12', b'"', b'>',
+                             b'<', b' ', b'x', b'/>', b'<t>', b'</t>', b'<cc ', b'xr="'])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_XML_BITS, max_size=16).map(b"".join))
+def test_the_widest_column_found_without_matching_every_cell_is_the_exact_patterns(buf):
+    """sheet_guard looks for the widest column from a cheap superset pattern; it must be what
+    the exact cell pattern finds, on any bytes (malformed tags included)."""
+    from dangjian_core import sheet_guard
+
+    letters = set(sheet_guard._CELL_COL_RE.findall(buf))
+    assert sheet_guard._widest_column(buf) == (max(letters, key=lambda b: (len(b), b)) if letters else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_XML_BITS, st.sampled_from([b' t="n"', b' t="s"', b't="', b'G', b'AG', b'/'])), max_size=18)
+       .map(b"".join))
+def test_numeric_code_cells_found_from_hints_are_the_exact_patterns_matches(buf):
+    """The Excel worker looks for the cells of code columns from a literal hint; the matches
+    must be exactly those of the cell pattern over the whole text, in order."""
+    import re
+
+    from dangjian_core import sheet_worker
+
+    pat = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="(G|AG)(\d+)"[^>]*?(/?)>')
+    got = [m.span() for m in sheet_worker._cells(pat, re.compile(rb'r="(?:G|AG)\d'), buf)]
+    assert got == [m.span() for m in pat.finditer(buf)]
