@@ -51,6 +51,7 @@ WORKER_MEMORY_BYTES = int(os.environ.get("DANGJIAN_SHEET_MEMORY_MB", "1536")) * 
 WORKER_CPU_SECONDS = 60
 WORKER_TIMEOUT_SECONDS = float(os.environ.get("DANGJIAN_SHEET_TIMEOUT", "90"))
 last_worker_rss_kb = 0  # peak memory of the last Excel child (for the hostile-file figures)
+last_worker_cpu_s = 0.0  # and its CPU seconds (bench: the child is not this process's own child)
 
 
 @dataclass
@@ -384,7 +385,7 @@ def _worker_socket() -> str:
 def _parse_excel_isolated(data: bytes, name: str, sheet: str | None,
                           code_headers: Iterable[str]) -> tuple[dict[str, Any], bytes]:
     """Parse in a forked child with memory/CPU limits and a wall-clock timeout."""
-    global last_worker_rss_kb
+    global last_worker_rss_kb, last_worker_cpu_s
     import signal
     import socket
 
@@ -422,6 +423,7 @@ def _parse_excel_isolated(data: bytes, name: str, sheet: str | None,
             except OSError:
                 pass
     last_worker_rss_kb = int(meta.get("rss_kb") or 0)
+    last_worker_cpu_s = float(meta.get("cpu_s") or 0.0)
     status = meta.get("status")
     if status == "bad":
         raise BadInput(meta.get("message") or "文件无法读取", file=name)

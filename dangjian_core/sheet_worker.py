@@ -133,7 +133,8 @@ def _child(conn: socket.socket) -> None:
     except Exception as exc:  # any parser error is a broken file, never a traceback
         status, meta = "broken", {"detail": f"{type(exc).__name__}: {exc}"[:300]}
     meta["status"] = status
-    meta["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # this forked child's own (counted from the fork)
+    meta["rss_kb"], meta["cpu_s"] = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     send_msg(conn, meta, blob)
     conn.close()
 
