@@ -226,3 +226,24 @@ def test_solve_shows_a_draft_at_once_then_the_stored_plan(monkeypatch, tmp_path,
     stored = store.plan_visits(db_(), eid)[0]
     assert sorted(stored) == sorted(started[0].plan.visits)
     assert any(rules.summarise(P, stored)["text"] == c.value for c in at.caption)  # the stored plan's figures
+
+
+def test_a_viewer_sees_a_running_search_read_only(monkeypatch, tmp_path, demo_db_file):
+    """While an editor's search runs, a viewer opening the event sees its draft and can start
+    nothing; the viewer's page writes nothing."""
+    from tests.conftest import EDITOR
+
+    started = []
+    monkeypatch.setattr(jobs, "_start", started.append)
+    monkeypatch.setattr(jobs, "is_small", lambda P: False)
+    store._SOLVED.clear()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, "viewer", "pages/observation.py")
+    eid = at.session_state["obs_event"]
+    before = store.plan_visits(db_(), eid)
+    jobs.start_solve(db_(), EDITOR, eid)
+    at.run()
+    assert not problems(at), problems(at)
+    assert any("已排出初步安排" in s.value for s in at.success)
+    assert all(b.disabled for b in at.button if b.label.startswith(("生成", "重新生成")))
+    assert not any((e.key or "").startswith("obs_grid") for e in at.data_editor)  # the draft is read-only
+    assert store.plan_visits(db_(), eid) == before and len(started) == 1
