@@ -285,7 +285,25 @@ class Product:
         timed(page, page.locator("[data-testid='stSidebarNavLink']").first.click)
 
 
-def measure_product(b, url: str, folder: Path) -> dict[str, list[float]]:
+def _unpaid_member(city: Path) -> tuple[str, str]:
+    """A member (member_no) owing last month's dues in the city database, and that month: the
+    payment the 欠缴与补交 after-a-write action records (the default period reads that month)."""
+    import duckdb
+
+    from dangjian_core.dues.arrears_cache import default_period
+
+    month = default_period()[1]
+    con = duckdb.connect(str(city), read_only=True)
+    try:
+        row = con.execute("SELECT m.member_no FROM dues_roll r JOIN members m ON m.id = r.member_id"
+                          " WHERE r.month = ? AND r.paid = 0 AND r.due >= 1 ORDER BY m.member_no LIMIT 1",
+                          [month]).fetchone()
+    finally:
+        con.close()
+    return row[0], f"{month:%Y-%m}"
+
+
+def measure_product(b, url: str, folder: Path, payer: tuple[str, str] | None = None) -> dict[str, list[float]]:
     from playwright.sync_api import expect
 
     p = Product(b, url)
@@ -381,6 +399,22 @@ def measure_product(b, url: str, folder: Path) -> dict[str, list[float]]:
                 page.get_by_role("option", name=m, exact=True).click()
             add("欠缴与补交：改截止月份", timed(page, change_end, lambda: expect(page.get_by_text("欠缴人数").first).to_be_visible()))
 
+    def arrears_after_payment() -> None:
+        """The first visit to 欠缴与补交 right after a write it reads: a payment pasted on 党费收缴
+        (a different amount each time, so each is a real write), then the navigation."""
+        if payer is None:
+            return
+        member_no, month = payer
+        for i in range(REPEAT):
+            p.nav("党费收缴")
+            timed(page, lambda: page.get_by_role("tab", name="登记缴费", exact=True).click())
+            box = page.get_by_label("粘贴表格")
+            box.fill(f"党员编号\t月份\t实缴金额\n{member_no}\t{month}\t0.{i + 1:02d}\n")
+            timed(page, lambda: box.press("Control+Enter"), lambda: expect(page.get_by_text("检查通过").first).to_be_visible())
+            timed(page, lambda: page.get_by_role("button", name="确认登记").click(),
+                  lambda: expect(page.get_by_text("已登记").first).to_be_visible())
+            add("欠缴与补交：登记缴费后首次进入（导航）", p.nav("欠缴与补交", "欠缴人数"))
+
     def dues_tabs() -> None:
         p.nav("党费收缴")  # each switch reruns the page: its tabs draw only the open one
         names = [t.inner_text().strip() for t in page.get_by_role("tab").all()][:4]
@@ -445,7 +479,7 @@ def measure_product(b, url: str, folder: Path) -> dict[str, list[float]]:
                 timed_reload(page, lambda: expect(page.get_by_role("heading", name="基层党组织").first).to_be_visible()))
 
     sections = [("基层党组织 编辑与搜索", orgs_edit_and_search), ("基层党组织 导出与导入", orgs_export_import),
-                ("欠缴与补交", arrears_end_month), ("党费收缴 标签页", dues_tabs), ("述职评议", reports_picks),
+                ("欠缴与补交", arrears_end_month), ("欠缴与补交 登记缴费后", arrears_after_payment), ("党费收缴 标签页", dues_tabs), ("述职评议", reports_picks),
                 ("观摩安排", observation_solve), ("整页刷新", reload_page)]
     only = [w for w in os.environ.get("BB_ONLY", "").split(",") if w]  # e.g. BB_ONLY=述职评议,整页刷新
     for name, fn in sections:
@@ -479,6 +513,7 @@ def run() -> list[dict]:
         city = _city_db(folder)
         db = folder / "app.duckdb"
         shutil.copyfile(city, db)
+        payer = _unpaid_member(city)
         app = start_app(db, timeout=120)
         bare = _start_bare(city, folder)
         try:
@@ -487,7 +522,7 @@ def run() -> list[dict]:
                 _log(f"bare floors {floors}")
                 for kind, ms in floors.items():
                     out.append(figure(f"浏览器 裸页面：{kind}（{3 if kind == 'login' else REPEAT} 次中位数）", ms, "ms"))
-                measured = measure_product(b, app.url, folder)
+                measured = measure_product(b, app.url, folder, payer=payer)
         finally:
             app.stop()
             bare.stop()
