@@ -4,8 +4,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dangjian_core import orgs
 from dangjian_core.vocab import CATEGORIES, TIERS
+from ui import orgs_widgets
 from ui.charts_widgets import saved_charts_section
 from ui.messages import show_flashes
 from ui.session import current_user, get_db
@@ -15,13 +15,7 @@ user = current_user()
 show_flashes()
 st.title("党建工作台")
 
-
-@st.cache_data(show_spinner=False)
-def _overview(_db, generation):
-    return orgs.overview(_db)
-
-
-data = _overview(db, db.generation)
+data = orgs_widgets.overview(db, db.generation)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("基层党组织", f"{data['orgs']:,}")
 c2.metric("街道/系统", data["streets"])

@@ -4,16 +4,10 @@ import polars as pl
 import streamlit as st
 
 from dangjian_core import orgs
+from ui import orgs_widgets
 from ui.messages import show_flashes
 from ui.session import current_user, get_db
 from ui.table_editor import export_button, import_expander, table_editor
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def tree_and_misfits(_db, generation: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The section's two reads (the org tree, the level check), once per data generation."""
-    return orgs.tree(_db), orgs.level_misfits(_db)
-
 
 db = get_db()
 user = current_user()
@@ -31,7 +25,7 @@ import_expander(db, user, orgs.SPEC, key="orgs_import")
 tree_box = st.expander("组织树与层级核对", key="orgs_tree_open", on_change="rerun")
 if tree_box.open:
     with tree_box:
-        tree, misfit = tree_and_misfits(db, db.generation)
+        tree, misfit = orgs_widgets.tree_and_misfits(db, db.generation)
         st.caption("按上下级排列；层级、党员人数、评定等次和示范点状态一目了然。")
         st.dataframe(tree.select(
             pl.concat_str([pl.lit("　").repeat_by(pl.col("depth")).list.join(""), pl.col("name")]).alias("党组织"),

@@ -1,6 +1,5 @@
 """整改跟踪：问题整改意见单 → 通报批评单 → 主要领导约谈单。逾期看板、确认升级、销号、打印通知单。"""
 
-from datetime import date
 
 import polars as pl
 import streamlit as st
@@ -17,17 +16,7 @@ db, user, can = start_page("整改跟踪", model.PERM)
 today = clock.today()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _board(_db, generation: int, day: date):
-    return rectifications.board(_db, day), rectifications.counts(_db, day)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _items(_db, generation: int, status: str):
-    return rectifications.items(_db, status=status)
-
-
-board, n = _board(db, db.generation, today)
+board, n = W.rectification_board(db, db.generation, today)
 cols = st.columns(5)
 for box, label, key in zip(cols, ["未销号", "逾期", "整改意见单", "通报批评单", "约谈单"],
                            ["open", "overdue", "level1", "level2", "level3"]):
@@ -108,7 +97,7 @@ def register_items() -> None:
                     if exc is None:
                         flash(f"已登记第 {iid} 号整改事项。")
                         st.rerun()
-        open_items = _items(db, db.generation, "open")
+        open_items = W.rectification_items(db, db.generation, "open")
         with st.expander("销号（整改完成）", expanded=False):
             if open_items.height == 0:
                 st.info("没有未销号的事项。")
@@ -132,7 +121,7 @@ def register_items() -> None:
 
 
 def notices() -> None:
-    all_items = _items(db, db.generation, "all")
+    all_items = W.rectification_items(db, db.generation, "all")
     if all_items.height == 0:
         st.info("还没有整改事项。")
         return

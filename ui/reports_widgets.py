@@ -15,7 +15,7 @@ from dangjian_core.auth import User
 from dangjian_core.db import Database
 from dangjian_core.errors import BadInput
 from dangjian_core.reports import effect as effect_core
-from dangjian_core.reports import indicators, model, specs
+from dangjian_core.reports import indicators, model, rectifications, specs
 from dangjian_core.reports import picks as picks_core
 from dangjian_core.reports import sessions as sessions_core
 from dangjian_core.reports import votes as votes_core
@@ -78,6 +78,17 @@ def coverage(_db, generation: int, year: int) -> pl.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=4)
 def effect(_db, generation: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     return effect_core.effect(_db), effect_core.effect_by_session(_db)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def rectification_board(_db, generation: int, day: date) -> tuple[pl.DataFrame, dict]:
+    """整改跟踪's overdue board and its counts on `day`."""
+    return rectifications.board(_db, day), rectifications.counts(_db, day)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def rectification_items(_db, generation: int, status: str) -> pl.DataFrame:
+    return rectifications.items(_db, status=status)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
