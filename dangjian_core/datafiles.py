@@ -15,15 +15,15 @@ a backup hard-links them when it can (30 daily backups cost no extra disk) and c
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
-
-import duckdb
-import polars as pl
 
 from .errors import BadInput
 
@@ -92,17 +92,32 @@ def save(root: Path, files: Sequence[FileEntry], backup_file: Path, folder: Path
     return len(done)
 
 
+# Run in a child process: writing into the (large) backup copy costs the DuckDB that does it
+# ~50 MB at city scale (the copy's checkpoint), which the server would keep; a child returns it.
+_WRITE_LIST = """
+import json, sys
+import duckdb
+path, table = sys.argv[1], sys.argv[2]
+rows = json.load(sys.stdin)
+con = duckdb.connect(path)
+try:
+    con.execute(f"CREATE TABLE {table} AS SELECT unnest(?::VARCHAR[]) AS path, unnest(?::BIGINT[]) AS size,"
+                " unnest(?::VARCHAR[]) AS sha256", [rows["path"], rows["size"], rows["sha256"]])
+finally:
+    con.close()
+"""
+
+
 def _write_list(backup_file: Path, entries: list[FileEntry]) -> None:
-    frame = pl.DataFrame({"path": [e.path for e in entries], "size": [e.size for e in entries],
-                          "sha256": [e.sha256 for e in entries]},
-                         schema={"path": pl.String, "size": pl.Int64, "sha256": pl.String})
-    con = duckdb.connect(str(backup_file))
-    try:
-        con.register("files_frame", frame)
-        con.execute(f"CREATE TABLE {TABLE} AS SELECT path, size, sha256 FROM files_frame")
-        con.unregister("files_frame")
-    finally:
-        con.close()
+    """The attachment list as the table `TABLE` inside the backup file (not open elsewhere), written
+    by a short-lived child process. OSError when it could not be written."""
+    rows = {"path": [e.path for e in entries], "size": [e.size for e in entries],
+            "sha256": [e.sha256 for e in entries]}
+    done = subprocess.run([sys.executable, "-c", _WRITE_LIST, str(backup_file), TABLE], input=json.dumps(rows),
+                          capture_output=True, text=True, encoding="utf-8")
+    if done.returncode != 0:
+        lines = (done.stderr or "").strip().splitlines()
+        raise OSError(f"附件清单没有写入备份文件：{lines[-1] if lines else done.returncode}")
 
 
 def read_list(cur: Cursor, alias: str, name: str) -> tuple[FileEntry, ...] | None:

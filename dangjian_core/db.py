@@ -306,15 +306,16 @@ class Database:
                 cur = self.cursor()
                 try:
                     cur.execute("CHECKPOINT")
-                    catalog = cur.execute("SELECT current_database()").fetchone()[0]
-                    cur.execute(f"ATTACH '{_sql_path(tmp)}' AS dj_backup")
-                    try:
-                        cur.execute(f'COPY FROM DATABASE "{catalog}" TO dj_backup')
-                        # listed under the write lock: every file a copied row names is there
-                        # (an upload writes its file before its row commits), and none is removed
-                        files = datafiles.listing(root) if root is not None else None
-                    finally:
-                        cur.execute("DETACH dj_backup")
+                    if not self._copy_checkpointed_file(tmp):
+                        catalog = cur.execute("SELECT current_database()").fetchone()[0]
+                        cur.execute(f"ATTACH '{_sql_path(tmp)}' AS dj_backup")
+                        try:
+                            cur.execute(f'COPY FROM DATABASE "{catalog}" TO dj_backup')
+                        finally:
+                            cur.execute("DETACH dj_backup")
+                    # listed under the write lock: every file a copied row names is there
+                    # (an upload writes its file before its row commits), and none is removed
+                    files = datafiles.listing(root) if root is not None else None
                 except duckdb.Error as exc:
                     if is_fatal(exc):
                         _close_quietly(cur)
@@ -341,6 +342,27 @@ class Database:
         return dest
 
     # -- checking a backup before it replaces everything ---------------------------------
+    def _copy_checkpointed_file(self, tmp: Path) -> bool:
+        """Under the write lock, right after a CHECKPOINT: when the checkpoint left nothing in the
+        write-ahead log, the database file alone holds every committed row and nothing writes to
+        it until the lock is released, so a byte copy of it is a consistent backup. The operating
+        system copies it file to file: unlike `COPY FROM DATABASE`, which read every table into
+        DuckDB's buffer pool (the daily backup at a city-scale server start added ~230 MB to the
+        server's peak and kept ~120 MB), it takes no memory of this process. False (nothing
+        copied) for an in-memory database or when the log still holds something (e.g. a reader
+        kept the checkpoint from finishing): then the caller copies through DuckDB."""
+        if self.path == ":memory:":
+            return False
+        wal = Path(self.path + ".wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            return False
+        try:
+            shutil.copyfile(self.path, tmp)
+        except OSError as exc:  # the caller removes the partial copy
+            raise DiskError(f"备份没有完成：写入 {tmp.name.removesuffix('.part')} 时出错"
+                            f"（{exc.strerror or exc}，磁盘可能已满）。当前数据没有受影响。") from exc
+        return True
+
     def check_backup(self, src: str | os.PathLike[str]) -> BackupCheck:
         """Open a backup file read-only and check it can replace this database: a DuckDB
         file, migrations this program knows (not newer than it), every table those migrations

@@ -80,3 +80,55 @@ def test_cookie_key_is_random_per_installation_and_not_in_git(tmp_path):
         if path.startswith(("dangjian_core/", "ui/", "pages/", "app.py", ".streamlit/")) and p.exists():
             # the library's public default cookie key must never be used
             assert "some_key" not in p.read_text(errors="ignore"), path
+
+
+def _copies_through_duckdb(monkeypatch) -> list[str]:
+    from dangjian_core import db as dbmod
+
+    seen: list[str] = []
+    real = dbmod.Cursor.execute
+
+    def spy(self, sql, params=None):
+        if sql.startswith("COPY FROM DATABASE"):
+            seen.append(sql)
+        return real(self, sql, params)
+
+    monkeypatch.setattr(dbmod.Cursor, "execute", spy)
+    return seen
+
+
+def test_a_backup_is_the_checkpointed_file_copied_and_holds_every_row(demo_db, monkeypatch):
+    """The backup copies the file after a checkpoint (the operating system's copy: no table goes
+    through DuckDB's memory, which the server would keep) and holds every row of every table."""
+    with demo_db.read() as cur:
+        before = {t: cur.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+                  for (t,) in cur.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+                                          ).fetchall()}
+    through_duckdb = _copies_through_duckdb(monkeypatch)
+    made = backups.make_backup(demo_db, ADMIN)
+    assert through_duckdb == []
+    check = demo_db.check_backup(made)
+    assert len(check.migrations) == before.pop("schema_migrations")
+    assert {t: n for t, n in check.row_counts.items() if t in before} == before
+    assert check.attachments is not None  # the attachment list is inside the copy
+
+
+def test_with_something_left_in_the_log_the_backup_goes_through_duckdb(demo_db, tmp_path, monkeypatch):
+    """A byte copy is only taken when the write-ahead log is empty; else DuckDB copies the tables
+    (e.g. a reader kept the checkpoint from finishing) — and the backup still holds the write."""
+    with demo_db.write() as cur:
+        cur.execute("UPDATE orgs SET secretary = '日志里的修改' WHERE id = (SELECT min(id) FROM orgs)")
+    wal = Path(demo_db.path + ".wal")
+    assert wal.exists() and wal.stat().st_size > 0  # committed to the log, not yet checkpointed
+    assert demo_db._copy_checkpointed_file(tmp_path / "x.part") is False
+    assert not (tmp_path / "x.part").exists()
+    monkeypatch.setattr(Database, "_copy_checkpointed_file", lambda self, tmp: False)  # as if a reader held it
+    through_duckdb = _copies_through_duckdb(monkeypatch)
+    made = backups.make_backup(demo_db, ADMIN)
+    assert len(through_duckdb) == 1
+    b = Database(made, read_only=True)
+    try:
+        with b.read() as cur:
+            assert cur.execute("SELECT count(*) FROM orgs WHERE secretary = '日志里的修改'").fetchone()[0] == 1
+    finally:
+        b.close()

@@ -161,8 +161,10 @@ def test_cli_restore_prints_the_row_counts_it_restores(cli_db, tmp_path):
 
 
 # -- partial backup files ------------------------------------------------------------------------
-def test_a_failed_backup_leaves_no_part_file(demo_db, tmp_path, monkeypatch):
+@pytest.mark.parametrize("way", ["file copy", "through duckdb"])
+def test_a_failed_backup_leaves_no_part_file(demo_db, tmp_path, monkeypatch, way):
     real = dbmod.Cursor.execute
+    real_copy = shutil.copyfile
 
     def failing(self, sql, params=None):
         if sql.startswith("COPY FROM DATABASE"):
@@ -170,11 +172,19 @@ def test_a_failed_backup_leaves_no_part_file(demo_db, tmp_path, monkeypatch):
             raise duckdb.IOException("IO Error: simulated write failure")  # … then fails
         return real(self, sql, params)
 
-    monkeypatch.setattr(dbmod.Cursor, "execute", failing)
+    def failing_copy(src, dst, **kw):
+        real_copy(src, dst, **kw)  # the copy is written …
+        raise OSError(28, "No space left on device")  # … then fails
+
+    if way == "file copy":
+        monkeypatch.setattr(dbmod.shutil, "copyfile", failing_copy)
+    else:
+        monkeypatch.setattr(Database, "_copy_checkpointed_file", lambda self, tmp: False)
+        monkeypatch.setattr(dbmod.Cursor, "execute", failing)
     dest = tmp_path / "out" / "b.duckdb"
-    with pytest.raises(Exception):
+    with pytest.raises(DiskError):
         demo_db.backup(dest)
-    monkeypatch.setattr(dbmod.Cursor, "execute", real)
+    monkeypatch.undo()
     left = sorted(p.name for p in dest.parent.iterdir())
     assert left == [], left
     with demo_db.read() as cur:  # the database is still usable
