@@ -7,7 +7,7 @@ import streamlit as st
 from dangjian_core.demo import is_demo
 from ui import chrome
 from ui.login import login_gate, login_page, logout
-from ui.session import freeze_long_lived, get_db
+from ui.session import get_db
 
 st.set_page_config(page_title="党建工作台", page_icon=os.path.join(os.path.dirname(__file__), "ui", "icon.png"), layout="wide")
 
@@ -82,7 +82,4 @@ if st.session_state.get("demo_banner") is None:
     st.session_state["demo_banner"] = is_demo(db)
 if st.session_state["demo_banner"]:
     st.warning("演示数据：当前数据均为虚构的示例市数据，仅供试用。", icon=":material/science:")
-try:
-    nav.run()
-finally:  # also after st.stop()/st.rerun() inside the page
-    freeze_long_lived()
+nav.run()
