@@ -9,7 +9,7 @@ from dangjian_core.sites import attachments, model, specs, store
 from dangjian_core.sites import rules as R
 from dangjian_core.vocab import CATEGORIES
 from ui import sites_widgets as W
-from ui.messages import flash, run_safely
+from ui.messages import flash, run_safely, show_flash_at
 from ui.session import start_page
 
 db, user, can = start_page("示范点", model.PERM)
@@ -94,6 +94,7 @@ if site["overdue"]:
 tabs = st.tabs(["概况与联系人", "记录考评", "考评记录", "创建档案", "结对"], key="site_tab", on_change="rerun")
 with tabs[0]:
     if tabs[0].open is not False:
+        show_flash_at(f"site_overview_{pick}")
         rounds = W.read(db, store.rounds_of_org, site["org_id"])
         if rounds.height > 1:
             st.caption("历次创建：" + "；".join(f"{r['creation_year']} 年 {R.status_label(r['status'])}"
@@ -105,7 +106,7 @@ with tabs[0]:
                 _, exc = run_safely(store.select_site, db, user, pick, selected_on=on,
                                     expected_version=site["version"])
                 if exc is None:
-                    flash(f"「{site['name']}」已确定为 {site['creation_year']} 年创建单位。")
+                    flash(f"「{site['name']}」已确定为 {site['creation_year']} 年创建单位。", where=f"site_overview_{pick}")
                     st.rerun()
         with st.form(f"people_{pick}"):
             p1, p2, p3 = st.columns(3)
@@ -120,7 +121,7 @@ with tabs[0]:
             if st.form_submit_button("保存联系人和设置", disabled=not can):
                 res, exc = run_safely(store.update_people, db, user, pick, vals, site["version"])
                 if exc is None:
-                    flash("已保存。" if res.batch_id else "没有修改。")
+                    flash("已保存。" if res.batch_id else "没有修改。", where=f"site_overview_{pick}")
                     st.rerun()
 with tabs[1]:
     if tabs[1].open is not False:
@@ -149,8 +150,9 @@ with tabs[3]:
                     _, exc = run_safely(attachments.add_attachment, db, user, site["org_id"], on, title, up.name,
                                         up.getvalue(), kind=kind)
                     if exc is None:
-                        flash(f"已上传：{up.name}")
+                        flash(f"已上传：{up.name}", where=f"site_archive_{pick}")
                         st.rerun()
+            show_flash_at(f"site_archive_{pick}")  # below the form, where the click was
 with tabs[4]:
     if tabs[4].open is not False:
         W.scoped_editor(db, user, specs.PAIRINGS_SPEC, key=f"pair_{site['org_id']}",
@@ -171,8 +173,10 @@ with tabs[4]:
                     _, exc = run_safely(tables.save, db, user, specs.PAIRINGS_SPEC, tables.Changes(inserts=[
                         {"site_org_id": site["org_id"], "partner_org_id": partner, "started_on": today}]))
                     if exc is None:
-                        flash(f"已登记结对：{site['name']} ↔ {names[partner]}，请补充结对活动。")
+                        flash(f"已登记结对：{site['name']} ↔ {names[partner]}，请补充结对活动。",
+                              where=f"site_pairing_{pick}")
                         st.rerun()
+                show_flash_at(f"site_pairing_{pick}")
 
 with st.expander("党组织架构（上下级关系）"):
     W.org_tree(db)

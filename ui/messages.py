@@ -52,11 +52,39 @@ def run_safely(fn, *args, **kwargs):
         return None, exc
 
 
-def flash(message: str, kind: str = "success") -> None:
-    """A message that survives the rerun after a save."""
-    st.session_state.setdefault("_flash", []).append((kind, message))
+def flash(message: str, kind: str = "success", *, where: str | None = None) -> None:
+    """A message that survives the rerun after a save. Without `where` it is shown once, under
+    the page's title, by the next run's `show_flashes`. With `where` (a place on the page, e.g.
+    the form that did it) `show_flash_at(where)` draws it there — where the user is looking —
+    and keeps it through the following runs while that place is drawn: a run that follows at
+    once (a widget reset) or the next edit beside it does not wipe it before it is read. It
+    goes when another message is flashed there, or after two runs that did not draw the place
+    (another tab, another site, another page; two: a run cut short by the next one may not
+    have reached it)."""
+    if where is None:
+        st.session_state.setdefault("_flash", []).append((kind, message))
+    else:
+        # [kind, message, the last run that drew it (or flashed it)]
+        st.session_state.setdefault("_flash_at", {})[where] = [kind, message, st.session_state.get("_flash_run", 0)]
 
 
 def show_flashes() -> None:
-    for kind, message in st.session_state.pop("_flash", []):
+    """Under the page's title, once per run of every page (`session.start_page` calls it): the
+    messages flashed before the last rerun; and placed messages whose place the last two runs
+    did not draw are dropped."""
+    ss = st.session_state
+    run = ss["_flash_run"] = ss.get("_flash_run", 0) + 1
+    placed = ss.get("_flash_at")
+    if placed:
+        for where in [w for w, (_, _, drawn) in placed.items() if drawn < run - 2]:
+            del placed[where]
+    for kind, message in ss.pop("_flash", []):
         getattr(st, kind)(message)
+
+
+def show_flash_at(where: str) -> None:
+    """Draw the message flashed at `where` (if any) here; it stays on the next runs that draw it."""
+    item = st.session_state.get("_flash_at", {}).get(where)
+    if item is not None:
+        getattr(st, item[0])(item[1])
+        item[2] = st.session_state.get("_flash_run", 0)

@@ -17,7 +17,7 @@ from dangjian_core.sites import model, sheets, store
 from dangjian_core.sites import rules as R
 from dangjian_core.vocab import CATEGORIES, LEVELS, TIERS
 
-from .messages import errors_frame, flash, run_safely
+from .messages import errors_frame, flash, run_safely, show_flash_at
 from .table_editor import ROW_COL, changes_from_state, column_config, reload_editor, save_changes
 
 
@@ -173,6 +173,7 @@ def _lines_from(edited: pl.DataFrame, template: list[R.Line]) -> list[R.Line]:
 def assessment_entry(db, user: User, site: dict) -> None:
     """Score sheet in the page (or from a filled xlsx), live total and result, then 记录考评."""
     sid = site["id"]
+    show_flash_at(f"site_assess_{sid}")  # 已记录…: the status it changed may end the entry below
     if site["status"] not in R.ACTIVE:
         st.info(f"当前状态为「{R.status_label(site['status'])}」，不需要考评。"
                 + ("请先在「概况」中确定为创建单位。" if site["status"] == "applied" else ""))
@@ -220,8 +221,9 @@ def assessment_entry(db, user: User, site: dict) -> None:
                 st.session_state[f"as_upload_done_{sid}"] = up.file_id
                 st.session_state[f"as_nonce_{sid}"] = st.session_state.get(f"as_nonce_{sid}", 0) + 1
                 st.session_state[f"as_pending_{sid}"] = True
-                flash("评分表已读入，请核对后点「记录考评」。", "info")
+                flash("评分表已读入，请核对后点「记录考评」。", "info", where=f"site_sheet_{sid}")
                 st.rerun()
+        show_flash_at(f"site_sheet_{sid}")
     if imported and imported["year"] == int(year):
         by = {ln.rubric_item_id: ln for ln in imported["lines"]}
         template = [by.get(ln.rubric_item_id, ln) for ln in template]
@@ -266,7 +268,7 @@ def assessment_entry(db, user: User, site: dict) -> None:
         if exc is None:
             flash(f"已记录「{out['name']}」{out['year']} 年度考评：{out['total']} 分，{R.RESULTS[out['result']]}；"
                   f"状态：{R.status_label(out['status_before'])} → {R.status_label(out['status_after'])}。"
-                  "如有录错，可在「考评记录」中撤销。")
+                  "如有录错，可在「考评记录」中撤销。", where=f"site_assess_{sid}")
             for k in (f"as_import_{sid}", f"as_year_{sid}", f"as_who_{sid}", f"as_note_{sid}", f"as_on_{sid}",
                       f"as_kind_{sid}"):
                 st.session_state.pop(k, None)
@@ -276,6 +278,7 @@ def assessment_entry(db, user: User, site: dict) -> None:
 
 def history(db, user: User, site: dict) -> None:
     """All assessments of this org (every round), one sheet's lines, and undo of the latest."""
+    show_flash_at(f"site_history_{site['id']}")
     a = read(db, store.assessments, None)
     a = a.filter(pl.col("org_id") == site["org_id"])
     if a.height == 0:
@@ -306,7 +309,8 @@ def history(db, user: User, site: dict) -> None:
                      key=f"hist_revert_{site['id']}"):
             _, exc = run_safely(store.revert_assessment, db, user, last["id"])
             if exc is None:
-                flash(f"已撤销 {last['year']} 年度考评，状态已恢复为「{R.status_label(last['status_before'])}」。")
+                flash(f"已撤销 {last['year']} 年度考评，状态已恢复为「{R.status_label(last['status_before'])}」。",
+                      where=f"site_history_{site['id']}")
                 st.rerun()
 
 

@@ -87,8 +87,16 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
     click(page, "上传到创建档案")
     expect(page.get_by_text("创建活动照片：活动.png")).to_be_visible()  # listed in the archive
     expect(page.locator("[data-testid='stImage'] img").first).to_be_visible()  # and previewed
-    assert not exceptions(page)
+    done = page.get_by_text("已上传：活动.png")
+    expect(done).to_be_in_viewport()  # beside the form, where the click was, not above the fold
     shot(page, "e2e-sites-06-archive")
+    click(page, "刷新")  # the next run (the archive table's 刷新) does not wipe it before it is read
+    expect(done).to_be_visible()
+    tab(page, "结对")
+    tab(page, "概况与联系人")
+    tab(page, "创建档案")
+    expect(done).to_have_count(0)  # gone once the place was left
+    assert not exceptions(page)
     # 结对
     tab(page, "结对")
     if page.get_by_role("button", name="登记结对").count():  # a lagging org nearby was suggested
