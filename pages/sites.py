@@ -139,6 +139,7 @@ with tabs[3]:
         m3.metric("以奖代投累计", f"{float(ev['amount'].cast(pl.Float64).sum() or 0):,.0f} 元")
         W.scoped_editor(db, user, specs.EVENTS_SPEC, key=f"ev_{site['org_id']}", fixed={"org_id": site["org_id"]})
         W.attachments(db, ev)
+        show_flash_at(f"site_archive_{pick}")  # right above the form, where the click was
         if can:
             with st.form(f"upload_{pick}", clear_on_submit=True):
                 u1, u2, u3 = st.columns([2, 1, 1])
@@ -152,7 +153,6 @@ with tabs[3]:
                     if exc is None:
                         flash(f"已上传：{up.name}", where=f"site_archive_{pick}")
                         st.rerun()
-            show_flash_at(f"site_archive_{pick}")  # below the form, where the click was
 with tabs[4]:
     if tabs[4].open is not False:
         W.scoped_editor(db, user, specs.PAIRINGS_SPEC, key=f"pair_{site['org_id']}",

@@ -64,8 +64,9 @@ def flash(message: str, kind: str = "success", *, where: str | None = None) -> N
     if where is None:
         st.session_state.setdefault("_flash", []).append((kind, message))
     else:
-        # [kind, message, the last run that drew it (or flashed it)]
-        st.session_state.setdefault("_flash_at", {})[where] = [kind, message, st.session_state.get("_flash_run", 0)]
+        # [kind, message, the last run that drew it (or flashed it), toasted yet]
+        st.session_state.setdefault("_flash_at", {})[where] = [kind, message, st.session_state.get("_flash_run", 0),
+                                                               False]
 
 
 def show_flashes() -> None:
@@ -76,15 +77,23 @@ def show_flashes() -> None:
     run = ss["_flash_run"] = ss.get("_flash_run", 0) + 1
     placed = ss.get("_flash_at")
     if placed:
-        for where in [w for w, (_, _, drawn) in placed.items() if drawn < run - 2]:
+        for where in [w for w, item in placed.items() if item[2] < run - 2]:
             del placed[where]
     for kind, message in ss.pop("_flash", []):
         getattr(st, kind)(message)
 
 
 def show_flash_at(where: str) -> None:
-    """Draw the message flashed at `where` (if any) here; it stays on the next runs that draw it."""
+    """Draw the message flashed at `where` (if any) here; it stays on the next runs that draw it.
+    The first time it is also a toast (in the window's corner for 10 s): the rows the action
+    added above the form can push this place below the fold."""
     item = st.session_state.get("_flash_at", {}).get(where)
     if item is not None:
         getattr(st, item[0])(item[1])
         item[2] = st.session_state.get("_flash_run", 0)
+        if not item[3]:
+            st.toast(item[1], icon=_TOAST_ICONS.get(item[0]), duration="long")
+            item[3] = True
+
+
+_TOAST_ICONS = {"success": ":material/check_circle:", "info": ":material/info:", "warning": ":material/warning:"}

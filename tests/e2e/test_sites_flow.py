@@ -87,8 +87,10 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
     click(page, "上传到创建档案")
     expect(page.get_by_text("创建活动照片：活动.png")).to_be_visible()  # listed in the archive
     expect(page.locator("[data-testid='stImage'] img").first).to_be_visible()  # and previewed
-    done = page.get_by_text("已上传：活动.png")
-    expect(done).to_be_in_viewport()  # beside the form, where the click was, not above the fold
+    # the message: a toast in the window's corner (wherever the page is scrolled) and kept above the form
+    expect(page.locator("[data-testid='stToast']", has_text="已上传：活动.png")).to_be_in_viewport()
+    done = page.locator("[data-testid='stAlertContentSuccess']", has_text="已上传：活动.png")
+    expect(done).to_be_visible()
     shot(page, "e2e-sites-06-archive")
     click(page, "刷新")  # the next run (the archive table's 刷新) does not wipe it before it is read
     expect(done).to_be_visible()

@@ -41,8 +41,10 @@ def test_a_placed_message_survives_the_following_runs_while_its_place_is_drawn()
     at.run()
     _click(at, "上传")
     assert _shown(at) == ["已上传：活动1.png"]
+    assert [t.value for t in at.toast] == ["已上传：活动1.png"]  # seen wherever the page is scrolled
     at.run()  # a run that follows at once (a widget reset)
     assert _shown(at) == ["已上传：活动1.png"]
+    assert len(at.toast) == 0  # the toast once; the message stays in its place
     _click(at, "别的操作")  # the next click beside it
     assert _shown(at) == ["已上传：活动1.png"]
     _click(at, "上传")  # replaced by the next message there
