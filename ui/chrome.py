@@ -43,6 +43,9 @@ EXACT: dict[str, str] = {
     "Press Ctrl+Enter to apply": "按 Ctrl+回车 确认",
     # navigation
     "View less": "收起",
+    # a long toast (ui.messages.show_flash_at)
+    "view more": "展开全文",
+    "view less": "收起",
     # data grid toolbar and column menu
     "Add row": "新增一行",
     "Delete row": "删除所选行",

@@ -78,6 +78,8 @@ def test_walk_one_org_from_application_to_named_and_back(app, chromium, facts):
     page.locator("[data-testid='stAlertContentSuccess']").first.scroll_into_view_if_needed()
     shot(page, "e2e-sites-05-named")
     expect(page.get_by_text("创建中 → 已授牌")).not_to_have_count(0)  # the flash names the status change
+    expect(page.get_by_text("展开全文", exact=True)).not_to_have_count(0)  # the long toast's link, in Chinese
+    expect(page.get_by_text("view more", exact=True)).to_have_count(0)
     expect(page.locator("[data-testid='stMarkdownContainer'] strong", has_text="已授牌")).not_to_have_count(0)
     shot(page, "e2e-sites-05-named")
     # 创建档案: a photo
