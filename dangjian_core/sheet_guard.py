@@ -43,6 +43,29 @@ _HUGE_HINT_RE = re.compile(rb'="[A-Z]*\d{16}')
 _COL_HINT_RE = re.compile(rb'r="([A-Z]+)\d')
 
 
+_ROW_HINT_RE = re.compile(rb"row[\s>/]")
+
+
+def _rows_in(buf: bytes) -> tuple[int, list[bytes]]:
+    """(len(_ROW_TAG_RE.findall(buf)), _ROW_NUM_RE.findall(buf)) without trying both patterns
+    at every "<" of the sheet: the row tags are found by a literal hint ("row" and what may
+    follow it, preceded by "<"), and the number pattern runs only there, findall's way (a
+    tag inside the previous match is not tried again). A prefixed tag (<x:row) anywhere: the
+    patterns themselves."""
+    if b":row" in buf:
+        return len(_ROW_TAG_RE.findall(buf)), _ROW_NUM_RE.findall(buf)
+    tags, nums, done = 0, [], 0
+    for h in _ROW_HINT_RE.finditer(buf):
+        start = h.start() - 1
+        if start < 0 or buf[start] != 0x3C:  # "<"
+            continue
+        tags += 1
+        if start >= done and (m := _ROW_NUM_RE.match(buf, start)):
+            nums.append(m.group(1))
+            done = m.end()
+    return tags, nums
+
+
 def _widest_column(buf: bytes) -> bytes | None:
     """The widest column letters among the cell references of `buf`: what
     max(set(_CELL_COL_RE.findall(buf)), key=(len, letters)) gives, without matching every
@@ -178,10 +201,10 @@ def _scan_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: SheetInfo, nam
                 sheet.declared = (d.group(1) + d.group(2) + (b":" + d.group(3) + d.group(4)
                                                             if d.group(3) else b"")).decode()
             first = False
-        nums = _ROW_NUM_RE.findall(buf)
+        tags, nums = _rows_in(buf)
         if nums:
             max_row = max(max_row, max(map(int, nums)))
-        rows_without_r += len(_ROW_TAG_RE.findall(buf)) - len(nums)
+        rows_without_r += tags - len(nums)
         if _HUGE_HINT_RE.search(buf) and _HUGE_NUM_RE.search(buf):
             max_row = 10 ** 15
         widest = _widest_column(buf)

@@ -115,18 +115,20 @@ def test_a_quote_free_csv_reads_the_same_either_way(text):
 
 
 _XML_BITS = st.sampled_from([b'<c ', b'<x:c ', b'<row ', b'r="', b'A', b'ZZ', b'B', b'XFD', b'1', b'12', b'"', b'>',
-                             b'<', b' ', b'x', b'/>', b'<t>', b'</t>', b'<cc ', b'xr="'])
+                             b'<', b' ', b'x', b'/>', b'<t>', b'</t>', b'<cc ', b'xr="', b'<row', b'row', b'\t',
+                             b'\x0b', b'\x1c', b':row ', b'<rows ', b'/', b'<x:row>', b'r="9"'])
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_XML_BITS, max_size=16).map(b"".join))
-def test_the_widest_column_found_without_matching_every_cell_is_the_exact_patterns(buf):
-    """sheet_guard looks for the widest column from a cheap superset pattern; it must be what
-    the exact cell pattern finds, on any bytes (malformed tags included)."""
+def test_the_widest_column_and_the_rows_found_from_hints_are_the_exact_patterns(buf):
+    """sheet_guard looks for the widest column and the row tags from cheap literal hints; it
+    must find what the exact patterns find, on any bytes (malformed tags included)."""
     from dangjian_core import sheet_guard
 
     letters = set(sheet_guard._CELL_COL_RE.findall(buf))
     assert sheet_guard._widest_column(buf) == (max(letters, key=lambda b: (len(b), b)) if letters else None)
+    assert sheet_guard._rows_in(buf) == (len(sheet_guard._ROW_TAG_RE.findall(buf)), sheet_guard._ROW_NUM_RE.findall(buf))
 
 
 @settings(max_examples=300, deadline=None)
