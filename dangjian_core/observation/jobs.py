@@ -58,8 +58,10 @@ class SolveJob:
     running; `plan` the final one."""
 
     def __init__(self, db: Database, user: User, event_id: int, P: Problem, locked: list[Visit],
-                 seed: int, key: tuple[Any, ...], since: tuple[list[Visit], set[Visit]], draft: Plan) -> None:
+                 seed: int, key: tuple[Any, ...], since: tuple[list[Visit], set[Visit]], draft: Plan,
+                 time_limit: float | None = None) -> None:
         self.db, self.user, self.event_id, self.P, self.locked, self.seed = db, user, event_id, P, locked, seed
+        self.time_limit = time_limit
         self.key, self.since = key, since
         self.draft = draft
         self.plan: Plan | None = None
@@ -86,7 +88,7 @@ class SolveJob:
         from . import store
 
         try:
-            plan = solve(self.P, self.locked, seed=self.seed)
+            plan = solve(self.P, self.locked, seed=self.seed, time_limit=self.time_limit)
             if plan_cost(self.P, self.draft.visits) < plan_cost(self.P, plan.visits):
                 plan = self.draft  # never worse than what the page showed
             self.plan = plan
@@ -128,16 +130,18 @@ def running(db: Database, event_id: int | str) -> SolveJob | None:
 
 def start_solve(db: Database, user: User, event_id: int | str, *, keep_locked: bool = True,
                 locked: Iterable[Visit] | None = None, seed: int = 0,
-                known: tuple[int, Problem] | None = None, background: bool = True) -> SolveJob:
+                known: tuple[int, Problem] | None = None, time_limit: float | None = None,
+                background: bool = True) -> SolveJob:
     """「生成安排」: a plan to show at once and the full search in the background (the module
     docstring). Raises as `store.solve_event` does when the input cannot be solved (Infeasible,
     BadInput, PermissionDenied) — those are found by the draft, before anything runs.
+    `time_limit`: the full search's budget (default `solver.DEFAULT_TIME_LIMIT`).
     `background=False` leaves the search to the caller (`job.run()`; tests)."""
     from . import store
 
     P, keep = store.solve_input(db, user, event_id, keep_locked=keep_locked, locked=locked, known=known)
     eid = int(event_id)
-    key = store.solve_key(P, keep, seed=seed)
+    key = store.solve_key(P, keep, seed=seed, time_limit=time_limit)
     with _LOCK:
         job = _RUNNING.get(_slot(db, eid))
     if job is not None and job.key == key and not job.finished:
@@ -145,13 +149,13 @@ def start_solve(db: Database, user: User, event_id: int | str, *, keep_locked: b
     since = store.stored_plan(db, eid)
     found = store.solved(key)
     if found is not None or is_small(P):  # at once: the plan found before, or a small problem in one go
-        plan = found if found is not None else store.solve_once(P, keep, seed=seed)
-        job = SolveJob(db, user, eid, P, keep, seed, key, since, plan)
+        plan = found if found is not None else store.solve_once(P, keep, seed=seed, time_limit=time_limit)
+        job = SolveJob(db, user, eid, P, keep, seed, key, since, plan, time_limit)
         job.plan = plan
         job._finish(store.land_plan(db, user, eid, P, keep, plan), "已生成安排。" + plan.summary["text"])
         return job
     draft = solve(P, keep, seed=seed, time_limit=DRAFT_LIMIT, draft=True)
-    job = SolveJob(db, user, eid, P, keep, seed, key, since, draft)
+    job = SolveJob(db, user, eid, P, keep, seed, key, since, draft, time_limit)
     with _LOCK:
         _RUNNING[_slot(db, eid)] = job  # an older job of this event (another input) is superseded
     if background:

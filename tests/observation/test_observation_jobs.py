@@ -12,6 +12,8 @@ from dangjian_core.observation.rules import check_plan, plan_cost
 from tests.conftest import EDITOR, VIEWER, copy_of
 from tests.observation.instances import INSTANCES
 
+LIMIT = 0.3  # the full search's budget here (the page uses the solver's default)
+
 
 @pytest.fixture()
 def jdb(tmp_path, demo_db_file, monkeypatch):
@@ -46,7 +48,7 @@ def test_draft_is_valid_and_never_worse_than_the_construction(name):
 def test_click_shows_a_draft_and_the_search_stores_the_final_plan_once(jdb):
     eid = new_event(jdb)
     before, stored = batches(jdb), store.plan_visits(jdb, eid)
-    job = jobs.start_solve(jdb, EDITOR, eid, background=False)
+    job = jobs.start_solve(jdb, EDITOR, eid, background=False, time_limit=LIMIT)
     P = store.problem_for(jdb, eid)
     assert job.state == "running" and not job.finished and jobs.running(jdb, eid) is job
     assert check_plan(P, job.draft.visits) == []
@@ -66,20 +68,20 @@ def test_the_same_input_joins_the_running_search_and_is_then_stored_at_once(jdb,
     calls = []
     real = jobs.solve
     monkeypatch.setattr(jobs, "solve", lambda *a, **k: calls.append(k.get("draft")) or real(*a, **k))
-    job = jobs.start_solve(jdb, EDITOR, eid, background=False)
-    assert jobs.start_solve(jdb, EDITOR, eid, background=False) is job  # a rerun, a second click
+    job = jobs.start_solve(jdb, EDITOR, eid, background=False, time_limit=LIMIT)
+    assert jobs.start_solve(jdb, EDITOR, eid, background=False, time_limit=LIMIT) is job  # a rerun, a second click
     assert calls == [True]  # one draft, no second search
     job.run()
     assert calls == [True, None]
     n = len(batches(jdb))
-    again = jobs.start_solve(jdb, EDITOR, eid, background=False)
+    again = jobs.start_solve(jdb, EDITOR, eid, background=False, time_limit=LIMIT)
     assert again.finished and again.state == "unchanged" and calls == [True, None]
     assert sorted(again.plan.visits) == sorted(job.plan.visits) and len(batches(jdb)) == n
 
 
 def test_a_settings_change_meanwhile_wins_and_the_search_stores_nothing(jdb):
     eid = new_event(jdb)
-    job = jobs.start_solve(jdb, EDITOR, eid, background=False)
+    job = jobs.start_solve(jdb, EDITOR, eid, background=False, time_limit=LIMIT)
     new_event(jdb, days=1, slots_per_day=2, event_id=eid)  # the user saves other settings meanwhile
     n = len(batches(jdb))
     job.run()
@@ -90,7 +92,7 @@ def test_a_settings_change_meanwhile_wins_and_the_search_stores_nothing(jdb):
 def test_a_hand_edit_saved_meanwhile_wins(jdb):
     eid = new_event(jdb)
     store.solve_event(jdb, EDITOR, eid, time_limit=0.2)
-    job = jobs.start_solve(jdb, EDITOR, eid, keep_locked=False, seed=1, background=False)
+    job = jobs.start_solve(jdb, EDITOR, eid, keep_locked=False, seed=1, background=False, time_limit=LIMIT)
     vs, _ = store.plan_visits(jdb, eid)
     store.save_plan(jdb, EDITOR, eid, vs, locked=vs[:2])  # locks two visits: the stored plan changed
     n = len(batches(jdb))
@@ -101,8 +103,8 @@ def test_a_hand_edit_saved_meanwhile_wins(jdb):
 
 def test_a_newer_solve_of_the_event_supersedes_the_older_search(jdb):
     eid = new_event(jdb)
-    old = jobs.start_solve(jdb, EDITOR, eid, seed=0, background=False)
-    new = jobs.start_solve(jdb, EDITOR, eid, seed=1, background=False)
+    old = jobs.start_solve(jdb, EDITOR, eid, seed=0, background=False, time_limit=LIMIT)
+    new = jobs.start_solve(jdb, EDITOR, eid, seed=1, background=False, time_limit=LIMIT)
     assert new is not old and jobs.running(jdb, eid) is new
     n = len(batches(jdb))
     old.run()
@@ -113,7 +115,7 @@ def test_a_newer_solve_of_the_event_supersedes_the_older_search(jdb):
 
 def test_a_failed_search_writes_nothing_and_says_so_in_chinese(jdb, monkeypatch):
     eid = new_event(jdb)
-    job = jobs.start_solve(jdb, EDITOR, eid, background=False)
+    job = jobs.start_solve(jdb, EDITOR, eid, background=False, time_limit=LIMIT)
     monkeypatch.setattr(jobs, "solve", lambda *a, **k: 1 / 0)
     n = len(batches(jdb))
     job.run()  # never raises
@@ -124,7 +126,7 @@ def test_a_failed_search_writes_nothing_and_says_so_in_chinese(jdb, monkeypatch)
 def test_a_viewer_starts_nothing(jdb):
     eid = new_event(jdb)
     with pytest.raises(PermissionDenied):
-        jobs.start_solve(jdb, VIEWER, eid, background=False)
+        jobs.start_solve(jdb, VIEWER, eid, background=False, time_limit=LIMIT)
     assert jobs.running(jdb, eid) is None
 
 
@@ -133,7 +135,7 @@ def test_small_problems_are_solved_and_stored_in_one_go(tmp_path, demo_db_file):
         hosts = store.candidate_hosts(db).filter("default").group_by("street").head(2)["name"]
         eid = new_event(db, slots_per_day=2, hosts=[{"org": n, "capacity": 1} for n in hosts])
         assert solver.is_small(store.problem_for(db, eid))
-        job = jobs.start_solve(db, EDITOR, eid, background=False)
+        job = jobs.start_solve(db, EDITOR, eid, background=False, time_limit=LIMIT)
         assert job.finished and job.state == "stored" and jobs.running(db, eid) is None
         P = store.problem_for(db, eid)
         assert rules.check_plan(P, store.plan_visits(db, eid)[0]) == []
