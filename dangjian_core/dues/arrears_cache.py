@@ -64,7 +64,7 @@ RESULTS_KEPT = 6          # period results kept
 CONTEXTS_KEPT = 4         # contexts (a scope's labels) kept, apart from the results
 PREFETCH_MONTHS = 12      # after a period is shown, these months before it are computed in the background
 WARM_FROM_MEMBERS = 5_000  # below this a period computes in a few ms on demand: no background thread
-POLL_SECONDS = 0.2        # how often the background thread looks for a write (db.generation)
+POLL_SECONDS = 0.1        # how often the background thread looks for a write (db.generation)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
