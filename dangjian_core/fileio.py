@@ -458,23 +458,24 @@ def _read_excel_bytes(data: bytes, name: str, expected: Iterable[str] | None, sh
 
 
 # A number cell as the Excel reader gives it: the float printed with 9 decimals, trailing zeros
-# cut — so a text ending in 9 decimals, the last not 0, may be a float's noise
-_NINE_DECIMALS = r"^-?[0-9]+\.[0-9]{8}[1-9]$"
+# (and a bare point) cut. Its binary noise shows only past 15 significant digits (15-digit
+# decimals are further apart than floats): a text with a point and 16+ digits may be noise.
+_DECIMAL_TEXT = r"^-?[0-9]+\.[0-9]{1,9}$"
 
 
 def _shortest_numbers(table: pl.DataFrame) -> pl.DataFrame:
     """Number cells as the shortest text of their value, as Excel shows them and as they were
-    typed. The reader prints a number with 9 decimals, so a float past ~8 million shows its
+    typed. The reader prints a number with 9 decimals, so a float past ~4 million shows its
     binary noise: money 99999999.99 came back as "99999999.989999995" (refused as 3+ decimals,
-    or read as another amount). A cell that is exactly the 9-decimal print of its float
-    becomes that float's shortest text ("99999999.99": the same float, the digits typed);
-    any other text stays as it is."""
+    or read as another amount). A cell that is exactly the reader's print of its float becomes
+    that float's shortest text ("99999999.99": the same float, the digits typed); any other
+    text stays as it is."""
     fixes = []
     for name, dtype in table.schema.items():
         if dtype != pl.String:
             continue
         s = table[name]
-        hit = s.str.contains(_NINE_DECIMALS).fill_null(False)
+        hit = (s.str.contains(_DECIMAL_TEXT) & (s.str.count_matches("[0-9]") >= 16)).fill_null(False)
         if not hit.any():
             continue
         idx = hit.arg_true()
@@ -486,7 +487,7 @@ def _shortest(text: str) -> str:
     from decimal import Decimal
 
     x = float(text)
-    if f"{x:.9f}" != text:  # not a float's 9-decimal print: a text cell, left alone
+    if f"{x:.9f}".rstrip("0").rstrip(".") != text:  # not the reader's print of a float: a text cell
         return text
     return format(Decimal(repr(x)), "f")
 

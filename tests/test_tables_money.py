@@ -40,7 +40,7 @@ def _yuan(fen: int) -> str:
 
 
 _FEN = st.one_of(st.integers(0, 10**15 - 1), st.integers(0, 10**10),
-                 st.sampled_from([10, 20, 30, 123456789, 999999999999, 9999999999, 10**15 - 1]))
+                 st.sampled_from([10, 20, 30, 123456789, 999999999999, 9999999999, 10**15 - 1, 999999999999989]))
 
 
 def test_money_in_table_files_is_exact_and_a_round_trip_changes_nothing(money_db, tmp_path):
@@ -78,9 +78,9 @@ def test_money_in_table_files_is_exact_and_a_round_trip_changes_nothing(money_db
 def test_an_excel_number_cell_comes_back_as_its_shortest_digits_and_text_stays_text(tmp_path):
     """The Excel reader prints a number with 9 decimals: 99999999.99 came back as
     99999999.989999995. Number cells come back as typed; a text cell is never changed."""
-    df = pl.DataFrame({"n": [99999999.99, 12345678901.23, 0.1, 5.0],
-                       "t": ["99999999.990000000", "0.300000000", "1.5", "7"]})
+    df = pl.DataFrame({"n": [99999999.99, 12345678901.23, 9999999999999.89, 0.1, 5.0],
+                       "t": ["99999999.990000000", "0.300000000", "1.5", "7", "12345678.8999999990"]})
     fileio.write_frame(df, tmp_path / "x.xlsx")
     got = fileio.read_frame(tmp_path / "x.xlsx").df
-    assert got["n"].to_list() == ["99999999.99", "12345678901.23", "0.1", "5"]
-    assert got["t"].to_list() == ["99999999.990000000", "0.300000000", "1.5", "7"]
+    assert got["n"].to_list() == ["99999999.99", "12345678901.23", "9999999999999.89", "0.1", "5"]
+    assert got["t"].to_list() == ["99999999.990000000", "0.300000000", "1.5", "7", "12345678.8999999990"]
