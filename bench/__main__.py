@@ -18,10 +18,10 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -113,7 +113,16 @@ def _select(args: list[str]) -> list[Path]:
     return paths
 
 
+def _one(name: str, out: str) -> int:
+    """Run one module's run() in this process and write its figures to `out` (JSON)."""
+    module = importlib.import_module(f"bench.{name}")
+    Path(out).write_text(json.dumps(module.run(), ensure_ascii=False, default=str), encoding="utf-8")
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--one"]:
+        return _one(sys.argv[2], sys.argv[3])
     paths = _select(sys.argv[1:])
     if os.environ.get("DANGJIAN_BENCH_CITY"):
         return _main(paths)
@@ -131,18 +140,17 @@ def _main(paths: list[Path]) -> int:
     for path in paths:
         name = path.stem
         t0, c0 = time.perf_counter(), _cpu()
-        env = dict(os.environ)
-        try:
-            module = importlib.import_module(f"bench.{name}")
-            figures = module.run()
-        except Exception as exc:  # noqa: BLE001 — one broken benchmark must not hide the others
-            traceback.print_exc()
-            failed[name] = f"{type(exc).__name__}: {exc}"[:300]
-            print(f"{name}: FAILED {failed[name]}", flush=True)
-            continue
-        finally:  # a module that points DANGJIAN_DB at its temporary city must not leave it to the next
-            os.environ.clear()
-            os.environ.update(env)
+        # each module in a fresh process: its figures are what it gives alone (no caches, no
+        # environment and no grown memory of the modules before it — a child's ru_maxrss starts
+        # at its parent's size), and a crash or a leak stays in it
+        with tempfile.TemporaryDirectory(prefix="dangjian-bench-") as d:
+            out = Path(d) / "figures.json"
+            proc = subprocess.run([sys.executable, "-m", "bench", "--one", name, str(out)], cwd=HERE.parent)
+            if proc.returncode != 0 or not out.exists():
+                failed[name] = f"exit {proc.returncode} (traceback above)"
+                print(f"{name}: FAILED {failed[name]}", flush=True)
+                continue
+            figures = json.loads(out.read_text(encoding="utf-8"))
         for f in figures:
             print(line(f), flush=True)
         results += figures

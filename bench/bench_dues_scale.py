@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.figures import figure, line, load_now  # noqa: E402
+from bench.figures import figure, line, load_now, own_peak_mib  # noqa: E402
 
 MONTHS = 36
 SIZES_M = {1: 27_778, 10: 277_778}  # million member-months → members (× 36 months)
@@ -51,7 +51,7 @@ TARGET_GROWTH = 12.0
 
 
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return own_peak_mib()  # VmHWM: ru_maxrss would start at the parent's size (bench/figures.py)
 
 
 def _cpu_s() -> float:

@@ -66,6 +66,8 @@ else:
            "worker_cpu": fileio.last_worker_cpu_s, "worker_mb": fileio.last_worker_rss_kb // 1024}
 out["total"] = time.perf_counter() - start
 db.close()
+# its own peak (VmHWM): ru_maxrss would start at the size of the process that started it
+out["peak_kb"] = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
 print(json.dumps(out))
 """
 
@@ -82,7 +84,7 @@ def _child(what: str, db: Path, path: Path) -> tuple[dict, int]:
     fig = json.loads(out.decode().strip().splitlines()[-1])
     # an Excel file is parsed by a forked worker that is not this child's own child: added
     fig["cpu"] = usage.ru_utime + usage.ru_stime + fig.get("worker_cpu", 0.0)
-    return fig, usage.ru_maxrss // 1024
+    return fig, fig["peak_kb"] // 1024
 
 
 def _files(db_path: Path, d: Path) -> tuple[Path, Path, Path, Path]:

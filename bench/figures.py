@@ -40,6 +40,22 @@ def load_now() -> float:
     return round(os.getloadavg()[0], 1)
 
 
+def own_peak_mib() -> float:
+    """This process's own peak resident memory (VmHWM) in MiB. Not ru_maxrss: on Linux a child's
+    ru_maxrss starts at its parent's resident size when it was started (exec keeps the larger
+    "maxrss"), so under `make bench`, whose process had grown to ~1.9 GB, every child seemed to
+    need at least that much. VmHWM belongs to the process's own memory map, made fresh by exec."""
+    try:
+        for row in open("/proc/self/status", encoding="ascii"):
+            if row.startswith("VmHWM:"):
+                return int(row.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def verdict(f: dict[str, Any]) -> str:
     if "met" not in f:
         return ""
