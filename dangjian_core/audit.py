@@ -422,6 +422,43 @@ def _same(current: dict[str, Any] | None, expected: dict[str, Any] | None) -> bo
     return True
 
 
+# Rows whose non-volatile values read the same as JSON text in SQL are certainly unchanged;
+# only the others (normally none) are compared in Python by `_same`, which has the last word.
+_SUSPECTS_SQL = """
+WITH newest AS (
+    SELECT id, row_key, CAST(after AS VARCHAR) AS after FROM audit_log
+    WHERE {entry_filter} AND table_name = ?
+    QUALIFY row_number() OVER (PARTITION BY row_key ORDER BY id DESC) = 1
+), cur AS (
+    SELECT n.id, n.row_key, n.after,
+           CASE WHEN t."{key}" IS NOT NULL THEN CAST(to_json(t) AS VARCHAR) END AS now  -- no row: NULL
+    FROM newest n LEFT JOIN "{table}" t ON CAST(t."{key}" AS VARCHAR) = n.row_key
+)
+SELECT id, row_key, after, now FROM cur
+WHERE NOT coalesce((after IS NULL AND now IS NULL) OR (after IS NOT NULL AND now IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM (SELECT unnest(json_keys(after)) AS k) u
+    WHERE u.k NOT IN ({volatile})
+      AND json_extract(now, '$."' || u.k || '"') IS DISTINCT FROM json_extract(after, '$."' || u.k || '"'))), false)
+"""
+
+
+def _conflicts(cur: Cursor, tables_touched: list[str], entry_filter: str, params: list[object]) -> list[str]:
+    """Chinese messages naming each row of the batch (its newest entry: a row changed twice in
+    the batch must look as the last change left it) that no longer looks as the batch left it,
+    newest entry first. Set-based: one statement per table over the whole batch."""
+    volatile = ", ".join("'" + v + "'" for v in sorted(VOLATILE))
+    suspects: list[tuple[int, str, str, str | None, str | None]] = []
+    for table in tables_touched:  # table and key are registered names, never user text
+        sql = _SUSPECTS_SQL.format(entry_filter=entry_filter, table=table, key=KEY_COLUMNS[table],
+                                   volatile=volatile)
+        suspects += [(int(i), table, str(k), a, n) for i, k, a, n in cur.execute(sql, [*params, table]).fetchall()]
+    conflicts = []
+    for _, table, row_key, after, now in sorted(suspects, key=lambda s: -s[0]):
+        if not _same(json.loads(now) if now else None, json.loads(after) if after else None):
+            conflicts.append(f"{TABLE_LABELS.get(table, table)} 第 {row_key} 条记录在这次修改之后又被改过")
+    return conflicts
+
+
 def revert_batch(db: Database, user: User, batch_id: int, *, entry_ids: list[int] | None = None) -> int:
     """Revert a whole batch (or some of its entries) as one new batch. Refuses with a
     conflict message when any row changed since. Returns the new batch id."""
@@ -434,37 +471,25 @@ def revert_batch(db: Database, user: User, batch_id: int, *, entry_ids: list[int
                         [batch_id]).fetchone()
         if b is None:
             raise NotFound(f"找不到第 {batch_id} 批修改记录。")
-        sql = ("SELECT id, table_name, row_key, action, CAST(before AS VARCHAR),"
-               " CAST(after AS VARCHAR), reverted_by FROM audit_log WHERE batch_id = ?")
+        entry_filter = "batch_id = ?"
         params: list[object] = [batch_id]
         if entry_ids is not None:
-            sql += " AND id IN (SELECT unnest(?))"
+            entry_filter += " AND id IN (SELECT unnest(?))"
             params.append([int(i) for i in entry_ids])
-        entries = cur.execute(sql + " ORDER BY id DESC", params).fetchall()
+        # the column set of an update/delete entry (its before's keys, in order) comes from SQL
+        entries = cur.execute(
+            "SELECT id, table_name, row_key, action, CAST(before AS VARCHAR), NULL, reverted_by,"
+            f" json_keys(before) FROM audit_log WHERE {entry_filter} ORDER BY id DESC", params).fetchall()
         if not entries:
             raise NotFound("没有可撤销的修改记录。")
         if any(e[6] is not None for e in entries):
             raise ConflictError("这项修改已经撤销过了。")
-        for _, table, *_rest in entries:
+        tables_touched = list(dict.fromkeys(e[1] for e in entries))
+        for table in tables_touched:
             if table not in KEY_COLUMNS:
                 raise BadInput(f"「{TABLE_LABELS.get(table, table)}」的修改不能在这里撤销。")
             require(user, _write_perm(table))
-        # Conflict check: one read per table of every touched row (not one query per row).
-        current_rows: dict[str, dict[str, str]] = {}
-        for table in {e[1] for e in entries}:
-            current_rows[table] = rows_json(cur, table, KEY_COLUMNS[table],
-                                            [e[2] for e in entries if e[1] == table])
-        conflicts = []
-        newest: dict[tuple[str, str], Entry] = {}
-        for e in entries:  # a row changed twice in the batch must look as the last change left it
-            newest.setdefault((e[1], e[2]), e)
-        for _, table, row_key, action, _before, after, _ in newest.values():
-            cur_json = current_rows[table].get(row_key)
-            current = json.loads(cur_json) if cur_json else None
-            expected = json.loads(after) if after else None
-            if not _same(current, expected):
-                label = TABLE_LABELS.get(table, table)
-                conflicts.append(f"{label} 第 {row_key} 条记录在这次修改之后又被改过")
+        conflicts = _conflicts(cur, tables_touched, entry_filter, params)
         if conflicts:
             raise ConflictError("无法撤销：" + "；".join(conflicts[:10]) + "。请先撤销之后的修改。")
         act.describe(f"撤销：{b[0]}")
@@ -473,7 +498,7 @@ def revert_batch(db: Database, user: User, batch_id: int, *, entry_ids: list[int
         # form a run undone by one statement (the order between runs is kept).
         runs: list[tuple[tuple[str, str, tuple[str, ...] | None], list[Entry]]] = []
         for e in entries:
-            shape = (e[1], e[3], None if e[3] == "insert" else tuple(json.loads(e[4])))
+            shape = (e[1], e[3], None if e[3] == "insert" else tuple(e[7]))
             if runs and runs[-1][0] == shape:
                 runs[-1][1].append(e)
             else:
@@ -505,11 +530,13 @@ def _undo_run(act: Action, table: str, action: str, cols: tuple[str, ...] | None
     cur = act.cur
     key = KEY_COLUMNS[table]
     keys = [e[2] for e in run]
-    old_after = rows_json(cur, table, key, keys)
-    frame = pl.DataFrame({"k": keys, "before": [e[4] for e in run]},
-                         schema={"k": pl.String, "before": pl.String})
+    frame = pl.DataFrame({"pos": range(len(run)), "k": keys, "before": [e[4] for e in run]},
+                         schema={"pos": pl.Int64, "k": pl.String, "before": pl.String})
     cur.register("audit_revert_frame", frame)
     try:
+        # the rows as they are now (the undo's "before"), kept in Arrow: never Python objects
+        old = cur.sql(f'SELECT CAST(t."{key}" AS VARCHAR) AS k, CAST(to_json(t) AS VARCHAR) AS j FROM "{table}" t'
+                      f' WHERE CAST(t."{key}" AS VARCHAR) IN (SELECT k FROM audit_revert_frame)').pl()
         if action == "insert":
             # undoing an insert removes the row: refuse while other rows still depend on it
             # (asked now, after the later entries of this undo have been undone)
@@ -518,9 +545,12 @@ def _undo_run(act: Action, table: str, action: str, cols: tuple[str, ...] | None
             checks = [*DELETE_CHECKS.get(table, []), *registry.delete_checks(table)]
             values = [int(k) if k.lstrip("-").isdigit() else k for k in keys]
             if checks and any(check(cur, values) for check in checks):
-                for (entry_id, *_r, after, _rb), value in zip(run, values):  # name the first entry
+                afters = dict(cur.execute("SELECT id, CAST(after AS VARCHAR) FROM audit_log WHERE id IN"
+                                          " (SELECT unnest(?))", [[e[0] for e in run]]).fetchall())
+                for (entry_id, *_r), value in zip(run, values):  # name the first entry
                     reasons = [r for check in checks for r in check(cur, [value])]
                     if reasons:
+                        after = afters.get(entry_id)
                         names = _ref_names(cur, [json.loads(after)] if after else [])
                         what = describe_change(table, "insert", None, after, names)
                         what = what.removeprefix("新增：") if what.startswith("新增：") else f"编号 {value}"
@@ -545,14 +575,18 @@ def _undo_run(act: Action, table: str, action: str, cols: tuple[str, ...] | None
             else:  # delete → insert the rows again
                 cur.execute(f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in cols)})'
                             f' SELECT {", ".join(_typed(c, types[c]) for c in cols)} FROM audit_revert_frame f')
+        # one audit entry per undone entry, in SQL: before = the row as it was, after = as it is now
+        undo = {"insert": "delete", "update": "update", "delete": "insert"}[action]
+        now = "NULL" if action == "insert" else f'CASE WHEN t."{key}" IS NOT NULL THEN CAST(CAST(to_json(t) AS VARCHAR) AS JSON) END'
+        with cur.registered("audit_revert_old", old):
+            cur.execute(
+                "INSERT INTO audit_log(batch_id, username, created_at, table_name, row_key, action, before, after)"
+                f" SELECT ?, ?, ?, ?, f.k, ?, CAST(o.j AS JSON), {now} FROM audit_revert_frame f"
+                " LEFT JOIN audit_revert_old o ON o.k = f.k"
+                f' LEFT JOIN "{table}" t ON CAST(t."{key}" AS VARCHAR) = f.k ORDER BY f.pos',
+                [act.batch(), act.user.username, clock.now(), table, undo])
     finally:
         cur.unregister("audit_revert_frame")
-    new_after = {} if action == "insert" else rows_json(cur, table, key, keys)
-    undo = {"insert": "delete", "update": "update", "delete": "insert"}[action]
-    act.record_many(table, pl.DataFrame(
-        {"row_key": keys, "action": [undo] * len(keys),
-         "before": [old_after.get(k) for k in keys], "after": [new_after.get(k) for k in keys]},
-        schema={"row_key": pl.String, "action": pl.String, "before": pl.String, "after": pl.String}))
 
 
 def _write_perm(table: str) -> str:
