@@ -433,8 +433,10 @@ WITH newest AS (
     SELECT n.id, n.row_key, n.after,
            CASE WHEN t."{key}" IS NOT NULL THEN CAST(to_json(t) AS VARCHAR) END AS now  -- no row: NULL
     FROM newest n LEFT JOIN "{table}" t ON CAST(t."{key}" AS VARCHAR) = n.row_key
+), differ AS MATERIALIZED (  -- unchanged rows read exactly as the batch wrote them: text equal
+    SELECT * FROM cur WHERE after IS DISTINCT FROM now
 )
-SELECT id, row_key, after, now FROM cur
+SELECT id, row_key, after, now FROM differ
 WHERE NOT coalesce((after IS NULL AND now IS NULL) OR (after IS NOT NULL AND now IS NOT NULL AND NOT EXISTS (
     SELECT 1 FROM (SELECT unnest(json_keys(after)) AS k) u
     WHERE u.k NOT IN ({volatile})
