@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import figure, line, load_now  # noqa: E402
+from tests.e2e.helpers import SETTLE_HOOK  # noqa: E402
 
 TARGET_MS = 1000
 TARGET_RATIO = 2.0
@@ -71,53 +72,19 @@ with tabs[1]:
     st.write("second tab")
 '''
 
-# Runs are counted inside the page, the way tests/e2e/helpers.SETTLE_HOOK does: Streamlit's App
+# Runs are counted inside the page by tests/e2e/helpers.SETTLE_HOOK (one hook for tests and bench): Streamlit's App
 # component's sendBackMsg (a rerun asked for) and handleScriptFinished (a run ended; the time is
 # taken once React has drawn it). An earlier version watched the data-test-script-state attribute
 # instead and missed whole runs under load: when the browser handles a fast run's messages in one
 # go, React draws only the final "notRunning" and the attribute never changes (seen at load 14: a
 # nav click sent its rerun, the server ran the page and the new page was drawn, but no mutation
 # came — the "swallowed click" of session 4 was the bench's observer, not the app).
-OBSERVER = """
-(() => {
-  const bb = window.__bb = {req: 0, answered: 0, done: 0, last: null, mark: 0, hooked: false};
-  function hook() {
-    const root = document.querySelector("[data-testid='stApp']");
-    const key = root && Object.keys(root).find((k) => k.startsWith('__reactFiber$'));
-    let fiber = key ? root[key] : null;
-    while (fiber && !(fiber.stateNode && fiber.stateNode.handleScriptFinished && fiber.stateNode.sendBackMsg)) {
-      fiber = fiber.return;
-    }
-    if (!fiber) return false;
-    const app = fiber.stateNode;
-    const send = app.sendBackMsg;
-    app.sendBackMsg = (msg) => {
-      if (msg && msg.rerunScript) bb.req += 1;
-      return send(msg);
-    };
-    const finished = app.handleScriptFinished;
-    app.handleScriptFinished = function (status, metadata) {
-      const result = finished.call(this, status, metadata);
-      if (status !== 2) {  // 2: FINISHED_EARLY_FOR_RERUN, another run follows
-        const answers = bb.req;
-        this.setState({}, () => {
-          bb.answered = Math.max(bb.answered, answers); bb.done += 1; bb.last = performance.now();
-        });
-      }
-      return result;
-    };
-    bb.hooked = true;
-    return true;
-  }
-  const watch = new MutationObserver(() => { if (hook()) watch.disconnect(); });
-  watch.observe(document, {childList: true, subtree: true});
-})();
-"""
+OBSERVER = SETTLE_HOOK  # the e2e tests' own hook: it also notes when the last run was drawn (`last`)
 
 SETTLED = """() => {
-  const bb = window.__bb;
+  const dj = window.__dj;
   const app = document.querySelector("[data-testid='stApp']");
-  return !!bb && bb.hooked && bb.last !== null && bb.last > bb.mark && bb.answered >= bb.req
+  return !!dj && dj.hooked && dj.last !== null && dj.last > dj.mark && dj.answered >= dj.req
     && !!app && app.getAttribute('data-test-script-state') === 'notRunning'
     && !document.querySelector('[data-stale="true"]')
     && !document.querySelector('[data-testid="stStatusWidget"]');
@@ -126,7 +93,7 @@ SETTLED = """() => {
 
 # -- measuring ----------------------------------------------------------------------------------
 def _mark(page) -> None:
-    page.evaluate("() => { window.__bb.mark = performance.now(); window.__bb.last = null; }")
+    page.evaluate("() => { window.__dj.mark = performance.now(); window.__dj.last = null; }")
 
 
 def _settle(page, visible: Callable[[], None] | None = None, timeout: float = 120_000) -> float:
@@ -135,11 +102,11 @@ def _settle(page, visible: Callable[[], None] | None = None, timeout: float = 12
     if visible is not None:
         visible()
     while True:  # a follow-up run (st.rerun) within 400 ms belongs to the same action
-        last = page.evaluate("() => window.__bb.last")
+        last = page.evaluate("() => window.__dj.last")
         page.wait_for_timeout(400)
         page.wait_for_function(SETTLED, timeout=timeout)
-        if page.evaluate("() => window.__bb.last") == last:
-            return page.evaluate("() => window.__bb.last - window.__bb.mark")
+        if page.evaluate("() => window.__dj.last") == last:
+            return page.evaluate("() => window.__dj.last - window.__dj.mark")
 
 
 def timed(page, action: Callable[[], None], visible: Callable[[], None] | None = None) -> float:
@@ -151,8 +118,8 @@ def timed(page, action: Callable[[], None], visible: Callable[[], None] | None =
 def timed_reload(page, visible: Callable[[], None]) -> float:
     t0 = time.perf_counter()
     page.reload()
-    page.wait_for_function("() => window.__bb && window.__bb.last !== null", timeout=120_000)
-    page.wait_for_function(SETTLED.replace("bb.last > bb.mark", "true"), timeout=120_000)
+    page.wait_for_function("() => window.__dj && window.__dj.last !== null", timeout=120_000)
+    page.wait_for_function(SETTLED.replace("dj.last > dj.mark", "true"), timeout=120_000)
     visible()
     return (time.perf_counter() - t0) * 1000
 
@@ -201,7 +168,7 @@ def _open(b, url: str):
     page = ctx.new_page()
     page.set_default_timeout(120_000)
     page.goto(url)
-    page.wait_for_function("() => window.__bb && window.__bb.last !== null", timeout=120_000)
+    page.wait_for_function("() => window.__dj && window.__dj.last !== null", timeout=120_000)
     return page
 
 
@@ -462,7 +429,7 @@ def measure_product(b, url: str, folder: Path, payer: tuple[str, str] | None = N
                 timed(page, choose)
             _mark(page)
             page.get_by_role("button", name=re.compile("^生成安排$|^重新生成")).first.click()
-            ms = page.wait_for_function(f"() => ({SETTLED})() ? window.__bb.last - window.__bb.mark : false",
+            ms = page.wait_for_function(f"() => ({SETTLED})() ? window.__dj.last - window.__dj.mark : false",
                                         timeout=120_000).json_value()
             expect(page.get_by_text(re.compile("已排出初步安排|已生成安排")).first).to_be_visible()
             add("观摩安排：求解安排（首次：新输入，先显示初步安排，后台继续优化）", ms)

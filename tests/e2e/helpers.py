@@ -98,7 +98,7 @@ def browser():
 # st.rerun) has been committed to the screen; its stale elements are gone by then.
 SETTLE_HOOK = """
 (() => {
-  const dj = window.__dj = {req: 0, answered: 0, done: 0, hooked: false};
+  const dj = window.__dj = {req: 0, answered: 0, done: 0, last: null, mark: 0, hooked: false};
   function hook() {
     const root = document.querySelector("[data-testid='stApp']");
     const key = root && Object.keys(root).find((k) => k.startsWith('__reactFiber$'));
@@ -118,7 +118,9 @@ SETTLE_HOOK = """
       const result = finished.call(this, status, metadata);
       if (status !== 2) {  // 2: FINISHED_EARLY_FOR_RERUN, another run follows
         const answers = dj.req;
-        this.setState({}, () => { dj.answered = Math.max(dj.answered, answers); dj.done += 1; });
+        this.setState({}, () => {
+          dj.answered = Math.max(dj.answered, answers); dj.done += 1; dj.last = performance.now();
+        });
       }
       return result;
     };

@@ -193,17 +193,24 @@ def test_new_internal_round_with_the_form_defaults_gets_a_plan(monkeypatch, tmp_
     assert len(vs) == len(P.delegations) * P.visits_per_delegation > 0 and rules.check_plan(P, vs) == []
 
 
+def open_with_search_held(monkeypatch, tmp_path, demo_db_file, role):
+    """The 观摩安排 page as `role` on a large event whose background searches are held: a
+    started job is only collected (the test runs it), not put in a thread. Gives the page, the
+    event, its stored plan before, and the list of started jobs."""
+    started: list = []
+    monkeypatch.setattr(jobs, "_start", started.append)
+    monkeypatch.setattr(jobs, "is_small", lambda P: False)
+    store._SOLVED.clear()
+    at = open_page(monkeypatch, tmp_path, demo_db_file, role, "pages/observation.py")
+    eid = at.session_state["obs_event"]
+    return at, eid, store.plan_visits(db_(), eid), started
+
+
 def test_solve_shows_a_draft_at_once_then_the_stored_plan(monkeypatch, tmp_path, demo_db_file):
     """「重新生成」 on a large event: the click shows a valid draft (read-only) with a note that the
     search goes on; once the search has stored its plan, the page shows it (the search is run
     here by the test instead of a thread)."""
-    started = []
-    monkeypatch.setattr(jobs, "_start", started.append)
-    monkeypatch.setattr(jobs, "is_small", lambda P: False)
-    store._SOLVED.clear()
-    at = open_page(monkeypatch, tmp_path, demo_db_file, "editor", "pages/observation.py")
-    eid = at.session_state["obs_event"]
-    before = store.plan_visits(db_(), eid)
+    at, eid, before, started = open_with_search_held(monkeypatch, tmp_path, demo_db_file, "editor")
     button(at, "重新生成").click()
     at.run()
     assert not problems(at), problems(at)
@@ -233,13 +240,7 @@ def test_a_viewer_sees_a_running_search_read_only(monkeypatch, tmp_path, demo_db
     nothing; the viewer's page writes nothing."""
     from tests.conftest import EDITOR
 
-    started = []
-    monkeypatch.setattr(jobs, "_start", started.append)
-    monkeypatch.setattr(jobs, "is_small", lambda P: False)
-    store._SOLVED.clear()
-    at = open_page(monkeypatch, tmp_path, demo_db_file, "viewer", "pages/observation.py")
-    eid = at.session_state["obs_event"]
-    before = store.plan_visits(db_(), eid)
+    at, eid, before, started = open_with_search_held(monkeypatch, tmp_path, demo_db_file, "viewer")
     jobs.start_solve(db_(), EDITOR, eid)
     at.run()
     assert not problems(at), problems(at)
