@@ -139,10 +139,31 @@ class Database:
         self._cursor_lock = threading.Lock()
         self.read_only = read_only
         # Bumped after every committed write: pages cache reads keyed on it.
-        self.generation = 0
+        self._generation = 0
+        self._watchers: list[threading.Event] = []  # set at every bump (see `watch`)
         # No other Database of this process has it (an id() can come back after a close):
         # a cache shared by databases keys on (instance, generation).
         self.instance = next(_INSTANCES)
+
+    @property
+    def generation(self) -> int:
+        """Bumped after every committed write: pages cache reads keyed on it."""
+        return self._generation
+
+    @generation.setter
+    def generation(self, value: int) -> None:
+        self._generation = value
+        for event in list(self._watchers):
+            event.set()
+
+    def watch(self, event: threading.Event) -> None:
+        """Set `event` after every write from now on (a background thread waits on it instead
+        of polling with a timeout: a timed wait is a clock the process must trust)."""
+        self._watchers.append(event)
+
+    def unwatch(self, event: threading.Event) -> None:
+        if event in self._watchers:
+            self._watchers.remove(event)
 
     # -- units of work -------------------------------------------------------------------
     def cursor(self) -> Cursor:

@@ -72,3 +72,28 @@ def test_second_process_gets_a_chinese_locked_message(db):
     assert r.returncode == 3, r.stderr
     assert "正被另一个程序使用" in r.stdout
     _ = DatabaseLocked
+
+
+def test_a_watched_event_is_set_by_every_write_and_only_by_writes(db):
+    """A background thread waits on an event the database sets after each committed write
+    (no polling with a timeout). A write that leaves the cache alone (login bookkeeping) and a
+    read set nothing; after unwatch nothing is set any more."""
+    import threading
+
+    ev = threading.Event()
+    db.watch(ev)
+    with db.read() as cur:
+        cur.execute("SELECT 1")
+    assert not ev.is_set()
+    with db.write(invalidates_cache=False) as cur:
+        cur.execute("SELECT 1")
+    assert not ev.is_set()
+    before = db.generation
+    with db.write() as cur:
+        cur.execute("SELECT 1")
+    assert ev.is_set() and db.generation == before + 1
+    ev.clear()
+    db.unwatch(ev)
+    with db.write() as cur:
+        cur.execute("SELECT 1")
+    assert not ev.is_set()

@@ -64,7 +64,6 @@ RESULTS_KEPT = 6          # period results kept
 CONTEXTS_KEPT = 4         # contexts (a scope's labels) kept, apart from the results
 PREFETCH_MONTHS = 12      # after a period is shown, these months before it are computed in the background
 WARM_FROM_MEMBERS = 5_000  # below this a period computes in a few ms on demand: no background thread
-POLL_SECONDS = 0.1        # how often the background thread looks for a write (db.generation)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -137,6 +136,7 @@ class LedgerCache:
                 if members < self.warm_from_members:
                     return False
             self._stop.clear()
+            self.db.watch(self._wake)
             self._worker = threading.Thread(target=self._run, name="dangjian-arrears", daemon=True)
             self._worker.start()
         _LIVE.add(self)
@@ -146,6 +146,7 @@ class LedgerCache:
         """Stop the background thread (after the query it is running)."""
         self._stop.set()
         self._wake.set()
+        self.db.unwatch(self._wake)
         worker = self._worker
         if worker is not None and worker is not threading.current_thread():
             worker.join(timeout)
@@ -183,7 +184,7 @@ class LedgerCache:
                 if self._prefetch == before:  # not asked again meanwhile
                     self._prefetch = None
                 self._state.notify_all()
-            self._wake.wait(POLL_SECONDS)
+            self._wake.wait()  # set by a write (Database.watch), a prefetch request or stop
             self._wake.clear()
 
     # -- computing -------------------------------------------------------------------------

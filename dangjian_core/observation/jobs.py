@@ -164,7 +164,13 @@ def start_solve(db: Database, user: User, event_id: int | str, *, keep_locked: b
 
 
 def _start(job: SolveJob) -> None:
-    t = threading.Timer(START_DELAY, job.run)
-    t.daemon = True  # a server stopping does not wait for it: nothing was written (module docstring)
-    t.name = f"观摩求解-{job.event_id}"
+    t = threading.Thread(target=_run_after_delay, args=(job,), daemon=True,  # a server stopping does not
+                         name=f"观摩求解-{job.event_id}")                      # wait: nothing was written
     t.start()
+
+
+def _run_after_delay(job: SolveJob) -> None:
+    # A sleep, not threading.Timer: a Timer is a timed wait on a lock, and a timed wait never ends
+    # when the process's clock is shifted (libfaketime, used to run the tests on another date).
+    time.sleep(START_DELAY)
+    job.run()
